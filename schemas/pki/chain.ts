@@ -1,0 +1,186 @@
+// Path building and verification: leaf -> intermediates -> one of several trusted roots (a trust
+// bundle holds old and new roots during a rotation, often with the same subject name, so issuers
+// are chosen by signature, never by name alone). Signatures are checked by node:crypto (OpenSSL).
+import { type CertInfo, parseCertificateFull } from './parse.js';
+
+type Parsed = ReturnType<typeof parseCertificateFull>;
+
+/** Where a certificate came from: the cert under test, chainPems[i] or rootPems[i]. */
+export type CertRole = { kind: 'cert' } | { kind: 'chain'; index: number } | { kind: 'root'; index: number };
+
+export interface ChainFailure {
+  ok: false;
+  error: string;
+  /** The certificate the failure is about, and what went wrong, for callers that map it (Secret keys). */
+  role: CertRole;
+  reason: 'parse' | 'no-roots' | 'no-issuer' | 'issuer-key-mismatch' | 'untrusted-self-signed' | 'expired' | 'not-yet-valid' | 'not-ca' | 'no-cert-sign' | 'path-length' | 'too-long';
+}
+
+export interface ChainSuccess {
+  ok: true;
+  /** Leaf first, the trusted root last (a single element when the certificate is itself a trusted root). */
+  path: CertInfo[];
+  /** Index into rootPems of the root that anchors the path. */
+  rootIndex: number;
+}
+
+interface Node {
+  p: Parsed;
+  role: CertRole;
+}
+
+const MAX_DEPTH = 10;
+
+function roleName(r: CertRole): string {
+  return r.kind === 'cert' ? 'certPem' : r.kind === 'chain' ? `chainPems[${r.index}]` : `rootPems[${r.index}]`;
+}
+
+/** `"O=gloo-mesh, OU=cluster-1" (chainPems[0])`: who failed, in the error text. */
+export function certLabel(info: CertInfo): string {
+  return info.subjectText ? `"${info.subjectText}"` : `(empty subject, serial ${info.serial})`;
+}
+
+function fail(n: Node, reason: ChainFailure['reason'], why: string): ChainFailure {
+  return { ok: false, role: n.role, reason, error: `certificate ${certLabel(n.p.info)} (${roleName(n.role)}): ${why}` };
+}
+
+// A signature check's verdict never changes for the same two certificates, and trust checks ask
+// it again and again (every cluster's chain against every bundle). Parsed certificates are shared
+// through parse.ts's cache, so remember verdicts on them.
+const verdicts = new WeakMap<Parsed, WeakMap<Parsed, boolean>>();
+
+function signedBy(child: Parsed, issuer: Parsed): boolean {
+  let byIssuer = verdicts.get(child);
+  const known = byIssuer?.get(issuer);
+  if (known !== undefined) return known;
+  let ok: boolean;
+  try {
+    ok = child.x509.verify(issuer.x509.publicKey);
+  } catch {
+    ok = false;
+  }
+  if (!byIssuer) verdicts.set(child, (byIssuer = new WeakMap()));
+  byIssuer.set(issuer, ok);
+  return ok;
+}
+
+function sameName(child: Parsed, issuer: Parsed): boolean {
+  return child.issuerHex === issuer.subjectHex || child.info.issuerText === issuer.info.subjectText;
+}
+
+/** Validity at `at`, and for every issuer on the path: CA:TRUE, keyCertSign, path length. */
+function checkPath(path: Node[], at: Date): ChainFailure | undefined {
+  const t = at.getTime();
+  for (let i = 0; i < path.length; i++) {
+    const n = path[i];
+    const c = n.p.info;
+    if (c.notBefore.getTime() > t) return fail(n, 'not-yet-valid', `not valid before ${c.notBefore.toISOString()} (checked at ${at.toISOString()})`);
+    if (c.notAfter.getTime() < t) return fail(n, 'expired', `expired at ${c.notAfter.toISOString()} (checked at ${at.toISOString()})`);
+    if (i === 0) continue;
+    if (!c.isCA) return fail(n, 'not-ca', `is not a CA (basicConstraints CA:TRUE missing) but issued ${certLabel(path[i - 1].p.info)}`);
+    if (c.keyUsage.length > 0 && !c.keyUsage.includes('keyCertSign')) return fail(n, 'no-cert-sign', 'keyUsage lacks keyCertSign');
+    // Certificates between this issuer and the leaf (the leaf itself does not count).
+    if (c.pathLen !== undefined && i - 1 > c.pathLen) return fail(n, 'path-length', `path length constraint ${c.pathLen} exceeded`);
+  }
+  return undefined;
+}
+
+export interface ChainInput {
+  certPem: string;
+  chainPems?: string[];
+  rootPems: string[];
+  at?: Date;
+}
+
+/** verifyChain with the failing certificate's role and a reason code. */
+export function verifyChainDetailed(opts: ChainInput): ChainSuccess | ChainFailure {
+  const at = opts.at ?? new Date();
+  const nodes: { leaf?: Node; chain: Node[]; roots: Node[] } = { chain: [], roots: [] };
+  const parse = (pem: string, role: CertRole): Node | ChainFailure => {
+    try {
+      return { p: parseCertificateFull(pem, roleName(role)), role };
+    } catch (e) {
+      return { ok: false, role, reason: 'parse', error: e instanceof Error ? e.message : String(e) };
+    }
+  };
+  const leaf = parse(opts.certPem, { kind: 'cert' });
+  if ('ok' in leaf) return leaf;
+  nodes.leaf = leaf;
+  for (const [i, pem] of (opts.chainPems ?? []).entries()) {
+    const n = parse(pem, { kind: 'chain', index: i });
+    if ('ok' in n) return n;
+    nodes.chain.push(n);
+  }
+  for (const [i, pem] of (opts.rootPems ?? []).entries()) {
+    const n = parse(pem, { kind: 'root', index: i });
+    if ('ok' in n) return n;
+    nodes.roots.push(n);
+  }
+  if (nodes.roots.length === 0) return { ok: false, role: { kind: 'root', index: 0 }, reason: 'no-roots', error: 'rootPems: no trusted root certificate given' };
+
+  let firstCheckFailure: ChainFailure | undefined;
+  let deepestFailure: ChainFailure | undefined;
+  let deepestLen = -1;
+  const noteFailure = (f: ChainFailure, len: number) => {
+    if (len > deepestLen) {
+      deepestLen = len;
+      deepestFailure = f;
+    }
+  };
+
+  const complete = (path: Node[]): ChainSuccess | undefined => {
+    const bad = checkPath(path, at);
+    if (bad) {
+      firstCheckFailure ??= bad;
+      return undefined;
+    }
+    const last = path[path.length - 1];
+    return { ok: true, path: path.map((n) => structuredClone(n.p.info)), rootIndex: last.role.kind === 'root' ? last.role.index : 0 };
+  };
+
+  const extend = (path: Node[]): ChainSuccess | undefined => {
+    const cur = path[path.length - 1];
+    if (path.length > MAX_DEPTH) {
+      noteFailure(fail(cur, 'too-long', `chain longer than ${MAX_DEPTH} certificates`), path.length);
+      return undefined;
+    }
+    // The certificate itself is a trusted root: the path is anchored.
+    const anchor = nodes.roots.find((r) => r.p.der.equals(cur.p.der));
+    if (anchor) return complete([...path.slice(0, -1), anchor]);
+    let nameMatched: Node | undefined;
+    for (const cand of [...nodes.roots, ...nodes.chain]) {
+      if (path.some((n) => n.p.der.equals(cand.p.der))) continue;
+      if (!sameName(cur.p, cand.p)) continue;
+      nameMatched ??= cand;
+      if (!signedBy(cur.p, cand.p)) continue;
+      const r = cand.role.kind === 'root' ? complete([...path, cand]) : extend([...path, cand]);
+      if (r) return r;
+    }
+    if (nameMatched) {
+      noteFailure(
+        fail(cur, 'issuer-key-mismatch', `signature does not verify with the key of ${certLabel(nameMatched.p.info)} (${roleName(nameMatched.role)}), the only issuer(s) by name: tampered, or signed by a different key with the same name`),
+        path.length,
+      );
+    } else if (cur.p.info.selfSigned) {
+      noteFailure(fail(cur, 'untrusted-self-signed', 'self-signed and not among the trusted roots'), path.length);
+    } else {
+      noteFailure(fail(cur, 'no-issuer', `its issuer "${cur.p.info.issuerText}" is neither in the chain nor among the trusted roots`), path.length);
+    }
+    return undefined;
+  };
+
+  const found = extend([nodes.leaf]);
+  if (found) return found;
+  // A path that verifies by signature but fails a check says more than a missing issuer.
+  return firstCheckFailure ?? deepestFailure ?? fail(nodes.leaf, 'no-issuer', 'no path to a trusted root');
+}
+
+/**
+ * Build and check the path certPem -> chainPems -> one of rootPems at `at` (default now):
+ * signatures (node:crypto), validity periods, CA flags and key usage of issuers. The error names
+ * the certificate (its subject) that failed and why.
+ */
+export function verifyChain(opts: ChainInput): { ok: true; path: CertInfo[] } | { ok: false; error: string } {
+  const r = verifyChainDetailed(opts);
+  return r.ok ? { ok: true, path: r.path } : { ok: false, error: r.error };
+}

@@ -1,0 +1,7 @@
+/**
+ * Every problem with certificates, keys, CSRs or Secrets. Messages name what is wrong (a Secret
+ * key, a certificate's subject, an argument) and never contain key material.
+ */
+export class PkiError extends Error {
+  override name = 'PkiError';
+}

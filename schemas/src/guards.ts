@@ -1,0 +1,136 @@
+// The guards named in state-machines.ts. Certificate guards use schemas/pki (jsrsasign for
+// structure, node:crypto for signatures); the rest are plain field checks.
+import { parseCertificate, publicKeyOfCsrMatchesCert, splitPem, verifyChain } from '../pki/index.js';
+import type { FieldError } from './field-error.js';
+import { getPath, isObject, numberOr } from './object-path.js';
+import { pemTextOf } from './pem.js';
+import type { GuardName } from './state-machines.js';
+
+export interface GuardContext {
+  oldObj: unknown;
+  newObj: Record<string, unknown>;
+}
+export type Guard = (ctx: GuardContext) => FieldError[];
+
+function certificatesIn(text: string): string[] {
+  return splitPem(text)
+    .filter((b: { type: string; pem: string }) => b.type === 'CERTIFICATE')
+    .map((b: { type: string; pem: string }) => b.pem);
+}
+
+/** First reason any of the PEM certificates fails to parse, or undefined. */
+function unparsable(pems: string[]): string | undefined {
+  for (const [i, pem] of pems.entries()) {
+    try {
+      parseCertificate(pem);
+    } catch (err) {
+      return `certificate ${i + 1} does not parse: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+  return undefined;
+}
+
+const normalize = (pem: string) => pem.replace(/\s+/g, '');
+
+const errorNotEmpty: Guard = ({ newObj }) => {
+  const error = getPath(newObj, ['status', 'error']);
+  // Same test as the CRD's CEL rule (size > 0), so the apiserver and the webhook agree.
+  if (typeof error === 'string' && error !== '') return [];
+  return [{ path: 'status.error', type: 'Required', message: `must say what failed when ${'status.state'} is FAILED` }];
+};
+
+/** A current FINISHED CertificateRequest holds a certificate for the CSR's key that chains to signingRootCa. */
+const finishedCertificateValid: Guard = ({ newObj }) => {
+  const og = numberOr(getPath(newObj, ['status', 'observedGeneration']), 0);
+  const generation = getPath(newObj, ['metadata', 'generation']);
+  // A spec write may leave a stale FINISHED status behind until the issuer catches up.
+  if (typeof generation === 'number' && og !== generation) return [];
+  const errors: FieldError[] = [];
+  const signedB64 = getPath(newObj, ['status', 'signedCertificate']);
+  const rootB64 = getPath(newObj, ['status', 'signingRootCa']);
+  const signed = pemTextOf(signedB64);
+  const root = pemTextOf(rootB64);
+  if (!signed) errors.push({ path: 'status.signedCertificate', type: 'Required', message: 'must hold the signed certificate when status.state is FINISHED' });
+  if (!root) errors.push({ path: 'status.signingRootCa', type: 'Required', message: 'must hold the root CA when status.state is FINISHED' });
+  if (!signed || !root) return errors;
+
+  const signedCerts = certificatesIn(signed);
+  const rootCerts = certificatesIn(root);
+  const chainText = pemTextOf(getPath(newObj, ['status', 'certChain']));
+  const chainCerts = chainText ? certificatesIn(chainText) : [];
+  const badSigned = signedCerts.length === 0 ? 'holds no certificate' : unparsable(signedCerts);
+  const badRoot = rootCerts.length === 0 ? 'holds no certificate' : unparsable(rootCerts);
+  const badChain = chainText ? (chainCerts.length === 0 ? 'holds no certificate' : unparsable(chainCerts)) : undefined;
+  if (badSigned) errors.push({ path: 'status.signedCertificate', type: 'Invalid', message: badSigned });
+  if (badRoot) errors.push({ path: 'status.signingRootCa', type: 'Invalid', message: badRoot });
+  if (badChain) errors.push({ path: 'status.certChain', type: 'Invalid', message: badChain });
+  if (errors.length > 0) return errors;
+
+  const leaf = signedCerts[0]!;
+  // certChain starts with the signed certificate itself; the verifier wants only intermediates.
+  const intermediates = [...signedCerts.slice(1), ...chainCerts].filter((c) => normalize(c) !== normalize(leaf));
+  const verdict = verifyChain({ certPem: leaf, chainPems: intermediates, rootPems: rootCerts });
+  if (!verdict.ok) {
+    errors.push({
+      path: 'status.signedCertificate',
+      type: 'Invalid',
+      message: `does not chain to status.signingRootCa${chainText ? ' through status.certChain' : ''}: ${verdict.error}`,
+    });
+  }
+  const csr = pemTextOf(getPath(newObj, ['spec', 'certificateSigningRequest']));
+  if (!csr) {
+    errors.push({ path: 'spec.certificateSigningRequest', type: 'Required', message: 'a FINISHED request needs the CSR its certificate answers' });
+  } else if (!matches(csr, leaf)) {
+    errors.push({ path: 'status.signedCertificate', type: 'Invalid', message: "its public key is not the one in spec.certificateSigningRequest" });
+  }
+  return errors;
+};
+
+function matches(csrPem: string, certPem: string): boolean {
+  try {
+    return publicKeyOfCsrMatchesCert(csrPem, certPem);
+  } catch {
+    return false;
+  }
+}
+
+/** A VMCSR response needs approval when an approval workflow exists (thirdPartyApproval is set). */
+const responseRequiresApproval: Guard = ({ newObj }) => {
+  const response = getPath(newObj, ['status', 'response']);
+  const approval = getPath(newObj, ['status', 'thirdPartyApproval']);
+  // Presence, not proto "set-ness", so the CRD's CEL rule (has()) and this agree.
+  if (response === undefined || response === null || !isObject(approval)) return [];
+  const status = (getPath(approval, ['approvalStatus']) as string | undefined) ?? 'PENDING';
+  if (status === 'APPROVED') return [];
+  return [
+    {
+      path: 'status.response',
+      type: 'Forbidden',
+      forbidden: true,
+      message: `may be set only when status.thirdPartyApproval.approvalStatus is APPROVED (it is ${status})`,
+    },
+  ];
+};
+
+/** The issued certificate in a VMCSR response is for the key in csrData. */
+const responseSignsCsr: Guard = ({ newObj }) => {
+  const caB64 = getPath(newObj, ['status', 'response', 'caCertificate']);
+  const ca = pemTextOf(caB64);
+  if (!ca) return [];
+  const csr = pemTextOf(getPath(newObj, ['spec', 'csrData']));
+  if (!csr) return [{ path: 'spec.csrData', type: 'Required', message: 'a response needs the CSR it answers' }];
+  const certs = certificatesIn(ca);
+  const bad = certs.length === 0 ? 'holds no certificate' : unparsable(certs);
+  if (bad) return [{ path: 'status.response.caCertificate', type: 'Invalid', message: bad }];
+  if (!matches(csr, certs[0]!)) {
+    return [{ path: 'status.response.caCertificate', type: 'Invalid', message: "its public key is not the one in spec.csrData" }];
+  }
+  return [];
+};
+
+export const GUARDS: Readonly<Record<GuardName, Guard>> = {
+  errorNotEmpty,
+  finishedCertificateValid,
+  responseRequiresApproval,
+  responseSignsCsr,
+};

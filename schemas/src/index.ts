@@ -1,0 +1,32 @@
+// The API contract of mesh-cert: kinds, schemas, types, rules. Everything else imports from here.
+export * from './registry.js';
+export * from './common.js';
+export * from './kinds/index.js';
+export { type FieldError, type FieldErrorType, formatFieldError, formatFieldErrors, joinPath, pathOf, renderValue } from './field-error.js';
+export { validateObject, validateAs, fieldPathOf, sharedAjv } from './validator.js';
+export {
+  STATE_MACHINES,
+  OBSERVED_GENERATION,
+  IMMUTABLES,
+  INVARIANTS,
+  ROTATION_STEPS,
+  ROLLBACK_STEPS,
+  ISSUED_CERTIFICATE_STATES,
+  CERTIFICATE_REQUEST_STATES,
+  CERTIFICATE_ROTATION_STATES,
+  APPROVAL_STATES,
+  machinesOf,
+  type StateMachine,
+  type Move,
+  type MoveCondition,
+  type GuardName,
+  type ImmutableRule,
+} from './state-machines.js';
+export { validateUpdate, stateOf, conditionsOf, observedGenerationOf } from './transitions.js';
+export { isLegalMove, allowedTargets, type Conditions } from './moves.js';
+export { rootCelRules, exclusiveCelRules, type CelRule, type GeneratedCelRule, type CelPurpose } from './cel.js';
+export { crdFor, allCrds, toStructural, PRINTER_COLUMNS } from './crd.js';
+export { activeRotationConflicts, isActiveRotation, virtualMeshKey } from './rotation-conflicts.js';
+export { DEPRECATIONS, deprecationPatch, type Deprecation, type JsonPatchOp } from './deprecations.js';
+export { checkPemBytes, pemBlocks, isBase64, pemTextOf } from './pem.js';
+export { GUARDS } from './guards.js';

@@ -1,0 +1,200 @@
+// The strict validator: one ajv instance, compiled once per kind, errors mapped to kube-style
+// field paths. No coercion and no defaults: admission must see exactly what was sent.
+import { Ajv, type ErrorObject, type SchemaValidateFunction, type ValidateFunction } from 'ajv';
+import { PATTERN_MEANINGS } from './common.js';
+import { type FieldError, joinPath } from './field-error.js';
+import { KIND_SCHEMAS } from './kinds/index.js';
+import { checkPemBytes, isBase64 } from './pem.js';
+import { KINDS, apiVersionOf, kindInfo } from './registry.js';
+import type { KindName } from './registry.js';
+
+type JsonSchema = Record<string, unknown>;
+
+// RFC 3339 as Kubernetes' `format: date-time` (a protobuf Timestamp in JSON).
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+function makeAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false, removeAdditional: false, verbose: false });
+  ajv.addFormat('byte', { type: 'string', validate: isBase64 });
+  ajv.addFormat('date-time', { type: 'string', validate: (s: string) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)) });
+  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
+
+  const pemType: SchemaValidateFunction = (schema: string, data: string) => {
+    const problem = checkPemBytes(data, schema, schema === 'CERTIFICATE REQUEST');
+    pemType.errors = problem === undefined ? [] : [{ keyword: 'x-pem-type', message: problem, params: { pemType: schema } }];
+    return problem === undefined;
+  };
+  ajv.addKeyword({ keyword: 'x-pem-type', type: 'string', schemaType: 'string', errors: true, validate: pemType });
+
+  const exclusive: SchemaValidateFunction = (groups: string[][], data: Record<string, unknown>) => {
+    const errors: Partial<ErrorObject>[] = [];
+    for (const group of groups) {
+      const set = group.filter((f) => data[f] !== undefined && data[f] !== null);
+      if (set.length > 1) errors.push({ keyword: 'x-exclusive', message: `at most one of ${group.join(', ')} may be set`, params: { set } });
+    }
+    exclusive.errors = errors;
+    return errors.length === 0;
+  };
+  ajv.addKeyword({ keyword: 'x-exclusive', type: 'object', schemaType: 'array', errors: true, validate: exclusive });
+  return ajv;
+}
+
+const ajv = makeAjv();
+const compiled = new Map<KindName, ValidateFunction>();
+
+function validatorFor(kind: KindName): ValidateFunction {
+  let v = compiled.get(kind);
+  if (!v) {
+    v = ajv.compile(KIND_SCHEMAS[kind].object);
+    compiled.set(kind, v);
+  }
+  return v;
+}
+
+/** Renders an ajv instancePath against the schema, so map keys show as [key] and fields as .field. */
+export function fieldPathOf(rootSchema: JsonSchema, instancePath: string): { path: string; schema: JsonSchema | undefined } {
+  const segments = instancePath === '' ? [] : instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let schema: JsonSchema | undefined = rootSchema;
+  let path = '';
+  for (const seg of segments) {
+    if (schema?.type === 'array') {
+      path = joinPath(path, Number(seg));
+      schema = schema.items as JsonSchema | undefined;
+      continue;
+    }
+    const props = schema?.properties as Record<string, JsonSchema> | undefined;
+    if (props && Object.hasOwn(props, seg)) {
+      path = joinPath(path, seg);
+      schema = props[seg];
+    } else {
+      path = joinPath(path, seg, true);
+      const pattern = schema?.patternProperties as Record<string, JsonSchema> | undefined;
+      const additional = schema?.additionalProperties;
+      schema = pattern ? Object.values(pattern)[0] : typeof additional === 'object' ? (additional as JsonSchema) : undefined;
+    }
+  }
+  return { path, schema };
+}
+
+function valueAt(obj: unknown, instancePath: string): unknown {
+  if (instancePath === '') return obj;
+  let cur: unknown = obj;
+  for (const raw of instancePath.slice(1).split('/')) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[seg];
+  }
+  return cur;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  integer: 'an integer',
+  number: 'a number',
+  object: 'an object',
+  array: 'a list',
+  boolean: 'a boolean',
+};
+
+function toFieldError(rootSchema: JsonSchema, obj: unknown, e: ErrorObject): FieldError {
+  const { path } = fieldPathOf(rootSchema, e.instancePath);
+  const value = valueAt(obj, e.instancePath);
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return { path: joinPath(path, String(p.additionalProperty), !isObjectWithProperties(fieldPathOf(rootSchema, e.instancePath).schema)), type: 'Forbidden', message: 'field not declared in schema' };
+    case 'required':
+      return { path: joinPath(path, String(p.missingProperty)), type: 'Required', message: 'must be set' };
+    case 'enum': {
+      const allowed = (p.allowedValues as unknown[]).map(String).join(', ');
+      return { path, type: 'Unsupported', value, message: `must be one of ${allowed}` };
+    }
+    case 'const':
+      return { path, type: 'Unsupported', value, message: `must be ${String(p.allowedValue)}` };
+    case 'type':
+      return { path, type: 'Invalid', value, message: `must be ${TYPE_NAMES[String(p.type)] ?? String(p.type)}` };
+    case 'maxLength':
+      return { path, type: 'TooLong', message: `must have at most ${String(p.limit)} characters` };
+    case 'maxItems':
+      return { path, type: 'TooLong', value, message: `must have at most ${String(p.limit)} items` };
+    case 'maxProperties':
+      return { path, type: 'TooLong', value, message: `must have at most ${String(p.limit)} entries` };
+    case 'minLength':
+      return { path, type: p.limit === 1 ? 'Required' : 'Invalid', value, message: p.limit === 1 ? 'must not be empty' : `must have at least ${String(p.limit)} characters` };
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return { path, type: 'Invalid', value, message: `must be ${String(p.comparison)} ${String(p.limit)}` };
+    case 'pattern':
+      return { path, type: 'Invalid', value, message: `must be ${PATTERN_MEANINGS[String(p.pattern)] ?? `a string matching ${String(p.pattern)}`}` };
+    case 'format': {
+      const f = String(p.format);
+      const msg =
+        f === 'byte'
+          ? 'must be standard base64 (A-Z, a-z, 0-9, +, /, padded with =, no line breaks)'
+          : f === 'date-time'
+            ? 'must be an RFC 3339 timestamp such as 2026-11-23T13:30:00Z'
+            : `must be a valid ${f}`;
+      return { path, type: 'Invalid', ...(f === 'byte' ? {} : { value }), message: msg };
+    }
+    case 'x-exclusive': {
+      const set = p.set as string[];
+      return {
+        path: joinPath(path, set[set.length - 1]!),
+        type: 'Forbidden',
+        message: `may not be set together with ${set.slice(0, -1).map((f) => joinPath(path, f)).join(', ')} (${e.message})`,
+      };
+    }
+    case 'x-pem-type':
+      // No value: certificates are long, and a field someone pasted a private key into must not echo it.
+      return { path, type: 'Invalid', message: e.message ?? 'must be base64 of PEM text' };
+    default:
+      return { path, type: 'Invalid', value, message: e.message ?? `fails ${e.keyword}` };
+  }
+}
+
+function isObjectWithProperties(s: JsonSchema | undefined): boolean {
+  return !!s && typeof s.properties === 'object';
+}
+
+// When one field breaks several keywords, say the most useful thing once: an integer where an
+// enum name belongs is best reported as "must be one of ...", not "must be a string".
+const PRIORITY: Record<string, number> = { Unsupported: 0, Required: 1, Forbidden: 2, TooLong: 3, Invalid: 4, Duplicate: 5 };
+
+function dedupe(errors: FieldError[]): FieldError[] {
+  const best = new Map<string, FieldError>();
+  for (const e of errors) {
+    const prev = best.get(e.path);
+    if (!prev || PRIORITY[e.type]! < PRIORITY[prev.type]!) best.set(e.path, e);
+  }
+  // Keep the order in which ajv reported the paths.
+  return [...best.values()];
+}
+
+/** Every schema violation of a whole object, apiVersion/kind/metadata basics included. */
+export function validateObject(obj: unknown): FieldError[] {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    return [{ path: '', type: 'Invalid', value: obj, message: 'must be a JSON object' }];
+  }
+  const o = obj as Record<string, unknown>;
+  const info = typeof o.apiVersion === 'string' && typeof o.kind === 'string' ? kindInfo(o.apiVersion, o.kind) : undefined;
+  if (!info) {
+    const known = KINDS.map((k) => `${apiVersionOf(k)} ${k.kind}`).join(', ');
+    return [{ path: 'kind', type: 'Unsupported', value: `${String(o.apiVersion)} ${String(o.kind)}`, message: `must be one of ${known}` }];
+  }
+  return validateAs(info.kind, obj);
+}
+
+/** Validates `obj` as `kind` (apiVersion and kind must still match). */
+export function validateAs(kind: KindName, obj: unknown): FieldError[] {
+  const v = validatorFor(kind);
+  if (v(obj)) return [];
+  const root = KIND_SCHEMAS[kind].object as unknown as JsonSchema;
+  return dedupe((v.errors ?? []).map((e) => toFieldError(root, obj, e)));
+}
+
+/** The ajv instance, for callers that validate fragments with the same formats and keywords. */
+export function sharedAjv(): Ajv {
+  return ajv;
+}

@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createCsr,
+  generateRsaKey,
+  PkiError,
+  verifyCsr,
+} from '../../schemas/pki/index.js';
+import { Workdir } from './openssl.js';
+
+const w = new Workdir();
+let key: { privateKeyPem: string; publicKeyPem: string };
+
+beforeAll(async () => {
+  key = await generateRsaKey(2048);
+});
+afterAll(() => w.cleanup());
+
+describe('createCsr', () => {
+  it('writes a PKCS#10 request that openssl verifies, with subject O/OU/CN and the SANs requested', () => {
+    const csr = createCsr({
+      privateKeyPem: key.privateKeyPem,
+      subject: { O: 'gloo-mesh', OU: 'cluster-1', CN: 'istio-ca' },
+      hosts: ['spiffe://cluster.local/ns/istio-system/sa/istiod', '10.1.2.3', 'fd00::1', 'istiod.istio-system.svc'],
+    });
+    const path = w.file(csr);
+    const verified = w.reqVerify(csr);
+    expect(verified.ok, verified.output).toBe(true);
+    const text = w.ok(['req', '-noout', '-text', '-in', path]);
+    expect(text).toMatch(/Subject: O\s*=\s*gloo-mesh, OU\s*=\s*cluster-1, CN\s*=\s*istio-ca/);
+    expect(text).toMatch(/URI:spiffe:\/\/cluster.local\/ns\/istio-system\/sa\/istiod, IP Address:10.1.2.3, IP Address:FD00:0:0:0:0:0:0:1, DNS:istiod.istio-system.svc/);
+    expect(text).toMatch(/Public-Key: \(2048 bit\)/);
+    expect(text).toMatch(/Signature Algorithm: sha256WithRSAEncryption/);
+    // The CSR's key is the generated key.
+    const pub = w.ok(['req', '-noout', '-pubkey', '-in', path]);
+    expect(pub.trim()).toBe(key.publicKeyPem.trim());
+  });
+
+  it('omits the extension request when there are no hosts, and openssl still verifies it', () => {
+    const csr = createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'gloo-mesh', OU: 'c2' }, hosts: [] });
+    const path = w.file(csr);
+    expect(w.reqVerify(csr).ok).toBe(true);
+    expect(w.ok(['req', '-noout', '-text', '-in', path])).not.toMatch(/Subject Alternative Name/);
+    const info = verifyCsr(csr);
+    expect(info.sans).toEqual([]);
+    expect(info.subject).toEqual({ O: 'gloo-mesh', OU: 'c2' });
+  });
+
+  it('marks the SAN critical when the subject is empty (RFC 5280)', () => {
+    const csr = createCsr({ privateKeyPem: key.privateKeyPem, subject: {}, hosts: ['a.example'] });
+    const text = w.ok(['req', '-noout', '-text', '-in', w.file(csr)]);
+    expect(text).toMatch(/X509v3 Subject Alternative Name: critical/);
+    expect(w.reqVerify(csr).ok).toBe(true);
+  });
+
+  it('rejects hosts that are neither DNS names, IPs nor URIs, naming the entry', () => {
+    expect(() => createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'x' }, hosts: ['ok.example', 'bad host'] })).toThrow(
+      /hosts\[1\]: "bad host" is not a DNS name, an IP address or a URI/,
+    );
+    expect(() => createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'x' }, hosts: [''] })).toThrow(PkiError);
+  });
+
+  it('encodes the same hosts the same way however often and in whatever order they come (host cache)', () => {
+    const a = createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'x' }, hosts: ['10.0.0.1', 'a.example', 'spiffe://td/ns/a'] });
+    const b = createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'x' }, hosts: ['spiffe://td/ns/a', '10.0.0.1', 'a.example'] });
+    expect(verifyCsr(a).hosts).toEqual(['10.0.0.1', 'a.example', 'spiffe://td/ns/a']);
+    expect(verifyCsr(b).hosts).toEqual(['spiffe://td/ns/a', '10.0.0.1', 'a.example']);
+    // A bad host after good, already-seen ones is still refused.
+    expect(() => createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'x' }, hosts: ['10.0.0.1', 'a.example', 'a..b'] })).toThrow(/^hosts\[2\]: "a\.\.b"/);
+    expect(() => createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'x' }, hosts: ['a.example', 7 as unknown as string] })).toThrow(/^hosts\[1\]: expected a non-empty string/);
+  });
+
+  it('rejects a private key that does not parse without echoing it', () => {
+    const bogus = '-----BEGIN PRIVATE KEY-----\nTUlJQk5vdEFLZXk=\n-----END PRIVATE KEY-----\n';
+    let message = '';
+    try {
+      createCsr({ privateKeyPem: bogus, subject: { O: 'x' }, hosts: [] });
+    } catch (e) {
+      expect(e).toBeInstanceOf(PkiError);
+      message = (e as Error).message;
+    }
+    expect(message).toBe('privateKeyPem: the private key does not parse');
+  });
+});
+
+describe('verifyCsr', () => {
+  it('reads what createCsr wrote', () => {
+    const csr = createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'gloo-mesh', OU: 'east' }, hosts: ['spiffe://east/ns/a', '192.168.0.1', 'east.example'] });
+    const info = verifyCsr(csr);
+    expect(info.subject).toEqual({ O: 'gloo-mesh', OU: 'east' });
+    expect(info.subjectText).toBe('O=gloo-mesh, OU=east');
+    expect(info.sans).toEqual([
+      { type: 'URI', value: 'spiffe://east/ns/a' },
+      { type: 'IP', value: '192.168.0.1' },
+      { type: 'DNS', value: 'east.example' },
+    ]);
+    expect(info.hosts).toEqual(['spiffe://east/ns/a', '192.168.0.1', 'east.example']);
+    expect(info.keyType).toBe('RSA');
+    expect(info.keyBits).toBe(2048);
+    expect(info.publicKeyPem.trim()).toBe(key.publicKeyPem.trim());
+    expect(info.signatureAlgorithm).toBe('sha256WithRSAEncryption');
+  });
+
+  it('reads CSRs made by openssl: RSA with SANs, and EC P-256', () => {
+    const keyPath = w.file(key.privateKeyPem, 'rsa.key');
+    const rsaCsr = w.ok([
+      'req', '-new', '-key', keyPath, '-subj', '/O=acme/OU=mesh/CN=ca',
+      '-addext', 'subjectAltName=DNS:a.acme.io,IP:10.9.8.7,URI:spiffe://acme/ns/x', '-sha384',
+    ]);
+    const rsa = verifyCsr(rsaCsr);
+    expect(rsa.subject).toEqual({ O: 'acme', OU: 'mesh', CN: 'ca' });
+    expect(rsa.hosts).toEqual(['a.acme.io', '10.9.8.7', 'spiffe://acme/ns/x']);
+    expect(rsa.signatureAlgorithm).toBe('sha384WithRSAEncryption');
+
+    w.ok(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ec.key']);
+    const ecCsr = w.ok(['req', '-new', '-key', w.path('ec.key'), '-subj', '/O=acme/CN=ec']);
+    const ec = verifyCsr(ecCsr);
+    expect(ec).toMatchObject({ keyType: 'EC', keyBits: 256, signatureAlgorithm: 'ecdsa-with-SHA256', subject: { O: 'acme', CN: 'ec' } });
+  });
+
+  it('refuses a CSR whose signature does not verify, and one signed with SHA-1', () => {
+    const csr = createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'gloo-mesh', OU: 'west' }, hosts: ['west.example'] });
+    // Change one letter of the subject: structure intact, signature now wrong.
+    const der = Buffer.from(csr.replace(/-----[A-Z ]+-----/g, ''), 'base64');
+    const at = der.indexOf(Buffer.from('west'));
+    der[at] = 'e'.charCodeAt(0);
+    const tampered = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE REQUEST-----\n`;
+    expect(w.reqVerify(tampered).ok).toBe(false);
+    expect(() => verifyCsr(tampered)).toThrow(/csrPem: the CSR's signature does not verify/);
+
+    const sha1 = w.ok(['req', '-new', '-key', w.file(key.privateKeyPem), '-subj', '/O=old', '-sha1']);
+    expect(() => verifyCsr(sha1)).toThrow(/signature algorithm 1\.2\.840\.113549\.1\.1\.5 is not accepted/);
+  });
+
+  it('says what is wrong with input that is not a CSR', () => {
+    expect(() => verifyCsr('hello')).toThrow(/csrPem: no PEM CERTIFICATE REQUEST or NEW CERTIFICATE REQUEST block found/);
+    expect(() => verifyCsr('-----BEGIN CERTIFICATE REQUEST-----\nMAMCAQA=\n-----END CERTIFICATE REQUEST-----\n')).toThrow(
+      /csrPem: not a valid PKCS#10 certificate request/,
+    );
+  });
+});

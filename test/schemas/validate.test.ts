@@ -1,0 +1,145 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { KINDS, formatFieldError, kindByResource, kindInfo, validateObject, type FieldError } from '../../schemas/src/index.js';
+import { b64, makePki, type Pki } from './fixtures.js';
+import { GLOO, validObjects, type Obj } from './objects.js';
+
+let pki: Pki;
+let valid: Record<string, Obj[]>;
+beforeAll(() => {
+  pki = makePki();
+  valid = validObjects(pki);
+});
+
+const clone = <T>(o: T): T => structuredClone(o);
+
+describe('registry', () => {
+  it('knows every kind by apiVersion/kind and by resource', () => {
+    expect(KINDS.map((k) => k.kind)).toEqual(['IssuedCertificate', 'CertificateRequest', 'CertificateRotation', 'PodBounceDirective', 'VirtualMeshCertificateSigningRequest']);
+    for (const k of KINDS) {
+      expect(kindInfo(`${k.group}/${k.version}`, k.kind)).toBe(k);
+      expect(kindByResource(k.group, k.version, k.plural)).toBe(k);
+      expect(k.plural).toBe(`${k.kind.toLowerCase()}s`);
+    }
+    expect(kindInfo('certificates.mesh.gloo.solo.io/v1alpha2', 'IssuedCertificate')).toBeUndefined();
+    expect(kindByResource('security.zephyr.solo.io', 'v1alpha1', 'virtualmeshcertificatesigningrequests')?.kind).toBe('VirtualMeshCertificateSigningRequest');
+    expect(kindByResource('certificates.mesh.gloo.solo.io', 'v1', 'certificates')).toBeUndefined();
+  });
+});
+
+describe('valid objects pass', () => {
+  it('has valid examples for every kind', () => {
+    for (const k of KINDS) expect(valid[k.kind]!.length, k.kind).toBeGreaterThan(0);
+  });
+  for (const kind of KINDS.map((k) => k.kind)) {
+    it(`${kind}: every example is valid`, () => {
+      for (const obj of valid[kind]!) expect(validateObject(obj).map(formatFieldError), JSON.stringify(obj.metadata)).toEqual([]);
+    });
+  }
+});
+
+type Case = [name: string, kind: string, mutate: (o: Obj) => void, path: string, type: FieldError['type'], message: RegExp];
+
+// Each case breaks one field of the first valid example of its kind and names the exact error.
+const CASES: Case[] = [
+  ['enum as integer', 'IssuedCertificate', (o) => (o.status.state = 3), 'status.state', 'Unsupported', /^must be one of PENDING, REQUESTED, ISSUED, FINISHED, FAILED$/],
+  ['unknown enum name', 'IssuedCertificate', (o) => (o.status.state = 'DONE'), 'status.state', 'Unsupported', /must be one of PENDING/],
+  ['rotation state as integer', 'IssuedCertificate', (o) => (o.spec.rotationState = 2), 'spec.rotationState', 'Unsupported', /must be one of NOT_ROTATING, PREVIOUS_CA/],
+  ['string for uint32', 'IssuedCertificate', (o) => (o.spec.certOptions.ttlDays = '365'), 'spec.certOptions.ttlDays', 'Invalid', /^must be an integer$/],
+  ['negative ttl', 'IssuedCertificate', (o) => (o.spec.certOptions.ttlDays = -1), 'spec.certOptions.ttlDays', 'Invalid', /^must be >= 0$/],
+  ['huge ttl', 'IssuedCertificate', (o) => (o.spec.certOptions.ttlDays = 1e6), 'spec.certOptions.ttlDays', 'Invalid', /^must be <= 36500$/],
+  ['bad key size', 'IssuedCertificate', (o) => (o.spec.certOptions.rsaKeySizeBytes = 1024), 'spec.certOptions.rsaKeySizeBytes', 'Unsupported', /^must be one of 0, 2048, 3072, 4096$/],
+  ['ratio above 1', 'IssuedCertificate', (o) => (o.spec.certOptions.secretRotationGracePeriodRatio = 1.5), 'spec.certOptions.secretRotationGracePeriodRatio', 'Invalid', /<= 1/],
+  ['host too long', 'IssuedCertificate', (o) => (o.spec.hosts = ['a', 'b', 'x'.repeat(1025)]), 'spec.hosts[2]', 'TooLong', /at most 1024 characters/],
+  ['host not a string', 'IssuedCertificate', (o) => (o.spec.hosts = ['a', 7]), 'spec.hosts[1]', 'Invalid', /must be a string/],
+  ['too many hosts', 'IssuedCertificate', (o) => (o.spec.hosts = Array.from({ length: 101 }, (_, i) => `h${i}.example`)), 'spec.hosts', 'TooLong', /at most 100 items/],
+  ['org too long', 'IssuedCertificate', (o) => (o.spec.org = 'o'.repeat(65)), 'spec.org', 'TooLong', /at most 64/],
+  ['unknown spec field', 'IssuedCertificate', (o) => (o.spec.signingSecret = {}), 'spec.signingSecret', 'Forbidden', /field not declared in schema/],
+  ['unknown top-level field', 'IssuedCertificate', (o) => (o.data = {}), 'data', 'Forbidden', /not declared/],
+  ['unknown nested field', 'IssuedCertificate', (o) => (o.spec.certOptions.org = 'x'), 'spec.certOptions.org', 'Forbidden', /not declared/],
+  ['both CAs', 'IssuedCertificate', (o) => (o.spec.agentCa = { vault: {} }), 'spec.agentCa', 'Forbidden', /may not be set together with spec\.glooMeshCa/],
+  ['both applied CAs', 'IssuedCertificate', (o) => (o.status.appliedAgentCa = {}), 'status.appliedAgentCa', 'Forbidden', /at most one of appliedGlooMeshCa, appliedAgentCa/],
+  ['ref without name', 'IssuedCertificate', (o) => (o.spec.issuedCertificateSecret = { namespace: 'x' }), 'spec.issuedCertificateSecret.name', 'Required', /must be set/],
+  ['ref with bad name', 'IssuedCertificate', (o) => (o.spec.issuedCertificateSecret.name = 'Cacerts_1'), 'spec.issuedCertificateSecret.name', 'Invalid', /RFC 1123 subdomain/],
+  ['ref with bad namespace', 'IssuedCertificate', (o) => (o.spec.podBounceDirective.namespace = 'a.b'), 'spec.podBounceDirective.namespace', 'Invalid', /RFC 1123 label/],
+  ['negative observedGeneration', 'IssuedCertificate', (o) => (o.status.observedGeneration = -1), 'status.observedGeneration', 'Invalid', />= 0/],
+  ['fractional observedGeneration', 'IssuedCertificate', (o) => (o.status.observedGeneration = 1.5), 'status.observedGeneration', 'Invalid', /integer/],
+  ['wrong apiVersion', 'IssuedCertificate', (o) => (o.apiVersion = 'certificates.mesh.gloo.solo.io/v1alpha2'), 'kind', 'Unsupported', /must be one of certificates\.mesh\.gloo\.solo\.io\/v1 IssuedCertificate/],
+  ['bad metadata.name', 'IssuedCertificate', (o) => (o.metadata.name = 'UPPER'), 'metadata.name', 'Invalid', /subdomain/],
+  ['label value not a string', 'IssuedCertificate', (o) => (o.metadata.labels.x = 1), 'metadata.labels[x]', 'Invalid', /string/],
+  ['CSR field holds a certificate', 'CertificateRequest', (o) => (o.spec.certificateSigningRequest = b64(pki.rootCert)), 'spec.certificateSigningRequest', 'Invalid', /only CERTIFICATE REQUEST PEM blocks, found CERTIFICATE$/],
+  ['CSR field holds raw PEM', 'CertificateRequest', (o) => (o.spec.certificateSigningRequest = pki.csr), 'spec.certificateSigningRequest', 'Invalid', /standard base64/],
+  ['CSR field holds two CSRs', 'CertificateRequest', (o) => (o.spec.certificateSigningRequest = b64(pki.csr + pki.otherCsr)), 'spec.certificateSigningRequest', 'Invalid', /exactly one CERTIFICATE REQUEST PEM block, found 2/],
+  ['CSR field holds text', 'CertificateRequest', (o) => (o.spec.certificateSigningRequest = b64('hello')), 'spec.certificateSigningRequest', 'Invalid', /no PEM block found/],
+  ['private key next to a CSR', 'CertificateRequest', (o) => (o.spec.certificateSigningRequest = b64(pki.csr + pki.privateKey)), 'spec.certificateSigningRequest', 'Invalid', /^must not contain a private key$/],
+  ['certificate field holds a CSR', 'CertificateRequest', (o) => (o.status.signedCertificate = b64(pki.csr)), 'status.signedCertificate', 'Invalid', /only CERTIFICATE PEM blocks, found CERTIFICATE REQUEST/],
+  ['corrupt PEM body', 'CertificateRequest', (o) => (o.status.signingRootCa = b64(pki.rootCert.replace(/\n[A-Za-z0-9+/]{10}/, '\n!!!!!!!!!!'))), 'status.signingRootCa', 'Invalid', /not base64/],
+  ['chain holds a CSR', 'CertificateRequest', (o) => (o.status.certChain = b64(pki.signedByRoot + pki.csr)), 'status.certChain', 'Invalid', /found CERTIFICATE REQUEST/],
+  ['IssuedCertificate state on a CertificateRequest', 'CertificateRequest', (o) => (o.status.state = 'ISSUED'), 'status.state', 'Unsupported', /^must be one of PENDING, FINISHED, FAILED$/],
+  ['bytes as a number', 'CertificateRequest', (o) => (o.spec.certificateSigningRequest = 5), 'spec.certificateSigningRequest', 'Invalid', /must be a string/],
+  ['condition timestamp', 'CertificateRotation', (o) => (o.status.conditions[1].timestamp = 'yesterday'), 'status.conditions[1].timestamp', 'Invalid', /RFC 3339/],
+  ['condition state', 'CertificateRotation', (o) => (o.status.conditions[0].state = 'ROTATING'), 'status.conditions[0].state', 'Unsupported', /NOT_ROTATING/],
+  ['condition errors item', 'CertificateRotation', (o) => (o.status.conditions[0].errors = ['ok', { e: 1 }]), 'status.conditions[0].errors[1]', 'Invalid', /string/],
+  ['rotation state as number', 'CertificateRotation', (o) => (o.status.state = 1), 'status.state', 'Unsupported', /PENDING, ROTATING, VERIFYING, FINISHED, FAILED/],
+  ['virtualMesh extra field', 'CertificateRotation', (o) => (o.spec.virtualMesh.cluster = 'c1'), 'spec.virtualMesh.cluster', 'Forbidden', /not declared/],
+  ['label value number', 'PodBounceDirective', (o) => (o.spec.podsToBounce[0].labels['app.kubernetes.io/name'] = 5), 'spec.podsToBounce[0].labels[app.kubernetes.io/name]', 'Invalid', /string/],
+  ['waitForReplicas negative', 'PodBounceDirective', (o) => (o.spec.podsToBounce[1].waitForReplicas = -2), 'spec.podsToBounce[1].waitForReplicas', 'Invalid', />= 0/],
+  ['rootCertSync unknown field', 'PodBounceDirective', (o) => (o.spec.podsToBounce[0].rootCertSync.key = 'x'), 'spec.podsToBounce[0].rootCertSync.key', 'Forbidden', /not declared/],
+  ['bounced pod not a string', 'PodBounceDirective', (o) => (o.status.podsBounced[0].bouncedPods.push(3)), 'status.podsBounced[0].bouncedPods[1]', 'Invalid', /string/],
+  ['meshType unknown', 'VirtualMeshCertificateSigningRequest', (o) => (o.spec.certConfig.meshType = 'KUMA'), 'spec.certConfig.meshType', 'Unsupported', /^must be one of ISTIO, APPMESH, CONSUL, LINKERD$/],
+  ['approval as integer', 'VirtualMeshCertificateSigningRequest', (o) => (o.status.thirdPartyApproval.approvalStatus = 1), 'status.thirdPartyApproval.approvalStatus', 'Unsupported', /PENDING, APPROVED, DENIED/],
+  ['approval time', 'VirtualMeshCertificateSigningRequest', (o) => (o.status.thirdPartyApproval.lastUpdatedTime = '2026-13-45'), 'status.thirdPartyApproval.lastUpdatedTime', 'Invalid', /RFC 3339/],
+  ['response holds a CSR', 'VirtualMeshCertificateSigningRequest', (o) => (o.status.response.caCertificate = b64(pki.csr)), 'status.response.caCertificate', 'Invalid', /found CERTIFICATE REQUEST/],
+  ['computed state', 'VirtualMeshCertificateSigningRequest', (o) => (o.status.computedStatus.state = 'OK'), 'status.computedStatus.state', 'Unsupported', /UNKNOWN, ACCEPTED/],
+  ['csrData holds a certificate', 'VirtualMeshCertificateSigningRequest', (o) => (o.spec.csrData = b64(pki.signedByRoot)), 'spec.csrData', 'Invalid', /found CERTIFICATE$/],
+  ['virtualMeshRef without name', 'VirtualMeshCertificateSigningRequest', (o) => delete o.spec.virtualMeshRef.name, 'spec.virtualMeshRef.name', 'Required', /must be set/],
+];
+
+describe('invalid objects fail with the exact field path', () => {
+  it('covers every kind', () => {
+    expect(new Set(CASES.map((c) => c[1]))).toEqual(new Set(KINDS.map((k) => k.kind)));
+  });
+  for (const [name, kind, mutate, path, type, message] of CASES) {
+    it(`${kind}: ${name} → ${path}`, () => {
+      const obj = clone(valid[kind]![0]!);
+      mutate(obj);
+      const errors = validateObject(obj);
+      expect(errors.map((e) => e.path), formatFieldError(errors[0] ?? { path: '-', type: 'Invalid', message: 'no error' })).toEqual([path]);
+      expect(errors[0]!.type).toBe(type);
+      expect(errors[0]!.message).toMatch(message);
+    });
+  }
+
+  it('reports every error at once (allErrors)', () => {
+    const obj = clone(valid.IssuedCertificate![0]!);
+    obj.status.state = 1;
+    obj.spec.certOptions.ttlDays = 'x';
+    obj.spec.extra = true;
+    expect(validateObject(obj).map((e) => e.path).sort()).toEqual(['spec.certOptions.ttlDays', 'spec.extra', 'status.state']);
+  });
+
+  it('rejects non-objects and unknown kinds with a clear message', () => {
+    expect(validateObject('x')).toEqual([{ path: '', type: 'Invalid', value: 'x', message: 'must be a JSON object' }]);
+    const [e] = validateObject({ apiVersion: GLOO, kind: 'Certificate' });
+    expect(formatFieldError(e!)).toMatch(/^kind: Unsupported value: "certificates.mesh.gloo.solo.io\/v1 Certificate": must be one of /);
+  });
+
+  it('never echoes a private key pasted into a bytes field', () => {
+    const obj = clone(valid.CertificateRequest![0]!);
+    obj.spec.certificateSigningRequest = b64(pki.privateKey);
+    const text = validateObject(obj).map(formatFieldError).join('\n') + JSON.stringify(validateObject(obj));
+    const keyBody = pki.privateKey.split('\n')[1]!;
+    expect(text).toContain('must not contain a private key');
+    expect(text).not.toContain(keyBody);
+    expect(text).not.toContain(b64(pki.privateKey).slice(0, 40));
+  });
+
+  it('formats errors as kube-apiserver does', () => {
+    expect(formatFieldError({ path: 'status.state', type: 'Invalid', value: 'FINISHED', message: 'IssuedCertificate cannot move from PENDING to FINISHED; allowed: REQUESTED, FAILED' })).toBe(
+      'status.state: Invalid value: "FINISHED": IssuedCertificate cannot move from PENDING to FINISHED; allowed: REQUESTED, FAILED',
+    );
+    expect(formatFieldError({ path: 'spec.x', type: 'Required', message: 'must be set' })).toBe('spec.x: Required value: must be set');
+    expect(formatFieldError({ path: 'spec.x', type: 'Forbidden', message: 'field is immutable' })).toBe('spec.x: Forbidden: field is immutable');
+    expect(formatFieldError({ path: 'status.state', type: 'Unsupported', value: 3, message: 'must be one of A, B' })).toBe('status.state: Unsupported value: 3: must be one of A, B');
+    expect(formatFieldError({ path: 'spec.org', type: 'TooLong', message: 'must have at most 64 characters' })).toBe('spec.org: Too long: must have at most 64 characters');
+  });
+});
