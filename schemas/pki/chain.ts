@@ -10,7 +10,11 @@ export type CertRole = { kind: 'cert' } | { kind: 'chain'; index: number } | { k
 
 export interface ChainFailure {
   ok: false;
+  /** `certificate "<subject>" (<where>): <why>` */
   error: string;
+  /** The failing certificate's subject in quotes (or its serial), and what is wrong with it. */
+  certificate?: string;
+  why?: string;
   /** The certificate the failure is about, and what went wrong, for callers that map it (Secret keys). */
   role: CertRole;
   reason: 'parse' | 'no-roots' | 'no-issuer' | 'issuer-key-mismatch' | 'untrusted-self-signed' | 'expired' | 'not-yet-valid' | 'not-ca' | 'no-cert-sign' | 'path-length' | 'too-long';
@@ -31,8 +35,19 @@ interface Node {
 
 const MAX_DEPTH = 10;
 
-function roleName(r: CertRole): string {
-  return r.kind === 'cert' ? 'certPem' : r.kind === 'chain' ? `chainPems[${r.index}]` : `rootPems[${r.index}]`;
+/** How errors name where a certificate came from; callers with other names (Secret keys) pass theirs. */
+export interface RoleLabels {
+  cert: string;
+  chain: (index: number) => string;
+  root: (index: number) => string;
+  /** The roots as a whole. */
+  roots: string;
+}
+
+const DEFAULT_LABELS: RoleLabels = { cert: 'certPem', chain: (i) => `chainPems[${i}]`, root: (i) => `rootPems[${i}]`, roots: 'rootPems' };
+
+function roleName(r: CertRole, labels: RoleLabels = DEFAULT_LABELS): string {
+  return r.kind === 'cert' ? labels.cert : r.kind === 'chain' ? labels.chain(r.index) : labels.root(r.index);
 }
 
 /** `"O=gloo-mesh, OU=cluster-1" (chainPems[0])`: who failed, in the error text. */
@@ -40,8 +55,9 @@ export function certLabel(info: CertInfo): string {
   return info.subjectText ? `"${info.subjectText}"` : `(empty subject, serial ${info.serial})`;
 }
 
-function fail(n: Node, reason: ChainFailure['reason'], why: string): ChainFailure {
-  return { ok: false, role: n.role, reason, error: `certificate ${certLabel(n.p.info)} (${roleName(n.role)}): ${why}` };
+function fail(n: Node, reason: ChainFailure['reason'], why: string, labels: RoleLabels): ChainFailure {
+  const certificate = certLabel(n.p.info);
+  return { ok: false, role: n.role, reason, certificate, why, error: `certificate ${certificate} (${roleName(n.role, labels)}): ${why}` };
 }
 
 // A signature check's verdict never changes for the same two certificates, and trust checks ask
@@ -69,18 +85,18 @@ function sameName(child: Parsed, issuer: Parsed): boolean {
 }
 
 /** Validity at `at`, and for every issuer on the path: CA:TRUE, keyCertSign, path length. */
-function checkPath(path: Node[], at: Date): ChainFailure | undefined {
+function checkPath(path: Node[], at: Date, labels: RoleLabels): ChainFailure | undefined {
   const t = at.getTime();
   for (let i = 0; i < path.length; i++) {
     const n = path[i];
     const c = n.p.info;
-    if (c.notBefore.getTime() > t) return fail(n, 'not-yet-valid', `not valid before ${c.notBefore.toISOString()} (checked at ${at.toISOString()})`);
-    if (c.notAfter.getTime() < t) return fail(n, 'expired', `expired at ${c.notAfter.toISOString()} (checked at ${at.toISOString()})`);
+    if (c.notBefore.getTime() > t) return fail(n, 'not-yet-valid', `not valid before ${c.notBefore.toISOString()} (checked at ${at.toISOString()})`, labels);
+    if (c.notAfter.getTime() < t) return fail(n, 'expired', `expired at ${c.notAfter.toISOString()} (checked at ${at.toISOString()})`, labels);
     if (i === 0) continue;
-    if (!c.isCA) return fail(n, 'not-ca', `is not a CA (basicConstraints CA:TRUE missing) but issued ${certLabel(path[i - 1].p.info)}`);
-    if (c.keyUsage.length > 0 && !c.keyUsage.includes('keyCertSign')) return fail(n, 'no-cert-sign', 'keyUsage lacks keyCertSign');
+    if (!c.isCA) return fail(n, 'not-ca', `is not a CA (basicConstraints CA:TRUE missing) but issued ${certLabel(path[i - 1].p.info)}`, labels);
+    if (c.keyUsage.length > 0 && !c.keyUsage.includes('keyCertSign')) return fail(n, 'no-cert-sign', 'keyUsage lacks keyCertSign', labels);
     // Certificates between this issuer and the leaf (the leaf itself does not count).
-    if (c.pathLen !== undefined && i - 1 > c.pathLen) return fail(n, 'path-length', `path length constraint ${c.pathLen} exceeded`);
+    if (c.pathLen !== undefined && i - 1 > c.pathLen) return fail(n, 'path-length', `path length constraint ${c.pathLen} exceeded`, labels);
   }
   return undefined;
 }
@@ -90,15 +106,18 @@ export interface ChainInput {
   chainPems?: string[];
   rootPems: string[];
   at?: Date;
+  /** Names for the inputs in error messages (default certPem, chainPems[i], rootPems[i]). */
+  labels?: RoleLabels;
 }
 
 /** verifyChain with the failing certificate's role and a reason code. */
 export function verifyChainDetailed(opts: ChainInput): ChainSuccess | ChainFailure {
   const at = opts.at ?? new Date();
+  const labels = opts.labels ?? DEFAULT_LABELS;
   const nodes: { leaf?: Node; chain: Node[]; roots: Node[] } = { chain: [], roots: [] };
   const parse = (pem: string, role: CertRole): Node | ChainFailure => {
     try {
-      return { p: parseCertificateFull(pem, roleName(role)), role };
+      return { p: parseCertificateFull(pem, roleName(role, labels)), role };
     } catch (e) {
       return { ok: false, role, reason: 'parse', error: e instanceof Error ? e.message : String(e) };
     }
@@ -116,7 +135,9 @@ export function verifyChainDetailed(opts: ChainInput): ChainSuccess | ChainFailu
     if ('ok' in n) return n;
     nodes.roots.push(n);
   }
-  if (nodes.roots.length === 0) return { ok: false, role: { kind: 'root', index: 0 }, reason: 'no-roots', error: 'rootPems: no trusted root certificate given' };
+  if (nodes.roots.length === 0) {
+    return { ok: false, role: { kind: 'root', index: 0 }, reason: 'no-roots', error: `${labels.roots}: no trusted root certificate given` };
+  }
 
   let firstCheckFailure: ChainFailure | undefined;
   let deepestFailure: ChainFailure | undefined;
@@ -129,7 +150,7 @@ export function verifyChainDetailed(opts: ChainInput): ChainSuccess | ChainFailu
   };
 
   const complete = (path: Node[]): ChainSuccess | undefined => {
-    const bad = checkPath(path, at);
+    const bad = checkPath(path, at, labels);
     if (bad) {
       firstCheckFailure ??= bad;
       return undefined;
@@ -141,7 +162,7 @@ export function verifyChainDetailed(opts: ChainInput): ChainSuccess | ChainFailu
   const extend = (path: Node[]): ChainSuccess | undefined => {
     const cur = path[path.length - 1];
     if (path.length > MAX_DEPTH) {
-      noteFailure(fail(cur, 'too-long', `chain longer than ${MAX_DEPTH} certificates`), path.length);
+      noteFailure(fail(cur, 'too-long', `chain longer than ${MAX_DEPTH} certificates`, labels), path.length);
       return undefined;
     }
     // The certificate itself is a trusted root: the path is anchored.
@@ -158,13 +179,18 @@ export function verifyChainDetailed(opts: ChainInput): ChainSuccess | ChainFailu
     }
     if (nameMatched) {
       noteFailure(
-        fail(cur, 'issuer-key-mismatch', `signature does not verify with the key of ${certLabel(nameMatched.p.info)} (${roleName(nameMatched.role)}), the only issuer(s) by name: tampered, or signed by a different key with the same name`),
+        fail(
+          cur,
+          'issuer-key-mismatch',
+          `its signature does not verify with the key of ${certLabel(nameMatched.p.info)} (${roleName(nameMatched.role, labels)}) or of any other certificate with its issuer's name: tampered, or issued by another key under the same name (a different or rotated root?)`,
+          labels,
+        ),
         path.length,
       );
     } else if (cur.p.info.selfSigned) {
-      noteFailure(fail(cur, 'untrusted-self-signed', 'self-signed and not among the trusted roots'), path.length);
+      noteFailure(fail(cur, 'untrusted-self-signed', 'self-signed and not among the trusted roots', labels), path.length);
     } else {
-      noteFailure(fail(cur, 'no-issuer', `its issuer "${cur.p.info.issuerText}" is neither in the chain nor among the trusted roots`), path.length);
+      noteFailure(fail(cur, 'no-issuer', `its issuer "${cur.p.info.issuerText}" is neither in the chain nor among the trusted roots`, labels), path.length);
     }
     return undefined;
   };
@@ -172,7 +198,7 @@ export function verifyChainDetailed(opts: ChainInput): ChainSuccess | ChainFailu
   const found = extend([nodes.leaf]);
   if (found) return found;
   // A path that verifies by signature but fails a check says more than a missing issuer.
-  return firstCheckFailure ?? deepestFailure ?? fail(nodes.leaf, 'no-issuer', 'no path to a trusted root');
+  return firstCheckFailure ?? deepestFailure ?? fail(nodes.leaf, 'no-issuer', 'no path to a trusted root', labels);
 }
 
 /**

@@ -61,17 +61,8 @@ export function authorityKeyIdentifierHex(keyId: string): string {
 
 /** SubjectAltName; RFC 5280 wants it critical when the subject is empty. */
 export function subjectAltNameHex(generalNamesHex: string, critical: boolean): string {
-  const key = (critical ? '1' : '0') + generalNamesHex;
-  let hex = sanCache.get(key);
-  if (hex === undefined) {
-    hex = extensionHex(OID.subjectAltName, critical, generalNamesHex);
-    if (sanCache.size >= 256) sanCache.clear();
-    sanCache.set(key, hex);
-  }
-  return hex;
+  return extensionHex(OID.subjectAltName, critical, generalNamesHex);
 }
-// Issuers sign the same host lists again and again.
-const sanCache = new Map<string, string>();
 
 /**
  * RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING's bytes (without the

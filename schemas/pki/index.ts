@@ -22,7 +22,7 @@ export {
 export { createCsr, verifyCsr, validateHosts, type CsrInfo } from './csr.js';
 export { createRootCa, signIntermediate, NOT_BEFORE_SKEW_MS } from './build.js';
 export { parseCertificate, certificateFingerprint, type CertInfo } from './parse.js';
-export { verifyChain, verifyChainDetailed, certLabel, type ChainFailure, type ChainSuccess, type CertRole } from './chain.js';
+export { verifyChain, verifyChainDetailed, certLabel, type ChainFailure, type ChainSuccess, type CertRole, type RoleLabels } from './chain.js';
 export { publicKeyOfCsrMatchesCert, privateKeyMatchesCert } from './match.js';
 export {
   verifySigningSecret,

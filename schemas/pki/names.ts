@@ -94,7 +94,7 @@ function toParam(e: SanEntry): GeneralNameParam {
 // work per certificate; hosts recur across issuances (trust domain, istiod names), so keep each
 // valid host's encoding. Only hosts that passed classifyHost are ever stored.
 const hostCache = new Map<string, string>();
-const HOST_CACHE_MAX = 4096;
+const HOST_CACHE_MAX = 1024;
 
 function generalNameTlv(host: string, what: string): string {
   let tlv = hostCache.get(host);

@@ -5,7 +5,7 @@
 //   cert-chain.pem  ca-cert followed by the chain up to the root
 // Legacy Gloo Mesh root Secrets hold key.pem + root-cert.pem (the root signs directly).
 import { X509Certificate } from 'node:crypto';
-import { type ChainFailure, certLabel, verifyChainDetailed } from './chain.js';
+import { type ChainFailure, certLabel, type RoleLabels, verifyChainDetailed } from './chain.js';
 import { PkiError } from './errors.js';
 import { describeKeyObject, type KeyDescription, privateKeyObject } from './keys.js';
 import { type CertInfo, parseCertificateFull } from './parse.js';
@@ -87,22 +87,27 @@ function keyMatches(keyPem: string, certPem: string): boolean {
   }
 }
 
-/** A chain failure in Secret terms: which key holds the certificate that is wrong. */
-function chainErrorForSecret(f: ChainFailure, chainKey: string): string {
-  const body = f.error.replace(/^certificate (.*?) \((certPem|chainPems\[\d+\]|rootPems\[\d+\])\): /, 'certificate $1: ');
+/** How chain errors name the certificates of a Secret. */
+const SECRET_LABELS: RoleLabels = {
+  cert: ISTIO_KEYS.caCert,
+  chain: (i) => `${ISTIO_KEYS.certChain} certificate ${i + 2}`,
+  root: (i) => `${ISTIO_KEYS.rootCert} certificate ${i + 1}`,
+  roots: ISTIO_KEYS.rootCert,
+};
+
+/** A chain failure in Secret terms: led by the key that holds what is wrong. */
+function chainErrorForSecret(f: ChainFailure): string {
+  const detail = f.certificate && f.why ? `certificate ${f.certificate}: ${f.why}` : f.error;
+  const noIssuer = f.reason === 'no-issuer' || f.reason === 'issuer-key-mismatch' || f.reason === 'untrusted-self-signed';
   switch (f.role.kind) {
     case 'cert':
-      if (f.reason === 'no-issuer' || f.reason === 'issuer-key-mismatch' || f.reason === 'untrusted-self-signed') {
-        return `${ISTIO_KEYS.rootCert}: does not contain the root that issued ${ISTIO_KEYS.caCert} (${body})`;
-      }
-      return `${ISTIO_KEYS.caCert}: ${body}`;
+      return noIssuer ? `${ISTIO_KEYS.rootCert}: does not contain the root that issued ${ISTIO_KEYS.caCert} (${detail})` : `${ISTIO_KEYS.caCert}: ${detail}`;
     case 'chain':
-      if (f.reason === 'no-issuer' || f.reason === 'issuer-key-mismatch' || f.reason === 'untrusted-self-signed') {
-        return `${ISTIO_KEYS.rootCert}: does not contain the root that ${chainKey} leads to (${body})`;
-      }
-      return `${chainKey}: ${body}`;
+      return noIssuer
+        ? `${ISTIO_KEYS.rootCert}: does not contain the root that ${ISTIO_KEYS.certChain} leads to (${SECRET_LABELS.chain(f.role.index)}: ${detail})`
+        : `${SECRET_LABELS.chain(f.role.index)}: ${detail}`;
     case 'root':
-      return `${ISTIO_KEYS.rootCert}: ${body}`;
+      return f.reason === 'no-roots' ? f.error : `${SECRET_LABELS.root(f.role.index)}: ${detail}`;
   }
 }
 
@@ -188,8 +193,8 @@ function readSigningSecret(data: Record<string, string>, at: Date) {
     chainPems = chain.slice(1).map((c) => c.info.pem);
   }
   const rootPems = roots.map((r) => r.info.pem);
-  const v = verifyChainDetailed({ certPem: ca.info.pem, chainPems, rootPems, at });
-  if (!v.ok) throw new SecretError(chainErrorForSecret(v, ISTIO_KEYS.certChain));
+  const v = verifyChainDetailed({ certPem: ca.info.pem, chainPems, rootPems, at, labels: SECRET_LABELS });
+  if (!v.ok) throw new SecretError(chainErrorForSecret(v));
   // Keep what lies strictly between ca-cert and its root; a root repeated in cert-chain is dropped.
   const between = v.path.slice(1, -1).map((c) => c.pem);
   const unused = chainPems.filter((p) => !between.includes(p) && !rootPems.includes(p)).length;

@@ -58,7 +58,7 @@ describe('verifyChain agrees with openssl verify', () => {
   it('rejects a wrong root with the same name, saying which certificate failed', () => {
     const r = both({ certPem: leaf, chainPems: [mid], rootPems: [newRoot] });
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.error).toMatch(/^certificate "O=gloo-mesh, OU=mid" \(chainPems\[0\]\): signature does not verify with the key of "O=gloo-mesh, CN=mesh-root" \(rootPems\[0\]\)/);
+    if (!r.ok) expect(r.error).toMatch(/^certificate "O=gloo-mesh, OU=mid" \(chainPems\[0\]\): its signature does not verify with the key of "O=gloo-mesh, CN=mesh-root" \(rootPems\[0\]\)/);
   });
 
   it('rejects a missing intermediate', () => {
@@ -101,10 +101,10 @@ describe('verifyChain agrees with openssl verify', () => {
   it('rejects a tampered signature', () => {
     const r = both({ certPem: tamperSignature(leaf), chainPems: [mid], rootPems: [oldRoot] });
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.error).toMatch(/"O=gloo-mesh, OU=cluster-1" \(certPem\): signature does not verify/);
+    if (!r.ok) expect(r.error).toMatch(/"O=gloo-mesh, OU=cluster-1" \(certPem\): its signature does not verify/);
     const t = both({ certPem: leaf, chainPems: [tamperSignature(mid)], rootPems: [oldRoot] });
     expect(t.ok).toBe(false);
-    if (!t.ok) expect(t.error).toMatch(/"O=gloo-mesh, OU=mid" \(chainPems\[0\]\): signature does not verify/);
+    if (!t.ok) expect(t.error).toMatch(/"O=gloo-mesh, OU=mid" \(chainPems\[0\]\): its signature does not verify/);
   });
 
   it('rejects a certificate issued by a non-CA certificate (made and signed by openssl)', () => {

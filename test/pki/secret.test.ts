@@ -116,6 +116,21 @@ describe('verifySigningSecret', () => {
     expectError(istio({ caCert: ca, caKey: caKey.privateKeyPem, root: root + leaf, chain: ca }), /^root-cert\.pem: certificate 2 "O=gloo-mesh, OU=leaf" is not a CA certificate$/);
   });
 
+  it('names the certificate of cert-chain.pem that fails, by position', () => {
+    // An expired copy of the signer (same key and name) in the middle of the chain.
+    const expiredCa = signIntermediate({
+      csrPem: createCsr({ privateKeyPem: caKey.privateKeyPem, subject: { O: 'gloo-mesh', OU: 'signer' }, hosts: [] }),
+      issuerCertPem: root, issuerKeyPem: rootKey.privateKeyPem, hosts: ['signer.example'], ttlDays: 1, now: new Date(Date.now() - 5 * DAY),
+    });
+    const sub = signIntermediate({
+      csrPem: createCsr({ privateKeyPem: otherKey.privateKeyPem, subject: { O: 'gloo-mesh', OU: 'sub' }, hosts: [] }),
+      issuerCertPem: ca, issuerKeyPem: caKey.privateKeyPem, hosts: ['sub.example'], ttlDays: 10,
+    });
+    expectError(istio({ caCert: sub, caKey: otherKey.privateKeyPem, root, chain: sub + expiredCa + root }), /^cert-chain\.pem certificate 2: certificate "O=gloo-mesh, OU=signer": expired at/);
+    expect(w.verify({ certPem: sub, chainPems: [expiredCa], rootPems: [root] }).ok).toBe(false);
+    expectError(istio({ caCert: sub, caKey: otherKey.privateKeyPem, root, chain: sub }), /^root-cert\.pem: does not contain the root that issued ca-cert\.pem \(certificate "O=gloo-mesh, OU=sub": its issuer "O=gloo-mesh, OU=signer" is neither/);
+  });
+
   it('reads the legacy key.pem + root-cert.pem layout with a warning', () => {
     const r = verifySigningSecret({ 'key.pem': b64(rootKey.privateKeyPem), 'root-cert.pem': b64(root) });
     expect(r.ok).toBe(true);

@@ -1,0 +1,57 @@
+import { Flags } from '@oclif/core';
+import { MeshCertCommand } from '../lib/base.js';
+import { clusterFlags, currentRootFlags, kubeFlags, outputFlags } from '../lib/flags.js';
+
+export default class Check extends MeshCertCommand {
+  static override summary = 'Preflight checks: CRDs, webhook, roots and every cluster\'s cacerts.';
+  static override description = `In the style of \`linkerd check\`, on the management cluster and every managed cluster:
+the CRDs are installed and match manifests/crds; webhook configurations route the mesh-cert kinds
+with a caBundle that verifies the serving certificate (>= 60 days left); a dry-run write the
+webhook must deny is denied; signing roots and intermediates are valid for >= 60 days; each
+managed cluster's cacerts chains to the current root. Prints pass (√), warn (‼) and fail (×)
+lines; exits 1 only when a check fails.`;
+  static override examples = ['<%= config.bin %> check', '<%= config.bin %> check --mgmt-context mgmt --cluster cluster-1,cluster-2 -o json'];
+  static override flags = {
+    ...kubeFlags,
+    ...clusterFlags,
+    output: outputFlags.output,
+    cacerts: Flags.string({ description: 'the Secret each managed cluster\'s mesh reads its CA from', default: 'istio-system/cacerts' }),
+    'root-secret': currentRootFlags['root-secret'],
+    'dry-run-namespace': Flags.string({ description: 'namespace of the dry-run write', default: 'default' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Check);
+    const [{ resolveClusters }, { parseRef }, check, output, { fileURLToPath }, path] = await Promise.all([
+      import('../lib/clusters.js'),
+      import('../lib/refs.js'),
+      import('../report/check.js'),
+      import('../lib/output.js'),
+      import('node:url'),
+      import('node:path'),
+    ]);
+    const set = await resolveClusters(flags);
+    // manifests/crds sits at the package root, some levels above this module (bundled or not).
+    const { existsSync } = await import('node:fs');
+    let dir = path.dirname(fileURLToPath(import.meta.url));
+    let crdDir = path.join(process.cwd(), 'manifests', 'crds');
+    for (let i = 0; i < 6; i++, dir = path.dirname(dir)) {
+      if (existsSync(path.join(dir, 'manifests', 'crds'))) {
+        crdDir = path.join(dir, 'manifests', 'crds');
+        break;
+      }
+    }
+    const lines = await check.runChecks(set, {
+      crdDir,
+      cacerts: parseRef(flags.cacerts, { what: '--cacerts' }),
+      rootSecret: flags['root-secret'] ? parseRef(flags['root-secret'], { what: '--root-secret' }) : undefined,
+      dryRunNamespace: flags['dry-run-namespace'],
+    });
+    const failed = lines.some((l) => l.result === 'fail');
+    const fmt = flags.output;
+    if (fmt === 'json' || fmt === 'yaml') {
+      await output.printData(fmt, { kind: 'CheckResult', success: !failed, checks: lines });
+    } else output.out(check.renderChecks(lines));
+    if (failed) this.exit(1);
+  }
+}

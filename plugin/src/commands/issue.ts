@@ -1,0 +1,102 @@
+import { Args, Flags } from '@oclif/core';
+import { MeshCertCommand } from '../lib/base.js';
+import { clusterFlags, kubeFlags, outputFlags, parseDuration, waitFlags } from '../lib/flags.js';
+import { TimeoutError, UserError } from '../lib/errors.js';
+import type { Column } from '../lib/output.js';
+
+import type { IssueRunRow as IssueRow } from '../engine/issue-run.js';
+
+const COLUMNS: Column<IssueRow>[] = [
+  { header: 'cluster', get: (r) => r.cluster },
+  { header: 'namespace', get: (r) => r.namespace },
+  { header: 'name', get: (r) => r.name },
+  { header: 'state', get: (r) => r.state },
+  { header: 'issued secret', get: (r) => r.issuedSecret },
+  { header: 'error', get: (r) => r.error ?? '' },
+];
+
+export default class Issue extends MeshCertCommand {
+  static override summary = 'Create or update an IssuedCertificate in managed clusters and drive it to FINISHED.';
+  static override description = `Plays Gloo Mesh's agent and issuer roles: in each managed cluster (its own context) it
+generates the RSA key and the CSR (the key never leaves that cluster), the management cluster's
+signing Secret signs the CSR, then the issued Secret (Istio cacerts layout) is written, pods are
+bounced per the PodBounceDirective, and the IssuedCertificate ends FINISHED. Re-running after an
+interruption continues where it stopped. --all drives every unfinished IssuedCertificate of the
+selected clusters; --observe only watches (where Gloo Mesh's own controllers run).`;
+  static override examples = [
+    '<%= config.bin %> issue istiod-ca --cluster c1,c2 -n istio-system --host spiffe://cluster.local/ns/istio-system/sa/istiod --signing-secret gloo-mesh/root-ca --key-size 2048',
+    '<%= config.bin %> issue istiod-ca --cluster c1 -n istio-system --virtual-mesh gloo-mesh/vm --pod-bounce istio-system/bounce',
+    '<%= config.bin %> issue --all --all-contexts',
+    '<%= config.bin %> issue istiod-ca --observe --timeout 2m',
+  ];
+  static override args = { name: Args.string({ description: 'the IssuedCertificate (NAME or NAMESPACE/NAME)', required: false }) };
+  static override flags = {
+    ...kubeFlags,
+    ...clusterFlags,
+    ...outputFlags,
+    ...waitFlags,
+    host: Flags.string({ description: 'a SAN of the certificate (repeatable): DNS name, IP or spiffe:// URI', multiple: true }),
+    org: Flags.string({ description: 'organization (O) of the certificate (spec.certOptions.orgName; default gloo-mesh)' }),
+    'ttl-days': Flags.integer({ description: 'validity in days (spec.certOptions.ttlDays; default 365)', min: 1, max: 36500 }),
+    'key-size': Flags.option({ description: 'RSA key size in bits (spec.certOptions.rsaKeySizeBytes; default 4096)', options: ['2048', '3072', '4096'] as const })(),
+    'signing-secret': Flags.string({ description: "the management cluster's signing Secret, NS/NAME (spec.glooMeshCa.signingCertificateSecret)" }),
+    'issued-secret': Flags.string({ description: 'where the issued intermediate goes in the managed cluster, NS/NAME (default istio-system/cacerts)' }),
+    'pod-bounce': Flags.string({ description: 'PodBounceDirective to run after issuance, NS/NAME' }),
+    'virtual-mesh': Flags.string({ description: 'VirtualMesh this certificate belongs to, NS/NAME (writes the parents annotation)' }),
+    all: Flags.boolean({ description: 'drive every unfinished IssuedCertificate of the selected clusters', default: false, exclusive: ['host', 'org', 'ttl-days', 'key-size', 'signing-secret', 'issued-secret', 'pod-bounce', 'virtual-mesh'] }),
+    observe: Flags.boolean({ description: 'only watch until FINISHED or FAILED (another agent issues)', default: false }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Issue);
+    if (!args.name && !flags.all) throw new UserError('NAME is required (or --all to drive every unfinished IssuedCertificate)');
+    if (args.name && flags.all) throw new UserError('pass either NAME or --all, not both');
+    const timeoutMs = parseDuration(flags.timeout);
+    const [{ resolveClusters }, { parseRef }, output, progress, engine] = await Promise.all([
+      import('../lib/clusters.js'),
+      import('../lib/refs.js'),
+      import('../lib/output.js'),
+      import('../lib/progress.js'),
+      import('../engine/issue-run.js'),
+    ]);
+    const set = await resolveClusters(flags);
+    if (set.managed.length === 0) throw new UserError('no managed cluster selected: pass --cluster a,b or --all-contexts');
+    const ref = (v: string | undefined, what: string, defaultNamespace?: string) => (v ? parseRef(v, { what, defaultNamespace }) : undefined);
+    const inputs = {
+      hosts: flags.host,
+      org: flags.org,
+      ttlDays: flags['ttl-days'],
+      keySize: flags['key-size'] ? Number(flags['key-size']) : undefined,
+      signingSecret: ref(flags['signing-secret'], '--signing-secret'),
+      issuedSecret: ref(flags['issued-secret'], '--issued-secret'),
+      podBounce: ref(flags['pod-bounce'], '--pod-bounce'),
+      virtualMesh: ref(flags['virtual-mesh'], '--virtual-mesh'),
+    };
+    const spin = progress.spinner(flags.observe ? 'watching' : 'issuing');
+    const rows: IssueRow[] = await engine.runIssue({
+      set,
+      name: args.name,
+      namespace: flags.namespace,
+      all: flags.all,
+      observe: flags.observe,
+      wait: flags.wait,
+      deadline: Date.now() + timeoutMs,
+      inputs,
+      parseName: (text: string, defaultNamespace: string) => parseRef(text, { what: 'NAME', defaultNamespace }),
+      onEvent: (e) => spin.update(`${e.cluster} ${e.namespace}/${e.name}: ${e.action}${e.detail && e.action !== 'retry' ? ` (${e.detail})` : ''}`),
+    });
+    spin.stop();
+    await output.printRows(rows, {
+      format: flags.output,
+      noHeaders: flags['no-headers'],
+      columns: COLUMNS,
+      name: (r) => `${r.cluster}/issuedcertificate.certificates.mesh.gloo.solo.io/${r.name}`,
+    });
+    const bad = rows.filter((r) => r.outcome !== 'finished' && r.outcome !== 'written');
+    if (rows.length === 0 && flags.all) progress.info('nothing to issue: every IssuedCertificate is FINISHED');
+    if (bad.some((r) => r.outcome === 'timeout')) {
+      throw new TimeoutError(bad.filter((r) => r.outcome === 'timeout').map((r) => r.error).join('; '));
+    }
+    if (bad.length) throw new UserError(bad.map((r) => `${r.cluster} ${r.namespace}/${r.name}: ${r.error ?? r.outcome}`).join('; '));
+  }
+}

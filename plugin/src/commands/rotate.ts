@@ -1,0 +1,113 @@
+import { Flags } from '@oclif/core';
+import { MeshCertCommand } from '../lib/base.js';
+import { clusterFlags, kubeFlags, outputFlags, parseDuration } from '../lib/flags.js';
+import { InterruptedError, UserError, notInteractive } from '../lib/errors.js';
+
+export default class Rotate extends MeshCertCommand {
+  static override summary = "Rotate a VirtualMesh's root CA across every cluster with no trust gap.";
+  static override description = `Creates the CertificateRotation in the management cluster (or picks up the active one for
+the VirtualMesh) and takes it through ADDING_NEW_ROOT (trust old+new, intermediates signed by the
+old root), PROPAGATING_NEW_INTERMEDIATE (old+new, signed by the new root), verification,
+DELETING_OLD_ROOT (new root only), verification, FINISHED. Every IssuedCertificate of the
+VirtualMesh (parents annotation) in the managed clusters is re-issued at each step.
+
+Verification: on a terminal, the built-in check's per-cluster result is shown and you choose to
+continue or roll back; --verify-command CMD runs CMD (cluster names in $MESH_CERT_CLUSTERS) and
+continues on exit 0; --yes continues after the built-in check (every cluster's intermediate
+verifies against every cluster's root-cert.pem). A rejection or a failure rolls back to the
+previous root (ROLLING_BACK, PREVIOUS_CA) and ends FAILED. Killed at any point, re-running the
+same command resumes; --abort rolls back the active rotation.`;
+  static override examples = [
+    '<%= config.bin %> rotate --virtual-mesh gloo-mesh/vm --new-root-secret gloo-mesh/root-2027',
+    '<%= config.bin %> rotate --virtual-mesh gloo-mesh/vm --generate-root --yes',
+    '<%= config.bin %> rotate --virtual-mesh gloo-mesh/vm --new-root-secret gloo-mesh/root-2027 --verify-command ./check-mtls.sh',
+    '<%= config.bin %> rotate --virtual-mesh gloo-mesh/vm --abort',
+  ];
+  static override flags = {
+    ...kubeFlags,
+    ...clusterFlags,
+    output: outputFlags.output,
+    'virtual-mesh': Flags.string({ description: 'the VirtualMesh whose root is rotated, NS/NAME', required: true }),
+    'new-root-secret': Flags.string({ description: "the new root, a Secret of the management cluster in the Istio layout, NS/NAME", exclusive: ['generate-root'] }),
+    'generate-root': Flags.boolean({ description: 'generate the new root into a Secret <virtual-mesh>-root-<time> next to the VirtualMesh', default: false }),
+    'key-size': Flags.option({ description: 'RSA key size of a generated root', options: ['2048', '3072', '4096'] as const, default: '4096' as const })(),
+    'root-ttl-days': Flags.integer({ description: 'validity of a generated root in days', default: 3650, min: 1 }),
+    yes: Flags.boolean({ char: 'y', description: 'continue after the built-in check without asking', default: false }),
+    'verify-command': Flags.string({ description: 'command whose exit 0 confirms connectivity at each verification ($MESH_CERT_CLUSTERS, $MESH_CERT_STEP)' }),
+    abort: Flags.boolean({ description: 'roll back the active rotation of the VirtualMesh', default: false, exclusive: ['generate-root', 'verify-command'] }),
+    timeout: Flags.string({ description: 'how long each step may wait for the clusters (an unreachable cluster fails the step after this)', default: '5m' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Rotate);
+    const stepTimeoutMs = parseDuration(flags.timeout);
+    const interactive = !flags.yes && !flags['verify-command'] && Boolean(process.stdin.isTTY);
+    if (!flags.abort && !flags.yes && !flags['verify-command'] && !process.stdin.isTTY) {
+      throw notInteractive('each verification step of the rotation');
+    }
+    const [{ resolveClusters }, { parseRef }, output, progress, engine] = await Promise.all([
+      import('../lib/clusters.js'),
+      import('../lib/refs.js'),
+      import('../lib/output.js'),
+      import('../lib/progress.js'),
+      import('../engine/rotate-run.js'),
+    ]);
+    const virtualMesh = parseRef(flags['virtual-mesh'], { what: '--virtual-mesh' });
+    const newRootSecret = flags['new-root-secret'] ? parseRef(flags['new-root-secret'], { what: '--new-root-secret' }) : undefined;
+    const set = await resolveClusters(flags);
+    if (set.managed.length === 0) throw new UserError('no managed cluster selected: pass --cluster a,b or --all-contexts');
+
+    const verify = flags['verify-command']
+      ? engine.commandVerifier(flags['verify-command'])
+      : interactive
+        ? async (ctx: Parameters<typeof engine.builtInVerifier>[0]) => {
+            for (const [cluster, row] of ctx.report.perCluster) {
+              progress.info(`  ${row.verifiedBy === row.of ? '✓' : '✗'} ${cluster}: intermediate verified by ${row.verifiedBy}/${row.of} clusters' root-cert.pem`);
+            }
+            for (const f of ctx.report.failures) progress.info(`    ${f.error}`);
+            const { select } = await import('@inquirer/prompts');
+            try {
+              const answer = await select(
+                {
+                  message: `After ${ctx.after}: is traffic between the clusters (${ctx.clusters.join(', ')}) still working?`,
+                  choices: [
+                    { name: 'continue', value: 'continue' },
+                    { name: 'roll back to the previous root', value: 'rollback' },
+                  ],
+                  default: ctx.report.ok ? 'continue' : 'rollback',
+                },
+                { output: process.stderr },
+              );
+              return answer === 'continue' ? { ok: true as const, message: 'confirmed interactively' } : { ok: false as const, reason: 'rejected interactively' };
+            } catch (err) {
+              if ((err as Error).name === 'ExitPromptError') throw new InterruptedError();
+              throw err;
+            }
+          }
+        : engine.builtInVerifier;
+
+    const result = await engine.runRotate({
+      set,
+      virtualMesh,
+      newRootSecret,
+      generateRoot: flags['generate-root'] ? { keySize: Number(flags['key-size']) as 2048 | 3072 | 4096, ttlDays: flags['root-ttl-days'] } : undefined,
+      abort: flags.abort,
+      verify,
+      stepTimeoutMs,
+      onEvent: (e) => {
+        if (e.type === 'rotation') progress.info(`${e.created ? 'created' : 'resuming'} CertificateRotation ${e.namespace}/${e.name} (new root ${e.newRoot})`);
+        else if (e.type === 'step') progress.info(`▸ ${e.state} ${e.rotationState}: ${e.message}`);
+        else if (e.type === 'certificate' && (e.event.action === 'finish' || e.event.action === 'fail')) {
+          progress.info(`  ${e.event.action === 'finish' ? '✓' : '✗'} ${e.event.cluster} ${e.event.namespace}/${e.event.name} ${e.step}${e.event.detail ? `: ${e.event.detail}` : ''}`);
+        } else if (e.type === 'check') progress.info(`  built-in check after ${e.after}: ${e.report.checked - e.report.failures.length}/${e.report.checked} cluster pairs verify`);
+      },
+    });
+    const r = result.rotation;
+    const fmt = flags.output;
+    if (fmt === 'json' || fmt === 'yaml') await output.printData(fmt, { ...r, keysGenerated: result.keysGenerated });
+    else if (fmt === 'name') output.out(`certificaterotation.certificates.mesh.gloo.solo.io/${r.metadata.name}`);
+    else output.out(`certificaterotation/${r.metadata.name} ${r.status?.state ?? 'PENDING'} (${r.status?.rotationState ?? 'NOT_ROTATING'})${r.status?.error ? `: ${r.status.error}` : ''}`);
+    if (result.outcome === 'stopped') throw new InterruptedError();
+    if (result.outcome === 'failed') throw new UserError(`rotation ${r.metadata.namespace}/${r.metadata.name} FAILED: ${r.status?.error ?? result.error}`);
+  }
+}

@@ -1,0 +1,105 @@
+import { Flags } from '@oclif/core';
+import { MeshCertCommand, sleep } from '../lib/base.js';
+import { clusterFlags, kubeFlags, listFlags, outputFlags, parseDuration } from '../lib/flags.js';
+import { UserError } from '../lib/errors.js';
+import type { Column } from '../lib/output.js';
+import { shortFingerprint } from '../lib/certs.js';
+
+export default class Status extends MeshCertCommand {
+  static override summary = 'Show every IssuedCertificate, CertificateRequest, CertificateRotation, PodBounceDirective and VMCSR across clusters.';
+  static override description = `One table across the management cluster and the managed clusters: state, whether the
+controller has observed the latest generation, errors, and for certificates the NotAfter, days
+left and the root's fingerprint. Exits 1 when anything is FAILED, a cluster is unreachable, or a
+certificate expires within --warn-days. Searches all namespaces unless -n is given.`;
+  static override examples = [
+    '<%= config.bin %> status',
+    '<%= config.bin %> status --all-contexts -o wide',
+    '<%= config.bin %> status -n istio-system -o json',
+    '<%= config.bin %> status --watch',
+  ];
+  static override flags = {
+    ...kubeFlags,
+    ...listFlags,
+    ...outputFlags,
+    ...clusterFlags,
+    'warn-days': Flags.integer({ description: 'exit non-zero when a certificate expires within this many days', default: 30, min: 0 }),
+    watch: Flags.boolean({ char: 'w', description: 'redraw whenever something changes (Ctrl-C to stop)', default: false }),
+    interval: Flags.string({ description: 'how often --watch looks for changes', default: '2s' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Status);
+    if (flags.namespace && flags['all-namespaces']) throw new UserError('-n/--namespace and -A/--all-namespaces cannot be used together');
+    const interval = parseDuration(flags.interval, '--interval');
+    const [{ resolveClusters }, { collectStatus, problems }, output] = await Promise.all([
+      import('../lib/clusters.js'),
+      import('../report/status.js'),
+      import('../lib/output.js'),
+    ]);
+    const set = await resolveClusters(flags);
+    const namespace = flags['all-namespaces'] ? undefined : flags.namespace;
+    const format = flags.output;
+
+    const render = async (): Promise<{ text: string; issues: string[] }> => {
+      const { rows } = await collectStatus(set.all, { namespace, selector: flags.selector });
+      const issues = problems(rows, flags['warn-days']);
+      let text: string;
+      if (format === 'json' || format === 'yaml') {
+        const list = output.makeList(rows);
+        text = format === 'json' ? output.toJson(list) : await output.toYaml(list);
+      } else if (format === 'name') {
+        text = rows.filter((r) => r.kind !== 'Cluster').map((r) => `${r.cluster}/${r.kind.toLowerCase()}.${r.apiVersion.split('/')[0]}/${r.name}`).join('\n');
+      } else {
+        text = rows.length
+          ? output.renderTable(rows, COLUMNS, { wide: format === 'wide', noHeaders: flags['no-headers'] })
+          : `No mesh-cert objects found on ${set.all.map((c) => c.name).join(', ')}.\n`;
+      }
+      return { text, issues };
+    };
+
+    if (!flags.watch) {
+      const { text, issues } = await render();
+      output.out(text);
+      if (issues.length) {
+        for (const i of issues) process.stderr.write(`problem: ${i}\n`);
+        this.exit(1);
+      }
+      return;
+    }
+    let last = '';
+    const tty = Boolean(process.stdout.isTTY);
+    for (;;) {
+      let text: string;
+      try {
+        text = (await render()).text;
+      } catch (err) {
+        text = `error: ${(err as Error).message}\n`;
+      }
+      if (text !== last) {
+        if (tty) process.stdout.write('\x1b[H\x1b[2J');
+        else if (last) process.stdout.write('\n');
+        output.out(tty ? `Every ${flags.interval}: kubectl mesh-cert status    ${new Date().toISOString()}\n\n${text}` : text);
+        last = text;
+      }
+      await sleep(interval);
+    }
+  }
+}
+
+type Row = import('../report/status.js').StatusRow;
+
+const COLUMNS: Column<Row>[] = [
+  { header: 'cluster', get: (r) => r.cluster },
+  { header: 'namespace', get: (r) => r.namespace || '-' },
+  { header: 'name', get: (r) => r.name },
+  { header: 'kind', get: (r) => r.kind },
+  { header: 'state', get: (r) => r.state },
+  { header: 'synced', get: (r) => (r.kind === 'Cluster' ? '-' : r.generationLag ? `no (${r.observedGeneration ?? 0}/${r.generation})` : 'yes') },
+  { header: 'not after', get: (r) => (r.notAfter ? r.notAfter.slice(0, 10) : '-') },
+  { header: 'days', get: (r) => (r.daysLeft === undefined ? '-' : String(r.daysLeft)) },
+  { header: 'root', get: (r) => shortFingerprint(r.rootFingerprint) || '-' },
+  { header: 'root sha256', wide: true, get: (r) => r.rootFingerprint ?? '-' },
+  { header: 'rotation', get: (r) => (r.rotationState || r.observedRotationState ? `${r.rotationState ?? '-'}${r.kind === 'IssuedCertificate' ? `/${r.observedRotationState ?? '-'}` : ''}` : '-') },
+  { header: 'detail', wide: true, get: (r) => r.detail ?? '-' },
+  { header: 'error', get: (r) => r.error ?? '' },
+];

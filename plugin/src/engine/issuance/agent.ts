@@ -1,0 +1,165 @@
+// The agent role's writes, each one step of the state machine in decide.ts. They run against
+// the managed cluster only: the private key is made, kept and used there.
+import { buildIssuedSecretData, certificatesIn, createCsr, generateRsaKey, PkiError } from '../../../../schemas/pki/index.js';
+import type { ClusterApi } from '../cluster-api.js';
+import type { CertificateRequest, IssuedCertificate, IssuedState, KubeObject, ObjectRef, Secret } from '../objects.js';
+import { fromB64, toB64 } from '../b64.js';
+import {
+  ANN_FOR_GENERATION,
+  CERT_API_VERSION,
+  DEFAULT_ISSUED_SECRET,
+  ISTIO_KEYS,
+  LABEL_ISSUED_CERTIFICATE,
+  LABEL_MANAGED_BY,
+  MANAGED_BY,
+  PRIVATE_KEY_DATA_KEY,
+  PRIVATE_KEY_SECRET_TYPE,
+} from '../resources.js';
+import { generationOf, type AgentObservation } from './decide.js';
+
+export const KEY_SIZES = [2048, 3072, 4096] as const;
+export type KeySize = (typeof KEY_SIZES)[number];
+
+export function keySizeOf(ic: IssuedCertificate): KeySize | { error: string } {
+  const bits = ic.spec.certOptions?.rsaKeySizeBytes || 4096;
+  return (KEY_SIZES as readonly number[]).includes(bits)
+    ? (bits as KeySize)
+    : { error: `spec.certOptions.rsaKeySizeBytes: Unsupported value: ${bits}: supported values: "2048", "3072", "4096"` };
+}
+
+export function orgOf(ic: IssuedCertificate): string {
+  return ic.spec.certOptions?.orgName || ic.spec.org || 'gloo-mesh';
+}
+
+export function issuedSecretRef(ic: IssuedCertificate): ObjectRef {
+  return ic.spec.issuedCertificateSecret ?? { ...DEFAULT_ISSUED_SECRET };
+}
+
+function ownedMeta(ic: IssuedCertificate, name: string, namespace: string): KubeObject['metadata'] {
+  return {
+    name,
+    namespace,
+    labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_ISSUED_CERTIFICATE]: ic.metadata.name },
+    annotations: { [ANN_FOR_GENERATION]: String(generationOf(ic)) },
+    ...(ic.metadata.uid && namespace === ic.metadata.namespace
+      ? { ownerReferences: [{ apiVersion: CERT_API_VERSION, kind: 'IssuedCertificate', name: ic.metadata.name, uid: ic.metadata.uid }] }
+      : {}),
+  };
+}
+
+/** Creates or replaces a Secret (replace keeps the observed resourceVersion: a race is a 409). */
+async function putSecret(api: ClusterApi, existing: Secret | undefined, body: Secret): Promise<Secret> {
+  if (existing) {
+    return api.replaceSecret({ ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata.resourceVersion } });
+  }
+  // Lost a race to create: the 409 (AlreadyExists) is transient, the caller observes again.
+  return api.createSecret(body);
+}
+
+export interface KeyMaker {
+  (bits: KeySize): Promise<{ privateKeyPem: string }>;
+}
+export const defaultKeyMaker: KeyMaker = (bits) => generateRsaKey(bits);
+
+export async function generateKey(api: ClusterApi, o: AgentObservation, makeKey: KeyMaker = defaultKeyMaker): Promise<void> {
+  const { ic } = o;
+  const bits = keySizeOf(ic);
+  if (typeof bits !== 'number') throw new SpecError(bits.error);
+  const { privateKeyPem } = await makeKey(bits);
+  const body: Secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: ownedMeta(ic, ic.metadata.name, ic.metadata.namespace ?? 'default'),
+    type: PRIVATE_KEY_SECRET_TYPE,
+    data: { [PRIVATE_KEY_DATA_KEY]: toB64(privateKeyPem) },
+  };
+  await putSecret(api, o.keySecret, body);
+}
+
+/** A problem with the IssuedCertificate itself: it fails, no retry will help. */
+export class SpecError extends Error {
+  override name = 'SpecError';
+}
+
+export function buildCsr(ic: IssuedCertificate, privateKeyPem: string): string {
+  return createCsr({ privateKeyPem, subject: { O: orgOf(ic), OU: ic.metadata.name }, hosts: ic.spec.hosts ?? [] });
+}
+
+export async function request(api: ClusterApi, o: AgentObservation): Promise<void> {
+  const { ic } = o;
+  const keyPem = fromB64(o.keySecret?.data?.[PRIVATE_KEY_DATA_KEY]);
+  const csr = buildCsr(ic, keyPem);
+  const body: CertificateRequest = {
+    apiVersion: CERT_API_VERSION,
+    kind: 'CertificateRequest',
+    metadata: ownedMeta(ic, ic.metadata.name, ic.metadata.namespace ?? 'default'),
+    spec: { certificateSigningRequest: toB64(csr) },
+  };
+  if (o.request) {
+    await api.replaceCustom('CertificateRequest', { ...body, metadata: { ...o.request.metadata, ...body.metadata, resourceVersion: o.request.metadata.resourceVersion } });
+  } else {
+    await api.createCustom('CertificateRequest', body);
+  }
+}
+
+/** status write of the IssuedCertificate, from the observed object (its resourceVersion). */
+export async function setIssuedState(
+  api: ClusterApi,
+  ic: IssuedCertificate,
+  state: IssuedState,
+  extra: { error?: string; observedGeneration?: number; observedRotationState?: boolean } = {},
+): Promise<IssuedCertificate> {
+  const status: NonNullable<IssuedCertificate['status']> = { ...(ic.status ?? {}), state };
+  delete status.error;
+  if (state === 'FAILED') status.error = extra.error || 'failed';
+  if (extra.observedGeneration !== undefined) status.observedGeneration = extra.observedGeneration;
+  if (extra.observedRotationState && ic.spec.rotationState) status.observedRotationState = ic.spec.rotationState;
+  if (ic.spec.glooMeshCa) status.appliedGlooMeshCa = ic.spec.glooMeshCa;
+  return api.replaceCustomStatus('IssuedCertificate', { ...ic, status });
+}
+
+export async function markRequested(api: ClusterApi, o: AgentObservation): Promise<void> {
+  // A retry from FAILED must let the issuer sign again: its current FAILED answer is reset first.
+  const cr = o.request;
+  if (cr?.status?.state === 'FAILED') {
+    const status = { ...cr.status, state: 'PENDING' as const };
+    delete status.error;
+    await api.replaceCustomStatus('CertificateRequest', { ...cr, status });
+  }
+  await setIssuedState(api, o.ic, 'REQUESTED', { observedGeneration: generationOf(o.ic) });
+}
+
+/**
+ * Istio's cacerts layout from the signed request and the local key; verified before it is
+ * written (the key matches, the chain leads to a root of the bundle).
+ */
+export function issuedSecretData(cr: CertificateRequest, keyPem: string): Record<string, string> {
+  const signed = fromB64(cr.status?.signedCertificate);
+  const rootPems = certificatesIn(fromB64(cr.status?.signingRootCa));
+  const norm = (p: string) => p.replace(/\s+/g, '');
+  const skip = new Set([signed, ...rootPems].map(norm));
+  const chainPems = certificatesIn(fromB64(cr.status?.certChain)).filter((p) => !skip.has(norm(p)));
+  try {
+    return buildIssuedSecretData({ caCertPem: signed, caKeyPem: keyPem, chainPems, rootPems });
+  } catch (err) {
+    if (err instanceof PkiError) throw new SpecError(`the signed certificate of CertificateRequest ${cr.metadata.namespace}/${cr.metadata.name} cannot be used: ${err.message}`);
+    throw err;
+  }
+}
+
+export async function writeIssuedSecret(api: ClusterApi, o: AgentObservation): Promise<void> {
+  const { ic, request: cr } = o;
+  const keyPem = fromB64(o.keySecret?.data?.[PRIVATE_KEY_DATA_KEY]);
+  const signed = fromB64(cr?.status?.signedCertificate);
+  if (!cr || !signed) throw new SpecError('the CertificateRequest has no signed certificate');
+  const ref = issuedSecretRef(ic);
+  const meta = ownedMeta(ic, ref.name, ref.namespace);
+  const body: Secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { ...meta, labels: { ...(o.issuedSecret?.metadata.labels ?? {}), ...meta.labels }, annotations: { ...(o.issuedSecret?.metadata.annotations ?? {}), ...meta.annotations } },
+    type: o.issuedSecret?.type ?? 'Opaque',
+    data: { ...(o.issuedSecret?.data ?? {}), ...issuedSecretData(cr, keyPem) },
+  };
+  await putSecret(api, o.issuedSecret, body);
+}

@@ -1,0 +1,105 @@
+// What `kubectl mesh-cert issue` does across the selected clusters: per managed cluster, write
+// the IssuedCertificate (unless watching), then drive it (or watch it). Clusters run
+// concurrently and settle separately: an unreachable one is a row of its own.
+import type { ClusterSet } from '../lib/clusters.js';
+import { UserError, errorMessage } from '../lib/errors.js';
+import type { ClusterApi } from './cluster-api.js';
+import { isTransient, retrying } from './cluster-api.js';
+import { clusterApiOf } from './k8s-cluster-api.js';
+import type { IssuedCertificate, ObjectRef } from './objects.js';
+import { refString } from './objects.js';
+import { desiredIssuedCertificate, type IssueInputs } from './issuance/desired.js';
+import { awaitIssuance, driveIssuance, type DriveResult, type IssuanceEvent } from './issuance/drive.js';
+import { issuedSecretRef } from './issuance/agent.js';
+import { generationOf } from './issuance/decide.js';
+import type { SigningMaterial } from './issuance/issuer.js';
+
+export interface IssueRunOptions {
+  set: ClusterSet;
+  name?: string;
+  namespace?: string;
+  all: boolean;
+  observe: boolean;
+  wait: boolean;
+  deadline: number;
+  inputs: IssueInputs;
+  parseName(text: string, defaultNamespace: string): ObjectRef;
+  onEvent?: (e: IssuanceEvent) => void;
+}
+
+export interface IssueRunRow {
+  cluster: string;
+  namespace: string;
+  name: string;
+  state: string;
+  outcome: 'finished' | 'failed' | 'timeout' | 'stopped' | 'written' | 'unreachable';
+  issuedSecret: string;
+  error?: string;
+}
+
+function rowOf(cluster: string, ref: ObjectRef, r: DriveResult | { outcome: 'written'; ic: IssuedCertificate }): IssueRunRow {
+  const ic = r.ic;
+  return {
+    cluster,
+    namespace: ref.namespace,
+    name: ref.name,
+    state: ic?.status?.state ?? 'PENDING',
+    outcome: r.outcome,
+    issuedSecret: ic ? refString(issuedSecretRef(ic)) : '',
+    ...('error' in r && r.error ? { error: r.error } : {}),
+  };
+}
+
+/** Creates or updates the IssuedCertificate; a lost race (409) re-reads and re-applies. */
+function upsert(api: ClusterApi, ref: ObjectRef, inputs: IssueInputs, deadline: number): Promise<IssuedCertificate> {
+  return retrying(deadline, async () => {
+    const existing = await api.getCustom<IssuedCertificate>('IssuedCertificate', ref.namespace, ref.name);
+    const d = desiredIssuedCertificate(existing, ref, inputs);
+    if ('error' in d) throw new UserError(d.error);
+    if (!d.changed && existing) return existing;
+    return existing ? api.replaceCustom('IssuedCertificate', d.body) : api.createCustom('IssuedCertificate', d.body);
+  });
+}
+
+function needsWork(ic: IssuedCertificate): boolean {
+  return !(ic.status?.state === 'FINISHED' && (ic.status.observedGeneration ?? -1) === generationOf(ic));
+}
+
+export async function runIssue(o: IssueRunOptions): Promise<IssueRunRow[]> {
+  const mgmt = await clusterApiOf(o.set.mgmt);
+  const signCache = new Map<string, Promise<SigningMaterial>>();
+  const perCluster = await Promise.all(
+    o.set.managed.map(async (cluster): Promise<IssueRunRow[]> => {
+      const api = await clusterApiOf(cluster);
+      const defaultNs = o.namespace ?? cluster.namespace;
+      let targets: ObjectRef[];
+      try {
+        if (o.all) {
+          const list = await api.listCustom<IssuedCertificate>('IssuedCertificate', o.namespace);
+          targets = list.filter(needsWork).map((ic) => ({ namespace: ic.metadata.namespace ?? defaultNs, name: ic.metadata.name }));
+        } else {
+          targets = [o.parseName(o.name!, defaultNs)];
+        }
+      } catch (err) {
+        const ref = o.all ? { namespace: o.namespace ?? '*', name: '*' } : { namespace: defaultNs, name: o.name! };
+        return [{ cluster: cluster.name, ...ref, state: '<unknown>', outcome: isTransient(err) ? 'unreachable' : 'failed', issuedSecret: '', error: errorMessage(err) }];
+      }
+      return Promise.all(
+        targets.map(async (ref): Promise<IssueRunRow> => {
+          try {
+            const t = { cluster: api, namespace: ref.namespace, name: ref.name };
+            if (o.observe) return rowOf(cluster.name, ref, await awaitIssuance(t, { deadline: o.deadline }));
+            if (!o.all) {
+              const ic = await upsert(api, ref, o.inputs, o.deadline);
+              if (!o.wait) return rowOf(cluster.name, ref, { outcome: 'written', ic });
+            }
+            return rowOf(cluster.name, ref, await driveIssuance(t, { mgmt, deadline: o.deadline, signCache, onEvent: o.onEvent }));
+          } catch (err) {
+            return { cluster: cluster.name, ...ref, state: '<unknown>', outcome: isTransient(err) ? 'unreachable' : 'failed', issuedSecret: '', error: errorMessage(err) };
+          }
+        }),
+      );
+    }),
+  );
+  return perCluster.flat();
+}

@@ -1,0 +1,39 @@
+// What `kubectl mesh-cert rotate` does with the selected clusters: build the engine's cluster
+// views and run the rotation driver. Lazily imported by the command (client-node, pki).
+import type { ClusterSet } from '../lib/clusters.js';
+import { clusterApiOf } from './k8s-cluster-api.js';
+import type { ObjectRef } from './objects.js';
+import { rotate, type RotateResult, type RotationEvent, type Verifier } from './rotation/driver.js';
+import type { KeySize } from './issuance/agent.js';
+
+export interface RotateRunOptions {
+  set: ClusterSet;
+  virtualMesh: ObjectRef;
+  newRootSecret?: ObjectRef;
+  generateRoot?: { keySize: KeySize; ttlDays: number };
+  abort: boolean;
+  verify: Verifier;
+  stepTimeoutMs: number;
+  signal?: AbortSignal;
+  onEvent?: (e: RotationEvent) => void;
+}
+
+export async function runRotate(o: RotateRunOptions): Promise<RotateResult> {
+  const mgmt = await clusterApiOf(o.set.mgmt);
+  const clusters = await Promise.all(o.set.managed.map((c) => clusterApiOf(c)));
+  return rotate({
+    mgmt,
+    clusters,
+    virtualMesh: o.virtualMesh,
+    newRootSecret: o.newRootSecret,
+    generateRoot: o.generateRoot,
+    abort: o.abort,
+    verify: o.verify,
+    stepTimeoutMs: o.stepTimeoutMs,
+    signal: o.signal,
+    onEvent: o.onEvent,
+  });
+}
+
+export { builtInVerifier } from './rotation/driver.js';
+export { commandVerifier } from './rotation/verify-command.js';

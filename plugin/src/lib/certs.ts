@@ -1,0 +1,51 @@
+// The little certificate reading the report commands need on their fast path (validity and
+// fingerprints), done by OpenSSL through node:crypto. Structure-level work (SANs, key usage,
+// chains, signing) belongs to schemas/pki, which `inspect`, `check` and `root create` load.
+import { X509Certificate } from 'node:crypto';
+
+export interface CertBrief {
+  subject: string;
+  notBefore: string;
+  notAfter: string;
+  /** SHA-256 of the DER, as `openssl x509 -fingerprint -sha256` prints it (AB:CD:...). */
+  fingerprint: string;
+  isCA: boolean;
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+export function certPems(text: string | undefined): string[] {
+  return text ? [...text.matchAll(PEM_CERT)].map((m) => `${m[0]}\n`) : [];
+}
+
+export function fromBase64(b64: string | undefined): string | undefined {
+  if (!b64) return undefined;
+  return Buffer.from(b64, 'base64').toString('utf8');
+}
+
+/** The first certificate of a PEM text, or undefined if there is none or it does not parse. */
+export function briefOf(text: string | undefined): CertBrief | undefined {
+  const pem = certPems(text)[0];
+  if (!pem) return undefined;
+  try {
+    const c = new X509Certificate(pem);
+    return {
+      subject: c.subject.replace(/\n/g, ', '),
+      notBefore: new Date(c.validFrom).toISOString(),
+      notAfter: new Date(c.validTo).toISOString(),
+      fingerprint: c.fingerprint256,
+      isCA: c.ca,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+export function daysLeft(notAfter: string, now = Date.now()): number {
+  return Math.floor((Date.parse(notAfter) - now) / 86_400_000);
+}
+
+/** First 8 bytes of a fingerprint, enough to tell roots apart in a table. */
+export function shortFingerprint(fp: string | undefined): string {
+  return fp ? fp.split(':').slice(0, 8).join(':') : '';
+}

@@ -1,0 +1,84 @@
+// Error classes that carry their exit code, and the one place that turns any error into the
+// single sentence a user sees on stderr.
+
+/** An error the user can act on: printed as one sentence, exit code 1 unless given. */
+export class UserError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, opts: { exitCode?: number; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'UserError';
+    this.exitCode = opts.exitCode ?? 1;
+  }
+}
+
+/** `--wait`/`--timeout` ran out: exit 124, as timeout(1) does. */
+export class TimeoutError extends UserError {
+  constructor(message: string) {
+    super(message, { exitCode: 124 });
+    this.name = 'TimeoutError';
+  }
+}
+
+/** Ctrl-C: exit 130 (128 + SIGINT). */
+export class InterruptedError extends UserError {
+  constructor(message = 'interrupted') {
+    super(message, { exitCode: 130 });
+    this.name = 'InterruptedError';
+  }
+}
+
+/** A cluster that could not be reached (connection refused, TLS, DNS...). */
+export class UnreachableError extends UserError {
+  readonly cluster: string;
+  constructor(cluster: string, detail: string) {
+    super(`cluster "${cluster}" is unreachable: ${detail}`);
+    this.name = 'UnreachableError';
+    this.cluster = cluster;
+  }
+}
+
+/** An answer from the API server other than 2xx. */
+export class ApiError extends UserError {
+  readonly status: number;
+  readonly reason: string | undefined;
+  constructor(message: string, status: number, reason?: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+/** A prompt was needed but stdin is not a terminal. */
+export function notInteractive(question: string): UserError {
+  return new UserError(`${question} needs confirmation, but stdin is not a terminal: pass --yes to proceed without asking`);
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** One sentence: the first line of the message, without oclif's "See more help" tails. */
+export function oneSentence(err: unknown): string {
+  const msg = errorMessage(err).trim();
+  const lines = msg.split('\n').map((l) => l.trim()).filter((l) => l && !/^See more help with/i.test(l));
+  return lines.join(' ').replace(/\s+/g, ' ') || 'unknown error';
+}
+
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof UserError) return err.exitCode;
+  const e = err as { oclif?: { exit?: number }; code?: string } | undefined;
+  if (e?.code === 'EEXIT' && typeof e.oclif?.exit === 'number') return e.oclif.exit;
+  return 1;
+}
+
+/** Prints the error the way every command does: `error: <sentence>`, stack only when verbose. */
+export function reportError(err: unknown, verbose: boolean): number {
+  const code = exitCodeOf(err);
+  const e = err as { code?: string } | undefined;
+  if (e?.code === 'EEXIT') return code; // this.exit(n): nothing to say
+  process.stderr.write(`error: ${oneSentence(err)}\n`);
+  if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  return code;
+}

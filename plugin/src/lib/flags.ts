@@ -1,0 +1,88 @@
+// The flags every command shares, grouped so a command takes only the groups it needs. kubectl
+// hands a plugin nothing but argv and the environment, so the kubectl flags are parsed here.
+import { Flags } from '@oclif/core';
+import { UserError } from './errors.js';
+
+export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml', 'name'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** --verbose: every command has it (stack traces on errors, debug lines on stderr). */
+export const baseFlags = {
+  verbose: Flags.boolean({ description: 'print stack traces on errors and extra detail on stderr', default: false, helpGroup: 'GLOBAL' }),
+};
+
+/** Which kubeconfig, context and namespace. */
+export const kubeFlags = {
+  kubeconfig: Flags.string({ description: 'path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)', helpGroup: 'KUBE' }),
+  context: Flags.string({ description: 'kubeconfig context to use (default: the current context)', helpGroup: 'KUBE' }),
+  namespace: Flags.string({ char: 'n', description: "namespace (default: the context's namespace, else default)", helpGroup: 'KUBE' }),
+};
+
+export const listFlags = {
+  'all-namespaces': Flags.boolean({ char: 'A', description: 'list across all namespaces', default: false, helpGroup: 'KUBE' }),
+  selector: Flags.string({ char: 'l', description: 'label selector, e.g. -l app=istiod,tier!=canary', helpGroup: 'KUBE' }),
+};
+
+export const outputFlags = {
+  output: Flags.option({ char: 'o', options: OUTPUT_FORMATS, description: 'output format', default: 'table' as OutputFormat, helpGroup: 'OUTPUT' })(),
+  'no-headers': Flags.boolean({ description: 'omit the header line of tables', default: false, helpGroup: 'OUTPUT' }),
+};
+
+/** Clusters are kubeconfig contexts: one management cluster and the managed ones. */
+export const clusterFlags = {
+  'mgmt-context': Flags.string({ description: 'context of the management cluster (default: --context, else the current context)', helpGroup: 'CLUSTERS' }),
+  cluster: Flags.string({ description: 'managed clusters, as context names: a,b (default: every context but the management one)', helpGroup: 'CLUSTERS', exclusive: ['all-contexts'] }),
+  'all-contexts': Flags.boolean({ description: 'every context of the kubeconfig is a managed cluster (the management one included)', default: false, helpGroup: 'CLUSTERS' }),
+};
+
+export const confirmFlags = {
+  yes: Flags.boolean({ char: 'y', description: 'answer yes to every prompt (required when stdin is not a terminal)', default: false }),
+};
+
+export const waitFlags = {
+  wait: Flags.boolean({ description: 'wait until the operation completes', default: true, allowNo: true }),
+  timeout: Flags.string({ description: 'give up after this long (e.g. 90s, 5m, 1h); exit code 124', default: '5m' }),
+};
+
+export interface KubeFlagValues {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  'all-namespaces'?: boolean;
+  selector?: string;
+}
+
+export interface ClusterFlagValues extends KubeFlagValues {
+  'mgmt-context'?: string;
+  cluster?: string;
+  'all-contexts'?: boolean;
+}
+
+/** "90", "90s", "5m", "1h30m", "250ms" -> milliseconds. */
+export function parseDuration(text: string, flag = '--timeout'): number {
+  const t = text.trim();
+  if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000);
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let m: RegExpExecArray | null;
+  let end = 0;
+  while ((m = re.exec(t))) {
+    const n = Number(m[1]);
+    total += m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n * 3_600_000;
+    end = re.lastIndex;
+  }
+  if (end !== t.length || t.length === 0) throw new UserError(`${flag} expects a duration such as 30s, 5m or 1h, got "${text}"`);
+  return Math.round(total);
+}
+
+/** The comma list of --cluster, trimmed, without empties or duplicates. */
+export function splitList(text: string | undefined): string[] {
+  if (!text) return [];
+  return [...new Set(text.split(',').map((s) => s.trim()).filter(Boolean))];
+}
+
+/** Where the "current root" of an issued certificate is read: the management cluster. */
+export const currentRootFlags = {
+  'mgmt-context': Flags.string({ description: 'context of the management cluster (default: the current context)', helpGroup: 'CLUSTERS' }),
+  'root-secret': Flags.string({ description: 'the signing Secret (NAMESPACE/NAME) in the management cluster whose root is current (default: the one the IssuedCertificate names)' }),
+};

@@ -1,0 +1,40 @@
+// "The current root" of an issued certificate: the root-cert.pem of the signing Secret that the
+// IssuedCertificate names in the management cluster (or the Secret given by --root-secret).
+import type { Cluster } from '../lib/clusters.js';
+import { UserError, errorMessage } from '../lib/errors.js';
+import type { KObject } from '../lib/k8s.js';
+import { resourceOf } from '../lib/kinds.js';
+import type { Ref } from '../lib/refs.js';
+import type { CurrentRoot } from './inspect.js';
+
+export type IcLike = KObject & { spec?: { glooMeshCa?: { signingCertificateSecret?: { name?: string; namespace?: string } }; signingCertificateSecret?: { name?: string; namespace?: string }; issuedCertificateSecret?: { name?: string; namespace?: string } } };
+
+async function rootOfSecret(mgmt: Cluster, ref: Ref): Promise<CurrentRoot> {
+  const k8s = await mgmt.client();
+  const s = await k8s.findSecret(ref.namespace, ref.name);
+  const source = `Secret ${ref.namespace}/${ref.name} on cluster ${mgmt.name}`;
+  if (!s) throw new UserError(`${source} not found`);
+  const rootText = s.data?.['root-cert.pem'] ? Buffer.from(s.data['root-cert.pem'], 'base64').toString('utf8') : '';
+  const pems = [...rootText.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map((m) => `${m[0]}\n`);
+  return { source, pems };
+}
+
+/**
+ * Finds the current root for an object of `cluster`: `explicit` if given, else through the
+ * IssuedCertificate `match` selects. Returns undefined (with a note) when none can be found.
+ */
+export async function findCurrentRoot(opts: { cluster: Cluster; mgmt: Cluster; explicit?: Ref; match: (ic: IcLike) => boolean; notes: string[] }): Promise<CurrentRoot | undefined> {
+  if (opts.explicit) return rootOfSecret(opts.mgmt, opts.explicit);
+  try {
+    const k8s = await opts.cluster.client();
+    const ics = await k8s.list<IcLike>(resourceOf('IssuedCertificate'), undefined);
+    const ic = ics.find(opts.match);
+    if (!ic) return undefined;
+    const signing = ic.spec?.glooMeshCa?.signingCertificateSecret ?? ic.spec?.signingCertificateSecret;
+    if (!signing?.name) return undefined;
+    return await rootOfSecret(opts.mgmt, { namespace: signing.namespace || ic.metadata.namespace || 'default', name: signing.name });
+  } catch (err) {
+    opts.notes.push(`could not determine the current root: ${errorMessage(err)}`);
+    return undefined;
+  }
+}

@@ -1,0 +1,195 @@
+// What `status` computes: one row per object of every mesh-cert kind on every cluster, with the
+// certificate facts (NotAfter, days left, root fingerprint) read from the issued Secret or the
+// signed certificate. Pure functions over fetched objects, plus the fetch itself.
+import type { Cluster, Settled } from '../lib/clusters.js';
+import { onClusters } from '../lib/clusters.js';
+import { briefOf, daysLeft, fromBase64 } from '../lib/certs.js';
+import { UnreachableError, errorMessage } from '../lib/errors.js';
+import type { K8s, KObject, Secret } from '../lib/k8s.js';
+import { isNotFound } from '../lib/k8s.js';
+import { KINDS, type KindInfo } from '../lib/kinds.js';
+
+export interface StatusRow {
+  cluster: string;
+  kind: string;
+  apiVersion: string;
+  namespace: string;
+  name: string;
+  state: string;
+  generation?: number;
+  observedGeneration?: number;
+  /** observedGeneration is behind metadata.generation: the controller has not caught up. */
+  generationLag: boolean;
+  error?: string;
+  notAfter?: string;
+  daysLeft?: number;
+  rootFingerprint?: string;
+  /** IssuedCertificate: spec.rotationState; CertificateRotation: status.rotationState. */
+  rotationState?: string;
+  /** IssuedCertificate: status.observedRotationState. */
+  observedRotationState?: string;
+  /** Kind-specific extra: VMCSR approval, pods bounced, the source of the dates. */
+  detail?: string;
+}
+
+type Obj = KObject & { spec?: Record<string, any>; status?: Record<string, any> };
+
+const FAILED_STATES = new Set(['FAILED', 'INVALID', 'PROCESSING_ERROR', 'CONFLICT', 'UNREACHABLE', 'ERROR']);
+
+export function isFailed(row: StatusRow): boolean {
+  return FAILED_STATES.has(row.state);
+}
+
+function baseRow(cluster: string, k: KindInfo, o: Obj): StatusRow {
+  const generation = o.metadata.generation;
+  const observedGeneration = typeof o.status?.observedGeneration === 'number' ? o.status.observedGeneration : undefined;
+  return {
+    cluster,
+    kind: k.kind,
+    apiVersion: `${k.group}/${k.version}`,
+    namespace: o.metadata.namespace ?? '',
+    name: o.metadata.name,
+    state: 'PENDING',
+    generation,
+    observedGeneration,
+    generationLag: generation !== undefined && (observedGeneration ?? 0) < generation,
+  };
+}
+
+function setCert(row: StatusRow, certPem: string | undefined, rootPem: string | undefined, source: string, now: number): boolean {
+  const cert = briefOf(certPem);
+  if (!cert) return false;
+  row.notAfter = cert.notAfter;
+  row.daysLeft = daysLeft(cert.notAfter, now);
+  const root = briefOf(rootPem);
+  if (root) row.rootFingerprint = root.fingerprint;
+  row.detail = [row.detail, `cert from ${source}`].filter(Boolean).join('; ');
+  return true;
+}
+
+function secretText(s: Secret | undefined, key: string): string | undefined {
+  return fromBase64(s?.data?.[key]);
+}
+
+/** Rows of one cluster. Secrets are read only where an IssuedCertificate points at one. */
+export async function clusterRows(k8s: K8s, cluster: Cluster, opts: { namespace?: string; selector?: string; now?: number }): Promise<StatusRow[]> {
+  const now = opts.now ?? Date.now();
+  const lists = await Promise.all(
+    KINDS.map(async (k) => {
+      try {
+        return { k, items: (await k8s.list<Obj>(k, opts.namespace, { labelSelector: opts.selector })) };
+      } catch (err) {
+        // A CRD that is not installed is a finding of `check`, not a reason to hide the rest.
+        if (isNotFound(err)) return { k, items: [] as Obj[], missing: true };
+        throw err;
+      }
+    }),
+  );
+  if (lists.every((l) => 'missing' in l && l.missing)) {
+    throw new Error(`the mesh-cert CRDs are not installed on cluster "${cluster.name}" (run: kubectl mesh-cert check)`);
+  }
+  const byKind = new Map(lists.map((l) => [l.k.kind, l.items]));
+  const requests = new Map((byKind.get('CertificateRequest') ?? []).map((o) => [`${o.metadata.namespace}/${o.metadata.name}`, o]));
+  const rows: StatusRow[] = [];
+
+  await Promise.all(
+    (byKind.get('IssuedCertificate') ?? []).map(async (o) => {
+      const k = KINDS.find((x) => x.kind === 'IssuedCertificate')!;
+      const row = baseRow(cluster.name, k, o);
+      row.state = o.status?.state ?? 'PENDING';
+      row.error = o.status?.error || undefined;
+      row.rotationState = o.spec?.rotationState;
+      row.observedRotationState = o.status?.observedRotationState;
+      const ref = o.spec?.issuedCertificateSecret as { name?: string; namespace?: string } | undefined;
+      let found = false;
+      if (ref?.name) {
+        const ns = ref.namespace || row.namespace;
+        try {
+          const s = await k8s.findSecret(ns, ref.name);
+          found = setCert(row, secretText(s, 'ca-cert.pem') ?? secretText(s, 'cert-chain.pem'), secretText(s, 'root-cert.pem'), `Secret ${ns}/${ref.name}`, now);
+        } catch (err) {
+          row.detail = `issued Secret ${ns}/${ref.name} unreadable: ${errorMessage(err)}`;
+        }
+      }
+      const cr = requests.get(`${row.namespace}/${row.name}`);
+      if (!found && cr) {
+        setCert(row, fromBase64(cr.status?.signedCertificate), fromBase64(cr.status?.signingRootCa), `CertificateRequest ${row.namespace}/${row.name}`, now);
+      }
+      rows.push(row);
+    }),
+  );
+
+  for (const k of KINDS) {
+    if (k.kind === 'IssuedCertificate') continue;
+    for (const o of byKind.get(k.kind) ?? []) {
+      const row = baseRow(cluster.name, k, o);
+      switch (k.kind) {
+        case 'CertificateRequest':
+          row.state = o.status?.state ?? 'PENDING';
+          row.error = o.status?.error || undefined;
+          setCert(row, fromBase64(o.status?.signedCertificate), fromBase64(o.status?.signingRootCa), 'status.signedCertificate', now);
+          row.detail = undefined;
+          break;
+        case 'CertificateRotation':
+          row.state = o.status?.state ?? 'PENDING';
+          row.error = o.status?.error || undefined;
+          row.rotationState = o.status?.rotationState ?? 'NOT_ROTATING';
+          row.detail = o.spec?.virtualMesh ? `virtualMesh ${o.spec.virtualMesh.namespace ?? row.namespace}/${o.spec.virtualMesh.name}` : undefined;
+          break;
+        case 'PodBounceDirective': {
+          const bounced = ((o.status?.podsBounced ?? []) as { bouncedPods?: string[] }[]).reduce((n, p) => n + (p.bouncedPods?.length ?? 0), 0);
+          const selectors = (o.spec?.podsToBounce ?? []).length;
+          const done = (o.status?.podsBounced ?? []).length;
+          row.state = done >= selectors && selectors > 0 ? 'BOUNCED' : done > 0 ? 'BOUNCING' : 'PENDING';
+          // PodBounceDirective has no observedGeneration: its status is the record of work done.
+          row.generationLag = false;
+          row.detail = `${bounced} pods bounced, ${done}/${selectors} selectors`;
+          break;
+        }
+        case 'VirtualMeshCertificateSigningRequest': {
+          const approval = o.status?.thirdPartyApproval?.approvalStatus ?? 'PENDING';
+          row.state = o.status?.computedStatus?.state ?? 'UNKNOWN';
+          row.error = o.status?.computedStatus?.message || (approval === 'DENIED' ? o.status?.thirdPartyApproval?.message : undefined) || undefined;
+          row.generationLag = false;
+          row.detail = `approval ${approval}`;
+          setCert(row, fromBase64(o.status?.response?.caCertificate), fromBase64(o.status?.response?.rootCertificate), 'status.response', now);
+          break;
+        }
+      }
+      rows.push(row);
+    }
+  }
+  return sortRows(rows);
+}
+
+function sortRows(rows: StatusRow[]): StatusRow[] {
+  const order = new Map(KINDS.map((k, i) => [k.kind as string, i]));
+  return rows.sort((a, b) => (order.get(a.kind)! - order.get(b.kind)!) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+}
+
+/** The row of a cluster that could not be listed: UNREACHABLE, or ERROR for any other cause. */
+export function clusterErrorRow(cluster: string, error: Error): StatusRow {
+  const unreachable = error instanceof UnreachableError;
+  const message = unreachable || error.message.includes(`"${cluster}"`) ? error.message : `cluster "${cluster}": ${error.message}`;
+  return { cluster, kind: 'Cluster', apiVersion: 'v1', namespace: '', name: cluster, state: unreachable ? 'UNREACHABLE' : 'ERROR', generationLag: false, error: message };
+}
+
+export async function collectStatus(clusters: Cluster[], opts: { namespace?: string; selector?: string }): Promise<{ rows: StatusRow[]; settled: Settled<StatusRow[]>[] }> {
+  const settled = await onClusters(clusters, (k8s, c) => clusterRows(k8s, c, opts));
+  const rows = settled.flatMap((s) => (s.ok ? s.value : [clusterErrorRow(s.cluster.name, s.error)]));
+  return { rows, settled };
+}
+
+/** Why `status` exits non-zero, one line per problem. */
+export function problems(rows: StatusRow[], warnDays: number): string[] {
+  const out: string[] = [];
+  for (const r of rows) {
+    const what = r.kind === 'Cluster' ? `cluster ${r.cluster}` : `${r.kind} ${r.namespace}/${r.name} on cluster ${r.cluster}`;
+    if (r.kind === 'Cluster') out.push(r.error ?? `${what} is ${r.state}`);
+    else if (isFailed(r)) out.push(`${what} is ${r.state}${r.error ? `: ${r.error}` : ''}`);
+    if (r.daysLeft !== undefined && r.daysLeft < warnDays) {
+      out.push(r.daysLeft < 0 ? `${what}: certificate expired on ${r.notAfter}` : `${what}: certificate expires in ${r.daysLeft} days (${r.notAfter}), within --warn-days ${warnDays}`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { makeList, renderTable, type Column } from '../../plugin/src/lib/output.js';
+import { parseDuration, splitList } from '../../plugin/src/lib/flags.js';
+import { problems, type StatusRow } from '../../plugin/src/report/status.js';
+import { parseRef } from '../../plugin/src/lib/refs.js';
+import { oneSentence, exitCodeOf, TimeoutError, InterruptedError, UserError } from '../../plugin/src/lib/errors.js';
+
+describe('tables', () => {
+  const cols: Column<{ a: string; b: string }>[] = [
+    { header: 'name', get: (r) => r.a },
+    { header: 'detail', wide: true, get: (r) => r.b },
+    { header: 'state', get: (r) => r.b },
+  ];
+  it('aligns columns kubectl-style and hides wide columns unless asked', () => {
+    const rows = [{ a: 'x', b: 'one' }, { a: 'longer', b: 'two\nlines' }];
+    expect(renderTable(rows, cols)).toBe('NAME     STATE\nx        one\nlonger   two lines\n');
+    expect(renderTable(rows, cols, { wide: true, noHeaders: true })).toBe('x        one         one\nlonger   two lines   two lines\n');
+    expect(renderTable([], cols, { noHeaders: true })).toBe('');
+  });
+  it('wraps items in a v1 List', () => {
+    expect(makeList([1])).toEqual({ apiVersion: 'v1', kind: 'List', metadata: {}, items: [1] });
+  });
+});
+
+describe('flag values', () => {
+  it('parses durations and names the flag when it cannot', () => {
+    expect(parseDuration('90')).toBe(90_000);
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(() => parseDuration('5 minutes')).toThrow('--timeout expects a duration such as 30s, 5m or 1h, got "5 minutes"');
+    expect(() => parseDuration('')).toThrow('--timeout');
+  });
+  it('splits comma lists', () => {
+    expect(splitList(' a, b,,a ')).toEqual(['a', 'b']);
+  });
+  it('parses NAMESPACE/NAME and validates both parts', () => {
+    expect(parseRef('ns/n', { what: 'X' })).toEqual({ namespace: 'ns', name: 'n' });
+    expect(parseRef('n', { what: 'X', defaultNamespace: 'd' })).toEqual({ namespace: 'd', name: 'n' });
+    expect(() => parseRef('n', { what: 'SECRET' })).toThrow('SECRET must be NAMESPACE/NAME, got "n"');
+    expect(() => parseRef('ns/N_', { what: 'SECRET' })).toThrow('SECRET: name "N_" is not a valid object name');
+  });
+});
+
+describe('errors', () => {
+  it('are one sentence with their exit codes', () => {
+    expect(oneSentence(new Error('Missing 1 required arg:\nshell  the host\nSee more help with --help'))).toBe('Missing 1 required arg: shell the host');
+    expect(exitCodeOf(new TimeoutError('x'))).toBe(124);
+    expect(exitCodeOf(new InterruptedError())).toBe(130);
+    expect(exitCodeOf(new UserError('x'))).toBe(1);
+    expect(exitCodeOf(new Error('x'))).toBe(1);
+  });
+});
+
+describe('status problems', () => {
+  const row = (over: Partial<StatusRow>): StatusRow => ({ cluster: 'c', kind: 'IssuedCertificate', apiVersion: 'v', namespace: 'ns', name: 'n', state: 'FINISHED', generationLag: false, ...over });
+  it('flags FAILED, expiring and unreachable, and nothing else', () => {
+    expect(problems([row({}), row({ daysLeft: 31 })], 30)).toEqual([]);
+    expect(problems([row({ state: 'FAILED', error: 'boom' })], 30)).toEqual(['IssuedCertificate ns/n on cluster c is FAILED: boom']);
+    expect(problems([row({ daysLeft: 29, notAfter: 'T' })], 30)).toEqual(['IssuedCertificate ns/n on cluster c: certificate expires in 29 days (T), within --warn-days 30']);
+    expect(problems([row({ daysLeft: -1, notAfter: 'T' })], 30)).toEqual(['IssuedCertificate ns/n on cluster c: certificate expired on T']);
+    expect(problems([row({ kind: 'Cluster', state: 'UNREACHABLE', error: 'cluster "c" is unreachable: x' })], 30)).toEqual(['cluster "c" is unreachable: x']);
+  });
+});

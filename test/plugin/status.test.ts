@@ -1,0 +1,176 @@
+// `status` across three sandbox clusters, every output format, and one cluster unreachable.
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { apply, b64, BIN_DIR, buildPlugin, KUBECTL, kubectlMeshCert, opensslFingerprint, patchStatus, privateKeyBlocks, tempDir } from './helpers.js';
+import { cacertsSecret, GLOO, makeIntermediate, makeRoot, namespace, rootSecret, ZEPHYR, type Ca } from './fixtures.js';
+
+let sandbox: Sandbox;
+let env: Record<string, string>;
+let root: Ca;
+let dir: string;
+
+interface Row { cluster: string; kind: string; namespace: string; name: string; state: string; generationLag: boolean; error?: string; daysLeft?: number; notAfter?: string; rootFingerprint?: string; rotationState?: string; observedRotationState?: string }
+
+beforeAll(async () => {
+  buildPlugin();
+  dir = tempDir();
+  sandbox = await startSandbox({ clusters: ['mgmt', 'east', 'west'] });
+  env = { KUBECONFIG: sandbox.kubeconfigPath };
+  const k = sandbox.kubeconfigPath;
+  root = await makeRoot('status root');
+  const east = await makeIntermediate(root, 'east', 200, ['spiffe://east.local']);
+  const west = await makeIntermediate(root, 'west', 10, ['spiffe://west.local']);
+
+  await apply(k, 'mgmt', namespace('gloo-mesh'), rootSecret('gloo-mesh', 'root-ca', root), {
+    apiVersion: GLOO, kind: 'CertificateRotation', metadata: { name: 'rot-1', namespace: 'gloo-mesh' },
+    spec: { virtualMesh: { name: 'vm', namespace: 'gloo-mesh' }, newRootCaSecret: { name: 'root-ca', namespace: 'gloo-mesh' } },
+  });
+  await patchStatus(k, 'mgmt', 'certificaterotations.certificates.mesh.gloo.solo.io', 'gloo-mesh', 'rot-1', { observedGeneration: 1, state: 'ROTATING', rotationState: 'ADDING_NEW_ROOT' });
+
+  const ic = (name: string, extra: object = {}) => ({
+    apiVersion: GLOO, kind: 'IssuedCertificate', metadata: { name, namespace: 'istio-system', labels: { mesh: name } },
+    spec: { hosts: [`spiffe://${name}.local`], issuedCertificateSecret: { name: 'cacerts', namespace: 'istio-system' }, glooMeshCa: { signingCertificateSecret: { name: 'root-ca', namespace: 'gloo-mesh' } }, ...extra },
+  });
+  await apply(k, 'east', namespace('istio-system'), cacertsSecret('istio-system', 'cacerts', east, root), ic('east', { rotationState: 'ADDING_NEW_ROOT' }), {
+    apiVersion: ZEPHYR, kind: 'VirtualMeshCertificateSigningRequest', metadata: { name: 'vmcsr-east', namespace: 'istio-system' },
+    spec: { csrData: b64(east.csrPem), certConfig: { hosts: ['spiffe://east.local'], org: 'mesh-cert-test', meshType: 'ISTIO' }, virtualMeshRef: { name: 'vm', namespace: 'gloo-mesh', cluster: 'mgmt' } },
+  });
+  // The CRDs allow only legal moves: walk the IssuedCertificate through its states.
+  for (const state of ['REQUESTED', 'ISSUED', 'FINISHED']) {
+    await patchStatus(k, 'east', 'issuedcertificates.certificates.mesh.gloo.solo.io', 'istio-system', 'east', { observedGeneration: 1, state, observedRotationState: 'ADDING_NEW_ROOT' });
+  }
+
+  // west: a FAILED IssuedCertificate, and a CertificateRequest whose certificate expires in 10 days.
+  await apply(k, 'west', namespace('istio-system'), ic('west'), {
+    apiVersion: GLOO, kind: 'CertificateRequest', metadata: { name: 'west', namespace: 'istio-system' }, spec: { certificateSigningRequest: b64(west.csrPem) },
+  });
+  await patchStatus(k, 'west', 'issuedcertificates.certificates.mesh.gloo.solo.io', 'istio-system', 'west', { observedGeneration: 1, state: 'FAILED', error: 'signing Secret gloo-mesh/root-ca not found' });
+  await patchStatus(k, 'west', 'certificaterequests.certificates.mesh.gloo.solo.io', 'istio-system', 'west', { observedGeneration: 1, state: 'FINISHED', signedCertificate: b64(west.certPem), signingRootCa: b64(root.certPem) });
+}, 120_000);
+
+afterAll(async () => {
+  await sandbox?.stop();
+});
+
+async function statusJson(args: string[] = []): Promise<{ code: number; rows: Row[]; stderr: string }> {
+  const r = await kubectlMeshCert(['status', '-o', 'json', ...args], { env });
+  const list = JSON.parse(r.stdout);
+  expect(list).toMatchObject({ apiVersion: 'v1', kind: 'List' });
+  return { code: r.code, rows: list.items, stderr: r.stderr };
+}
+
+describe('status', () => {
+  it('lists every kind on every cluster, with the certificate facts', async () => {
+    const { code, rows, stderr } = await statusJson();
+    const key = (r: Row) => `${r.cluster}/${r.kind}/${r.name}`;
+    expect(rows.map(key).sort()).toEqual([
+      'east/IssuedCertificate/east',
+      'east/VirtualMeshCertificateSigningRequest/vmcsr-east',
+      'mgmt/CertificateRotation/rot-1',
+      'west/CertificateRequest/west',
+      'west/IssuedCertificate/west',
+    ]);
+    const east = rows.find((r) => r.name === 'east')!;
+    expect(east).toMatchObject({ state: 'FINISHED', generationLag: false, rotationState: 'ADDING_NEW_ROOT', observedRotationState: 'ADDING_NEW_ROOT' });
+    expect(east.rootFingerprint).toBe(opensslFingerprint(dir, root.certPem));
+    expect(east.daysLeft).toBeGreaterThanOrEqual(198);
+    expect(east.daysLeft).toBeLessThanOrEqual(200);
+    const westCr = rows.find((r) => r.kind === 'CertificateRequest')!;
+    expect(westCr).toMatchObject({ state: 'FINISHED', cluster: 'west' });
+    expect(westCr.daysLeft).toBeLessThanOrEqual(10);
+    expect(rows.find((r) => r.kind === 'IssuedCertificate' && r.cluster === 'west')).toMatchObject({ state: 'FAILED', error: 'signing Secret gloo-mesh/root-ca not found' });
+    expect(rows.find((r) => r.kind === 'CertificateRotation')).toMatchObject({ state: 'ROTATING', rotationState: 'ADDING_NEW_ROOT' });
+    // FAILED and a certificate within 30 days: exit 1, both named on stderr.
+    expect(code).toBe(1);
+    expect(stderr).toContain('problem: IssuedCertificate istio-system/west on cluster west is FAILED: signing Secret gloo-mesh/root-ca not found');
+    expect(stderr).toMatch(/problem: CertificateRequest istio-system\/west on cluster west: certificate expires in \d+ days .* within --warn-days 30/);
+  });
+
+  it('prints a table, a wide table, headerless rows, YAML and names', async () => {
+    const t = await kubectlMeshCert(['status'], { env });
+    const lines = t.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^CLUSTER\s+NAMESPACE\s+NAME\s+KIND\s+STATE\s+SYNCED\s+NOT AFTER\s+DAYS\s+ROOT\s+ROTATION\s+ERROR$/);
+    expect(lines).toHaveLength(6);
+    expect(t.stdout).toMatch(/east\s+istio-system\s+east\s+IssuedCertificate\s+FINISHED\s+yes\s+\d{4}-\d\d-\d\d\s+\d+\s+[0-9A-F:]{23}\s+ADDING_NEW_ROOT\/ADDING_NEW_ROOT/);
+    const w = await kubectlMeshCert(['status', '-o', 'wide'], { env });
+    expect(w.stdout.split('\n')[0]).toContain('ROOT SHA256');
+    expect(w.stdout).toContain(opensslFingerprint(dir, root.certPem));
+    const nh = await kubectlMeshCert(['status', '--no-headers'], { env });
+    expect(nh.stdout.trimEnd().split('\n')).toHaveLength(5);
+    expect(nh.stdout).not.toContain('CLUSTER');
+    const y = await kubectlMeshCert(['status', '-o', 'yaml'], { env });
+    const list = parseYaml(y.stdout);
+    expect(list.kind).toBe('List');
+    expect(list.items).toHaveLength(5);
+    const n = await kubectlMeshCert(['status', '-o', 'name'], { env });
+    expect(n.stdout.trim().split('\n').sort()).toEqual([
+      'east/issuedcertificate.certificates.mesh.gloo.solo.io/east',
+      'east/virtualmeshcertificatesigningrequest.security.zephyr.solo.io/vmcsr-east',
+      'mgmt/certificaterotation.certificates.mesh.gloo.solo.io/rot-1',
+      'west/certificaterequest.certificates.mesh.gloo.solo.io/west',
+      'west/issuedcertificate.certificates.mesh.gloo.solo.io/west',
+    ]);
+    for (const r of [t, w, nh, y, n]) expect(privateKeyBlocks(r.stdout + r.stderr)).toEqual([]);
+  });
+
+  it('exits 0 when nothing failed and nothing expires within --warn-days', async () => {
+    const r = await kubectlMeshCert(['status', '--cluster', 'east', '--mgmt-context', 'east'], { env });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const soon = await kubectlMeshCert(['status', '--cluster', 'east', '--mgmt-context', 'east', '--warn-days', '365'], { env });
+    expect(soon.code).toBe(1);
+    expect(soon.stderr).toMatch(/within --warn-days 365/);
+  });
+
+  it('filters by namespace and label selector', async () => {
+    const { rows } = await statusJson(['-n', 'gloo-mesh']);
+    expect(rows.map((r) => r.name)).toEqual(['rot-1']);
+    const sel = await statusJson(['-l', 'mesh=west']);
+    expect(sel.rows.map((r) => `${r.cluster}/${r.name}`)).toEqual(['west/west']);
+    const bad = await kubectlMeshCert(['status', '-n', 'x', '-A'], { env });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim()).toBe('error: -n/--namespace and -A/--all-namespaces cannot be used together');
+  });
+
+  it('reports an unreachable cluster without hiding the others', async () => {
+    const west = sandbox.clusters.get('west')!;
+    await west.stop();
+    try {
+      const { code, rows, stderr } = await statusJson();
+      expect(code).toBe(1);
+      expect(rows.filter((r) => r.cluster === 'east').map((r) => r.name).sort()).toEqual(['east', 'vmcsr-east']);
+      expect(rows.filter((r) => r.cluster === 'mgmt')).toHaveLength(1);
+      const w = rows.find((r) => r.cluster === 'west')!;
+      expect(w).toMatchObject({ kind: 'Cluster', state: 'UNREACHABLE' });
+      expect(w.error).toMatch(/^cluster "west" is unreachable: /);
+      expect(stderr).toContain('problem: cluster "west" is unreachable');
+      const t = await kubectlMeshCert(['status'], { env });
+      expect(t.stdout).toMatch(/west\s+-\s+west\s+Cluster\s+UNREACHABLE/);
+      expect(t.stdout).toMatch(/east\s+istio-system\s+east\s+IssuedCertificate\s+FINISHED/);
+    } finally {
+      await west.start();
+    }
+  });
+
+  it('--watch redraws when something changes and exits 130 on Ctrl-C', async () => {
+    const child = spawn(KUBECTL, ['mesh-cert', 'status', '--watch', '--interval', '300ms', '-o', 'json', '--cluster', 'east', '--mgmt-context', 'east'], {
+      env: { PATH: `${BIN_DIR}:${process.env.PATH}`, KUBECONFIG: sandbox.kubeconfigPath, HOME: process.env.HOME ?? '/tmp' },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const waitFor = async (pred: () => boolean) => {
+      for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(pred()).toBe(true);
+    };
+    await waitFor(() => out.includes('"FINISHED"'));
+    await patchStatus(sandbox.kubeconfigPath, 'east', 'issuedcertificates.certificates.mesh.gloo.solo.io', 'istio-system', 'east', { observedGeneration: 1, state: 'FAILED', error: 'watch test' });
+    await waitFor(() => out.includes('"watch test"'));
+    const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    // kubectl execs the plugin in its own process, so the signal reaches the plugin itself.
+    child.kill('SIGINT');
+    const code = await exit;
+    expect(code).toBe(130);
+  });
+});

@@ -1,0 +1,244 @@
+// Validation of custom resources as the apiextensions apiserver does it: the CRD's
+// openAPIV3Schema (structural, unknown fields rejected), defaults, and x-kubernetes-validations
+// CEL rules including transition rules on oldSelf.
+import { createHash } from 'node:crypto';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { parse as celParse } from '@marcbachmann/cel-js';
+import type { FieldProblem } from './errors.js';
+
+type Schema = Record<string, unknown>;
+interface CelRule { rule: string; message?: string; messageExpression?: string; fieldPath?: string; reason?: string; transition: boolean; fn: (ctx: Record<string, unknown>) => unknown; msgFn?: (ctx: Record<string, unknown>) => unknown }
+
+export interface CompiledSchema {
+  validate(obj: Record<string, unknown>, old?: Record<string, unknown>): FieldProblem[];
+  /** Paths of fields the schema does not declare ("spec.bogus", "spec.tags[0].x"). */
+  unknownFields(obj: Record<string, unknown>): string[];
+  /** Removes the undeclared fields in place, as the apiserver's pruning does. */
+  prune(obj: Record<string, unknown>): void;
+  /** Applies the schema's defaults in place. */
+  applyDefaults(obj: Record<string, unknown>): void;
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true, useDefaults: false });
+ajv.addFormat('byte', /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/);
+ajv.addFormat('int32', true).addFormat('int64', true).addFormat('double', true).addFormat('float', true);
+ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i);
+ajv.addFormat('date', /^\d{4}-\d{2}-\d{2}$/);
+const ajvDefaults = new Ajv({ strict: false, validateFormats: false, useDefaults: true, allErrors: true });
+
+/** openAPIV3Schema → JSON Schema for ajv: drop kube extensions, close objects that do not preserve unknown fields. */
+function toJsonSchema(s: Schema, atRoot: boolean): Schema {
+  const out: Schema = {};
+  for (const [k, v] of Object.entries(s)) {
+    if (k.startsWith('x-kubernetes-') || k === 'description' || k === 'example' || k === 'externalDocs') continue;
+    if (k === 'properties' && v && typeof v === 'object') {
+      out.properties = Object.fromEntries(Object.entries(v as Record<string, Schema>).map(([pk, ps]) =>
+        [pk, atRoot && pk === 'metadata' ? { type: 'object' } : toJsonSchema(ps, false)]));
+    } else if ((k === 'items' || k === 'additionalProperties' || k === 'not') && v && typeof v === 'object') {
+      out[k] = toJsonSchema(v as Schema, false);
+    } else if ((k === 'allOf' || k === 'anyOf' || k === 'oneOf') && Array.isArray(v)) {
+      out[k] = v.map((x) => toJsonSchema(x as Schema, false));
+    } else out[k] = v;
+  }
+  if (s.nullable === true && typeof out.type === 'string') { out.type = [out.type, 'null']; }
+  delete out.nullable;
+  if (s['x-kubernetes-int-or-string']) { delete out.type; out.anyOf = [{ type: 'integer' }, { type: 'string' }]; }
+  const preserve = s['x-kubernetes-preserve-unknown-fields'] === true;
+  if (s.type === 'object' && !preserve && s.additionalProperties === undefined) {
+    if (atRoot) out.properties = { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, ...(out.properties as Schema ?? {}) };
+    out.additionalProperties = false;
+  }
+  return out;
+}
+
+function fieldOf(instancePath: string): string {
+  return instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
+}
+
+function ajvProblem(e: ErrorObject, root: unknown): FieldProblem {
+  const base = fieldOf(e.instancePath);
+  const value = e.instancePath.split('/').slice(1).reduce<unknown>((o, p) => (o as Record<string, unknown> | undefined)?.[p], root);
+  const p = e.params as Record<string, unknown>;
+  const at = base || '<root>';
+  switch (e.keyword) {
+    case 'required': return { type: 'Required', field: base ? `${base}.${p.missingProperty}` : String(p.missingProperty) };
+    case 'additionalProperties': {
+      const f = base ? `${base}.${p.additionalProperty}` : String(p.additionalProperty);
+      return { type: 'Invalid', field: f, value: p.additionalProperty, detail: 'field not declared in schema' };
+    }
+    case 'enum': return { type: 'Unsupported', field: at, value, detail: `supported values: ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+    case 'type': {
+      // kube-openapi names the received value's type, not the value
+      const got = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'number' ? (Number.isInteger(value) ? 'integer' : 'number') : typeof value;
+      return { type: 'Invalid', field: at, value: got, detail: `${at} in body must be of type ${[p.type].flat().filter((t) => t !== 'null').join('/')}: "${got}"` };
+    }
+    case 'maxLength': return { type: 'TooLong', field: at, value, detail: `may not be more than ${p.limit} bytes` };
+    case 'maxItems': return { type: 'TooMany', field: at, value, detail: `must have at most ${p.limit} items` };
+    case 'minLength': return { type: 'Invalid', field: at, value, detail: `${at} in body should be at least ${p.limit} chars long` };
+    case 'minItems': return { type: 'Invalid', field: at, value, detail: `${at} in body should have at least ${p.limit} items` };
+    case 'minimum': return { type: 'Invalid', field: at, value, detail: `${at} in body should be greater than or equal to ${p.limit}` };
+    case 'maximum': return { type: 'Invalid', field: at, value, detail: `${at} in body should be less than or equal to ${p.limit}` };
+    case 'exclusiveMinimum': return { type: 'Invalid', field: at, value, detail: `${at} in body should be greater than ${p.limit}` };
+    case 'exclusiveMaximum': return { type: 'Invalid', field: at, value, detail: `${at} in body should be less than ${p.limit}` };
+    case 'pattern': return { type: 'Invalid', field: at, value, detail: `${at} in body should match '${p.pattern}'` };
+    case 'format': return { type: 'Invalid', field: at, value, detail: `${at} in body must be of type ${p.format}: ${JSON.stringify(value)}` };
+    default: return { type: 'Invalid', field: at, value, detail: e.message ?? e.keyword };
+  }
+}
+
+/** CEL sees integers as int (BigInt) where the schema says integer, as the apiserver's type provider does. */
+function toCel(v: unknown, s: Schema | undefined): unknown {
+  if (v === null || v === undefined) return v;
+  if (s?.type === 'integer' && typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  if (Array.isArray(v)) return v.map((x) => toCel(x, s?.items as Schema | undefined));
+  if (typeof v === 'object') {
+    const props = (s?.properties ?? {}) as Record<string, Schema>;
+    const addl = typeof s?.additionalProperties === 'object' ? s.additionalProperties as Schema : undefined;
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, toCel(x, props[k] ?? addl)]));
+  }
+  return v;
+}
+
+function celTypeName(v: unknown): string {
+  if (Array.isArray(v)) return 'list';
+  if (v && typeof v === 'object') return 'object';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v;
+}
+
+interface RuleNode { schema: Schema; rules: CelRule[] }
+
+function compileRules(s: Schema): CelRule[] {
+  const list = (s['x-kubernetes-validations'] ?? []) as Array<Record<string, string>>;
+  return list.map((r) => ({
+    rule: r.rule, message: r.message, messageExpression: r.messageExpression, fieldPath: r.fieldPath, reason: r.reason,
+    transition: /\boldSelf\b/.test(r.rule),
+    fn: celParse(r.rule) as unknown as (ctx: Record<string, unknown>) => unknown,
+    msgFn: r.messageExpression ? celParse(r.messageExpression) as unknown as (ctx: Record<string, unknown>) => unknown : undefined,
+  }));
+}
+
+function fieldPathJoin(base: string, fieldPath: string | undefined): string {
+  if (!fieldPath) return base || '<root>';
+  const fp = fieldPath.replace(/^\./, '');
+  return base ? `${base}.${fp}` : fp;
+}
+
+function runCel(schema: Schema, cache: Map<Schema, RuleNode>, self: unknown, old: unknown, hasOld: boolean, path: string, out: FieldProblem[]): void {
+  if (self === undefined || self === null) return;
+  let node = cache.get(schema);
+  if (!node) { node = { schema, rules: compileRules(schema) }; cache.set(schema, node); }
+  if (node.rules.length) {
+    const ctx = { self: toCel(self, schema), oldSelf: hasOld ? toCel(old, schema) : undefined };
+    for (const r of node.rules) {
+      if (r.transition && !hasOld) continue;
+      const field = fieldPathJoin(path, r.fieldPath);
+      let ok: unknown;
+      try { ok = r.fn(ctx); } catch (e) {
+        out.push({ type: 'Invalid', field: path || '<root>', value: celTypeName(self), detail: `rule evaluation error: ${(e as Error).message}` });
+        continue;
+      }
+      if (ok === true) continue;
+      let msg = r.message ?? `failed rule: ${r.rule}`;
+      if (r.msgFn) { try { const m = r.msgFn(ctx); if (typeof m === 'string' && m) msg = m; } catch { /* keep message */ } }
+      const type = r.reason === 'FieldValueRequired' ? 'Required' : r.reason === 'FieldValueForbidden' ? 'Forbidden' : r.reason === 'FieldValueDuplicate' ? 'Duplicate' : 'Invalid';
+      out.push(type === 'Invalid' ? { type, field, value: celTypeName(self), detail: msg } : { type, field, detail: msg, value: msg });
+    }
+  }
+  const isObjVal = typeof self === 'object' && !Array.isArray(self);
+  if (schema.properties && isObjVal) {
+    for (const [k, ps] of Object.entries(schema.properties as Record<string, Schema>)) {
+      const sv = (self as Record<string, unknown>)[k];
+      const ov = hasOld && old && typeof old === 'object' ? (old as Record<string, unknown>)[k] : undefined;
+      runCel(ps, cache, sv, ov, hasOld && ov !== undefined, path ? `${path}.${k}` : k, out);
+    }
+  }
+  if (typeof schema.additionalProperties === 'object' && isObjVal) {
+    for (const [k, sv] of Object.entries(self as Record<string, unknown>)) {
+      const ov = hasOld && old && typeof old === 'object' ? (old as Record<string, unknown>)[k] : undefined;
+      runCel(schema.additionalProperties as Schema, cache, sv, ov, hasOld && ov !== undefined, `${path}[${k}]`, out);
+    }
+  }
+  if (schema.items && Array.isArray(self)) {
+    // transition rules on list items correlate only for map-lists; treat items as new
+    self.forEach((v, i) => runCel(schema.items as Schema, cache, v, undefined, false, `${path}[${i}]`, out));
+  }
+}
+
+/** Walks value and schema together, reporting (and optionally deleting) undeclared fields. */
+function walkUnknown(v: unknown, s: Schema | undefined, path: string, out: string[], prune: boolean, atRoot: boolean): void {
+  if (!s || v === null || typeof v !== 'object' || s['x-kubernetes-preserve-unknown-fields'] === true) return;
+  if (Array.isArray(v)) { v.forEach((x, i) => walkUnknown(x, s.items as Schema | undefined, `${path}[${i}]`, out, prune, false)); return; }
+  const props = (s.properties ?? {}) as Record<string, Schema>;
+  const addl = s.additionalProperties;
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    const p = path ? `${path}.${k}` : k;
+    if (atRoot && (k === 'apiVersion' || k === 'kind' || k === 'metadata')) continue;
+    if (props[k]) walkUnknown(o[k], props[k], p, out, prune, false);
+    else if (addl && typeof addl === 'object') walkUnknown(o[k], addl as Schema, p, out, prune, false);
+    else if (addl !== true) { out.push(p); if (prune) delete o[k]; }
+  }
+}
+
+const compiled = new Map<string, CompiledSchema>();
+
+/** Compiles once per distinct schema: every cluster installing the same CRD shares the result. */
+export function compileSchema(openAPIV3Schema: Schema): CompiledSchema {
+  const key = createHash('sha256').update(JSON.stringify(openAPIV3Schema)).digest('hex');
+  const hit = compiled.get(key);
+  if (hit) return hit;
+  let validateFn: ValidateFunction | undefined;
+  let defaultsFn: ValidateFunction | undefined;
+  const celCache = new Map<Schema, RuleNode>();
+  const hasDefaults = JSON.stringify(openAPIV3Schema).includes('"default"');
+  const c: CompiledSchema = {
+    validate(obj, old) {
+      validateFn ??= ajv.compile(toJsonSchema(openAPIV3Schema, true));
+      const problems: FieldProblem[] = [];
+      if (!validateFn(obj)) {
+        const seen = new Set<string>();
+        for (const e of validateFn.errors ?? []) {
+          if (e.keyword === 'if' || e.keyword === 'anyOf' && (validateFn.errors ?? []).length > 1) continue;
+          const p = ajvProblem(e, obj);
+          const k = `${p.field}|${p.type}|${p.detail}`;
+          if (!seen.has(k)) { seen.add(k); problems.push(p); }
+        }
+      }
+      if (problems.length) return problems;
+      runCel(openAPIV3Schema, celCache, obj, old, old !== undefined, '', problems);
+      return problems;
+    },
+    unknownFields(obj) { const out: string[] = []; walkUnknown(obj, openAPIV3Schema, '', out, false, true); return out.sort(); },
+    prune(obj) { walkUnknown(obj, openAPIV3Schema, '', [], true, true); },
+    applyDefaults(obj) {
+      if (!hasDefaults) return;
+      defaultsFn ??= ajvDefaults.compile(toJsonSchema(openAPIV3Schema, true));
+      defaultsFn(obj);
+    },
+  };
+  compiled.set(key, c);
+  return c;
+}
+
+/** Checks a CRD's own rules compile, as the apiextensions apiserver does when the CRD is written. */
+export function celCompileProblems(openAPIV3Schema: Schema, base: string): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  const visit = (s: Schema, path: string): void => {
+    const rules = (s['x-kubernetes-validations'] ?? []) as Array<Record<string, string>>;
+    rules.forEach((r, i) => {
+      for (const [k, expr] of [['rule', r.rule], ['messageExpression', r.messageExpression]] as const) {
+        if (expr === undefined) continue;
+        try { celParse(expr); } catch (e) {
+          out.push({ type: 'Invalid', field: `${path}.x-kubernetes-validations[${i}].${k}`, value: expr, detail: `compilation failed: ${(e as Error).message}` });
+        }
+      }
+    });
+    for (const [k, ps] of Object.entries((s.properties ?? {}) as Record<string, Schema>)) visit(ps, `${path}.properties[${k}]`);
+    if (s.items && typeof s.items === 'object') visit(s.items as Schema, `${path}.items`);
+    if (s.additionalProperties && typeof s.additionalProperties === 'object') visit(s.additionalProperties as Schema, `${path}.additionalProperties`);
+  };
+  visit(openAPIV3Schema, base);
+  return out;
+}

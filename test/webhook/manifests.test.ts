@@ -1,0 +1,73 @@
+// manifests/ as `kubectl apply -k manifests/` would see it, rendered by the real kubectl.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { KINDS } from '../../schemas/src/index.js';
+import { REPO } from './helpers.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rendered YAML
+type Doc = any;
+const docs: Doc[] = parseAllDocuments(execFileSync('/usr/bin/kubectl', ['kustomize', join(REPO, 'manifests')]).toString()).map((d) => d.toJS());
+const find = (kind: string, name?: string): Doc => docs.find((d) => d.kind === kind && (!name || d.metadata.name === name));
+
+describe('manifests/', () => {
+  it('renders the five CRDs and the webhook', () => {
+    const crds = docs.filter((d) => d.kind === 'CustomResourceDefinition').map((d) => d.metadata.name).sort();
+    expect(crds).toEqual(KINDS.map((k) => `${k.plural}.${k.group}`).sort());
+    for (const kind of ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Service', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+      expect(find(kind), kind).toBeDefined();
+    }
+  });
+
+  it('routes every plural and its /status of both groups through both webhooks', () => {
+    for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+      const hooks = find(kind).webhooks as Doc[];
+      expect(hooks.length).toBeGreaterThan(0);
+      for (const w of hooks) {
+        expect(w.sideEffects).toBe('None');
+        expect(w.admissionReviewVersions).toEqual(['v1']);
+        expect(w.timeoutSeconds).toBeLessThanOrEqual(10);
+        expect(w.clientConfig.service).toMatchObject({ name: 'mesh-cert-webhook', namespace: 'mesh-cert-system' });
+        expect(w.namespaceSelector.matchExpressions).toContainEqual({ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['mesh-cert-system'] });
+        for (const k of KINDS) {
+          const rules = (w.rules as Doc[]).filter((r) => r.apiGroups.includes(k.group) && r.apiVersions.includes(k.version));
+          const resources = rules.flatMap((r) => r.resources as string[]);
+          expect(resources, `${kind} ${k.plural}`).toContain(k.plural);
+          expect(resources, `${kind} ${k.plural}/status`).toContain(`${k.plural}/status`);
+          expect(rules.flatMap((r) => r.operations)).toEqual(expect.arrayContaining(['CREATE', 'UPDATE']));
+        }
+      }
+    }
+    expect(find('ValidatingWebhookConfiguration').webhooks.every((w: Doc) => w.failurePolicy === 'Fail')).toBe(true);
+    expect(find('MutatingWebhookConfiguration').webhooks[0].clientConfig.service.path).toBe('/mutate');
+    expect(find('ValidatingWebhookConfiguration').webhooks[0].clientConfig.service.path).toBe('/validate');
+  });
+
+  it('grants list and watch of CertificateRotations and nothing else', () => {
+    expect(find('ClusterRole', 'mesh-cert-webhook').rules).toEqual([{ apiGroups: ['certificates.mesh.gloo.solo.io'], resources: ['certificaterotations'], verbs: ['list', 'watch'] }]);
+    expect(find('ClusterRoleBinding', 'mesh-cert-webhook').subjects).toEqual([{ kind: 'ServiceAccount', name: 'mesh-cert-webhook', namespace: 'mesh-cert-system' }]);
+  });
+
+  it('runs 3 non-root replicas with a read-only root, spread out, probed on the health port, with the TLS Secret mounted', () => {
+    const d = find('Deployment', 'mesh-cert-webhook');
+    const pod = d.spec.template.spec;
+    const c = pod.containers[0];
+    expect(d.spec.replicas).toBe(3);
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(pod.affinity.podAntiAffinity).toBeDefined();
+    expect(c.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 'health' });
+    expect(c.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: 'health' });
+    expect(c.ports).toContainEqual({ name: 'health', containerPort: 8080, protocol: 'TCP' });
+    expect(c.args).toEqual(expect.arrayContaining(['--health-port=8080', '--port=9443', '--bind-address=0.0.0.0']));
+    expect(c.resources.requests).toBeDefined();
+    expect(c.resources.limits.memory).toBeDefined();
+    const mount = c.volumeMounts.find((m: Doc) => m.name === 'tls');
+    expect(c.args).toContain(`--tls-cert-file=${mount.mountPath}/tls.crt`);
+    expect(c.args).toContain(`--tls-private-key-file=${mount.mountPath}/tls.key`);
+    expect(pod.volumes.find((v: Doc) => v.name === 'tls').secret.secretName).toBe('mesh-cert-webhook-tls');
+    expect(find('PodDisruptionBudget').spec.selector.matchLabels).toEqual(d.spec.selector.matchLabels);
+    expect(find('Service').spec.ports[0]).toMatchObject({ port: 443, targetPort: 'https' });
+  });
+});

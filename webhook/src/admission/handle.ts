@@ -1,0 +1,93 @@
+// Review in, response out: the whole admission decision for one HTTP body, with no Fastify in
+// sight. The route handler only moves bytes and records metrics.
+import { mutateReview } from './mutate.js';
+import { badRequestDecision, parseBody, parseReview, reviewResponse } from './review.js';
+import type { AdmissionReviewResponse, ReviewResult, Status } from './types.js';
+import { validateReview, type ValidateContext } from './validate.js';
+
+export type Endpoint = 'mutate' | 'validate';
+
+export interface Handled {
+  httpStatus: 200 | 400;
+  body: AdmissionReviewResponse | Status & { kind: 'Status'; apiVersion: 'v1' };
+  result: ReviewResult;
+  /** Labels and log fields: bounded values only (known kinds and operations), never the object. */
+  kind: string;
+  operation: string;
+  uid?: string;
+  namespace?: string;
+  name?: string;
+  subResource?: string;
+  dryRun?: boolean;
+  code?: number;
+  /** Internal problems worth a log line (a withheld patch, an exception). */
+  problem?: string;
+}
+
+function httpBadRequest(message: string): Handled {
+  return {
+    httpStatus: 400,
+    body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 400, reason: 'BadRequest', message },
+    result: 'malformed',
+    kind: 'unknown',
+    operation: 'unknown',
+  };
+}
+
+export function handleReviewBody(endpoint: Endpoint, text: string, ctx: ValidateContext): Handled {
+  const body = parseBody(text);
+  if (!body.ok) return httpBadRequest(body.message);
+  return handleReview(endpoint, body.value, ctx);
+}
+
+export function handleReview(endpoint: Endpoint, value: unknown, ctx: ValidateContext): Handled {
+  const parsed = parseReview(value);
+  if (parsed.outcome === 'not-a-review') return httpBadRequest(parsed.message);
+  if (parsed.outcome === 'malformed') {
+    return {
+      httpStatus: 200,
+      body: reviewResponse(parsed.uid, badRequestDecision(parsed.message)),
+      result: 'malformed',
+      kind: parsed.kind ?? 'unknown',
+      operation: parsed.operation ?? 'unknown',
+      uid: parsed.uid,
+      code: 400,
+    };
+  }
+  const req = parsed.request;
+  const base = {
+    httpStatus: 200 as const,
+    kind: req.info.kind,
+    operation: req.operation,
+    uid: req.uid,
+    namespace: req.namespace,
+    name: req.name,
+    subResource: req.subResource,
+    dryRun: req.dryRun,
+  };
+  try {
+    if (endpoint === 'mutate') {
+      const out = mutateReview(req);
+      return { ...base, body: reviewResponse(req.uid, out.decision), result: out.result, problem: out.withheld };
+    }
+    const out = validateReview(req, ctx);
+    return { ...base, body: reviewResponse(req.uid, out.decision), result: out.result, code: out.decision.status?.code };
+  } catch (err) {
+    // A bug or an object deep enough to overflow the stack: fail closed on validate, and on mutate
+    // let the object through unpatched (validation still judges it).
+    const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    const decision =
+      endpoint === 'mutate'
+        ? { allowed: true }
+        : {
+            allowed: false,
+            status: {
+              status: 'Failure' as const,
+              code: 500,
+              reason: 'InternalError',
+              message: `${req.info.kind}.${req.info.group} ${JSON.stringify(req.name ?? '')}: the mesh-cert webhook could not evaluate this object (${detail.slice(0, 300)})`,
+            },
+          };
+    return { ...base, body: reviewResponse(req.uid, decision), result: 'error', code: decision.status?.code, problem: detail.slice(0, 500) };
+  }
+}

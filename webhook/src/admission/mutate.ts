@@ -1,0 +1,43 @@
+// Mutating admission: map deprecated fields onto their replacements (the table lives in schemas/)
+// with a JSONPatch and one warning per mapped field.
+import { deprecationPatch } from '../../../schemas/src/index.js';
+import { applyJsonPatch } from './jsonPatch.js';
+import type { ParsedRequest } from './review.js';
+import type { Decision, ReviewResult } from './types.js';
+
+export interface MutateOutcome {
+  decision: Decision;
+  result: ReviewResult;
+  /** Why a computed patch was withheld (logged, never sent). */
+  withheld?: string;
+}
+
+export function mutateReview(req: ParsedRequest): MutateOutcome {
+  // Status writes cannot change spec (the apiserver drops such changes), and DELETE/CONNECT carry
+  // nothing to map: patching them would at best be ignored and at worst fail to apply.
+  if ((req.operation !== 'CREATE' && req.operation !== 'UPDATE') || req.subResource === 'status') {
+    return { decision: { allowed: true }, result: 'allowed' };
+  }
+  const { patch, warnings, conflicts } = deprecationPatch(req.object);
+  // Both fields set and different: validation denies it with the field paths; a partial patch
+  // here would only add noise to that denial.
+  if (conflicts.length > 0 || patch.length === 0) return { decision: { allowed: true }, result: 'allowed' };
+
+  let withheld: string | undefined;
+  try {
+    const patched = applyJsonPatch(structuredClone(req.object), patch);
+    if (deprecationPatch(patched).patch.length !== 0) withheld = 'the patch is not idempotent';
+  } catch (err) {
+    withheld = `the patch does not apply: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  if (withheld) return { decision: { allowed: true }, result: 'allowed', withheld };
+  return {
+    decision: {
+      allowed: true,
+      patchType: 'JSONPatch',
+      patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
+      warnings: [...warnings],
+    },
+    result: 'patched',
+  };
+}

@@ -1,0 +1,160 @@
+// Parsing an incoming AdmissionReview and wrapping a decision into the response review.
+// Three outcomes: not a review at all (HTTP 400, no uid to echo), a review whose request is
+// malformed (HTTP 200, denied with code 400 and the uid echoed), or a well-formed request.
+import { kindInfo, type KindInfo } from '../../../schemas/src/index.js';
+import {
+  OPERATIONS,
+  type AdmissionRequest,
+  type AdmissionResponse,
+  type AdmissionReviewResponse,
+  type Decision,
+  type Operation,
+} from './types.js';
+
+export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
+
+/** A request we can decide on, with its kind resolved against the schemas' table. */
+export interface ParsedRequest extends AdmissionRequest {
+  info: KindInfo;
+}
+
+export type ParseResult =
+  | { outcome: 'ok'; request: ParsedRequest }
+  | { outcome: 'malformed'; uid: string; message: string; kind?: string; operation?: string }
+  | { outcome: 'not-a-review'; message: string };
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `${JSON.stringify(v.length > 64 ? `${v.slice(0, 64)}...` : v)}`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v).slice(0, 64)}`;
+}
+
+/** Parses the raw body text; JSON errors become a clear HTTP 400 message. */
+export function parseBody(text: string): { ok: true; value: unknown } | { ok: false; message: string } {
+  if (text.trim() === '') return { ok: false, message: 'request body is empty: expected an admission.k8s.io/v1 AdmissionReview in JSON' };
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (err) {
+    // V8 quotes a piece of the input ("MIIEvQ..." is not valid JSON): keep the position, not the bytes.
+    const detail = (err instanceof Error ? err.message : String(err)).replace(/,? *"[\s\S]*"(?:\.\.\.)? is not valid JSON/, '');
+    return { ok: false, message: `request body is not valid JSON (${detail.slice(0, 200)}): expected an admission.k8s.io/v1 AdmissionReview` };
+  }
+}
+
+/** Far deeper than any object of these kinds (managedFields included) and far shallower than
+ * what recursive code (ajv, structuredClone, error rendering) survives. */
+export const MAX_DEPTH = 100;
+
+/** Iterative, so measuring a hostile document cannot itself overflow the stack. */
+function deeperThan(root: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (typeof v !== 'object' || v === null) continue;
+    if (d >= max) return true;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (typeof v[i] === 'object' && v[i] !== null) stack.push([v[i], d + 1]);
+    } else {
+      for (const k in v) {
+        const child = (v as Record<string, unknown>)[k];
+        if (typeof child === 'object' && child !== null) stack.push([child, d + 1]);
+      }
+    }
+  }
+  return false;
+}
+
+export function parseReview(body: unknown): ParseResult {
+  if (!isRecord(body)) {
+    return { outcome: 'not-a-review', message: `body is ${describe(body)}: expected an admission.k8s.io/v1 AdmissionReview object` };
+  }
+  if (body.kind !== 'AdmissionReview') {
+    const what = body.kind === undefined ? 'Required value' : `Unsupported value: ${describe(body.kind)}`;
+    return { outcome: 'not-a-review', message: `kind: ${what}: expected "AdmissionReview" (an admission.k8s.io/v1 AdmissionReview)` };
+  }
+  if (body.apiVersion !== ADMISSION_API_VERSION) {
+    return {
+      outcome: 'not-a-review',
+      message: `apiVersion: ${body.apiVersion === undefined ? 'Required value' : `Unsupported value: ${describe(body.apiVersion)}`}: supported values: "${ADMISSION_API_VERSION}" (set admissionReviewVersions: ["v1"] in the webhook configuration)`,
+    };
+  }
+  const req = body.request;
+  if (!isRecord(req)) {
+    return { outcome: 'not-a-review', message: `request: Required value: expected the AdmissionReview's request object, got ${describe(req)}` };
+  }
+  if (typeof req.uid !== 'string' || req.uid === '') {
+    return { outcome: 'not-a-review', message: `request.uid: Invalid value: ${describe(req.uid)}: expected a non-empty string` };
+  }
+  const uid = req.uid;
+  if (deeperThan(req, MAX_DEPTH)) {
+    return { outcome: 'malformed', uid, message: `malformed AdmissionReview: request: nested deeper than ${MAX_DEPTH} levels; no object of these kinds is` };
+  }
+  const problems: string[] = [];
+  const operation = req.operation;
+  if (typeof operation !== 'string' || !(OPERATIONS as readonly string[]).includes(operation)) {
+    problems.push(`request.operation: Unsupported value: ${describe(operation)}: supported values: ${OPERATIONS.map((o) => `"${o}"`).join(', ')}`);
+  }
+  const gvk = req.kind;
+  let info: KindInfo | undefined;
+  if (!isRecord(gvk) || typeof gvk.group !== 'string' || typeof gvk.version !== 'string' || typeof gvk.kind !== 'string') {
+    problems.push(`request.kind: Invalid value: ${describe(gvk)}: expected {group, version, kind} strings`);
+  } else {
+    info = kindInfo(`${gvk.group}/${gvk.version}`, gvk.kind);
+    if (!info) {
+      problems.push(`request.kind: Unsupported value: "${gvk.group}/${gvk.version}, Kind=${gvk.kind.slice(0, 64)}": this webhook admits only the mesh-cert kinds`);
+    }
+  }
+  for (const field of ['subResource', 'name', 'namespace'] as const) {
+    if (req[field] !== undefined && typeof req[field] !== 'string') problems.push(`request.${field}: Invalid value: ${describe(req[field])}: expected a string`);
+  }
+  if (typeof req.subResource === 'string' && req.subResource !== '' && req.subResource !== 'status') {
+    problems.push(`request.subResource: Unsupported value: ${describe(req.subResource)}: supported values: "status"`);
+  }
+  if (req.dryRun !== undefined && typeof req.dryRun !== 'boolean') problems.push(`request.dryRun: Invalid value: ${describe(req.dryRun)}: expected a boolean`);
+  if (operation === 'CREATE' || operation === 'UPDATE') {
+    if (!isRecord(req.object)) problems.push(`request.object: Invalid value: ${describe(req.object)}: a ${operation} carries the object`);
+    else if (info && (req.object.apiVersion !== `${info.group}/${info.version}` || req.object.kind !== info.kind)) {
+      problems.push(
+        `request.object: Invalid value: apiVersion ${describe(req.object.apiVersion)}, kind ${describe(req.object.kind)}: does not match request.kind ${info.group}/${info.version}, Kind=${info.kind}`,
+      );
+    }
+  }
+  if (operation === 'UPDATE' && !isRecord(req.oldObject)) {
+    problems.push(`request.oldObject: Invalid value: ${describe(req.oldObject)}: an UPDATE carries the previous object`);
+  }
+  const kindLabel = info?.kind;
+  const opLabel = typeof operation === 'string' && (OPERATIONS as readonly string[]).includes(operation) ? operation : undefined;
+  if (problems.length > 0 || !info) {
+    return { outcome: 'malformed', uid, message: `malformed AdmissionReview: ${problems.join('; ')}`, kind: kindLabel, operation: opLabel };
+  }
+  const request: ParsedRequest = {
+    uid,
+    kind: { group: (gvk as Record<string, string>).group, version: (gvk as Record<string, string>).version, kind: info.kind },
+    operation: operation as Operation,
+    object: req.object ?? undefined,
+    oldObject: req.oldObject ?? undefined,
+    info,
+  };
+  if (typeof req.subResource === 'string' && req.subResource !== '') request.subResource = req.subResource;
+  if (typeof req.name === 'string') request.name = req.name;
+  if (typeof req.namespace === 'string') request.namespace = req.namespace;
+  if (req.dryRun === true) request.dryRun = true;
+  return { outcome: 'ok', request };
+}
+
+export function reviewResponse(uid: string, decision: Decision): AdmissionReviewResponse {
+  const response: AdmissionResponse = { uid, ...decision };
+  return { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response };
+}
+
+/** A denial for a review whose request itself is malformed (not the object it carries). */
+export function badRequestDecision(message: string): Decision {
+  return { allowed: false, status: { status: 'Failure', code: 400, reason: 'BadRequest', message } };
+}

@@ -1,0 +1,142 @@
+// Validating admission: the schema, the update rules against oldObject, deprecated-field
+// conflicts and warnings, and the one-active-rotation-per-VirtualMesh rule. Pure: the rotation
+// list comes in through a tiny interface, so tests feed it directly.
+import {
+  activeRotationConflicts,
+  deprecationPatch,
+  formatFieldError,
+  validateObject,
+  validateUpdate,
+  type CertificateRotation,
+  type FieldError,
+  type KindInfo,
+} from '../../../schemas/src/index.js';
+import type { ParsedRequest } from './review.js';
+import type { Decision, ReviewResult, Status } from './types.js';
+
+/** The CertificateRotations the cluster holds, as the cache last saw them. */
+export interface RotationLister {
+  list(): readonly unknown[];
+  synced(): boolean;
+}
+
+export interface ValidateContext {
+  /** Absent when no cluster is configured: the active-rotation rule is then not enforced. */
+  rotations?: RotationLister;
+}
+
+export interface ValidateOutcome {
+  decision: Decision;
+  result: ReviewResult;
+}
+
+// One offending value must not turn a denial into megabytes: the apiserver relays the message to
+// the client and into events.
+const MAX_ERROR_CHARS = 1024;
+
+const CAUSE_REASONS: Record<FieldError['type'], string> = {
+  Invalid: 'FieldValueInvalid',
+  Required: 'FieldValueRequired',
+  Unsupported: 'FieldValueNotSupported',
+  Forbidden: 'FieldValueForbidden',
+  TooLong: 'FieldValueTooLong',
+  Duplicate: 'FieldValueDuplicate',
+};
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function metaOf(obj: unknown): { name?: string; namespace?: string } {
+  const m = isRecord(obj) && isRecord(obj.metadata) ? obj.metadata : {};
+  return {
+    name: typeof m.name === 'string' ? m.name : undefined,
+    namespace: typeof m.namespace === 'string' ? m.namespace : undefined,
+  };
+}
+
+function clip(s: string): string {
+  return s.length > MAX_ERROR_CHARS ? `${s.slice(0, MAX_ERROR_CHARS)}... (truncated)` : s;
+}
+
+/** The apiserver's own shape: `Kind.group "name" is invalid: a` or `...: [a, b]`. */
+export function denial(info: KindInfo, name: string, errors: readonly FieldError[]): Status {
+  const forbidden = errors.some((e) => e.forbidden === true);
+  const lines = errors.map((e) => clip(formatFieldError(e)));
+  const aggregate = lines.length === 1 ? lines[0] : `[${lines.join(', ')}]`;
+  return {
+    status: 'Failure',
+    code: forbidden ? 403 : 422,
+    reason: forbidden ? 'Forbidden' : 'Invalid',
+    message: `${info.kind}.${info.group} ${JSON.stringify(name)} is ${forbidden ? 'forbidden' : 'invalid'}: ${aggregate}`,
+    details: {
+      group: info.group,
+      kind: info.kind,
+      name,
+      causes: errors.map((e, i) => {
+        const line = lines[i] as string;
+        return { reason: CAUSE_REASONS[e.type] ?? 'FieldValueInvalid', field: e.path, message: line.startsWith(`${e.path}: `) ? line.slice(e.path.length + 2) : line };
+      }),
+    },
+  };
+}
+
+function dedupe(errors: FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    const key = `${e.path}\u0000${e.type}\u0000${e.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export function validateReview(req: ParsedRequest, ctx: ValidateContext): ValidateOutcome {
+  if (req.operation === 'DELETE' || req.operation === 'CONNECT') return { decision: { allowed: true }, result: 'allowed' };
+  const obj = req.object;
+  const isStatus = req.subResource === 'status';
+  const meta = metaOf(obj);
+  const name = req.name || meta.name || '';
+
+  let errors: FieldError[] = [...validateObject(obj)];
+  if (req.operation === 'UPDATE') errors.push(...validateUpdate(req.oldObject, obj, isStatus ? { subResource: 'status' } : undefined));
+  let warnings: string[] = [];
+  if (isStatus) {
+    // A status write cannot change spec or metadata (the apiserver keeps the stored ones), so a
+    // problem there predates this write and was judged when it was written; blocking the status
+    // writer for it would only stall the controller.
+    errors = errors.filter((e) => e.path === 'status' || e.path.startsWith('status.') || e.path.startsWith('status['));
+  } else {
+    const dep = deprecationPatch(obj);
+    errors.push(...dep.conflicts);
+    warnings = [...dep.warnings];
+  }
+
+  if (req.info.kind === 'CertificateRotation' && ctx.rotations) {
+    if (!ctx.rotations.synced() && !isStatus) {
+      return {
+        decision: {
+          allowed: false,
+          status: {
+            status: 'Failure',
+            code: 503,
+            reason: 'ServiceUnavailable',
+            message: `${req.info.kind}.${req.info.group} ${JSON.stringify(name)}: the webhook has not finished listing CertificateRotations yet, so it cannot check that only one is active per VirtualMesh; retry in a few seconds`,
+          },
+        },
+        result: 'denied',
+      };
+    }
+    const namespace = req.namespace || meta.namespace;
+    const others = ctx.rotations.list().filter((r) => {
+      const m = metaOf(r);
+      return !(m.name === name && m.namespace === namespace);
+    });
+    errors.push(...activeRotationConflicts(obj, others as readonly CertificateRotation[]));
+  }
+
+  errors = dedupe(errors);
+  const decision: Decision = errors.length === 0 ? { allowed: true } : { allowed: false, status: denial(req.info, name, errors) };
+  if (warnings.length > 0) decision.warnings = warnings;
+  return { decision, result: errors.length === 0 ? 'allowed' : 'denied' };
+}

@@ -1,0 +1,126 @@
+// The serving certificate from files, reloaded when they change on disk. A mounted Secret
+// rotates by swapping the `..data` symlink inside its directory, so we watch the directories (not
+// the files, whose inodes the swap leaves behind) and also poll, since inotify does not cross
+// every volume type.
+import { createHash, X509Certificate } from 'node:crypto';
+import { watch, readFileSync, type FSWatcher } from 'node:fs';
+import { dirname } from 'node:path';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
+
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  clientCaFile?: string;
+}
+
+export interface TlsMaterial {
+  options: SecureContextOptions;
+  /** sha256 over the file contents, to notice a change. */
+  digest: string;
+  notAfter: Date;
+  subject: string;
+}
+
+export class TlsError extends Error {}
+
+function readFile(flag: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new TlsError(`${flag} ${file}: cannot read it (${code})`);
+  }
+}
+
+/** Reads and checks the files; errors name the file and never quote its content. */
+export function loadTlsMaterial(files: TlsFiles): TlsMaterial {
+  const cert = readFile('--tls-cert-file', files.certFile);
+  const key = readFile('--tls-private-key-file', files.keyFile);
+  const ca = files.clientCaFile ? readFile('--client-ca-file', files.clientCaFile) : undefined;
+  const digest = createHash('sha256').update(cert).update('\0').update(key).update('\0').update(ca ?? '').digest('hex');
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch {
+    throw new TlsError(`--tls-cert-file ${files.certFile}: not a PEM certificate`);
+  }
+  const options: SecureContextOptions = { cert, key, minVersion: 'TLSv1.2' };
+  if (ca) options.ca = ca;
+  try {
+    createSecureContext(options);
+  } catch (err) {
+    // OpenSSL's reason ("key values mismatch", "no start line") names no key material.
+    const reason = err instanceof Error ? err.message.replace(/-----BEGIN[\s\S]*/g, '').slice(0, 200) : 'invalid';
+    throw new TlsError(`--tls-cert-file ${files.certFile} / --tls-private-key-file ${files.keyFile}${ca ? ` / --client-ca-file ${files.clientCaFile}` : ''}: ${reason}`);
+  }
+  return { options, digest, notAfter: new Date(x509.validTo), subject: x509.subject.replace(/\n/g, ', ') };
+}
+
+export interface TlsWatcherEvents {
+  onReload(m: TlsMaterial): void;
+  onError(err: Error): void;
+}
+
+export class TlsWatcher {
+  private watchers: FSWatcher[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  private lastFailedDigest = '';
+
+  constructor(
+    private readonly files: TlsFiles,
+    private current: TlsMaterial,
+    private readonly events: TlsWatcherEvents,
+    private readonly pollMs = 10_000,
+  ) {}
+
+  start(): void {
+    const dirs = new Set([this.files.certFile, this.files.keyFile, this.files.clientCaFile].filter((f): f is string => !!f).map((f) => dirname(f)));
+    for (const dir of dirs) {
+      try {
+        const w = watch(dir, { persistent: false }, () => this.schedule());
+        w.on('error', () => undefined); // the poll still covers it
+        this.watchers.push(w);
+      } catch {
+        // not watchable (missing, or a filesystem without inotify): polling covers it
+      }
+    }
+    this.timer = setInterval(() => this.check(), this.pollMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    if (this.timer) clearInterval(this.timer);
+    if (this.debounce) clearTimeout(this.debounce);
+  }
+
+  private schedule(): void {
+    // A Secret update writes several files then swaps one symlink: wait for the burst to end.
+    if (this.debounce) clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => this.check(), 50);
+    this.debounce.unref();
+  }
+
+  /** Re-reads the files; swaps the context when they changed and are valid together. */
+  check(): void {
+    let next: TlsMaterial;
+    try {
+      next = loadTlsMaterial(this.files);
+    } catch (err) {
+      // Mid-rotation the cert and key can briefly disagree: keep serving the old pair and report
+      // each distinct failure once.
+      const msg = err instanceof Error ? err.message : String(err);
+      if (msg !== this.lastFailedDigest) {
+        this.lastFailedDigest = msg;
+        this.events.onError(err instanceof Error ? err : new Error(msg));
+      }
+      return;
+    }
+    this.lastFailedDigest = '';
+    if (next.digest === this.current.digest) return;
+    this.current = next;
+    this.events.onReload(next);
+  }
+}
