@@ -106,16 +106,35 @@ describe('kubectl mesh-cert rotate', () => {
 
   it('resumes after being killed, with mutual trust at every kill', async () => {
     const out = await mesh('vm-kill');
-    for (const ms of [700, 1500, 1200, 2000]) {
+    // Kill on progress, not after fixed delays: a fast machine would otherwise finish the whole
+    // rotation before the last kill. Each run is killed shortly after it enters the next step, so
+    // the kills land inside ADDING_NEW_ROOT, PROPAGATING_NEW_INTERMEDIATE, the first
+    // verification and DELETING_OLD_ROOT, each in a fresh process resuming the last one.
+    const killPoints: [RegExp, number][] = [
+      [/▸ ROTATING ADDING_NEW_ROOT/, 150],
+      [/▸ ROTATING PROPAGATING_NEW_INTERMEDIATE/, 0],
+      [/▸ VERIFYING VERIFYING/, 0],
+      [/▸ ROTATING DELETING_OLD_ROOT/, 50],
+    ];
+    for (const [marker, delayMs] of killPoints) {
       const child = spawn(KUBECTL, ['mesh-cert', ...ROTATE('vm-kill', '--new-root-secret', 'gloo-mesh/new-root-c', '--yes')], {
         env: { ...env, PATH: `${BIN_DIR}:${process.env.PATH}` },
-        stdio: 'ignore',
+        stdio: ['ignore', 'ignore', 'pipe'],
       });
-      const exited = new Promise((r) => child.once('exit', r));
-      await new Promise((r) => setTimeout(r, ms));
+      let stderr = '';
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      const reached = new Promise<void>((r) => {
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          if (marker.test(stderr)) r();
+        });
+      });
+      const first = await Promise.race([reached.then(() => 'marker' as const), exited.then(() => 'exited' as const)]);
+      expect(first, `the run ended before ${marker}: ${stderr}`).toBe('marker');
+      await new Promise((r) => setTimeout(r, delayMs));
       child.kill('SIGKILL');
       await exited;
-      await assertMutualTrust(out, `killed after ${ms}ms`);
+      await assertMutualTrust(out, `killed at ${marker.source}`);
     }
     const r = await mc(ROTATE('vm-kill', '--new-root-secret', 'gloo-mesh/new-root-c', '--yes'));
     expect(r.code, r.stderr).toBe(0);
@@ -146,5 +165,33 @@ describe('kubectl mesh-cert rotate', () => {
     expect(seen).toMatch(/verified by 3\/3/);
     expect((await rotations('vm-pty'))[0].status.state).toBe('FINISHED');
     await assertMutualTrust(out, 'after the interactive rotation');
+  }, 180_000);
+
+  it('exits 124 when a step runs out of --timeout, naming the step and the cluster not done', async () => {
+    await mesh('vm-slow');
+    const c3 = sandbox.clusters.get('c3')!;
+    const child = spawn(KUBECTL, ['mesh-cert', ...ROTATE('vm-slow', '--new-root-secret', 'gloo-mesh/new-root-a', '--yes', '--timeout', '3s')], {
+      env: { ...env, PATH: `${BIN_DIR}:${process.env.PATH}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let stopping: Promise<void> | undefined;
+    child.stdout.resume();
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      // c3 goes away once the rotation has started (preflight passed): a step then waits for it.
+      if (!stopping && /▸ ROTATING ADDING_NEW_ROOT/.test(stderr)) stopping = c3.stop();
+    });
+    const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
+    try {
+      expect(stopping, stderr).toBeDefined();
+      expect(code, stderr).toBe(124);
+      expect(stderr).toMatch(/error: step [A-Z_]+ of rotation gloo-mesh\/vm-slow-\S+ timed out after --timeout 3s waiting for cluster\(s\) c3;/);
+      expect(stderr).not.toMatch(/waiting for cluster\(s\) [^;]*c[12]/);
+    } finally {
+      await stopping;
+      await c3.start();
+    }
+    expect((await rotations('vm-slow'))[0].status.state).toBe('FAILED');
   }, 180_000);
 });

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { MeshCertCommand } from '../lib/base.js';
 import { clusterFlags, kubeFlags, outputFlags, parseDuration } from '../lib/flags.js';
-import { InterruptedError, UserError, notInteractive } from '../lib/errors.js';
+import { InterruptedError, TimeoutError, UserError, notInteractive } from '../lib/errors.js';
 
 export default class Rotate extends MeshCertCommand {
   static override summary = "Rotate a VirtualMesh's root CA across every cluster with no trust gap.";
@@ -108,6 +108,12 @@ same command resumes; --abort rolls back the active rotation.`;
     else if (fmt === 'name') output.out(`certificaterotation.certificates.mesh.gloo.solo.io/${r.metadata.name}`);
     else output.out(`certificaterotation/${r.metadata.name} ${r.status?.state ?? 'PENDING'} (${r.status?.rotationState ?? 'NOT_ROTATING'})${r.status?.error ? `: ${r.status.error}` : ''}`);
     if (result.outcome === 'stopped') throw new InterruptedError();
+    if (result.outcome === 'failed' && result.timedOut) {
+      const { step, clusters } = result.timedOut;
+      throw new TimeoutError(
+        `step ${step} of rotation ${r.metadata.namespace}/${r.metadata.name} timed out after --timeout ${flags.timeout} waiting for cluster(s) ${clusters.join(', ')}; the rotation is ${r.status?.state ?? 'FAILED'}: ${r.status?.error ?? result.error}`,
+      );
+    }
     if (result.outcome === 'failed') throw new UserError(`rotation ${r.metadata.namespace}/${r.metadata.name} FAILED: ${r.status?.error ?? result.error}`);
   }
 }

@@ -31,7 +31,7 @@ certificate expires within --warn-days. Searches all namespaces unless -n is giv
     const { flags } = await this.parse(Status);
     if (flags.namespace && flags['all-namespaces']) throw new UserError('-n/--namespace and -A/--all-namespaces cannot be used together');
     const interval = parseDuration(flags.interval, '--interval');
-    const [{ resolveClusters }, { collectStatus, problems }, output] = await Promise.all([
+    const [{ resolveClusters }, { collectStatus, problems, progressLines }, output] = await Promise.all([
       import('../lib/clusters.js'),
       import('../report/status.js'),
       import('../lib/output.js'),
@@ -50,8 +50,10 @@ certificate expires within --warn-days. Searches all namespaces unless -n is giv
       } else if (format === 'name') {
         text = rows.filter((r) => r.kind !== 'Cluster').map((r) => `${r.cluster}/${r.kind.toLowerCase()}.${r.apiVersion.split('/')[0]}/${r.name}`).join('\n');
       } else {
+        // The rotation progress section is for people; --no-headers output stays one row per object.
+        const progress = flags['no-headers'] ? [] : progressLines(rows);
         text = rows.length
-          ? output.renderTable(rows, COLUMNS, { wide: format === 'wide', noHeaders: flags['no-headers'] })
+          ? output.renderTable(rows, COLUMNS, { wide: format === 'wide', noHeaders: flags['no-headers'] }) + (progress.length ? `\n${progress.join('\n')}\n` : '')
           : `No mesh-cert objects found on ${set.all.map((c) => c.name).join(', ')}.\n`;
       }
       return { text, issues };

@@ -8,6 +8,7 @@ import { UnreachableError, errorMessage } from '../lib/errors.js';
 import type { K8s, KObject, Secret } from '../lib/k8s.js';
 import { isNotFound } from '../lib/k8s.js';
 import { KINDS, type KindInfo } from '../lib/kinds.js';
+import { virtualMeshesOf } from '../engine/rotation/targets.js';
 
 export interface StatusRow {
   cluster: string;
@@ -30,6 +31,21 @@ export interface StatusRow {
   observedRotationState?: string;
   /** Kind-specific extra: VMCSR approval, pods bounced, the source of the dates. */
   detail?: string;
+  /** IssuedCertificate: the VirtualMeshes of its parents annotation; CertificateRotation: its spec.virtualMesh (NS/NAME). */
+  virtualMeshes?: string[];
+  /** An active CertificateRotation: the step its certificates are taken to (while VERIFYING, the one verified). */
+  progressStep?: string;
+  /** An active CertificateRotation: per managed cluster, its mesh's certificates done with progressStep. */
+  progress?: ClusterProgress[];
+}
+
+export interface ClusterProgress {
+  cluster: string;
+  /** IssuedCertificates FINISHED with observedRotationState equal to the rotation's step. */
+  done: number;
+  total: number;
+  /** What the others are at: their state, or `at STEP` when FINISHED for another step. */
+  waiting: string[];
 }
 
 type Obj = KObject & { spec?: Record<string, any>; status?: Record<string, any> };
@@ -100,6 +116,8 @@ export async function clusterRows(k8s: K8s, cluster: Cluster, opts: { namespace?
       row.error = o.status?.error || undefined;
       row.rotationState = o.spec?.rotationState;
       row.observedRotationState = o.status?.observedRotationState;
+      const meshes = virtualMeshesOf(o).map((r) => `${r.namespace}/${r.name}`);
+      if (meshes.length) row.virtualMeshes = meshes;
       const ref = o.spec?.issuedCertificateSecret as { name?: string; namespace?: string } | undefined;
       let found = false;
       if (ref?.name) {
@@ -134,7 +152,17 @@ export async function clusterRows(k8s: K8s, cluster: Cluster, opts: { namespace?
           row.state = o.status?.state ?? 'PENDING';
           row.error = o.status?.error || undefined;
           row.rotationState = o.status?.rotationState ?? 'NOT_ROTATING';
-          row.detail = o.spec?.virtualMesh ? `virtualMesh ${o.spec.virtualMesh.namespace ?? row.namespace}/${o.spec.virtualMesh.name}` : undefined;
+          if (o.spec?.virtualMesh) {
+            const vm = `${o.spec.virtualMesh.namespace ?? row.namespace}/${o.spec.virtualMesh.name}`;
+            row.virtualMeshes = [vm];
+            row.detail = `virtualMesh ${vm}`;
+            // Filled in by collectStatus, which sees every cluster's certificates.
+            if (row.state !== 'FINISHED' && row.state !== 'FAILED') {
+              const reissued = ((o.status?.conditions ?? []) as { state?: string }[]).filter((c) => c.state && c.state !== 'VERIFYING').pop()?.state;
+              row.progressStep = row.rotationState === 'VERIFYING' ? reissued : row.rotationState;
+              row.progress = [];
+            }
+          }
           break;
         case 'PodBounceDirective': {
           const bounced = ((o.status?.podsBounced ?? []) as { bouncedPods?: string[] }[]).reduce((n, p) => n + (p.bouncedPods?.length ?? 0), 0);
@@ -177,7 +205,42 @@ export function clusterErrorRow(cluster: string, error: Error): StatusRow {
 export async function collectStatus(clusters: Cluster[], opts: { namespace?: string; selector?: string }): Promise<{ rows: StatusRow[]; settled: Settled<StatusRow[]>[] }> {
   const settled = await onClusters(clusters, (k8s, c) => clusterRows(k8s, c, opts));
   const rows = settled.flatMap((s) => (s.ok ? s.value : [clusterErrorRow(s.cluster.name, s.error)]));
+  addRotationProgress(rows);
   return { rows, settled };
+}
+
+/**
+ * For each active CertificateRotation row, how far each cluster's IssuedCertificates of its
+ * VirtualMesh are with the current step: done when FINISHED with observedRotationState = step.
+ */
+export function addRotationProgress(rows: StatusRow[]): void {
+  for (const rot of rows) {
+    if (rot.kind !== 'CertificateRotation' || !rot.progress) continue;
+    const vm = rot.virtualMeshes?.[0];
+    const step = rot.progressStep;
+    const byCluster = new Map<string, ClusterProgress>();
+    for (const ic of rows) {
+      if (ic.kind !== 'IssuedCertificate' || !vm || !ic.virtualMeshes?.includes(vm)) continue;
+      const p = byCluster.get(ic.cluster) ?? { cluster: ic.cluster, done: 0, total: 0, waiting: [] };
+      byCluster.set(ic.cluster, p);
+      p.total++;
+      const at = ic.state === 'FINISHED' ? `at ${ic.observedRotationState ?? 'NOT_ROTATING'}` : ic.state;
+      if (ic.state === 'FINISHED' && ic.observedRotationState === step) p.done++;
+      else if (!p.waiting.includes(at)) p.waiting.push(at);
+    }
+    rot.progress = [...byCluster.values()].sort((a, b) => a.cluster.localeCompare(b.cluster));
+  }
+}
+
+/** `c1 1/1 done`, `c2 0/1 ISSUED`: one line per active rotation, for the table formats. */
+export function progressLines(rows: StatusRow[]): string[] {
+  return rows
+    .filter((r) => r.progress)
+    .map((r) => {
+      const clusters = r.progress!.map((p) => `${p.cluster} ${p.done}/${p.total} ${p.done === p.total ? 'done' : p.waiting.join(',')}`);
+      const step = r.progressStep && r.progressStep !== r.rotationState ? ` (after ${r.progressStep})` : '';
+      return `CertificateRotation ${r.namespace}/${r.name} (virtualMesh ${r.virtualMeshes?.[0] ?? '-'}) ${r.state} ${r.rotationState ?? 'NOT_ROTATING'}${step}: ${clusters.length ? clusters.join(', ') : 'no IssuedCertificate of the VirtualMesh found'}`;
+    });
 }
 
 /** Why `status` exits non-zero, one line per problem. */

@@ -67,7 +67,11 @@ export interface RotateResult {
   outcome: 'finished' | 'failed' | 'stopped';
   error?: string;
   keysGenerated: number;
+  /** The first step that ran out of stepTimeoutMs, and the clusters it was still waiting for. */
+  timedOut?: { step: RotationState; clusters: string[] };
 }
+
+type ReissueResult = { ok: true; count: number; clusters: number } | { ok: false; error: string; timedOut: string[] };
 
 export class RotationRefused extends UserError {
   override name = 'RotationRefused';
@@ -208,6 +212,7 @@ export async function rotate(opts: RotateOptions): Promise<RotateResult> {
 class Machine {
   private writes = 0;
   private keys = 0;
+  private timedOut: RotateResult['timedOut'];
   private readonly signCache = new Map<string, Promise<SigningMaterial>>();
   constructor(
     private readonly opts: RotateOptions,
@@ -271,7 +276,7 @@ class Machine {
   }
 
   private result(outcome: RotateResult['outcome'], error?: string): RotateResult {
-    return { rotation: this.rot, outcome, error, keysGenerated: this.keys };
+    return { rotation: this.rot, outcome, error, keysGenerated: this.keys, ...(this.timedOut ? { timedOut: this.timedOut } : {}) };
   }
 
   async run(): Promise<RotateResult> {
@@ -369,14 +374,24 @@ class Machine {
   }
 
   /** Puts every certificate of the mesh on `step` and drives each to FINISHED for it. */
-  private async reissue(step: RotationState): Promise<{ ok: true; count: number; clusters: number } | { ok: false; error: string }> {
+  private async reissue(step: RotationState): Promise<ReissueResult> {
+    const r = await this.reissueOnce(step);
+    if (!r.ok && r.timedOut.length && !this.timedOut) this.timedOut = { step, clusters: r.timedOut };
+    return r;
+  }
+
+  private async reissueOnce(step: RotationState): Promise<ReissueResult> {
     const deadline = Date.now() + this.opts.stepTimeoutMs;
+    // A transient error still failing at the deadline is the step running out of time.
+    const ranOut = (err: unknown) => isTransient(err) && Date.now() > deadline;
     let certs: MeshCertificate[];
     try {
       certs = await this.certificates(deadline);
     } catch (err) {
-      return { ok: false, error: errorMessage(err) };
+      const timedOut = !ranOut(err) ? [] : isUnreachable(err) ? [err.cluster] : this.opts.clusters.map((c) => c.name);
+      return { ok: false, error: errorMessage(err), timedOut };
     }
+    const timedOut = new Set<string>();
     const results = await Promise.all(
       certs.map(async ({ cluster, ic }) => {
         const where = `cluster "${cluster.name}" IssuedCertificate ${ic.metadata.namespace}/${ic.metadata.name}`;
@@ -388,6 +403,7 @@ class Machine {
             if (patch) await cluster.mergePatchCustom('IssuedCertificate', ic.metadata.namespace ?? 'default', ic.metadata.name, patch);
           });
         } catch (err) {
+          if (ranOut(err)) timedOut.add(cluster.name);
           return `${where}: ${errorMessage(err)}`;
         }
         const r = await driveIssuance(
@@ -405,13 +421,14 @@ class Machine {
           },
         );
         if (r.outcome === 'stopped') return `${where}: interrupted`;
+        if (r.outcome === 'timeout') timedOut.add(cluster.name);
         if (r.outcome !== 'finished') return `${where}: ${r.error ?? r.outcome}`;
         if (r.ic?.status?.observedRotationState !== step) return `${where}: finished without observing rotation state ${step}`;
         return undefined;
       }),
     );
     const errors = results.filter((e): e is string => !!e);
-    if (errors.length) return { ok: false, error: errors.join('; ') };
+    if (errors.length) return { ok: false, error: errors.join('; '), timedOut: [...timedOut].sort() };
     return { ok: true, count: certs.length, clusters: new Set(certs.map((c) => c.cluster.name)).size };
   }
 

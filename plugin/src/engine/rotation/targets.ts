@@ -4,7 +4,7 @@ import type { ClusterApi } from '../cluster-api.js';
 import type { IssuedCertificate, ObjectRef } from '../objects.js';
 import { PARENTS_ANNOTATION, VIRTUAL_MESH_GVK } from '../resources.js';
 
-export function parentsOf(ic: IssuedCertificate): Record<string, ObjectRef[]> {
+export function parentsOf(ic: Pick<IssuedCertificate, 'metadata'>): Record<string, ObjectRef[]> {
   const raw = ic.metadata.annotations?.[PARENTS_ANNOTATION];
   if (!raw) return {};
   try {
@@ -15,10 +15,15 @@ export function parentsOf(ic: IssuedCertificate): Record<string, ObjectRef[]> {
   }
 }
 
-export function belongsTo(ic: IssuedCertificate, vm: ObjectRef): boolean {
-  return Object.entries(parentsOf(ic)).some(
-    ([gvk, refs]) => /VirtualMesh$/.test(gvk) && Array.isArray(refs) && refs.some((r) => r?.name === vm.name && r?.namespace === vm.namespace),
+/** The VirtualMeshes the parents annotation names (any version of the VirtualMesh GVK). */
+export function virtualMeshesOf(ic: Pick<IssuedCertificate, 'metadata'>): ObjectRef[] {
+  return Object.entries(parentsOf(ic)).flatMap(([gvk, refs]) =>
+    /VirtualMesh$/.test(gvk) && Array.isArray(refs) ? refs.filter((r) => typeof r?.name === 'string' && typeof r?.namespace === 'string') : [],
   );
+}
+
+export function belongsTo(ic: IssuedCertificate, vm: ObjectRef): boolean {
+  return virtualMeshesOf(ic).some((r) => r.name === vm.name && r.namespace === vm.namespace);
 }
 
 /** The annotation value for an IssuedCertificate of `vm` (kept merged with other parents). */
