@@ -3,6 +3,7 @@
 // answer 5xx, and must answer every parseable review with its uid. Seeded, so a failure repeats.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { staticRotationCache } from '../../webhook/src/rotationCache.js';
+import { seededRandom } from '../sandbox/faults.js';
 import { certificateRotation, everyKind, issuedCertificate } from './fixtures.js';
 import { clone, genPki, review, startHarness, type Harness, type Pki } from './helpers.js';
 
@@ -11,17 +12,7 @@ const CONCURRENCY = 16;
 const LIMIT = 3 * 1024 * 1024;
 const SEED = Number(process.env.FUZZ_SEED ?? 20261123);
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rnd = mulberry32(SEED);
+const rnd = seededRandom(SEED);
 const int = (n: number): number => Math.floor(rnd() * n);
 const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;
 
