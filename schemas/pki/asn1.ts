@@ -126,13 +126,22 @@ export function der(json: Asn1Json): string {
 export function derTlv(tag: number, parts: readonly Uint8Array[]): Buffer {
   let len = 0;
   for (const p of parts) len += p.length;
-  const head =
-    len < 0x80 ? [tag, len]
-    : len < 0x100 ? [tag, 0x81, len]
-    : len < 0x10000 ? [tag, 0x82, len >> 8, len & 0xff]
-    : [tag, 0x83, len >> 16, (len >> 8) & 0xff, len & 0xff];
   if (len >= 0x1000000) throw new Error('derTlv: content too long');
-  return Buffer.concat([Buffer.from(head), ...parts], head.length + len);
+  const headLen = len < 0x80 ? 2 : len < 0x100 ? 3 : len < 0x10000 ? 4 : 5;
+  // One allocation per TLV: this runs several times for every certificate signed.
+  const out = Buffer.allocUnsafe(headLen + len);
+  out[0] = tag;
+  if (headLen === 2) out[1] = len;
+  else {
+    out[1] = 0x80 | (headLen - 2);
+    for (let i = headLen - 1, v = len; i >= 2; i--, v >>= 8) out[i] = v & 0xff;
+  }
+  let at = headLen;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** Wrap DER we already hold (as hex) so it can sit inside a structure unchanged. */

@@ -8,12 +8,12 @@ import {
   authorityKeyIdentifierHex,
   CA_EXTENSIONS_DER,
   keyIdentifierOfSpki,
-  subjectAltNameHex,
+  subjectAltNameDer,
   subjectKeyIdentifierDer,
   subjectKeyIdentifierHex,
 } from './extensions.js';
 import { privateKeyObject, type SignatureScheme, signatureSchemeFor } from './keys.js';
-import { dnText, generalNamesForHosts, subjectNameHex } from './names.js';
+import { dnText, generalNamesDer, subjectNameHex } from './names.js';
 import { pemToDer, toPem } from './pem.js';
 
 /** Issued certificates start this much before "now", so a peer whose clock lags still accepts them. */
@@ -219,12 +219,13 @@ export function signIntermediate(opts: {
   }
   const csr = readCsr(opts.csrPem);
   const hosts = opts.hosts ?? [];
-  const sanTlv = hosts.length > 0 ? subjectAltNameHex(generalNamesForHosts(hosts), csr.subjectHex === '3000') : '';
-  if (csr.subjectHex === '3000' && sanTlv === '') {
+  const emptySubject = csr.subjectDer.length === 2;
+  const san = hosts.length > 0 ? subjectAltNameDer(generalNamesDer(hosts), emptySubject) : undefined;
+  if (emptySubject && !san) {
     throw new PkiError('hosts: the CSR has an empty subject, so at least one host is needed');
   }
   const extensions = [CA_EXTENSIONS_DER, subjectKeyIdentifierDer(csr.keyId), issuer.aki];
-  if (sanTlv) extensions.push(Buffer.from(sanTlv, 'hex'));
+  if (san) extensions.push(san);
   return signTbs(
     {
       serial: randomSerialDer(),

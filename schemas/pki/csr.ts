@@ -1,5 +1,5 @@
 // PKCS#10 certificate signing requests: building (createCsr), reading and verifying (verifyCsr).
-import { createHash, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
+import { createHash, createPublicKey, hash, type KeyObject, sign, verify } from 'node:crypto';
 import { ASN1HEX, der, extParamsFromExtensionsHex, nameArray, oidHexToDotted, raw } from './asn1.js';
 import { PkiError } from './errors.js';
 import { OID, subjectAltNameHex } from './extensions.js';
@@ -78,27 +78,48 @@ export interface ParsedCsr {
 
 const RSA_ALG_ID_HEX = '300d06092a864886f70d0101010500';
 
+/** What verifying a CSR's signature needs of its key: the key (or its DER, for node:crypto to import) and its size. */
+interface CsrKey {
+  verifyKey: KeyObject | { key: Buffer; format: 'der'; type: 'pkcs1' };
+  /** The RSA modulus length in bits; undefined for other key types. */
+  rsaBits: number | undefined;
+  keyId: Buffer;
+}
+
+/** Bit length of a DER INTEGER's value (hex offsets into `hex`), ignoring leading zero octets. */
+function integerBits(hex: string, idx: number): number {
+  let v = ASN1HEX.getVidx(hex, idx);
+  let len = ASN1HEX.getVblen(hex, idx);
+  while (len > 0 && hex.startsWith('00', v)) {
+    v += 2;
+    len--;
+  }
+  return len === 0 ? 0 : (len - 1) * 8 + (32 - Math.clz32(parseInt(hex.slice(v, v + 2), 16)));
+}
+
 /**
  * The CSR's public key and key identifier, read in place from the CSR's DER (hex offsets from
- * ASN1HEX halve into byte offsets). RSA keys are imported from their PKCS#1 bytes: OpenSSL 3's
- * SPKI decoder costs ~110 us a key, the PKCS#1 path a twentieth of that, and an issuer meets a
- * new key with every CSR.
+ * ASN1HEX halve into byte offsets). RSA keys are handed to node:crypto as their PKCS#1 bytes:
+ * OpenSSL 3's SPKI decoder costs ~100 us a key, the PKCS#1 path a thirtieth of that, and an
+ * issuer meets a new key with every CSR, so no KeyObject is kept either.
  */
-function csrPublicKey(hex: string, derBuf: Buffer, spkiIdx: number, spkiHex: string, what: string): { pub: KeyObject; keyId: Buffer } {
+function csrPublicKey(hex: string, derBuf: Buffer, spkiIdx: number, spkiHex: string, what: string): CsrKey {
   const c = ASN1HEX.getChildIdx(hex, spkiIdx);
   if (c.length !== 2 || !hex.startsWith('03', c[1])) throw malformed(what, 'unexpected SubjectPublicKeyInfo');
   const bitsV = ASN1HEX.getVidx(hex, c[1]);
   const bitsEnd = bitsV + ASN1HEX.getVblen(hex, c[1]) * 2;
-  const keyId = createHash('sha1').update(derBuf.subarray(bitsV / 2 + 1, bitsEnd / 2)).digest();
+  const keyId = hash('sha1', derBuf.subarray(bitsV / 2 + 1, bitsEnd / 2), 'buffer');
   if (hex.startsWith(RSA_ALG_ID_HEX, c[0]) && hex.startsWith('0030', bitsV)) {
-    try {
-      // The BIT STRING of an rsaEncryption SPKI holds a PKCS#1 RSAPublicKey: import it in place.
-      return { pub: createPublicKey({ key: derBuf.subarray(bitsV / 2 + 1, bitsEnd / 2), format: 'der', type: 'pkcs1' }), keyId };
-    } catch {
-      // the SPKI path below gives the verdict
+    // The BIT STRING of an rsaEncryption SPKI holds a PKCS#1 RSAPublicKey { modulus, exponent }.
+    const rsa = ASN1HEX.getChildIdx(hex, bitsV + 2);
+    if (rsa.length === 2 && hex.startsWith('02', rsa[0]) && hex.startsWith('02', rsa[1])) {
+      const key = derBuf.subarray(bitsV / 2 + 1, bitsEnd / 2);
+      return { verifyKey: { key, format: 'der', type: 'pkcs1' }, rsaBits: integerBits(hex, rsa[0]), keyId };
     }
   }
-  return { pub: publicKeyFromSpki(spkiHex, what), keyId };
+  const pub = publicKeyFromSpki(spkiHex, what);
+  const rsaBits = pub.asymmetricKeyType === 'rsa' ? (pub.asymmetricKeyDetails?.modulusLength ?? 0) : undefined;
+  return { verifyKey: pub, rsaBits, keyId };
 }
 
 const CSR_TYPES = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'] as const;
@@ -111,10 +132,10 @@ function malformed(what: string, detail: string): PkiError {
 export const MIN_RSA_BITS = 2048;
 
 /** Parse the CSR's structure with jsrsasign's ASN1HEX and verify its self-signature with node:crypto. */
-export function readCsr(csrPem: string, what = 'csrPem'): ParsedCsr {
+export function readCsr(csrPem: string, what = 'csrPem', opts: { verifySignature?: boolean } = {}): ParsedCsr {
   const derBuf = pemToDer(csrPem, CSR_TYPES, what);
   try {
-    return readCsrDer(derBuf, what);
+    return readCsrDer(derBuf, what, opts.verifySignature !== false);
   } catch (e) {
     // ASN1HEX throws plain Errors (or worse) on truncated or inconsistent DER.
     if (e instanceof PkiError) throw e;
@@ -122,7 +143,7 @@ export function readCsr(csrPem: string, what = 'csrPem'): ParsedCsr {
   }
 }
 
-function readCsrDer(derBuf: Buffer, what: string): ParsedCsr {
+function readCsrDer(derBuf: Buffer, what: string, verifySignature: boolean): ParsedCsr {
   const hex = derBuf.toString('hex');
   let top: number[];
   let cri: number[];
@@ -135,9 +156,8 @@ function readCsrDer(derBuf: Buffer, what: string): ParsedCsr {
     if (e instanceof PkiError) throw e;
     throw malformed(what, 'malformed DER');
   }
-  const tag = (i: number) => hex.slice(i, i + 2);
-  if (tag(top[0]) !== '30' || tag(top[1]) !== '30' || tag(top[2]) !== '03') throw malformed(what, 'unexpected structure');
-  if (cri.length < 3 || tag(cri[0]) !== '02' || tag(cri[1]) !== '30' || tag(cri[2]) !== '30') {
+  if (!hex.startsWith('30', top[0]) || !hex.startsWith('30', top[1]) || !hex.startsWith('03', top[2])) throw malformed(what, 'unexpected structure');
+  if (cri.length < 3 || !hex.startsWith('02', cri[0]) || !hex.startsWith('30', cri[1]) || !hex.startsWith('30', cri[2])) {
     throw malformed(what, 'unexpected CertificationRequestInfo');
   }
   if (ASN1HEX.getV(hex, cri[0]) !== '00') throw malformed(what, 'version is not 1');
@@ -160,17 +180,12 @@ function readCsrDer(derBuf: Buffer, what: string): ParsedCsr {
   if (derBuf[sigV] !== 0) throw malformed(what, 'signature BIT STRING has unused bits');
   const spkiHex = ASN1HEX.getTLV(hex, cri[2]);
   const key = csrPublicKey(hex, derBuf, cri[2], spkiHex, what);
-  if (key.pub.asymmetricKeyType === 'rsa') {
-    const bits = key.pub.asymmetricKeyDetails?.modulusLength ?? 0;
-    if (bits < MIN_RSA_BITS) throw new PkiError(`${what}: the CSR's RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required`);
+  if (key.rsaBits !== undefined && key.rsaBits < MIN_RSA_BITS) {
+    throw new PkiError(`${what}: the CSR's RSA key has ${key.rsaBits} bits; at least ${MIN_RSA_BITS} are required`);
   }
-  let ok: boolean;
-  try {
-    ok = verify(alg.hash, derBuf.subarray(top[0] / 2, top[0] / 2 + criHex.length / 2), key.pub, derBuf.subarray(sigV + 1, sigEnd));
-  } catch {
-    ok = false;
+  if (verifySignature && !verifies(alg.hash, derBuf.subarray(top[0] / 2, top[0] / 2 + criHex.length / 2), key.verifyKey, derBuf.subarray(sigV + 1, sigEnd))) {
+    throw new PkiError(`${what}: the CSR's signature does not verify with its own public key (altered or corrupt)`);
   }
-  if (!ok) throw new PkiError(`${what}: the CSR's signature does not verify with its own public key (altered or corrupt)`);
   const subjectHex = ASN1HEX.getTLV(hex, cri[1]);
   return {
     subjectHex,
@@ -181,6 +196,14 @@ function readCsrDer(derBuf: Buffer, what: string): ParsedCsr {
     spkiDer: derBuf.subarray(cri[2] / 2, (cri[2] + spkiHex.length) / 2),
     keyId: key.keyId,
   };
+}
+
+function verifies(hash: string | null, data: Buffer, key: CsrKey['verifyKey'], signature: Buffer): boolean {
+  try {
+    return verify(hash, data, key, signature);
+  } catch {
+    return false;
+  }
 }
 
 /** The SANs of the CSR's extensionRequest attribute. */

@@ -1,6 +1,6 @@
 // The X.509 v3 extensions mesh-cert writes, as DER (hex). The constant ones are built once.
 import { createHash } from 'node:crypto';
-import { ASN1HEX, der, extensionsHex, raw } from './asn1.js';
+import { ASN1HEX, der, derTlv, extensionsHex, raw } from './asn1.js';
 
 export const OID = {
   basicConstraints: '2.5.29.19',
@@ -62,6 +62,15 @@ export function authorityKeyIdentifierHex(keyId: string): string {
 /** SubjectAltName; RFC 5280 wants it critical when the subject is empty. */
 export function subjectAltNameHex(generalNamesHex: string, critical: boolean): string {
   return extensionHex(OID.subjectAltName, critical, generalNamesHex);
+}
+
+const SAN_OID_DER = Buffer.from(der({ oid: { oid: OID.subjectAltName } }), 'hex');
+const CRITICAL_TRUE_DER = Buffer.from(CRITICAL_TRUE, 'hex');
+
+/** subjectAltNameHex as DER, around GeneralNames already DER: the signing hot path. */
+export function subjectAltNameDer(generalNames: Buffer, critical: boolean): Buffer {
+  const value = derTlv(0x04, [generalNames]);
+  return derTlv(0x30, critical ? [SAN_OID_DER, CRITICAL_TRUE_DER, value] : [SAN_OID_DER, value]);
 }
 
 /**

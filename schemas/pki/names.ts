@@ -1,6 +1,6 @@
 // Subject names and subject alternative names: how `hosts` and {O, OU, CN} become ASN.1.
 import { isIP } from 'node:net';
-import { der, generalNameHex, type GeneralNameParam, raw, type RdnAttr, x500NameHex } from './asn1.js';
+import { derTlv, generalNameHex, type GeneralNameParam, type RdnAttr, x500NameHex } from './asn1.js';
 import { PkiError } from './errors.js';
 
 /** A distinguished name's attributes by short name (the last one wins if an attribute repeats). */
@@ -90,32 +90,44 @@ function toParam(e: SanEntry): GeneralNameParam {
   }
 }
 
-// jsrsasign takes ~8 us to encode one GeneralName (IP addresses the most), a third of our own
-// work per certificate; hosts recur across issuances (trust domain, istiod names), so keep each
-// valid host's encoding. Only hosts that passed classifyHost are ever stored.
-const hostCache = new Map<string, string>();
+// jsrsasign takes ~8 us to encode one GeneralName (IP addresses the most), a sixth of our own
+// work per certificate. A dNSName or URI is an IA5String under an implicit context tag, so its
+// DER is the tag, the length and the ASCII bytes: we write those directly (test/pki checks them
+// against jsrsasign) and leave IP addresses and the rest to jsrsasign. Hosts recur across
+// issuances (trust domain, istiod names), so each valid host's encoding is kept too. Only hosts
+// that passed classifyHost are ever stored.
+const hostCache = new Map<string, Buffer>();
 const HOST_CACHE_MAX = 1024;
+const IMPLICIT_TAG = { DNS: 0x82, URI: 0x86, email: 0x81 } as const;
 
-function generalNameTlv(host: string, what: string): string {
+function generalNameDer(host: string, what: string): Buffer {
   let tlv = hostCache.get(host);
   if (tlv === undefined) {
-    tlv = generalNameHex(toParam(classifyHost(host, what)));
+    const entry = classifyHost(host, what);
+    // classifyHost admits only ASCII for DNS names and URIs.
+    tlv =
+      entry.type === 'IP' ? Buffer.from(generalNameHex(toParam(entry)), 'hex') : derTlv(IMPLICIT_TAG[entry.type], [Buffer.from(entry.value, 'latin1')]);
     if (hostCache.size >= HOST_CACHE_MAX) hostCache.clear();
     hostCache.set(host, tlv);
   }
   return tlv;
 }
 
-/** DER (hex) of the GeneralNames SEQUENCE for `hosts` (validated; throws PkiError naming the bad host). */
-export function generalNamesForHosts(hosts: readonly string[], what = 'hosts'): string {
+/** DER of the GeneralNames SEQUENCE for `hosts` (validated; throws PkiError naming the bad host). */
+export function generalNamesDer(hosts: readonly string[], what = 'hosts'): Buffer {
   if (!Array.isArray(hosts)) throw new PkiError(`${what}: expected an array of strings`);
-  const tlvs: string[] = [];
+  const tlvs: Buffer[] = [];
   for (let i = 0; i < hosts.length; i++) {
     const h = hosts[i];
     if (typeof h !== 'string') throw new PkiError(`${what}[${i}]: expected a non-empty string`);
-    tlvs.push(generalNameTlv(h, `${what}[${i}]`));
+    tlvs.push(generalNameDer(h, `${what}[${i}]`));
   }
-  return der({ seq: [raw(tlvs.join(''))] });
+  return derTlv(0x30, tlvs);
+}
+
+/** The same as hex, for structures jsrsasign assembles (CSRs). */
+export function generalNamesForHosts(hosts: readonly string[], what = 'hosts'): string {
+  return generalNamesDer(hosts, what).toString('hex');
 }
 
 /** jsrsasign's parsed GeneralName objects to our entries (others are skipped). */

@@ -1,7 +1,8 @@
 // The signing hot path splices DER with derTlv instead of jsrsasign objects: it must encode
 // exactly as jsrsasign does, at every length-encoding boundary.
 import { describe, expect, it } from 'vitest';
-import { der, derTlv } from '../../schemas/pki/asn1.js';
+import { type Asn1Json, der, derTlv, generalNameHex, type GeneralNameParam, raw } from '../../schemas/pki/asn1.js';
+import { generalNamesDer } from '../../schemas/pki/names.js';
 
 describe('derTlv', () => {
   it('matches jsrsasign byte for byte at the length boundaries', () => {
@@ -17,3 +18,38 @@ describe('derTlv', () => {
     expect(derTlv(0x30, [a, b]).toString('hex')).toBe(der({ seq: [{ int: 5 }, { utf8str: { str: 'gloo-mesh' } }] }));
   });
 });
+
+describe('generalNamesDer', () => {
+  it('writes DNS names and URIs exactly as jsrsasign does, IP addresses through jsrsasign', () => {
+    const hosts = [
+      'istiod.istio-system.svc',
+      '*.mesh.example',
+      'spiffe://cluster-1.local/ns/istio-system/sa/istiod',
+      `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.example`,
+      '10.0.0.1',
+      'fd00::1',
+    ];
+    const expected = der({
+      seq: [
+        generalNameJson({ dns: hosts[0] }),
+        generalNameJson({ dns: hosts[1] }),
+        generalNameJson({ uri: hosts[2] }),
+        generalNameJson({ dns: hosts[3] }),
+        generalNameJson({ ip: hosts[4] }),
+        generalNameJson({ ip: hosts[5] }),
+      ],
+    });
+    expect(generalNamesDer(hosts).toString('hex')).toBe(expected);
+    // and again from the cache of encoded hosts
+    expect(generalNamesDer(hosts).toString('hex')).toBe(expected);
+  });
+
+  it('names the bad host and caches nothing for it', () => {
+    expect(() => generalNamesDer(['ok.example', 'bad host'])).toThrow('hosts[1]: "bad host" is not a DNS name');
+    expect(() => generalNamesDer(['bad host'])).toThrow('hosts[0]');
+  });
+});
+
+function generalNameJson(p: GeneralNameParam): Asn1Json {
+  return raw(generalNameHex(p));
+}

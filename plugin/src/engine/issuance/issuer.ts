@@ -1,7 +1,7 @@
 // The issuer role: on the management cluster's signing Secrets, answer a managed cluster's
 // CertificateRequest. It reads the CSR (never a private key of the managed cluster) and writes
 // the signed intermediate, the trust bundle and the chain into the request's status.
-import { signIntermediate, verifyChain, verifyCsr, verifySigningSecret } from '../../../../schemas/pki/index.js';
+import { signIntermediate, verifyChain, verifySigningSecret } from '../../../../schemas/pki/index.js';
 import type { ClusterApi } from '../cluster-api.js';
 import type { CertificateRequest, IssuedCertificate, ObjectRef } from '../objects.js';
 import { refString } from '../objects.js';
@@ -73,19 +73,22 @@ export async function signRequest(mgmt: ClusterApi, ic: IssuedCertificate, cr: C
   const signer = await load(plan.signer);
   const trusted = await Promise.all(plan.trust.map(load));
   const csrPem = fromB64(cr.spec.certificateSigningRequest);
+  let signed: string;
   try {
-    verifyCsr(csrPem);
+    // signIntermediate parses and verifies the CSR itself; its CSR errors start with "csrPem:".
+    signed = signIntermediate({
+      csrPem,
+      issuerCertPem: signer.caCertPem,
+      issuerKeyPem: signer.caKeyPem,
+      hosts: ic.spec.hosts ?? [],
+      ttlDays: ic.spec.certOptions?.ttlDays || 365,
+      now: opts.now,
+    });
   } catch (err) {
-    throw new SigningError(`spec.certificateSigningRequest: Invalid value: ${(err as Error).message}`);
+    const message = (err as Error).message;
+    if (message.startsWith('csrPem:')) throw new SigningError(`spec.certificateSigningRequest: Invalid value: ${message}`);
+    throw err;
   }
-  const signed = signIntermediate({
-    csrPem,
-    issuerCertPem: signer.caCertPem,
-    issuerKeyPem: signer.caKeyPem,
-    hosts: ic.spec.hosts ?? [],
-    ttlDays: ic.spec.certOptions?.ttlDays || 365,
-    now: opts.now,
-  });
   // The signer's own root(s) first: readers that take only the first root still find the issuer.
   const roots = uniquePems([...signer.rootPems, ...trusted.flatMap((t) => t.rootPems)]).map((p) => p.trim());
   const chain = [signed.trim(), ...signerChain(signer)];
