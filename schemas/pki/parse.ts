@@ -1,8 +1,8 @@
 // Reading certificates: structure through jsrsasign, fingerprints and keys through node:crypto.
-import { createHash, X509Certificate } from 'node:crypto';
-import { type ExtParam, oidName, parseX509Hex, zuluToDate } from './asn1.js';
+import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
+import { ASN1HEX, der as derOf, type ExtParam, oidName, parseX509Hex, zuluToDate } from './asn1.js';
 import { PkiError } from './errors.js';
-import { describeKeyObject, type KeyType } from './keys.js';
+import { describeKeyObject, type KeyType, publicKeyFromSpki, VERIFY_ALGORITHMS } from './keys.js';
 import { type DistinguishedName, dnFromArray, dnText, type SanEntry, sanEntriesFromParams } from './names.js';
 import { pemToDer, toPem } from './pem.js';
 
@@ -43,19 +43,31 @@ export interface CertInfo {
   pem: string;
 }
 
-interface ParsedCert {
+export interface ParsedCert {
   info: CertInfo;
-  x509: X509Certificate;
+  /** node's X509Certificate, built on first use: its constructor costs ~110 us, more than the rest. */
+  readonly x509: X509Certificate;
   der: Buffer;
+  /** DER of the SubjectPublicKeyInfo, as the certificate carries it. */
+  spkiDer: Buffer;
+  publicKey: KeyObject;
+  /** What a signature check needs: the signed bytes, the signature, and its algorithm. */
+  tbs: Buffer;
+  signature: Buffer;
+  /** The digest and key family of the signature algorithm; undefined when our table lacks it. */
+  signatureScheme?: { hash: string | null; family: 'rsa' | 'ec' | 'ed25519' };
   /** DER (hex) of the subject and issuer Names, for exact name chaining. */
   subjectHex: string;
   issuerHex: string;
 }
 
 // Trust checks verify the same roots and chains over and over (every cluster against every
-// bundle); parsed certificates are immutable, so keep recent ones by PEM text.
+// bundle); parsed certificates are immutable, so keep recently used ones by PEM text. Least
+// recently used goes first, and the cache stays small: the webhook meets each signed certificate
+// once but the same roots all the time, and hundreds of cached certificates (128, even) kept the old
+// generation churning (10-20 ms major GC pauses every second under load).
 const parsedCache = new Map<string, ParsedCert>();
-const PARSED_CACHE_MAX = 512;
+const PARSED_CACHE_MAX = 32;
 
 /**
  * Parse one PEM certificate; `what` names it in errors. The result may be shared with other
@@ -63,7 +75,12 @@ const PARSED_CACHE_MAX = 512;
  */
 export function parseCertificateFull(pem: string, what = 'certificate'): ParsedCert {
   const hit = parsedCache.get(pem);
-  if (hit) return hit;
+  if (hit) {
+    // Map keeps insertion order: re-inserting marks it most recently used.
+    parsedCache.delete(pem);
+    parsedCache.set(pem, hit);
+    return hit;
+  }
   const parsed = parseUncached(pem, what);
   if (parsedCache.size >= PARSED_CACHE_MAX) parsedCache.delete(parsedCache.keys().next().value as string);
   parsedCache.set(pem, parsed);
@@ -72,23 +89,50 @@ export function parseCertificateFull(pem: string, what = 'certificate'): ParsedC
 
 function parseUncached(pem: string, what: string): ParsedCert {
   const der = pemToDer(pem, ['CERTIFICATE'], what);
-  let x509: X509Certificate;
   try {
-    x509 = new X509Certificate(der);
-  } catch {
-    throw new PkiError(`${what}: the certificate does not parse`);
-  }
-  try {
-    return readStructure(der, x509, what);
+    return readStructure(der, what);
   } catch (e) {
-    // OpenSSL accepted the DER; jsrsasign may still choke on an unusual field (plain Errors).
+    // jsrsasign throws plain Errors (or worse) on DER it cannot read.
     if (e instanceof PkiError) throw e;
-    throw new PkiError(`${what}: the certificate's structure does not parse`);
+    throw new PkiError(`${what}: the certificate does not parse`);
   }
 }
 
-function readStructure(der: Buffer, x509: X509Certificate, what: string): ParsedCert {
-  const p = parseX509Hex(der.toString('hex'));
+/** The family of keys a signature algorithm belongs to, from the names in keys.ts's table. */
+function familyOf(name: string): 'rsa' | 'ec' | 'ed25519' {
+  return name.startsWith('ecdsa') ? 'ec' : name === 'Ed25519' ? 'ed25519' : 'rsa';
+}
+
+// The signature algorithms we check ourselves, by the DER (hex) of their AlgorithmIdentifier as
+// RFC 4055/5758/8410 write it (RSA with NULL parameters, ECDSA and Ed25519 without). Anything else,
+// odd encodings included, goes to OpenSSL's X509 verify, which knows every rule about them.
+const SCHEMES_BY_ALG_TLV = new Map(
+  Object.entries(VERIFY_ALGORITHMS).map(([oid, a]) => {
+    const family = familyOf(a.name);
+    const tlv = derOf({ seq: family === 'rsa' ? [{ oid: { oid } }, { null: '' }] : [{ oid: { oid } }] });
+    return [tlv, { hash: a.hash, family }] as const;
+  }),
+);
+
+function readStructure(der: Buffer, what: string): ParsedCert {
+  const hex = der.toString('hex');
+  // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
+  const top = ASN1HEX.getChildIdx(hex, 0);
+  if (!hex.startsWith('30') || top.length !== 3 || !hex.startsWith('30', top[0]) || !hex.startsWith('30', top[1]) || !hex.startsWith('03', top[2])) {
+    throw new PkiError(`${what}: the certificate does not parse`);
+  }
+  const end = (idx: number) => ASN1HEX.getVidx(hex, idx) + ASN1HEX.getVblen(hex, idx) * 2;
+  if (end(0) !== hex.length) throw new PkiError(`${what}: the certificate does not parse (trailing or missing bytes)`);
+  const tbs = der.subarray(top[0] / 2, end(top[0]) / 2);
+  const sigStart = ASN1HEX.getVidx(hex, top[2]) / 2;
+  const signature = der.subarray(sigStart + 1, end(top[2]) / 2);
+  // Ours to verify only when the outer algorithm is the one the signed part names, in its usual
+  // encoding, and the signature has no unused bits (X509_verify insists on all three).
+  const outerAlg = ASN1HEX.getTLV(hex, top[1]);
+  const tbsFields = ASN1HEX.getChildIdx(hex, top[0]);
+  const innerAlg = ASN1HEX.getTLV(hex, tbsFields[hex.startsWith('a0', tbsFields[0]) ? 2 : 1] ?? 0);
+  const alg = outerAlg === innerAlg && der[sigStart] === 0 ? SCHEMES_BY_ALG_TLV.get(outerAlg) : undefined;
+  const p = parseX509Hex(hex);
   const exts: ExtParam[] = p.aExtInfo ? p.getExtParamArray() : [];
   if (!p.getSubjectHex()) throw new PkiError(`${what}: the certificate has no subject`);
   const subject = p.getSubject();
@@ -96,8 +140,10 @@ function readStructure(der: Buffer, x509: X509Certificate, what: string): Parsed
   const ext = (name: string) => exts.find((e) => e.extname === name);
   const bc = ext('basicConstraints');
   const sans = sanEntriesFromParams(ext('subjectAltName')?.array);
-  const key = describeKeyObject(x509.publicKey);
-  const spkiDer = Buffer.from(p.getPublicKeyHex(), 'hex');
+  const spkiHex = p.getPublicKeyHex();
+  const spkiDer = Buffer.from(spkiHex, 'hex');
+  const publicKey = publicKeyFromSpki(spkiHex, what);
+  const key = describeKeyObject(publicKey);
   const eku = ext('extKeyUsage') as (ExtParam & { array?: string[] }) | undefined;
   const aki = ext('authorityKeyIdentifier') as (ExtParam & { kid?: { hex: string } }) | undefined;
   const subjectHex = p.getSubjectHex();
@@ -122,7 +168,7 @@ function readStructure(der: Buffer, x509: X509Certificate, what: string): Parsed
     keyType: key.type,
     keyBits: key.bits,
     ...(key.curve ? { curve: key.curve } : {}),
-    fingerprintSha256: x509.fingerprint256,
+    fingerprintSha256: fingerprintOf(der),
     spkiSha256: createHash('sha256').update(spkiDer).digest('hex'),
     ...(ext('subjectKeyIdentifier')?.kid?.hex ? { subjectKeyId: ext('subjectKeyIdentifier')?.kid?.hex } : {}),
     ...(aki?.kid?.hex ? { authorityKeyId: aki.kid.hex } : {}),
@@ -130,7 +176,30 @@ function readStructure(der: Buffer, x509: X509Certificate, what: string): Parsed
     selfSigned,
     pem: toPem('CERTIFICATE', der),
   };
-  return { info, x509, der, subjectHex, issuerHex };
+  let x509: X509Certificate | undefined;
+  return {
+    info,
+    get x509() {
+      return (x509 ??= new X509Certificate(der));
+    },
+    der,
+    spkiDer,
+    publicKey,
+    tbs,
+    signature,
+    ...(alg ? { signatureScheme: alg } : {}),
+    subjectHex,
+    issuerHex,
+  };
+}
+
+/** "AB:CD:…": SHA-256 of the DER, as openssl and X509Certificate#fingerprint256 print it. */
+function fingerprintOf(der: Buffer): string {
+  return createHash('sha256')
+    .update(der)
+    .digest('hex')
+    .toUpperCase()
+    .replace(/(..)(?!$)/g, '$1:');
 }
 
 // jsrsasign's names ("SHA256withRSA") to the ones openssl prints, which users know.
@@ -159,10 +228,5 @@ export function parseCertificate(pem: string): CertInfo {
 
 /** "AB:CD:…" SHA-256 fingerprint of a PEM certificate (openssl's format). */
 export function certificateFingerprint(pem: string): string {
-  const der = pemToDer(pem, ['CERTIFICATE'], 'certificate');
-  return createHash('sha256')
-    .update(der)
-    .digest('hex')
-    .toUpperCase()
-    .replace(/(..)(?!$)/g, '$1:');
+  return fingerprintOf(pemToDer(pem, ['CERTIFICATE'], 'certificate'));
 }
