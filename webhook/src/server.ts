@@ -139,8 +139,7 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
 
   const record = (endpoint: string, h: Pick<Handled, 'kind' | 'operation' | 'result'>, seconds: number): void => {
-    metrics.requests.inc({ endpoint, kind: h.kind, operation: h.operation, result: h.result });
-    metrics.duration.observe({ endpoint }, seconds);
+    metrics.reviews.record(endpoint, h.kind, h.operation, h.result, seconds);
   };
 
   // Building the per-review log fields costs more than the rest of a quiet review's logging.

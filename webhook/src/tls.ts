@@ -32,12 +32,17 @@ function readFile(flag: string, file: string): Buffer {
   }
 }
 
-/** Reads and checks the files; errors name the file and never quote its content. */
-export function loadTlsMaterial(files: TlsFiles): TlsMaterial {
+function readTlsFiles(files: TlsFiles): { cert: Buffer; key: Buffer; ca?: Buffer; digest: string } {
   const cert = readFile('--tls-cert-file', files.certFile);
   const key = readFile('--tls-private-key-file', files.keyFile);
   const ca = files.clientCaFile ? readFile('--client-ca-file', files.clientCaFile) : undefined;
   const digest = createHash('sha256').update(cert).update('\0').update(key).update('\0').update(ca ?? '').digest('hex');
+  return { cert, key, ca, digest };
+}
+
+/** Reads and checks the files; errors name the file and never quote its content. */
+export function loadTlsMaterial(files: TlsFiles, read = readTlsFiles(files)): TlsMaterial {
+  const { cert, key, ca, digest } = read;
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(cert);
@@ -107,7 +112,11 @@ export class TlsWatcher {
   check(): void {
     let next: TlsMaterial;
     try {
-      next = loadTlsMaterial(this.files);
+      // Unchanged files are the common case: compare digests before building a secure context,
+      // which parses the key (milliseconds, on the event loop serving reviews).
+      const read = readTlsFiles(this.files);
+      if (read.digest === this.current.digest && this.lastFailedDigest === '') return;
+      next = loadTlsMaterial(this.files, read);
     } catch (err) {
       // Mid-rotation the cert and key can briefly disagree: keep serving the old pair and report
       // each distinct failure once.

@@ -55,8 +55,12 @@ export function handleReview(endpoint: Endpoint, value: unknown, ctx: ValidateCo
     };
   }
   const req = parsed.request;
-  const base = {
-    httpStatus: 200 as const,
+  // Built field by field rather than by spreading a shared base: this runs on every review and
+  // V8 makes a spread of eight fields a slow, dictionary-mode copy.
+  const handled = (body: Handled['body'], result: ReviewResult, code: number | undefined, problem: string | undefined): Handled => ({
+    httpStatus: 200,
+    body,
+    result,
     kind: req.info.kind,
     operation: req.operation,
     uid: req.uid,
@@ -64,14 +68,16 @@ export function handleReview(endpoint: Endpoint, value: unknown, ctx: ValidateCo
     name: req.name,
     subResource: req.subResource,
     dryRun: req.dryRun,
-  };
+    code,
+    problem,
+  });
   try {
     if (endpoint === 'mutate') {
       const out = mutateReview(req);
-      return { ...base, body: reviewResponse(req.uid, out.decision), result: out.result, problem: out.withheld };
+      return handled(reviewResponse(req.uid, out.decision), out.result, undefined, out.withheld);
     }
     const out = validateReview(req, ctx);
-    return { ...base, body: reviewResponse(req.uid, out.decision), result: out.result, code: out.decision.status?.code };
+    return handled(reviewResponse(req.uid, out.decision), out.result, out.decision.status?.code, undefined);
   } catch (err) {
     // A bug or an object deep enough to overflow the stack: fail closed on validate, and on mutate
     // let the object through unpatched (validation still judges it).
@@ -88,6 +94,6 @@ export function handleReview(endpoint: Endpoint, value: unknown, ctx: ValidateCo
               message: `${req.info.kind}.${req.info.group} ${JSON.stringify(req.name ?? '')}: the mesh-cert webhook could not evaluate this object (${detail.slice(0, 300)})`,
             },
           };
-    return { ...base, body: reviewResponse(req.uid, decision), result: 'error', code: decision.status?.code, problem: detail.slice(0, 500) };
+    return handled(reviewResponse(req.uid, decision), 'error', decision.status?.code, detail.slice(0, 500));
   }
 }
