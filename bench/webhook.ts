@@ -19,6 +19,8 @@ const DURATION = Number(process.env.BENCH_WEBHOOK_SECONDS ?? 5);
 const CONNECTIONS = 10;
 /** More than the 32 certificates schemas/pki keeps parsed: every review meets its certificate cold. */
 const CR_BODIES = 200;
+const LATENCY_WINDOWS = 3;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface AutocannonResult {
   requests: { average: number };
@@ -202,12 +204,20 @@ export async function benchWebhook(): Promise<BenchResult[]> {
       // Warm the paced client too (its own JIT and connections) on each server before measuring:
       // without it, whichever server went first paid for the client's start in its p99.
       for (const u of [webhook.url, empty.url]) await pacedLatency(u, w.bodies, cert.caPem, rate, 2);
-      const half = await pacedLatency(webhook.url, w.bodies, cert.caPem, rate, DURATION);
-      const baseHalf = await pacedLatency(empty.url, w.bodies, cert.caPem, rate, DURATION);
+      // The client shares the two cores and has pauses of its own (its GC): one 30 ms pause in a
+      // window decides that window's p99. Alternate three windows per server, keep the medians.
+      const ours: { p50: number; p99: number }[] = [];
+      const theirs: { p50: number; p99: number }[] = [];
+      for (let i = 0; i < LATENCY_WINDOWS; i++) {
+        ours.push(await pacedLatency(webhook.url, w.bodies, cert.caPem, rate, DURATION));
+        theirs.push(await pacedLatency(empty.url, w.bodies, cert.caPem, rate, DURATION));
+      }
+      const half = { p50: median(ours.map((l) => l.p50)), p99: median(ours.map((l) => l.p99)) };
+      const baseHalf = { p50: median(theirs.map((l) => l.p50)), p99: median(theirs.map((l) => l.p99)) };
       results.push(
         { name: `${w.name}: reviews/s`, value: max, unit: 'req/s', baseline: base, baselineName: 'empty Fastify handler', ratio: max / base, target: '>= 0.8' },
-        { name: `${w.name}: p50 at ${rate} req/s`, value: half.p50, unit: 'ms', baseline: baseHalf.p50, baselineName: 'empty Fastify handler, same rate', ratio: half.p50 / baseHalf.p50 },
-        { name: `${w.name}: p99 at ${rate} req/s`, value: half.p99, unit: 'ms', baseline: baseHalf.p99, baselineName: 'empty Fastify handler, same rate', ratio: half.p99 / baseHalf.p99, target: '< 5 ms' },
+        { name: `${w.name}: p50 at ${rate} req/s (median of ${LATENCY_WINDOWS} windows)`, value: half.p50, unit: 'ms', baseline: baseHalf.p50, baselineName: 'empty Fastify handler, same rate', ratio: half.p50 / baseHalf.p50 },
+        { name: `${w.name}: p99 at ${rate} req/s (median of ${LATENCY_WINDOWS} windows)`, value: half.p99, unit: 'ms', baseline: baseHalf.p99, baselineName: 'empty Fastify handler, same rate', ratio: half.p99 / baseHalf.p99, target: '< 5 ms' },
       );
     }
   } finally {
