@@ -1,8 +1,8 @@
 // Reading certificates: structure through jsrsasign, fingerprints and keys through node:crypto.
-import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
+import { hash, type KeyObject, X509Certificate } from 'node:crypto';
 import { ASN1HEX, der as derOf, type ExtParam, oidName, parseX509Hex, zuluToDate } from './asn1.js';
 import { PkiError } from './errors.js';
-import { describeKeyObject, type KeyType, publicKeyFromSpki, VERIFY_ALGORITHMS } from './keys.js';
+import { describeKeyObject, type KeyDescription, type KeyType, publicKeyFromSpki, VERIFY_ALGORITHMS } from './keys.js';
 import { type DistinguishedName, dnFromArray, dnText, type SanEntry, sanEntriesFromParams } from './names.js';
 import { pemToDer, toPem } from './pem.js';
 
@@ -45,12 +45,16 @@ export interface CertInfo {
 
 export interface ParsedCert {
   info: CertInfo;
-  /** node's X509Certificate, built on first use: its constructor costs ~110 us, more than the rest. */
+  /**
+   * node's X509Certificate and the public key, built on first use: the constructor costs ~110 us,
+   * and native objects outlive a young-generation GC, so making them for every certificate the
+   * webhook meets once kept the old generation churning.
+   */
   readonly x509: X509Certificate;
   der: Buffer;
   /** DER of the SubjectPublicKeyInfo, as the certificate carries it. */
   spkiDer: Buffer;
-  publicKey: KeyObject;
+  readonly publicKey: KeyObject;
   /** What a signature check needs: the signed bytes, the signature, and its algorithm. */
   tbs: Buffer;
   signature: Buffer;
@@ -142,8 +146,9 @@ function readStructure(der: Buffer, what: string): ParsedCert {
   const sans = sanEntriesFromParams(ext('subjectAltName')?.array);
   const spkiHex = p.getPublicKeyHex();
   const spkiDer = Buffer.from(spkiHex, 'hex');
-  const publicKey = publicKeyFromSpki(spkiHex, what);
-  const key = describeKeyObject(publicKey);
+  let publicKey: KeyObject | undefined;
+  const keyObject = () => (publicKey ??= publicKeyFromSpki(spkiHex, what));
+  const key = rsaKeyOf(spkiHex) ?? describeKeyObject(keyObject());
   const eku = ext('extKeyUsage') as (ExtParam & { array?: string[] }) | undefined;
   const aki = ext('authorityKeyIdentifier') as (ExtParam & { kid?: { hex: string } }) | undefined;
   const subjectHex = p.getSubjectHex();
@@ -169,7 +174,7 @@ function readStructure(der: Buffer, what: string): ParsedCert {
     keyBits: key.bits,
     ...(key.curve ? { curve: key.curve } : {}),
     fingerprintSha256: fingerprintOf(der),
-    spkiSha256: createHash('sha256').update(spkiDer).digest('hex'),
+    spkiSha256: hash('sha256', spkiDer, 'hex'),
     ...(ext('subjectKeyIdentifier')?.kid?.hex ? { subjectKeyId: ext('subjectKeyIdentifier')?.kid?.hex } : {}),
     ...(aki?.kid?.hex ? { authorityKeyId: aki.kid.hex } : {}),
     signatureAlgorithm: opensslAlgName(p.getSignatureAlgorithmField()),
@@ -184,7 +189,9 @@ function readStructure(der: Buffer, what: string): ParsedCert {
     },
     der,
     spkiDer,
-    publicKey,
+    get publicKey() {
+      return keyObject();
+    },
     tbs,
     signature,
     ...(alg ? { signatureScheme: alg } : {}),
@@ -195,9 +202,7 @@ function readStructure(der: Buffer, what: string): ParsedCert {
 
 /** "AB:CD:…": SHA-256 of the DER, as openssl and X509Certificate#fingerprint256 print it. */
 function fingerprintOf(der: Buffer): string {
-  return createHash('sha256')
-    .update(der)
-    .digest('hex')
+  return hash('sha256', der, 'hex')
     .toUpperCase()
     .replace(/(..)(?!$)/g, '$1:');
 }
@@ -216,6 +221,26 @@ const ALG_NAMES: Record<string, string> = {
 };
 function opensslAlgName(n: string): string {
   return ALG_NAMES[n] ?? n;
+}
+
+const RSA_ALG_ID_HEX = '300d06092a864886f70d0101010500';
+
+/**
+ * An RSA key's size read from the SPKI's DER: the modulus INTEGER's length without its leading
+ * zero octets. Undefined for other keys and anything unexpected (node:crypto then decides).
+ */
+function rsaKeyOf(spkiHex: string): KeyDescription | undefined {
+  try {
+    const c = ASN1HEX.getChildIdx(spkiHex, 0);
+    if (c.length !== 2 || ASN1HEX.getTLV(spkiHex, c[0]) !== RSA_ALG_ID_HEX || !spkiHex.startsWith('0030', ASN1HEX.getVidx(spkiHex, c[1]))) return undefined;
+    const rsa = ASN1HEX.getChildIdx(spkiHex, ASN1HEX.getVidx(spkiHex, c[1]) + 2);
+    if (rsa.length !== 2 || !spkiHex.startsWith('02', rsa[0])) return undefined;
+    const n = ASN1HEX.getV(spkiHex, rsa[0]).replace(/^(00)+/, '');
+    if (n === '') return undefined;
+    return { type: 'RSA', bits: (n.length / 2 - 1) * 8 + (32 - Math.clz32(parseInt(n.slice(0, 2), 16))) };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
