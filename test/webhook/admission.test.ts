@@ -307,6 +307,15 @@ describe('malformed requests inside a review', () => {
       expect(r.status).toMatchObject({ code: 400 });
       expect(r.status.message).toContain('nested deeper than 100 levels');
     }
+    // The same depth in spec, in oldObject, or in another request field is refused too.
+    for (const place of ['spec', 'oldObject', 'userInfo'] as const) {
+      const d = clone(base);
+      if (place === 'spec') (d.request.object as { spec: Record<string, unknown> }).spec.extra = nest;
+      else if (place === 'oldObject') d.request.oldObject = { ...(d.request.object as object), extra: nest };
+      else d.request.userInfo = { extra: nest };
+      const r = await h.send('/validate', d);
+      expect(r.status?.message, place).toContain('nested deeper than 100 levels');
+    }
     const upd = review('IssuedCertificate', 'UPDATE', issuedCertificate(), undefined);
     const r = await h.send('/validate', upd);
     expect(r.status.message).toContain('request.oldObject');
