@@ -112,6 +112,43 @@ const A = jsr.KJUR.asn1;
   };
 }
 
+// Decoding an OID went through BigInteger too (jsrsasign builds a binary string per arc and
+// converts it): a quarter of reading a certificate, and most of its garbage, since every name
+// attribute and extension carries one. Arcs below 2^53 are plain numbers; anything else (odd
+// input, larger arcs) still goes to jsrsasign's own code, so the answers are its answers:
+// test/pki/asn1.test.ts compares both on random OIDs.
+type OidDecoder = (hex: string) => string;
+const HEX = /^(?:[0-9a-fA-F]{2})+$/;
+
+function fastOidDecoder(original: OidDecoder): OidDecoder {
+  return (hex: string): string => {
+    if (typeof hex !== 'string' || !HEX.test(hex)) return original(hex);
+    const first = parseInt(hex.slice(0, 2), 16);
+    let out = `${Math.floor(first / 40)}.${first % 40}`;
+    let arc = 0;
+    for (let i = 2; i < hex.length; i += 2) {
+      const b = parseInt(hex.slice(i, i + 2), 16);
+      arc = arc * 128 + (b & 0x7f);
+      if (arc > Number.MAX_SAFE_INTEGER) return original(hex);
+      if ((b & 0x80) === 0) {
+        out += `.${arc}`;
+        arc = 0;
+      }
+    }
+    return out;
+  };
+}
+
+const originalOidDecoders = { oidHexToInt: A.ASN1Util.oidHexToInt as OidDecoder, hextooidstr: (jsr.ASN1HEX as unknown as { hextooidstr: OidDecoder }).hextooidstr };
+A.ASN1Util.oidHexToInt = fastOidDecoder(originalOidDecoders.oidHexToInt);
+(jsr.ASN1HEX as unknown as { hextooidstr: OidDecoder }).hextooidstr = fastOidDecoder(originalOidDecoders.hextooidstr);
+
+/** For test/pki: jsrsasign's own OID decoders and ours, to compare. */
+export const oidDecodersForTest = {
+  original: originalOidDecoders,
+  fast: { oidHexToInt: A.ASN1Util.oidHexToInt as OidDecoder, hextooidstr: (jsr.ASN1HEX as unknown as { hextooidstr: OidDecoder }).hextooidstr },
+};
+
 export const ASN1HEX = jsr.ASN1HEX;
 
 export function der(json: Asn1Json): string {

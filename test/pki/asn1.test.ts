@@ -1,7 +1,8 @@
 // The signing hot path splices DER with derTlv instead of jsrsasign objects: it must encode
 // exactly as jsrsasign does, at every length-encoding boundary.
 import { describe, expect, it } from 'vitest';
-import { type Asn1Json, der, derTlv, generalNameHex, type GeneralNameParam, raw } from '../../schemas/pki/asn1.js';
+import { type Asn1Json, der, derTlv, generalNameHex, type GeneralNameParam, oidDecodersForTest, raw } from '../../schemas/pki/asn1.js';
+import { seededRandom } from '../sandbox/faults.js';
 import { generalNamesDer } from '../../schemas/pki/names.js';
 
 describe('derTlv', () => {
@@ -53,3 +54,23 @@ describe('generalNamesDer', () => {
 function generalNameJson(p: GeneralNameParam): Asn1Json {
   return raw(generalNameHex(p));
 }
+
+describe('OID decoding', () => {
+  it('answers exactly as jsrsasign does, for real OIDs and random bytes', () => {
+    const { original, fast } = oidDecodersForTest;
+    const real = ['2.5.4.10', '2.5.4.11', '2.5.4.3', '2.5.29.17', '1.2.840.113549.1.1.11', '1.2.840.10045.4.3.2', '1.3.101.112', '1.2.840.113549.1.9.14'];
+    const cases = real.map((oid) => der({ oid: { oid } }).slice(4));
+    const random = seededRandom(5);
+    for (let i = 0; i < 20_000; i++) {
+      const n = 1 + Math.floor(random() * 12);
+      // Mostly continuation bytes, so that long arcs (past 2^53 too) occur.
+      cases.push(Array.from({ length: n }, () => Math.floor(random() * 256) | (random() < 0.6 ? 0x80 : 0)).map((b) => b.toString(16).padStart(2, '0')).join(''));
+    }
+    cases.push('', '0', 'zz', '2a864');
+    for (const hex of cases) {
+      expect(fast.oidHexToInt(hex), hex).toBe(original.oidHexToInt(hex));
+      expect(fast.hextooidstr(hex), hex).toBe(original.hextooidstr(hex));
+    }
+    expect(fast.oidHexToInt(cases[4]!)).toBe('1.2.840.113549.1.1.11');
+  });
+});
