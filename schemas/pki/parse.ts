@@ -146,9 +146,9 @@ function readStructure(der: Buffer, what: string): ParsedCert {
   const sans = sanEntriesFromParams(ext('subjectAltName')?.array);
   const spkiHex = p.getPublicKeyHex();
   const spkiDer = Buffer.from(spkiHex, 'hex');
-  let publicKey: KeyObject | undefined;
-  const keyObject = () => (publicKey ??= publicKeyFromSpki(spkiHex, what));
-  const key = rsaKeyOf(spkiHex) ?? describeKeyObject(keyObject());
+  const rsa = rsaKeyOf(spkiHex);
+  const publicKey = rsa ? undefined : publicKeyFromSpki(spkiHex, what);
+  const key = rsa ?? describeKeyObject(publicKey as KeyObject);
   const eku = ext('extKeyUsage') as (ExtParam & { array?: string[] }) | undefined;
   const aki = ext('authorityKeyIdentifier') as (ExtParam & { kid?: { hex: string } }) | undefined;
   const subjectHex = p.getSubjectHex();
@@ -181,22 +181,36 @@ function readStructure(der: Buffer, what: string): ParsedCert {
     selfSigned,
     pem: toPem('CERTIFICATE', der),
   };
+  return withLazyObjects(
+    { info, der, spkiDer, tbs, signature, ...(alg ? { signatureScheme: alg } : {}), subjectHex, issuerHex },
+    spkiHex,
+    publicKey,
+    what,
+  );
+}
+
+/**
+ * The parsed certificate with its X509Certificate and public key made on first use. A function
+ * of its own so that the getters' closure holds only what they need: closures made inside
+ * readStructure kept its whole scope alive (the certificate's hex, jsrsasign's parse) for as
+ * long as the certificate stayed cached.
+ */
+function withLazyObjects(
+  fields: Omit<ParsedCert, 'x509' | 'publicKey'>,
+  spkiHex: string,
+  publicKey: KeyObject | undefined,
+  what: string,
+): ParsedCert {
   let x509: X509Certificate | undefined;
+  let key = publicKey;
   return {
-    info,
+    ...fields,
     get x509() {
-      return (x509 ??= new X509Certificate(der));
+      return (x509 ??= new X509Certificate(fields.der));
     },
-    der,
-    spkiDer,
     get publicKey() {
-      return keyObject();
+      return (key ??= publicKeyFromSpki(spkiHex, what));
     },
-    tbs,
-    signature,
-    ...(alg ? { signatureScheme: alg } : {}),
-    subjectHex,
-    issuerHex,
   };
 }
 
