@@ -139,15 +139,14 @@ function fastOidDecoder(original: OidDecoder): OidDecoder {
   };
 }
 
-const originalOidDecoders = { oidHexToInt: A.ASN1Util.oidHexToInt as OidDecoder, hextooidstr: (jsr.ASN1HEX as unknown as { hextooidstr: OidDecoder }).hextooidstr };
-A.ASN1Util.oidHexToInt = fastOidDecoder(originalOidDecoders.oidHexToInt);
-(jsr.ASN1HEX as unknown as { hextooidstr: OidDecoder }).hextooidstr = fastOidDecoder(originalOidDecoders.hextooidstr);
+const asn1hexOids = jsr.ASN1HEX as unknown as { hextooidstr: OidDecoder };
+const originalOidDecoders = { oidHexToInt: A.ASN1Util.oidHexToInt as OidDecoder, hextooidstr: asn1hexOids.hextooidstr };
+const fastOidDecoders = { oidHexToInt: fastOidDecoder(originalOidDecoders.oidHexToInt), hextooidstr: fastOidDecoder(originalOidDecoders.hextooidstr) };
+A.ASN1Util.oidHexToInt = fastOidDecoders.oidHexToInt;
+asn1hexOids.hextooidstr = fastOidDecoders.hextooidstr;
 
 /** For test/pki: jsrsasign's own OID decoders and ours, to compare. */
-export const oidDecodersForTest = {
-  original: originalOidDecoders,
-  fast: { oidHexToInt: A.ASN1Util.oidHexToInt as OidDecoder, hextooidstr: (jsr.ASN1HEX as unknown as { hextooidstr: OidDecoder }).hextooidstr },
-};
+export const oidDecodersForTest = { original: originalOidDecoders, fast: fastOidDecoders };
 
 export const ASN1HEX = jsr.ASN1HEX;
 

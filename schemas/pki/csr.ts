@@ -8,6 +8,7 @@ import {
   type KeyType,
   privateKeyObject,
   publicKeyFromSpki,
+  rsaKeyInSpki,
   signatureSchemeFor,
   VERIFY_ALGORITHMS_BY_HEX,
 } from './keys.js';
@@ -76,8 +77,6 @@ export interface ParsedCsr {
   keyId: Buffer;
 }
 
-const RSA_ALG_ID_HEX = '300d06092a864886f70d0101010500';
-
 /** What verifying a CSR's signature needs of its key: the key (or its DER, for node:crypto to import) and its size. */
 interface CsrKey {
   verifyKey: KeyObject | { key: Buffer; format: 'der'; type: 'pkcs1' };
@@ -86,22 +85,10 @@ interface CsrKey {
   keyId: Buffer;
 }
 
-/** Bit length of a DER INTEGER's value (hex offsets into `hex`), ignoring leading zero octets. */
-function integerBits(hex: string, idx: number): number {
-  let v = ASN1HEX.getVidx(hex, idx);
-  let len = ASN1HEX.getVblen(hex, idx);
-  while (len > 0 && hex.startsWith('00', v)) {
-    v += 2;
-    len--;
-  }
-  return len === 0 ? 0 : (len - 1) * 8 + (32 - Math.clz32(parseInt(hex.slice(v, v + 2), 16)));
-}
-
 /**
  * The CSR's public key and key identifier, read in place from the CSR's DER (hex offsets from
- * ASN1HEX halve into byte offsets). RSA keys are handed to node:crypto as their PKCS#1 bytes:
- * OpenSSL 3's SPKI decoder costs ~100 us a key, the PKCS#1 path a thirtieth of that, and an
- * issuer meets a new key with every CSR, so no KeyObject is kept either.
+ * ASN1HEX halve into byte offsets). RSA keys go to node:crypto as their PKCS#1 bytes (see
+ * rsaKeyInSpki), and no KeyObject is kept: an issuer meets a new key with every CSR.
  */
 function csrPublicKey(hex: string, derBuf: Buffer, spkiIdx: number, spkiHex: string, what: string): CsrKey {
   const c = ASN1HEX.getChildIdx(hex, spkiIdx);
@@ -109,14 +96,8 @@ function csrPublicKey(hex: string, derBuf: Buffer, spkiIdx: number, spkiHex: str
   const bitsV = ASN1HEX.getVidx(hex, c[1]);
   const bitsEnd = bitsV + ASN1HEX.getVblen(hex, c[1]) * 2;
   const keyId = hash('sha1', derBuf.subarray(bitsV / 2 + 1, bitsEnd / 2), 'buffer');
-  if (hex.startsWith(RSA_ALG_ID_HEX, c[0]) && hex.startsWith('0030', bitsV)) {
-    // The BIT STRING of an rsaEncryption SPKI holds a PKCS#1 RSAPublicKey { modulus, exponent }.
-    const rsa = ASN1HEX.getChildIdx(hex, bitsV + 2);
-    if (rsa.length === 2 && hex.startsWith('02', rsa[0]) && hex.startsWith('02', rsa[1])) {
-      const key = derBuf.subarray(bitsV / 2 + 1, bitsEnd / 2);
-      return { verifyKey: { key, format: 'der', type: 'pkcs1' }, rsaBits: integerBits(hex, rsa[0]), keyId };
-    }
-  }
+  const rsa = rsaKeyInSpki(hex, spkiIdx);
+  if (rsa) return { verifyKey: { key: derBuf.subarray(rsa.start, rsa.end), format: 'der', type: 'pkcs1' }, rsaBits: rsa.bits, keyId };
   const pub = publicKeyFromSpki(spkiHex, what);
   const rsaBits = pub.asymmetricKeyType === 'rsa' ? (pub.asymmetricKeyDetails?.modulusLength ?? 0) : undefined;
   return { verifyKey: pub, rsaBits, keyId };

@@ -107,21 +107,48 @@ export function privateKeyObject(pem: string, what: string): KeyObject {
 
 const RSA_ALG_ID_HEX = '300d06092a864886f70d0101010500';
 
+/** Bit length of a DER INTEGER's value (hex offsets into `hex`), ignoring leading zero octets. */
+function integerBits(hex: string, idx: number): number {
+  let v = ASN1HEX.getVidx(hex, idx);
+  let len = ASN1HEX.getVblen(hex, idx);
+  while (len > 0 && hex.startsWith('00', v)) {
+    v += 2;
+    len--;
+  }
+  return len === 0 ? 0 : (len - 1) * 8 + (32 - Math.clz32(parseInt(hex.slice(v, v + 2), 16)));
+}
+
 /**
- * The public key of a SubjectPublicKeyInfo (DER as hex). RSA keys are imported from the PKCS#1
- * RSAPublicKey inside: OpenSSL 3's SPKI decoder costs ~100 us per key, the PKCS#1 path a
+ * The PKCS#1 RSAPublicKey { modulus, exponent } inside an rsaEncryption SubjectPublicKeyInfo at
+ * hex offset `spkiIdx` of `hex`: its byte range in the same DER and the modulus size in bits.
+ * Undefined for other keys and for DER of another shape (OpenSSL's SPKI decoder then decides).
+ * Keys read this way stay cheap: OpenSSL 3's SPKI decoder costs ~100 us a key, a PKCS#1 import a
  * thirtieth of that, and issuers and the webhook meet a new key with every CSR and certificate.
  */
+export function rsaKeyInSpki(hex: string, spkiIdx = 0): { start: number; end: number; bits: number } | undefined {
+  try {
+    const c = ASN1HEX.getChildIdx(hex, spkiIdx);
+    if (c.length !== 2 || !hex.startsWith(RSA_ALG_ID_HEX, c[0]) || !hex.startsWith('03', c[1])) return undefined;
+    const bits = ASN1HEX.getVidx(hex, c[1]);
+    if (!hex.startsWith('0030', bits)) return undefined;
+    const rsa = ASN1HEX.getChildIdx(hex, bits + 2);
+    if (rsa.length !== 2 || !hex.startsWith('02', rsa[0]) || !hex.startsWith('02', rsa[1])) return undefined;
+    return { start: bits / 2 + 1, end: (bits + ASN1HEX.getVblen(hex, c[1]) * 2) / 2, bits: integerBits(hex, rsa[0]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The public key of a SubjectPublicKeyInfo (DER as hex); RSA keys through their PKCS#1 bytes. */
 export function publicKeyFromSpki(spkiHex: string, what: string): KeyObject {
   const der = Buffer.from(spkiHex, 'hex');
-  try {
-    const c = ASN1HEX.getChildIdx(spkiHex, 0);
-    if (c.length === 2 && ASN1HEX.getTLV(spkiHex, c[0]) === RSA_ALG_ID_HEX && spkiHex.startsWith('0030', ASN1HEX.getVidx(spkiHex, c[1]))) {
-      const start = ASN1HEX.getVidx(spkiHex, c[1]) / 2 + 1;
-      return createPublicKey({ key: der.subarray(start, start + ASN1HEX.getVblen(spkiHex, c[1]) - 1), format: 'der', type: 'pkcs1' });
+  const rsa = rsaKeyInSpki(spkiHex);
+  if (rsa) {
+    try {
+      return createPublicKey({ key: der.subarray(rsa.start, rsa.end), format: 'der', type: 'pkcs1' });
+    } catch {
+      // the DER decoder below gives the verdict
     }
-  } catch {
-    // fall through to the DER decoder, which gives the verdict
   }
   try {
     return createPublicKey({ key: der, format: 'der', type: 'spki' });

@@ -2,7 +2,7 @@
 import { hash, type KeyObject, X509Certificate } from 'node:crypto';
 import { ASN1HEX, der as derOf, type ExtParam, oidName, parseX509Hex, zuluToDate } from './asn1.js';
 import { PkiError } from './errors.js';
-import { describeKeyObject, type KeyDescription, type KeyType, publicKeyFromSpki, VERIFY_ALGORITHMS } from './keys.js';
+import { describeKeyObject, type KeyDescription, type KeyType, publicKeyFromSpki, rsaKeyInSpki, VERIFY_ALGORITHMS } from './keys.js';
 import { type DistinguishedName, dnFromArray, dnText, type SanEntry, sanEntriesFromParams } from './names.js';
 import { pemToDer, toPem } from './pem.js';
 
@@ -237,24 +237,10 @@ function opensslAlgName(n: string): string {
   return ALG_NAMES[n] ?? n;
 }
 
-const RSA_ALG_ID_HEX = '300d06092a864886f70d0101010500';
-
-/**
- * An RSA key's size read from the SPKI's DER: the modulus INTEGER's length without its leading
- * zero octets. Undefined for other keys and anything unexpected (node:crypto then decides).
- */
+/** An RSA key's type and size, read from the SPKI's DER; undefined for other keys (node:crypto then decides). */
 function rsaKeyOf(spkiHex: string): KeyDescription | undefined {
-  try {
-    const c = ASN1HEX.getChildIdx(spkiHex, 0);
-    if (c.length !== 2 || ASN1HEX.getTLV(spkiHex, c[0]) !== RSA_ALG_ID_HEX || !spkiHex.startsWith('0030', ASN1HEX.getVidx(spkiHex, c[1]))) return undefined;
-    const rsa = ASN1HEX.getChildIdx(spkiHex, ASN1HEX.getVidx(spkiHex, c[1]) + 2);
-    if (rsa.length !== 2 || !spkiHex.startsWith('02', rsa[0])) return undefined;
-    const n = ASN1HEX.getV(spkiHex, rsa[0]).replace(/^(00)+/, '');
-    if (n === '') return undefined;
-    return { type: 'RSA', bits: (n.length / 2 - 1) * 8 + (32 - Math.clz32(parseInt(n.slice(0, 2), 16))) };
-  } catch {
-    return undefined;
-  }
+  const rsa = rsaKeyInSpki(spkiHex);
+  return rsa && rsa.bits > 0 ? { type: 'RSA', bits: rsa.bits } : undefined;
 }
 
 /**
