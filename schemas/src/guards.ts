@@ -1,7 +1,7 @@
 // The guards named in state-machines.ts. Certificate guards use schemas/pki (jsrsasign for
 // structure, node:crypto for signatures); the rest are plain field checks.
 import { parseCertificateFull } from '../pki/parse.js';
-import { publicKeyOfCsrMatchesCert, splitPem, verifyChain } from '../pki/index.js';
+import { certificatesIn, publicKeyOfCsrMatchesCert, verifyChain } from '../pki/index.js';
 import type { FieldError } from './field-error.js';
 import { getPath, isObject, numberOr } from './object-path.js';
 import { pemTextOf } from './pem.js';
@@ -12,12 +12,6 @@ export interface GuardContext {
   newObj: Record<string, unknown>;
 }
 export type Guard = (ctx: GuardContext) => FieldError[];
-
-function certificatesIn(text: string): string[] {
-  return splitPem(text)
-    .filter((b: { type: string; pem: string }) => b.type === 'CERTIFICATE')
-    .map((b: { type: string; pem: string }) => b.pem);
-}
 
 /** First reason any of the PEM certificates fails to parse, or undefined. */
 function unparsable(pems: string[]): string | undefined {

@@ -57,8 +57,9 @@ export function pemBlocks(text: string): { blocks: PemBlock[] } | { error: strin
           .filter((l) => l !== '' && !l.includes(':'))
           .join('')
       : body!.replace(/\s+/g, '');
-    if (b64 === '' || !isBase64(b64)) return { error: `PEM block ${blocks.length + 1} (${begin}) has a body that is not base64` };
-    const der = Buffer.from(b64, 'base64');
+    // Decoded once, and not through the memo: a block's body is a new string nobody asks about again.
+    const der = b64 === '' ? undefined : decodeStrict(b64);
+    if (!der) return { error: `PEM block ${blocks.length + 1} (${begin}) has a body that is not base64` };
     // Every X.509 and PKCS#10 structure is a DER SEQUENCE.
     if (der[0] !== 0x30) return { error: `PEM block ${blocks.length + 1} (${begin}) does not hold a DER SEQUENCE` };
     blocks.push({ type: begin!, der });
