@@ -3,7 +3,7 @@
 // signed certificate for the first time. More of them than the parsed-certificate cache holds
 // (schemas/pki/parse.ts keeps 32), so cycling through them never finds the leaf parsed already.
 // The root is shared, as it is across a VirtualMesh.
-import { review } from '../test/webhook/helpers.js';
+import { meta, review } from '../test/webhook/helpers.js';
 import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '../schemas/pki/index.js';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
@@ -13,16 +13,7 @@ export async function finishedCertificateRequestBodies(count: number): Promise<s
   const root = createRootCa({ privateKeyPem: rootKey.privateKeyPem, subject: { O: 'gloo-mesh', CN: 'relay-root-ca' }, ttlDays: 365 });
   const hosts = ['spiffe://cluster-1/ns/istio-system/sa/istiod-service-account', 'istiod.istio-system.svc'];
   const csr = createCsr({ privateKeyPem: agentKey.privateKeyPem, subject: { O: 'gloo-mesh', OU: 'cluster-1' }, hosts });
-  const meta = (generation: number) => ({
-    name: 'cluster-1',
-    namespace: 'istio-system',
-    uid: '3f1c6a2e-6d5b-4c8e-9a57-0e2f4b9d1c77',
-    resourceVersion: '48211',
-    generation,
-    creationTimestamp: '2026-11-23T10:00:00Z',
-    labels: { 'cluster.multicluster.solo.io': 'cluster-1' },
-  });
-  const base = { apiVersion: 'certificates.mesh.gloo.solo.io/v1', kind: 'CertificateRequest', metadata: meta(1), spec: { certificateSigningRequest: b64(csr) } };
+  const base = { apiVersion: 'certificates.mesh.gloo.solo.io/v1', kind: 'CertificateRequest', metadata: meta('cluster-1', 1, { labels: { 'cluster.multicluster.solo.io': 'cluster-1' } }), spec: { certificateSigningRequest: b64(csr) } };
   const old = { ...base, status: { state: 'PENDING', observedGeneration: 1 } };
   const bodies: string[] = [];
   for (let i = 0; i < count; i++) {

@@ -5,6 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './result.js';
+import { median } from './stats.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(REPO, 'plugin', 'bin', 'kubectl-mesh_cert');
@@ -23,12 +24,6 @@ function wall(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<numb
       else resolve(ms);
     });
   });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 export async function benchCli(opts: { runs?: number } = {}): Promise<BenchResult[]> {

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '../schemas/pki/index.js';
 import type { BenchResult } from './result.js';
+import { median } from './stats.js';
 
 const run = promisify(execFile);
 const PAIRS = 7;
@@ -134,7 +135,6 @@ export async function benchPki(): Promise<BenchResult[]> {
       ratios[k].push(perSecond(both) / openssl);
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const opensslSigns = totals.openssl.reduce((a, b) => a + b, 0) / totals.openssl.length;
   const ourSigns = perSecond(totals.newHost);
   const reissues = perSecond(totals.reissue);

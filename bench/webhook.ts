@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './result.js';
+import { median } from './stats.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const DURATION = Number(process.env.BENCH_WEBHOOK_SECONDS ?? 5);
@@ -20,7 +21,6 @@ const CONNECTIONS = 10;
 /** More than the 32 certificates schemas/pki keeps parsed: every review meets its certificate cold. */
 const CR_BODIES = 200;
 const LATENCY_WINDOWS = 3;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface AutocannonResult {
   requests: { average: number };
