@@ -11,7 +11,9 @@ import {
   rsaKeyInSpki,
   signatureSchemeFor,
   VERIFY_ALGORITHMS_BY_HEX,
+  verifyRsaPkcs1,
 } from './keys.js';
+import { childrenOf, DerError, topLevel } from './der-reader.js';
 import {
   classifyHosts,
   type DistinguishedName,
@@ -64,43 +66,13 @@ export function createCsr(opts: { privateKeyPem: string; subject: SubjectInput; 
 
 /** The parts of a CSR that signing needs, its signature checked. */
 export interface ParsedCsr {
-  /** DER (hex) of the subject Name, copied unchanged into certificates. */
-  subjectHex: string;
-  /** DER (hex) of the SubjectPublicKeyInfo. */
-  spkiHex: string;
-  criHex: string;
   signatureAlgorithm: string;
-  /** The subject Name and SubjectPublicKeyInfo as DER (views into the CSR's DER). */
+  /** The CertificationRequestInfo, subject Name and SubjectPublicKeyInfo DER: views into the CSR's DER. */
+  criDer: Buffer;
   subjectDer: Buffer;
   spkiDer: Buffer;
   /** RFC 5280 method (1) key identifier: SHA-1 of the subjectPublicKey bits. */
   keyId: Buffer;
-}
-
-/** What verifying a CSR's signature needs of its key: the key (or its DER, for node:crypto to import) and its size. */
-interface CsrKey {
-  verifyKey: KeyObject | { key: Buffer; format: 'der'; type: 'pkcs1' };
-  /** The RSA modulus length in bits; undefined for other key types. */
-  rsaBits: number | undefined;
-  keyId: Buffer;
-}
-
-/**
- * The CSR's public key and key identifier, read in place from the CSR's DER (hex offsets from
- * ASN1HEX halve into byte offsets). RSA keys go to node:crypto as their PKCS#1 bytes (see
- * rsaKeyInSpki), and no KeyObject is kept: an issuer meets a new key with every CSR.
- */
-function csrPublicKey(hex: string, derBuf: Buffer, spkiIdx: number, spkiHex: string, what: string): CsrKey {
-  const c = ASN1HEX.getChildIdx(hex, spkiIdx);
-  if (c.length !== 2 || !hex.startsWith('03', c[1])) throw malformed(what, 'unexpected SubjectPublicKeyInfo');
-  const bitsV = ASN1HEX.getVidx(hex, c[1]);
-  const bitsEnd = bitsV + ASN1HEX.getVblen(hex, c[1]) * 2;
-  const keyId = hash('sha1', derBuf.subarray(bitsV / 2 + 1, bitsEnd / 2), 'buffer');
-  const rsa = rsaKeyInSpki(hex, spkiIdx);
-  if (rsa) return { verifyKey: { key: derBuf.subarray(rsa.start, rsa.end), format: 'der', type: 'pkcs1' }, rsaBits: rsa.bits, keyId };
-  const pub = publicKeyFromSpki(spkiHex, what);
-  const rsaBits = pub.asymmetricKeyType === 'rsa' ? (pub.asymmetricKeyDetails?.modulusLength ?? 0) : undefined;
-  return { verifyKey: pub, rsaBits, keyId };
 }
 
 const CSR_TYPES = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'] as const;
@@ -112,74 +84,81 @@ function malformed(what: string, detail: string): PkiError {
 /** RSA keys below this size are refused: the API allows 2048, 3072 and 4096. */
 export const MIN_RSA_BITS = 2048;
 
-/** Parse the CSR's structure with jsrsasign's ASN1HEX and verify its self-signature with node:crypto. */
+/** Parse the CSR's structure and verify its self-signature with node:crypto. */
 export function readCsr(csrPem: string, what = 'csrPem', opts: { verifySignature?: boolean } = {}): ParsedCsr {
   const derBuf = pemToDer(csrPem, CSR_TYPES, what);
   try {
     return readCsrDer(derBuf, what, opts.verifySignature !== false);
   } catch (e) {
-    // ASN1HEX throws plain Errors (or worse) on truncated or inconsistent DER.
     if (e instanceof PkiError) throw e;
-    throw malformed(what, 'malformed DER');
+    if (e instanceof DerError) throw malformed(what, 'malformed DER');
+    throw e;
   }
 }
 
-function readCsrDer(derBuf: Buffer, what: string, verifySignature: boolean): ParsedCsr {
-  const hex = derBuf.toString('hex');
-  let top: number[];
-  let cri: number[];
-  try {
-    if (!ASN1HEX.isASN1HEX(hex) || !hex.startsWith('30')) throw malformed(what, 'malformed DER');
-    top = ASN1HEX.getChildIdx(hex, 0);
-    if (top.length !== 3) throw malformed(what, `expected 3 top-level elements, found ${top.length}`);
-    cri = ASN1HEX.getChildIdx(hex, top[0]);
-  } catch (e) {
-    if (e instanceof PkiError) throw e;
-    throw malformed(what, 'malformed DER');
-  }
-  if (!hex.startsWith('30', top[0]) || !hex.startsWith('30', top[1]) || !hex.startsWith('03', top[2])) throw malformed(what, 'unexpected structure');
-  if (cri.length < 3 || !hex.startsWith('02', cri[0]) || !hex.startsWith('30', cri[1]) || !hex.startsWith('30', cri[2])) {
+/**
+ * CertificationRequest ::= SEQUENCE { CertificationRequestInfo, AlgorithmIdentifier, BIT STRING }
+ * CertificationRequestInfo ::= SEQUENCE { version 0, subject Name, SubjectPublicKeyInfo, [0] attributes }
+ * Read in place (der-reader): every field signing needs is a view into the CSR's DER.
+ */
+function readCsrDer(der: Buffer, what: string, verifySignature: boolean): ParsedCsr {
+  const top = topLevel(der);
+  if (top.tag !== 0x30) throw malformed(what, 'malformed DER');
+  const parts = childrenOf(der, top);
+  if (parts.length !== 3) throw malformed(what, `expected 3 top-level elements, found ${parts.length}`);
+  const [criTlv, algTlv, sigTlv] = parts;
+  if (criTlv.tag !== 0x30 || algTlv.tag !== 0x30 || sigTlv.tag !== 0x03) throw malformed(what, 'unexpected structure');
+  const cri = childrenOf(der, criTlv);
+  if (cri.length < 3 || cri[0].tag !== 0x02 || cri[1].tag !== 0x30 || cri[2].tag !== 0x30) {
     throw malformed(what, 'unexpected CertificationRequestInfo');
   }
-  if (ASN1HEX.getV(hex, cri[0]) !== '00') throw malformed(what, 'version is not 1');
-  const criHex = ASN1HEX.getTLV(hex, top[0]);
-  const algOidIdx = ASN1HEX.getChildIdx(hex, top[1])[0];
-  const algOidHex = ASN1HEX.getV(hex, algOidIdx);
+  if (cri[0].end - cri[0].value !== 1 || der[cri[0].value] !== 0) throw malformed(what, 'version is not 1');
+  const algOid = childrenOf(der, algTlv)[0];
+  const algOidHex = algOid?.tag === 0x06 ? der.toString('hex', algOid.value, algOid.end) : '';
   const alg = VERIFY_ALGORITHMS_BY_HEX.get(algOidHex);
   if (!alg) {
-    let oid = algOidHex;
+    let oid = algOidHex || 'of unknown form';
     try {
-      oid = oidHexToDotted(algOidHex);
+      if (algOidHex) oid = oidHexToDotted(algOidHex);
     } catch {
       // keep the hex
     }
     throw new PkiError(`${what}: signature algorithm ${oid} is not accepted (use SHA-256 or stronger with RSA, ECDSA or Ed25519)`);
   }
-  // Hex offsets from ASN1HEX halve into byte offsets: hand node:crypto views of the DER, no copies.
-  const sigV = ASN1HEX.getVidx(hex, top[2]) / 2;
-  const sigEnd = (top[2] + ASN1HEX.getTLV(hex, top[2]).length) / 2;
-  if (derBuf[sigV] !== 0) throw malformed(what, 'signature BIT STRING has unused bits');
-  const spkiHex = ASN1HEX.getTLV(hex, cri[2]);
-  const key = csrPublicKey(hex, derBuf, cri[2], spkiHex, what);
-  if (key.rsaBits !== undefined && key.rsaBits < MIN_RSA_BITS) {
-    throw new PkiError(`${what}: the CSR's RSA key has ${key.rsaBits} bits; at least ${MIN_RSA_BITS} are required`);
+  if (sigTlv.end === sigTlv.value || der[sigTlv.value] !== 0) throw malformed(what, 'signature BIT STRING has unused bits');
+  const spki = cri[2];
+  const spkiParts = childrenOf(der, spki);
+  if (spkiParts.length !== 2 || spkiParts[1].tag !== 0x03 || spkiParts[1].end === spkiParts[1].value) {
+    throw malformed(what, 'unexpected SubjectPublicKeyInfo');
   }
-  if (verifySignature && !verifies(alg.hash, derBuf.subarray(top[0] / 2, top[0] / 2 + criHex.length / 2), key.verifyKey, derBuf.subarray(sigV + 1, sigEnd))) {
-    throw new PkiError(`${what}: the CSR's signature does not verify with its own public key (altered or corrupt)`);
+  const keyId = hash('sha1', der.subarray(spkiParts[1].value + 1, spkiParts[1].end), 'buffer');
+  const spkiDer = der.subarray(spki.start, spki.end);
+  const criDer = der.subarray(criTlv.start, criTlv.end);
+  const signature = der.subarray(sigTlv.value + 1, sigTlv.end);
+  // RSA keys go to OpenSSL as their PKCS#1 bytes and no KeyObject is kept: an issuer meets a
+  // new key with every CSR (see rsaKeyInSpki and verifyRsaPkcs1).
+  const rsa = rsaKeyInSpki(der, spki.start);
+  if (rsa) {
+    if (rsa.bits < MIN_RSA_BITS) throw new PkiError(`${what}: the CSR's RSA key has ${rsa.bits} bits; at least ${MIN_RSA_BITS} are required`);
+    if (verifySignature) {
+      const pkcs1 = der.subarray(rsa.start, rsa.end);
+      const ok = alg.rsaPkcs1 && alg.hash ? verifyRsaPkcs1(alg.hash, criDer, pkcs1, rsa.bits, signature) : verifies(alg.hash, criDer, { key: pkcs1, format: 'der', type: 'pkcs1' }, signature);
+      if (!ok) throw badSignature(what);
+    }
+  } else {
+    const pub = publicKeyFromSpki(spkiDer.toString('hex'), what);
+    const bits = pub.asymmetricKeyType === 'rsa' ? (pub.asymmetricKeyDetails?.modulusLength ?? 0) : undefined;
+    if (bits !== undefined && bits < MIN_RSA_BITS) throw new PkiError(`${what}: the CSR's RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required`);
+    if (verifySignature && !verifies(alg.hash, criDer, pub, signature)) throw badSignature(what);
   }
-  const subjectHex = ASN1HEX.getTLV(hex, cri[1]);
-  return {
-    subjectHex,
-    spkiHex,
-    criHex,
-    signatureAlgorithm: alg.name,
-    subjectDer: derBuf.subarray(cri[1] / 2, (cri[1] + subjectHex.length) / 2),
-    spkiDer: derBuf.subarray(cri[2] / 2, (cri[2] + spkiHex.length) / 2),
-    keyId: key.keyId,
-  };
+  return { signatureAlgorithm: alg.name, criDer, subjectDer: der.subarray(cri[1].start, cri[1].end), spkiDer, keyId };
 }
 
-function verifies(hash: string | null, data: Buffer, key: CsrKey['verifyKey'], signature: Buffer): boolean {
+function badSignature(what: string): PkiError {
+  return new PkiError(`${what}: the CSR's signature does not verify with its own public key (altered or corrupt)`);
+}
+
+function verifies(hash: string | null, data: Buffer, key: KeyObject | { key: Buffer; format: 'der'; type: 'pkcs1' }, signature: Buffer): boolean {
   try {
     return verify(hash, data, key, signature);
   } catch {
@@ -210,11 +189,11 @@ function requestedSans(criHex: string, what: string): SanEntry[] {
 /** Parse and verify a CSR; throws PkiError if it does not parse or its signature is bad. */
 export function verifyCsr(csrPem: string): CsrInfo {
   const p = readCsr(csrPem);
-  const rdns = nameArray(p.subjectHex);
-  const spkiDer = Buffer.from(p.spkiHex, 'hex');
-  const pub = publicKeyFromSpki(p.spkiHex, 'csrPem');
+  const rdns = nameArray(p.subjectDer.toString('hex'));
+  const spkiDer = p.spkiDer;
+  const pub = publicKeyFromSpki(spkiDer.toString('hex'), 'csrPem');
   const k = describeKeyObject(pub);
-  const sans = requestedSans(p.criHex, 'csrPem');
+  const sans = requestedSans(p.criDer.toString('hex'), 'csrPem');
   return {
     subject: dnFromArray(rdns),
     subjectText: dnText(rdns),

@@ -1,12 +1,17 @@
 // Keys: generation, description, and the signature algorithms we sign and verify with.
 // All of it is node:crypto (OpenSSL).
 import {
+  constants,
   createPrivateKey,
   createPublicKey,
   generateKeyPair,
+  hash as hashOnce,
   type KeyObject,
+  publicDecrypt,
+  type RsaPublicKey,
 } from 'node:crypto';
-import { ASN1HEX, der } from './asn1.js';
+import { der } from './asn1.js';
+import { bytesAt, childrenOf, DerError, integerBits, tlvAt } from './der-reader.js';
 import { PkiError } from './errors.js';
 
 export type RsaKeyBits = 2048 | 3072 | 4096;
@@ -105,44 +110,36 @@ export function privateKeyObject(pem: string, what: string): KeyObject {
   return k;
 }
 
-const RSA_ALG_ID_HEX = '300d06092a864886f70d0101010500';
-
-/** Bit length of a DER INTEGER's value (hex offsets into `hex`), ignoring leading zero octets. */
-function integerBits(hex: string, idx: number): number {
-  let v = ASN1HEX.getVidx(hex, idx);
-  let len = ASN1HEX.getVblen(hex, idx);
-  while (len > 0 && hex.startsWith('00', v)) {
-    v += 2;
-    len--;
-  }
-  return len === 0 ? 0 : (len - 1) * 8 + (32 - Math.clz32(parseInt(hex.slice(v, v + 2), 16)));
-}
+const RSA_ALG_ID = Buffer.from('300d06092a864886f70d0101010500', 'hex');
 
 /**
- * The PKCS#1 RSAPublicKey { modulus, exponent } inside an rsaEncryption SubjectPublicKeyInfo at
- * hex offset `spkiIdx` of `hex`: its byte range in the same DER and the modulus size in bits.
+ * The PKCS#1 RSAPublicKey { modulus, exponent } inside an rsaEncryption SubjectPublicKeyInfo that
+ * starts at byte `spkiStart` of `der`: its byte range in the same DER and the modulus size in bits.
  * Undefined for other keys and for DER of another shape (OpenSSL's SPKI decoder then decides).
  * Keys read this way stay cheap: OpenSSL 3's SPKI decoder costs ~100 us a key, a PKCS#1 import a
  * thirtieth of that, and issuers and the webhook meet a new key with every CSR and certificate.
  */
-export function rsaKeyInSpki(hex: string, spkiIdx = 0): { start: number; end: number; bits: number } | undefined {
+export function rsaKeyInSpki(der: Uint8Array, spkiStart = 0): { start: number; end: number; bits: number } | undefined {
   try {
-    const c = ASN1HEX.getChildIdx(hex, spkiIdx);
-    if (c.length !== 2 || !hex.startsWith(RSA_ALG_ID_HEX, c[0]) || !hex.startsWith('03', c[1])) return undefined;
-    const bits = ASN1HEX.getVidx(hex, c[1]);
-    if (!hex.startsWith('0030', bits)) return undefined;
-    const rsa = ASN1HEX.getChildIdx(hex, bits + 2);
-    if (rsa.length !== 2 || !hex.startsWith('02', rsa[0]) || !hex.startsWith('02', rsa[1])) return undefined;
-    return { start: bits / 2 + 1, end: (bits + ASN1HEX.getVblen(hex, c[1]) * 2) / 2, bits: integerBits(hex, rsa[0]) };
-  } catch {
-    return undefined;
+    const c = childrenOf(der, tlvAt(der, spkiStart));
+    if (c.length !== 2 || !bytesAt(der, c[0].start, RSA_ALG_ID) || c[1].tag !== 0x03) return undefined;
+    // BIT STRING: no unused bits, then the RSAPublicKey SEQUENCE filling the rest.
+    if (der[c[1].value] !== 0 || der[c[1].value + 1] !== 0x30) return undefined;
+    const seq = tlvAt(der, c[1].value + 1, c[1].end);
+    if (seq.end !== c[1].end) return undefined;
+    const rsa = childrenOf(der, seq);
+    if (rsa.length !== 2 || rsa[0].tag !== 0x02 || rsa[1].tag !== 0x02) return undefined;
+    return { start: seq.start, end: seq.end, bits: integerBits(der, rsa[0]) };
+  } catch (e) {
+    if (e instanceof DerError) return undefined;
+    throw e;
   }
 }
 
 /** The public key of a SubjectPublicKeyInfo (DER as hex); RSA keys through their PKCS#1 bytes. */
 export function publicKeyFromSpki(spkiHex: string, what: string): KeyObject {
   const der = Buffer.from(spkiHex, 'hex');
-  const rsa = rsaKeyInSpki(spkiHex);
+  const rsa = rsaKeyInSpki(der);
   if (rsa) {
     try {
       return createPublicKey({ key: der.subarray(rsa.start, rsa.end), format: 'der', type: 'pkcs1' });
@@ -192,17 +189,51 @@ export function signatureSchemeFor(k: KeyObject, what: string): SignatureScheme 
 }
 
 /** Signature algorithm OIDs we accept on CSRs, with their digests. SHA-1 is refused. */
-export const VERIFY_ALGORITHMS: Record<string, { hash: string | null; name: string }> = {
-  '1.2.840.113549.1.1.11': { hash: 'sha256', name: 'sha256WithRSAEncryption' },
-  '1.2.840.113549.1.1.12': { hash: 'sha384', name: 'sha384WithRSAEncryption' },
-  '1.2.840.113549.1.1.13': { hash: 'sha512', name: 'sha512WithRSAEncryption' },
+export const VERIFY_ALGORITHMS: Record<string, { hash: string | null; name: string; rsaPkcs1?: true }> = {
+  '1.2.840.113549.1.1.11': { hash: 'sha256', name: 'sha256WithRSAEncryption', rsaPkcs1: true },
+  '1.2.840.113549.1.1.12': { hash: 'sha384', name: 'sha384WithRSAEncryption', rsaPkcs1: true },
+  '1.2.840.113549.1.1.13': { hash: 'sha512', name: 'sha512WithRSAEncryption', rsaPkcs1: true },
   '1.2.840.10045.4.3.2': { hash: 'sha256', name: 'ecdsa-with-SHA256' },
   '1.2.840.10045.4.3.3': { hash: 'sha384', name: 'ecdsa-with-SHA384' },
   '1.2.840.10045.4.3.4': { hash: 'sha512', name: 'ecdsa-with-SHA512' },
   '1.3.101.112': { hash: null, name: 'Ed25519' },
 };
 
+// RFC 8017 9.2 note 1: the DigestInfo DER that precedes the digest, per hash.
+const DIGEST_INFO_PREFIX: Readonly<Record<string, Buffer>> = {
+  sha256: Buffer.from('3031300d060960864801650304020105000420', 'hex'),
+  sha384: Buffer.from('3041300d060960864801650304020205000430', 'hex'),
+  sha512: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
+};
+
+/**
+ * RSASSA-PKCS1-v1_5 verification (RFC 8017 8.2.2) with a public key given as PKCS#1 DER, for a key
+ * met once: OpenSSL does the RSA operation and checks the padding, and the recovered DigestInfo is
+ * compared with the one we encode, the comparison the RFC prescribes (and OpenSSL's RSA_verify
+ * makes). For a new key it costs a sixth less than crypto.verify, which sets up an EVP
+ * digest-verify context first; an issuer meets a new key with every CSR.
+ */
+export function verifyRsaPkcs1(hash: string, data: Uint8Array, pkcs1: Buffer, modulusBits: number, signature: Uint8Array): boolean {
+  const prefix = DIGEST_INFO_PREFIX[hash];
+  // RSA_verify, too, refuses a signature that is not exactly as long as the modulus.
+  if (!prefix || signature.length !== Math.ceil(modulusBits / 8)) return false;
+  let recovered: Buffer;
+  try {
+    // publicDecrypt takes the key's import options beside the padding; @types/node lists only the latter.
+    const key = { key: pkcs1, format: 'der', type: 'pkcs1', padding: constants.RSA_PKCS1_PADDING } as unknown as RsaPublicKey;
+    recovered = publicDecrypt(key, signature);
+  } catch {
+    return false;
+  }
+  const digest = hashOnce(hash, data, 'buffer');
+  return (
+    recovered.length === prefix.length + digest.length &&
+    recovered.subarray(0, prefix.length).equals(prefix) &&
+    recovered.subarray(prefix.length).equals(digest)
+  );
+}
+
 /** VERIFY_ALGORITHMS by the OID's DER content (hex), to skip OID decoding on the hot path. */
-export const VERIFY_ALGORITHMS_BY_HEX: ReadonlyMap<string, { hash: string | null; name: string; oid: string }> = new Map(
+export const VERIFY_ALGORITHMS_BY_HEX: ReadonlyMap<string, { hash: string | null; name: string; rsaPkcs1?: true; oid: string }> = new Map(
   Object.entries(VERIFY_ALGORITHMS).map(([oid, a]) => [der({ oid: { oid } }).slice(4), { ...a, oid }]),
 );

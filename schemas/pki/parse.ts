@@ -146,7 +146,7 @@ function readStructure(der: Buffer, what: string): ParsedCert {
   const sans = sanEntriesFromParams(ext('subjectAltName')?.array);
   const spkiHex = p.getPublicKeyHex();
   const spkiDer = Buffer.from(spkiHex, 'hex');
-  const rsa = rsaKeyOf(spkiHex);
+  const rsa = rsaKeyOf(spkiDer);
   const publicKey = rsa ? undefined : publicKeyFromSpki(spkiHex, what);
   const key = rsa ?? describeKeyObject(publicKey as KeyObject);
   const eku = ext('extKeyUsage') as (ExtParam & { array?: string[] }) | undefined;
@@ -238,8 +238,8 @@ function opensslAlgName(n: string): string {
 }
 
 /** An RSA key's type and size, read from the SPKI's DER; undefined for other keys (node:crypto then decides). */
-function rsaKeyOf(spkiHex: string): KeyDescription | undefined {
-  const rsa = rsaKeyInSpki(spkiHex);
+function rsaKeyOf(spkiDer: Buffer): KeyDescription | undefined {
+  const rsa = rsaKeyInSpki(spkiDer);
   return rsa && rsa.bits > 0 ? { type: 'RSA', bits: rsa.bits } : undefined;
 }
 
