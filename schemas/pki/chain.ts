@@ -113,6 +113,28 @@ function checkPath(path: Node[], at: Date, labels: RoleLabels): ChainFailure | u
   return undefined;
 }
 
+/**
+ * A verified path whose CertInfo copies are made only for callers that read them (the webhook
+ * does not). A class, so the getter lives on the prototype: an object literal's getter is a new
+ * closure with a hidden class of its own in the old generation, which kept each young path alive
+ * through scavenges (see LazyParsedCert in parse.ts).
+ */
+class FoundPath implements ChainSuccess {
+  readonly ok = true;
+  readonly #nodes: Node[];
+
+  constructor(
+    nodes: Node[],
+    readonly rootIndex: number,
+  ) {
+    this.#nodes = nodes;
+  }
+
+  get path(): CertInfo[] {
+    return this.#nodes.map((n) => structuredClone(n.p.info));
+  }
+}
+
 export interface ChainInput {
   certPem: string;
   chainPems?: string[];
@@ -168,14 +190,7 @@ export function verifyChainDetailed(opts: ChainInput): ChainSuccess | ChainFailu
       return undefined;
     }
     const last = path[path.length - 1];
-    // Copies of the cached infos, made only for callers that read them (the webhook does not).
-    return {
-      ok: true,
-      get path() {
-        return path.map((n) => structuredClone(n.p.info));
-      },
-      rootIndex: last.role.kind === 'root' ? last.role.index : 0,
-    };
+    return new FoundPath(path, last.role.kind === 'root' ? last.role.index : 0);
   };
 
   const extend = (path: Node[]): ChainSuccess | undefined => {

@@ -5,6 +5,7 @@ import { PkiError } from './errors.js';
 import { describeKeyObject, type KeyDescription, type KeyType, publicKeyFromSpki, rsaKeyInSpki, VERIFY_ALGORITHMS } from './keys.js';
 import { type DistinguishedName, dnFromArray, dnText, type SanEntry, sanEntriesFromParams } from './names.js';
 import { pemToDer, toPem } from './pem.js';
+import { RecentCache } from './recent-cache.js';
 
 export interface CertInfo {
   subject: DistinguishedName;
@@ -66,12 +67,11 @@ export interface ParsedCert {
 }
 
 // Trust checks verify the same roots and chains over and over (every cluster against every
-// bundle); parsed certificates are immutable, so keep recently used ones by PEM text. Least
-// recently used goes first, and the cache stays small: the webhook meets each signed certificate
-// once but the same roots all the time, and hundreds of cached certificates (128, even) kept the old
-// generation churning (10-20 ms major GC pauses every second under load).
-const parsedCache = new Map<string, ParsedCert>();
-const PARSED_CACHE_MAX = 32;
+// bundle); parsed certificates are immutable, so keep recently used ones by PEM text. The cache
+// stays small: the webhook meets each signed certificate once but the same roots all the time, and
+// hundreds of cached certificates (128, even) kept the old generation churning (10-20 ms major GC
+// pauses every second under load). See recent-cache.ts for why it is not a Map.
+const parsedCache = new RecentCache<ParsedCert>(32);
 
 /**
  * Parse one PEM certificate; `what` names it in errors. The result may be shared with other
@@ -79,14 +79,8 @@ const PARSED_CACHE_MAX = 32;
  */
 export function parseCertificateFull(pem: string, what = 'certificate'): ParsedCert {
   const hit = parsedCache.get(pem);
-  if (hit) {
-    // Map keeps insertion order: re-inserting marks it most recently used.
-    parsedCache.delete(pem);
-    parsedCache.set(pem, hit);
-    return hit;
-  }
+  if (hit) return hit;
   const parsed = parseUncached(pem, what);
-  if (parsedCache.size >= PARSED_CACHE_MAX) parsedCache.delete(parsedCache.keys().next().value as string);
   parsedCache.set(pem, parsed);
   return parsed;
 }
@@ -181,37 +175,50 @@ function readStructure(der: Buffer, what: string): ParsedCert {
     selfSigned,
     pem: toPem('CERTIFICATE', der),
   };
-  return withLazyObjects(
-    { info, der, spkiDer, tbs, signature, ...(alg ? { signatureScheme: alg } : {}), subjectHex, issuerHex },
-    spkiHex,
-    publicKey,
-    what,
-  );
+  return new LazyParsedCert({ info, der, spkiDer, tbs, signature, ...(alg ? { signatureScheme: alg } : {}), subjectHex, issuerHex }, publicKey, what);
 }
 
 /**
- * The parsed certificate with its X509Certificate and public key made on first use. A function
- * of its own so that the getters' closure holds only what they need: closures made inside
- * readStructure kept its whole scope alive (the certificate's hex, jsrsasign's parse) for as
- * long as the certificate stayed cached.
+ * A parsed certificate whose X509Certificate and public key are made on first use. A class, not an
+ * object literal with getters: a literal's getters are new closures for every object, so every
+ * object got a hidden class of its own, allocated in the old generation and pointing at the young
+ * closures, and through them at everything the certificate holds. Each scavenge then kept all that
+ * alive and promoted it, though nothing used it any more: 10 KB per certificate parsed, and the
+ * young-generation pauses behind the chain check's p99.
  */
-function withLazyObjects(
-  fields: Omit<ParsedCert, 'x509' | 'publicKey'>,
-  spkiHex: string,
-  publicKey: KeyObject | undefined,
-  what: string,
-): ParsedCert {
-  let x509: X509Certificate | undefined;
-  let key = publicKey;
-  return {
-    ...fields,
-    get x509() {
-      return (x509 ??= new X509Certificate(fields.der));
-    },
-    get publicKey() {
-      return (key ??= publicKeyFromSpki(spkiHex, what));
-    },
-  };
+class LazyParsedCert implements ParsedCert {
+  readonly info: CertInfo;
+  readonly der: Buffer;
+  readonly spkiDer: Buffer;
+  readonly tbs: Buffer;
+  readonly signature: Buffer;
+  readonly signatureScheme?: ParsedCert['signatureScheme'];
+  readonly subjectHex: string;
+  readonly issuerHex: string;
+  readonly #what: string;
+  #x509: X509Certificate | undefined;
+  #publicKey: KeyObject | undefined;
+
+  constructor(fields: Omit<ParsedCert, 'x509' | 'publicKey'>, publicKey: KeyObject | undefined, what: string) {
+    this.info = fields.info;
+    this.der = fields.der;
+    this.spkiDer = fields.spkiDer;
+    this.tbs = fields.tbs;
+    this.signature = fields.signature;
+    if (fields.signatureScheme) this.signatureScheme = fields.signatureScheme;
+    this.subjectHex = fields.subjectHex;
+    this.issuerHex = fields.issuerHex;
+    this.#publicKey = publicKey;
+    this.#what = what;
+  }
+
+  get x509(): X509Certificate {
+    return (this.#x509 ??= new X509Certificate(this.der));
+  }
+
+  get publicKey(): KeyObject {
+    return (this.#publicKey ??= publicKeyFromSpki(this.spkiDer.toString('hex'), this.#what));
+  }
 }
 
 /** "AB:CD:…": SHA-256 of the DER, as openssl and X509Certificate#fingerprint256 print it. */

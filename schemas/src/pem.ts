@@ -1,6 +1,8 @@
 // Structural checks of `bytes` fields: base64 that decodes to PEM blocks of the expected type.
 // Deep parsing (ASN.1, signatures) is schemas/pki's job; this only answers "is it the right kind
 // of text", cheaply, for every write.
+import { RecentCache } from '../pki/recent-cache.js';
+
 export interface PemBlock {
   type: string;
   der: Buffer;
@@ -24,9 +26,8 @@ function decodeStrict(text: string): Buffer | undefined {
 }
 
 // The schema's format check, the PEM check and the guards all decode the same fields of one
-// review: keep the last few results (by string: V8 hashes a string once and keeps the hash).
-const recent = new Map<string, Buffer | null>();
-const RECENT_MAX = 16;
+// review: keep the last few results (see recent-cache.ts for why not in a Map).
+const recent = new RecentCache<Buffer | null>(16);
 
 /** Standard base64 as Kubernetes' `format: byte` accepts it (no line breaks, padded). */
 export function isBase64(text: string): boolean {
@@ -38,7 +39,6 @@ export function decodeBase64(text: string): Buffer | undefined {
   const hit = recent.get(text);
   if (hit !== undefined) return hit ?? undefined;
   const bytes = decodeStrict(text);
-  if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value as string);
   recent.set(text, bytes ?? null);
   return bytes;
 }
