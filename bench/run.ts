@@ -1,8 +1,13 @@
 // Runs every benchmark of the project and records the figures in bench/RESULTS.md.
 // Each benchmark measures its own baseline in the same run (openssl speed, an empty Fastify
 // handler, `node -e 0`, node:crypto key generation), so the ratios compare like with like on
-// whatever machine runs this.
+// whatever machine runs this. Each suite runs in a process of its own: the webhook's latency
+// client shares its process's heap, and the garbage an earlier suite left there showed up as
+// GC pauses in the webhook's p99.
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { cpus, totalmem } from 'node:os';
 import type { BenchResult } from './result.js';
 
@@ -14,6 +19,31 @@ const suites: Suite[] = [
   { title: 'CLI start-up', load: async () => (await import('./cli.js')).benchCli },
   { title: 'Root rotation', load: async () => (await import('./rotate.js')).benchRotate },
 ];
+
+const SUITE_FLAG = '--suite';
+const RESULT_LINE = 'BENCH-RESULTS ';
+
+// Child mode: run one suite and hand its results to the parent on stdout.
+const suiteIdx = process.argv.indexOf(SUITE_FLAG);
+if (suiteIdx > 0) {
+  const suite = suites.find((s) => s.title === process.argv[suiteIdx + 1]);
+  if (!suite) throw new Error(`unknown suite ${process.argv[suiteIdx + 1]}`);
+  const results = await (await suite.load())();
+  process.stdout.write(`${RESULT_LINE}${JSON.stringify(results)}\n`);
+  process.exit(0);
+}
+
+async function runSuite(suite: Suite): Promise<BenchResult[]> {
+  const child = promisify(execFile)(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), SUITE_FLAG, suite.title], {
+    maxBuffer: 64 << 20,
+  });
+  // The suite's progress and its servers' messages go to our stderr as they come.
+  child.child.stderr?.pipe(process.stderr);
+  const { stdout } = await child;
+  const line = stdout.split('\n').find((l) => l.startsWith(RESULT_LINE));
+  if (!line) throw new Error(`the ${suite.title} suite printed no results`);
+  return JSON.parse(line.slice(RESULT_LINE.length)) as BenchResult[];
+}
 
 const only = process.argv.slice(2);
 const chosen = only.length ? suites.filter((s) => only.some((o) => s.title.toLowerCase().includes(o.toLowerCase()))) : suites;
@@ -28,7 +58,7 @@ let failed = false;
 for (const suite of chosen) {
   process.stderr.write(`\n== ${suite.title}\n`);
   try {
-    const results = await (await suite.load())();
+    const results = await runSuite(suite);
     const rows = results.map(
       (r) => `| ${r.name} | ${fmt(r.value)} ${r.unit} | ${r.baselineName}: ${fmt(r.baseline)} | ${fmt(r.ratio)} | ${r.target ?? ''} |`,
     );
