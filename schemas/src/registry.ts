@@ -40,8 +40,16 @@ export function apiVersionOf(k: KindInfo): string {
   return `${k.group}/${k.version}`;
 }
 
+// Every review looks its kind up: by apiVersion, then kind, without building strings.
+const BY_API_VERSION = new Map<string, Map<string, KindInfo>>();
+for (const k of KINDS) {
+  const byKind = BY_API_VERSION.get(apiVersionOf(k)) ?? new Map<string, KindInfo>();
+  byKind.set(k.kind, k);
+  BY_API_VERSION.set(apiVersionOf(k), byKind);
+}
+
 export function kindInfo(apiVersion: string, kind: string): KindInfo | undefined {
-  return KINDS.find((k) => apiVersionOf(k) === apiVersion && k.kind === kind);
+  return BY_API_VERSION.get(apiVersion)?.get(kind);
 }
 
 export function kindByResource(group: string, version: string, plural: string): KindInfo | undefined {

@@ -58,13 +58,23 @@ export const MAX_DEPTH = 100;
  * review.
  */
 function deeperThan(v: unknown, max: number): boolean {
-  if (typeof v !== 'object' || v === null) return false;
+  return typeof v === 'object' && v !== null && containerDeeperThan(v, max);
+}
+
+/** The walk itself; leaves are tested before the call, since most values in a review are leaves. */
+function containerDeeperThan(v: object, max: number): boolean {
   if (max === 0) return true;
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (deeperThan(v[i], max - 1)) return true;
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (typeof x === 'object' && x !== null && containerDeeperThan(x, max - 1)) return true;
+    }
     return false;
   }
-  for (const k in v) if (deeperThan((v as Record<string, unknown>)[k], max - 1)) return true;
+  for (const k in v) {
+    const x: unknown = (v as Record<string, unknown>)[k];
+    if (typeof x === 'object' && x !== null && containerDeeperThan(x, max - 1)) return true;
+  }
   return false;
 }
 
