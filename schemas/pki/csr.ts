@@ -86,13 +86,13 @@ export const MIN_RSA_BITS = 2048;
 
 /** Parse the CSR's structure and verify its self-signature with node:crypto. */
 export function readCsr(csrPem: string, what = 'csrPem', opts: { verifySignature?: boolean } = {}): ParsedCsr {
-  const derBuf = pemToDer(csrPem, CSR_TYPES, what);
   try {
-    return readCsrDer(derBuf, what, opts.verifySignature !== false);
+    return readCsrDer(pemToDer(csrPem, CSR_TYPES, what), what, opts.verifySignature !== false);
   } catch (e) {
-    if (e instanceof PkiError) throw e;
-    if (e instanceof DerError) throw malformed(what, 'malformed DER');
-    throw e;
+    const err = e instanceof DerError ? malformed(what, 'malformed DER') : e;
+    // Every problem found here is the CSR's: callers map it to their own field by `input`.
+    if (err instanceof PkiError) err.input = what;
+    throw err;
   }
 }
 

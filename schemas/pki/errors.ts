@@ -4,4 +4,7 @@
  */
 export class PkiError extends Error {
   override name = 'PkiError';
+
+  /** The argument the error is about ("csrPem"), when the function that threw knows it. */
+  input?: string;
 }

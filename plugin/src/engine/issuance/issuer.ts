@@ -1,7 +1,7 @@
 // The issuer role: on the management cluster's signing Secrets, answer a managed cluster's
 // CertificateRequest. It reads the CSR (never a private key of the managed cluster) and writes
 // the signed intermediate, the trust bundle and the chain into the request's status.
-import { signIntermediate, verifyChain, verifySigningSecret } from '../../../../schemas/pki/index.js';
+import { PkiError, signIntermediate, verifyChain, verifySigningSecret } from '../../../../schemas/pki/index.js';
 import type { ClusterApi } from '../cluster-api.js';
 import type { CertificateRequest, IssuedCertificate, ObjectRef } from '../objects.js';
 import { refString } from '../objects.js';
@@ -75,7 +75,7 @@ export async function signRequest(mgmt: ClusterApi, ic: IssuedCertificate, cr: C
   const csrPem = fromB64(cr.spec.certificateSigningRequest);
   let signed: string;
   try {
-    // signIntermediate parses and verifies the CSR itself; its CSR errors start with "csrPem:".
+    // signIntermediate parses and verifies the CSR itself; what it finds wrong there is the request's.
     signed = signIntermediate({
       csrPem,
       issuerCertPem: signer.caCertPem,
@@ -85,8 +85,7 @@ export async function signRequest(mgmt: ClusterApi, ic: IssuedCertificate, cr: C
       now: opts.now,
     });
   } catch (err) {
-    const message = (err as Error).message;
-    if (message.startsWith('csrPem:')) throw new SigningError(`spec.certificateSigningRequest: Invalid value: ${message}`);
+    if (err instanceof PkiError && err.input === 'csrPem') throw new SigningError(`spec.certificateSigningRequest: Invalid value: ${err.message}`);
     throw err;
   }
   // The signer's own root(s) first: readers that take only the first root still find the issuer.
