@@ -23,8 +23,11 @@ export interface ChainFailure {
 
 export interface ChainSuccess {
   ok: true;
-  /** Leaf first, the trusted root last (a single element when the certificate is itself a trusted root). */
-  path: CertInfo[];
+  /**
+   * Leaf first, the trusted root last (a single element when the certificate is itself a trusted
+   * root). Copied on each read by a getter on the prototype: read it, do not spread the result.
+   */
+  readonly path: CertInfo[];
   /** Index into rootPems of the root that anchors the path. */
   rootIndex: number;
 }

@@ -77,8 +77,8 @@ export interface ParsedCsr {
 
 const CSR_TYPES = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'] as const;
 
-function malformed(what: string, detail: string): PkiError {
-  return new PkiError(`${what}: not a valid PKCS#10 certificate request (${detail})`);
+function malformed(what: string, detail: string, input?: string): PkiError {
+  return new PkiError(`${what}: not a valid PKCS#10 certificate request (${detail})`, { input });
 }
 
 /** RSA keys below this size are refused: the API allows 2048, 3072 and 4096. */
@@ -89,10 +89,10 @@ export function readCsr(csrPem: string, what = 'csrPem', opts: { verifySignature
   try {
     return readCsrDer(pemToDer(csrPem, CSR_TYPES, what), what, opts.verifySignature !== false);
   } catch (e) {
-    const err = e instanceof DerError ? malformed(what, 'malformed DER') : e;
     // Every problem found here is the CSR's: callers map it to their own field by `input`.
-    if (err instanceof PkiError) err.input = what;
-    throw err;
+    if (e instanceof DerError) throw malformed(what, `malformed DER: ${e.message}`, what);
+    if (e instanceof PkiError) throw e.input === what ? e : new PkiError(e.message, { input: what });
+    throw e;
   }
 }
 
@@ -140,25 +140,38 @@ function readCsrDer(der: Buffer, what: string, verifySignature: boolean): Parsed
   const rsa = rsaKeyInSpki(der, spki.start);
   if (rsa) {
     if (rsa.bits < MIN_RSA_BITS) throw new PkiError(`${what}: the CSR's RSA key has ${rsa.bits} bits; at least ${MIN_RSA_BITS} are required`);
-    if (verifySignature) {
-      const pkcs1 = der.subarray(rsa.start, rsa.end);
-      const ok = alg.rsaPkcs1 && alg.hash ? verifyRsaPkcs1(alg.hash, criDer, pkcs1, rsa.bits, signature) : verifies(alg.hash, criDer, { key: pkcs1, format: 'der', type: 'pkcs1' }, signature);
-      if (!ok) throw badSignature(what);
-    }
+    if (!rsa.exponentUsable) throw new PkiError(`${what}: the CSR's RSA key has a public exponent that is even or below 3`);
+    if (!alg.rsaPkcs1 || !alg.hash) throw mismatch(what, alg.name, 'RSA');
+    if (verifySignature && !verifyRsaPkcs1(alg.hash, criDer, der.subarray(rsa.start, rsa.end), rsa.bits, signature)) throw badSignature(what);
   } else {
     const pub = publicKeyFromSpki(spkiDer.toString('hex'), what);
-    const bits = pub.asymmetricKeyType === 'rsa' ? (pub.asymmetricKeyDetails?.modulusLength ?? 0) : undefined;
-    if (bits !== undefined && bits < MIN_RSA_BITS) throw new PkiError(`${what}: the CSR's RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required`);
+    // An RSA key in another encoding of its SPKI is still an RSA key; others sign only with their own algorithms.
+    const family = pub.asymmetricKeyType;
+    if (family === 'rsa') {
+      const bits = pub.asymmetricKeyDetails?.modulusLength ?? 0;
+      if (bits < MIN_RSA_BITS) throw new PkiError(`${what}: the CSR's RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required`);
+      if (!alg.rsaPkcs1) throw mismatch(what, alg.name, 'RSA');
+    } else if (family === 'ec') {
+      if (!alg.name.startsWith('ecdsa')) throw mismatch(what, alg.name, 'EC');
+    } else if (family === 'ed25519') {
+      if (alg.name !== 'Ed25519') throw mismatch(what, alg.name, 'Ed25519');
+    } else {
+      throw new PkiError(`${what}: the CSR's ${family ?? 'unknown'} key is not accepted (use RSA, ECDSA or Ed25519)`);
+    }
     if (verifySignature && !verifies(alg.hash, criDer, pub, signature)) throw badSignature(what);
   }
   return { signatureAlgorithm: alg.name, criDer, subjectDer: der.subarray(cri[1].start, cri[1].end), spkiDer, keyId };
+}
+
+function mismatch(what: string, algorithm: string, keyType: string): PkiError {
+  return new PkiError(`${what}: the CSR is signed with ${algorithm}, which its ${keyType} key does not use`);
 }
 
 function badSignature(what: string): PkiError {
   return new PkiError(`${what}: the CSR's signature does not verify with its own public key (altered or corrupt)`);
 }
 
-function verifies(hash: string | null, data: Buffer, key: KeyObject | { key: Buffer; format: 'der'; type: 'pkcs1' }, signature: Buffer): boolean {
+function verifies(hash: string | null, data: Buffer, key: KeyObject, signature: Buffer): boolean {
   try {
     return verify(hash, data, key, signature);
   } catch {

@@ -3,9 +3,11 @@
 // garbage for every CSR an issuer signs; the issuer needs nine TLV headers of each CSR, so it reads
 // them here. Decoding values (names, extensions, times) stays with jsrsasign.
 //
-// Only what DER allows is read: single-octet tags, definite lengths of at most four octets, and
-// every element inside its parent. Anything else throws DerError, which callers turn into their
-// own "does not parse" message.
+// Only what DER allows is read: single-octet tags, definite lengths in their shortest form and of
+// at most four octets, and every element inside its parent. Anything else throws DerError, which
+// callers turn into their own "does not parse" message. The shortest form matters beyond
+// pedantry: callers test structure by size (an empty Name is the two bytes 30 00), and a longer
+// encoding of the same length must not slip past them.
 
 export class DerError extends Error {
   override name = 'DerError';
@@ -34,8 +36,10 @@ export function tlvAt(der: Uint8Array, at: number, limit: number = der.length): 
     if (octets === 0) throw new DerError('indefinite length');
     if (octets > 4) throw new DerError('length too large');
     if (value + octets > limit) throw new DerError('truncated length');
+    if (der[value] === 0) throw new DerError('length not in its shortest form');
     len = 0;
     for (let i = 0; i < octets; i++) len = len * 256 + der[value + i];
+    if (len < 0x80) throw new DerError('length not in its shortest form');
     value += octets;
   }
   const end = value + len;

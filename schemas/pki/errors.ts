@@ -6,5 +6,10 @@ export class PkiError extends Error {
   override name = 'PkiError';
 
   /** The argument the error is about ("csrPem"), when the function that threw knows it. */
-  input?: string;
+  readonly input?: string;
+
+  constructor(message: string, opts: { input?: string } = {}) {
+    super(message);
+    if (opts.input !== undefined) this.input = opts.input;
+  }
 }

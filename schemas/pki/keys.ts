@@ -8,10 +8,11 @@ import {
   hash as hashOnce,
   type KeyObject,
   publicDecrypt,
+  type PublicKeyInput,
   type RsaPublicKey,
 } from 'node:crypto';
 import { der } from './asn1.js';
-import { bytesAt, childrenOf, DerError, integerBits, tlvAt } from './der-reader.js';
+import { bytesAt, childrenOf, DerError, integerBits, type Tlv, tlvAt } from './der-reader.js';
 import { PkiError } from './errors.js';
 
 export type RsaKeyBits = 2048 | 3072 | 4096;
@@ -119,21 +120,32 @@ const RSA_ALG_ID = Buffer.from('300d06092a864886f70d0101010500', 'hex');
  * Keys read this way stay cheap: OpenSSL 3's SPKI decoder costs ~100 us a key, a PKCS#1 import a
  * thirtieth of that, and issuers and the webhook meet a new key with every CSR and certificate.
  */
-export function rsaKeyInSpki(der: Uint8Array, spkiStart = 0): { start: number; end: number; bits: number } | undefined {
+export function rsaKeyInSpki(der: Uint8Array, spkiStart = 0): { start: number; end: number; bits: number; exponentUsable: boolean } | undefined {
   try {
     const c = childrenOf(der, tlvAt(der, spkiStart));
     if (c.length !== 2 || !bytesAt(der, c[0].start, RSA_ALG_ID) || c[1].tag !== 0x03) return undefined;
-    // BIT STRING: no unused bits, then the RSAPublicKey SEQUENCE filling the rest.
+    // Only the plain shape is ours to read (whole octets, the key filling the BIT STRING); any
+    // other goes to OpenSSL's SPKI decoder, which knows every rule about it.
     if (der[c[1].value] !== 0 || der[c[1].value + 1] !== 0x30) return undefined;
     const seq = tlvAt(der, c[1].value + 1, c[1].end);
     if (seq.end !== c[1].end) return undefined;
     const rsa = childrenOf(der, seq);
     if (rsa.length !== 2 || rsa[0].tag !== 0x02 || rsa[1].tag !== 0x02) return undefined;
-    return { start: seq.start, end: seq.end, bits: integerBits(der, rsa[0]) };
+    return { start: seq.start, end: seq.end, bits: integerBits(der, rsa[0]), exponentUsable: exponentUsable(der, rsa[1]) };
   } catch (e) {
     if (e instanceof DerError) return undefined;
     throw e;
   }
+}
+
+/**
+ * An RSA public exponent that makes signatures mean something: odd and at least 3. With e = 1 the
+ * "signature" is the padded digest itself, which anyone can write, and OpenSSL's verify accepts it.
+ */
+function exponentUsable(der: Uint8Array, e: Tlv): boolean {
+  const bits = integerBits(der, e);
+  if (bits === 0 || (der[e.end - 1] & 1) === 0) return false;
+  return bits > 1 && (der[e.value] & 0x80) === 0;
 }
 
 /** The public key of a SubjectPublicKeyInfo (DER as hex); RSA keys through their PKCS#1 bytes. */
@@ -200,11 +212,17 @@ export const VERIFY_ALGORITHMS: Record<string, { hash: string | null; name: stri
 };
 
 // RFC 8017 9.2 note 1: the DigestInfo DER that precedes the digest, per hash.
-const DIGEST_INFO_PREFIX: Readonly<Record<string, Buffer>> = {
-  sha256: Buffer.from('3031300d060960864801650304020105000420', 'hex'),
-  sha384: Buffer.from('3041300d060960864801650304020205000430', 'hex'),
-  sha512: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
-};
+const DIGEST_INFO_PREFIX: ReadonlyMap<string, Buffer> = new Map([
+  ['sha256', Buffer.from('3031300d060960864801650304020105000420', 'hex')],
+  ['sha384', Buffer.from('3041300d060960864801650304020205000430', 'hex')],
+  ['sha512', Buffer.from('3051300d060960864801650304020305000440', 'hex')],
+]);
+
+/** publicDecrypt's options for a PKCS#1 DER key: it takes the key's import options beside the padding, which @types/node does not list. */
+function pkcs1DecryptKey(pkcs1: Buffer): RsaPublicKey {
+  const key: PublicKeyInput & { key: Buffer; padding: number } = { key: pkcs1, format: 'der', type: 'pkcs1', padding: constants.RSA_PKCS1_PADDING };
+  return key as unknown as RsaPublicKey;
+}
 
 /**
  * RSASSA-PKCS1-v1_5 verification (RFC 8017 8.2.2) with a public key given as PKCS#1 DER, for a key
@@ -214,14 +232,12 @@ const DIGEST_INFO_PREFIX: Readonly<Record<string, Buffer>> = {
  * digest-verify context first; an issuer meets a new key with every CSR.
  */
 export function verifyRsaPkcs1(hash: string, data: Uint8Array, pkcs1: Buffer, modulusBits: number, signature: Uint8Array): boolean {
-  const prefix = DIGEST_INFO_PREFIX[hash];
+  const prefix = DIGEST_INFO_PREFIX.get(hash);
   // RSA_verify, too, refuses a signature that is not exactly as long as the modulus.
   if (!prefix || signature.length !== Math.ceil(modulusBits / 8)) return false;
   let recovered: Buffer;
   try {
-    // publicDecrypt takes the key's import options beside the padding; @types/node lists only the latter.
-    const key = { key: pkcs1, format: 'der', type: 'pkcs1', padding: constants.RSA_PKCS1_PADDING } as unknown as RsaPublicKey;
-    recovered = publicDecrypt(key, signature);
+    recovered = publicDecrypt(pkcs1DecryptKey(pkcs1), signature);
   } catch {
     return false;
   }

@@ -9,7 +9,8 @@
 // unmarked slot after the hand, clearing the marks it passes. Certificates used again and again
 // (roots) stay; one-off certificates cycle through. Lookups compare keys one by one: for a few
 // dozen PEM strings that differ within their first bytes, cheaper than hashing a new 2 KB key.
-export class RecentCache<V> {
+// V excludes undefined, which get() uses for a miss.
+export class RecentCache<V extends NonNullable<unknown> | null> {
   readonly #keys: Array<string | undefined>;
   readonly #values: Array<V | undefined>;
   readonly #marked: Uint8Array;
@@ -34,8 +35,13 @@ export class RecentCache<V> {
     return undefined;
   }
 
-  /** Keep `value` for `key`, which the caller has just looked up and not found. */
+  /** Keep `value` for `key` (replacing what was kept for it). */
   set(key: string, value: V): void {
+    const at = this.#keys.indexOf(key);
+    if (at >= 0) {
+      this.#values[at] = value;
+      return;
+    }
     const marked = this.#marked;
     let hand = this.#hand;
     while (marked[hand] === 1) {

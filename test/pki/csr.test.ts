@@ -1,4 +1,6 @@
+import { createHash, createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { derTlv } from '../../schemas/pki/asn1.js';
 import {
   createCsr,
   generateRsaKey,
@@ -136,5 +138,60 @@ describe('verifyCsr', () => {
     expect(() => verifyCsr('-----BEGIN CERTIFICATE REQUEST-----\nMAMCAQA=\n-----END CERTIFICATE REQUEST-----\n')).toThrow(
       /csrPem: not a valid PKCS#10 certificate request/,
     );
+  });
+});
+
+// CSRs no honest tool writes, assembled byte by byte and signed for real, so that only the rule
+// under test can refuse them.
+describe('verifyCsr refuses well-signed CSRs that break the rules', () => {
+  const tlv = (tag: number, ...parts: Buffer[]) => derTlv(tag, parts);
+  const SHA256_RSA = Buffer.from('300d06092a864886f70d01010b0500', 'hex');
+  const ECDSA_SHA256 = Buffer.from('300a06082a8648ce3d040302', 'hex');
+  const NAME_CN_X = Buffer.from('300c310a300806035504030c0178', 'hex');
+  const pem = (der: Buffer) => `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
+
+  function assemble(opts: { subject: Buffer; spki: Buffer; algId: Buffer; sign: (cri: Buffer) => Buffer }): string {
+    const cri = tlv(0x30, Buffer.of(2, 1, 0), opts.subject, opts.spki, Buffer.of(0xa0, 0));
+    return pem(tlv(0x30, cri, opts.algId, tlv(0x03, Buffer.of(0), opts.sign(cri))));
+  }
+  const rsaSpki = () => createPublicKey(key.publicKeyPem).export({ type: 'spki', format: 'der' });
+  const rsaSign = (cri: Buffer) => sign('sha256', cri, createPrivateKey(key.privateKeyPem));
+
+  it('accepts the assembled CSR when nothing is wrong (the control)', () => {
+    const csr = assemble({ subject: NAME_CN_X, spki: rsaSpki(), algId: SHA256_RSA, sign: rsaSign });
+    expect(w.reqVerify(csr).ok).toBe(true);
+    expect(verifyCsr(csr).subjectText).toBe('CN=x');
+  });
+
+  it('an empty subject written with a longer length than DER allows', () => {
+    const csr = assemble({ subject: Buffer.of(0x30, 0x81, 0x00), spki: rsaSpki(), algId: SHA256_RSA, sign: rsaSign });
+    expect(() => verifyCsr(csr)).toThrow('csrPem: not a valid PKCS#10 certificate request (malformed DER: length not in its shortest form)');
+  });
+
+  it('an RSA key under an ECDSA signature algorithm', () => {
+    const csr = assemble({ subject: NAME_CN_X, spki: rsaSpki(), algId: ECDSA_SHA256, sign: rsaSign });
+    expect(() => verifyCsr(csr)).toThrow('csrPem: the CSR is signed with ecdsa-with-SHA256, which its RSA key does not use');
+  });
+
+  it('an RSA key with public exponent 1, whose "signature" anyone can write', () => {
+    // Same modulus, e = 1: the signature is the PKCS#1 v1.5 encoding of the digest itself.
+    const jwk = createPublicKey(key.publicKeyPem).export({ format: 'jwk' });
+    const spki = createPublicKey({ key: { ...jwk, e: 'AQ' }, format: 'jwk' }).export({ type: 'spki', format: 'der' });
+    const forge = (cri: Buffer) => {
+      const digestInfo = Buffer.concat([Buffer.from('3031300d060960864801650304020105000420', 'hex'), createHash('sha256').update(cri).digest()]);
+      return Buffer.concat([Buffer.of(0, 1), Buffer.alloc(256 - 3 - digestInfo.length, 0xff), Buffer.of(0), digestInfo]);
+    };
+    const csr = assemble({ subject: NAME_CN_X, spki, algId: SHA256_RSA, sign: forge });
+    expect(() => verifyCsr(csr)).toThrow("csrPem: the CSR's RSA key has a public exponent that is even or below 3");
+  });
+
+  it('marks every such error as being about csrPem', () => {
+    const csr = assemble({ subject: NAME_CN_X, spki: rsaSpki(), algId: ECDSA_SHA256, sign: rsaSign });
+    try {
+      verifyCsr(csr);
+      expect.unreachable();
+    } catch (e) {
+      expect((e as PkiError).input).toBe('csrPem');
+    }
   });
 });

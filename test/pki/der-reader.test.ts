@@ -71,6 +71,8 @@ describe('der-reader', () => {
       ['value past the end', Buffer.of(0x04, 0x05, 1, 2), 'element runs past its parent'],
       ['trailing bytes', Buffer.of(0x05, 0x00, 0x00), 'trailing bytes after the element'],
       ['multi-octet tag', Buffer.of(0x1f, 0x81, 0x01, 0x00), 'multi-octet tag'],
+      ['long form for a short length', Buffer.of(0x04, 0x81, 0x01, 0x00), 'length not in its shortest form'],
+      ['leading zero length octet', Buffer.concat([Buffer.of(0x04, 0x82, 0x00, 0x80), Buffer.alloc(0x80)]), 'length not in its shortest form'],
     ];
     for (const [name, der, message] of refused) expect(() => topLevel(der), name).toThrow(new DerError(message));
     // A child running past its parent's end, though still inside the buffer.

@@ -42,6 +42,14 @@ describe('RecentCache', () => {
     expect([c.get('b'), c.get('d'), c.get('e')]).toEqual([2, 4, 5]);
   });
 
+  it('replaces the value of a key set again instead of keeping two', () => {
+    const c = new RecentCache<number>(3);
+    c.set('a', 1);
+    c.set('a', 2);
+    expect(c.get('a')).toBe(2);
+    expect(c.size).toBe(1);
+  });
+
   it('keeps null values apart from misses', () => {
     const c = new RecentCache<Buffer | null>(2);
     c.set('not base64', null);
