@@ -1,8 +1,8 @@
 // PKCS#10 certificate signing requests: building (createCsr), reading and verifying (verifyCsr).
-import { createHash, createPublicKey, hash, type KeyObject, sign, verify } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
 import { ASN1HEX, der, extParamsFromExtensionsHex, nameArray, oidHexToDotted, raw } from './asn1.js';
 import { PkiError } from './errors.js';
-import { OID, subjectAltNameHex } from './extensions.js';
+import { keyIdentifier, OID, subjectAltNameHex } from './extensions.js';
 import {
   describeKeyObject,
   type KeyType,
@@ -131,7 +131,7 @@ function readCsrDer(der: Buffer, what: string, verifySignature: boolean): Parsed
   if (spkiParts.length !== 2 || spkiParts[1].tag !== 0x03 || spkiParts[1].end === spkiParts[1].value) {
     throw malformed(what, 'unexpected SubjectPublicKeyInfo');
   }
-  const keyId = hash('sha1', der.subarray(spkiParts[1].value + 1, spkiParts[1].end), 'buffer');
+  const keyId = keyIdentifier(der.subarray(spkiParts[1].value + 1, spkiParts[1].end));
   const spkiDer = der.subarray(spki.start, spki.end);
   const criDer = der.subarray(criTlv.start, criTlv.end);
   const signature = der.subarray(sigTlv.value + 1, sigTlv.end);
@@ -139,18 +139,15 @@ function readCsrDer(der: Buffer, what: string, verifySignature: boolean): Parsed
   // new key with every CSR (see rsaKeyInSpki and verifyRsaPkcs1).
   const rsa = rsaKeyInSpki(der, spki.start);
   if (rsa) {
-    if (rsa.bits < MIN_RSA_BITS) throw new PkiError(`${what}: the CSR's RSA key has ${rsa.bits} bits; at least ${MIN_RSA_BITS} are required`);
-    if (!rsa.exponentUsable) throw new PkiError(`${what}: the CSR's RSA key has a public exponent that is even or below 3`);
-    if (!alg.rsaPkcs1 || !alg.hash) throw mismatch(what, alg.name, 'RSA');
+    checkRsaKey(what, rsa.bits, rsa.exponentUsable, alg);
     if (verifySignature && !verifyRsaPkcs1(alg.hash, criDer, der.subarray(rsa.start, rsa.end), rsa.bits, signature)) throw badSignature(what);
   } else {
     const pub = publicKeyFromSpki(spkiDer.toString('hex'), what);
     // An RSA key in another encoding of its SPKI is still an RSA key; others sign only with their own algorithms.
     const family = pub.asymmetricKeyType;
     if (family === 'rsa') {
-      const bits = pub.asymmetricKeyDetails?.modulusLength ?? 0;
-      if (bits < MIN_RSA_BITS) throw new PkiError(`${what}: the CSR's RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required`);
-      if (!alg.rsaPkcs1) throw mismatch(what, alg.name, 'RSA');
+      const e = pub.asymmetricKeyDetails?.publicExponent ?? 0n;
+      checkRsaKey(what, pub.asymmetricKeyDetails?.modulusLength ?? 0, e >= 3n && e % 2n === 1n, alg);
     } else if (family === 'ec') {
       if (!alg.name.startsWith('ecdsa')) throw mismatch(what, alg.name, 'EC');
     } else if (family === 'ed25519') {
@@ -161,6 +158,15 @@ function readCsrDer(der: Buffer, what: string, verifySignature: boolean): Parsed
     if (verifySignature && !verifies(alg.hash, criDer, pub, signature)) throw badSignature(what);
   }
   return { signatureAlgorithm: alg.name, criDer, subjectDer: der.subarray(cri[1].start, cri[1].end), spkiDer, keyId };
+}
+
+/** What an RSA key of a CSR must be, however its SubjectPublicKeyInfo was read. */
+type CsrAlgorithm = { name: string; hash: string | null; rsaPkcs1?: true };
+
+function checkRsaKey(what: string, bits: number, exponentUsable: boolean, alg: CsrAlgorithm): asserts alg is CsrAlgorithm & { hash: string; rsaPkcs1: true } {
+  if (bits < MIN_RSA_BITS) throw new PkiError(`${what}: the CSR's RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required`);
+  if (!exponentUsable) throw new PkiError(`${what}: the CSR's RSA key has a public exponent that is even or below 3`);
+  if (!alg.rsaPkcs1 || !alg.hash) throw mismatch(what, alg.name, 'RSA');
 }
 
 function mismatch(what: string, algorithm: string, keyType: string): PkiError {

@@ -1,5 +1,5 @@
 // The X.509 v3 extensions mesh-cert writes, as DER (hex). The constant ones are built once.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ASN1HEX, der, derTlv, extensionsHex, raw } from './asn1.js';
 
 export const OID = {
@@ -74,11 +74,16 @@ export function subjectAltNameDer(generalNames: Buffer, critical: boolean): Buff
 }
 
 /**
- * RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING's bytes (without the
- * unused-bits octet), from the SubjectPublicKeyInfo DER (hex).
+ * RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING's bytes, given without
+ * the unused-bits octet. The one definition of our key identifiers, for certificates and CSRs.
  */
+export function keyIdentifier(subjectPublicKey: Uint8Array): Buffer {
+  return hash('sha1', subjectPublicKey, 'buffer');
+}
+
+/** keyIdentifier of the key in a SubjectPublicKeyInfo (DER as hex), as hex. */
 export function keyIdentifierOfSpki(spkiHex: string): string {
   const c = ASN1HEX.getChildIdx(spkiHex, 0);
   const bits = ASN1HEX.getV(spkiHex, c[1]);
-  return createHash('sha1').update(Buffer.from(bits.slice(2), 'hex')).digest('hex');
+  return keyIdentifier(Buffer.from(bits.slice(2), 'hex')).toString('hex');
 }

@@ -156,6 +156,11 @@ describe('verifyCsr refuses well-signed CSRs that break the rules', () => {
   }
   const rsaSpki = () => createPublicKey(key.publicKeyPem).export({ type: 'spki', format: 'der' });
   const rsaSign = (cri: Buffer) => sign('sha256', cri, createPrivateKey(key.privateKeyPem));
+  // With e = 1 the signature is the PKCS#1 v1.5 encoding of the digest itself: no key needed.
+  const forgeForExponentOne = (cri: Buffer) => {
+    const digestInfo = Buffer.concat([Buffer.from('3031300d060960864801650304020105000420', 'hex'), createHash('sha256').update(cri).digest()]);
+    return Buffer.concat([Buffer.of(0, 1), Buffer.alloc(256 - 3 - digestInfo.length, 0xff), Buffer.of(0), digestInfo]);
+  };
 
   it('accepts the assembled CSR when nothing is wrong (the control)', () => {
     const csr = assemble({ subject: NAME_CN_X, spki: rsaSpki(), algId: SHA256_RSA, sign: rsaSign });
@@ -174,14 +179,18 @@ describe('verifyCsr refuses well-signed CSRs that break the rules', () => {
   });
 
   it('an RSA key with public exponent 1, whose "signature" anyone can write', () => {
-    // Same modulus, e = 1: the signature is the PKCS#1 v1.5 encoding of the digest itself.
+    // Same modulus, e = 1.
     const jwk = createPublicKey(key.publicKeyPem).export({ format: 'jwk' });
     const spki = createPublicKey({ key: { ...jwk, e: 'AQ' }, format: 'jwk' }).export({ type: 'spki', format: 'der' });
-    const forge = (cri: Buffer) => {
-      const digestInfo = Buffer.concat([Buffer.from('3031300d060960864801650304020105000420', 'hex'), createHash('sha256').update(cri).digest()]);
-      return Buffer.concat([Buffer.of(0, 1), Buffer.alloc(256 - 3 - digestInfo.length, 0xff), Buffer.of(0), digestInfo]);
-    };
-    const csr = assemble({ subject: NAME_CN_X, spki, algId: SHA256_RSA, sign: forge });
+    const csr = assemble({ subject: NAME_CN_X, spki, algId: SHA256_RSA, sign: forgeForExponentOne });
+    expect(() => verifyCsr(csr)).toThrow("csrPem: the CSR's RSA key has a public exponent that is even or below 3");
+  });
+
+  it('the same key with its AlgorithmIdentifier written without NULL parameters (OpenSSL reads it)', () => {
+    const jwk = createPublicKey(key.publicKeyPem).export({ format: 'jwk' });
+    const pkcs1 = createPublicKey({ key: { ...jwk, e: 'AQ' }, format: 'jwk' }).export({ type: 'pkcs1', format: 'der' });
+    const spki = tlv(0x30, tlv(0x30, Buffer.from('06092a864886f70d010101', 'hex')), tlv(0x03, Buffer.of(0), pkcs1));
+    const csr = assemble({ subject: NAME_CN_X, spki, algId: SHA256_RSA, sign: forgeForExponentOne });
     expect(() => verifyCsr(csr)).toThrow("csrPem: the CSR's RSA key has a public exponent that is even or below 3");
   });
 
