@@ -24,6 +24,13 @@ export const DEPRECATIONS: readonly Deprecation[] = [
   { kind: 'VirtualMeshCertificateSigningRequest', deprecated: ['spec', 'certConfig', 'org'], replacement: null },
 ];
 
+// applyOp and the JSON pointers below take these paths as plain field names.
+for (const d of DEPRECATIONS) {
+  for (const seg of [...d.deprecated, ...(d.replacement ?? [])]) {
+    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(seg)) throw new Error(`DEPRECATIONS: ${JSON.stringify(seg)} is not a plain field name`);
+  }
+}
+
 export interface JsonPatchOp {
   op: 'add' | 'replace' | 'remove' | 'test';
   path: string;
@@ -88,11 +95,20 @@ export function deprecationPatch(obj: unknown): { patch: JsonPatchOp[]; warnings
   return { patch, warnings, conflicts };
 }
 
+/**
+ * `obj` with `op` applied. Only the objects on op's path are copied: the rest, metadata.managedFields
+ * included, is shared and never walked, so its depth is not ours to worry about (see review.ts).
+ */
 function applyOp(obj: Record<string, unknown>, op: JsonPatchOp): Record<string, unknown> {
-  const copy = structuredClone(obj);
-  const segs = op.path.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-  let cur: Record<string, unknown> = copy;
-  for (const s of segs.slice(0, -1)) cur = cur[s] as Record<string, unknown>;
-  cur[segs[segs.length - 1]!] = structuredClone(op.value);
-  return copy;
+  // Our table's paths: plain field names (asserted at load), never "__proto__" or an escaped "/".
+  const segs = op.path.slice(1).split('/');
+  const root: Record<string, unknown> = { ...obj };
+  let cur = root;
+  for (const s of segs.slice(0, -1)) {
+    const next: Record<string, unknown> = { ...(cur[s] as Record<string, unknown>) };
+    cur[s] = next;
+    cur = next;
+  }
+  cur[segs[segs.length - 1]!] = op.value;
+  return root;
 }

@@ -3,7 +3,7 @@ export * from './registry.js';
 export * from './common.js';
 export * from './kinds/index.js';
 export { type FieldError, type FieldErrorType, formatFieldError, formatFieldErrors, joinPath, pathOf, renderValue } from './field-error.js';
-export { validateObject, validateAs, fieldPathOf, sharedAjv } from './validator.js';
+export { validateObject, validateAs, fieldPathOf } from './validator.js';
 export {
   STATE_MACHINES,
   OBSERVED_GENERATION,
@@ -28,5 +28,6 @@ export { rootCelRules, exclusiveCelRules, type CelRule, type GeneratedCelRule, t
 export { crdFor, allCrds, toStructural, PRINTER_COLUMNS } from './crd.js';
 export { activeRotationConflicts, isActiveRotation, virtualMeshKey } from './rotation-conflicts.js';
 export { DEPRECATIONS, deprecationPatch, type Deprecation, type JsonPatchOp } from './deprecations.js';
+export { isObject, jsonEqual } from './object-path.js';
 export { checkPemBytes, pemBlocks, isBase64, pemTextOf } from './pem.js';
 export { GUARDS } from './guards.js';

@@ -21,19 +21,30 @@ export function isSet(v: unknown): boolean {
   return true;
 }
 
-/** Structural equality of JSON values, key order ignored. */
+/** Structural equality of JSON values, key order ignored; keys holding undefined count as absent. */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((x, i) => jsonEqual(x, b[i]));
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  // Loops, not every()/filter(): this compares spec and status on every update review, and
+  // allocating there showed up as GC under load.
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
   }
-  if (isObject(a) && isObject(b)) {
-    const ka = Object.keys(a).filter((k) => a[k] !== undefined);
-    const kb = Object.keys(b).filter((k) => b[k] !== undefined);
-    return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
+  if (Array.isArray(b)) return false;
+  // for-in over plain JSON objects (nothing enumerable inherited): no key arrays to allocate.
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let keys = 0;
+  for (const k in x) {
+    const v = x[k];
+    if (v === undefined) continue;
+    keys++;
+    if (!Object.hasOwn(y, k) || !jsonEqual(v, y[k])) return false;
   }
-  return false;
+  for (const k in y) if (y[k] !== undefined) keys--;
+  return keys === 0;
 }
 
 export function numberOr(v: unknown, fallback: number): number {

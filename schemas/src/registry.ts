@@ -40,16 +40,22 @@ export function apiVersionOf(k: KindInfo): string {
   return `${k.group}/${k.version}`;
 }
 
-// Every review looks its kind up: by apiVersion, then kind, without building strings.
-const BY_API_VERSION = new Map<string, Map<string, KindInfo>>();
-for (const k of KINDS) {
-  const byKind = BY_API_VERSION.get(apiVersionOf(k)) ?? new Map<string, KindInfo>();
-  byKind.set(k.kind, k);
-  BY_API_VERSION.set(apiVersionOf(k), byKind);
-}
+// Every review looks its kind up, twice. A scan of five entries comparing strings beats hashing
+// the request's freshly parsed (so never hashed) apiVersion for a Map.
+const API_VERSIONS: readonly string[] = KINDS.map(apiVersionOf);
 
 export function kindInfo(apiVersion: string, kind: string): KindInfo | undefined {
-  return BY_API_VERSION.get(apiVersion)?.get(kind);
+  for (let i = 0; i < KINDS.length; i++) {
+    const k = KINDS[i]!;
+    if (k.kind === kind && API_VERSIONS[i] === apiVersion) return k;
+  }
+  return undefined;
+}
+
+/** kindInfo for an AdmissionReview's request.kind {group, version, kind}. */
+export function kindInfoOf(group: string, version: string, kind: string): KindInfo | undefined {
+  for (const k of KINDS) if (k.kind === kind && k.group === group && k.version === version) return k;
+  return undefined;
 }
 
 export function kindByResource(group: string, version: string, plural: string): KindInfo | undefined {

@@ -157,6 +157,10 @@ export const ROLLBACK_STEPS = [
   { rotationState: 'PREVIOUS_CA', state: 'FAILED', trustedRoots: ['old'], intermediatesSignedBy: 'old' },
 ] as const;
 
-export function machinesOf(kind: string): StateMachine[] {
-  return STATE_MACHINES.filter((m) => m.kind === kind);
+// Looked up on every update review: built once, not filtered each time.
+const MACHINES_BY_KIND = new Map<string, readonly StateMachine[]>();
+for (const m of STATE_MACHINES) MACHINES_BY_KIND.set(m.kind, [...(MACHINES_BY_KIND.get(m.kind) ?? []), m]);
+
+export function machinesOf(kind: string): readonly StateMachine[] {
+  return MACHINES_BY_KIND.get(kind) ?? [];
 }

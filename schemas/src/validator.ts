@@ -13,8 +13,43 @@ type JsonSchema = Record<string, unknown>;
 // RFC 3339 as Kubernetes' `format: date-time` (a protobuf Timestamp in JSON).
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
+// String lengths: the apiserver counts characters (code points), as ajv's default unicode mode
+// does, one charCodeAt at a time over every string: 11 us of a chain-check review, whose
+// certificates are kilobytes of base64. So ajv compares .length, which is never below the
+// code-point count, and validateAs re-counts only the strings it reports as too long. That is
+// exact for maxLength, and for minLength as long as no minimum exceeds 1 (asserted below).
+function codePoints(s: string): number {
+  return s.length - (s.match(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g)?.length ?? 0);
+}
+
+/**
+ * What the length re-check relies on, asserted for every schema when this module loads: no
+ * minLength above 1, and no keyword under which a length error would be swallowed or re-reported
+ * (a combinator keeps its own error after ours is dropped; propertyNames reports on a key).
+ */
+function assertLengthRecheckIsExact(node: unknown, where: string): void {
+  if (typeof node !== 'object' || node === null) return;
+  const n = node as Record<string, unknown>;
+  if (typeof n.minLength === 'number' && n.minLength > 1) throw new Error(`${where}: minLength ${n.minLength} > 1 would need code-point counting (see validator.ts)`);
+  for (const k of ['anyOf', 'oneOf', 'not', 'if', 'propertyNames']) {
+    if (k in n && !(where.endsWith('.properties') || where.endsWith('.patternProperties'))) throw new Error(`${where}: ${k} would make the maxLength re-check inexact (see validator.ts)`);
+  }
+  for (const [k, v] of Object.entries(n)) assertLengthRecheckIsExact(v, `${where}.${k}`);
+}
+for (const [kind, s] of Object.entries(KIND_SCHEMAS)) assertLengthRecheckIsExact(s.object, kind);
+
+// ajv 8 keeps `unicode` but warns that it is deprecated each time an instance is made; that one
+// line would land in the webhook's JSON log and the CLI's stderr.
+const quietLogger = {
+  log: console.log,
+  warn: (...args: unknown[]) => {
+    if (!(typeof args[0] === 'string' && args[0].startsWith('DEPRECATED: option unicode'))) console.warn(...args);
+  },
+  error: console.error,
+};
+
 function makeAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false, removeAdditional: false, verbose: false });
+  const ajv = new Ajv({ unicode: false, logger: quietLogger, allErrors: true, strict: true, coerceTypes: false, useDefaults: false, removeAdditional: false, verbose: false });
   ajv.addFormat('byte', { type: 'string', validate: isBase64 });
   ajv.addFormat('date-time', { type: 'string', validate: (s: string) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)) });
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
@@ -196,10 +231,6 @@ export function validateAs(kind: KindName, obj: unknown): FieldError[] {
   const v = validatorFor(kind);
   if (v(obj)) return [];
   const root = KIND_SCHEMAS[kind].object as unknown as JsonSchema;
-  return dedupe((v.errors ?? []).map((e) => toFieldError(root, obj, e)));
-}
-
-/** The ajv instance, for callers that validate fragments with the same formats and keywords. */
-export function sharedAjv(): Ajv {
-  return ajv;
+  const errors = (v.errors ?? []).filter((e) => e.keyword !== 'maxLength' || codePoints(valueAt(obj, e.instancePath) as string) > (e.params as { limit: number }).limit);
+  return dedupe(errors.map((e) => toFieldError(root, obj, e)));
 }

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { KINDS, formatFieldError, kindByResource, kindInfo, validateObject, type FieldError } from '../../schemas/src/index.js';
+import { KINDS, formatFieldError, jsonEqual, kindByResource, kindInfo, kindInfoOf, validateObject, type FieldError } from '../../schemas/src/index.js';
 import { b64, makePki, type Pki } from './fixtures.js';
 import { GLOO, validObjects, type Obj } from './objects.js';
 
@@ -17,12 +17,61 @@ describe('registry', () => {
     expect(KINDS.map((k) => k.kind)).toEqual(['IssuedCertificate', 'CertificateRequest', 'CertificateRotation', 'PodBounceDirective', 'VirtualMeshCertificateSigningRequest']);
     for (const k of KINDS) {
       expect(kindInfo(`${k.group}/${k.version}`, k.kind)).toBe(k);
+      expect(kindInfoOf(k.group, k.version, k.kind)).toBe(k);
+      expect(kindInfoOf(k.group, 'v2', k.kind)).toBeUndefined();
       expect(kindByResource(k.group, k.version, k.plural)).toBe(k);
       expect(k.plural).toBe(`${k.kind.toLowerCase()}s`);
     }
     expect(kindInfo('certificates.mesh.gloo.solo.io/v1alpha2', 'IssuedCertificate')).toBeUndefined();
     expect(kindByResource('security.zephyr.solo.io', 'v1alpha1', 'virtualmeshcertificatesigningrequests')?.kind).toBe('VirtualMeshCertificateSigningRequest');
     expect(kindByResource('certificates.mesh.gloo.solo.io', 'v1', 'certificates')).toBeUndefined();
+  });
+});
+
+describe('jsonEqual', () => {
+  it('compares JSON values by structure, ignoring key order and undefined keys', () => {
+    expect(jsonEqual({ a: 1, b: [1, { c: 'x' }] }, { b: [1, { c: 'x' }], a: 1 })).toBe(true);
+    expect(jsonEqual({ a: 1, u: undefined }, { a: 1 })).toBe(true);
+    expect(jsonEqual({ a: 1 }, { a: 1, u: undefined })).toBe(true);
+    expect(jsonEqual(null, null)).toBe(true);
+    for (const [a, b] of [
+      [{ a: 1 }, { a: 1, b: 2 }],
+      [{ a: 1, b: 2 }, { a: 1 }],
+      [{ a: 1, b: undefined }, { a: 1, c: 2 }],
+      [[1, 2], [2, 1]],
+      [[1], { 0: 1 }],
+      [{ 0: 1 }, [1]],
+      [{}, null],
+      [null, {}],
+      ['1', 1],
+      [{ a: { b: [1] } }, { a: { b: [1, 2] } }],
+      [{ a: 1 }, { b: 1 }],
+    ] as const) {
+      expect(jsonEqual(a, b), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(false);
+    }
+  });
+
+  it('agrees with comparing key-sorted JSON text on random values', () => {
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const gen = (d: number): unknown => {
+      const t = rnd(d > 3 ? 3 : 6);
+      if (t === 0) return rnd(3);
+      if (t === 1) return ['a', 'b', ''][rnd(3)];
+      if (t === 2) return rnd(2) === 0 ? null : true;
+      if (t === 3) return Array.from({ length: rnd(3) }, () => gen(d + 1));
+      return Object.fromEntries(Array.from({ length: rnd(3) }, () => [['x', 'y', 'z'][rnd(3)], gen(d + 1)]));
+    };
+    const canon = (v: unknown): string =>
+      Array.isArray(v) ? `[${v.map(canon).join(',')}]` : v && typeof v === 'object' ? `{${Object.keys(v).sort().map((k) => `${k}:${canon((v as Record<string, unknown>)[k])}`).join(',')}}` : JSON.stringify(v);
+    let equal = 0;
+    for (let i = 0; i < 3000; i++) {
+      const a = gen(0);
+      const b = rnd(3) === 0 ? structuredClone(a) : gen(0);
+      expect(jsonEqual(a, b)).toBe(canon(a) === canon(b));
+      if (canon(a) === canon(b)) equal++;
+    }
+    expect(equal).toBeGreaterThan(500);
   });
 });
 
@@ -115,6 +164,25 @@ describe('invalid objects fail with the exact field path', () => {
     obj.spec.certOptions.ttlDays = 'x';
     obj.spec.extra = true;
     expect(validateObject(obj).map((e) => e.path).sort()).toEqual(['spec.certOptions.ttlDays', 'spec.extra', 'status.state']);
+  });
+
+  it('counts string lengths in characters, as the apiserver does, not UTF-16 units', () => {
+    // 64 emoji are 128 UTF-16 units but 64 characters: the limit of orgName exactly.
+    const ok = clone(valid.IssuedCertificate![0]!);
+    ok.spec.certOptions.orgName = '\u{1F512}'.repeat(64);
+    expect(validateObject(ok).map(formatFieldError)).toEqual([]);
+    const long = clone(valid.IssuedCertificate![0]!);
+    long.spec.certOptions.orgName = '\u{1F512}'.repeat(65);
+    expect(validateObject(long).map(formatFieldError)).toEqual(['spec.certOptions.orgName: Too long: must have at most 64 characters']);
+    // A lone surrogate is one character, as ajv's unicode mode and Go's rune count have it.
+    const lone = clone(valid.IssuedCertificate![0]!);
+    lone.spec.certOptions.orgName = '\uD800'.repeat(65);
+    expect(validateObject(lone).map((e) => e.path)).toEqual(['spec.certOptions.orgName']);
+    // Several strings over the limit in UTF-16 units only, next to a real error: just the real one.
+    const mixed = clone(valid.IssuedCertificate![0]!);
+    mixed.spec.certOptions.orgName = '\u{1F512}'.repeat(40);
+    mixed.spec.hosts = ['\u{1F512}'.repeat(1000), 'x'.repeat(1025)];
+    expect(validateObject(mixed).map((e) => e.path)).toEqual(['spec.hosts[1]']);
   });
 
   it('rejects non-objects and unknown kinds with a clear message', () => {

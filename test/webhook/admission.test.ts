@@ -320,4 +320,47 @@ describe('malformed requests inside a review', () => {
     const r = await h.send('/validate', upd);
     expect(r.status.message).toContain('request.oldObject');
   });
+
+  it('draws the depth line at 100 levels below the request, in object and oldObject alike', async () => {
+    // request > object > metadata > x is level 3, so k arrays in x reach level k + 2.
+    const nest = (k: number): unknown => {
+      let v: unknown = 'leaf';
+      for (let i = 0; i < k; i++) v = [v];
+      return v;
+    };
+    for (const where of ['object', 'oldObject'] as const) {
+      for (const [k, denied] of [[97, false], [98, true]] as const) {
+        const ic = issuedCertificate();
+        const old = issuedCertificate();
+        ((where === 'object' ? ic : old).metadata as Record<string, unknown>).x = nest(k);
+        const r = await h.send('/validate', review('IssuedCertificate', 'UPDATE', ic, old));
+        expect(r.allowed, `${where} with ${k} arrays`).toBe(!denied);
+        if (denied) expect(r.status.message).toContain('nested deeper than 100 levels');
+      }
+    }
+  });
+
+  it('leaves the depth of metadata.managedFields to the apiserver: nothing reads it, even when patching', async () => {
+    // managedFields is the apiserver's (its JSON decoder allows 10000 levels). 8000 levels would
+    // overflow structuredClone or JSON.stringify if anything walked them; nothing may.
+    const levels = 8000;
+    const ic = issuedCertificate('cluster-1', { org: 'legacy-org' });
+    const old = issuedCertificate();
+    for (const o of [ic, old]) (o.metadata as Record<string, unknown>).managedFields = [{ manager: 'kubectl', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: 'DEEP' }];
+    const body = review('IssuedCertificate', 'UPDATE', ic, old);
+    const text = JSON.stringify(body).replaceAll('"DEEP"', `${'{"f:x":'.repeat(levels)}{}${'}'.repeat(levels)}`);
+    for (const path of ['/mutate', '/validate'] as const) {
+      const res = await h.raw(path, text, { 'content-type': 'application/json' });
+      expect(res.status, res.text.slice(0, 300)).toBe(200);
+      const r = res.json.response;
+      expect(r.uid).toBe(body.request.uid);
+      expect(r.allowed, res.text.slice(0, 300)).toBe(true);
+      expect(r.warnings.join('\n')).toContain('spec.org is deprecated');
+      if (path === '/mutate') expect(patchOf(r)).toEqual([{ op: 'add', path: '/spec/certOptions/orgName', value: 'legacy-org' }]);
+    }
+    // The same depth anywhere else in metadata is still refused.
+    const elsewhere = text.replace('"managedFields":', '"ownerReferences":');
+    const res = await h.raw('/validate', elsewhere, { 'content-type': 'application/json' });
+    expect(res.json.response.status.message).toContain('nested deeper than 100 levels');
+  });
 });

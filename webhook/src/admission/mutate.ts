@@ -1,6 +1,6 @@
 // Mutating admission: map deprecated fields onto their replacements (the table lives in schemas/)
 // with a JSONPatch and one warning per mapped field.
-import { deprecationPatch } from '../../../schemas/src/index.js';
+import { deprecationPatch, isObject } from '../../../schemas/src/index.js';
 import { applyJsonPatch } from './jsonPatch.js';
 import type { ParsedRequest } from './review.js';
 import type { Decision, ReviewResult } from './types.js';
@@ -10,6 +10,18 @@ export interface MutateOutcome {
   result: ReviewResult;
   /** Why a computed patch was withheld (logged, never sent). */
   withheld?: string;
+}
+
+/**
+ * A deep copy to try the patch on, sharing metadata.managedFields: no patch of ours touches it,
+ * and the depth check leaves it to the apiserver, so cloning it could overflow the stack.
+ */
+function copyForPatch(obj: unknown): unknown {
+  if (!isObject(obj) || !isObject(obj.metadata) || !('managedFields' in obj.metadata)) return structuredClone(obj);
+  const { managedFields, ...metadata } = obj.metadata;
+  const copy = structuredClone({ ...obj, metadata }) as { metadata: Record<string, unknown> };
+  copy.metadata.managedFields = managedFields;
+  return copy;
 }
 
 export function mutateReview(req: ParsedRequest): MutateOutcome {
@@ -25,7 +37,7 @@ export function mutateReview(req: ParsedRequest): MutateOutcome {
 
   let withheld: string | undefined;
   try {
-    const patched = applyJsonPatch(structuredClone(req.object), patch);
+    const patched = applyJsonPatch(copyForPatch(req.object), patch);
     if (deprecationPatch(patched).patch.length !== 0) withheld = 'the patch is not idempotent';
   } catch (err) {
     withheld = `the patch does not apply: ${err instanceof Error ? err.message : String(err)}`;

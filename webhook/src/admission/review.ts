@@ -1,7 +1,7 @@
 // Parsing an incoming AdmissionReview and wrapping a decision into the response review.
 // Three outcomes: not a review at all (HTTP 400, no uid to echo), a review whose request is
 // malformed (HTTP 200, denied with code 400 and the uid echoed), or a well-formed request.
-import { kindInfo, type KindInfo } from '../../../schemas/src/index.js';
+import { isObject, kindInfoOf, type KindInfo } from '../../../schemas/src/index.js';
 import {
   OPERATIONS,
   type AdmissionRequest,
@@ -22,10 +22,6 @@ export type ParseResult =
   | { outcome: 'ok'; request: ParsedRequest }
   | { outcome: 'malformed'; uid: string; message: string; kind?: string; operation?: string }
   | { outcome: 'not-a-review'; message: string };
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function describe(v: unknown): string {
   if (v === undefined) return 'missing';
@@ -48,17 +44,46 @@ export function parseBody(text: string): { ok: true; value: unknown } | { ok: fa
   }
 }
 
-/** Far deeper than any object of these kinds (managedFields included) and far shallower than
- * what recursive code (ajv, structuredClone, error rendering) survives. */
+/** Far deeper than any object of these kinds and far shallower than what recursive code
+ * (ajv, structuredClone, JSON.stringify, error rendering) survives: about 5000 levels. */
 export const MAX_DEPTH = 100;
 
 /**
- * Whether `v` nests more than `max` levels. Recursive, but it stops descending at `max`, so a
- * hostile document cannot overflow the stack here; no allocation per node, as this runs on every
- * review.
+ * Whether `req` nests more than `max` levels anywhere our code may recurse. Recursive, but it
+ * stops descending at `max`, so a hostile document cannot overflow the stack here; no allocation
+ * per node, as this runs on every review.
+ *
+ * metadata.managedFields of object and oldObject is not walked: it is the apiserver's
+ * field-ownership record, which nothing in mesh-cert reads, clones or renders (the schema leaves
+ * it to the apiserver, and patches copy only the path they change), and it is half the nodes of a
+ * typical update review. Its depth is the apiserver's to limit.
  */
-function deeperThan(v: unknown, max: number): boolean {
-  return typeof v === 'object' && v !== null && containerDeeperThan(v, max);
+function requestDeeperThan(req: Record<string, unknown>, max: number): boolean {
+  for (const k in req) {
+    const x = req[k];
+    if (typeof x !== 'object' || x === null) continue;
+    if ((k === 'object' || k === 'oldObject') && !Array.isArray(x) ? objectDeeperThan(x, max - 1) : containerDeeperThan(x, max - 1)) return true;
+  }
+  return false;
+}
+
+/** A Kubernetes object one level below the request: every field but metadata.managedFields. */
+function objectDeeperThan(obj: object, max: number): boolean {
+  if (max === 0) return true;
+  for (const k in obj) {
+    const x: unknown = (obj as Record<string, unknown>)[k];
+    if (typeof x !== 'object' || x === null) continue;
+    if (k !== 'metadata' || Array.isArray(x)) {
+      if (containerDeeperThan(x, max - 1)) return true;
+      continue;
+    }
+    if (max - 1 === 0) return true;
+    for (const m in x) {
+      const y: unknown = (x as Record<string, unknown>)[m];
+      if (m !== 'managedFields' && typeof y === 'object' && y !== null && containerDeeperThan(y, max - 2)) return true;
+    }
+  }
+  return false;
 }
 
 /** The walk itself; leaves are tested before the call, since most values in a review are leaves. */
@@ -79,7 +104,7 @@ function containerDeeperThan(v: object, max: number): boolean {
 }
 
 export function parseReview(body: unknown): ParseResult {
-  if (!isRecord(body)) {
+  if (!isObject(body)) {
     return { outcome: 'not-a-review', message: `body is ${describe(body)}: expected an admission.k8s.io/v1 AdmissionReview object` };
   }
   if (body.kind !== 'AdmissionReview') {
@@ -93,14 +118,14 @@ export function parseReview(body: unknown): ParseResult {
     };
   }
   const req = body.request;
-  if (!isRecord(req)) {
+  if (!isObject(req)) {
     return { outcome: 'not-a-review', message: `request: Required value: expected the AdmissionReview's request object, got ${describe(req)}` };
   }
   if (typeof req.uid !== 'string' || req.uid === '') {
     return { outcome: 'not-a-review', message: `request.uid: Invalid value: ${describe(req.uid)}: expected a non-empty string` };
   }
   const uid = req.uid;
-  if (deeperThan(req, MAX_DEPTH)) {
+  if (requestDeeperThan(req, MAX_DEPTH)) {
     return { outcome: 'malformed', uid, message: `malformed AdmissionReview: request: nested deeper than ${MAX_DEPTH} levels; no object of these kinds is` };
   }
   const problems: string[] = [];
@@ -110,10 +135,10 @@ export function parseReview(body: unknown): ParseResult {
   }
   const gvk = req.kind;
   let info: KindInfo | undefined;
-  if (!isRecord(gvk) || typeof gvk.group !== 'string' || typeof gvk.version !== 'string' || typeof gvk.kind !== 'string') {
+  if (!isObject(gvk) || typeof gvk.group !== 'string' || typeof gvk.version !== 'string' || typeof gvk.kind !== 'string') {
     problems.push(`request.kind: Invalid value: ${describe(gvk)}: expected {group, version, kind} strings`);
   } else {
-    info = kindInfo(`${gvk.group}/${gvk.version}`, gvk.kind);
+    info = kindInfoOf(gvk.group, gvk.version, gvk.kind);
     if (!info) {
       problems.push(`request.kind: Unsupported value: "${gvk.group}/${gvk.version}, Kind=${gvk.kind.slice(0, 64)}": this webhook admits only the mesh-cert kinds`);
     }
@@ -126,14 +151,14 @@ export function parseReview(body: unknown): ParseResult {
   }
   if (req.dryRun !== undefined && typeof req.dryRun !== 'boolean') problems.push(`request.dryRun: Invalid value: ${describe(req.dryRun)}: expected a boolean`);
   if (operation === 'CREATE' || operation === 'UPDATE') {
-    if (!isRecord(req.object)) problems.push(`request.object: Invalid value: ${describe(req.object)}: a ${operation} carries the object`);
+    if (!isObject(req.object)) problems.push(`request.object: Invalid value: ${describe(req.object)}: a ${operation} carries the object`);
     else if (info && (req.object.apiVersion !== `${info.group}/${info.version}` || req.object.kind !== info.kind)) {
       problems.push(
         `request.object: Invalid value: apiVersion ${describe(req.object.apiVersion)}, kind ${describe(req.object.kind)}: does not match request.kind ${info.group}/${info.version}, Kind=${info.kind}`,
       );
     }
   }
-  if (operation === 'UPDATE' && !isRecord(req.oldObject)) {
+  if (operation === 'UPDATE' && !isObject(req.oldObject)) {
     problems.push(`request.oldObject: Invalid value: ${describe(req.oldObject)}: an UPDATE carries the previous object`);
   }
   const kindLabel = info?.kind;

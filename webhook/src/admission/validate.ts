@@ -5,6 +5,7 @@ import {
   activeRotationConflicts,
   deprecationPatch,
   formatFieldError,
+  isObject,
   validateObject,
   validateUpdate,
   type CertificateRotation,
@@ -43,12 +44,8 @@ const CAUSE_REASONS: Record<FieldError['type'], string> = {
   Duplicate: 'FieldValueDuplicate',
 };
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function metaOf(obj: unknown): { name?: string; namespace?: string } {
-  const m = isRecord(obj) && isRecord(obj.metadata) ? obj.metadata : {};
+  const m = isObject(obj) && isObject(obj.metadata) ? obj.metadata : {};
   return {
     name: typeof m.name === 'string' ? m.name : undefined,
     namespace: typeof m.namespace === 'string' ? m.namespace : undefined,
@@ -109,7 +106,7 @@ export function validateReview(req: ParsedRequest, ctx: ValidateContext): Valida
   } else {
     const dep = deprecationPatch(obj);
     errors.push(...dep.conflicts);
-    warnings = [...dep.warnings];
+    warnings = dep.warnings;
   }
 
   if (req.info.kind === 'CertificateRotation' && ctx.rotations) {
@@ -135,7 +132,7 @@ export function validateReview(req: ParsedRequest, ctx: ValidateContext): Valida
     errors.push(...activeRotationConflicts(obj, others as readonly CertificateRotation[]));
   }
 
-  errors = dedupe(errors);
+  if (errors.length > 1) errors = dedupe(errors);
   const decision: Decision = errors.length === 0 ? { allowed: true } : { allowed: false, status: denial(req.info, name, errors) };
   if (warnings.length > 0) decision.warnings = warnings;
   return { decision, result: errors.length === 0 ? 'allowed' : 'denied' };
