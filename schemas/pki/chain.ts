@@ -59,8 +59,19 @@ export function certLabel(info: CertInfo): string {
   return info.subjectText ? `"${info.subjectText}"` : `(empty subject, serial ${info.serial})`;
 }
 
+/** The node's decoded info, or the failure its names or extensions raise (parse.ts decodes them lazily). */
+function decodedOrFailure(n: Node, labels: RoleLabels): CertInfo | ChainFailure {
+  try {
+    return n.p.infoAs(roleName(n.role, labels));
+  } catch (e) {
+    return { ok: false, role: n.role, reason: 'parse', error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
 function fail(n: Node, reason: ChainFailure['reason'], why: string, labels: RoleLabels): ChainFailure {
-  const certificate = certLabel(n.p.info);
+  const info = decodedOrFailure(n, labels);
+  if ('ok' in info) return info;
+  const certificate = certLabel(info);
   return { ok: false, role: n.role, reason, certificate, why, error: `certificate ${certificate} (${roleName(n.role, labels)}): ${why}` };
 }
 
@@ -95,8 +106,13 @@ function verifySignature(child: Parsed, issuer: Parsed): boolean {
   }
 }
 
-function sameName(child: Parsed, issuer: Parsed): boolean {
-  return child.issuerHex === issuer.subjectHex || child.info.issuerText === issuer.info.subjectText;
+/** The same issuer name in another encoding (a PrintableString where the issuer wrote UTF8String). */
+function sameText(child: Parsed, issuer: Parsed): boolean {
+  try {
+    return child.info.issuerText === issuer.info.subjectText;
+  } catch {
+    return false;
+  }
 }
 
 /** Validity at `at`, and for every issuer on the path: CA:TRUE, keyCertSign, path length. */
@@ -104,11 +120,17 @@ function checkPath(path: Node[], at: Date, labels: RoleLabels): ChainFailure | u
   const t = at.getTime();
   for (let i = 0; i < path.length; i++) {
     const n = path[i];
-    const c = n.p.info;
-    if (c.notBefore.getTime() > t) return fail(n, 'not-yet-valid', `not valid before ${c.notBefore.toISOString()} (checked at ${at.toISOString()})`, labels);
-    if (c.notAfter.getTime() < t) return fail(n, 'expired', `expired at ${c.notAfter.toISOString()} (checked at ${at.toISOString()})`, labels);
+    // Validity comes with the structure; the leaf's decoded info is never needed when all is well.
+    const { notBefore, notAfter } = n.p;
+    if (notBefore.getTime() > t) return fail(n, 'not-yet-valid', `not valid before ${notBefore.toISOString()} (checked at ${at.toISOString()})`, labels);
+    if (notAfter.getTime() < t) return fail(n, 'expired', `expired at ${notAfter.toISOString()} (checked at ${at.toISOString()})`, labels);
     if (i === 0) continue;
-    if (!c.isCA) return fail(n, 'not-ca', `is not a CA (basicConstraints CA:TRUE missing) but issued ${certLabel(path[i - 1].p.info)}`, labels);
+    const c = decodedOrFailure(n, labels);
+    if ('ok' in c) return c;
+    if (!c.isCA) {
+      const child = decodedOrFailure(path[i - 1], labels);
+      return 'ok' in child ? child : fail(n, 'not-ca', `is not a CA (basicConstraints CA:TRUE missing) but issued ${certLabel(child)}`, labels);
+    }
     if (c.keyUsage.length > 0 && !c.keyUsage.includes('keyCertSign')) return fail(n, 'no-cert-sign', 'keyUsage lacks keyCertSign', labels);
     // Certificates between this issuer and the leaf (the leaf itself does not count).
     if (c.pathLen !== undefined && i - 1 > c.pathLen) return fail(n, 'path-length', `path length constraint ${c.pathLen} exceeded`, labels);
@@ -145,6 +167,13 @@ export interface ChainInput {
   at?: Date;
   /** Names for the inputs in error messages (default certPem, chainPems[i], rootPems[i]). */
   labels?: RoleLabels;
+  /**
+   * false: the caller reads only the verdict, so certificates on a good path are checked for
+   * structure, signature, validity and CA constraints but the leaf's names and extension values
+   * are not decoded into text (the webhook's chain check meets a new leaf in every review).
+   * Reading `path` then throws PkiError if one of them does not decode.
+   */
+  decodePath?: boolean;
 }
 
 /** verifyChain with the failing certificate's role and a reason code. */
@@ -187,7 +216,8 @@ export function verifyChainDetailed(opts: ChainInput): ChainSuccess | ChainFailu
   };
 
   const complete = (path: Node[]): ChainSuccess | undefined => {
-    const bad = checkPath(path, at, labels);
+    // Callers that read the path get every certificate on it decoded, or a parse failure.
+    const bad = checkPath(path, at, labels) ?? (opts.decodePath === false ? undefined : path.map((n) => decodedOrFailure(n, labels)).find((d): d is ChainFailure => 'ok' in d));
     if (bad) {
       firstCheckFailure ??= bad;
       return undefined;
@@ -206,28 +236,37 @@ export function verifyChainDetailed(opts: ChainInput): ChainSuccess | ChainFailu
     const anchor = nodes.roots.find((r) => r.p.der.equals(cur.p.der));
     if (anchor) return complete([...path.slice(0, -1), anchor]);
     let nameMatched: Node | undefined;
-    for (const cand of [...nodes.roots, ...nodes.chain]) {
-      if (path.some((n) => n.p.der.equals(cand.p.der))) continue;
-      if (!sameName(cur.p, cand.p)) continue;
-      nameMatched ??= cand;
-      if (!signedBy(cur.p, cand.p)) continue;
-      const r = cand.role.kind === 'root' ? complete([...path, cand]) : extend([...path, cand]);
-      if (r) return r;
+    // Issuers whose subject DER is the child's issuer DER first: only then the ones whose names
+    // merely read the same, which needs both certificates' names decoded.
+    for (const exact of [true, false]) {
+      for (const cand of [...nodes.roots, ...nodes.chain]) {
+        if ((cur.p.issuerHex === cand.p.subjectHex) !== exact) continue;
+        if (path.some((n) => n.p.der.equals(cand.p.der))) continue;
+        if (!exact && !sameText(cur.p, cand.p)) continue;
+        nameMatched ??= cand;
+        if (!signedBy(cur.p, cand.p)) continue;
+        const r = cand.role.kind === 'root' ? complete([...path, cand]) : extend([...path, cand]);
+        if (r) return r;
+      }
     }
-    if (nameMatched) {
+    const curInfo = decodedOrFailure(cur, labels);
+    const matchedInfo = nameMatched && decodedOrFailure(nameMatched, labels);
+    if ('ok' in curInfo) noteFailure(curInfo, path.length);
+    else if (matchedInfo && 'ok' in matchedInfo) noteFailure(matchedInfo, path.length);
+    else if (nameMatched && matchedInfo) {
       noteFailure(
         fail(
           cur,
           'issuer-key-mismatch',
-          `its signature does not verify with the key of ${certLabel(nameMatched.p.info)} (${roleName(nameMatched.role, labels)}) or of any other certificate with its issuer's name: tampered, or issued by another key under the same name (a different or rotated root?)`,
+          `its signature does not verify with the key of ${certLabel(matchedInfo)} (${roleName(nameMatched.role, labels)}) or of any other certificate with its issuer's name: tampered, or issued by another key under the same name (a different or rotated root?)`,
           labels,
         ),
         path.length,
       );
-    } else if (cur.p.info.selfSigned) {
+    } else if (curInfo.selfSigned) {
       noteFailure(fail(cur, 'untrusted-self-signed', 'self-signed and not among the trusted roots', labels), path.length);
     } else {
-      noteFailure(fail(cur, 'no-issuer', `its issuer "${cur.p.info.issuerText}" is neither in the chain nor among the trusted roots`, labels), path.length);
+      noteFailure(fail(cur, 'no-issuer', `its issuer "${curInfo.issuerText}" is neither in the chain nor among the trusted roots`, labels), path.length);
     }
     return undefined;
   };

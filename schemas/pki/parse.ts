@@ -1,6 +1,8 @@
-// Reading certificates: structure through jsrsasign, fingerprints and keys through node:crypto.
+// Reading certificates: structure straight from the DER (der-reader), names and extension values
+// through jsrsasign when first read, fingerprints and keys through node:crypto.
 import { hash, type KeyObject, X509Certificate } from 'node:crypto';
-import { ASN1HEX, der as derOf, type ExtParam, oidName, parseX509Hex, zuluToDate } from './asn1.js';
+import { der as derOf, type ExtParam, oidName, parseX509Hex } from './asn1.js';
+import { checkContent, checkTree, childrenOf, DerError, type Tlv, tlvAt, topLevel } from './der-reader.js';
 import { PkiError } from './errors.js';
 import { describeKeyObject, type KeyDescription, type KeyType, publicKeyFromSpki, rsaKeyInSpki, VERIFY_ALGORITHMS } from './keys.js';
 import { type DistinguishedName, dnFromArray, dnText, type SanEntry, sanEntriesFromParams } from './names.js';
@@ -45,7 +47,13 @@ export interface CertInfo {
 }
 
 export interface ParsedCert {
-  info: CertInfo;
+  /** Decoded on first read (jsrsasign); throws PkiError if a name or extension does not decode. */
+  readonly info: CertInfo;
+  /** `info`, with errors naming `what` (the parse is shared, so `info` names its first reader's input). */
+  infoAs(what: string): CertInfo;
+  /** The validity period, read with the structure: a chain check needs no more of the leaf. */
+  notBefore: Date;
+  notAfter: Date;
   /**
    * node's X509Certificate and the public key, built on first use: the constructor costs ~110 us,
    * and native objects outlive a young-generation GC, so making them for every certificate the
@@ -90,9 +98,8 @@ function parseUncached(pem: string, what: string): ParsedCert {
   try {
     return readStructure(der, what);
   } catch (e) {
-    // jsrsasign throws plain Errors (or worse) on DER it cannot read.
     if (e instanceof PkiError) throw e;
-    throw new PkiError(`${what}: the certificate does not parse`);
+    throw new PkiError(`${what}: the certificate does not parse${e instanceof DerError ? ` (${e.message})` : ''}`);
   }
 }
 
@@ -112,43 +119,179 @@ const SCHEMES_BY_ALG_TLV = new Map(
   }),
 );
 
+/**
+ * Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
+ * TBSCertificate ::= SEQUENCE { [0] version OPTIONAL, serialNumber, signature, issuer, validity,
+ *   subject, subjectPublicKeyInfo, [1] issuerUniqueID OPTIONAL, [2] subjectUniqueID OPTIONAL,
+ *   [3] extensions OPTIONAL }
+ *
+ * Read in place (der-reader), the way OpenSSL's d2i_X509 reads a certificate: every element must
+ * be well-formed DER of the right type, names are SEQUENCEs of SETs of attributes, extensions a
+ * SEQUENCE of {OID, critical?, OCTET STRING}. What a chain check needs (signed bytes, signature,
+ * names as DER, validity, key) is taken here; the rest (name strings, SANs, extension values) is
+ * decoded by jsrsasign only when `info` is first read. A webhook meets most certificates once and
+ * reads none of that: decoding it for every FINISHED review was two thirds of the review's time.
+ */
 function readStructure(der: Buffer, what: string): ParsedCert {
-  const hex = der.toString('hex');
-  // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
-  const top = ASN1HEX.getChildIdx(hex, 0);
-  if (!hex.startsWith('30') || top.length !== 3 || !hex.startsWith('30', top[0]) || !hex.startsWith('30', top[1]) || !hex.startsWith('03', top[2])) {
-    throw new PkiError(`${what}: the certificate does not parse`);
+  const top = topLevel(der);
+  const parts = top.tag === 0x30 ? childrenOf(der, top) : [];
+  if (parts.length !== 3 || parts[0].tag !== 0x30 || parts[1].tag !== 0x30 || parts[2].tag !== 0x03) throw new DerError('not a Certificate');
+  const [tbsTlv, outerAlgTlv, sigTlv] = parts;
+  const f = childrenOf(der, tbsTlv);
+  let at = 0;
+  if (f[0]?.tag === 0xa0) {
+    const v = childrenOf(der, f[0]);
+    // v1, v2 or v3 (0, 1, 2): there is no other X.509 version.
+    if (v.length !== 1 || v[0].tag !== 0x02 || v[0].end - v[0].value !== 1 || der[v[0].value] > 2) throw new DerError('version');
+    at = 1;
   }
-  const end = (idx: number) => ASN1HEX.getVidx(hex, idx) + ASN1HEX.getVblen(hex, idx) * 2;
-  if (end(0) !== hex.length) throw new PkiError(`${what}: the certificate does not parse (trailing or missing bytes)`);
-  const tbs = der.subarray(top[0] / 2, end(top[0]) / 2);
-  const sigStart = ASN1HEX.getVidx(hex, top[2]) / 2;
-  const signature = der.subarray(sigStart + 1, end(top[2]) / 2);
+  const [serial, innerAlgTlv, issuer, validity, subject, spki] = f.slice(at, at + 6);
+  if (serial?.tag !== 0x02 || innerAlgTlv?.tag !== 0x30 || issuer?.tag !== 0x30 || validity?.tag !== 0x30 || subject?.tag !== 0x30 || spki?.tag !== 0x30) {
+    throw new DerError('TBSCertificate fields');
+  }
+  checkContent(der, serial);
+  checkAlgorithm(der, innerAlgTlv);
+  checkAlgorithm(der, outerAlgTlv);
+  checkName(der, issuer);
+  checkName(der, subject);
+  const times = childrenOf(der, validity);
+  if (times.length !== 2) throw new DerError('validity');
+  const notBefore = derTime(der, times[0]);
+  const notAfter = derTime(der, times[1]);
+  const key = childrenOf(der, spki);
+  if (key.length !== 2 || key[0].tag !== 0x30 || key[1].tag !== 0x03) throw new DerError('SubjectPublicKeyInfo');
+  checkAlgorithm(der, key[0]);
+  checkContent(der, key[1]);
+  let extensions: Tlv | undefined;
+  let expect = 0x81;
+  for (const extra of f.slice(at + 6)) {
+    // [1] and [2] unique identifiers (IMPLICIT BIT STRINGs, primitive in DER), then [3]
+    // extensions, each at most once and in that order.
+    if ((extra.tag === 0x81 || extra.tag === 0x82) && extra.tag >= expect) {
+      checkContent(der, { ...extra, tag: 0x03 });
+      expect = extra.tag + 1;
+      continue;
+    }
+    if (extra.tag !== 0xa3 || extensions) throw new DerError('TBSCertificate fields');
+    extensions = extra;
+    expect = 0x84;
+  }
+  if (extensions) checkExtensions(der, extensions);
+  checkContent(der, sigTlv);
+
   // Ours to verify only when the outer algorithm is the one the signed part names, in its usual
   // encoding, and the signature has no unused bits (X509_verify insists on all three).
-  const outerAlg = ASN1HEX.getTLV(hex, top[1]);
-  const tbsFields = ASN1HEX.getChildIdx(hex, top[0]);
-  const innerAlg = ASN1HEX.getTLV(hex, tbsFields[hex.startsWith('a0', tbsFields[0]) ? 2 : 1] ?? 0);
-  const alg = outerAlg === innerAlg && der[sigStart] === 0 ? SCHEMES_BY_ALG_TLV.get(outerAlg) : undefined;
+  const outerAlg = der.toString('hex', outerAlgTlv.start, outerAlgTlv.end);
+  const innerAlg = der.toString('hex', innerAlgTlv.start, innerAlgTlv.end);
+  const alg = outerAlg === innerAlg && der[sigTlv.value] === 0 ? SCHEMES_BY_ALG_TLV.get(outerAlg) : undefined;
+  // An empty subject (30 00) is allowed: SPIFFE workload certificates name themselves in the SAN.
+  const subjectHex = der.toString('hex', subject.start, subject.end);
+  return new LazyParsedCert(
+    {
+      der,
+      spkiDer: der.subarray(spki.start, spki.end),
+      tbs: der.subarray(tbsTlv.start, tbsTlv.end),
+      signature: der.subarray(sigTlv.value + 1, sigTlv.end),
+      ...(alg ? { signatureScheme: alg } : {}),
+      subjectHex,
+      issuerHex: der.toString('hex', issuer.start, issuer.end),
+      notBefore,
+      notAfter,
+    },
+    what,
+  );
+}
+
+/** AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }; OpenSSL decodes a universal-typed parameter. */
+function checkAlgorithm(der: Buffer, alg: Tlv): void {
+  const parts = childrenOf(der, alg);
+  if (parts.length < 1 || parts.length > 2 || parts[0].tag !== 0x06) throw new DerError('AlgorithmIdentifier');
+  for (const part of parts) checkContent(der, part);
+}
+
+// Name attribute values we read: the string types both Go and OpenSSL decode (UTF8String,
+// NumericString, PrintableString, T61String, IA5String, UniversalString, BMPString) and SEQUENCE.
+// OpenSSL also keeps a few other tags as opaque values (REAL, EXTERNAL, ...); we refuse those, as
+// Go does. test/pki/robustness.test.ts puts every tag to openssl.
+const NAME_VALUE_TAGS = new Set([0x0c, 0x12, 0x13, 0x14, 0x16, 0x1c, 0x1e, 0x30]);
+
+/**
+ * Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY }. Values stay encoded, but OpenSSL
+ * converts the string ones to UTF-8 while parsing (to compare names), so a UTF8String that is not
+ * UTF-8, or a BMPString or UniversalString of the wrong length, makes it refuse the certificate
+ * (checkContent).
+ */
+function checkName(der: Buffer, name: Tlv): void {
+  for (const rdn of childrenOf(der, name)) {
+    if (rdn.tag !== 0x31) throw new DerError('Name');
+    const attrs = childrenOf(der, rdn);
+    if (attrs.length === 0) throw new DerError('Name');
+    for (const attr of attrs) {
+      const tv = attr.tag === 0x30 ? childrenOf(der, attr) : [];
+      if (tv.length !== 2 || tv[0].tag !== 0x06) throw new DerError('Name');
+      checkContent(der, tv[0]);
+      if (!NAME_VALUE_TAGS.has(tv[1].tag)) throw new DerError('Name: an attribute value that is not a string');
+      checkContent(der, tv[1]);
+    }
+  }
+}
+
+/** Extensions ::= SEQUENCE SIZE (1..MAX) OF SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } */
+function checkExtensions(der: Buffer, wrapper: Tlv): void {
+  const inner = childrenOf(der, wrapper);
+  if (inner.length !== 1 || inner[0].tag !== 0x30) throw new DerError('extensions');
+  const list = childrenOf(der, inner[0]);
+  if (list.length === 0) throw new DerError('extensions');
+  for (const ext of list) {
+    const e = ext.tag === 0x30 ? childrenOf(der, ext) : [];
+    const ok = e[0]?.tag === 0x06 && (e.length === 2 ? e[1].tag === 0x04 : e.length === 3 && e[1].tag === 0x01 && e[2].tag === 0x04);
+    if (!ok) throw new DerError('extension');
+    for (const part of e) checkContent(der, part);
+    // The value is decoded when `info` is read; its bytes must be one whole DER element now.
+    const value = e[e.length - 1];
+    const inner = tlvAt(der, value.value, value.end);
+    if (inner.end !== value.end) throw new DerError('extension value');
+    checkTree(der, inner);
+  }
+}
+
+/**
+ * UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSSZ, the only forms RFC 5280 allows in a
+ * certificate (4.1.2.5); UTCTime years 50-99 are 19xx.
+ */
+function derTime(der: Buffer, t: Tlv): Date {
+  const s = der.toString('latin1', t.value, t.end);
+  const m = t.tag === 0x17 ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s) : t.tag === 0x18 ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s) : null;
+  if (!m) throw new DerError('validity time');
+  let year = Number(m[1]);
+  if (t.tag === 0x17) year += year < 50 ? 2000 : 1900;
+  const [mon, day, h, min, sec] = [m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number];
+  const d = new Date(0);
+  d.setUTCFullYear(year, mon - 1, day);
+  d.setUTCHours(h, min, sec, 0);
+  // Date rolls 31 February over into March: a time that does not exist does not parse.
+  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== mon - 1 || d.getUTCDate() !== day || h > 23 || min > 59 || sec > 59) throw new DerError('validity time');
+  return d;
+}
+
+/** Everything else a user reads about a certificate, decoded by jsrsasign from the DER. */
+function readInfo(der: Buffer, fields: { spkiDer: Buffer; notBefore: Date; notAfter: Date }, what: string): { info: CertInfo; publicKey?: KeyObject } {
+  const hex = der.toString('hex');
   const p = parseX509Hex(hex);
   const exts: ExtParam[] = p.aExtInfo ? p.getExtParamArray() : [];
-  if (!p.getSubjectHex()) throw new PkiError(`${what}: the certificate has no subject`);
   const subject = p.getSubject();
   const issuer = p.getIssuer();
   const ext = (name: string) => exts.find((e) => e.extname === name);
   const bc = ext('basicConstraints');
   const sans = sanEntriesFromParams(ext('subjectAltName')?.array);
-  const spkiHex = p.getPublicKeyHex();
-  const spkiDer = Buffer.from(spkiHex, 'hex');
+  const spkiDer = fields.spkiDer;
   const rsa = rsaKeyOf(spkiDer);
-  const publicKey = rsa ? undefined : publicKeyFromSpki(spkiHex, what);
+  const publicKey = rsa ? undefined : publicKeyFromSpki(spkiDer.toString('hex'), what);
   const key = rsa ?? describeKeyObject(publicKey as KeyObject);
   const eku = ext('extKeyUsage') as (ExtParam & { array?: string[] }) | undefined;
   const aki = ext('authorityKeyIdentifier') as (ExtParam & { kid?: { hex: string } }) | undefined;
-  const subjectHex = p.getSubjectHex();
-  const issuerHex = p.getIssuerHex();
   const ski = ext('subjectKeyIdentifier')?.kid?.hex;
-  const selfSigned = subjectHex === issuerHex && (!aki?.kid?.hex || !ski || aki.kid.hex === ski);
+  const selfSigned = p.getSubjectHex() === p.getIssuerHex() && (!aki?.kid?.hex || !ski || aki.kid.hex === ski);
   const serial = p.getSerialNumberHex().replace(/^(00)+(?=.)/, '');
   const info: CertInfo = {
     subject: dnFromArray(subject.array),
@@ -157,8 +300,8 @@ function readStructure(der: Buffer, what: string): ParsedCert {
     issuerText: dnText(issuer.array),
     sans,
     hosts: sans.map((s) => s.value),
-    notBefore: zuluToDate(p.getNotBefore()),
-    notAfter: zuluToDate(p.getNotAfter()),
+    notBefore: fields.notBefore,
+    notAfter: fields.notAfter,
     serial,
     isCA: bc?.cA === true,
     ...(bc?.pathLen !== undefined ? { pathLen: bc.pathLen } : {}),
@@ -169,25 +312,26 @@ function readStructure(der: Buffer, what: string): ParsedCert {
     ...(key.curve ? { curve: key.curve } : {}),
     fingerprintSha256: fingerprintOf(der),
     spkiSha256: hash('sha256', spkiDer, 'hex'),
-    ...(ext('subjectKeyIdentifier')?.kid?.hex ? { subjectKeyId: ext('subjectKeyIdentifier')?.kid?.hex } : {}),
+    ...(ski ? { subjectKeyId: ski } : {}),
     ...(aki?.kid?.hex ? { authorityKeyId: aki.kid.hex } : {}),
     signatureAlgorithm: opensslAlgName(p.getSignatureAlgorithmField()),
     selfSigned,
     pem: toPem('CERTIFICATE', der),
   };
-  return new LazyParsedCert({ info, der, spkiDer, tbs, signature, ...(alg ? { signatureScheme: alg } : {}), subjectHex, issuerHex }, publicKey, what);
+  return publicKey ? { info, publicKey } : { info };
 }
 
+type EagerFields = Omit<ParsedCert, 'info' | 'infoAs' | 'x509' | 'publicKey'>;
+
 /**
- * A parsed certificate whose X509Certificate and public key are made on first use. A class, not an
- * object literal with getters: a literal's getters are new closures for every object, so every
- * object got a hidden class of its own, allocated in the old generation and pointing at the young
- * closures, and through them at everything the certificate holds. Each scavenge then kept all that
- * alive and promoted it, though nothing used it any more: 10 KB per certificate parsed, and the
- * young-generation pauses behind the chain check's p99.
+ * A parsed certificate whose `info`, X509Certificate and public key are made on first use. A
+ * class, not an object literal with getters: a literal's getters are new closures for every
+ * object, so every object got a hidden class of its own, allocated in the old generation and
+ * pointing at the young closures, and through them at everything the certificate holds. Each
+ * scavenge then kept all that alive and promoted it, though nothing used it any more: 10 KB per
+ * certificate parsed, and the young-generation pauses behind the chain check's p99.
  */
 class LazyParsedCert implements ParsedCert {
-  readonly info: CertInfo;
   readonly der: Buffer;
   readonly spkiDer: Buffer;
   readonly tbs: Buffer;
@@ -195,12 +339,15 @@ class LazyParsedCert implements ParsedCert {
   readonly signatureScheme?: ParsedCert['signatureScheme'];
   readonly subjectHex: string;
   readonly issuerHex: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
   readonly #what: string;
+  #info: CertInfo | undefined;
+  #infoFailure: string | undefined;
   #x509: X509Certificate | undefined;
   #publicKey: KeyObject | undefined;
 
-  constructor(fields: Omit<ParsedCert, 'x509' | 'publicKey'>, publicKey: KeyObject | undefined, what: string) {
-    this.info = fields.info;
+  constructor(fields: EagerFields, what: string) {
     this.der = fields.der;
     this.spkiDer = fields.spkiDer;
     this.tbs = fields.tbs;
@@ -208,12 +355,47 @@ class LazyParsedCert implements ParsedCert {
     if (fields.signatureScheme) this.signatureScheme = fields.signatureScheme;
     this.subjectHex = fields.subjectHex;
     this.issuerHex = fields.issuerHex;
-    this.#publicKey = publicKey;
+    this.notBefore = fields.notBefore;
+    this.notAfter = fields.notAfter;
     this.#what = what;
   }
 
+  /**
+   * Throws PkiError when a value inside the certificate (a name, an extension, the key) does not
+   * decode. The error names the input this certificate was first parsed as; infoOf(p, what) names
+   * the caller's own.
+   */
+  get info(): CertInfo {
+    if (this.#info) return this.#info;
+    if (this.#infoFailure === undefined) {
+      try {
+        const read = readInfo(this.der, this, this.#what);
+        this.#publicKey ??= read.publicKey;
+        return (this.#info = read.info);
+      } catch (e) {
+        // Kept: the chain code asks again on every failure path, and jsrsasign is the slow part.
+        this.#infoFailure = e instanceof PkiError ? e.message.replace(/^[^:]*: /, '') : 'the certificate does not parse';
+      }
+    }
+    throw new PkiError(`${this.#what}: ${this.#infoFailure}`);
+  }
+
+  /** The certificate's `info`, its errors naming `what`. */
+  infoAs(what: string): CertInfo {
+    try {
+      return this.info;
+    } catch (e) {
+      throw e instanceof PkiError ? new PkiError(`${what}: ${this.#infoFailure ?? e.message}`) : e;
+    }
+  }
+
   get x509(): X509Certificate {
-    return (this.#x509 ??= new X509Certificate(this.der));
+    if (this.#x509) return this.#x509;
+    try {
+      return (this.#x509 = new X509Certificate(this.der));
+    } catch {
+      throw new PkiError(`${this.#what}: the certificate does not parse`);
+    }
   }
 
   get publicKey(): KeyObject {
@@ -255,7 +437,7 @@ function rsaKeyOf(spkiDer: Buffer): KeyDescription | undefined {
  * of one PEM certificate. Throws PkiError when it does not parse.
  */
 export function parseCertificate(pem: string): CertInfo {
-  return structuredClone(parseCertificateFull(pem).info);
+  return structuredClone(parseCertificateFull(pem).infoAs('certificate'));
 }
 
 /** "AB:CD:…" SHA-256 fingerprint of a PEM certificate (openssl's format). */

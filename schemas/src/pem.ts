@@ -1,11 +1,21 @@
 // Structural checks of `bytes` fields: base64 that decodes to PEM blocks of the expected type.
 // Deep parsing (ASN.1, signatures) is schemas/pki's job; this only answers "is it the right kind
 // of text", cheaply, for every write.
+import { toPem } from '../pki/pem.js';
 import { RecentCache } from '../pki/recent-cache.js';
 
-export interface PemBlock {
-  type: string;
-  der: Buffer;
+/** One block: its label, its DER, and the canonical PEM (schemas/pki's form) made on first use. */
+export class PemBlock {
+  #pem: string | undefined;
+
+  constructor(
+    readonly type: string,
+    readonly der: Buffer,
+  ) {}
+
+  get pem(): string {
+    return (this.#pem ??= toPem(this.type, this.der));
+  }
 }
 
 const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
@@ -62,18 +72,44 @@ export function pemBlocks(text: string): { blocks: PemBlock[] } | { error: strin
     if (!der) return { error: `PEM block ${blocks.length + 1} (${begin}) has a body that is not base64` };
     // Every X.509 and PKCS#10 structure is a DER SEQUENCE.
     if (der[0] !== 0x30) return { error: `PEM block ${blocks.length + 1} (${begin}) does not hold a DER SEQUENCE` };
-    blocks.push({ type: begin!, der });
+    blocks.push(new PemBlock(begin!, der));
   }
   if (blocks.length === 0) return { error: 'no PEM block found' };
   return { blocks };
 }
 
+type FieldBlocks = { blocks: PemBlock[] } | { error: string };
+
+// The schema's x-pem-type check and the guards read the same fields of one review, and roots and
+// CSRs come back review after review: keep the blocks of the last few fields (null: not base64).
+const fieldBlocks = new RecentCache<FieldBlocks | null>(16);
+
+/** The PEM blocks of a `bytes` field (base64 of PEM text), why it holds none, or undefined when it is not base64. Shared: do not modify. */
+export function pemBlocksOfField(base64Text: string): FieldBlocks | undefined {
+  const hit = fieldBlocks.get(base64Text);
+  if (hit !== undefined) return hit ?? undefined;
+  const bytes = decodeBase64(base64Text);
+  const parsed = bytes ? pemBlocks(bytes.toString('utf8')) : null;
+  fieldBlocks.set(base64Text, parsed);
+  return parsed ?? undefined;
+}
+
+/**
+ * Canonical PEM of each CERTIFICATE block in a `bytes` field: undefined when the field is absent,
+ * empty or not base64, null when the text is not well-formed PEM (x-pem-type reports that, with
+ * its reason, at the same path).
+ */
+export function certificatesOfField(base64Text: unknown): string[] | null | undefined {
+  if (typeof base64Text !== 'string' || base64Text === '') return undefined;
+  const parsed = pemBlocksOfField(base64Text);
+  if (!parsed) return undefined;
+  return 'error' in parsed ? null : parsed.blocks.filter((b) => b.type === 'CERTIFICATE').map((b) => b.pem);
+}
+
 /** Why `base64Text` is not base64 of PEM with only `expected` blocks (exactly one when `single`), or undefined. */
 export function checkPemBytes(base64Text: string, expected: string, single: boolean): string | undefined {
-  const bytes = decodeBase64(base64Text);
-  if (!bytes) return 'must be standard base64 (A-Z, a-z, 0-9, +, /, padded with =, no line breaks)';
-  const text = bytes.toString('utf8');
-  const parsed = pemBlocks(text);
+  const parsed = pemBlocksOfField(base64Text);
+  if (!parsed) return 'must be standard base64 (A-Z, a-z, 0-9, +, /, padded with =, no line breaks)';
   if ('error' in parsed) return `must be base64 of PEM text with ${expected} blocks: ${parsed.error}`;
   const types = parsed.blocks.map((b) => b.type);
   // Never echo what a stray key block holds, only that it is there.

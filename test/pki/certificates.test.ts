@@ -11,6 +11,7 @@ import {
   privateKeyMatchesCert,
   publicKeyOfCsrMatchesCert,
   signIntermediate,
+  verifyChain,
 } from '../../schemas/pki/index.js';
 import { DAY, Workdir } from './openssl.js';
 
@@ -231,6 +232,14 @@ describe('parseCertificate', () => {
       signatureAlgorithm: 'ecdsa-with-SHA256',
       selfSigned: true,
     });
+  });
+
+  it('reads a certificate with an empty subject, as SPIFFE workload certificates have', () => {
+    const pem = w.ok(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', w.path('empty-subject.key'), '-subj', '/', '-addext', 'subjectAltName=critical,URI:spiffe://c1/ns/a/sa/b', '-days', '2']);
+    const info = parseCertificate(pem);
+    expect(info.subjectText).toBe('');
+    expect(info.hosts).toEqual(['spiffe://c1/ns/a/sa/b']);
+    expect(verifyChain({ certPem: pem, rootPems: [pem] }).ok).toBe(true);
   });
 
   it('throws PkiError for text that is not a certificate', () => {

@@ -3,7 +3,7 @@
 import { constants, createPrivateKey, createPublicKey, type KeyObject, privateEncrypt, publicDecrypt, sign, verify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ASN1HEX } from '../../schemas/pki/asn1.js';
-import { childrenOf, DerError, integerBits, type Tlv, tlvAt, topLevel } from '../../schemas/pki/der-reader.js';
+import { checkContent, childrenOf, DerError, integerBits, type Tlv, tlvAt, topLevel } from '../../schemas/pki/der-reader.js';
 import { createCsr, createRootCa, generateRsaKey } from '../../schemas/pki/index.js';
 import { rsaKeyInSpki, verifyRsaPkcs1 } from '../../schemas/pki/keys.js';
 import { seededRandom } from '../sandbox/faults.js';
@@ -160,3 +160,41 @@ describe('verifyRsaPkcs1', () => {
 function digestInfoOf(hash: string, data: Buffer, key: KeyObject): Buffer {
   return publicDecrypt({ key: createPublicKey(key), padding: constants.RSA_PKCS1_PADDING }, sign(hash, data, key));
 }
+
+describe('checkContent', () => {
+  const check = (hex: string) => {
+    const der = Buffer.from(hex, 'hex');
+    checkContent(der, topLevel(der));
+  };
+  it('accepts what DER allows and refuses what it does not, naming the rule', () => {
+    for (const good of ['0101ff', '020100', '02020080', '0201ff', '0202ff7f', '030100', '03020780', '0500', '06032a8648', '0603551d13', '0c03616263', '0c02c3a9', '1e020041', '1c0400010000', '3000', '1300']) {
+      expect(() => check(good), good).not.toThrow();
+    }
+    const bad: Array<[string, RegExp]> = [
+      ['0000', /end-of-contents/],
+      ['2500', /constructed/],
+      ['2c00', /constructed/],
+      ['010200ff', /BOOLEAN/],
+      ['0200', /empty INTEGER/],
+      ['02020001', /shortest form/],
+      ['0202ff80', /shortest form/],
+      ['0300', /unused-bits/],
+      ['030108', /unused-bits/],
+      ['030101', /unused-bits/],
+      ['050100', /NULL/],
+      ['0600', /incomplete/],
+      ['0602558e', /incomplete/],
+      ['060355800d', /shortest form/],
+      ['0c01ff', /UTF-8/],
+      ['0c03eda080', /UTF-8/],
+      ['1e0100', /whole characters/],
+      ['1e02d800', /not a character/],
+      ['1c0400110000', /not a character/],
+      ['1c03000000', /whole characters/],
+    ];
+    for (const [hex, why] of bad) {
+      expect(() => check(hex), hex).toThrow(DerError);
+      expect(() => check(hex), hex).toThrow(why);
+    }
+  });
+});

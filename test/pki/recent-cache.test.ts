@@ -57,6 +57,27 @@ describe('RecentCache', () => {
     expect(c.get('other')).toBeUndefined();
   });
 
+  it('tells apart long keys of the same length that agree where it probes first', () => {
+    const c = new RecentCache<number>(4);
+    const base = 'x'.repeat(100);
+    // Same length, same middle character, different elsewhere.
+    const a = `A${base.slice(1)}`;
+    const b = `B${base.slice(1)}`;
+    c.set(a, 1);
+    c.set(b, 2);
+    expect(c.get(a)).toBe(1);
+    expect(c.get(b)).toBe(2);
+    expect(c.get(`C${base.slice(1)}`)).toBeUndefined();
+    // A key equal in content but built separately (as JSON.parse makes them) is a hit.
+    expect(c.get(['A', base.slice(1)].join(''))).toBe(1);
+    // Short keys, the empty one included.
+    c.set('k', 3);
+    expect(c.get('k')).toBe(3);
+    expect(c.get('j')).toBeUndefined();
+    c.set('', 4);
+    expect(c.get('')).toBe(4);
+  });
+
   it('refuses a capacity that is not a positive integer', () => {
     expect(() => new RecentCache(0)).toThrow('capacity: expected a positive integer, got 0');
     expect(() => new RecentCache(1.5)).toThrow(RangeError);

@@ -14,6 +14,7 @@ import {
   verifyCsr,
   verifySigningSecret,
 } from '../../schemas/pki/index.js';
+import { parseCertificateFull } from '../../schemas/pki/parse.js';
 import { Workdir } from './openssl.js';
 
 const w = new Workdir();
@@ -115,6 +116,69 @@ describe('damaged input', () => {
       }
     }
     expect(accepted).toBeLessThan(45);
+  });
+
+  it('certificates: whatever parses as certificate structure, openssl x509 reads too', () => {
+    // parseCertificateFull reads the structure only (names and extension values are decoded on
+    // first use); the webhook's "certificate that parses" rests on it, so OpenSSL must agree.
+    const rnds = [11, 12, 13].map((seed) => mulberry32(seed));
+    const original = derOf(cert);
+    let structural = 0;
+    let decoded = 0;
+    for (let i = 0; i < 1200; i++) {
+      const bad = pemOf('CERTIFICATE', mutate(original, rnds[i % rnds.length]!));
+      let parsed: ReturnType<typeof parseCertificateFull>;
+      try {
+        parsed = parseCertificateFull(bad);
+      } catch (e) {
+        expect(e, `mutation ${i}`).toBeInstanceOf(PkiError);
+        continue;
+      }
+      structural++;
+      const r = w.openssl(['x509', '-noout', '-subject', '-dates'], bad);
+      expect(r.code, `mutation ${i} parses for us only: ${r.stderr}`).toBe(0);
+      // The validity we read is openssl's.
+      const dates = Object.fromEntries(r.stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      expect(parsed.notBefore.getTime(), `mutation ${i}`).toBe(new Date(dates.notBefore!).getTime());
+      expect(parsed.notAfter.getTime(), `mutation ${i}`).toBe(new Date(dates.notAfter!).getTime());
+      try {
+        void parsed.info;
+        decoded++;
+      } catch (e) {
+        expect(e, `mutation ${i}`).toBeInstanceOf(PkiError);
+      }
+    }
+    // Most single-byte damage lands in names, keys and signatures, which keep the structure.
+    expect(structural).toBeGreaterThan(450);
+    expect(decoded).toBeGreaterThan(300);
+  });
+
+  it('certificates: a name value of a universal tag openssl refuses never parses for us', () => {
+    // Random damage seldom lands on a tag byte; here every tag takes the place of OU's UTF8String
+    // "fuzz". We take the string types Go and OpenSSL both read; OpenSSL also keeps a few other
+    // tags as opaque values (REAL, EXTERNAL, ...), which we refuse, as Go does.
+    const original = derOf(cert);
+    const at = original.indexOf(Buffer.from('0c0466757a7a', 'hex'));
+    expect(at).toBeGreaterThan(0);
+    const oursOnly: number[] = [];
+    const accepted: number[] = [];
+    for (let tag = 0; tag < 0x1f; tag++) {
+      const der = Buffer.from(original);
+      der[at] = tag;
+      const bad = pemOf('CERTIFICATE', der);
+      try {
+        parseCertificateFull(bad);
+      } catch (e) {
+        expect(e).toBeInstanceOf(PkiError);
+        continue;
+      }
+      accepted.push(tag);
+      if (w.openssl(['x509', '-noout'], bad).code !== 0) oursOnly.push(tag);
+    }
+    expect(oursOnly).toEqual([]);
+    // UTF8String, NumericString, PrintableString, T61String, IA5String, BMPString ("fu" "zz");
+    // as a UniversalString the four bytes are one value beyond Unicode.
+    expect(accepted).toEqual([0x0c, 0x12, 0x13, 0x14, 0x16, 0x1e]);
   });
 
   it('Secrets: verifySigningSecret returns a verdict for any garbage and never echoes key material', () => {

@@ -71,7 +71,35 @@ describe('a current FINISHED CertificateRequest', () => {
     const fake = '-----BEGIN CERTIFICATE-----\nMAMCAQA=\n-----END CERTIFICATE-----\n';
     const errors = check(finished({ signedCertificate: b64(fake), signingRootCa: b64(pki.rootCert) }));
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^status\.signedCertificate: Invalid value: certificate 1 does not parse: /);
+    expect(errors[0]).toMatch(/^status\.signedCertificate: Invalid value: certificate 1 does not parse \(not a Certificate\)$/);
+  });
+
+  it('is denied when a certificate is not DER through and through: an extension value, a key', () => {
+    const der = Buffer.from(pki.otherRootCert.replace(/-----[A-Z ]+-----/g, ''), 'base64');
+    const pem = (d: Buffer) => `-----BEGIN CERTIFICATE-----\n${d.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
+    // basicConstraints' value (OCTET STRING 04 05, then 30 03 01 01 ff) made a multi-octet tag.
+    const bc = der.indexOf(Buffer.from('0603551d13', 'hex'));
+    const badExt = Buffer.from(der);
+    const value = der.indexOf(Buffer.from('0405', 'hex'), bc) + 2;
+    expect(der[value]).toBe(0x30);
+    badExt[value] = 0x1f;
+    // The RSA modulus INTEGER made a BOOLEAN: structure intact, the key does not import.
+    const badKey = Buffer.from(der);
+    const modulus = der.indexOf(Buffer.from('0282010100', 'hex'));
+    badKey[modulus] = 0x01;
+    for (const [bad, why] of [[badExt, /^status\.signingRootCa: Invalid value: certificate 2 does not parse \(multi-octet tag\)$/], [badKey, /^status\.signingRootCa: Invalid value: certificate 2 does not parse: the public key does not parse$/]] as const) {
+      // An extra root that does not parse is refused, though the leaf chains to the first one.
+      const errors = check(finished({ signedCertificate: b64(pki.signedByRoot), signingRootCa: b64(pki.rootCert + pem(bad)) }));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(why);
+    }
+  });
+
+  it('leaves a field that is not PEM to the schema, which names the problem once', () => {
+    const junk = `${pki.signedByRoot}-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n`;
+    const obj = finished({ signedCertificate: b64(junk), signingRootCa: b64(pki.rootCert) });
+    expect(validateUpdate(pending(2), obj)).toEqual([]);
+    expect(validateObject(obj).map(formatFieldError)).toEqual([expect.stringMatching(/^status\.signedCertificate: Invalid value: .*PEM block 2 \(CERTIFICATE\) has a body that is not base64$/)]);
   });
 
   it('is admitted from FAILED (Gloo Mesh re-signs straight away) and checked the same way', () => {
