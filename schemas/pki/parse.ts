@@ -86,6 +86,7 @@ const parsedCache = new RecentCache<ParsedCert>(32);
  * callers: treat it as read-only (parseCertificate hands out copies).
  */
 export function parseCertificateFull(pem: string, what = 'certificate'): ParsedCert {
+  if (typeof pem !== 'string') throw new PkiError(`${what}: expected PEM text, got ${pem === null ? 'null' : typeof pem}`);
   const hit = parsedCache.get(pem);
   if (hit) return hit;
   const parsed = parseUncached(pem, what);
@@ -206,14 +207,15 @@ function readStructure(der: Buffer, what: string): ParsedCert {
 function checkAlgorithm(der: Buffer, alg: Tlv): void {
   const parts = childrenOf(der, alg);
   if (parts.length < 1 || parts.length > 2 || parts[0].tag !== 0x06) throw new DerError('AlgorithmIdentifier');
-  for (const part of parts) checkContent(der, part);
+  checkContent(der, parts[0]);
+  if (parts[1]) checkTree(der, parts[1]);
 }
 
-// Name attribute values we read: the string types both Go and OpenSSL decode (UTF8String,
-// NumericString, PrintableString, T61String, IA5String, UniversalString, BMPString) and SEQUENCE.
-// OpenSSL also keeps a few other tags as opaque values (REAL, EXTERNAL, ...); we refuse those, as
-// Go does. test/pki/robustness.test.ts puts every tag to openssl.
-const NAME_VALUE_TAGS = new Set([0x0c, 0x12, 0x13, 0x14, 0x16, 0x1c, 0x1e, 0x30]);
+// Name attribute values we read: the string types Go's crypto/x509 (so istiod), OpenSSL and
+// jsrsasign all decode: UTF8String, NumericString, PrintableString, T61String, IA5String,
+// BMPString. OpenSSL also takes UniversalString, SEQUENCE and a few opaque tags (REAL, EXTERNAL,
+// ...); Go refuses them, and so do we. test/pki/robustness.test.ts puts every tag to openssl.
+const NAME_VALUE_TAGS = new Set([0x0c, 0x12, 0x13, 0x14, 0x16, 0x1e]);
 
 /**
  * Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY }. Values stay encoded, but OpenSSL
@@ -236,18 +238,29 @@ function checkName(der: Buffer, name: Tlv): void {
   }
 }
 
+// The extensions readers decode (SKI, KU, SAN, IAN, BC, name constraints, CRL distribution points,
+// policies, AKI, EKU, authority information access), by the DER of their OIDs: their values must
+// be DER through and through. A private extension's value is opaque to everyone, as to OpenSSL.
+const DECODED_EXTENSIONS = new Set(['551d0e', '551d0f', '551d11', '551d12', '551d13', '551d1e', '551d1f', '551d20', '551d23', '551d25', '2b06010505070101']);
+
 /** Extensions ::= SEQUENCE SIZE (1..MAX) OF SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } */
 function checkExtensions(der: Buffer, wrapper: Tlv): void {
   const inner = childrenOf(der, wrapper);
   if (inner.length !== 1 || inner[0].tag !== 0x30) throw new DerError('extensions');
   const list = childrenOf(der, inner[0]);
   if (list.length === 0) throw new DerError('extensions');
+  const seen = new Set<string>();
   for (const ext of list) {
     const e = ext.tag === 0x30 ? childrenOf(der, ext) : [];
     const ok = e[0]?.tag === 0x06 && (e.length === 2 ? e[1].tag === 0x04 : e.length === 3 && e[1].tag === 0x01 && e[2].tag === 0x04);
     if (!ok) throw new DerError('extension');
     for (const part of e) checkContent(der, part);
-    // The value is decoded when `info` is read; its bytes must be one whole DER element now.
+    // RFC 5280 4.2: a certificate must not include more than one instance of an extension.
+    const oid = der.toString('hex', e[0].value, e[0].end);
+    if (seen.has(oid)) throw new DerError('extension repeated');
+    seen.add(oid);
+    if (!DECODED_EXTENSIONS.has(oid)) continue;
+    // Decoded when `info` is read: its bytes must be one whole DER element now.
     const value = e[e.length - 1];
     const inner = tlvAt(der, value.value, value.end);
     if (inner.end !== value.end) throw new DerError('extension value');

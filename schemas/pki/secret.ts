@@ -59,8 +59,11 @@ function parseAll(text: string, key: string): ReturnType<typeof parseCertificate
   const certs = certificatesIn(text);
   if (certs.length === 0) throw new SecretError(`${key}: no PEM certificate found`);
   return certs.map((pem, i) => {
+    const label = certs.length > 1 ? `${key} certificate ${i + 1}` : key;
     try {
-      return parseCertificateFull(pem, certs.length > 1 ? `${key} certificate ${i + 1}` : key);
+      const p = parseCertificateFull(pem, label);
+      p.infoAs(label);
+      return p;
     } catch (e) {
       throw new SecretError((e as Error).message);
     }
@@ -169,11 +172,19 @@ function readSigningSecret(data: Record<string, string>, at: Date) {
   let ca: ReturnType<typeof parseCertificateFull>;
   try {
     ca = parseCertificateFull(caCertPem, caCertKey);
+    // Decoded now, so that a failure names this Secret key (the parse may be shared).
+    ca.infoAs(caCertKey);
   } catch (e) {
     throw new SecretError((e as Error).message);
   }
   const roots = parseAll(rootText, ISTIO_KEYS.rootCert);
-  if (!legacy && !ca.x509.checkPrivateKey(privateKeyObject(caKeyPem, caKey))) {
+  let caX509: X509Certificate;
+  try {
+    caX509 = ca.x509;
+  } catch {
+    throw new SecretError(`${caCertKey}: the certificate does not parse`);
+  }
+  if (!legacy && !caX509.checkPrivateKey(privateKeyObject(caKeyPem, caKey))) {
     throw new SecretError(`${ISTIO_KEYS.caKey}: does not match ${ISTIO_KEYS.caCert}`);
   }
   if (!ca.info.isCA) throw new SecretError(`${caCertKey}: ${certLabel(ca.info)} is not a CA certificate (basicConstraints CA:TRUE missing), so it cannot sign`);
@@ -260,7 +271,7 @@ export function inspectSecretData(data: Record<string, string>, opts: { at?: Dat
       const text = decodeValue(data, key);
       if (text === undefined) continue;
       const blocks = splitPem(text);
-      const certs = blocks.filter((b) => b.type === 'CERTIFICATE').map((b, i) => parseCertificateFull(b.pem, `${key} certificate ${i + 1}`).info);
+      const certs = blocks.filter((b) => b.type === 'CERTIFICATE').map((b, i) => parseCertificateFull(b.pem, `${key} certificate ${i + 1}`).infoAs(`${key} certificate ${i + 1}`));
       const keyBlockPem = blocks.find((b) => /PRIVATE KEY$/.test(b.type))?.pem;
       entries.push({
         key,

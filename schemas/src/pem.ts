@@ -95,14 +95,14 @@ export function pemBlocksOfField(base64Text: string): FieldBlocks | undefined {
 }
 
 /**
- * Canonical PEM of each CERTIFICATE block in a `bytes` field: undefined when the field is absent,
- * empty or not base64, null when the text is not well-formed PEM (x-pem-type reports that, with
- * its reason, at the same path).
+ * Canonical PEM of each CERTIFICATE block in a `bytes` field: undefined when the field is absent
+ * or empty, null when it is not base64 of well-formed PEM (the schema's format and x-pem-type
+ * checks report that, with the reason, at the same path).
  */
 export function certificatesOfField(base64Text: unknown): string[] | null | undefined {
   if (typeof base64Text !== 'string' || base64Text === '') return undefined;
   const parsed = pemBlocksOfField(base64Text);
-  if (!parsed) return undefined;
+  if (!parsed) return null;
   return 'error' in parsed ? null : parsed.blocks.filter((b) => b.type === 'CERTIFICATE').map((b) => b.pem);
 }
 

@@ -31,7 +31,7 @@ function assertLengthRecheckIsExact(node: unknown, where: string): void {
   if (typeof node !== 'object' || node === null) return;
   const n = node as Record<string, unknown>;
   if (typeof n.minLength === 'number' && n.minLength > 1) throw new Error(`${where}: minLength ${n.minLength} > 1 would need code-point counting (see validator.ts)`);
-  for (const k of ['anyOf', 'oneOf', 'not', 'if', 'propertyNames']) {
+  for (const k of ['anyOf', 'oneOf', 'not', 'if', 'propertyNames', 'contains', 'dependentSchemas', 'unevaluatedProperties', 'unevaluatedItems']) {
     if (k in n && !(where.endsWith('.properties') || where.endsWith('.patternProperties'))) throw new Error(`${where}: ${k} would make the maxLength re-check inexact (see validator.ts)`);
   }
   for (const [k, v] of Object.entries(n)) assertLengthRecheckIsExact(v, `${where}.${k}`);

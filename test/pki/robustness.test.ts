@@ -176,9 +176,49 @@ describe('damaged input', () => {
       if (w.openssl(['x509', '-noout'], bad).code !== 0) oursOnly.push(tag);
     }
     expect(oursOnly).toEqual([]);
-    // UTF8String, NumericString, PrintableString, T61String, IA5String, BMPString ("fu" "zz");
-    // as a UniversalString the four bytes are one value beyond Unicode.
+    // UTF8String, NumericString, PrintableString, T61String, IA5String, BMPString ("fu" "zz").
     expect(accepted).toEqual([0x0c, 0x12, 0x13, 0x14, 0x16, 0x1e]);
+    // A well-formed UniversalString ("f") or SEQUENCE value: OpenSSL reads them, Go and jsrsasign
+    // do not, so neither do we (a certificate istiod cannot read must not pass admission).
+    for (const value of ['1c0400000066', '30040c024142']) {
+      const der = Buffer.concat([original.subarray(0, at), Buffer.from(value, 'hex'), original.subarray(at + 6)]);
+      const pem = pemOf('CERTIFICATE', der);
+      expect(w.openssl(['x509', '-noout'], pem).code, value).toBe(0);
+      expect(() => parseCertificateFull(pem), value).toThrow(/Name: an attribute value that is not a string/);
+    }
+  });
+
+  it('certificates: extension values are DER where a reader decodes them, opaque elsewhere, never repeated', () => {
+    const original = derOf(cert);
+    const swap = (from: string, to: string, der: Buffer = original): Buffer => {
+      const at = der.indexOf(Buffer.from(from, 'hex'));
+      expect(at, from).toBeGreaterThan(0);
+      return Buffer.concat([der.subarray(0, at), Buffer.from(to, 'hex'), der.subarray(at + from.length / 2)]);
+    };
+    const san = original.indexOf(Buffer.from('0603551d11', 'hex'));
+    const sanValue = original.indexOf(0x04, san + 5) + 2; // OCTET STRING header, then the GeneralNames
+    const broken = Buffer.from(original);
+    broken[sanValue] = 0x1f;
+    const cases: Array<[string, Buffer, boolean]> = [
+      ['SAN whose value is not DER', broken, false],
+      ['the same bytes under a private OID', swap('0603551d11', '06032a0304', broken), true],
+      ['a private extension holding a valid value', swap('0603551d11', '06032a0304'), true],
+      ['a repeated extension (SKI written as a second AKI)', swap('0603551d0e', '0603551d23'), false],
+    ];
+    for (const [name, der, parses] of cases) {
+      const pem = pemOf('CERTIFICATE', der);
+      let ours = true;
+      try {
+        parseCertificateFull(pem);
+      } catch (e) {
+        expect(e, name).toBeInstanceOf(PkiError);
+        ours = false;
+      }
+      expect(ours, name).toBe(parses);
+      if (ours) expect(w.openssl(['x509', '-noout'], pem).code, name).toBe(0);
+    }
+    // Input of the wrong type is a PkiError too, not a TypeError from the cache.
+    expect(() => parseCertificateFull(undefined as unknown as string)).toThrow(new PkiError('certificate: expected PEM text, got undefined'));
   });
 
   it('Secrets: verifySigningSecret returns a verdict for any garbage and never echoes key material', () => {

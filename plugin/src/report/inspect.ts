@@ -221,8 +221,16 @@ export function inspectCertificateRequest(cluster: string, cr: CrObject, current
   const signed = certBlocks(text(st.signedCertificate));
   const roots = certBlocks(text(st.signingRootCa));
   const chain = certBlocks(text(st.certChain));
-  signed.forEach((p, i) => report.certificates.push(certReport(p, signed.length > 1 ? `status.signedCertificate[${i}]` : 'status.signedCertificate', now)));
-  roots.forEach((p, i) => report.certificates.push(certReport(p, roots.length > 1 ? `status.signingRootCa[${i}]` : 'status.signingRootCa', now)));
+  // A certificate whose names or extensions do not decode is a failed check, not a failed command.
+  const add = (pem: string, source: string): void => {
+    try {
+      report.certificates.push(certReport(pem, source, now));
+    } catch (err) {
+      report.checks.push({ name: `${source} parses`, ok: false, message: errorMessage(err) });
+    }
+  };
+  signed.forEach((p, i) => add(p, signed.length > 1 ? `status.signedCertificate[${i}]` : 'status.signedCertificate'));
+  roots.forEach((p, i) => add(p, roots.length > 1 ? `status.signingRootCa[${i}]` : 'status.signingRootCa'));
   if (signed[0]) {
     // certChain (extension) is the signed certificate followed by the signer's chain.
     const intermediates = chain.length ? chain.slice(1) : signed.slice(1);
