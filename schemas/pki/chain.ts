@@ -201,6 +201,8 @@ export function verifyChainDetailed(opts: ChainInput): ChainSuccess | ChainFailu
     if ('ok' in n) return n;
     nodes.roots.push(n);
   }
+  // Possible issuers, roots first.
+  const candidates = [...nodes.roots, ...nodes.chain];
   if (nodes.roots.length === 0) {
     return { ok: false, role: { kind: 'root', index: 0 }, reason: 'no-roots', error: `${labels.roots}: no trusted root certificate given` };
   }
@@ -239,7 +241,7 @@ export function verifyChainDetailed(opts: ChainInput): ChainSuccess | ChainFailu
     // Issuers whose subject DER is the child's issuer DER first: only then the ones whose names
     // merely read the same, which needs both certificates' names decoded.
     for (const exact of [true, false]) {
-      for (const cand of [...nodes.roots, ...nodes.chain]) {
+      for (const cand of candidates) {
         if ((cur.p.issuerHex === cand.p.subjectHex) !== exact) continue;
         if (path.some((n) => n.p.der.equals(cand.p.der))) continue;
         if (!exact && !sameText(cur.p, cand.p)) continue;

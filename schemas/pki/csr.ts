@@ -11,6 +11,7 @@ import {
   rsaKeyInSpki,
   signatureSchemeFor,
   VERIFY_ALGORITHMS_BY_HEX,
+  type VerifyAlgorithm,
   verifyRsaPkcs1,
 } from './keys.js';
 import { childrenOf, DerError, topLevel } from './der-reader.js';
@@ -142,16 +143,14 @@ function readCsrDer(der: Buffer, what: string, verifySignature: boolean): Parsed
     checkRsaKey(what, rsa.bits, rsa.exponentUsable, alg);
     if (verifySignature && !verifyRsaPkcs1(alg.hash, criDer, der.subarray(rsa.start, rsa.end), rsa.bits, signature)) throw badSignature(what);
   } else {
-    const pub = publicKeyFromSpki(spkiDer.toString('hex'), what);
+    const pub = publicKeyFromSpki(spkiDer, what);
     // An RSA key in another encoding of its SPKI is still an RSA key; others sign only with their own algorithms.
     const family = pub.asymmetricKeyType;
     if (family === 'rsa') {
       const e = pub.asymmetricKeyDetails?.publicExponent ?? 0n;
       checkRsaKey(what, pub.asymmetricKeyDetails?.modulusLength ?? 0, e >= 3n && e % 2n === 1n, alg);
-    } else if (family === 'ec') {
-      if (!alg.name.startsWith('ecdsa')) throw mismatch(what, alg.name, 'EC');
-    } else if (family === 'ed25519') {
-      if (alg.name !== 'Ed25519') throw mismatch(what, alg.name, 'Ed25519');
+    } else if (family === 'ec' || family === 'ed25519') {
+      if (alg.family !== family) throw mismatch(what, alg.name, family === 'ec' ? 'EC' : 'Ed25519');
     } else {
       throw new PkiError(`${what}: the CSR's ${family ?? 'unknown'} key is not accepted (use RSA, ECDSA or Ed25519)`);
     }
@@ -161,12 +160,10 @@ function readCsrDer(der: Buffer, what: string, verifySignature: boolean): Parsed
 }
 
 /** What an RSA key of a CSR must be, however its SubjectPublicKeyInfo was read. */
-type CsrAlgorithm = { name: string; hash: string | null; rsaPkcs1?: true };
-
-function checkRsaKey(what: string, bits: number, exponentUsable: boolean, alg: CsrAlgorithm): asserts alg is CsrAlgorithm & { hash: string; rsaPkcs1: true } {
+function checkRsaKey(what: string, bits: number, exponentUsable: boolean, alg: VerifyAlgorithm): asserts alg is VerifyAlgorithm & { hash: string; family: 'rsa' } {
   if (bits < MIN_RSA_BITS) throw new PkiError(`${what}: the CSR's RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required`);
   if (!exponentUsable) throw new PkiError(`${what}: the CSR's RSA key has a public exponent that is even or below 3`);
-  if (!alg.rsaPkcs1 || !alg.hash) throw mismatch(what, alg.name, 'RSA');
+  if (alg.family !== 'rsa' || !alg.hash) throw mismatch(what, alg.name, 'RSA');
 }
 
 function mismatch(what: string, algorithm: string, keyType: string): PkiError {
@@ -210,7 +207,7 @@ export function verifyCsr(csrPem: string): CsrInfo {
   const p = readCsr(csrPem);
   const rdns = nameArray(p.subjectDer.toString('hex'));
   const spkiDer = p.spkiDer;
-  const pub = publicKeyFromSpki(spkiDer.toString('hex'), 'csrPem');
+  const pub = publicKeyFromSpki(spkiDer, 'csrPem');
   const k = describeKeyObject(pub);
   const sans = requestedSans(p.criDer.toString('hex'), 'csrPem');
   return {

@@ -148,9 +148,8 @@ function exponentUsable(der: Uint8Array, e: Tlv): boolean {
   return bits > 1 && (der[e.value] & 0x80) === 0;
 }
 
-/** The public key of a SubjectPublicKeyInfo (DER as hex); RSA keys through their PKCS#1 bytes. */
-export function publicKeyFromSpki(spkiHex: string, what: string): KeyObject {
-  const der = Buffer.from(spkiHex, 'hex');
+/** The public key of a SubjectPublicKeyInfo (DER); RSA keys through their PKCS#1 bytes. */
+export function publicKeyFromSpki(der: Buffer, what: string): KeyObject {
   const rsa = rsaKeyInSpki(der);
   if (rsa) {
     try {
@@ -201,14 +200,21 @@ export function signatureSchemeFor(k: KeyObject, what: string): SignatureScheme 
 }
 
 /** Signature algorithm OIDs we accept on CSRs, with their digests. SHA-1 is refused. */
-export const VERIFY_ALGORITHMS: Record<string, { hash: string | null; name: string; rsaPkcs1?: true }> = {
-  '1.2.840.113549.1.1.11': { hash: 'sha256', name: 'sha256WithRSAEncryption', rsaPkcs1: true },
-  '1.2.840.113549.1.1.12': { hash: 'sha384', name: 'sha384WithRSAEncryption', rsaPkcs1: true },
-  '1.2.840.113549.1.1.13': { hash: 'sha512', name: 'sha512WithRSAEncryption', rsaPkcs1: true },
-  '1.2.840.10045.4.3.2': { hash: 'sha256', name: 'ecdsa-with-SHA256' },
-  '1.2.840.10045.4.3.3': { hash: 'sha384', name: 'ecdsa-with-SHA384' },
-  '1.2.840.10045.4.3.4': { hash: 'sha512', name: 'ecdsa-with-SHA512' },
-  '1.3.101.112': { hash: null, name: 'Ed25519' },
+/** The key family an algorithm signs with, in node's asymmetricKeyType names (RSA: PKCS#1 v1.5). */
+export type KeyFamily = 'rsa' | 'ec' | 'ed25519';
+export interface VerifyAlgorithm {
+  hash: string | null;
+  name: string;
+  family: KeyFamily;
+}
+export const VERIFY_ALGORITHMS: Record<string, VerifyAlgorithm> = {
+  '1.2.840.113549.1.1.11': { hash: 'sha256', name: 'sha256WithRSAEncryption', family: 'rsa' },
+  '1.2.840.113549.1.1.12': { hash: 'sha384', name: 'sha384WithRSAEncryption', family: 'rsa' },
+  '1.2.840.113549.1.1.13': { hash: 'sha512', name: 'sha512WithRSAEncryption', family: 'rsa' },
+  '1.2.840.10045.4.3.2': { hash: 'sha256', name: 'ecdsa-with-SHA256', family: 'ec' },
+  '1.2.840.10045.4.3.3': { hash: 'sha384', name: 'ecdsa-with-SHA384', family: 'ec' },
+  '1.2.840.10045.4.3.4': { hash: 'sha512', name: 'ecdsa-with-SHA512', family: 'ec' },
+  '1.3.101.112': { hash: null, name: 'Ed25519', family: 'ed25519' },
 };
 
 // RFC 8017 9.2 note 1: the DigestInfo DER that precedes the digest, per hash.
@@ -250,6 +256,6 @@ export function verifyRsaPkcs1(hash: string, data: Uint8Array, pkcs1: Buffer, mo
 }
 
 /** VERIFY_ALGORITHMS by the OID's DER content (hex), to skip OID decoding on the hot path. */
-export const VERIFY_ALGORITHMS_BY_HEX: ReadonlyMap<string, { hash: string | null; name: string; rsaPkcs1?: true; oid: string }> = new Map(
+export const VERIFY_ALGORITHMS_BY_HEX: ReadonlyMap<string, VerifyAlgorithm & { oid: string }> = new Map(
   Object.entries(VERIFY_ALGORITHMS).map(([oid, a]) => [der({ oid: { oid } }).slice(4), { ...a, oid }]),
 );

@@ -104,19 +104,13 @@ function parseUncached(pem: string, what: string): ParsedCert {
   }
 }
 
-/** The family of keys a signature algorithm belongs to, from the names in keys.ts's table. */
-function familyOf(name: string): 'rsa' | 'ec' | 'ed25519' {
-  return name.startsWith('ecdsa') ? 'ec' : name === 'Ed25519' ? 'ed25519' : 'rsa';
-}
-
 // The signature algorithms we check ourselves, by the DER (hex) of their AlgorithmIdentifier as
 // RFC 4055/5758/8410 write it (RSA with NULL parameters, ECDSA and Ed25519 without). Anything else,
 // odd encodings included, goes to OpenSSL's X509 verify, which knows every rule about them.
 const SCHEMES_BY_ALG_TLV = new Map(
   Object.entries(VERIFY_ALGORITHMS).map(([oid, a]) => {
-    const family = familyOf(a.name);
-    const tlv = derOf({ seq: family === 'rsa' ? [{ oid: { oid } }, { null: '' }] : [{ oid: { oid } }] });
-    return [tlv, { hash: a.hash, family }] as const;
+    const tlv = derOf({ seq: a.family === 'rsa' ? [{ oid: { oid } }, { null: '' }] : [{ oid: { oid } }] });
+    return [tlv, { hash: a.hash, family: a.family }] as const;
   }),
 );
 
@@ -299,7 +293,7 @@ function readInfo(der: Buffer, fields: { spkiDer: Buffer; notBefore: Date; notAf
   const sans = sanEntriesFromParams(ext('subjectAltName')?.array);
   const spkiDer = fields.spkiDer;
   const rsa = rsaKeyOf(spkiDer);
-  const publicKey = rsa ? undefined : publicKeyFromSpki(spkiDer.toString('hex'), what);
+  const publicKey = rsa ? undefined : publicKeyFromSpki(spkiDer, what);
   const key = rsa ?? describeKeyObject(publicKey as KeyObject);
   const eku = ext('extKeyUsage') as (ExtParam & { array?: string[] }) | undefined;
   const aki = ext('authorityKeyIdentifier') as (ExtParam & { kid?: { hex: string } }) | undefined;
@@ -375,7 +369,7 @@ class LazyParsedCert implements ParsedCert {
 
   /**
    * Throws PkiError when a value inside the certificate (a name, an extension, the key) does not
-   * decode. The error names the input this certificate was first parsed as; infoOf(p, what) names
+   * decode. The error names the input this certificate was first parsed as; infoAs(what) names
    * the caller's own.
    */
   get info(): CertInfo {
@@ -412,7 +406,7 @@ class LazyParsedCert implements ParsedCert {
   }
 
   get publicKey(): KeyObject {
-    return (this.#publicKey ??= publicKeyFromSpki(this.spkiDer.toString('hex'), this.#what));
+    return (this.#publicKey ??= publicKeyFromSpki(this.spkiDer, this.#what));
   }
 }
 
