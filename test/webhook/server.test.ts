@@ -92,10 +92,11 @@ describe('bad input gets HTTP 400 with a clear message, never a 5xx', () => {
 
   it('reads the body whatever the Content-Type says, and answers a missing body with 400', async () => {
     const body = valid();
-    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=utf-8']) {
+    for (const type of ['application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=utf-8', 'APPLICATION/JSON']) {
       const r = await h.raw('/validate', JSON.stringify(body), { 'content-type': type });
       expect(r.status, type).toBe(200);
       expect(r.json.response.uid).toBe(body.request.uid);
+      expect(r.headers['content-type'], type).toBe('application/json; charset=utf-8');
     }
     const none = await h.raw('/validate', undefined, {});
     expect(none.status).toBe(400);

@@ -5,11 +5,13 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { deprecationPatch, KINDS, validateObject } from '../../schemas/src/index.js';
-import { handleReviewBody, type Endpoint, type Handled } from './admission/handle.js';
+import { handledJson, handleReviewBody, type Endpoint, type Handled } from './admission/handle.js';
 import { loggerOptions } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { clusterConfigured, startRotationInformer, type RotationCache } from './rotationCache.js';
 import { loadTlsMaterial, TlsWatcher, type TlsMaterial } from './tls.js';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** The apiserver's own limit for a request body; an UPDATE carries object and oldObject. */
 export const BODY_LIMIT = 3 * 1024 * 1024;
@@ -135,8 +137,13 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
 
   // Our own parser for every content type: the body arrives as text and the admission code
   // decides what is wrong with it, so each bad input gets a specific 400 instead of 415/500.
+  // application/json is named as well as '*': Fastify caches a named type's parser, but parses
+  // the Content-Type header anew on every request that falls through to the catch-all.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
+  const asText = { parseAs: 'string', bodyLimit: BODY_LIMIT } as const;
+  const keepText = (_req: unknown, body: string | Buffer, done: (err: null, body: string | Buffer) => void): void => done(null, body);
+  app.addContentTypeParser('application/json', asText, keepText);
+  app.addContentTypeParser('*', asText, keepText);
 
   const record = (endpoint: string, h: Pick<Handled, 'kind' | 'operation' | 'result'>, seconds: number): void => {
     metrics.reviews.record(endpoint, h.kind, h.operation, h.result, seconds);
@@ -171,7 +178,8 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
       }
       // while draining, tell keep-alive clients (the apiserver) to reconnect to another replica
       if (shuttingDown) reply.header('connection', 'close');
-      return reply.code(h.httpStatus).type('application/json').send(JSON.stringify(h.body));
+      // With the charset named, Fastify sends the header as is instead of rebuilding it per reply.
+      return reply.code(h.httpStatus).type(JSON_TYPE).send(handledJson(h));
     });
   }
 
@@ -182,12 +190,12 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
     log.info({ endpoint, code: err.code }, message);
     // Never a 5xx: the apiserver would turn it into a failed write for the user.
     if (shuttingDown) reply.header('connection', 'close');
-    return reply.code(400).type('application/json').send(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 400, reason: 'BadRequest', message }));
+    return reply.code(400).type(JSON_TYPE).send(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 400, reason: 'BadRequest', message }));
   });
   app.setNotFoundHandler((request, reply) => {
     return reply
       .code(404)
-      .type('application/json')
+      .type(JSON_TYPE)
       .send(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 404, reason: 'NotFound', message: `${request.method} ${request.url.slice(0, 100)}: not found; POST /mutate or /validate` }));
   });
 

@@ -1,7 +1,7 @@
 // Review in, response out: the whole admission decision for one HTTP body, with no Fastify in
 // sight. The route handler only moves bytes and records metrics.
 import { mutateReview } from './mutate.js';
-import { badRequestDecision, parseBody, parseReview, reviewResponse } from './review.js';
+import { admissionReviewJson, badRequestDecision, parseBody, parseReview, reviewResponse, type ParsedRequest } from './review.js';
 import type { AdmissionReviewResponse, ReviewResult, Status } from './types.js';
 import { validateReview, type ValidateContext } from './validate.js';
 
@@ -34,10 +34,34 @@ function httpBadRequest(message: string): Handled {
   };
 }
 
+/** The HTTP body to send for `h`. */
+export function handledJson(h: Handled): string {
+  return h.body.kind === 'AdmissionReview' ? admissionReviewJson(h.body) : JSON.stringify(h.body);
+}
+
 export function handleReviewBody(endpoint: Endpoint, text: string, ctx: ValidateContext): Handled {
   const body = parseBody(text);
   if (!body.ok) return httpBadRequest(body.message);
   return handleReview(endpoint, body.value, ctx);
+}
+
+// Built field by field rather than by spreading a shared base: this runs on every review and V8
+// makes a spread of eight fields a slow, dictionary-mode copy.
+function handledReview(req: ParsedRequest, body: Handled['body'], result: ReviewResult, code: number | undefined, problem: string | undefined): Handled {
+  return {
+    httpStatus: 200,
+    body,
+    result,
+    kind: req.info.kind,
+    operation: req.operation,
+    uid: req.uid,
+    namespace: req.namespace,
+    name: req.name,
+    subResource: req.subResource,
+    dryRun: req.dryRun,
+    code,
+    problem,
+  };
 }
 
 export function handleReview(endpoint: Endpoint, value: unknown, ctx: ValidateContext): Handled {
@@ -55,29 +79,13 @@ export function handleReview(endpoint: Endpoint, value: unknown, ctx: ValidateCo
     };
   }
   const req = parsed.request;
-  // Built field by field rather than by spreading a shared base: this runs on every review and
-  // V8 makes a spread of eight fields a slow, dictionary-mode copy.
-  const handled = (body: Handled['body'], result: ReviewResult, code: number | undefined, problem: string | undefined): Handled => ({
-    httpStatus: 200,
-    body,
-    result,
-    kind: req.info.kind,
-    operation: req.operation,
-    uid: req.uid,
-    namespace: req.namespace,
-    name: req.name,
-    subResource: req.subResource,
-    dryRun: req.dryRun,
-    code,
-    problem,
-  });
   try {
     if (endpoint === 'mutate') {
       const out = mutateReview(req);
-      return handled(reviewResponse(req.uid, out.decision), out.result, undefined, out.withheld);
+      return handledReview(req, reviewResponse(req.uid, out.decision), out.result, undefined, out.withheld);
     }
     const out = validateReview(req, ctx);
-    return handled(reviewResponse(req.uid, out.decision), out.result, out.decision.status?.code, undefined);
+    return handledReview(req, reviewResponse(req.uid, out.decision), out.result, out.decision.status?.code, undefined);
   } catch (err) {
     // A bug or an object deep enough to overflow the stack: fail closed on validate, and on mutate
     // let the object through unpatched (validation still judges it).
@@ -94,6 +102,6 @@ export function handleReview(endpoint: Endpoint, value: unknown, ctx: ValidateCo
               message: `${req.info.kind}.${req.info.group} ${JSON.stringify(req.name ?? '')}: the mesh-cert webhook could not evaluate this object (${detail.slice(0, 300)})`,
             },
           };
-    return handled(reviewResponse(req.uid, decision), 'error', decision.status?.code, detail.slice(0, 500));
+    return handledReview(req, reviewResponse(req.uid, decision), 'error', decision.status?.code, detail.slice(0, 500));
   }
 }

@@ -191,6 +191,21 @@ export function reviewResponse(uid: string, decision: Decision): AdmissionReview
   return { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response };
 }
 
+/**
+ * `JSON.stringify(review)`, byte for byte, written field by field. In the server, stringifying
+ * the response object cost about 3 us a review (against 0.3 us in a tight loop), a sixth of a
+ * quiet review's whole decision; only the variable parts go through JSON.stringify here.
+ */
+export function admissionReviewJson(review: AdmissionReviewResponse): string {
+  const r = review.response;
+  let s = `{"apiVersion":"${ADMISSION_API_VERSION}","kind":"AdmissionReview","response":{"uid":${JSON.stringify(r.uid)},"allowed":${r.allowed}`;
+  if (r.status !== undefined) s += `,"status":${JSON.stringify(r.status)}`;
+  if (r.patch !== undefined) s += `,"patch":${JSON.stringify(r.patch)}`;
+  if (r.patchType !== undefined) s += `,"patchType":${JSON.stringify(r.patchType)}`;
+  if (r.warnings !== undefined) s += `,"warnings":${JSON.stringify(r.warnings)}`;
+  return `${s}}}`;
+}
+
 /** A denial for a review whose request itself is malformed (not the object it carries). */
 export function badRequestDecision(message: string): Decision {
   return { allowed: false, status: { status: 'Failure', code: 400, reason: 'BadRequest', message } };
