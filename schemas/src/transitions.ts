@@ -29,7 +29,10 @@ export function validateUpdate(oldObj: unknown, newObj: unknown, opts: { subReso
   const old = isObject(oldObj) ? oldObj : {};
   const errors: FieldError[] = [];
   const ctx = { oldObj: old, newObj };
-  const changed = !jsonEqual(old.status, newObj.status) || !jsonEqual(old.spec, newObj.spec);
+  // Guards and invariants judge a write that changes something; most updates meet neither, so
+  // the comparison (a walk of both statuses when they are equal) is made only when one applies.
+  let changed: boolean | undefined;
+  const hasChanged = (): boolean => (changed ??= !jsonEqual(old.status, newObj.status) || !jsonEqual(old.spec, newObj.spec));
   const cond = conditionsOf(kind, old, newObj);
 
   for (const m of machinesOf(kind)) {
@@ -51,7 +54,8 @@ export function validateUpdate(oldObj: unknown, newObj: unknown, opts: { subReso
       });
       continue;
     }
-    if (changed) for (const g of m.guards?.[to] ?? []) errors.push(...GUARDS[g](ctx));
+    const guards = m.guards?.[to];
+    if (guards && hasChanged()) for (const g of guards) errors.push(...GUARDS[g](ctx));
   }
 
   const ogPath = OBSERVED_GENERATION[kind as KindName];
@@ -84,7 +88,8 @@ export function validateUpdate(oldObj: unknown, newObj: unknown, opts: { subReso
     }
   }
 
-  if (changed) for (const g of INVARIANTS[kind as KindName] ?? []) errors.push(...GUARDS[g](ctx));
+  const invariants = INVARIANTS[kind as KindName];
+  if (invariants && hasChanged()) for (const g of invariants) errors.push(...GUARDS[g](ctx));
   return errors;
 }
 
