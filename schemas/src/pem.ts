@@ -53,6 +53,16 @@ export function decodeBase64(text: string): Buffer | undefined {
   return bytes;
 }
 
+/**
+ * The DER of a block body with its whitespace removed, or undefined. pemBlocks first removes only
+ * the line feeds, which is what nearly every PEM holds and twice as fast as the general
+ * expression; the result is canonical base64 only if nothing else was there, so the general
+ * expression decides whenever it is not.
+ */
+function decodeBody(b64: string): Buffer | undefined {
+  return b64 === '' ? undefined : decodeStrict(b64);
+}
+
 /** Blocks in the text, or a reason the text is not PEM. Text outside blocks is ignored, as Go's pem.Decode and openssl do. */
 export function pemBlocks(text: string): { blocks: PemBlock[] } | { error: string } {
   const blocks: PemBlock[] = [];
@@ -60,15 +70,16 @@ export function pemBlocks(text: string): { blocks: PemBlock[] } | { error: strin
     const [, begin, body, end] = m;
     if (begin !== end) return { error: `PEM block ${blocks.length + 1} begins as ${begin} but ends as ${end}` };
     // Headers (RFC 1421, e.g. "Proc-Type:") sit before a blank line; encrypted keys use them.
-    const b64 = body!.includes(':')
-      ? body!
-          .split(/\r?\n/)
-          .map((l) => l.trim())
-          .filter((l) => l !== '' && !l.includes(':'))
-          .join('')
-      : body!.replace(/\s+/g, '');
     // Decoded once, and not through the memo: a block's body is a new string nobody asks about again.
-    const der = b64 === '' ? undefined : decodeStrict(b64);
+    const der = body!.includes(':')
+      ? decodeBody(
+          body!
+            .split(/\r?\n/)
+            .map((l) => l.trim())
+            .filter((l) => l !== '' && !l.includes(':'))
+            .join(''),
+        )
+      : (decodeBody(body!.replaceAll('\n', '')) ?? decodeBody(body!.replace(/\s+/g, '')));
     if (!der) return { error: `PEM block ${blocks.length + 1} (${begin}) has a body that is not base64` };
     // Every X.509 and PKCS#10 structure is a DER SEQUENCE.
     if (der[0] !== 0x30) return { error: `PEM block ${blocks.length + 1} (${begin}) does not hold a DER SEQUENCE` };

@@ -2,6 +2,7 @@
 // decodes instead of matching a regular expression (speed); it must accept exactly the grammar.
 import { describe, expect, it } from 'vitest';
 import { isBase64 } from '../../schemas/src/index.js';
+import { pemBlocksOfField } from '../../schemas/src/pem.js';
 import { seededRandom } from '../sandbox/faults.js';
 
 const GRAMMAR = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -31,5 +32,45 @@ describe('isBase64', () => {
       expect(isBase64(s), s).toBe(first);
       expect(first, s).toBe(GRAMMAR.test(s) && s.length % 4 === 0);
     }
+  });
+});
+
+describe('PEM block bodies', () => {
+  // pemBlocks removes line feeds first and falls back to removing all whitespace: the result must
+  // be what the general rule alone gives, whatever whitespace and stray characters a body holds.
+  const reference = (body: string): Buffer | undefined => {
+    const b64 = body.replace(/\s+/g, '');
+    if (b64 === '' || !GRAMMAR.test(b64)) return undefined;
+    const der = Buffer.from(b64, 'base64');
+    return der[0] === 0x30 ? der : undefined;
+  };
+
+  it('decode as removing every whitespace character would, and refuse the rest', () => {
+    const random = seededRandom(20261124);
+    const extras = ['\n', '\r\n', ' ', '\t', '\v', '\f', '\u00a0', '\u2028', '!', '-', '_', '.'];
+    let decoded = 0;
+    let refused = 0;
+    for (let i = 0; i < 3000; i++) {
+      const der = Buffer.from([0x30, ...Array.from({ length: 1 + Math.floor(random() * 90) }, () => Math.floor(random() * 256))]);
+      let body = der.toString('base64').replace(/(.{64})/g, '$1\n');
+      // Most bodies stay as a PEM writer leaves them; the others get a stray character somewhere.
+      if (random() < 0.6) {
+        const at = Math.floor(random() * body.length);
+        body = body.slice(0, at) + extras[Math.floor(random() * extras.length)] + body.slice(at);
+      }
+      body += random() < 0.5 ? '\n' : '\r\n';
+      const field = Buffer.from(`-----BEGIN CERTIFICATE-----\n${body}-----END CERTIFICATE-----\n`).toString('base64');
+      const got = pemBlocksOfField(field);
+      const want = reference(body);
+      if (want) {
+        decoded++;
+        expect(got && 'blocks' in got ? got.blocks[0]!.der.equals(want) : got, JSON.stringify(body)).toBe(true);
+      } else {
+        refused++;
+        expect(got && 'error' in got, JSON.stringify(body)).toBe(true);
+      }
+    }
+    expect(decoded).toBeGreaterThan(1000);
+    expect(refused).toBeGreaterThan(300);
   });
 });
