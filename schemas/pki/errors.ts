@@ -13,3 +13,12 @@ export class PkiError extends Error {
     if (opts.input !== undefined) this.input = opts.input;
   }
 }
+
+/**
+ * What a PkiError says without the label of the input it names ("certPem: the certificate does
+ * not parse" -> "the certificate does not parse"), for callers that put their own name on it;
+ * `fallback` for anything that is not a PkiError.
+ */
+export function withoutLabel(err: unknown, fallback: string): string {
+  return err instanceof PkiError ? err.message.replace(/^[^:]*: /, '') : fallback;
+}

@@ -3,7 +3,7 @@
 import { hash, type KeyObject, X509Certificate } from 'node:crypto';
 import { der as derOf, type ExtParam, oidName, parseX509Hex } from './asn1.js';
 import { checkContent, checkTree, childrenOf, DerError, type Tlv, tlvAt, topLevel } from './der-reader.js';
-import { PkiError } from './errors.js';
+import { PkiError, withoutLabel } from './errors.js';
 import { describeKeyObject, type KeyDescription, type KeyType, publicKeyFromSpki, rsaKeyInSpki, VERIFY_ALGORITHMS } from './keys.js';
 import { type DistinguishedName, dnFromArray, dnText, type SanEntry, sanEntriesFromParams } from './names.js';
 import { pemToDer, toPem } from './pem.js';
@@ -381,7 +381,7 @@ class LazyParsedCert implements ParsedCert {
         return (this.#info = read.info);
       } catch (e) {
         // Kept: the chain code asks again on every failure path, and jsrsasign is the slow part.
-        this.#infoFailure = e instanceof PkiError ? e.message.replace(/^[^:]*: /, '') : 'the certificate does not parse';
+        this.#infoFailure = withoutLabel(e, 'the certificate does not parse');
       }
     }
     throw new PkiError(`${this.#what}: ${this.#infoFailure}`);

@@ -1,5 +1,6 @@
 // The guards named in state-machines.ts. Certificate guards use schemas/pki (DER read in place,
 // node:crypto for keys and signatures); the rest are plain field checks.
+import { withoutLabel } from '../pki/errors.js';
 import { parseCertificateFull } from '../pki/parse.js';
 import { publicKeyOfCsrMatchesCert, verifyChain } from '../pki/index.js';
 import type { FieldError } from './field-error.js';
@@ -27,7 +28,7 @@ function unparsable(pems: string[]): string | undefined {
       void parseCertificateFull(pem).publicKey;
     } catch (err) {
       // "certificate 2 does not parse (multi-octet tag)", not the parser's own label for it.
-      const detail = (err instanceof Error ? err.message : String(err)).replace(/^[^:]*: /, '');
+      const detail = withoutLabel(err, err instanceof Error ? err.message : String(err));
       const same = 'the certificate does not parse';
       return `certificate ${i + 1} does not parse${detail.startsWith(same) ? detail.slice(same.length) : `: ${detail}`}`;
     }
