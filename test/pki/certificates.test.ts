@@ -11,6 +11,7 @@ import {
   privateKeyMatchesCert,
   publicKeyOfCsrMatchesCert,
   signIntermediate,
+  splitPem,
   verifyChain,
 } from '../../schemas/pki/index.js';
 import { DAY, Workdir } from './openssl.js';
@@ -182,6 +183,49 @@ describe('signIntermediate', () => {
 });
 
 describe('parseCertificate', () => {
+  it('reads a PEM body as openssl does: line breaks and spaces anywhere, nothing else', () => {
+    const lines = root.split('\n');
+    const body = lines.slice(1, -2);
+    const withBody = (b: string[]) => [lines[0], ...b, ...lines.slice(-2)].join('\n');
+    const at = (i: number, f: (line: string) => string) => withBody(body.map((l, j) => (j === i ? f(l) : l)));
+    const variants: Record<string, string> = {
+      'CRLF line ends': root.replace(/\n/g, '\r\n'),
+      'a space inside a line': at(1, (l) => `${l.slice(0, 10)} ${l.slice(10)}`),
+      'a tab at the end of a line': at(2, (l) => `${l}\t`),
+      'one long line': withBody([body.join('')]),
+      // U+0141 after the first letter: a decoder that reads low bytes would take it for "A".
+      'a non-ASCII letter': at(1, (l) => `${l.slice(0, 5)}\u0141${l.slice(6)}`),
+      'a stray !': at(1, (l) => `${l.slice(0, 5)}!${l.slice(5)}`),
+      'a URL-safe - for +': at(0, (l) => l.replace('+', '-')),
+    };
+    let read = 0;
+    for (const [name, pem] of Object.entries(variants)) {
+      const theirs = w.openssl(['x509', '-noout', '-fingerprint', '-sha256', '-in', w.file(pem)]);
+      let ours: string | Error;
+      try {
+        ours = parseCertificate(pem).fingerprintSha256;
+      } catch (e) {
+        ours = e as Error;
+      }
+      if (theirs.code === 0) {
+        read++;
+        expect(ours, name).toBe(theirs.stdout.trim().split('=')[1]);
+      } else {
+        expect(ours, name).toBeInstanceOf(PkiError);
+        expect((ours as Error).message, name).toContain('not base64');
+      }
+    }
+    // Both answers must occur, or the comparison proves little.
+    expect(read).toBeGreaterThanOrEqual(3);
+    expect(read).toBeLessThan(Object.keys(variants).length);
+    // splitPem makes a readable body canonical and passes the others on as written, for the
+    // parser to refuse.
+    expect(splitPem(variants['CRLF line ends']!)).toEqual([{ type: 'CERTIFICATE', pem: root }]);
+    const [bad] = splitPem(variants['a non-ASCII letter']!);
+    expect(bad!.pem).toContain('\u0141');
+    expect(() => parseCertificate(bad!.pem)).toThrow(/not base64/);
+  });
+
   it('agrees with openssl on our certificates', () => {
     const cert = signIntermediate({ csrPem: csrFor(caKey), issuerCertPem: root, issuerKeyPem: rootKey.privateKeyPem, hosts: HOSTS, ttlDays: 30 });
     const info = parseCertificate(cert);
