@@ -16,17 +16,18 @@ export function splitPem(text: string): PemBlock[] {
   for (const m of text.matchAll(BLOCK)) {
     const type = m[1];
     const body = m[2];
-    // Encrypted legacy PEM carries headers ("Proc-Type: 4,ENCRYPTED"); keep them so callers can tell.
-    if (/^\s*[A-Za-z-]+:/m.test(body)) {
-      out.push({ type, pem: `-----BEGIN ${type}-----\n${body.trim().replace(/\r\n/g, '\n')}\n-----END ${type}-----\n` });
-      continue;
-    }
-    const der = blockBodyDer(body);
-    // A body that is not base64 is passed on as written, so that whoever parses it says so
-    // instead of reading what a lenient decoder made of it.
-    out.push({ type, pem: der ? toPem(type, der) : `-----BEGIN ${type}-----\n${body.trim()}\n-----END ${type}-----\n` });
+    // Encrypted legacy PEM carries headers ("Proc-Type: 4,ENCRYPTED"); keep them so callers can
+    // tell. A body that is not base64 is passed on as written too, so that whoever parses it says
+    // so instead of reading what a lenient decoder made of it.
+    const der = /^\s*[A-Za-z-]+:/m.test(body) ? undefined : blockBodyDer(body);
+    out.push({ type, pem: der ? toPem(type, der) : asWritten(type, body) });
   }
   return out;
+}
+
+/** A block re-emitted with its body as written (trimmed, LF line ends). */
+function asWritten(type: string, body: string): string {
+  return `-----BEGIN ${type}-----\n${body.trim().replace(/\r\n/g, '\n')}\n-----END ${type}-----\n`;
 }
 
 /**
@@ -83,9 +84,9 @@ export function pemToDer(pem: string, types: readonly string[], what: string): B
   }
   if (body === undefined) throw new PkiError(`${what}: no PEM ${types.join(' or ')} block found`);
   if (count > 1) throw new PkiError(`${what}: expected one ${types[0]} block, found ${count}`);
-  if (body.trim() === '') throw new PkiError(`${what}: the ${types[0]} block is empty`);
   const found = blockBodyDer(body);
-  if (!found) throw new PkiError(`${what}: the ${types[0]} block's body is not base64`);
+  // Told apart only on failure: the trim is a copy of every body otherwise.
+  if (!found) throw new PkiError(body.trim() === '' ? `${what}: the ${types[0]} block is empty` : `${what}: the ${types[0]} block's body is not base64`);
   return found;
 }
 
