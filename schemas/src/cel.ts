@@ -79,14 +79,10 @@ const GUARD_CEL: Partial<Record<GuardName, { rule: (stateIs: string) => string; 
     message: 'status.error must say what failed when the state is FAILED',
     fieldPath: '.status.error',
   },
-  responseRequiresApproval: {
+  responseNotAfterDenial: {
     rule: () =>
-      `!(${present('self', ['status', 'response'])}) || !(${present('self', ['status', 'thirdPartyApproval'])}) || ${valueOr(
-        'self',
-        ['status', 'thirdPartyApproval', 'approvalStatus'],
-        "'PENDING'",
-      )} == 'APPROVED'`,
-    message: 'status.response may be set only when status.thirdPartyApproval.approvalStatus is APPROVED',
+      `!(${present('self', ['status', 'response'])}) || ${valueOr('self', ['status', 'thirdPartyApproval', 'approvalStatus'], "'PENDING'")} != 'DENIED'`,
+    message: 'status.response may not be set once status.thirdPartyApproval.approvalStatus is DENIED',
     fieldPath: '.status.response',
   },
 };

@@ -2,28 +2,22 @@
 // TypeScript type (Static<>) and the JSON Schema come from this one definition.
 import { Type, type TSchema, type TUnsafe, type Static, type ObjectOptions, type TProperties, type TObject } from '@sinclair/typebox';
 
-// Bounds exist so that the apiserver's CEL cost estimator accepts the CRDs and so that a
-// malicious or broken client cannot store megabytes in one field.
+/**
+ * Above anything a 3 MiB object (the apiserver's request limit) can hold: the bound of every list,
+ * map and free-text string. The protos set no limits, and Gloo Mesh's controllers write whatever
+ * their inputs hold (one pod selector per workload, every bounced pod, a VirtualMesh's org name),
+ * so a narrower bound would deny their writes, and a denied write is retried for ever. The bound
+ * is there only because structural CRDs and the apiserver's CEL cost estimator want one.
+ */
+export const WIRE_MAX = 3 * 1024 * 1024;
+
 export const LIMITS = {
-  name: 253, // DNS-1123 subdomain
+  name: 253, // DNS-1123 subdomain: refs name real objects, whose names the apiserver bounds
   namespace: 63, // DNS-1123 label
-  host: 1024, // spiffe:// URIs may be longer than a DNS name
-  hosts: 100,
-  org: 64, // X.509 upper bound for organizationName (RFC 5280 ub-organization-name)
-  error: 32768, // as metav1.Condition.message
-  message: 32768,
-  shortText: 1024,
-  url: 2048,
-  enumName: 64,
-  csrBase64: 65536,
-  certBase64: 262144,
-  labels: 64,
-  labelValue: 63,
-  listSmall: 100,
-  bouncedPods: 1000,
-  conditions: 64,
-  conditionErrors: 32,
-  ttlDaysMax: 36500,
+  enumName: 64, // the enum list bounds these already
+  text: WIRE_MAX,
+  items: WIRE_MAX,
+  uint32: 4294967295,
 } as const;
 
 export const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$';
@@ -42,8 +36,7 @@ export function StringEnum<const T extends readonly string[]>(values: T, options
 export type PemType = 'CERTIFICATE' | 'CERTIFICATE REQUEST';
 /** A proto `bytes` field holding base64 of PEM text whose blocks must all be of `pemType`. */
 export function PemBytes(pemType: PemType, description: string) {
-  const maxLength = pemType === 'CERTIFICATE REQUEST' ? LIMITS.csrBase64 : LIMITS.certBase64;
-  return Type.String({ format: 'byte', maxLength, 'x-pem-type': pemType, description });
+  return Type.String({ format: 'byte', maxLength: LIMITS.text, 'x-pem-type': pemType, description });
 }
 
 /** Objects reject unknown fields; `exclusive` lists groups of fields of which at most one may be set (a proto oneof). */
@@ -53,8 +46,8 @@ export function StrictObject<T extends TProperties>(properties: T, options: Obje
 }
 
 export const Str = (maxLength: number, description?: string) => Type.String({ maxLength, ...(description ? { description } : {}) });
-export const Uint32 = (maximum: number, description?: string) =>
-  Type.Integer({ minimum: 0, maximum, ...(description ? { description } : {}) });
+/** A proto uint32: every value it can hold (policy lives in policy.ts, as warnings). */
+export const Uint32 = (description?: string) => Type.Integer({ minimum: 0, maximum: LIMITS.uint32, ...(description ? { description } : {}) });
 export const Int64NonNegative = (description?: string) =>
   Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, format: 'int64', ...(description ? { description } : {}) });
 export const Timestamp = (description?: string) =>
@@ -79,24 +72,20 @@ export const ResourceRef = StrictObject(
 );
 export type ResourceRef = Static<typeof ResourceRef>;
 
-export const Hosts = Type.Array(Type.String({ minLength: 1, maxLength: LIMITS.host }), {
-  maxItems: LIMITS.hosts,
+export const Hosts = Type.Array(Type.String({ minLength: 1, maxLength: LIMITS.text }), {
+  maxItems: LIMITS.items,
   description: 'SANs: spiffe:// becomes a URI SAN, an IP an IP SAN, anything else a DNS SAN',
 });
 
-export const RSA_KEY_SIZES = [0, 2048, 3072, 4096] as const;
+// Any value the proto holds is admitted: out-of-policy ones (a weak key, a century-long TTL) earn a
+// warning from policy.ts, and the plugin refuses, when issuing, what it cannot do safely.
 export const CommonCertOptions = StrictObject(
   {
-    ttlDays: Type.Optional(Uint32(LIMITS.ttlDaysMax, 'validity in days; 0 means the default, 365')),
-    rsaKeySizeBytes: Type.Optional(
-      Type.Unsafe<(typeof RSA_KEY_SIZES)[number]>({
-        type: 'integer',
-        enum: [...RSA_KEY_SIZES],
-        description: 'RSA key size in bits despite the name; 0 means the default, 4096',
-      }),
-    ),
-    orgName: Type.Optional(Str(LIMITS.org, 'subject O; default "gloo-mesh"')),
-    secretRotationGracePeriodRatio: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'default 0.10' })),
+    ttlDays: Type.Optional(Uint32('validity in days; 0 means the default, 365')),
+    rsaKeySizeBytes: Type.Optional(Uint32('RSA key size in bits despite the name; 0 means the default, 4096')),
+    orgName: Type.Optional(Str(LIMITS.text, 'subject O; default "gloo-mesh"')),
+    // A proto float: JSON numbers only (no "NaN" strings); [0, 1] is policy, not schema.
+    secretRotationGracePeriodRatio: Type.Optional(Type.Number({ description: 'a fraction of the validity, default 0.10' })),
   },
   { description: 'certificates.mesh.gloo.solo.io.CommonCertOptions' },
 );
@@ -104,11 +93,12 @@ export type CommonCertOptions = Static<typeof CommonCertOptions>;
 
 export const KubernetesAuth = StrictObject(
   {
-    mountPath: Type.Optional(Str(LIMITS.shortText)),
-    role: Type.String({ minLength: 1, maxLength: LIMITS.shortText }),
-    secretTokenKey: Type.Optional(Str(LIMITS.shortText)),
+    mountPath: Type.Optional(Str(LIMITS.text)),
+    // proto3 `optional`: Vault then uses the role bound to the service account's auth mount.
+    role: Type.Optional(Str(LIMITS.text)),
+    secretTokenKey: Type.Optional(Str(LIMITS.text)),
     serviceAccountRef: Type.Optional(ObjectRef),
-    mountedSaPath: Type.Optional(Str(LIMITS.shortText)),
+    mountedSaPath: Type.Optional(Str(LIMITS.text)),
   },
   { exclusive: [['serviceAccountRef', 'mountedSaPath']], description: 'Vault Kubernetes auth' },
 );
@@ -116,11 +106,11 @@ export type KubernetesAuth = Static<typeof KubernetesAuth>;
 
 export const VaultCA = StrictObject(
   {
-    caPath: Type.Optional(Str(LIMITS.shortText)),
-    csrPath: Type.Optional(Str(LIMITS.shortText)),
-    server: Type.Optional(Str(LIMITS.url)),
+    caPath: Type.Optional(Str(LIMITS.text)),
+    csrPath: Type.Optional(Str(LIMITS.text)),
+    server: Type.Optional(Str(LIMITS.text)),
     caBundle: Type.Optional(PemBytes('CERTIFICATE', 'PEM bundle of CA certificates trusted for the Vault server')),
-    namespace: Type.Optional(Str(LIMITS.shortText)),
+    namespace: Type.Optional(Str(LIMITS.text)),
     tokenSecretRef: Type.Optional(ObjectRef),
     kubernetesAuth: Type.Optional(KubernetesAuth),
   },
@@ -140,7 +130,7 @@ export const IntermediateCertificateAuthority = StrictObject(
 );
 export type IntermediateCertificateAuthority = Static<typeof IntermediateCertificateAuthority>;
 
-/** CertificateRotationState in proto order: index = enum number, [0] is the zero value. */
+/** CertificateRotationState in proto order: index = enum number, [0] is the zero value. The names mesh-cert writes. */
 export const ROTATION_STATES = [
   'NOT_ROTATING',
   'PREVIOUS_CA',
@@ -154,7 +144,27 @@ export const ROTATION_STATES = [
   'FAILED',
 ] as const;
 export type CertificateRotationState = (typeof ROTATION_STATES)[number];
-export const CertificateRotationStateSchema = StringEnum(ROTATION_STATES, { description: 'certificates.mesh.gloo.solo.io.CertificateRotationState' });
+
+/**
+ * Other names a Gloo Mesh version wrote for a CertificateRotationState, and the name on the
+ * contract they mean: admitted wherever the enum is, and read as the contract name (the
+ * cert-rotation-api branch called the zero value NOT_APPLICABLE).
+ */
+export const ROTATION_STATE_ALIASES: Readonly<Record<string, CertificateRotationState>> = {
+  NOT_APPLICABLE: 'NOT_ROTATING',
+};
+
+/** The contract name of a rotation state as read from the wire: aliases mapped, a missing value is the zero value. */
+export function canonicalRotationState(name: unknown): CertificateRotationState | undefined {
+  if (name === undefined || name === null || name === '') return ROTATION_STATES[0];
+  if (typeof name !== 'string') return undefined;
+  if ((ROTATION_STATES as readonly string[]).includes(name)) return name as CertificateRotationState;
+  return Object.hasOwn(ROTATION_STATE_ALIASES, name) ? ROTATION_STATE_ALIASES[name] : undefined;
+}
+
+export const CertificateRotationStateSchema = StringEnum([...ROTATION_STATES, ...(Object.keys(ROTATION_STATE_ALIASES) as 'NOT_APPLICABLE'[])], {
+  description: 'certificates.mesh.gloo.solo.io.CertificateRotationState (NOT_APPLICABLE: the cert-rotation-api name of NOT_ROTATING)',
+});
 
 export const MESH_TYPES = ['ISTIO', 'APPMESH', 'CONSUL', 'LINKERD'] as const;
 export const COMPUTED_STATUS_STATES = ['UNKNOWN', 'ACCEPTED', 'INVALID', 'PROCESSING_ERROR', 'CONFLICT'] as const;

@@ -4,7 +4,7 @@ import { withoutLabel } from '../pki/errors.js';
 import { parseCertificateFull } from '../pki/parse.js';
 import { publicKeyOfCsrMatchesCert, verifyChain } from '../pki/index.js';
 import type { FieldError } from './field-error.js';
-import { getPath, isObject, numberOr } from './object-path.js';
+import { getPath, numberOr } from './object-path.js';
 import { certificatesOfField, pemTextOf } from './pem.js';
 import type { GuardName } from './state-machines.js';
 
@@ -71,7 +71,9 @@ const finishedCertificateValid: Guard = ({ newObj }) => {
   if (errors.length > 0) return errors;
 
   const leaf = signedCerts[0]!;
-  // certChain starts with the signed certificate itself; the verifier wants only intermediates.
+  // Every certificate of signingRootCa is a trust anchor: the signer's chain as a bundle (signer
+  // first, root last), or one that ends at an intermediate, anchors the leaf as given (API.md).
+  // certChain (Gloo Mesh v1.1+) starts with the signed certificate itself; the verifier wants only intermediates.
   // Blocks come as canonical PEM, so the same certificate is the same text.
   const intermediates = [...signedCerts.slice(1), ...chainCerts].filter((c) => c !== leaf);
   const verdict = verifyChain({ certPem: leaf, chainPems: intermediates, rootPems: rootCerts, decodePath: false });
@@ -101,22 +103,16 @@ function matches(csrPem: string, certPem: string): boolean {
   }
 }
 
-/** A VMCSR response needs approval when an approval workflow exists (thirdPartyApproval is set). */
-const responseRequiresApproval: Guard = ({ newObj }) => {
+/**
+ * A VMCSR response may be written while the approval is PENDING (zephyr's signer signs PENDING
+ * and APPROVED requests alike), never once the request is DENIED.
+ */
+const responseNotAfterDenial: Guard = ({ newObj }) => {
   const response = getPath(newObj, ['status', 'response']);
-  const approval = getPath(newObj, ['status', 'thirdPartyApproval']);
   // Presence, not proto "set-ness", so the CRD's CEL rule (has()) and this agree.
-  if (response === undefined || response === null || !isObject(approval)) return [];
-  const status = (getPath(approval, ['approvalStatus']) as string | undefined) ?? 'PENDING';
-  if (status === 'APPROVED') return [];
-  return [
-    {
-      path: 'status.response',
-      type: 'Forbidden',
-      forbidden: true,
-      message: `may be set only when status.thirdPartyApproval.approvalStatus is APPROVED (it is ${status})`,
-    },
-  ];
+  if (response === undefined || response === null) return [];
+  if (getPath(newObj, ['status', 'thirdPartyApproval', 'approvalStatus']) !== 'DENIED') return [];
+  return [{ path: 'status.response', type: 'Forbidden', forbidden: true, message: 'may not be set once status.thirdPartyApproval.approvalStatus is DENIED' }];
 };
 
 /** The issued certificate in a VMCSR response is for the key in csrData. */
@@ -136,6 +132,6 @@ const responseSignsCsr: Guard = ({ newObj }) => {
 export const GUARDS: Readonly<Record<GuardName, Guard>> = {
   errorNotEmpty,
   finishedCertificateValid,
-  responseRequiresApproval,
+  responseNotAfterDenial,
   responseSignsCsr,
 };

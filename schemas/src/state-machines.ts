@@ -19,7 +19,7 @@ export interface Move {
 export type GuardName =
   | 'errorNotEmpty'
   | 'finishedCertificateValid'
-  | 'responseRequiresApproval'
+  | 'responseNotAfterDenial'
   | 'responseSignsCsr';
 
 export interface StateMachine {
@@ -136,7 +136,8 @@ export const IMMUTABLES: readonly ImmutableRule[] = [
 
 /** Guards that hold for every write of a kind, whatever its state. */
 export const INVARIANTS: Readonly<Partial<Record<KindName, readonly GuardName[]>>> = {
-  VirtualMeshCertificateSigningRequest: ['responseRequiresApproval', 'responseSignsCsr'],
+  // zephyr's signer answers PENDING and APPROVED requests alike; only a denial closes the door.
+  VirtualMeshCertificateSigningRequest: ['responseNotAfterDenial', 'responseSignsCsr'],
 };
 
 /** The steps of a multi-root rotation (status.rotationState of a CertificateRotation) with the

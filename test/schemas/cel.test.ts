@@ -127,15 +127,16 @@ describe('guard rules agree with the guards', () => {
     expect(n).toBe(3 * (5 + 3 + 5));
   });
 
-  it('a VMCSR response needs approval when there is a workflow', () => {
-    const r = rulesOf('VirtualMeshCertificateSigningRequest').find((x) => x.purpose.type === 'guard' && x.purpose.guard === 'responseRequiresApproval')!;
+  it('a VMCSR response may be set unless the request is DENIED (PENDING included, as zephyr signs)', () => {
+    const r = rulesOf('VirtualMeshCertificateSigningRequest').find((x) => x.purpose.type === 'guard' && x.purpose.guard === 'responseNotAfterDenial')!;
     expect(r).toBeDefined();
     const approvals = [undefined, {}, { approvalStatus: 'PENDING' }, { approvalStatus: 'APPROVED' }, { approvalStatus: 'DENIED' }];
     for (const response of [undefined, {}, { caCertificate: 'AAAA' }]) {
       for (const approval of approvals) {
         const obj = setPath(setPath(base('VirtualMeshCertificateSigningRequest'), ['status', 'response'], response), ['status', 'thirdPartyApproval'], approval);
-        const guardOk = GUARDS.responseRequiresApproval({ oldObj: {}, newObj: obj }).length === 0;
+        const guardOk = GUARDS.responseNotAfterDenial({ oldObj: {}, newObj: obj }).length === 0;
         expect(run(r.rule, obj), JSON.stringify(obj.status)).toBe(guardOk);
+        expect(guardOk, JSON.stringify(obj.status)).toBe(response === undefined || approval?.approvalStatus !== 'DENIED');
       }
     }
   });

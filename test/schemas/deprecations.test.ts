@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEPRECATIONS, deprecationPatch, formatFieldError, validateObject, type JsonPatchOp } from '../../schemas/src/index.js';
+import { DEPRECATIONS, deprecationPatch, deprecationWarnings, validateObject, type JsonPatchOp } from '../../schemas/src/index.js';
 
 type Obj = Record<string, any>;
 const ic = (spec: Obj): Obj => ({ apiVersion: 'certificates.mesh.gloo.solo.io/v1', kind: 'IssuedCertificate', metadata: { name: 'a', namespace: 'b' }, spec });
@@ -38,7 +38,6 @@ describe('deprecationPatch', () => {
     const obj = ic({ org: 'acme' });
     const r = deprecationPatch(obj);
     expect(r.patch).toEqual([{ op: 'add', path: '/spec/certOptions', value: { orgName: 'acme' } }]);
-    expect(r.conflicts).toEqual([]);
     expect(r.warnings).toEqual(['spec.org is deprecated: copied to spec.certOptions.orgName; set spec.certOptions.orgName instead']);
     const patched = apply(obj, r.patch);
     expect(patched.spec).toEqual({ org: 'acme', certOptions: { orgName: 'acme' } });
@@ -77,31 +76,26 @@ describe('deprecationPatch', () => {
     expect(apply(obj, r.patch).spec.glooMeshCa).toEqual({ signingCertificateSecret: ref });
   });
 
-  it('patches nothing but still warns when both are set to the same value (as Gloo Mesh writes)', () => {
-    const r = deprecationPatch(ic({ org: 'gloo-mesh', certOptions: { orgName: 'gloo-mesh' }, signingCertificateSecret: ref, glooMeshCa: { signingCertificateSecret: { namespace: 'gloo-mesh', name: 'virtual-mesh' } } }));
+  it('patches nothing when both are set, equal or not: validation warns about those', () => {
+    for (const spec of [
+      { org: 'gloo-mesh', certOptions: { orgName: 'gloo-mesh' }, signingCertificateSecret: ref, glooMeshCa: { signingCertificateSecret: { namespace: 'gloo-mesh', name: 'virtual-mesh' } } },
+      { org: 'Istio', certOptions: { orgName: 'acme' }, signingCertificateSecret: ref, glooMeshCa: { signingCertificateSecret: { name: 'other' } } },
+    ]) {
+      expect(deprecationPatch(ic(spec))).toEqual({ patch: [], warnings: [] });
+    }
+  });
+
+  it('never patches an object a Gloo Mesh controller owns: one warning per field it would have copied', () => {
+    const r = deprecationPatch(ic({ org: 'Istio', signingCertificateSecret: ref }), { ownerLabel: 'owner.networking.mesh.gloo.solo.io' });
     expect(r.patch).toEqual([]);
-    expect(r.conflicts).toEqual([]);
     expect(r.warnings).toEqual([
-      'spec.org is deprecated: spec.certOptions.orgName is set to the same value and is the one read',
-      'spec.signingCertificateSecret is deprecated: spec.glooMeshCa.signingCertificateSecret is set to the same value and is the one read',
+      'spec.org is deprecated: not copied to spec.certOptions.orgName, since a Gloo Mesh controller owns this IssuedCertificate (label owner.networking.mesh.gloo.solo.io) and writes only spec.org',
+      'spec.signingCertificateSecret is deprecated: not copied to spec.glooMeshCa.signingCertificateSecret, since a Gloo Mesh controller owns this IssuedCertificate (label owner.networking.mesh.gloo.solo.io) and writes only spec.signingCertificateSecret',
     ]);
   });
 
-  it('denies when both are set and differ', () => {
-    const r = deprecationPatch(ic({ org: 'acme', certOptions: { orgName: 'gloo-mesh' }, signingCertificateSecret: ref, glooMeshCa: { signingCertificateSecret: { name: 'other' } } }));
-    expect(r.patch).toEqual([]);
-    expect(r.conflicts.map(formatFieldError)).toEqual([
-      'spec.org: Invalid value: "acme": conflicts with spec.certOptions.orgName ("gloo-mesh"); spec.org is deprecated: set only spec.certOptions.orgName, or both to the same value',
-      expect.stringMatching(/^spec\.signingCertificateSecret: Invalid value: .*conflicts with spec\.glooMeshCa\.signingCertificateSecret/),
-    ]);
-  });
-
-  it('refuses to map signingCertificateSecret while an agent CA is configured (only one CA)', () => {
-    const r = deprecationPatch(ic({ signingCertificateSecret: ref, agentCa: { vault: { server: 'https://vault:8200' } } }));
-    expect(r.patch).toEqual([]);
-    expect(r.conflicts.map(formatFieldError)).toEqual([
-      'spec.signingCertificateSecret: Forbidden: is deprecated and cannot be mapped onto spec.glooMeshCa.signingCertificateSecret while spec.agentCa is set (only one CA may be configured)',
-    ]);
+  it('does not map signingCertificateSecret while an agent CA is configured (only one CA), and does not deny either', () => {
+    expect(deprecationPatch(ic({ signingCertificateSecret: ref, agentCa: { vault: { server: 'https://vault:8200' } } }))).toEqual({ patch: [], warnings: [] });
   });
 
   it('does nothing for objects without deprecated fields, other kinds, and zephyr certConfig.org', () => {
@@ -113,7 +107,39 @@ describe('deprecationPatch', () => {
       null,
       'text',
     ]) {
-      expect(deprecationPatch(obj)).toEqual({ patch: [], warnings: [], conflicts: [] });
+      expect(deprecationPatch(obj)).toEqual({ patch: [], warnings: [] });
+      expect(deprecationWarnings(obj)).toEqual([]);
     }
+  });
+});
+
+describe('deprecationWarnings (validation): every case admitted, each with one warning naming both fields', () => {
+  it('both equal (as Gloo Mesh 1.1 writes them)', () => {
+    expect(deprecationWarnings(ic({ org: 'gloo-mesh', certOptions: { orgName: 'gloo-mesh' }, signingCertificateSecret: ref, glooMeshCa: { signingCertificateSecret: { namespace: 'gloo-mesh', name: 'virtual-mesh' } } }))).toEqual([
+      'spec.org is deprecated: spec.certOptions.orgName is set to the same value and is the one read',
+      'spec.signingCertificateSecret is deprecated: spec.glooMeshCa.signingCertificateSecret is set to the same value and is the one read',
+    ]);
+  });
+
+  it('both set and different (org: Istio next to a VirtualMesh orgName): the replacement wins', () => {
+    expect(deprecationWarnings(ic({ org: 'Istio', certOptions: { orgName: 'acme' }, signingCertificateSecret: ref, glooMeshCa: { signingCertificateSecret: { name: 'other' } } }))).toEqual([
+      'spec.org is deprecated and differs from spec.certOptions.orgName ("Istio" vs "acme"): spec.certOptions.orgName is the one read',
+      'spec.signingCertificateSecret is deprecated and differs from spec.glooMeshCa.signingCertificateSecret ({"name":"virtual-mesh","namespace":"gloo-mesh"} vs {"name":"other"}): spec.glooMeshCa.signingCertificateSecret is the one read',
+    ]);
+  });
+
+  it('old only (the mutating webhook did not copy: an owned object, or no mutating webhook)', () => {
+    expect(deprecationWarnings(ic({ org: 'Istio' }))).toEqual(['spec.org is deprecated: set spec.certOptions.orgName instead (readers fall back to spec.org while it is unset)']);
+  });
+
+  it('old only next to an agent CA', () => {
+    expect(deprecationWarnings(ic({ signingCertificateSecret: ref, agentCa: { vault: { server: 'https://vault:8200' } } }))).toEqual([
+      'spec.signingCertificateSecret is deprecated and cannot be copied to spec.glooMeshCa.signingCertificateSecret while spec.agentCa is set (one CA per certificate): remove spec.signingCertificateSecret',
+    ]);
+  });
+
+  it('new only, or the zephyr org: nothing', () => {
+    expect(deprecationWarnings(ic({ certOptions: { orgName: 'acme' }, glooMeshCa: { signingCertificateSecret: ref } }))).toEqual([]);
+    expect(deprecationWarnings({ apiVersion: 'security.zephyr.solo.io/v1alpha1', kind: 'VirtualMeshCertificateSigningRequest', spec: { certConfig: { org: 'service-mesh-hub' } } })).toEqual([]);
   });
 });

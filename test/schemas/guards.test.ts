@@ -38,6 +38,18 @@ describe('a current FINISHED CertificateRequest', () => {
     expect(check(finished(status))).toEqual([]);
   });
 
+  it("is admitted when signingRootCa is the signer's chain as a bundle: the signer first, the root last", () => {
+    expect(check(finished({ signedCertificate: b64(pki.signedByMid), signingRootCa: b64(pki.midCert + pki.rootCert) }))).toEqual([]);
+  });
+
+  it('is admitted when the bundle ends at an intermediate: a trust anchor as given', () => {
+    expect(check(finished({ signedCertificate: b64(pki.signedByMid), signingRootCa: b64(pki.midCert) }))).toEqual([]);
+    // Still a trust anchor, not a free pass: a certificate it did not sign is refused.
+    const errors = check(finished({ signedCertificate: b64(pki.signedByRoot), signingRootCa: b64(pki.midCert) }));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^status\.signedCertificate: Invalid value: does not chain to status\.signingRootCa: /);
+  });
+
   it('is admitted with several roots (old and new during a rotation)', () => {
     expect(check(finished({ signedCertificate: b64(pki.signedByRoot), signingRootCa: b64(pki.otherRootCert + pki.rootCert) }))).toEqual([]);
   });

@@ -200,26 +200,40 @@ describe('immutable fields', () => {
 describe('VirtualMeshCertificateSigningRequest approval and response', () => {
   const vm = (): Obj => structuredClone(valid.VirtualMeshCertificateSigningRequest![0]!);
 
-  it('a response needs APPROVED when an approval workflow exists', () => {
-    for (const approval of ['PENDING', 'DENIED', undefined]) {
+  it('a response may be written while approval is PENDING (zephyr signs PENDING requests), or absent, or APPROVED', () => {
+    for (const approval of ['PENDING', 'APPROVED', undefined]) {
       const old = vm();
       delete old.status.response;
       old.status.thirdPartyApproval = approval ? { approvalStatus: approval } : {};
       const neu = structuredClone(old);
       neu.status.response = vm().status.response;
-      const errors = validateUpdate(old, neu);
-      expect(errors.map((e) => [e.path, e.type, e.forbidden]), String(approval)).toEqual([['status.response', 'Forbidden', true]]);
-      expect(errors[0]!.message).toContain(`(it is ${approval ?? 'PENDING'})`);
+      expect(validateUpdate(old, neu).map(formatFieldError), String(approval)).toEqual([]);
     }
+    const none = vm();
+    delete none.status.response;
+    delete none.status.thirdPartyApproval;
+    const answered = structuredClone(none);
+    answered.status.response = vm().status.response;
+    expect(validateUpdate(none, answered)).toEqual([]);
   });
 
-  it('a response needs no approval when there is no workflow', () => {
+  it('a response may not be set once the request is DENIED', () => {
     const old = vm();
     delete old.status.response;
-    delete old.status.thirdPartyApproval;
+    old.status.thirdPartyApproval = { approvalStatus: 'DENIED' };
     const neu = structuredClone(old);
     neu.status.response = vm().status.response;
-    expect(validateUpdate(old, neu)).toEqual([]);
+    const errors = validateUpdate(old, neu);
+    expect(errors.map((e) => [e.path, e.type, e.forbidden])).toEqual([['status.response', 'Forbidden', true]]);
+    expect(errors[0]!.message).toContain('DENIED');
+    // Denying a request that holds a response must drop the response in the same write.
+    const pending = vm();
+    pending.status.thirdPartyApproval = { approvalStatus: 'PENDING' };
+    const denied = structuredClone(pending);
+    denied.status.thirdPartyApproval.approvalStatus = 'DENIED';
+    expect(validateUpdate(pending, denied).map((e) => e.path)).toEqual(['status.response']);
+    delete denied.status.response;
+    expect(validateUpdate(pending, denied)).toEqual([]);
   });
 
   it('the response must sign the key of csrData', () => {

@@ -2,7 +2,7 @@
 // main-resource writes, the deprecated-field cases, illegal transitions and the rotation rule.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { staticRotationCache } from '../../webhook/src/rotationCache.js';
-import { certificateRequest, certificateRotation, everyKind, finishedStatus, issuedCertificate, vmcsr } from './fixtures.js';
+import { certificateRequest, certificateRotation, everyKind, finishedStatus, issuedCertificate, podBounceDirective, vmcsr } from './fixtures.js';
 import { clone, genPki, kubectlApplyPatch, patchOf, review, startHarness, type Harness, type Pki } from './helpers.js';
 
 let h: Harness;
@@ -103,11 +103,18 @@ describe('illegal transitions', () => {
     expect(r.status.message).toContain('status.observedGeneration');
   });
 
-  it('admits the writes of Gloo Mesh agent: FAILED -> REQUESTED, and any -> PENDING on a new generation', async () => {
+  it('admits the writes of Gloo Mesh agent: FAILED -> REQUESTED, and any -> PENDING (or straight to REQUESTED) on a new generation', async () => {
     expect((await h.send('/validate', icStatus({ state: 'FAILED', error: 'x', observedGeneration: 1 }, { state: 'REQUESTED', observedGeneration: 1 }))).allowed).toBe(true);
     const old = issuedCertificate('cluster-1', {}, { state: 'FINISHED', observedGeneration: 1 }, 2);
-    const next = issuedCertificate('cluster-1', {}, { state: 'PENDING', observedGeneration: 2 }, 2);
-    expect((await h.send('/validate', review('IssuedCertificate', 'UPDATE', next, old, { subResource: 'status' }))).allowed).toBe(true);
+    for (const state of ['PENDING', 'REQUESTED']) {
+      const next = issuedCertificate('cluster-1', {}, { state, observedGeneration: 2 }, 2);
+      expect((await h.send('/validate', review('IssuedCertificate', 'UPDATE', next, old, { subResource: 'status' }))).allowed, state).toBe(true);
+    }
+    // observedGeneration never exceeds metadata.generation, and without an advance FINISHED -> REQUESTED is illegal
+    const ahead = issuedCertificate('cluster-1', {}, { state: 'REQUESTED', observedGeneration: 3 }, 2);
+    expect((await h.send('/validate', review('IssuedCertificate', 'UPDATE', ahead, old, { subResource: 'status' }))).status.message).toContain('must not exceed metadata.generation (2)');
+    const same = issuedCertificate('cluster-1', {}, { state: 'REQUESTED', observedGeneration: 1 }, 2);
+    expect((await h.send('/validate', review('IssuedCertificate', 'UPDATE', same, old, { subResource: 'status' }))).allowed).toBe(false);
   });
 
   it('checks a FINISHED CertificateRequest: chain to signingRootCa and the CSR key', async () => {
@@ -152,11 +159,12 @@ describe('illegal transitions', () => {
   });
 
   it('judges only status on a status write: an old spec problem does not block the status writer', async () => {
-    const old = issuedCertificate('cluster-1', { org: 'a', certOptions: { orgName: 'b' } }, { state: 'PENDING', observedGeneration: 1 });
-    const next = issuedCertificate('cluster-1', { org: 'a', certOptions: { orgName: 'b' } }, { state: 'REQUESTED', observedGeneration: 1 });
+    const old = issuedCertificate('cluster-1', { hosts: [''] }, { state: 'PENDING', observedGeneration: 1 });
+    const next = issuedCertificate('cluster-1', { hosts: [''] }, { state: 'REQUESTED', observedGeneration: 1 });
     expect((await h.send('/validate', review('IssuedCertificate', 'UPDATE', next, old, { subResource: 'status' }))).allowed).toBe(true);
     const main = await h.send('/validate', review('IssuedCertificate', 'UPDATE', next, old));
     expect(main.allowed).toBe(false);
+    expect(main.status.message).toContain('spec.hosts[0]');
   });
 });
 
@@ -221,24 +229,51 @@ describe('deprecated fields', () => {
     expect(v.warnings[0]).toContain('spec.org is deprecated');
   });
 
-  it('both different: no patch; validate denies naming both fields', async () => {
-    const { m, v } = await mutateThenValidate(issuedCertificate('c', { org: 'acme', certOptions: { orgName: 'other' } }));
+  it('both different (org: Istio next to a VirtualMesh orgName, as Gloo Mesh writes): no patch; admitted, the replacement wins, with a warning naming both', async () => {
+    const { m, v } = await mutateThenValidate(issuedCertificate('c', { org: 'Istio', certOptions: { orgName: 'acme' } }));
     expect(m.allowed).toBe(true);
     expect(m.patch).toBeUndefined();
-    expect(v.allowed).toBe(false);
-    expect(v.status.code).toBe(422);
-    expect(v.status.message).toContain('spec.org: Invalid value: "acme"');
-    expect(v.status.message).toContain('spec.certOptions.orgName');
+    expect(v.allowed, v.status?.message).toBe(true);
+    expect(v.warnings).toEqual(['spec.org is deprecated and differs from spec.certOptions.orgName ("Istio" vs "acme"): spec.certOptions.orgName is the one read']);
     const s = await mutateThenValidate(issuedCertificate('c', { signingCertificateSecret: { name: 'a' }, glooMeshCa: { signingCertificateSecret: { name: 'b' } } }));
-    expect(s.v.allowed).toBe(false);
-    expect(s.v.status.message).toContain('spec.signingCertificateSecret');
+    expect(s.m.patch).toBeUndefined();
+    expect(s.v.allowed).toBe(true);
+    expect(s.v.warnings.join('\n')).toContain('spec.signingCertificateSecret is deprecated and differs from spec.glooMeshCa.signingCertificateSecret');
   });
 
-  it('never maps onto glooMeshCa when agentCa is set (the patch would break the oneof)', async () => {
+  it('never maps onto glooMeshCa when agentCa is set (the patch would break the oneof); admitted with a warning', async () => {
     const { m, v } = await mutateThenValidate(issuedCertificate('c', { signingCertificateSecret: { name: 'a' }, agentCa: { vault: { server: 'https://vault:8200', caPath: 'pki/root/sign-intermediate', csrPath: 'pki_int/intermediate/generate/exported', tokenSecretRef: { name: 'vault-token' } } } }));
     expect(m.patch).toBeUndefined();
-    expect(v.allowed).toBe(false);
-    expect(v.status.message).toContain('spec.signingCertificateSecret');
+    expect(v.allowed, v.status?.message).toBe(true);
+    expect(v.warnings.join('\n')).toContain('spec.signingCertificateSecret is deprecated and cannot be copied to spec.glooMeshCa.signingCertificateSecret while spec.agentCa is set');
+  });
+
+  it('never patches an object a Gloo Mesh controller owns (any value of its label), only warns', async () => {
+    const ref = { name: 'virtual-mesh.gloo-mesh', namespace: 'gloo-mesh' };
+    const label = 'owner.networking.mesh.gloo.solo.io';
+    {
+      for (const value of ['gloo-mesh', '']) {
+        const owned = issuedCertificate('c', { org: 'Istio', signingCertificateSecret: ref });
+        delete (owned.spec as Record<string, unknown>).certOptions;
+        (owned.metadata as Record<string, unknown>).labels = { [label]: value };
+        for (const op of ['CREATE', 'UPDATE'] as const) {
+          const m = await h.send('/mutate', review('IssuedCertificate', op, owned, op === 'UPDATE' ? owned : undefined));
+          expect(m.allowed).toBe(true);
+          expect(m.patch, `${op} ${label}=${value}`).toBeUndefined();
+          expect(m.warnings).toEqual([
+            `spec.org is deprecated: not copied to spec.certOptions.orgName, since a Gloo Mesh controller owns this IssuedCertificate (label ${label}) and writes only spec.org`,
+            `spec.signingCertificateSecret is deprecated: not copied to spec.glooMeshCa.signingCertificateSecret, since a Gloo Mesh controller owns this IssuedCertificate (label ${label}) and writes only spec.signingCertificateSecret`,
+          ]);
+          const v = await h.send('/validate', review('IssuedCertificate', op, owned, op === 'UPDATE' ? owned : undefined));
+          expect(v.allowed).toBe(true);
+          expect(v.warnings).toHaveLength(2);
+        }
+      }
+    }
+    // The agent's label on an IssuedCertificate is not the translator's: that one is patched.
+    const other = issuedCertificate('c', { org: 'Istio' });
+    (other.metadata as Record<string, unknown>).labels = { 'agent.certificates.mesh.gloo.solo.io': 'gloo-mesh' };
+    expect(patchOf(await h.send('/mutate', review('IssuedCertificate', 'CREATE', other)))).toEqual([{ op: 'add', path: '/spec/certOptions/orgName', value: 'Istio' }]);
   });
 
   it('never patches a status write or a DELETE', async () => {
@@ -253,6 +288,78 @@ describe('deprecated fields', () => {
     const m = await h.send('/mutate', review('VirtualMeshCertificateSigningRequest', 'CREATE', obj));
     expect(m.patch).toBeUndefined();
     expect((await h.send('/validate', review('VirtualMeshCertificateSigningRequest', 'CREATE', obj))).allowed).toBe(true);
+  });
+});
+
+describe('rule zero: values the protos allow are admitted, out-of-policy ones with a warning', () => {
+  const withOptions = (certOptions: Record<string, unknown>) => issuedCertificate('c', { certOptions });
+
+  it('rsaKeySizeBytes, ttlDays and the grace ratio: any value, a warning outside policy', async () => {
+    const cases: [Record<string, unknown>, string | undefined][] = [
+      [{ rsaKeySizeBytes: 8192 }, undefined],
+      [{ rsaKeySizeBytes: 0 }, undefined],
+      [{ rsaKeySizeBytes: 1024 }, 'spec.certOptions.rsaKeySizeBytes: 1024 is below 2048'],
+      [{ ttlDays: 36500 }, undefined],
+      [{ ttlDays: 40000 }, 'spec.certOptions.ttlDays: 40000 is above 36500'],
+      [{ secretRotationGracePeriodRatio: 1.5 }, 'spec.certOptions.secretRotationGracePeriodRatio: 1.5 is above 1'],
+      [{ orgName: 'o'.repeat(65) }, 'spec.certOptions.orgName: the value has 65 characters, more than 64'],
+    ];
+    for (const [options, warning] of cases) {
+      const r = await h.send('/validate', review('IssuedCertificate', 'CREATE', withOptions(options)));
+      expect(r.allowed, JSON.stringify(options)).toBe(true);
+      if (warning) expect(r.warnings, JSON.stringify(options)).toEqual([expect.stringContaining(warning)]);
+      else expect(r.warnings, JSON.stringify(options)).toBeUndefined();
+    }
+    // a status write judges only status: no warning about spec values there
+    const old = issuedCertificate('c', { certOptions: { rsaKeySizeBytes: 1024 } }, { state: 'PENDING' });
+    const next = issuedCertificate('c', { certOptions: { rsaKeySizeBytes: 1024 } }, { state: 'REQUESTED', observedGeneration: 1 });
+    expect((await h.send('/validate', review('IssuedCertificate', 'UPDATE', next, old, { subResource: 'status' }))).warnings).toBeUndefined();
+  });
+
+  it('a Vault kubernetesAuth without role, and the NOT_APPLICABLE rotation state', async () => {
+    const ic = issuedCertificate('c', { agentCa: { vault: { server: 'https://vault:8200', kubernetesAuth: { serviceAccountRef: { name: 'istiod', namespace: 'istio-system' } } } }, rotationState: 'NOT_APPLICABLE' }, { observedRotationState: 'NOT_APPLICABLE' });
+    const r = await h.send('/validate', review('IssuedCertificate', 'CREATE', ic));
+    expect(r.allowed, r.status?.message).toBe(true);
+    const asNumber = issuedCertificate('c', { rotationState: 0 });
+    expect((await h.send('/validate', review('IssuedCertificate', 'CREATE', asNumber))).status.message).toContain('spec.rotationState: Unsupported value: 0');
+  });
+
+  it('a PodBounceDirective with 150 selectors, and 1500 bounced pods', async () => {
+    const pbd = podBounceDirective();
+    const selector = (pbd.spec as { podsToBounce: unknown[] }).podsToBounce[1];
+    (pbd.spec as { podsToBounce: unknown[] }).podsToBounce = Array.from({ length: 150 }, () => selector);
+    expect((await h.send('/validate', review('PodBounceDirective', 'CREATE', pbd))).allowed).toBe(true);
+    const bounced = { ...pbd, status: { podsBounced: Array.from({ length: 150 }, (_, i) => ({ bouncedPods: Array.from({ length: 10 }, (_, j) => `p-${i}-${j}`) })) } };
+    const r = await h.send('/validate', review('PodBounceDirective', 'UPDATE', bounced, pbd, { subResource: 'status' }));
+    expect(r.allowed, r.status?.message).toBe(true);
+  });
+
+  it('a VMCSR response written while approval is PENDING (as zephyr signs), never once DENIED', async () => {
+    const response = { caCertificate: pki.b64(pki.signedPem), rootCertificate: pki.b64(pki.rootPem) };
+    for (const approval of [undefined, { approvalStatus: 'PENDING' }]) {
+      const old = vmcsr(pki, 'x', approval ? { thirdPartyApproval: approval } : undefined);
+      const next = vmcsr(pki, 'x', { ...(approval ? { thirdPartyApproval: approval } : {}), response, computedStatus: { state: 'ACCEPTED' } });
+      const r = await h.send('/validate', review('VirtualMeshCertificateSigningRequest', 'UPDATE', next, old, { subResource: 'status' }));
+      expect(r.allowed, `${JSON.stringify(approval)}: ${r.status?.message}`).toBe(true);
+    }
+    const denied = vmcsr(pki, 'x', { thirdPartyApproval: { approvalStatus: 'DENIED' } });
+    const answered = vmcsr(pki, 'x', { thirdPartyApproval: { approvalStatus: 'DENIED' }, response });
+    const r = await h.send('/validate', review('VirtualMeshCertificateSigningRequest', 'UPDATE', answered, denied, { subResource: 'status' }));
+    expect(r.status).toMatchObject({ code: 403, reason: 'Forbidden' });
+    expect(r.status.message).toContain('status.response: Forbidden: may not be set once status.thirdPartyApproval.approvalStatus is DENIED');
+    // the response must still be for csrData's key
+    const wrong = vmcsr(pki, 'x', { response: { caCertificate: pki.b64(pki.wrongKeyPem) } });
+    expect((await h.send('/validate', review('VirtualMeshCertificateSigningRequest', 'UPDATE', wrong, vmcsr(pki, 'x'), { subResource: 'status' }))).status.message).toContain(
+      'status.response.caCertificate: Invalid value: its public key is not the one in spec.csrData',
+    );
+  });
+
+  it('a CertificateRequest spec write (a new CSR) that leaves a stale FINISHED status', async () => {
+    const old = certificateRequest(pki, 'cluster-1', finishedStatus(pki, {}, 1), 1);
+    const next = certificateRequest(pki, 'cluster-1', finishedStatus(pki, {}, 1), 2);
+    (next.spec as Record<string, unknown>).certificateSigningRequest = pki.b64(genPki().csrPem);
+    const r = await h.send('/validate', review('CertificateRequest', 'UPDATE', next, old));
+    expect(r.allowed, r.status?.message).toBe(true);
   });
 });
 

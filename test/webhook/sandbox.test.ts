@@ -185,7 +185,7 @@ describe('webhook/gen-certs.sh --apply', () => {
 });
 
 describe('behind the sandbox API server, configured from manifests/webhook', () => {
-  it('maps deprecated fields, denies illegal moves and a second active rotation, for real kubectl writes', async () => {
+  it('maps deprecated fields (not on owned objects), denies illegal moves and a second active rotation, for real kubectl writes', async () => {
     const h = await startHarness({ kubeconfig: sandbox.kubeconfigPath, rotationCache: undefined });
     try {
       // the shipped configurations, pointed at this server by url instead of the in-cluster Service
@@ -209,12 +209,22 @@ describe('behind the sandbox API server, configured from manifests/webhook', () 
       expect(storedIc.spec.certOptions.orgName).toBe('acme');
       expect(storedIc.spec.org).toBe('acme');
 
-      // a deprecated field that contradicts its replacement: only the webhook knows that rule
-      const conflicting = issuedCertificate('cluster-2', { org: 'acme', certOptions: { orgName: 'other' } }) as { metadata: Record<string, unknown> };
-      conflicting.metadata = { name: 'cluster-2', namespace: 'istio-system' };
-      const denied = await refused(['apply', '-f', '-'], JSON.stringify(conflicting));
-      // (whether the CRD's rules or the webhook says so first, kubectl names the field)
-      expect(denied).toContain('spec.org: Invalid value: "acme": conflicts with spec.certOptions.orgName');
+      // a deprecated field that differs from its replacement, as Gloo Mesh writes `org: Istio` next to a
+      // VirtualMesh's orgName: admitted, the replacement wins, and the warning names both
+      const differing = issuedCertificate('cluster-2', { org: 'Istio', certOptions: { orgName: 'acme' } }) as { metadata: Record<string, unknown> };
+      differing.metadata = { name: 'cluster-2', namespace: 'istio-system' };
+      const admitted = await runWithStderr('/usr/bin/kubectl', ['--kubeconfig', sandbox.kubeconfigPath, 'apply', '-f', '-'], JSON.stringify(differing));
+      expect(admitted.stdout).toContain('created');
+      expect(admitted.stderr).toContain('Warning: spec.org is deprecated and differs from spec.certOptions.orgName ("Istio" vs "acme"): spec.certOptions.orgName is the one read');
+      // an IssuedCertificate Gloo Mesh's translator owns: never patched, only warned about
+      const owned = issuedCertificate('cluster-3', { org: 'Istio' }) as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
+      owned.metadata = { name: 'cluster-3', namespace: 'istio-system', labels: { 'owner.networking.mesh.gloo.solo.io': 'gloo-mesh' } };
+      delete owned.spec.certOptions;
+      const ownedApplied = await runWithStderr('/usr/bin/kubectl', ['--kubeconfig', sandbox.kubeconfigPath, 'apply', '-f', '-'], JSON.stringify(owned));
+      expect(ownedApplied.stdout).toContain('created');
+      expect(ownedApplied.stderr).toContain('Warning: spec.org is deprecated: not copied to spec.certOptions.orgName, since a Gloo Mesh controller owns this IssuedCertificate');
+      const storedOwned = JSON.parse(await kubectl(['get', 'issuedcertificates.certificates.mesh.gloo.solo.io', '-n', 'istio-system', 'cluster-3', '-o', 'json'])) as { spec: Record<string, unknown> };
+      expect(storedOwned.spec).toEqual(owned.spec);
       // a FINISHED CertificateRequest whose certificate is for another key: no CRD rule can see that
       const pki = genPki();
       const cr = certificateRequest(pki, 'cluster-1') as { metadata: Record<string, unknown> };

@@ -11,18 +11,18 @@ export const CertificateRotationCondition = StrictObject(
   {
     timestamp: Type.Optional(Timestamp()),
     state: Type.Optional(CertificateRotationStateSchema),
-    message: Type.Optional(Str(LIMITS.message)),
-    errors: Type.Optional(Type.Array(Str(LIMITS.shortText * 4), { maxItems: LIMITS.conditionErrors })),
+    message: Type.Optional(Str(LIMITS.text)),
+    errors: Type.Optional(Type.Array(Str(LIMITS.text), { maxItems: LIMITS.items })),
   },
   { description: 'extension: one per rotation step taken' },
 );
 
 export const CertificateRotationStatus = StrictObject({
   observedGeneration: Type.Optional(Int64NonNegative()),
-  error: Type.Optional(Str(LIMITS.error)),
+  error: Type.Optional(Str(LIMITS.text)),
   state: Type.Optional(StringEnum(CERTIFICATE_ROTATION_STATES)),
   rotationState: Type.Optional({ ...CertificateRotationStateSchema, description: 'extension: the current step' }),
-  conditions: Type.Optional(Type.Array(CertificateRotationCondition, { maxItems: LIMITS.conditions })),
+  conditions: Type.Optional(Type.Array(CertificateRotationCondition, { maxItems: LIMITS.items })),
 });
 
 export const CertificateRotationSchema = KindEnvelope(

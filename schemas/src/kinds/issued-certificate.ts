@@ -18,7 +18,7 @@ import { ISSUED_CERTIFICATE_STATES } from '../state-machines.js';
 export const IssuedCertificateSpec = StrictObject(
   {
     hosts: Type.Optional(Hosts),
-    org: Type.Optional(Str(LIMITS.org, 'DEPRECATED: use certOptions.orgName')),
+    org: Type.Optional(Str(LIMITS.text, 'DEPRECATED: use certOptions.orgName')),
     signingCertificateSecret: Type.Optional({ ...ObjectRef, description: 'DEPRECATED: use glooMeshCa.signingCertificateSecret' }),
     issuedCertificateSecret: Type.Optional(ObjectRef),
     podBounceDirective: Type.Optional(ObjectRef),
@@ -33,7 +33,7 @@ export const IssuedCertificateSpec = StrictObject(
 export const IssuedCertificateStatus = StrictObject(
   {
     observedGeneration: Type.Optional(Int64NonNegative()),
-    error: Type.Optional(Str(LIMITS.error)),
+    error: Type.Optional(Str(LIMITS.text)),
     state: Type.Optional(StringEnum(ISSUED_CERTIFICATE_STATES)),
     appliedGlooMeshCa: Type.Optional(RootCertificateAuthority),
     appliedAgentCa: Type.Optional(IntermediateCertificateAuthority),

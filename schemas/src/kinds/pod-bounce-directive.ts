@@ -10,21 +10,24 @@ export const RootCertSync = StrictObject({
 
 export const PodSelector = StrictObject({
   namespace: Type.Optional(Type.String({ maxLength: LIMITS.namespace, pattern: DNS_LABEL })),
-  labels: Type.Optional(Type.Record(Type.String(), Str(LIMITS.labelValue), { maxProperties: LIMITS.labels })),
-  waitForReplicas: Type.Optional(Uint32(10000, 'ready replacement pods to wait for before the next selector')),
+  labels: Type.Optional(Type.Record(Type.String(), Str(LIMITS.text), { maxProperties: LIMITS.items })),
+  waitForReplicas: Type.Optional(Uint32('ready replacement pods to wait for before the next selector')),
   rootCertSync: Type.Optional(RootCertSync),
 });
 
+// Gloo Mesh's translator writes one selector per workload and its agent every pod it bounced:
+// no count limit (see WIRE_MAX), or a big mesh's directive is denied and the agent restarts
+// issuance with a new key, for ever.
 export const PodBounceDirectiveSpec = StrictObject({
-  podsToBounce: Type.Optional(Type.Array(PodSelector, { maxItems: LIMITS.listSmall })),
+  podsToBounce: Type.Optional(Type.Array(PodSelector, { maxItems: LIMITS.items })),
 });
 
 export const BouncedPodSet = StrictObject({
-  bouncedPods: Type.Optional(Type.Array(Str(LIMITS.name), { maxItems: LIMITS.bouncedPods })),
+  bouncedPods: Type.Optional(Type.Array(Str(LIMITS.name), { maxItems: LIMITS.items })),
 });
 
 export const PodBounceDirectiveStatus = StrictObject({
-  podsBounced: Type.Optional(Type.Array(BouncedPodSet, { maxItems: LIMITS.listSmall, description: 'entry i for selector i' })),
+  podsBounced: Type.Optional(Type.Array(BouncedPodSet, { maxItems: LIMITS.items, description: 'entry i for selector i' })),
 });
 
 export const PodBounceDirectiveSchema = KindEnvelope(

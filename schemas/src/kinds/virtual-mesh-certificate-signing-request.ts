@@ -4,7 +4,7 @@ import { APPROVAL_STATES } from '../state-machines.js';
 
 export const CertConfig = StrictObject({
   hosts: Type.Optional(Hosts),
-  org: Type.Optional(Str(LIMITS.org, 'kept as is: no replacement field')),
+  org: Type.Optional(Str(LIMITS.text, 'kept as is: no replacement field')),
   meshType: Type.Optional(StringEnum(MESH_TYPES)),
 });
 
@@ -21,13 +21,13 @@ export const VmcsrResponse = StrictObject({
 
 export const ThirdPartyApprovalWorkflow = StrictObject({
   lastUpdatedTime: Type.Optional(Timestamp()),
-  message: Type.Optional(Str(LIMITS.message)),
+  message: Type.Optional(Str(LIMITS.text)),
   approvalStatus: Type.Optional(StringEnum(APPROVAL_STATES)),
 });
 
 export const ComputedStatus = StrictObject({
   state: Type.Optional(StringEnum(COMPUTED_STATUS_STATES)),
-  message: Type.Optional(Str(LIMITS.message)),
+  message: Type.Optional(Str(LIMITS.text)),
 });
 
 export const VirtualMeshCertificateSigningRequestStatus = StrictObject({

@@ -1,6 +1,7 @@
 // Mutating admission: map deprecated fields onto their replacements (the table lives in schemas/)
-// with a JSONPatch and one warning per mapped field.
-import { deprecationPatch, isObject } from '../../../schemas/src/index.js';
+// with a JSONPatch and one warning per mapped field. Objects a Gloo Mesh controller owns are never
+// patched, only warned about: that controller would revert the patch on its next reconcile.
+import { deprecationPatch, glooMeshOwnerLabel, isObject } from '../../../schemas/src/index.js';
 import { applyJsonPatch } from './jsonPatch.js';
 import type { ParsedRequest } from './review.js';
 import type { Decision, ReviewResult } from './types.js';
@@ -30,10 +31,13 @@ export function mutateReview(req: ParsedRequest): MutateOutcome {
   if ((req.operation !== 'CREATE' && req.operation !== 'UPDATE') || req.subResource === 'status') {
     return { decision: { allowed: true }, result: 'allowed' };
   }
-  const { patch, warnings, conflicts } = deprecationPatch(req.object);
-  // Both fields set and different: validation denies it with the field paths; a partial patch
-  // here would only add noise to that denial.
-  if (conflicts.length > 0 || patch.length === 0) return { decision: { allowed: true }, result: 'allowed' };
+  const ownerLabel = glooMeshOwnerLabel(req.info.kind, req.object);
+  const { patch, warnings } = deprecationPatch(req.object, ownerLabel === undefined ? undefined : { ownerLabel });
+  if (patch.length === 0) {
+    const decision: Decision = { allowed: true };
+    if (warnings.length > 0) decision.warnings = warnings;
+    return { decision, result: 'allowed' };
+  }
 
   let withheld: string | undefined;
   try {

@@ -1,11 +1,13 @@
-// Validating admission: the schema, the update rules against oldObject, deprecated-field
-// conflicts and warnings, and the one-active-rotation-per-VirtualMesh rule. Pure: the rotation
-// list comes in through a tiny interface, so tests feed it directly.
+// Validating admission: the schema, the update rules against oldObject, warnings for deprecated
+// fields and out-of-policy values (never denials: Gloo Mesh writes them, and retries a denied
+// write for ever), and the one-active-rotation-per-VirtualMesh rule. Pure: the rotation list
+// comes in through a tiny interface, so tests feed it directly.
 import {
   activeRotationConflicts,
-  deprecationPatch,
+  deprecationWarnings,
   formatFieldError,
   isObject,
+  policyWarnings,
   validateObject,
   validateUpdate,
   type CertificateRotation,
@@ -97,16 +99,16 @@ export function validateReview(req: ParsedRequest, ctx: ValidateContext): Valida
 
   let errors: FieldError[] = [...validateObject(obj)];
   if (req.operation === 'UPDATE') errors.push(...validateUpdate(req.oldObject, obj, isStatus ? { subResource: 'status' } : undefined));
-  let warnings: string[] = [];
+  let warnings: readonly string[] = [];
   if (isStatus) {
     // A status write cannot change spec or metadata (the apiserver keeps the stored ones), so a
     // problem there predates this write and was judged when it was written; blocking the status
     // writer for it would only stall the controller.
     errors = errors.filter((e) => e.path === 'status' || e.path.startsWith('status.') || e.path.startsWith('status['));
   } else {
-    const dep = deprecationPatch(obj);
-    errors.push(...dep.conflicts);
-    warnings = dep.warnings;
+    const deprecated = deprecationWarnings(obj);
+    const policy = policyWarnings(req.info.kind, obj);
+    warnings = policy.length === 0 ? deprecated : [...deprecated, ...policy];
   }
 
   if (req.info.kind === 'CertificateRotation' && ctx.rotations) {
@@ -134,6 +136,6 @@ export function validateReview(req: ParsedRequest, ctx: ValidateContext): Valida
 
   if (errors.length > 1) errors = dedupe(errors);
   const decision: Decision = errors.length === 0 ? { allowed: true } : { allowed: false, status: denial(req.info, name, errors) };
-  if (warnings.length > 0) decision.warnings = warnings;
+  if (warnings.length > 0) decision.warnings = [...warnings];
   return { decision, result: errors.length === 0 ? 'allowed' : 'denied' };
 }
