@@ -123,3 +123,204 @@ export function verifyMaterial(m: SigningMaterial): string[] {
   if (!res.ok) throw new UserError(`the CA material does not verify: ${res.error}`);
   return res.warnings;
 }
+
+// ---- overwriting a root Secret (root create --force) ----
+
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'mesh-cert';
+/** On a backup Secret: the name of the Secret it copies (as the engine labels its backups). */
+export const LABEL_BACKUP_OF = 'mesh-cert.solo.io/backup-of';
+/** On a backup Secret: NAMESPACE/NAME of the Secret it copies, and when. */
+export const ANN_BACKUP_OF = 'mesh-cert.solo.io/backup-of';
+export const ANN_BACKUP_TIME = 'mesh-cert.solo.io/backed-up-at';
+export const ANN_BACKUP_SOURCE = 'mesh-cert.solo.io/backup-source';
+
+const PARENTS_ANNOTATION = 'parents.networking.mesh.gloo.solo.io';
+const ANN_ROTATION_ROOTS = 'mesh-cert.solo.io/rotation-roots';
+const DEFAULT_ISSUED_SECRET = { namespace: 'istio-system', name: 'cacerts' };
+
+export interface SecretRef {
+  namespace: string;
+  name: string;
+}
+
+interface ObjLike {
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  spec?: unknown;
+  status?: unknown;
+}
+
+/** One object that uses a Secret, and how. */
+export interface SecretUse {
+  cluster: string;
+  kind: 'IssuedCertificate' | 'CertificateRotation' | 'VirtualMesh';
+  namespace: string;
+  name: string;
+  /** The field that names the Secret, e.g. spec.glooMeshCa.signingCertificateSecret. */
+  via: string;
+  /** The VirtualMeshes an IssuedCertificate belongs to (parents annotation), or a rotation's state. */
+  note?: string;
+}
+
+export function describeUse(u: SecretUse): string {
+  return `${u.kind} ${u.namespace}/${u.name} in cluster "${u.cluster}" (${u.via}${u.note ? `; ${u.note}` : ''})`;
+}
+
+function refAt(v: unknown, path: string[]): { name?: unknown; namespace?: unknown } | undefined {
+  let cur: unknown = v;
+  for (const p of path) {
+    if (!cur || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  return cur && typeof cur === 'object' ? (cur as { name?: unknown; namespace?: unknown }) : undefined;
+}
+
+function names(r: { name?: unknown; namespace?: unknown } | undefined, target: SecretRef, defaultNs: string): boolean {
+  if (!r || typeof r.name !== 'string') return false;
+  const ns = typeof r.namespace === 'string' && r.namespace ? r.namespace : defaultNs;
+  return r.name === target.name && ns === target.namespace;
+}
+
+function virtualMeshesOf(o: ObjLike): string[] {
+  const raw = o.metadata.annotations?.[PARENTS_ANNOTATION];
+  if (!raw) return [];
+  try {
+    const v = JSON.parse(raw) as Record<string, unknown>;
+    return Object.entries(v ?? {})
+      .filter(([gvk, refs]) => /VirtualMesh$/.test(gvk) && Array.isArray(refs))
+      .flatMap(([, refs]) => (refs as { name?: unknown; namespace?: unknown }[]).filter((r) => typeof r?.name === 'string').map((r) => `${String(r.namespace ?? '')}/${String(r.name)}`));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * How an IssuedCertificate uses `target`: as its signing Secret (spec.glooMeshCa.signingCertificateSecret
+ * or the deprecated spec.signingCertificateSecret), as the old or new root of a rotation
+ * (annotation mesh-cert.solo.io/rotation-roots), or, when it lives in the Secret's own cluster,
+ * as its issued Secret (spec.issuedCertificateSecret, default istio-system/cacerts).
+ */
+export function issuedCertificateUses(ic: ObjLike, cluster: string, target: SecretRef, sameCluster: boolean): SecretUse[] {
+  const ns = ic.metadata.namespace ?? 'default';
+  const vms = virtualMeshesOf(ic);
+  const note = vms.length ? `VirtualMesh ${vms.join(', ')}` : undefined;
+  const use = (via: string): SecretUse => ({ cluster, kind: 'IssuedCertificate', namespace: ns, name: ic.metadata.name, via, ...(note ? { note } : {}) });
+  const out: SecretUse[] = [];
+  if (names(refAt(ic.spec, ['glooMeshCa', 'signingCertificateSecret']), target, ns)) out.push(use('spec.glooMeshCa.signingCertificateSecret'));
+  if (names(refAt(ic.spec, ['signingCertificateSecret']), target, ns)) out.push(use('spec.signingCertificateSecret'));
+  const raw = ic.metadata.annotations?.[ANN_ROTATION_ROOTS];
+  if (raw) {
+    try {
+      const roots = JSON.parse(raw) as { old?: unknown; new?: unknown };
+      if (names(refAt(roots, ['old']), target, ns)) out.push(use(`annotation ${ANN_ROTATION_ROOTS}: old root`));
+      if (names(refAt(roots, ['new']), target, ns)) out.push(use(`annotation ${ANN_ROTATION_ROOTS}: new root`));
+    } catch {
+      /* not ours to judge here */
+    }
+  }
+  if (sameCluster) {
+    const issued = refAt(ic.spec, ['issuedCertificateSecret']) ?? DEFAULT_ISSUED_SECRET;
+    if (names(issued, target, ns)) out.push(use('spec.issuedCertificateSecret'));
+  }
+  return out;
+}
+
+/** A CertificateRotation (management cluster) whose spec.newRootCaSecret is `target`. */
+export function rotationUses(rot: ObjLike, cluster: string, target: SecretRef): SecretUse[] {
+  const ns = rot.metadata.namespace ?? 'default';
+  if (!names(refAt(rot.spec, ['newRootCaSecret']), target, ns)) return [];
+  const state = (rot.status as { state?: string } | undefined)?.state ?? 'PENDING';
+  const vm = refAt(rot.spec, ['virtualMesh']);
+  const note = `state ${state}${vm && typeof vm.name === 'string' ? `, VirtualMesh ${String(vm.namespace ?? ns)}/${vm.name}` : ''}`;
+  return [{ cluster, kind: 'CertificateRotation', namespace: ns, name: rot.metadata.name, via: 'spec.newRootCaSecret', note }];
+}
+
+/** A Gloo Mesh VirtualMesh whose shared root CA is `target` (spec.mtlsConfig.shared.rootCertificateAuthority.secret). */
+export function virtualMeshUses(vm: ObjLike, cluster: string, target: SecretRef): SecretUse[] {
+  const ns = vm.metadata.namespace ?? 'default';
+  if (!names(refAt(vm.spec, ['mtlsConfig', 'shared', 'rootCertificateAuthority', 'secret']), target, ns)) return [];
+  return [{ cluster, kind: 'VirtualMesh', namespace: ns, name: vm.metadata.name, via: 'spec.mtlsConfig.shared.rootCertificateAuthority.secret' }];
+}
+
+const VIRTUAL_MESH = { group: 'networking.mesh.gloo.solo.io', version: 'v1', plural: 'virtualmeshes', kind: 'VirtualMesh' };
+const ISSUED_CERTIFICATE = { group: 'certificates.mesh.gloo.solo.io', version: 'v1', plural: 'issuedcertificates', kind: 'IssuedCertificate' };
+const CERTIFICATE_ROTATION = { group: 'certificates.mesh.gloo.solo.io', version: 'v1', plural: 'certificaterotations', kind: 'CertificateRotation' };
+
+type ClusterLike = import('../lib/clusters.js').Cluster;
+
+/**
+ * Every object that uses the Secret `target` of the management cluster: IssuedCertificates in
+ * every given cluster, CertificateRotations and VirtualMeshes in the management cluster. A kind
+ * a cluster does not serve (404) uses nothing; a cluster that cannot be asked is in `failed`.
+ */
+export async function findSecretUses(mgmt: ClusterLike, clusters: readonly ClusterLike[], target: SecretRef): Promise<{ uses: SecretUse[]; failed: { cluster: string; error: Error }[] }> {
+  const [{ onClusters, failures }, { isNotFound }] = await Promise.all([import('../lib/clusters.js'), import('../lib/k8s.js')]);
+  const listOr404 = async <T>(fn: () => Promise<T[]>): Promise<T[]> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+  };
+  const all = [mgmt, ...clusters.filter((c) => c.name !== mgmt.name)];
+  const settled = await onClusters(all, async (k8s, c) => {
+    const isMgmt = c.name === mgmt.name;
+    const [ics, rots, vms] = await Promise.all([
+      listOr404(() => k8s.list(ISSUED_CERTIFICATE, undefined)),
+      isMgmt ? listOr404(() => k8s.list(CERTIFICATE_ROTATION, undefined)) : Promise.resolve([]),
+      isMgmt ? listOr404(() => k8s.list(VIRTUAL_MESH, undefined)) : Promise.resolve([]),
+    ]);
+    return [
+      ...ics.flatMap((o) => issuedCertificateUses(o, c.name, target, isMgmt)),
+      ...rots.flatMap((o) => rotationUses(o, c.name, target)),
+      ...vms.flatMap((o) => virtualMeshUses(o, c.name, target)),
+    ];
+  });
+  return { uses: settled.flatMap((s) => (s.ok ? s.value : [])), failed: failures(settled) };
+}
+
+/** `<name>-backup-<UTC timestamp>` (YYYYMMDDhhmmss), within the 253 characters of a name. */
+export function backupName(name: string, when: Date, attempt = 0): string {
+  const stamp = when.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  const suffix = `-backup-${stamp}${attempt ? `-${attempt + 1}` : ''}`;
+  return `${name.slice(0, 253 - suffix.length).replace(/[-.]+$/, '')}${suffix}`;
+}
+
+/** A label value naming the Secret (63 characters at most, alphanumeric at both ends). */
+function labelValueOf(name: string): string {
+  if (name.length <= 63) return name;
+  return name.slice(0, 63).replace(/[^a-z0-9]+$/, '');
+}
+
+export interface SecretLike {
+  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; labels?: Record<string, string> };
+  type?: string;
+  data?: Record<string, string>;
+}
+
+/**
+ * The copy of `secret` kept before it is overwritten: the same type and data, labelled as mesh-cert's
+ * backup of it, immutable (a backup is never edited, only deleted).
+ */
+export function backupSecret(secret: SecretLike, when: Date, attempt = 0): SecretLike & { apiVersion: string; kind: string; immutable: boolean; metadata: { annotations: Record<string, string> } } {
+  const ns = secret.metadata.namespace ?? 'default';
+  const source = JSON.stringify({ uid: secret.metadata.uid, resourceVersion: secret.metadata.resourceVersion, labels: secret.metadata.labels ?? {} });
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: backupName(secret.metadata.name, when, attempt),
+      namespace: ns,
+      labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_BACKUP_OF]: labelValueOf(secret.metadata.name) },
+      annotations: { [ANN_BACKUP_OF]: `${ns}/${secret.metadata.name}`, [ANN_BACKUP_TIME]: when.toISOString(), [ANN_BACKUP_SOURCE]: source },
+    },
+    ...(secret.type ? { type: secret.type } : {}),
+    data: { ...(secret.data ?? {}) },
+    immutable: true,
+  };
+}
+
+export function createdByMeshCert(secret: SecretLike): boolean {
+  return secret.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY;
+}

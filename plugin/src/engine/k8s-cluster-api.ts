@@ -1,11 +1,13 @@
 // The engine's ClusterApi on the plugin's K8s client (plugin/src/lib/k8s.ts): one KubeConfig
 // per context, merge patches with the merge-patch content type, errors as ApiError or
-// UnreachableError naming the cluster. Pods are not in K8s yet, so they go through CoreV1Api here
-// with the same error translation.
+// UnreachableError naming the cluster. Every call is bounded by the client's limits (the
+// command's --timeout and the per-request timeout, lib/deadline.ts): past them it throws
+// DeadlineError / RequestTimeoutError naming the call and the cluster. withDeadline(d) gives a
+// view whose calls also end by d (a rotation step's deadline).
 import type { ClusterApi } from './cluster-api.js';
 import { CERT_GROUP, CERT_VERSION, PLURAL, type CertKind } from './resources.js';
 import type { ConfigMap, KubeObject, Pod, Secret } from './objects.js';
-import { K8s, loadClientNode, translateError, type KObject, type ResourceType } from '../lib/k8s.js';
+import { isNotFound, type K8s, type KObject, type ResourceType } from '../lib/k8s.js';
 
 const KIND_TYPES = Object.fromEntries(
   (Object.keys(PLURAL) as CertKind[]).map((kind) => [kind, { group: CERT_GROUP, version: CERT_VERSION, plural: PLURAL[kind], kind }]),
@@ -54,35 +56,35 @@ export class K8sClusterApi implements ClusterApi {
   replaceSecret(body: Secret): Promise<Secret> {
     return this.k8s.replaceSecret(nsOf(body), body.metadata.name, body as never) as Promise<Secret>;
   }
+  deleteSecret(namespace: string, name: string): Promise<void> {
+    return this.k8s.deleteSecret(namespace, name);
+  }
   getConfigMap(namespace: string, name: string): Promise<ConfigMap | undefined> {
     return this.k8s.getConfigMap(namespace, name) as Promise<ConfigMap | undefined>;
   }
 
-  private async core() {
-    const cn = await loadClientNode();
-    return this.k8s.kubeConfig.makeApiClient(cn.CoreV1Api);
-  }
   async listPods(namespace: string, labels: Record<string, string>): Promise<Pod[]> {
     const labelSelector = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
-    try {
-      const res = await (await this.core()).listNamespacedPod(labelSelector ? { namespace, labelSelector } : { namespace });
-      return (res.items ?? []) as unknown as Pod[];
-    } catch (err) {
-      throw translateError(err, this.name, `list Pods in ${namespace}`);
-    }
+    return (await this.k8s.listPods(namespace, labelSelector || undefined)) as unknown as Pod[];
   }
   async deletePod(namespace: string, name: string): Promise<void> {
     try {
-      await (await this.core()).deleteNamespacedPod({ namespace, name });
+      await this.k8s.deletePod(namespace, name);
     } catch (err) {
-      const e = translateError(err, this.name, `delete Pod ${namespace}/${name}`);
-      if ((e as { status?: number }).status === 404) return;
-      throw e;
+      if (isNotFound(err)) return;
+      throw err;
     }
+  }
+
+  /** This cluster with every call also ending by `deadline` (epoch ms; the earlier one wins). */
+  withDeadline(deadline: number, flag?: string): K8sClusterApi {
+    const k8s = this.k8s.withDeadline(deadline, flag);
+    return k8s === this.k8s ? this : new K8sClusterApi(k8s);
   }
 }
 
 /** The engine's view of a cluster, for a plugin Cluster (lib/clusters.ts). */
-export async function clusterApiOf(cluster: { client(): Promise<K8s> }): Promise<ClusterApi> {
-  return new K8sClusterApi(await cluster.client());
+export async function clusterApiOf(cluster: { client(): Promise<K8s> }, opts: { deadline?: number; deadlineFlag?: string } = {}): Promise<ClusterApi> {
+  const api = new K8sClusterApi(await cluster.client());
+  return opts.deadline === undefined ? api : api.withDeadline(opts.deadline, opts.deadlineFlag);
 }

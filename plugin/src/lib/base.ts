@@ -1,15 +1,71 @@
 // The base of every command: shared flags, errors left to main() (one sentence on stderr),
 // prompts that refuse to run without a terminal, and deadlines that end in exit code 124.
-import { Command } from '@oclif/core';
-import { baseFlags } from './flags.js';
-import { InterruptedError, TimeoutError, notInteractive } from './errors.js';
+// Parsing the flags sets the limits of every API call the command makes (lib/deadline.ts):
+// --timeout of waitFlags is the command's deadline, any other --timeout (rotate: per step) and
+// --request-timeout bound each single call.
+import { Command, Interfaces } from '@oclif/core';
+
+import { baseFlags, parseDuration, waitFlags, type TimeoutFlagValues } from './flags.js';
+import { InterruptedError, TimeoutError, errorMessage, notInteractive } from './errors.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, callLimits, deadlineHits, setCallLimits, type CallLimits } from './deadline.js';
+
+// oclif's own constraints of parse() (not exported by @oclif/core's index).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type FlagOutput = { [name: string]: any };
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type ArgOutput = { [name: string]: any };
+
+/**
+ * The call limits of a command from its flag definitions and values, `start` being when it
+ * started (epoch ms). Exported for tests.
+ */
+export function limitsOf(defs: Record<string, unknown> | undefined, flags: TimeoutFlagValues, start = Date.now()): CallLimits {
+  const limits: CallLimits = {};
+  const rt = flags['request-timeout'];
+  if (rt !== undefined) {
+    limits.requestTimeoutMs = parseDuration(rt, '--request-timeout');
+    limits.requestTimeoutFlag = `--request-timeout ${rt}`;
+  }
+  const t = flags.timeout;
+  if (typeof t === 'string' && defs?.timeout !== undefined) {
+    const ms = parseDuration(t, '--timeout');
+    if (defs.timeout === waitFlags.timeout) {
+      limits.deadline = start + ms;
+      limits.deadlineFlag = `--timeout ${t}`;
+    } else {
+      // A --timeout of one step (rotate): no single call may outlast a step.
+      const per = limits.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+      if (ms > 0 && (per === 0 || ms < per)) {
+        limits.requestTimeoutMs = ms;
+        limits.requestTimeoutFlag = `--timeout ${t}`;
+      }
+    }
+  }
+  return limits;
+}
 
 export abstract class MeshCertCommand extends Command {
   static override baseFlags = baseFlags;
 
-  /** Errors are reported once, by main(), in the same style for every command. */
+  /** Parses as oclif does, then sets the limits of every API call of this command. */
+  protected override async parse<F extends FlagOutput, B extends FlagOutput, A extends ArgOutput>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    const start = Date.now();
+    const out = await super.parse(options, argv);
+    const defs = (options?.flags ?? this.ctor.flags) as Record<string, unknown> | undefined;
+    setCallLimits(limitsOf(defs, out.flags as TimeoutFlagValues, start));
+    return out;
+  }
+
+  /**
+   * Errors are reported once, by main(), in the same style for every command. A command whose
+   * deadline (--timeout) ran out while it failed exits 124, whatever the error, naming the call
+   * and the cluster the deadline cut off.
+   */
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
-    throw err;
+    throw asTimeout(err);
   }
 
   /**
@@ -58,4 +114,18 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     const t = setTimeout(resolve, ms);
     signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
   });
+}
+
+/** err, or a TimeoutError (exit 124) when the command's deadline has passed and cut a call off. */
+export function asTimeout(err: unknown): unknown {
+  if (err instanceof TimeoutError || err instanceof InterruptedError) return err;
+  if ((err as { code?: string } | undefined)?.code === 'EEXIT') return err;
+  const { deadline, deadlineFlag } = callLimits();
+  const hit = deadlineHits()[0];
+  if (deadline === undefined || !hit || Date.now() < deadline) return err;
+  const msg = errorMessage(err);
+  const why = msg.includes(hit.message) ? msg : `${msg} (${hit.message})`;
+  const out = new TimeoutError(`${deadlineFlag ?? '--timeout'} ran out: ${why}`);
+  if (err instanceof Error) out.cause = err;
+  return out;
 }

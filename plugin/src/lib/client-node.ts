@@ -7,4 +7,5 @@ export {
   VersionApi,
   setHeaderOptions,
   PatchStrategy,
+  Observable,
 } from '@kubernetes/client-node';

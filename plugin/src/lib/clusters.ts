@@ -6,6 +6,7 @@ import type { ClusterFlagValues } from './flags.js';
 import { splitList } from './flags.js';
 import { UserError, errorMessage } from './errors.js';
 import type { K8s } from './k8s.js';
+import { callLimits } from './deadline.js';
 import { contextNames, kubeConfigFor, loadKubeconfig, namespaceOf, pickContext, serverOf, type MergedKubeconfig } from './kubeconfig.js';
 
 export interface Cluster {
@@ -15,7 +16,10 @@ export interface Cluster {
   /** The namespace of the context (or default). */
   namespace: string;
   server: string;
-  /** The client for this cluster, created (and client-node loaded) on first use. */
+  /**
+   * The client for this cluster, created (and client-node loaded) on first use. Its calls are
+   * bounded by the running command's limits (lib/deadline.ts: --timeout, --request-timeout).
+   */
   client(): Promise<K8s>;
 }
 
@@ -37,7 +41,7 @@ function makeCluster(kc: MergedKubeconfig, name: string, role: Cluster['role']):
     client() {
       client ??= (async () => {
         const { K8s } = await import('./k8s.js');
-        return K8s.forKubeConfig(name, await kubeConfigFor(kc, name));
+        return K8s.forKubeConfig(name, await kubeConfigFor(kc, name), callLimits());
       })();
       return client;
     },

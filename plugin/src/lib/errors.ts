@@ -19,6 +19,35 @@ export class TimeoutError extends UserError {
   }
 }
 
+/**
+ * An API call cut off by the command's deadline (`--timeout`), or not sent because the deadline
+ * had passed: exit 124. Names the call and the cluster that did not answer.
+ */
+export class DeadlineError extends TimeoutError {
+  readonly cluster: string;
+  /** The call, as messages name it: `get IssuedCertificate istio-system/istiod-ca`. */
+  readonly call: string;
+  /** Epoch milliseconds: the deadline that ran out. */
+  readonly deadline: number;
+  /**
+   * opts.notSent: the deadline had passed before the call; opts.after: the earlier call on that
+   * cluster that the deadline cut off (named first: it is the one that did not answer).
+   */
+  constructor(call: string, cluster: string, deadline: number, limit: string, opts: { notSent?: boolean; after?: string } = {}) {
+    super(
+      !opts.notSent
+        ? `${call} on cluster "${cluster}" did not answer within ${limit}`
+        : opts.after
+          ? `${opts.after} on cluster "${cluster}" did not answer within ${limit}; ${call} was not sent`
+          : `${call} on cluster "${cluster}" was not sent: ${limit} had run out`,
+    );
+    this.name = 'DeadlineError';
+    this.cluster = cluster;
+    this.call = call;
+    this.deadline = deadline;
+  }
+}
+
 /** Ctrl-C: exit 130 (128 + SIGINT). */
 export class InterruptedError extends UserError {
   constructor(message = 'interrupted') {
@@ -34,6 +63,20 @@ export class UnreachableError extends UserError {
     super(`cluster "${cluster}" is unreachable: ${detail}`);
     this.name = 'UnreachableError';
     this.cluster = cluster;
+  }
+}
+
+/**
+ * One API call that got no (complete) answer within the per-request timeout
+ * (`--request-timeout`, default 30s): the cluster counts as unreachable, which retry loops may
+ * retry until their own deadline, as with a refused connection.
+ */
+export class RequestTimeoutError extends UnreachableError {
+  readonly call: string;
+  constructor(call: string, cluster: string, limit: string) {
+    super(cluster, `${call} did not answer within ${limit}`);
+    this.name = 'RequestTimeoutError';
+    this.call = call;
   }
 }
 

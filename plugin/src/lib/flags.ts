@@ -9,6 +9,10 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 /** --verbose: every command has it (stack traces on errors, debug lines on stderr). */
 export const baseFlags = {
   verbose: Flags.boolean({ description: 'print stack traces on errors and extra detail on stderr', default: false, helpGroup: 'GLOBAL' }),
+  'request-timeout': Flags.string({
+    description: 'give up on a single API call after this long (e.g. 10s, 1m; 0: no limit); default 30s, or --timeout when shorter',
+    helpGroup: 'GLOBAL',
+  }),
 };
 
 /** Which kubeconfig, context and namespace. */
@@ -39,9 +43,14 @@ export const confirmFlags = {
   yes: Flags.boolean({ char: 'y', description: 'answer yes to every prompt (required when stdin is not a terminal)', default: false }),
 };
 
+/**
+ * --timeout here bounds the whole command: every API call ends by then (lib/deadline.ts), and a
+ * command that ran out of it exits 124 (MeshCertCommand). A command's own --timeout flag (e.g.
+ * rotate's, per step) bounds each single call instead.
+ */
 export const waitFlags = {
   wait: Flags.boolean({ description: 'wait until the operation completes', default: true, allowNo: true }),
-  timeout: Flags.string({ description: 'give up after this long (e.g. 90s, 5m, 1h); exit code 124', default: '5m' }),
+  timeout: Flags.string({ description: 'give up after this long (e.g. 90s, 5m, 1h), every API call included; exit code 124', default: '5m' }),
 };
 
 export interface KubeFlagValues {
@@ -56,6 +65,12 @@ export interface ClusterFlagValues extends KubeFlagValues {
   'mgmt-context'?: string;
   cluster?: string;
   'all-contexts'?: boolean;
+}
+
+/** The timeout flags' values, as MeshCertCommand reads them. */
+export interface TimeoutFlagValues {
+  timeout?: string;
+  'request-timeout'?: string;
 }
 
 /** "90", "90s", "5m", "1h30m", "250ms" -> milliseconds. */

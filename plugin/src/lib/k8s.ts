@@ -2,8 +2,14 @@
 // is loaded lazily: importing this module costs nothing until a client is created.
 // client-node 1.4's patch calls send JSON Patch unless told otherwise, so every merge patch sets
 // its Content-Type through a request middleware.
-import type { KubeConfig } from '@kubernetes/client-node';
-import { ApiError, UnreachableError } from './errors.js';
+// Every call is bounded (deadline.ts): a request middleware gives client-node's fetch an
+// AbortSignal that fires at the command's deadline or after the per-request timeout, whichever
+// comes first, so a connection that never answers, or stalls in the middle of a response, is
+// cut off; the call then throws DeadlineError (the command's deadline: exit 124) or
+// RequestTimeoutError (an UnreachableError), naming the call and the cluster.
+import type { ConfigurationOptions, KubeConfig } from '@kubernetes/client-node';
+import { ApiError, DeadlineError, InterruptedError, RequestTimeoutError, UnreachableError } from './errors.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_TIMER_MS, earlier, noteDeadlineHit, requestTimeoutOf, type CallLimits } from './deadline.js';
 
 export interface ResourceType { group: string; version: string; plural: string; kind: string }
 
@@ -92,16 +98,45 @@ function ref(t: ResourceType, ns: string | undefined, name?: string): string {
   return `${t.kind} ${ns ? `${ns}/` : ''}${name ?? ''}`.trim();
 }
 
+/** How a K8s client bounds its calls: see CallLimits (deadline.ts). */
+export type K8sOptions = CallLimits;
+
+function describeMs(ms: number): string {
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
 /** A client for one cluster. */
 export class K8s {
   private constructor(
     readonly cluster: string,
     readonly kubeConfig: KubeConfig,
     private readonly cn: ClientNode,
+    /** The bounds of every call this client makes. */
+    readonly limits: Readonly<K8sOptions>,
+    /** The first call the deadline cut off (shared by the views with the same deadline). */
+    private readonly cut: { call?: string } = {},
   ) {}
 
-  static async forKubeConfig(cluster: string, kubeConfig: KubeConfig): Promise<K8s> {
-    return new K8s(cluster, kubeConfig, await loadClientNode());
+  /**
+   * A client for one context. opts.deadline (epoch ms) bounds every call, opts.requestTimeoutMs
+   * (default 30s, 0: none) each single one, opts.signal aborts them all.
+   */
+  static async forKubeConfig(cluster: string, kubeConfig: KubeConfig, opts: K8sOptions = {}): Promise<K8s> {
+    return new K8s(cluster, kubeConfig, await loadClientNode(), { ...opts });
+  }
+
+  /** The same client with every call also bounded by `deadline` (epoch ms); the earlier one wins. */
+  withDeadline(deadline: number, flag?: string): K8s {
+    const mine = this.limits.deadline;
+    if (mine !== undefined && mine <= deadline) return this;
+    return new K8s(this.cluster, this.kubeConfig, this.cn, { ...this.limits, deadline: earlier(mine, deadline), deadlineFlag: flag ?? 'the deadline' });
+  }
+
+  /** The same client with other limits (merged over the current ones). */
+  withLimits(limits: K8sOptions): K8s {
+    return new K8s(this.cluster, this.kubeConfig, this.cn, { ...this.limits, ...limits }, limits.deadline === undefined ? this.cut : {});
   }
 
   private custom() {
@@ -110,23 +145,95 @@ export class K8s {
   private core() {
     return this.kubeConfig.makeApiClient(this.cn.CoreV1Api);
   }
-  private mergePatchOptions() {
-    return this.cn.setHeaderOptions('Content-Type', this.cn.PatchStrategy.MergePatch);
+  private mergePatchOptions(opts: ConfigurationOptions) {
+    return this.cn.setHeaderOptions('Content-Type', this.cn.PatchStrategy.MergePatch, opts);
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /** Per-call options: a middleware that hands the request's fetch the call's AbortSignal. */
+  private signalOptions(signal: AbortSignal): ConfigurationOptions {
+    const { Observable } = this.cn;
+    return {
+      middleware: [
+        {
+          pre: (ctx) => {
+            ctx.setSignal(signal as never);
+            return new Observable(Promise.resolve(ctx));
+          },
+          post: (rsp) => new Observable(Promise.resolve(rsp)),
+        },
+      ],
+      middlewareMergeStrategy: 'append',
+    };
+  }
+
+  /**
+   * Runs one API call within the limits. Past them the request is aborted (the socket is
+   * destroyed, whether the server has not answered or stopped in the middle of the body) and the
+   * call throws DeadlineError / RequestTimeoutError; anything else becomes ApiError or
+   * UnreachableError (translateError).
+   */
+  private async call<T>(what: string, fn: (opts: ConfigurationOptions) => Promise<T>): Promise<T> {
+    const { deadline, signal } = this.limits;
+    const deadlineFlag = this.limits.deadlineFlag ?? 'the deadline';
+    if (signal?.aborted) throw new InterruptedError();
+    const now = Date.now();
+    if (deadline !== undefined && deadline <= now) {
+      const err = new DeadlineError(what, this.cluster, deadline, deadlineFlag, { notSent: true, after: this.cut.call });
+      noteDeadlineHit(err);
+      throw err;
+    }
+    const perRequest = requestTimeoutOf(this.limits);
+    const remaining = deadline === undefined ? Infinity : deadline - now;
+    const byDeadline = remaining <= (perRequest || Infinity);
+    const limit = Math.min(remaining, perRequest || Infinity);
+
+    const ctl = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    let cutOff: Error | undefined;
+    let onAbort: (() => void) | undefined;
+    const stop = new Promise<never>((_, reject) => {
+      if (limit < MAX_TIMER_MS) {
+        timer = setTimeout(() => {
+          if (byDeadline) {
+            const err = new DeadlineError(what, this.cluster, deadline!, deadlineFlag);
+            this.cut.call ??= what;
+            noteDeadlineHit(err);
+            cutOff = err;
+          } else {
+            const flag = this.limits.requestTimeoutFlag ?? `${describeMs(perRequest)} (--request-timeout${perRequest === DEFAULT_REQUEST_TIMEOUT_MS ? ', the default' : ''})`;
+            cutOff = new RequestTimeoutError(what, this.cluster, flag);
+          }
+          ctl.abort(cutOff);
+          reject(cutOff);
+        }, limit);
+      }
+      if (signal) {
+        onAbort = () => {
+          cutOff = new InterruptedError();
+          ctl.abort(cutOff);
+          reject(cutOff);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+    stop.catch(() => undefined);
     try {
-      return await fn();
+      // The race also bounds what happens before the request is sent (credential plugins).
+      return await Promise.race([fn(this.signalOptions(ctl.signal)), stop]);
     } catch (err) {
+      if (cutOff) throw cutOff;
       throw translateError(err, this.cluster, what);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
   }
 
   // ---- custom objects ----
 
   async get<T extends KObject = KObject>(t: ResourceType, ns: string, name: string): Promise<T> {
-    return this.call(`get ${ref(t, ns, name)}`, () =>
-      this.custom().getNamespacedCustomObject({ group: t.group, version: t.version, plural: t.plural, namespace: ns, name }) as Promise<T>,
+    return this.call(`get ${ref(t, ns, name)}`, (o) =>
+      this.custom().getNamespacedCustomObject({ group: t.group, version: t.version, plural: t.plural, namespace: ns, name }, o) as Promise<T>,
     );
   }
 
@@ -142,10 +249,10 @@ export class K8s {
 
   /** Lists in one namespace, or in all namespaces when ns is undefined. */
   async list<T extends KObject = KObject>(t: ResourceType, ns: string | undefined, opts: ListOptions = {}): Promise<T[]> {
-    const res = (await this.call(`list ${t.plural}${ns ? ` in namespace ${ns}` : ''}`, () =>
+    const res = (await this.call(`list ${t.plural}${ns ? ` in namespace ${ns}` : ''}`, (o) =>
       ns
-        ? this.custom().listNamespacedCustomObject({ group: t.group, version: t.version, plural: t.plural, namespace: ns, ...opts })
-        : this.custom().listClusterCustomObject({ group: t.group, version: t.version, plural: t.plural, ...opts }),
+        ? this.custom().listNamespacedCustomObject({ group: t.group, version: t.version, plural: t.plural, namespace: ns, ...opts }, o)
+        : this.custom().listClusterCustomObject({ group: t.group, version: t.version, plural: t.plural, ...opts }, o),
     )) as { items?: T[] };
     const items = res.items ?? [];
     // List items omit apiVersion/kind on some servers; fill them in so printers can rely on them.
@@ -157,60 +264,60 @@ export class K8s {
   }
 
   async create<T extends KObject = KObject>(t: ResourceType, ns: string, body: KObject, opts: WriteOptions = {}): Promise<T> {
-    return this.call(`create ${ref(t, ns, body.metadata?.name)}`, () =>
+    return this.call(`create ${ref(t, ns, body.metadata?.name)}`, (o) =>
       this.custom().createNamespacedCustomObject({
         group: t.group, version: t.version, plural: t.plural, namespace: ns, body,
         dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager ?? FIELD_MANAGER,
-      }) as Promise<T>,
+      }, o) as Promise<T>,
     );
   }
 
   async replace<T extends KObject = KObject>(t: ResourceType, ns: string, name: string, body: KObject, opts: WriteOptions = {}): Promise<T> {
-    return this.call(`replace ${ref(t, ns, name)}`, () =>
+    return this.call(`replace ${ref(t, ns, name)}`, (o) =>
       this.custom().replaceNamespacedCustomObject({
         group: t.group, version: t.version, plural: t.plural, namespace: ns, name, body,
         dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager ?? FIELD_MANAGER,
-      }) as Promise<T>,
+      }, o) as Promise<T>,
     );
   }
 
   /** RFC 7386 merge patch of the object (spec/metadata). */
   async mergePatch<T extends KObject = KObject>(t: ResourceType, ns: string, name: string, patch: object, opts: WriteOptions = {}): Promise<T> {
-    return this.call(`patch ${ref(t, ns, name)}`, () =>
+    return this.call(`patch ${ref(t, ns, name)}`, (o) =>
       this.custom().patchNamespacedCustomObject(
         { group: t.group, version: t.version, plural: t.plural, namespace: ns, name, body: patch, dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager ?? FIELD_MANAGER },
-        this.mergePatchOptions(),
+        this.mergePatchOptions(o),
       ) as Promise<T>,
     );
   }
 
   /** RFC 7386 merge patch through the status subresource: `patch` is e.g. {status: {...}}. */
   async patchStatus<T extends KObject = KObject>(t: ResourceType, ns: string, name: string, patch: object, opts: WriteOptions = {}): Promise<T> {
-    return this.call(`patch status of ${ref(t, ns, name)}`, () =>
+    return this.call(`patch status of ${ref(t, ns, name)}`, (o) =>
       this.custom().patchNamespacedCustomObjectStatus(
         { group: t.group, version: t.version, plural: t.plural, namespace: ns, name, body: patch, fieldManager: opts.fieldManager ?? FIELD_MANAGER },
-        this.mergePatchOptions(),
+        this.mergePatchOptions(o),
       ) as Promise<T>,
     );
   }
 
   /** PUT of the status subresource; body carries metadata.resourceVersion for optimistic locking. */
   async replaceStatus<T extends KObject = KObject>(t: ResourceType, ns: string, name: string, body: KObject): Promise<T> {
-    return this.call(`replace status of ${ref(t, ns, name)}`, () =>
-      this.custom().replaceNamespacedCustomObjectStatus({ group: t.group, version: t.version, plural: t.plural, namespace: ns, name, body, fieldManager: FIELD_MANAGER }) as Promise<T>,
+    return this.call(`replace status of ${ref(t, ns, name)}`, (o) =>
+      this.custom().replaceNamespacedCustomObjectStatus({ group: t.group, version: t.version, plural: t.plural, namespace: ns, name, body, fieldManager: FIELD_MANAGER }, o) as Promise<T>,
     );
   }
 
   async delete(t: ResourceType, ns: string, name: string): Promise<void> {
-    await this.call(`delete ${ref(t, ns, name)}`, () =>
-      this.custom().deleteNamespacedCustomObject({ group: t.group, version: t.version, plural: t.plural, namespace: ns, name }),
+    await this.call(`delete ${ref(t, ns, name)}`, (o) =>
+      this.custom().deleteNamespacedCustomObject({ group: t.group, version: t.version, plural: t.plural, namespace: ns, name }, o),
     );
   }
 
   // ---- secrets ----
 
   async getSecret(ns: string, name: string): Promise<Secret> {
-    return this.call(`get Secret ${ns}/${name}`, () => this.core().readNamespacedSecret({ namespace: ns, name }) as Promise<Secret>);
+    return this.call(`get Secret ${ns}/${name}`, (o) => this.core().readNamespacedSecret({ namespace: ns, name }, o) as Promise<Secret>);
   }
 
   async findSecret(ns: string, name: string): Promise<Secret | undefined> {
@@ -223,49 +330,49 @@ export class K8s {
   }
 
   async listSecrets(ns: string | undefined, opts: ListOptions = {}): Promise<Secret[]> {
-    const res = await this.call('list Secrets', () =>
-      ns ? this.core().listNamespacedSecret({ namespace: ns, ...opts }) : this.core().listSecretForAllNamespaces({ ...opts }),
+    const res = await this.call('list Secrets', (o) =>
+      ns ? this.core().listNamespacedSecret({ namespace: ns, ...opts }, o) : this.core().listSecretForAllNamespaces({ ...opts }, o),
     );
     return (res.items ?? []) as Secret[];
   }
 
   async createSecret(ns: string, body: Secret, opts: WriteOptions = {}): Promise<Secret> {
-    return this.call(`create Secret ${ns}/${body.metadata.name}`, () =>
-      this.core().createNamespacedSecret({ namespace: ns, body: body as never, dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager ?? FIELD_MANAGER }) as Promise<Secret>,
+    return this.call(`create Secret ${ns}/${body.metadata.name}`, (o) =>
+      this.core().createNamespacedSecret({ namespace: ns, body: body as never, dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager ?? FIELD_MANAGER }, o) as Promise<Secret>,
     );
   }
 
   async replaceSecret(ns: string, name: string, body: Secret, opts: WriteOptions = {}): Promise<Secret> {
-    return this.call(`replace Secret ${ns}/${name}`, () =>
-      this.core().replaceNamespacedSecret({ namespace: ns, name, body: body as never, dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager ?? FIELD_MANAGER }) as Promise<Secret>,
+    return this.call(`replace Secret ${ns}/${name}`, (o) =>
+      this.core().replaceNamespacedSecret({ namespace: ns, name, body: body as never, dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager ?? FIELD_MANAGER }, o) as Promise<Secret>,
     );
   }
 
   async mergePatchSecret(ns: string, name: string, patch: object): Promise<Secret> {
-    return this.call(`patch Secret ${ns}/${name}`, () =>
-      this.core().patchNamespacedSecret({ namespace: ns, name, body: patch, fieldManager: FIELD_MANAGER }, this.mergePatchOptions()) as Promise<Secret>,
+    return this.call(`patch Secret ${ns}/${name}`, (o) =>
+      this.core().patchNamespacedSecret({ namespace: ns, name, body: patch, fieldManager: FIELD_MANAGER }, this.mergePatchOptions(o)) as Promise<Secret>,
     );
   }
 
   async deleteSecret(ns: string, name: string): Promise<void> {
-    await this.call(`delete Secret ${ns}/${name}`, () => this.core().deleteNamespacedSecret({ namespace: ns, name }));
+    await this.call(`delete Secret ${ns}/${name}`, (o) => this.core().deleteNamespacedSecret({ namespace: ns, name }, o));
   }
 
   // ---- other core and cluster objects ----
 
   async listNamespaces(): Promise<string[]> {
-    const res = await this.call('list Namespaces', () => this.core().listNamespace({}));
+    const res = await this.call('list Namespaces', (o) => this.core().listNamespace({}, o));
     return (res.items ?? []).map((n) => n.metadata?.name ?? '').filter(Boolean);
   }
 
   async createNamespace(name: string): Promise<void> {
-    await this.call(`create Namespace ${name}`, () => this.core().createNamespace({ body: { metadata: { name } } }));
+    await this.call(`create Namespace ${name}`, (o) => this.core().createNamespace({ body: { metadata: { name } } }, o));
   }
 
   /** Creates the namespace unless it exists already. */
   async ensureNamespace(name: string): Promise<void> {
     try {
-      await this.call(`get Namespace ${name}`, () => this.core().readNamespace({ name }));
+      await this.call(`get Namespace ${name}`, (o) => this.core().readNamespace({ name }, o));
     } catch (err) {
       if (!isNotFound(err)) throw err;
       try {
@@ -278,11 +385,21 @@ export class K8s {
 
   async getConfigMap(ns: string, name: string): Promise<{ metadata: ObjectMeta; data?: Record<string, string> } | undefined> {
     try {
-      return (await this.call(`get ConfigMap ${ns}/${name}`, () => this.core().readNamespacedConfigMap({ namespace: ns, name }))) as { metadata: ObjectMeta; data?: Record<string, string> };
+      return (await this.call(`get ConfigMap ${ns}/${name}`, (o) => this.core().readNamespacedConfigMap({ namespace: ns, name }, o))) as { metadata: ObjectMeta; data?: Record<string, string> };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
     }
+  }
+
+  /** Pods of a namespace matching a label selector (e.g. `app=istiod`). */
+  async listPods(ns: string, labelSelector?: string): Promise<KObject[]> {
+    const res = await this.call(`list Pods in ${ns}`, (o) => this.core().listNamespacedPod(labelSelector ? { namespace: ns, labelSelector } : { namespace: ns }, o));
+    return (res.items ?? []) as unknown as KObject[];
+  }
+
+  async deletePod(ns: string, name: string): Promise<void> {
+    await this.call(`delete Pod ${ns}/${name}`, (o) => this.core().deleteNamespacedPod({ namespace: ns, name }, o));
   }
 
   /**
@@ -290,7 +407,7 @@ export class K8s {
    * rename and drop fields (x-kubernetes-*), which would make CRDs compare unequal.
    */
   async listClusterScoped(group: string, version: string, plural: string): Promise<KObject[]> {
-    const res = (await this.call(`list ${plural}.${group}`, () => this.custom().listClusterCustomObject({ group, version, plural }))) as { items?: KObject[] };
+    const res = (await this.call(`list ${plural}.${group}`, (o) => this.custom().listClusterCustomObject({ group, version, plural }, o))) as { items?: KObject[] };
     return res.items ?? [];
   }
 
@@ -305,7 +422,7 @@ export class K8s {
   /** The API server's version: a cheap reachability probe. */
   async version(): Promise<string> {
     const api = this.kubeConfig.makeApiClient(this.cn.VersionApi);
-    const v = await this.call('get version', () => api.getCode());
+    const v = await this.call('get version', (o) => api.getCode(o));
     return v.gitVersion;
   }
 }
