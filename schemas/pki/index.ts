@@ -30,6 +30,7 @@ export {
   inspectSecretData,
   ISTIO_KEYS,
   LEGACY_KEY,
+  TLS_KEYS,
   EXPIRY_WARNING_DAYS,
   type SigningSecretResult,
   type SecretInspection,

@@ -18,6 +18,8 @@ export const ISTIO_KEYS = {
   certChain: 'cert-chain.pem',
 } as const;
 export const LEGACY_KEY = 'key.pem';
+/** cert-manager's kubernetes.io/tls layout, read as a signing Secret too. */
+export const TLS_KEYS = { cert: 'tls.crt', key: 'tls.key', ca: 'ca.crt' } as const;
 
 /** A warning is given when the CA certificate expires within this many days. */
 export const EXPIRY_WARNING_DAYS = 30;
@@ -139,6 +141,7 @@ function readSigningSecret(data: Record<string, string>, at: Date) {
   let rootText: string;
   let chainText: string | undefined;
   let legacy = false;
+  let tls = false;
   if (has(ISTIO_KEYS.caCert)) {
     for (const k of [ISTIO_KEYS.caKey, ISTIO_KEYS.rootCert]) if (!has(k)) throw new SecretError(`${k}: missing (the Istio cacerts layout needs ${ISTIO_KEYS.caCert}, ${ISTIO_KEYS.caKey}, ${ISTIO_KEYS.rootCert} and ${ISTIO_KEYS.certChain})`);
     caCertPem = oneCert(decodeValue(data, ISTIO_KEYS.caCert) as string, ISTIO_KEYS.caCert);
@@ -158,17 +161,28 @@ function readSigningSecret(data: Record<string, string>, at: Date) {
     }
     caCertPem = own;
     warnings.push(`legacy layout: read ${LEGACY_KEY} as ${ISTIO_KEYS.caKey} and the root in ${ISTIO_KEYS.rootCert} as ${ISTIO_KEYS.caCert}; rewrite the Secret in the Istio cacerts layout (${ISTIO_KEYS.caCert}, ${ISTIO_KEYS.caKey}, ${ISTIO_KEYS.rootCert}, ${ISTIO_KEYS.certChain})`);
+  } else if (has(TLS_KEYS.cert) && has(TLS_KEYS.key) && !has(ISTIO_KEYS.caKey) && !has(ISTIO_KEYS.rootCert)) {
+    // cert-manager's CA Secrets (kubernetes.io/tls): tls.crt is the CA with its chain, ca.crt its root.
+    tls = true;
+    const tlsCerts = certificatesIn(decodeValue(data, TLS_KEYS.cert) as string);
+    if (tlsCerts.length === 0) throw new SecretError(`${TLS_KEYS.cert}: no PEM certificate found`);
+    caCertPem = tlsCerts[0];
+    caKeyPem = keyBlock(decodeValue(data, TLS_KEYS.key) as string, TLS_KEYS.key);
+    if (has(TLS_KEYS.ca)) rootText = decodeValue(data, TLS_KEYS.ca) as string;
+    else if (tlsCerts.length === 1 && parseCertificateFull(caCertPem, TLS_KEYS.cert).info.selfSigned) rootText = caCertPem;
+    else throw new SecretError(`${TLS_KEYS.ca}: missing (a ${TLS_KEYS.cert} that is not a self-signed root needs the root that anchors it in ${TLS_KEYS.ca})`);
+    chainText = tlsCerts.join('');
   } else if (has(ISTIO_KEYS.caKey) || has(ISTIO_KEYS.rootCert) || has(ISTIO_KEYS.certChain)) {
     throw new SecretError(`${ISTIO_KEYS.caCert}: missing (the Istio cacerts layout needs ${ISTIO_KEYS.caCert}, ${ISTIO_KEYS.caKey}, ${ISTIO_KEYS.rootCert} and ${ISTIO_KEYS.certChain})`);
   } else if (has(LEGACY_KEY)) {
     throw new SecretError(`${ISTIO_KEYS.rootCert}: missing (the legacy layout needs ${LEGACY_KEY} and ${ISTIO_KEYS.rootCert})`);
   } else {
     const present = Object.keys(data);
-    throw new SecretError(`${ISTIO_KEYS.caCert}: missing; not a signing Secret (expected ${ISTIO_KEYS.caCert}, ${ISTIO_KEYS.caKey}, ${ISTIO_KEYS.rootCert}, ${ISTIO_KEYS.certChain}, or legacy ${LEGACY_KEY} + ${ISTIO_KEYS.rootCert}; found ${present.length ? present.join(', ') : 'no keys'})`);
+    throw new SecretError(`${ISTIO_KEYS.caCert}: missing; not a signing Secret (expected ${ISTIO_KEYS.caCert}, ${ISTIO_KEYS.caKey}, ${ISTIO_KEYS.rootCert}, ${ISTIO_KEYS.certChain}, or legacy ${LEGACY_KEY} + ${ISTIO_KEYS.rootCert}, or cert-manager's ${TLS_KEYS.cert} + ${TLS_KEYS.key} + ${TLS_KEYS.ca}; found ${present.length ? present.join(', ') : 'no keys'})`);
   }
 
-  const caKey = legacy ? LEGACY_KEY : ISTIO_KEYS.caKey;
-  const caCertKey = legacy ? ISTIO_KEYS.rootCert : ISTIO_KEYS.caCert;
+  const caKey = legacy ? LEGACY_KEY : tls ? TLS_KEYS.key : ISTIO_KEYS.caKey;
+  const caCertKey = legacy ? ISTIO_KEYS.rootCert : tls ? TLS_KEYS.cert : ISTIO_KEYS.caCert;
   let ca: ReturnType<typeof parseCertificateFull>;
   try {
     ca = parseCertificateFull(caCertPem, caCertKey);
@@ -185,7 +199,7 @@ function readSigningSecret(data: Record<string, string>, at: Date) {
     throw new SecretError(`${caCertKey}: the certificate does not parse`);
   }
   if (!legacy && !caX509.checkPrivateKey(privateKeyObject(caKeyPem, caKey))) {
-    throw new SecretError(`${ISTIO_KEYS.caKey}: does not match ${ISTIO_KEYS.caCert}`);
+    throw new SecretError(`${caKey}: does not match ${caCertKey}`);
   }
   if (!ca.info.isCA) throw new SecretError(`${caCertKey}: ${certLabel(ca.info)} is not a CA certificate (basicConstraints CA:TRUE missing), so it cannot sign`);
   if (ca.info.keyUsage.length > 0 && !ca.info.keyUsage.includes('keyCertSign')) {

@@ -17,7 +17,7 @@ describe('npm run demo', () => {
     expect(r.code, r.out.slice(-3000)).toBe(0);
     expect(r.out).toContain('validatingwebhookconfiguration.admissionregistration.k8s.io/mesh-cert-webhook created');
     expect(r.out).toContain('Warning: spec.org is deprecated');
-    expect(r.out).toMatch(/spec\.org: Invalid value: "other-org": conflicts with spec\.certOptions\.orgName/);
+    expect(r.out).toMatch(/Warning: spec\.org is deprecated and differs from spec\.certOptions\.orgName \("other-org" vs "[^"]+"\): spec\.certOptions\.orgName is the one read/);
     expect(r.out).toContain('IssuedCertificate cannot move status.state from PENDING to FINISHED');
     expect(r.out).toContain('== Done');
   }, 180_000);

@@ -89,7 +89,10 @@ describe('verifySigningSecret', () => {
     expectError(istio({ caCert: ca, caKey: caKey.privateKeyPem, chain: ca }), /^root-cert\.pem: missing/);
     expectError(istio({ caKey: caKey.privateKeyPem, root, chain: ca }), /^ca-cert\.pem: missing/);
     expectError({}, /^ca-cert\.pem: missing; not a signing Secret .*found no keys\)$/);
-    expectError({ 'tls.crt': b64(ca), 'tls.key': b64(caKey.privateKeyPem) }, /^ca-cert\.pem: missing; not a signing Secret .*found tls\.crt, tls\.key\)$/);
+    // cert-manager's layout: an intermediate in tls.crt needs its root in ca.crt
+    expectError({ 'tls.crt': b64(ca), 'tls.key': b64(caKey.privateKeyPem) }, /^ca\.crt: missing \(a tls\.crt that is not a self-signed root needs the root that anchors it in ca\.crt\)$/);
+    expectError({ 'tls.crt': b64(ca), 'tls.key': b64(otherKey.privateKeyPem), 'ca.crt': b64(root) }, 'tls.key: does not match tls.crt');
+    expect(verifySigningSecret({ 'tls.crt': b64(ca), 'tls.key': b64(caKey.privateKeyPem), 'ca.crt': b64(root) })).toMatchObject({ ok: true, caCertPem: ca });
     expectError(istio({ caCert: ca, caKey: caKey.privateKeyPem, root: otherRoot, chain: ca + otherRoot }), /^root-cert\.pem: does not contain the root that issued ca-cert\.pem/);
     expectError(istio({ caCert: ca, caKey: caKey.privateKeyPem, root, chain: root }), 'cert-chain.pem: does not start with ca-cert.pem (the Istio layout puts ca-cert.pem first, then the chain up to the root)');
     expectError(istio({ caCert: ca + root, caKey: caKey.privateKeyPem, root, chain: ca }), 'ca-cert.pem: expected one certificate, found 2');

@@ -3,11 +3,19 @@
 import { describe, expect, it } from 'vitest';
 import { decideAgent, decideIssuer } from '../../plugin/src/engine/issuance/decide.js';
 import { signingPlan } from '../../plugin/src/engine/issuance/signing-plan.js';
-import { ANN_FOR_GENERATION, ANN_ROTATION_ROOTS, ISTIO_KEYS } from '../../plugin/src/engine/resources.js';
+import { ANN_FOR_GENERATION, ANN_ROTATION_ROOTS } from '../../plugin/src/engine/resources.js';
 import type { CertificateRequest, IssuedCertificate, IssuedState, Secret } from '../../plugin/src/engine/objects.js';
+import { issuedSecretData } from '../../plugin/src/engine/issuance/agent.js';
+import { createCsr, createRootCa, signIntermediate } from '../../schemas/pki/index.js';
+import { generateKeyPairSync } from 'node:crypto';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
-const SIGNED = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n';
+// Real material: the agent judges an issued Secret by what it would write from the signed request.
+const pem = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+const ROOT_KEY = pem();
+const ROOT_PEM = createRootCa({ privateKeyPem: ROOT_KEY, subject: { O: 'test', CN: 'decide root' }, ttlDays: 30 });
+const AGENT_KEY = pem();
+const SIGNED = signIntermediate({ csrPem: createCsr({ privateKeyPem: AGENT_KEY, subject: { O: 'test', OU: 'c' }, hosts: [] }), issuerCertPem: ROOT_PEM, issuerKeyPem: ROOT_KEY, hosts: [], ttlDays: 10 });
 
 function ic(state: IssuedState | undefined, gen = 2, observed = 2, spec: Partial<IssuedCertificate['spec']> = {}): IssuedCertificate {
   return {
@@ -16,11 +24,11 @@ function ic(state: IssuedState | undefined, gen = 2, observed = 2, spec: Partial
     status: state ? { state, observedGeneration: observed } : undefined,
   };
 }
-const keyFor = (gen: number): Secret => ({ metadata: { name: 'c', annotations: { [ANN_FOR_GENERATION]: String(gen) } }, data: { 'private-key': b64('k') } });
+const keyFor = (gen: number): Secret => ({ metadata: { name: 'c', annotations: { [ANN_FOR_GENERATION]: String(gen) } }, data: { 'private-key': b64(AGENT_KEY) } });
 function cr(gen: number, status?: CertificateRequest['status'], crGen = 1): CertificateRequest {
   return { metadata: { name: 'c', generation: crGen, annotations: { [ANN_FOR_GENERATION]: String(gen) } }, spec: { certificateSigningRequest: b64('csr') }, status };
 }
-const issued = (pem: string): Secret => ({ metadata: { name: 'cacerts' }, data: { [ISTIO_KEYS.caCert]: b64(pem) } });
+const issued = (request: CertificateRequest): Secret => ({ metadata: { name: 'cacerts' }, data: issuedSecretData(request, AGENT_KEY) });
 
 describe('decideAgent', () => {
   it('starts a fresh certificate by generating a key, then requesting, then marking REQUESTED', () => {
@@ -41,12 +49,16 @@ describe('decideAgent', () => {
     expect(decideAgent({ ...base, request: cr(2) }).type).toBe('await-signature');
     // a stale FINISHED answer (for the previous CSR) is not an answer
     expect(decideAgent({ ...base, request: cr(2, { state: 'FINISHED', observedGeneration: 1, signedCertificate: b64(SIGNED) }, 2) }).type).toBe('await-signature');
-    const done = cr(2, { state: 'FINISHED', observedGeneration: 1, signedCertificate: b64(SIGNED) });
+    const done = cr(2, { state: 'FINISHED', observedGeneration: 1, signedCertificate: b64(SIGNED), signingRootCa: b64(ROOT_PEM) });
     expect(decideAgent({ ...base, request: done }).type).toBe('write-issued-secret');
-    expect(decideAgent({ ...base, request: done, issuedSecret: issued(SIGNED) }).type).toBe('mark-issued');
-    expect(decideAgent({ ic: ic('ISSUED'), keySecret: keyFor(2), request: done, issuedSecret: issued(SIGNED) }).type).toBe('finish');
-    expect(decideAgent({ ic: ic('ISSUED', 2, 2, { podBounceDirective: { name: 'p', namespace: 'istio-system' } }), keySecret: keyFor(2), request: done, issuedSecret: issued(SIGNED) }).type).toBe('bounce-and-finish');
+    expect(decideAgent({ ...base, request: done, issuedSecret: issued(done) }).type).toBe('mark-issued');
+    expect(decideAgent({ ic: ic('ISSUED'), keySecret: keyFor(2), request: done, issuedSecret: issued(done) }).type).toBe('finish');
+    expect(decideAgent({ ic: ic('ISSUED', 2, 2, { podBounceDirective: { name: 'p', namespace: 'istio-system' } }), keySecret: keyFor(2), request: done, issuedSecret: issued(done) }).type).toBe('bounce-and-finish');
     expect(decideAgent({ ic: ic('FINISHED') }).type).toBe('done');
+    // a Secret holding the signed certificate but also a key Istio would prefer is written again
+    const stale = issued(done);
+    stale.data = { ...stale.data, 'tls.crt': b64(SIGNED) };
+    expect(decideAgent({ ...base, request: done, issuedSecret: stale }).type).toBe('write-issued-secret');
   });
 
   it('fails with the issuer error when the request failed', () => {
@@ -91,17 +103,17 @@ describe('signingPlan', () => {
     return o;
   };
   it('outside a rotation signs and trusts the certificate’s own signing Secret (deprecated field as fallback)', () => {
-    expect(signingPlan(ic('PENDING'))).toEqual({ signer: { name: 'root', namespace: 'gloo-mesh' }, trust: [{ name: 'root', namespace: 'gloo-mesh' }] });
+    expect(signingPlan(ic('PENDING'))).toEqual({ signer: { name: 'root', namespace: 'gloo-mesh' }, trust: [{ name: 'root', namespace: 'gloo-mesh' }], bridgeRootPems: [] });
     const dep = ic('PENDING', 1, 1, { glooMeshCa: undefined, signingCertificateSecret: { name: 'legacy', namespace: 'x' } });
-    expect(signingPlan(dep)).toEqual({ signer: { name: 'legacy', namespace: 'x' }, trust: [{ name: 'legacy', namespace: 'x' }] });
+    expect(signingPlan(dep)).toEqual({ signer: { name: 'legacy', namespace: 'x' }, trust: [{ name: 'legacy', namespace: 'x' }], bridgeRootPems: [] });
     expect(signingPlan(ic('PENDING', 1, 1, { glooMeshCa: undefined }))).toHaveProperty('error');
   });
   it('follows the multi-root table', () => {
-    expect(signingPlan(rotating('ADDING_NEW_ROOT'))).toEqual({ signer: roots.old, trust: [roots.old, roots.new] });
-    expect(signingPlan(rotating('PROPAGATING_NEW_INTERMEDIATE'))).toEqual({ signer: roots.new, trust: [roots.new, roots.old] });
-    expect(signingPlan(rotating('DELETING_OLD_ROOT'))).toEqual({ signer: roots.new, trust: [roots.new] });
-    expect(signingPlan(rotating('ROLLING_BACK'))).toEqual({ signer: roots.old, trust: [roots.old, roots.new] });
-    expect(signingPlan(rotating('PREVIOUS_CA'))).toEqual({ signer: roots.old, trust: [roots.old] });
+    expect(signingPlan(rotating('ADDING_NEW_ROOT'))).toEqual({ signer: roots.old, trust: [roots.old, roots.new], bridgeRootPems: [] });
+    expect(signingPlan(rotating('PROPAGATING_NEW_INTERMEDIATE'))).toEqual({ signer: roots.new, trust: [roots.new, roots.old], bridgeRootPems: [] });
+    expect(signingPlan(rotating('DELETING_OLD_ROOT'))).toEqual({ signer: roots.new, trust: [roots.new], bridgeRootPems: [] });
+    expect(signingPlan(rotating('ROLLING_BACK'))).toEqual({ signer: roots.old, trust: [roots.old, roots.new], bridgeRootPems: [] });
+    expect(signingPlan(rotating('PREVIOUS_CA'))).toEqual({ signer: roots.old, trust: [roots.old], bridgeRootPems: [] });
   });
   it('names the missing annotation when a rotation step has no recorded roots', () => {
     const o = ic('PENDING', 1, 1, { rotationState: 'ADDING_NEW_ROOT' });

@@ -126,7 +126,7 @@ describe('issue', () => {
     const c = w.api('c2');
     const signer = { namespace: 'gloo-mesh', name: 'signing-intermediate' };
     await createIntermediateSigner(w.mgmt, signer, root);
-    const out = { namespace: 'istio-system', name: 'via-intermediate' };
+    const out = { namespace: 'istio-system', name: 'via-intermediate-cacerts' };
     await c.createCustom('IssuedCertificate', issuedCertificate('via-intermediate', 'istio-system', { signing: signer, issuedSecret: out }));
     const r = await driveIssuance({ cluster: c, namespace: 'istio-system', name: 'via-intermediate' }, { mgmt: w.mgmt, deadline: deadline() });
     expect(r.outcome, r.error).toBe('finished');
@@ -137,7 +137,17 @@ describe('issue', () => {
     expect(opensslVerify(s.caCert, s.caCert, s.root).ok).toBe(false);
   });
 
-  it('fails with an error naming the missing signing Secret, then succeeds from FAILED once it exists', async () => {
+  it('refuses an issued Secret that is the private-key Secret itself (written whole, it would erase the key)', async () => {
+    const c = w.api('c2');
+    const same = { namespace: 'istio-system', name: 'self-named' };
+    await c.createCustom('IssuedCertificate', issuedCertificate('self-named', 'istio-system', { signing: ROOT, issuedSecret: same }));
+    const r = await driveIssuance({ cluster: c, namespace: 'istio-system', name: 'self-named' }, { mgmt: w.mgmt, deadline: deadline() });
+    expect(r.outcome).toBe('failed');
+    expect(r.error).toMatch(/^spec\.issuedCertificateSecret: Invalid value: "istio-system\/self-named": names the private-key Secret/);
+    expect(await c.getSecret('istio-system', 'self-named')).toBeUndefined();
+  });
+
+  it('fails with an error naming the missing signing Secret, making no key or request, then succeeds from FAILED once it exists', async () => {
     const c = w.api('c1');
     const missing = { namespace: 'gloo-mesh', name: 'late-root' };
     const out = { namespace: 'istio-system', name: 'late-cacerts' };
@@ -148,13 +158,15 @@ describe('issue', () => {
     const failed = (await c.getCustom<IssuedCertificate>('IssuedCertificate', 'istio-system', 'late-ca'))!;
     expect(failed.status?.state).toBe('FAILED');
     expect(failed.status?.error).toContain('gloo-mesh/late-root not found');
-    const key1 = unb64((await c.getSecret('istio-system', 'late-ca'))?.data?.['private-key']);
+    // Nothing half-made: no key and no CertificateRequest for a certificate that cannot be signed.
+    expect(await c.getSecret('istio-system', 'late-ca')).toBeUndefined();
+    expect(await c.getCustom('CertificateRequest', 'istio-system', 'late-ca')).toBeUndefined();
     await createRoot(w.mgmt, missing, 'late root');
     const r2 = await driveIssuance({ cluster: c, namespace: 'istio-system', name: 'late-ca' }, { mgmt: w.mgmt, deadline: deadline() });
     expect(r2.outcome, r2.error).toBe('finished');
-    expect(r2.actions).not.toContain('generate-key'); // the CSR of this generation was already requested
+    expect(r2.actions.filter((a) => a === 'generate-key')).toHaveLength(1);
     const s = await readIssuedSecret(c, out);
-    expect(s.key).toBe(key1);
+    expect(s.key).toBe(unb64((await c.getSecret('istio-system', 'late-ca'))?.data?.['private-key']));
     expect(opensslVerify(s.caCert, s.chain, s.root).ok).toBe(true);
   });
 

@@ -1,12 +1,13 @@
 // Root rotation across three managed clusters against the sandbox. After every step (and in the
 // middle of one), for every ordered pair of clusters, openssl must verify one cluster's issued
 // intermediate with its chain against the other cluster's root-cert.pem: no trust gap, ever.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { driveIssuance } from '../../plugin/src/engine/issuance/drive.js';
 import { rotate, builtInVerifier, RotationRefused, type RotateOptions, type Verifier } from '../../plugin/src/engine/rotation/driver.js';
 import type { CertificateRotation, IssuedCertificate, ObjectRef } from '../../plugin/src/engine/objects.js';
 import { certificatesIn } from '../../schemas/pki/index.js';
+import { startTrustWatcher, type TrustWatcher } from '../trust-watcher/index.js';
 import { createRoot, issuedCertificate, opensslVerify, readIssuedSecret, rootSecret, startWorld, type Root, type World } from './issue-rotate.helpers.js';
 
 let w: World;
@@ -22,10 +23,22 @@ afterAll(async () => {
   await w?.stop();
 });
 
+// The independent trust watcher (test/trust-watcher) runs through every test of this file: any
+// moment where one cluster cannot verify another fails the test, not only the moments checked.
+const watchers: TrustWatcher[] = [];
+afterEach(async () => {
+  for (const watcher of watchers.splice(0)) {
+    await watcher.waitForQuiet(300, 20_000);
+    await watcher.stop();
+    watcher.assertNoGaps();
+  }
+});
+
 /** A VirtualMesh with one IssuedCertificate per managed cluster, issued by the old root. */
 async function mesh(vmName: string): Promise<{ vm: ObjectRef; out: ObjectRef }> {
   const vm = { namespace: 'gloo-mesh', name: vmName };
   const out = { namespace: 'istio-system', name: `${vmName}-cacerts` };
+  watchers.push(await startTrustWatcher({ kubeconfigPath: w.kubeconfigPath, contexts: CLUSTERS, secret: out }));
   await Promise.all(
     w.managed.map(async (c) => {
       await c.createCustom('IssuedCertificate', issuedCertificate(vmName, 'istio-system', { signing: OLD, vm, issuedSecret: out }));
@@ -261,9 +274,29 @@ describe('rotate', () => {
     expect(ref.name).toMatch(/^vm-gen-root-\d{14}$/);
     const s = (await w.mgmt.getSecret(ref.namespace, ref.name))!;
     const rootPem = Buffer.from(s.data!['root-cert.pem']!, 'base64').toString();
+    // Gloo Mesh's own issuer reads key.pem: a root mesh-cert makes carries it beside ca-key.pem
+    expect(s.data!['key.pem']).toBe(s.data!['ca-key.pem']);
+    expect(s.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('mesh-cert');
     for (const c of w.managed) {
       const i = await readIssuedSecret(c, out);
       expect(opensslVerify(i.caCert, i.chain, rootPem).ok).toBe(true);
     }
   }, 180_000);
+
+  it('removes replaced roots it created after FINISHED, keeping the most recent previous one and any root it did not create', async () => {
+    const { vm } = await mesh('vm-keep');
+    const roots: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await rotate(base(vm, { generateRoot: { keySize: 2048, ttlDays: 30 } }));
+      expect(r.outcome, r.error).toBe('finished');
+      roots.push(r.rotation.spec.newRootCaSecret.name);
+      if (i === 0) expect(r.retention).toEqual({ removed: [], kept: [] });
+      if (i === 1) expect(r.retention).toEqual({ removed: [], kept: ['gloo-mesh/old-root (not created by mesh-cert)'] });
+      if (i === 2) expect(r.retention).toEqual({ removed: [`gloo-mesh/${roots[0]}`], kept: ['gloo-mesh/old-root (not created by mesh-cert)'] });
+    }
+    expect(await w.mgmt.getSecret('gloo-mesh', roots[0]!)).toBeUndefined();
+    expect(await w.mgmt.getSecret('gloo-mesh', roots[1]!)).toBeDefined();
+    expect(await w.mgmt.getSecret('gloo-mesh', roots[2]!)).toBeDefined();
+    expect(await w.mgmt.getSecret(OLD.namespace, OLD.name)).toBeDefined();
+  }, 240_000);
 });

@@ -45,6 +45,7 @@ selected clusters; --observe only watches (where Gloo Mesh's own controllers run
     'virtual-mesh': Flags.string({ description: 'VirtualMesh this certificate belongs to, NS/NAME (writes the parents annotation)' }),
     all: Flags.boolean({ description: 'drive every unfinished IssuedCertificate of the selected clusters', default: false, exclusive: ['host', 'org', 'ttl-days', 'key-size', 'signing-secret', 'issued-secret', 'pod-bounce', 'virtual-mesh'] }),
     observe: Flags.boolean({ description: 'only watch until FINISHED or FAILED (another agent issues)', default: false }),
+    force: Flags.boolean({ description: 'replace an issued Secret that holds a CA mesh-cert did not issue (a copy NAME-backup-<hash> is kept first)', default: false, exclusive: ['observe'] }),
   };
 
   async run(): Promise<void> {
@@ -82,6 +83,7 @@ selected clusters; --observe only watches (where Gloo Mesh's own controllers run
       wait: flags.wait,
       deadline: Date.now() + timeoutMs,
       inputs,
+      force: flags.force,
       parseName: (text: string, defaultNamespace: string) => parseRef(text, { what: 'NAME', defaultNamespace }),
       onEvent: (e) => spin.update(`${e.cluster} ${e.namespace}/${e.name}: ${e.action}${e.detail && e.action !== 'retry' ? ` (${e.detail})` : ''}`),
     });
@@ -93,7 +95,7 @@ selected clusters; --observe only watches (where Gloo Mesh's own controllers run
       name: (r) => `${r.cluster}/issuedcertificate.certificates.mesh.gloo.solo.io/${r.name}`,
     });
     const bad = rows.filter((r) => r.outcome !== 'finished' && r.outcome !== 'written');
-    if (rows.length === 0 && flags.all) progress.info('nothing to issue: every IssuedCertificate is FINISHED');
+    if (rows.length === 0 && flags.all) progress.info('nothing to issue: no IssuedCertificate that mesh-cert drives in the selected clusters');
     if (bad.some((r) => r.outcome === 'timeout')) {
       throw new TimeoutError(bad.filter((r) => r.outcome === 'timeout').map((r) => r.error).join('; '));
     }

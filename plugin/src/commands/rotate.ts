@@ -36,6 +36,7 @@ same command resumes; --abort rolls back the active rotation.`;
     'verify-command': Flags.string({ description: 'command whose exit 0 confirms connectivity at each verification ($MESH_CERT_CLUSTERS, $MESH_CERT_STEP)' }),
     abort: Flags.boolean({ description: 'roll back the active rotation of the VirtualMesh', default: false, exclusive: ['generate-root', 'verify-command'] }),
     timeout: Flags.string({ description: 'how long each step may wait for the clusters (an unreachable cluster fails the step after this)', default: '5m' }),
+    'keep-previous-roots': Flags.integer({ description: 'after FINISHED, how many replaced roots to keep in the management cluster (older root Secrets mesh-cert created are deleted with their keys)', default: 1, min: 0 }),
   };
 
   async run(): Promise<void> {
@@ -94,6 +95,7 @@ same command resumes; --abort rolls back the active rotation.`;
       abort: flags.abort,
       verify,
       stepTimeoutMs,
+      keepPreviousRoots: flags['keep-previous-roots'],
       onEvent: (e) => {
         if (e.type === 'rotation') progress.info(`${e.created ? 'created' : 'resuming'} CertificateRotation ${e.namespace}/${e.name} (new root ${e.newRoot})`);
         else if (e.type === 'step') progress.info(`▸ ${e.state} ${e.rotationState}: ${e.message}`);
@@ -104,6 +106,8 @@ same command resumes; --abort rolls back the active rotation.`;
     });
     const r = result.rotation;
     const fmt = flags.output;
+    for (const ref of result.retention?.removed ?? []) progress.info(`removed old root Secret ${ref} (--keep-previous-roots ${flags['keep-previous-roots']})`);
+    for (const why of result.retention?.kept ?? []) progress.info(`kept old root Secret ${why}`);
     if (fmt === 'json' || fmt === 'yaml') await output.printData(fmt, { ...r, keysGenerated: result.keysGenerated });
     else if (fmt === 'name') output.out(`certificaterotation.certificates.mesh.gloo.solo.io/${r.metadata.name}`);
     else output.out(`certificaterotation/${r.metadata.name} ${r.status?.state ?? 'PENDING'} (${r.status?.rotationState ?? 'NOT_ROTATING'})${r.status?.error ? `: ${r.status.error}` : ''}`);

@@ -4,14 +4,14 @@
 import type { ClusterSet } from '../lib/clusters.js';
 import { UserError, errorMessage } from '../lib/errors.js';
 import type { ClusterApi } from './cluster-api.js';
-import { isTransient, retrying } from './cluster-api.js';
+import { isDeadline, isTransient, retrying } from './cluster-api.js';
 import { clusterApiOf } from './k8s-cluster-api.js';
 import type { IssuedCertificate, ObjectRef } from './objects.js';
 import { refString } from './objects.js';
 import { desiredIssuedCertificate, type IssueInputs } from './issuance/desired.js';
 import { awaitIssuance, driveIssuance, type DriveResult, type IssuanceEvent } from './issuance/drive.js';
 import { issuedSecretRef } from './issuance/agent.js';
-import { generationOf } from './issuance/decide.js';
+import { glooMeshOwner } from './ownership.js';
 import type { SigningMaterial } from './issuance/issuer.js';
 
 export interface IssueRunOptions {
@@ -23,6 +23,8 @@ export interface IssueRunOptions {
   wait: boolean;
   deadline: number;
   inputs: IssueInputs;
+  /** Replace an issued Secret holding a CA mesh-cert did not issue (a copy is kept first). */
+  force?: boolean;
   parseName(text: string, defaultNamespace: string): ObjectRef;
   onEvent?: (e: IssuanceEvent) => void;
 }
@@ -61,28 +63,34 @@ function upsert(api: ClusterApi, ref: ObjectRef, inputs: IssueInputs, deadline: 
   });
 }
 
-function needsWork(ic: IssuedCertificate): boolean {
-  return !(ic.status?.state === 'FINISHED' && (ic.status.observedGeneration ?? -1) === generationOf(ic));
+/** --all drives every certificate mesh-cert may drive: a FINISHED one is checked against its Secret too. */
+function drivable(ic: IssuedCertificate): boolean {
+  return !glooMeshOwner('IssuedCertificate', ic);
+}
+
+/** A call cut off by --timeout is the command timing out; another transient error, a cluster not answering. */
+function outcomeOf(err: unknown): IssueRunRow['outcome'] {
+  return isDeadline(err) ? 'timeout' : isTransient(err) ? 'unreachable' : 'failed';
 }
 
 export async function runIssue(o: IssueRunOptions): Promise<IssueRunRow[]> {
-  const mgmt = await clusterApiOf(o.set.mgmt);
+  const mgmt = await clusterApiOf(o.set.mgmt, { deadline: o.deadline, deadlineFlag: '--timeout' });
   const signCache = new Map<string, Promise<SigningMaterial>>();
   const perCluster = await Promise.all(
     o.set.managed.map(async (cluster): Promise<IssueRunRow[]> => {
-      const api = await clusterApiOf(cluster);
+      const api = await clusterApiOf(cluster, { deadline: o.deadline, deadlineFlag: '--timeout' });
       const defaultNs = o.namespace ?? cluster.namespace;
       let targets: ObjectRef[];
       try {
         if (o.all) {
           const list = await api.listCustom<IssuedCertificate>('IssuedCertificate', o.namespace);
-          targets = list.filter(needsWork).map((ic) => ({ namespace: ic.metadata.namespace ?? defaultNs, name: ic.metadata.name }));
+          targets = list.filter(drivable).map((ic) => ({ namespace: ic.metadata.namespace ?? defaultNs, name: ic.metadata.name }));
         } else {
           targets = [o.parseName(o.name!, defaultNs)];
         }
       } catch (err) {
         const ref = o.all ? { namespace: o.namespace ?? '*', name: '*' } : { namespace: defaultNs, name: o.name! };
-        return [{ cluster: cluster.name, ...ref, state: '<unknown>', outcome: isTransient(err) ? 'unreachable' : 'failed', issuedSecret: '', error: errorMessage(err) }];
+        return [{ cluster: cluster.name, ...ref, state: '<unknown>', outcome: outcomeOf(err), issuedSecret: '', error: errorMessage(err) }];
       }
       return Promise.all(
         targets.map(async (ref): Promise<IssueRunRow> => {
@@ -93,9 +101,9 @@ export async function runIssue(o: IssueRunOptions): Promise<IssueRunRow[]> {
               const ic = await upsert(api, ref, o.inputs, o.deadline);
               if (!o.wait) return rowOf(cluster.name, ref, { outcome: 'written', ic });
             }
-            return rowOf(cluster.name, ref, await driveIssuance(t, { mgmt, deadline: o.deadline, signCache, onEvent: o.onEvent }));
+            return rowOf(cluster.name, ref, await driveIssuance(t, { mgmt, deadline: o.deadline, signCache, force: o.force, onEvent: o.onEvent }));
           } catch (err) {
-            return { cluster: cluster.name, ...ref, state: '<unknown>', outcome: isTransient(err) ? 'unreachable' : 'failed', issuedSecret: '', error: errorMessage(err) };
+            return { cluster: cluster.name, ...ref, state: '<unknown>', outcome: outcomeOf(err), issuedSecret: '', error: errorMessage(err) };
           }
         }),
       );

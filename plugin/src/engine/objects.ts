@@ -67,7 +67,6 @@ export interface CertificateRequest extends KubeObject {
     state?: RequestState;
     signedCertificate?: string;
     signingRootCa?: string;
-    certChain?: string;
   };
 }
 

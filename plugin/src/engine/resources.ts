@@ -35,5 +35,13 @@ export const ANN_BOUNCE_FOR = 'mesh-cert.solo.io/bounce-for';
 /** On an IssuedCertificate in a rotation: {"old":ObjectRef,"new":ObjectRef} signing Secrets. */
 export const ANN_ROTATION_ROOTS = 'mesh-cert.solo.io/rotation-roots';
 
-/** Istio's cacerts layout. */
-export const ISTIO_KEYS = { caCert: 'ca-cert.pem', caKey: 'ca-key.pem', rootCert: 'root-cert.pem', certChain: 'cert-chain.pem' } as const;
+/** Istio's cacerts layout (schemas/pki is its one home). */
+export { ISTIO_KEYS } from '../../../schemas/pki/index.js';
+/** Keys Istio 1.15 and later load from cacerts in preference to the *.pem ones: never left in an issued Secret. */
+export const ISTIO_PREFERRED_KEYS = ['tls.crt', 'tls.key', 'ca.crt'] as const;
+/** On the private-key Secret and the CertificateRequest: the plan (signer and roots) they were made for. */
+export const ANN_FOR_PLAN = 'mesh-cert.solo.io/plan';
+/** On a CertificateRotation: the signing Secrets (JSON [ObjectRef]) it replaces; read by root retention. */
+export const ANN_PREVIOUS_ROOTS = 'mesh-cert.solo.io/previous-roots';
+/** On a copy of a Secret mesh-cert replaced: the Secret it was copied from. */
+export const LABEL_BACKUP_OF = 'mesh-cert.solo.io/backup-of';

@@ -14,6 +14,7 @@ export interface RotateRunOptions {
   abort: boolean;
   verify: Verifier;
   stepTimeoutMs: number;
+  keepPreviousRoots?: number;
   signal?: AbortSignal;
   onEvent?: (e: RotationEvent) => void;
 }
@@ -30,6 +31,7 @@ export async function runRotate(o: RotateRunOptions): Promise<RotateResult> {
     abort: o.abort,
     verify: o.verify,
     stepTimeoutMs: o.stepTimeoutMs,
+    keepPreviousRoots: o.keepPreviousRoots,
     signal: o.signal,
     onEvent: o.onEvent,
   });

@@ -1,14 +1,17 @@
 // The agent role's writes, each one step of the state machine in decide.ts. They run against
 // the managed cluster only: the private key is made, kept and used there.
-import { buildIssuedSecretData, certificatesIn, createCsr, generateRsaKey, PkiError } from '../../../../schemas/pki/index.js';
-import type { ClusterApi } from '../cluster-api.js';
+import { createHash } from 'node:crypto';
+import { buildIssuedSecretData, certificatesIn, createCsr, generateRsaKey, parseCertificate, PkiError, verifyChain } from '../../../../schemas/pki/index.js';
+import { statusOf, type ClusterApi } from '../cluster-api.js';
 import type { CertificateRequest, IssuedCertificate, IssuedState, KubeObject, ObjectRef, Secret } from '../objects.js';
 import { fromB64, toB64 } from '../b64.js';
 import {
   ANN_FOR_GENERATION,
+  ANN_FOR_PLAN,
   CERT_API_VERSION,
   DEFAULT_ISSUED_SECRET,
   ISTIO_KEYS,
+  LABEL_BACKUP_OF,
   LABEL_ISSUED_CERTIFICATE,
   LABEL_MANAGED_BY,
   MANAGED_BY,
@@ -16,6 +19,8 @@ import {
   PRIVATE_KEY_SECRET_TYPE,
 } from '../resources.js';
 import { generationOf, type AgentObservation } from './decide.js';
+import { holdsForeignCa } from './issued-secret.js';
+import type { PlanMaterial } from './plan-material.js';
 
 export const KEY_SIZES = [2048, 3072, 4096] as const;
 export type KeySize = (typeof KEY_SIZES)[number];
@@ -35,12 +40,12 @@ export function issuedSecretRef(ic: IssuedCertificate): ObjectRef {
   return ic.spec.issuedCertificateSecret ?? { ...DEFAULT_ISSUED_SECRET };
 }
 
-function ownedMeta(ic: IssuedCertificate, name: string, namespace: string): KubeObject['metadata'] {
+function ownedMeta(ic: IssuedCertificate, name: string, namespace: string, plan?: PlanMaterial): KubeObject['metadata'] {
   return {
     name,
     namespace,
     labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_ISSUED_CERTIFICATE]: ic.metadata.name },
-    annotations: { [ANN_FOR_GENERATION]: String(generationOf(ic)) },
+    annotations: { [ANN_FOR_GENERATION]: String(generationOf(ic)), ...(plan ? { [ANN_FOR_PLAN]: plan.digest } : {}) },
     ...(ic.metadata.uid && namespace === ic.metadata.namespace
       ? { ownerReferences: [{ apiVersion: CERT_API_VERSION, kind: 'IssuedCertificate', name: ic.metadata.name, uid: ic.metadata.uid }] }
       : {}),
@@ -69,7 +74,7 @@ export async function generateKey(api: ClusterApi, o: AgentObservation, makeKey:
   const body: Secret = {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: ownedMeta(ic, ic.metadata.name, ic.metadata.namespace ?? 'default'),
+    metadata: ownedMeta(ic, ic.metadata.name, ic.metadata.namespace ?? 'default', o.plan),
     type: PRIVATE_KEY_SECRET_TYPE,
     data: { [PRIVATE_KEY_DATA_KEY]: toB64(privateKeyPem) },
   };
@@ -92,7 +97,7 @@ export async function request(api: ClusterApi, o: AgentObservation): Promise<voi
   const body: CertificateRequest = {
     apiVersion: CERT_API_VERSION,
     kind: 'CertificateRequest',
-    metadata: ownedMeta(ic, ic.metadata.name, ic.metadata.namespace ?? 'default'),
+    metadata: ownedMeta(ic, ic.metadata.name, ic.metadata.namespace ?? 'default', o.plan),
     spec: { certificateSigningRequest: toB64(csr) },
   };
   if (o.request) {
@@ -130,15 +135,31 @@ export async function markRequested(api: ClusterApi, o: AgentObservation): Promi
 }
 
 /**
+ * signingRootCa split as Gloo Mesh's issuer writes it: the intermediates above the signed
+ * certificate (the signer first), then the roots to trust. A bundle whose certificates do not
+ * anchor the signed one at a self-signed root is a set of trust anchors as given.
+ */
+export function splitSigningBundle(signedPem: string, bundle: string[]): { chainPems: string[]; rootPems: string[] } {
+  const selfSigned = (p: string) => {
+    try {
+      return parseCertificate(p).selfSigned;
+    } catch {
+      return false;
+    }
+  };
+  const rootPems = bundle.filter(selfSigned);
+  const chainPems = bundle.filter((p) => !rootPems.includes(p));
+  if (rootPems.length && verifyChain({ certPem: signedPem, chainPems, rootPems }).ok) return { chainPems, rootPems };
+  return { chainPems: [], rootPems: bundle };
+}
+
+/**
  * Istio's cacerts layout from the signed request and the local key; verified before it is
  * written (the key matches, the chain leads to a root of the bundle).
  */
 export function issuedSecretData(cr: CertificateRequest, keyPem: string): Record<string, string> {
   const signed = fromB64(cr.status?.signedCertificate);
-  const rootPems = certificatesIn(fromB64(cr.status?.signingRootCa));
-  const norm = (p: string) => p.replace(/\s+/g, '');
-  const skip = new Set([signed, ...rootPems].map(norm));
-  const chainPems = certificatesIn(fromB64(cr.status?.certChain)).filter((p) => !skip.has(norm(p)));
+  const { chainPems, rootPems } = splitSigningBundle(signed, certificatesIn(fromB64(cr.status?.signingRootCa)));
   try {
     return buildIssuedSecretData({ caCertPem: signed, caKeyPem: keyPem, chainPems, rootPems });
   } catch (err) {
@@ -147,19 +168,69 @@ export function issuedSecretData(cr: CertificateRequest, keyPem: string): Record
   }
 }
 
-export async function writeIssuedSecret(api: ClusterApi, o: AgentObservation): Promise<void> {
+export interface WriteSecretOptions {
+  /** Replace a Secret holding a CA that mesh-cert did not issue (a copy is kept first). */
+  force?: boolean;
+}
+
+/** Kept beside a Secret before mesh-cert replaces a CA it did not issue; named by its content. */
+export function backupOf(secret: Secret): Secret {
+  const digest = createHash('sha256').update(JSON.stringify(Object.entries(secret.data ?? {}).sort())).digest('hex').slice(0, 10);
+  const name = `${secret.metadata.name}-backup-${digest}`.slice(0, 253);
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name,
+      namespace: secret.metadata.namespace,
+      labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_BACKUP_OF]: secret.metadata.name.slice(0, 63) },
+      annotations: { ...(secret.metadata.annotations ?? {}) },
+    },
+    ...(secret.type ? { type: secret.type } : {}),
+    data: { ...(secret.data ?? {}) },
+  };
+}
+
+/** Copies `secret` beside itself; the copy of the same content made before is kept as it is. */
+export async function keepCopy(api: ClusterApi, secret: Secret): Promise<string> {
+  const copy = backupOf(secret);
+  try {
+    await api.createSecret(copy);
+  } catch (err) {
+    if (statusOf(err) !== 409) throw err;
+  }
+  return `${copy.metadata.namespace}/${copy.metadata.name}`;
+}
+
+export async function writeIssuedSecret(api: ClusterApi, o: AgentObservation, opts: WriteSecretOptions = {}): Promise<void> {
   const { ic, request: cr } = o;
   const keyPem = fromB64(o.keySecret?.data?.[PRIVATE_KEY_DATA_KEY]);
   const signed = fromB64(cr?.status?.signedCertificate);
   if (!cr || !signed) throw new SpecError('the CertificateRequest has no signed certificate');
   const ref = issuedSecretRef(ic);
+  const existing = o.issuedSecret;
+  if (existing && holdsForeignCa(existing)) {
+    const keys = Object.keys(existing.data ?? {}).sort().join(', ');
+    if (!opts.force) {
+      throw new SpecError(`Secret ${ref.namespace}/${ref.name} holds a CA that mesh-cert did not issue (keys ${keys}; no label ${LABEL_MANAGED_BY}=${MANAGED_BY}): it is left as it is; pass --force to replace it (a copy is kept first)`);
+    }
+    await keepCopy(api, existing);
+  }
+  const data = issuedSecretData(cr, keyPem);
   const meta = ownedMeta(ic, ref.name, ref.namespace);
   const body: Secret = {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { ...meta, labels: { ...(o.issuedSecret?.metadata.labels ?? {}), ...meta.labels }, annotations: { ...(o.issuedSecret?.metadata.annotations ?? {}), ...meta.annotations } },
-    type: o.issuedSecret?.type ?? 'Opaque',
-    data: { ...(o.issuedSecret?.data ?? {}), ...issuedSecretData(cr, keyPem) },
+    metadata: { ...meta, labels: { ...(existing?.metadata.labels ?? {}), ...meta.labels }, annotations: { ...(existing?.metadata.annotations ?? {}), ...meta.annotations } },
+    type: 'Opaque',
+    // Written whole: exactly Istio's four keys, so no stale tls.crt/ca.crt can take precedence.
+    data,
   };
-  await putSecret(api, o.issuedSecret, body);
+  if (existing && (existing.type ?? 'Opaque') !== 'Opaque') {
+    // A Secret's type cannot change in place: the old one (copied above when foreign) goes first.
+    await api.deleteSecret(ref.namespace, ref.name);
+    await api.createSecret(body);
+    return;
+  }
+  await putSecret(api, existing, body);
 }

@@ -1,10 +1,12 @@
 // The agent and issuer roles as pure decisions: given what the clusters hold now, what is the
 // next write? Every run of the engine is "observe, decide, act, repeat", so an interrupted run
 // picks up from whatever was recorded, and no write is made twice.
-import { ANN_BOUNCE_FOR, ANN_FOR_GENERATION } from '../resources.js';
+import { ANN_BOUNCE_FOR, ANN_FOR_GENERATION, ANN_FOR_PLAN, ISTIO_KEYS, PRIVATE_KEY_DATA_KEY } from '../resources.js';
+import { issuedSecretData } from './agent.js';
 import type { CertificateRequest, IssuedCertificate, PodBounceDirective, Secret } from '../objects.js';
 import { fromB64 } from '../b64.js';
-import { ISTIO_KEYS } from '../resources.js';
+import { issuedSecretMismatch } from './issued-secret.js';
+import type { PlanMaterial } from './plan-material.js';
 
 export interface AgentObservation {
   ic: IssuedCertificate;
@@ -12,6 +14,10 @@ export interface AgentObservation {
   keySecret?: Secret;
   request?: CertificateRequest;
   issuedSecret?: Secret;
+  /** What the issued Secret must hold now (plan-material.ts); absent when only watching. */
+  plan?: PlanMaterial;
+  /** Why no plan can be made (no signing Secret, a broken one): nothing is requested then. */
+  planError?: string;
 }
 
 export type AgentAction =
@@ -41,14 +47,36 @@ export function servesGeneration(o: { metadata: { annotations?: Record<string, s
   return o?.metadata.annotations?.[ANN_FOR_GENERATION] === String(generation);
 }
 
+/** Made for this plan (no plan known: any will do). Objects of an older mesh-cert carry no plan. */
+export function servesPlan(o: { metadata: { annotations?: Record<string, string> } } | undefined, plan: PlanMaterial | undefined): boolean {
+  return !plan || o?.metadata.annotations?.[ANN_FOR_PLAN] === plan.digest;
+}
+
+/** The key and the request were made for this generation and this plan. */
+function serves(o: { metadata: { annotations?: Record<string, string> } } | undefined, generation: number, plan: PlanMaterial | undefined): boolean {
+  return servesGeneration(o, generation) && servesPlan(o, plan);
+}
+
 /** A CertificateRequest status written for its current spec. */
 export function requestIsCurrent(cr: CertificateRequest): boolean {
   return (cr.status?.observedGeneration ?? -1) === generationOf(cr);
 }
 
-function issuedSecretHolds(secret: Secret | undefined, cr: CertificateRequest): boolean {
+/**
+ * The issued Secret holds exactly what the agent writes from this signed request and the local
+ * key: the four Istio keys and nothing else (a stale tls.crt or root would be read by Istio).
+ */
+function issuedSecretHolds(secret: Secret | undefined, cr: CertificateRequest, keySecret: Secret | undefined): boolean {
   const signed = fromB64(cr.status?.signedCertificate).trim();
-  return !!secret && !!signed && fromB64(secret.data?.[ISTIO_KEYS.caCert]).trim() === signed;
+  if (!secret || !signed || fromB64(secret.data?.[ISTIO_KEYS.caCert]).trim() !== signed) return false;
+  let want: Record<string, string>;
+  try {
+    want = issuedSecretData(cr, fromB64(keySecret?.data?.[PRIVATE_KEY_DATA_KEY]));
+  } catch {
+    return false; // writing it says why, as a FAILED status
+  }
+  const have = secret.data ?? {};
+  return Object.keys(have).length === Object.keys(want).length && Object.entries(want).every(([k, v]) => have[k] === v);
 }
 
 export function decideAgent(o: AgentObservation): AgentAction {
@@ -59,14 +87,21 @@ export function decideAgent(o: AgentObservation): AgentAction {
   if (ic.spec.agentCa) {
     return { type: 'fail', error: 'spec.agentCa (Vault) is not supported by mesh-cert: a Gloo Mesh agent with Vault access must issue this certificate', retry: false };
   }
+  const out = ic.spec.issuedCertificateSecret;
+  if (out && out.name === ic.metadata.name && out.namespace === (ic.metadata.namespace ?? 'default')) {
+    // The key Secret shares the IssuedCertificate's name: the issued Secret is written whole, so it would erase the key.
+    return { type: 'fail', error: `spec.issuedCertificateSecret: Invalid value: "${out.namespace}/${out.name}": names the private-key Secret of this IssuedCertificate; choose another Secret (e.g. ${out.namespace}/cacerts)`, retry: false };
+  }
   const stale = observed !== undefined && observed < gen;
   if (stale && (state === 'REQUESTED' || state === 'ISSUED' || state === 'FINISHED')) return { type: 'restart' };
 
   switch (state) {
     case 'PENDING':
     case 'FAILED': {
-      if (!servesGeneration(o.keySecret, gen)) return { type: 'generate-key' };
-      if (!o.request || !servesGeneration(o.request, gen)) return { type: 'request' };
+      // Nothing half-made: no key and no request for a certificate that cannot be signed.
+      if (o.planError) return { type: 'fail', error: o.planError, retry: false };
+      if (!serves(o.keySecret, gen, o.plan)) return { type: 'generate-key' };
+      if (!o.request || !serves(o.request, gen, o.plan)) return { type: 'request' };
       return { type: 'mark-requested' };
     }
     case 'REQUESTED': {
@@ -77,11 +112,11 @@ export function decideAgent(o: AgentObservation): AgentAction {
       const cr = o.request;
       if (!requestIsCurrent(cr) || (cr.status?.state ?? 'PENDING') === 'PENDING') return { type: 'await-signature' };
       if (cr.status?.state === 'FAILED') return { type: 'fail', error: `CertificateRequest: ${cr.status.error || 'the issuer failed without a message'}`, retry: false };
-      return issuedSecretHolds(o.issuedSecret, cr) ? { type: 'mark-issued' } : { type: 'write-issued-secret' };
+      return issuedSecretHolds(o.issuedSecret, cr, o.keySecret) ? { type: 'mark-issued' } : { type: 'write-issued-secret' };
     }
     case 'ISSUED': {
       const cr = o.request;
-      if (!issuedSecretHolds(o.issuedSecret, cr ?? ({ metadata: { name: '' }, spec: {} } as CertificateRequest))) {
+      if (!cr || !issuedSecretHolds(o.issuedSecret, cr, o.keySecret)) {
         if (!cr || !requestIsCurrent(cr) || cr.status?.state !== 'FINISHED' || !servesGeneration(o.keySecret, gen)) {
           return { type: 'fail', error: 'the issued Secret no longer holds the issued certificate and the signed request is gone; issuing again', retry: true };
         }
@@ -89,8 +124,17 @@ export function decideAgent(o: AgentObservation): AgentAction {
       }
       return ic.spec.podBounceDirective ? { type: 'bounce-and-finish' } : { type: 'finish' };
     }
-    case 'FINISHED':
-      return { type: 'done' };
+    case 'FINISHED': {
+      // The Secret is the truth: a certificate whose spec did not change (left behind by an
+      // earlier, failed or deleted rotation) but whose Secret does not hold the plan is issued again.
+      const why = o.plan && issuedSecretMismatch(o.issuedSecret, o.plan);
+      if (!why) return { type: 'done' };
+      const cr = o.request;
+      const issuedForThisPlan = !!cr && serves(o.keySecret, gen, o.plan) && serves(cr, gen, o.plan) && issuedSecretHolds(o.issuedSecret, cr, o.keySecret);
+      // Issued for this very plan and still not holding it: issuing again would loop.
+      if (issuedForThisPlan) return { type: 'fail', error: `the issued Secret does not hold the plan it was issued for: ${why}`, retry: false };
+      return { type: 'fail', error: `${why}; issuing again`, retry: true };
+    }
   }
   return { type: 'fail', error: `status.state: unknown state "${String(state)}"`, retry: false };
 }

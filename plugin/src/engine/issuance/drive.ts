@@ -3,12 +3,14 @@
 // retried until the deadline by observing again; an interrupted run resumes from what was
 // recorded. Problems with the request itself end as FAILED with an error naming the field.
 import type { ClusterApi } from '../cluster-api.js';
-import { isTransient, retrying } from '../cluster-api.js';
+import { isDeadline, isTransient, retrying } from '../cluster-api.js';
 import type { CertificateRequest, IssuedCertificate, Secret } from '../objects.js';
 import { errorMessage } from '../../lib/errors.js';
 import { decideAgent, decideIssuer, generationOf, type AgentAction, type AgentObservation } from './decide.js';
 import { generateKey, issuedSecretRef, markRequested, request, setIssuedState, writeIssuedSecret, defaultKeyMaker, type KeyMaker } from './agent.js';
-import { issue, type SigningMaterial } from './issuer.js';
+import { issue, SigningError, type SigningMaterial } from './issuer.js';
+import { loadPlan } from './plan-material.js';
+import { glooMeshOwner } from '../ownership.js';
 import { bouncePods } from './pod-bounce.js';
 
 export interface IssuanceTarget {
@@ -38,6 +40,8 @@ export interface DriveOptions {
   retryFailed?: boolean;
   makeKey?: KeyMaker;
   signCache?: Map<string, Promise<SigningMaterial>>;
+  /** Replace an issued Secret that holds a CA mesh-cert did not issue (a copy is kept first). */
+  force?: boolean;
   onEvent?: (e: IssuanceEvent) => void;
   pollMs?: number;
 }
@@ -53,20 +57,39 @@ export interface DriveResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Reads are idempotent: each one is retried on its own, so one flaky answer costs one read. */
-export async function observe(t: IssuanceTarget, deadline = Date.now() + 5000): Promise<AgentObservation | undefined> {
+/**
+ * Reads are idempotent: each one is retried on its own, so one flaky answer costs one read. With
+ * `mgmt`, the plan is read too and the issued Secret always: the Secret, not the status, says
+ * whether a FINISHED certificate is done.
+ */
+export async function observe(
+  t: IssuanceTarget,
+  deadline = Date.now() + 5000,
+  mgmt?: { api: ClusterApi; cache?: Map<string, Promise<SigningMaterial>> },
+): Promise<AgentObservation | undefined> {
   const read = <T>(fn: () => Promise<T>) => retrying(deadline, fn);
   const ic = await read(() => t.cluster.getCustom<IssuedCertificate>('IssuedCertificate', t.namespace, t.name));
   if (!ic) return undefined;
   const current = (ic.status?.observedGeneration ?? -1) === generationOf(ic);
-  if (current && ic.status?.state === 'FINISHED') return { ic };
+  if (!mgmt && current && ic.status?.state === 'FINISHED') return { ic };
   const out = issuedSecretRef(ic);
-  const [keySecret, request, issuedSecret] = await Promise.all([
+  const [keySecret, request, issuedSecret, plan] = await Promise.all([
     read(() => t.cluster.getSecret(t.namespace, t.name)),
     read(() => t.cluster.getCustom<CertificateRequest>('CertificateRequest', t.namespace, t.name)),
     read(() => t.cluster.getSecret(out.namespace, out.name)),
+    mgmt ? read(() => loadPlan(mgmt.api, ic, mgmt.cache)).catch((err: unknown): string => {
+      // No plan (no signing Secret, say): said by the decision, before any key is made.
+      if (err instanceof SigningError) return err.message;
+      throw err;
+    }) : Promise.resolve(undefined),
   ]);
-  return { ic, keySecret, request, issuedSecret: issuedSecret as Secret | undefined };
+  return {
+    ic,
+    keySecret,
+    request,
+    issuedSecret: issuedSecret as Secret | undefined,
+    ...(typeof plan === 'string' ? { planError: plan } : plan ? { plan } : {}),
+  };
 }
 
 export function describeTarget(t: IssuanceTarget): string {
@@ -95,9 +118,11 @@ export async function driveIssuance(t: IssuanceTarget, opts: DriveOptions): Prom
     if (opts.maxWrites !== undefined && writes >= opts.maxWrites) return result('stopped');
     let o: AgentObservation | undefined;
     try {
-      o = await observe(t, Math.min(opts.deadline, Date.now() + 5000));
+      o = await observe(t, Math.min(opts.deadline, Date.now() + 5000), { api: opts.mgmt, cache: opts.signCache });
       if (!o) return result('failed', `${describeTarget(t)} not found`);
       lastIc = o.ic;
+      const owner = glooMeshOwner('IssuedCertificate', o.ic);
+      if (owner) return result('failed', `${describeTarget(t)} is owned by Gloo Mesh (label ${owner}): its controllers issue it, so mesh-cert only observes it (use --observe)`);
       const action = decideAgent(o);
       if (first && o.ic.status?.state === 'FAILED' && opts.retryFailed === false && action.type !== 'restart') {
         return result('failed', o.ic.status.error);
@@ -118,7 +143,7 @@ export async function driveIssuance(t: IssuanceTarget, opts: DriveOptions): Prom
         case 'await-signature': {
           const cr = o.request!;
           if (decideIssuer(cr).type === 'sign') {
-            const outcome = await issue(t.cluster, opts.mgmt, o.ic, cr, { cache: opts.signCache });
+            const outcome = await issue(t.cluster, opts.mgmt, o.ic, cr, { cache: opts.signCache, plan: o.plan });
             writes++;
             emit('sign', outcome);
           } else {
@@ -147,7 +172,7 @@ export async function driveIssuance(t: IssuanceTarget, opts: DriveOptions): Prom
           emit('mark-requested');
           break;
         case 'write-issued-secret':
-          await writeIssuedSecret(t.cluster, o);
+          await writeIssuedSecret(t.cluster, o, { force: opts.force });
           writes++;
           emit('write-issued-secret');
           break;
@@ -174,6 +199,8 @@ export async function driveIssuance(t: IssuanceTarget, opts: DriveOptions): Prom
       backoff = 25;
       lastTransient = undefined;
     } catch (err) {
+      // A call cut off by the deadline: nothing more can be done in time.
+      if (isDeadline(err)) return result('timeout', `timed out driving ${describeTarget(t)} (state ${lastIc?.status?.state ?? 'PENDING'}): ${errorMessage(err)}`);
       if (isTransient(err)) {
         lastTransient = err;
         emit('retry', errorMessage(err));

@@ -9,12 +9,19 @@ export interface SigningPlan {
   signer: ObjectRef;
   /** Secrets whose root-cert.pem roots go into the issued root-cert.pem, signer's first. */
   trust: ObjectRef[];
+  /** Roots trusted besides: anchors of intermediates still in use when the step began (a bridge). */
+  bridgeRootPems: string[];
 }
 
-/** old: the signing Secret before the rotation; new: the rotation's newRootCaSecret. */
+/**
+ * old: the signing Secret before the rotation; new: the rotation's newRootCaSecret; bridge: the
+ * roots of intermediates some cluster still held when the step began that neither names (left by
+ * an earlier rotation that failed or was deleted), trusted until no cluster uses them.
+ */
 export interface RotationRoots {
   old: ObjectRef;
   new: ObjectRef;
+  bridge?: string[];
 }
 
 type Which = 'old' | 'new';
@@ -40,7 +47,10 @@ export function rotationRootsOf(ic: IssuedCertificate): RotationRoots | undefine
   if (!raw) return undefined;
   try {
     const v = JSON.parse(raw) as Partial<RotationRoots>;
-    if (v.old?.name && v.old.namespace && v.new?.name && v.new.namespace) return { old: v.old, new: v.new };
+    if (v.old?.name && v.old.namespace && v.new?.name && v.new.namespace) {
+      const bridge = Array.isArray(v.bridge) ? v.bridge.filter((p): p is string => typeof p === 'string') : [];
+      return { old: v.old, new: v.new, ...(bridge.length ? { bridge } : {}) };
+    }
   } catch {
     /* reported by the caller as missing */
   }
@@ -54,11 +64,11 @@ export function signingPlan(ic: IssuedCertificate): SigningPlan | { error: strin
   const row = step ? ROTATION_SIGNING[step] : undefined;
   if (!row) {
     if (!own) return { error: 'spec.glooMeshCa.signingCertificateSecret: Required value: the IssuedCertificate names no signing Secret' };
-    return { signer: own, trust: [own] };
+    return { signer: own, trust: [own], bridgeRootPems: [] };
   }
   const roots = rotationRootsOf(ic);
   if (!roots) {
     return { error: `metadata.annotations[${ANN_ROTATION_ROOTS}]: Required value: spec.rotationState is ${step} but the rotation's old and new root Secrets are not recorded` };
   }
-  return { signer: roots[row.signer], trust: row.trust.map((w) => roots[w]) };
+  return { signer: roots[row.signer], trust: row.trust.map((w) => roots[w]), bridgeRootPems: roots.bridge ?? [] };
 }

@@ -3,14 +3,14 @@
 // where the record says. A re-issue phase sets spec.rotationState on every IssuedCertificate of
 // the VirtualMesh and drives each through the issuance engine (signing root and trust bundle
 // chosen by the step, issuance/signing-plan.ts) until all are FINISHED for that step.
-import { createRootCa, generateRsaKey, verifySigningSecret, parseCertificate } from '../../../../schemas/pki/index.js';
+import { createRootCa, generateRsaKey, verifySigningSecret, parseCertificate, LEGACY_KEY } from '../../../../schemas/pki/index.js';
 import { UserError, errorMessage } from '../../lib/errors.js';
 import type { ClusterApi } from '../cluster-api.js';
-import { isTransient, isUnreachable, retrying, statusOf } from '../cluster-api.js';
+import { bounded, isDeadline, isTransient, isUnreachable, retrying, statusOf } from '../cluster-api.js';
 import type { CertificateRotation, IssuedCertificate, ObjectRef, RotationCondition, RotationState, RotationStatusState } from '../objects.js';
 import { refString, sameRef } from '../objects.js';
 import { toB64 } from '../b64.js';
-import { ANN_ROTATION_ROOTS, CERT_API_VERSION, ISTIO_KEYS, LABEL_MANAGED_BY, MANAGED_BY } from '../resources.js';
+import { ANN_PREVIOUS_ROOTS, ANN_ROTATION_ROOTS, CERT_API_VERSION, ISTIO_KEYS, LABEL_MANAGED_BY, MANAGED_BY } from '../resources.js';
 import { driveIssuance, type IssuanceEvent } from '../issuance/drive.js';
 import { defaultKeyMaker, type KeyMaker, type KeySize } from '../issuance/agent.js';
 import { loadSigningSecret, type SigningMaterial } from '../issuance/issuer.js';
@@ -18,6 +18,12 @@ import { rotationRootsOf, signingSecretRef, type RotationRoots } from '../issuan
 import { FORWARD, isActive, nextPhase, rollbackReason, type RollbackStep, type ReissueStep } from './plan.js';
 import { certificatesOfMesh, type MeshCertificate } from './targets.js';
 import { checkTrust, readIssued, type TrustReport } from './trust-check.js';
+import { TrustMonitor } from './trust-monitor.js';
+import { DEFAULT_KEEP_PREVIOUS_ROOTS, pruneOldRoots, type RetentionResult } from './retention.js';
+import { bridgeRoots, clustersNotTrusting } from './bridge.js';
+import { loadPlan, normPem, rootLabel } from '../issuance/plan-material.js';
+
+const samePems = (a: string[], b: string[]) => a.length === b.length && a.every((p, i) => normPem(p) === normPem(b[i]!));
 
 export interface VerifyContext {
   rotation: CertificateRotation;
@@ -60,6 +66,8 @@ export interface RotateOptions {
   onEvent?: (e: RotationEvent) => void;
   makeKey?: KeyMaker;
   now?: () => Date;
+  /** After FINISHED, keep this many previous roots' Secrets (default 1); older ones mesh-cert made are removed. */
+  keepPreviousRoots?: number;
 }
 
 export interface RotateResult {
@@ -69,6 +77,8 @@ export interface RotateResult {
   keysGenerated: number;
   /** The first step that ran out of stepTimeoutMs, and the clusters it was still waiting for. */
   timedOut?: { step: RotationState; clusters: string[] };
+  /** Old roots removed from (or kept in) the management cluster after FINISHED. */
+  retention?: RetentionResult;
 }
 
 type ReissueResult = { ok: true; count: number; clusters: number } | { ok: false; error: string; timedOut: string[] };
@@ -77,7 +87,6 @@ export class RotationRefused extends UserError {
   override name = 'RotationRefused';
 }
 
-const normPem = (p: string) => p.replace(/\s+/g, '');
 
 async function findRotations(mgmt: ClusterApi, vm: ObjectRef): Promise<CertificateRotation[]> {
   const all = await mgmt.listCustom<CertificateRotation>('CertificateRotation');
@@ -112,7 +121,8 @@ async function createRootSecret(mgmt: ClusterApi, ref: ObjectRef, g: NonNullable
     kind: 'Secret',
     metadata: { name: ref.name, namespace: ref.namespace, labels: { [LABEL_MANAGED_BY]: MANAGED_BY } },
     type: 'Opaque',
-    data: { [ISTIO_KEYS.caCert]: toB64(pem), [ISTIO_KEYS.caKey]: toB64(privateKeyPem), [ISTIO_KEYS.rootCert]: toB64(pem), [ISTIO_KEYS.certChain]: toB64(pem) },
+    // key.pem as well: Gloo Mesh's own issuer signs from a root Secret in its legacy layout.
+    data: { [ISTIO_KEYS.caCert]: toB64(pem), [ISTIO_KEYS.caKey]: toB64(privateKeyPem), [ISTIO_KEYS.rootCert]: toB64(pem), [ISTIO_KEYS.certChain]: toB64(pem), [LEGACY_KEY]: toB64(privateKeyPem) },
   });
   await retrying(Date.now() + PREFLIGHT_RETRY_MS, create, (err) => serverHiccup(err) && statusOf(err) !== 409);
 }
@@ -187,7 +197,12 @@ export async function rotate(opts: RotateOptions): Promise<RotateResult> {
     const body: CertificateRotation = {
       apiVersion: CERT_API_VERSION,
       kind: 'CertificateRotation',
-      metadata: { name: `${vm.name}-${stamp(now())}`, namespace: vm.namespace, labels: { [LABEL_MANAGED_BY]: MANAGED_BY } },
+      metadata: {
+        name: `${vm.name}-${stamp(now())}`,
+        namespace: vm.namespace,
+        labels: { [LABEL_MANAGED_BY]: MANAGED_BY },
+        annotations: { [ANN_PREVIOUS_ROOTS]: JSON.stringify([...oldRefs.values()]) },
+      },
       spec: { virtualMesh: { name: vm.name, namespace: vm.namespace }, newRootCaSecret: { name: newRef.name, namespace: newRef.namespace } },
     };
     rot = await retrying(Date.now() + PREFLIGHT_RETRY_MS, async () => {
@@ -205,7 +220,15 @@ export async function rotate(opts: RotateOptions): Promise<RotateResult> {
   } else {
     opts.onEvent?.({ type: 'rotation', name: rot.metadata.name, namespace: rot.metadata.namespace ?? '', created: false, newRoot: refString(rot.spec.newRootCaSecret) });
   }
-  return new Machine(opts, rot).run();
+  const result = await new Machine(opts, rot).run();
+  if (result.outcome !== 'finished') return result;
+  try {
+    const [rotations, certs] = await Promise.all([findRotations(mgmt, vm), certificatesOfMesh(opts.clusters, vm)]);
+    return { ...result, retention: await pruneOldRoots(mgmt, rotations, certs, opts.keepPreviousRoots ?? DEFAULT_KEEP_PREVIOUS_ROOTS) };
+  } catch (err) {
+    // The rotation itself is done; the clean-up is retried by the next one.
+    return { ...result, retention: { removed: [], kept: [`old roots not pruned: ${errorMessage(err)}`] } };
+  }
 }
 
 /** Steps a rotation from its recorded status; each method is one resumable phase. */
@@ -230,12 +253,13 @@ class Machine {
   /** Re-read the rotation and write its status; a lost race (409) re-reads and re-applies. */
   private async writeStatus(mutate: (s: NonNullable<CertificateRotation['status']>) => NonNullable<CertificateRotation['status']>): Promise<void> {
     const deadline = Date.now() + this.opts.stepTimeoutMs;
+    const mgmt = bounded(this.opts.mgmt, deadline, '--timeout');
     this.rot = await retrying(deadline, async () => {
-      const cur = await this.opts.mgmt.getCustom<CertificateRotation>('CertificateRotation', this.ns, this.rot.metadata.name);
+      const cur = await mgmt.getCustom<CertificateRotation>('CertificateRotation', this.ns, this.rot.metadata.name);
       if (!cur) throw new UserError(`CertificateRotation ${this.ns}/${this.rot.metadata.name} was deleted`);
       const status = mutate({ ...(cur.status ?? {}), conditions: [...(cur.status?.conditions ?? [])] });
       status.observedGeneration = cur.metadata.generation ?? 1;
-      return this.opts.mgmt.replaceCustomStatus<CertificateRotation>('CertificateRotation', { ...cur, status });
+      return mgmt.replaceCustomStatus<CertificateRotation>('CertificateRotation', { ...cur, status });
     });
     this.writes++;
     const s = this.rot.status!;
@@ -337,8 +361,13 @@ class Machine {
     }
   }
 
-  private async certificates(deadline: number): Promise<MeshCertificate[]> {
-    return retrying(deadline, () => certificatesOfMesh(this.opts.clusters, this.opts.virtualMesh));
+  /** The mesh's certificates, each with its cluster bounded by the step's deadline: no call outlives it. */
+  private async certificates(deadline: number, step = 'the step'): Promise<MeshCertificate[]> {
+    // Each cluster on its own: one that does not answer is the one the error names.
+    const lists = await Promise.all(
+      this.opts.clusters.map((c) => retrying(deadline, () => certificatesOfMesh([bounded(c, deadline, `--timeout (${step})`)], this.opts.virtualMesh))),
+    );
+    return lists.flat();
   }
 
   private roots(ic: IssuedCertificate): RotationRoots | undefined {
@@ -350,9 +379,10 @@ class Machine {
   }
 
   /** The spec patch that puts a certificate on `step`, or undefined when it is there already. */
-  private specPatch(ic: IssuedCertificate, step: RotationState): object | undefined {
-    const roots = this.roots(ic);
-    if (!roots) return undefined;
+  private specPatch(ic: IssuedCertificate, step: RotationState, bridge: string[]): object | undefined {
+    const base = this.roots(ic);
+    if (!base) return undefined;
+    const roots: RotationRoots = { old: base.old, new: base.new, ...(bridge.length ? { bridge } : {}) };
     const signer = step === 'DELETING_OLD_ROOT' ? roots.new : step === 'PREVIOUS_CA' ? roots.old : signingSecretRef(ic)!;
     const recorded = rotationRootsOf(ic);
     const upToDate =
@@ -360,6 +390,7 @@ class Machine {
       !!recorded &&
       sameRef(recorded.old, roots.old) &&
       sameRef(recorded.new, roots.new) &&
+      samePems(recorded.bridge ?? [], bridge) &&
       sameRef(signingSecretRef(ic), signer) && (!ic.spec.signingCertificateSecret || sameRef(ic.spec.signingCertificateSecret, signer));
     if (upToDate) return undefined;
     return {
@@ -384,38 +415,63 @@ class Machine {
     const deadline = Date.now() + this.opts.stepTimeoutMs;
     // A transient error still failing at the deadline is the step running out of time.
     const ranOut = (err: unknown) => isTransient(err) && Date.now() > deadline;
+    const unreachable = (err: unknown) => (!ranOut(err) ? [] : isUnreachable(err) || isDeadline(err) ? [err.cluster] : this.opts.clusters.map((c) => c.name));
+    const mgmt = bounded(this.opts.mgmt, deadline, `--timeout (${step})`);
     let certs: MeshCertificate[];
+    let monitor: TrustMonitor;
     try {
-      certs = await this.certificates(deadline);
+      certs = await this.certificates(deadline, step);
+      // What every cluster's Secret holds now, read from the Secrets themselves.
+      monitor = await retrying(deadline, () => TrustMonitor.start(certs));
     } catch (err) {
-      const timedOut = !ranOut(err) ? [] : isUnreachable(err) ? [err.cluster] : this.opts.clusters.map((c) => c.name);
-      return { ok: false, error: errorMessage(err), timedOut };
+      return { ok: false, error: errorMessage(err), timedOut: unreachable(err) };
     }
+    const bridge = bridgeRoots(monitor.held);
     const timedOut = new Set<string>();
-    const results = await Promise.all(
-      certs.map(async ({ cluster, ic }) => {
+
+    // First every certificate is put on the step and its signer's reach checked, before any
+    // Secret changes: a signer some cluster does not trust yet would cut that cluster off.
+    const prepared = await Promise.all(
+      certs.map(async ({ cluster, ic }): Promise<string | undefined> => {
         const where = `cluster "${cluster.name}" IssuedCertificate ${ic.metadata.namespace}/${ic.metadata.name}`;
         try {
-          await retrying(deadline, async () => {
+          const cur = await retrying(deadline, async () => {
             const cur = await cluster.getCustom<IssuedCertificate>('IssuedCertificate', ic.metadata.namespace ?? 'default', ic.metadata.name);
             if (!cur) throw new UserError(`${where} was deleted`);
-            const patch = this.specPatch(cur, step);
-            if (patch) await cluster.mergePatchCustom('IssuedCertificate', ic.metadata.namespace ?? 'default', ic.metadata.name, patch);
+            const patch = this.specPatch(cur, step, bridge);
+            return patch ? cluster.mergePatchCustom<IssuedCertificate>('IssuedCertificate', ic.metadata.namespace ?? 'default', ic.metadata.name, patch) : cur;
           });
+          const plan = await retrying(deadline, () => loadPlan(mgmt, cur, this.signCache));
+          const anchor = plan.signerChain[plan.signerChain.length - 1] ?? plan.signer.caCertPem;
+          const cutOff = clustersNotTrusting(monitor.held.filter((m) => m.cluster !== cluster.name), [anchor]);
+          if (cutOff.length) return `${where}: its ${step} signer's root ${rootLabel(anchor)} is not trusted yet by cluster(s) ${cutOff.join(', ')}; re-issuing now would leave them unable to verify it`;
+          return undefined;
         } catch (err) {
           if (ranOut(err)) timedOut.add(cluster.name);
           return `${where}: ${errorMessage(err)}`;
         }
+      }),
+    );
+    const refused = prepared.filter((e): e is string => !!e);
+    if (refused.length) return { ok: false, error: refused.join('; '), timedOut: [...timedOut].sort() };
+
+    const rechecks: Promise<void>[] = [];
+    const results = await Promise.all(
+      certs.map(async (cert) => {
+        const { cluster, ic } = cert;
+        const where = `cluster "${cluster.name}" IssuedCertificate ${ic.metadata.namespace}/${ic.metadata.name}`;
         const r = await driveIssuance(
           { cluster, namespace: ic.metadata.namespace ?? 'default', name: ic.metadata.name },
           {
-            mgmt: this.opts.mgmt,
+            mgmt,
             deadline,
             signal: this.opts.signal,
             makeKey: this.opts.makeKey ?? defaultKeyMaker,
             signCache: this.signCache,
             onEvent: (event) => {
               if (event.action === 'generate-key') this.keys++;
+              // Every change of a cacerts Secret is checked against every other cluster at once.
+              if (event.action === 'write-issued-secret') rechecks.push(monitor.changed(cert, `${where} was re-issued`).catch(() => undefined));
               this.opts.onEvent?.({ type: 'certificate', step, event });
             },
           },
@@ -427,7 +483,9 @@ class Machine {
         return undefined;
       }),
     );
+    await Promise.all(rechecks);
     const errors = results.filter((e): e is string => !!e);
+    if (monitor.gap) errors.unshift(`a trust gap was seen during ${step} (after ${monitor.gap.after}): ${monitor.gap.error}`);
     if (errors.length) return { ok: false, error: errors.join('; '), timedOut: [...timedOut].sort() };
     return { ok: true, count: certs.length, clusters: new Set(certs.map((c) => c.cluster.name)).size };
   }
