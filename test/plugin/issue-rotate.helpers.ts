@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRootCa, generateRsaKey, signIntermediate, createCsr, certificatesIn, parseCertificate } from '../../schemas/pki/index.js';
-import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import type { Sandbox } from '../sandbox/index.js';
+import { startBackend, type BackendKind } from '../backend/index.js';
 import { loadKubeconfig, kubeConfigFor } from '../../plugin/src/lib/kubeconfig.js';
 import { K8s } from '../../plugin/src/lib/k8s.js';
 import { K8sClusterApi } from '../../plugin/src/engine/k8s-cluster-api.js';
@@ -67,27 +68,33 @@ export function kubectlAsync(kubeconfig: string, context: string, args: string[]
  * For CLI tests: the sandbox (management cluster first), the webhook registered in every
  * cluster, and the istio-system and gloo-mesh namespaces everywhere.
  */
-export async function startCliSandbox(clusters: string[]): Promise<{ sandbox: Sandbox; kubectl(context: string, args: string[]): Promise<string>; stop(): Promise<void> }> {
-  const sandbox = await startSandbox({ clusters });
-  const webhook = await startWebhook(sandbox.kubeconfigPath);
-  const kubectl = (context: string, args: string[]) => kubectlAsync(sandbox.kubeconfigPath, context, args);
+export async function startCliSandbox(
+  clusters: string[],
+  backend: BackendKind = 'sandbox',
+): Promise<{ kubeconfigPath: string; sandbox?: Sandbox; kubectl(context: string, args: string[]): Promise<string>; stop(): Promise<void> }> {
+  const b = await startBackend(backend, clusters);
+  const webhook = await startWebhook(b.kubeconfigPath);
+  const kubectl = (context: string, args: string[]) => kubectlAsync(b.kubeconfigPath, context, args);
   for (const c of clusters) {
-    await registerWebhookIn(sandbox.kubeconfigPath, c, webhook.url, webhook.caPem);
+    await registerWebhookIn(b.kubeconfigPath, c, webhook.url, webhook.caPem);
     await kubectl(c, ['create', 'namespace', 'istio-system']);
     await kubectl(c, ['create', 'namespace', 'gloo-mesh']);
   }
   return {
-    sandbox,
+    kubeconfigPath: b.kubeconfigPath,
+    sandbox: b.sandbox,
     kubectl,
     stop: async () => {
-      await sandbox.stop();
+      await b.stop();
       await webhook.close();
     },
   };
 }
 
 export interface World {
-  sandbox: Sandbox;
+  backend: BackendKind;
+  /** The sandbox's internals for fault injection; undefined on the real control plane. */
+  sandbox?: Sandbox;
   kubeconfigPath: string;
   mgmt: ClusterApi;
   managed: ClusterApi[];
@@ -95,12 +102,12 @@ export interface World {
   stop(): Promise<void>;
 }
 
-export async function startWorld(managedNames: string[], opts: { webhook?: boolean } = {}): Promise<World> {
-  const sandbox = await startSandbox({ clusters: ['mgmt', ...managedNames] });
+export async function startWorld(managedNames: string[], opts: { webhook?: boolean; backend?: BackendKind } = {}): Promise<World> {
+  const backend = await startBackend(opts.backend ?? 'sandbox', ['mgmt', ...managedNames]);
   // The webhook in the loop: every write the engine makes must be one it admits. Its rotation
   // cache watches the management cluster (the kubeconfig's current context).
-  const webhook = opts.webhook === false ? undefined : await startWebhook(sandbox.kubeconfigPath);
-  const merged = await loadKubeconfig(sandbox.kubeconfigPath);
+  const webhook = opts.webhook === false ? undefined : await startWebhook(backend.kubeconfigPath);
+  const merged = await loadKubeconfig(backend.kubeconfigPath);
   const apis = new Map<string, ClusterApi>();
   for (const name of ['mgmt', ...managedNames]) {
     const k8s = await K8s.forKubeConfig(name, await kubeConfigFor(merged, name));
@@ -111,13 +118,14 @@ export async function startWorld(managedNames: string[], opts: { webhook?: boole
     apis.set(name, api);
   }
   return {
-    sandbox,
-    kubeconfigPath: sandbox.kubeconfigPath,
+    backend: backend.kind,
+    sandbox: backend.sandbox,
+    kubeconfigPath: backend.kubeconfigPath,
     mgmt: apis.get('mgmt')!,
     managed: managedNames.map((n) => apis.get(n)!),
     api: (n) => apis.get(n)!,
     stop: async () => {
-      await sandbox.stop();
+      await backend.stop();
       await webhook?.close();
     },
   };
