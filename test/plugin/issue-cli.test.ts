@@ -36,7 +36,7 @@ const ISSUE = (name: string, clusters = 'c1,c2', extra: string[] = []) => [
 beforeAll(async () => {
   buildPlugin();
   world = await startCliSandbox(['mgmt', 'c1', 'c2']);
-  sandbox = world.sandbox;
+  sandbox = world.sandbox!;
   env = { KUBECONFIG: sandbox.kubeconfigPath };
   const r = await mc(['root', 'create', 'gloo-mesh/root-ca', '--mgmt-context', 'mgmt', '--key-size', '2048', '--org', 'mesh-cert-test']);
   expect(r.code, r.stderr).toBe(0);

@@ -55,7 +55,7 @@ const ROTATE = (vm: string, ...extra: string[]) => ['rotate', '--virtual-mesh', 
 beforeAll(async () => {
   buildPlugin();
   world = await startCliSandbox(['mgmt', ...CLUSTERS]);
-  sandbox = world.sandbox;
+  sandbox = world.sandbox!;
   env = { KUBECONFIG: sandbox.kubeconfigPath };
   for (const name of ['old-root', 'new-root-a', 'new-root-b', 'new-root-c', 'new-root-d']) {
     const r = await mc(['root', 'create', `gloo-mesh/${name}`, '--mgmt-context', 'mgmt', '--key-size', '2048', '--common-name', name]);
