@@ -14,7 +14,7 @@ let webhook: WebhookServer;
 let env: Record<string, string>;
 let caPem: string;
 
-interface Line { category: string; cluster: string; name: string; result: 'pass' | 'warn' | 'fail'; message: string }
+interface Line { category: string; cluster: string; name: string; result: 'pass' | 'warn' | 'fail'; message: string; check?: string; hint?: string }
 
 function webhookConfigs(url: string, caBundlePem: string | undefined): object[] {
   const clientConfig = (path: string) => ({ url: `${url}${path}`, ...(caBundlePem ? { caBundle: b64(caBundlePem) } : {}) });
@@ -73,7 +73,10 @@ describe('check', () => {
     expect(code).toBe(1);
     expect(privateKeyBlocks(stdout)).toEqual([]);
     for (const c of ['mgmt', 'east', 'west']) {
-      expect(find(lines, c, (l) => l.category === 'CRDs').map((l) => l.result)).toEqual(['pass', 'pass', 'pass', 'pass', 'pass']);
+      // one line per CRD (installed, and whose), then the contract and manifests/crds comparisons
+      expect(find(lines, c, (l) => l.category === 'CRDs').map((l) => `${l.check}: ${l.result}`)).toEqual([
+        ...Array(5).fill('crd-installed: pass'), 'crd-contract: pass', 'crd-current: pass',
+      ]);
       const hooks = find(lines, c, (l) => l.category === 'webhook');
       expect(hooks.map((l) => `${l.name}: ${l.result}`)).toEqual(expect.arrayContaining([
         'ValidatingWebhookConfiguration mesh-cert-webhook / validate.mesh-cert.io: pass',
@@ -82,17 +85,23 @@ describe('check', () => {
       ]));
     }
     expect(find(lines, 'mgmt', (l) => l.category === 'roots').map((l) => l.result)).toEqual(['pass']);
-    expect(find(lines, 'east', (l) => l.category === 'cacerts').map((l) => l.result)).toEqual(['pass', 'pass']);
+    expect(find(lines, 'east', (l) => l.category === 'cacerts').map((l) => l.result)).toEqual(['pass', 'pass', 'pass']);
     const west = find(lines, 'west', (l) => l.category === 'cacerts' && l.result === 'fail');
     expect(west).toHaveLength(1);
     expect(west[0].message).toMatch(/^does not chain to the current root \(Secret gloo-mesh\/root-ca\)/);
+    // west still trusts the stranger root, which no signing Secret in use holds: a warning, named.
+    expect(find(lines, 'west', (l) => l.check === 'stale-root').map((l) => `${l.result}: ${l.message}`)).toEqual([
+      expect.stringMatching(/^warn: cluster west still trusts "O=mesh-cert-test, CN=stranger root" \(sha256 [0-9A-F:]{23}\) \(Secret istio-system\/cacerts\), which no IssuedCertificate's signing Secret uses any more/),
+    ]);
+    expect(find(lines, 'east', (l) => l.check === 'stale-root').map((l) => l.result)).toEqual(['pass']);
   });
 
   it('exits 0 when only warnings remain, and prints linkerd-style lines', async () => {
     const r = await kubectlMeshCert(['check', '--cluster', 'east'], { env });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('CRDs\n----\n');
-    expect(r.stdout).toMatch(/√ \[east\] CRD issuedcertificates\.certificates\.mesh\.gloo\.solo\.io is installed and current/);
+    expect(r.stdout).toMatch(/√ \[east\] CRD issuedcertificates\.certificates\.mesh\.gloo\.solo\.io is installed, mesh-cert's \(label app\.kubernetes\.io\/part-of=mesh-cert\)/);
+    expect(r.stdout).toMatch(/√ \[east\] the 5 installed CRDs are identical to manifests\/crds/);
     expect(r.stdout).toMatch(/√ \[east\] chains to the current root \(Secret gloo-mesh\/root-ca\)/);
     expect(r.stdout).toMatch(/Status check results are √/);
   });
@@ -115,7 +124,7 @@ describe('check', () => {
       const { code, lines } = await check([]);
       expect(code).toBe(1);
       expect(find(lines, 'west', () => true)).toEqual([expect.objectContaining({ name: 'reachable', result: 'fail', message: expect.stringMatching(/^cluster "west" is unreachable/) })]);
-      expect(find(lines, 'east', (l) => l.category === 'cacerts').map((l) => l.result)).toEqual(['pass', 'pass']);
+      expect(find(lines, 'east', (l) => l.category === 'cacerts').map((l) => l.result)).toEqual(['pass', 'pass', 'pass']);
     } finally {
       await west.start();
     }
@@ -164,7 +173,9 @@ describe('check without CRDs', () => {
       expect(r.code).toBe(1);
       const lines: Line[] = JSON.parse(r.stdout).checks;
       expect(lines.filter((l) => l.category === 'CRDs').map((l) => l.result)).toEqual(['fail', 'fail', 'fail', 'fail', 'fail']);
-      expect(lines.find((l) => l.category === 'CRDs')!.message).toMatch(/is not installed \(kubectl apply -f manifests\/crds\/\)/);
+      expect(lines.find((l) => l.category === 'CRDs')).toMatchObject({ check: 'crd-installed', message: 'CRD issuedcertificates.certificates.mesh.gloo.solo.io is not installed', hint: 'kubectl apply -k manifests/' });
+      const table = await kubectlMeshCert(['check'], { env: { KUBECONFIG: bare.kubeconfigPath } });
+      expect(table.stdout).toContain('× [bare] CRD issuedcertificates.certificates.mesh.gloo.solo.io is not installed\n    hint: kubectl apply -k manifests/\n');
       expect(lines.filter((l) => l.category === 'webhook' && l.result === 'fail')).toHaveLength(2);
     } finally {
       await bare.stop();

@@ -91,14 +91,14 @@ describe('status', () => {
   it('prints a table, a wide table, headerless rows, YAML and names', async () => {
     const t = await kubectlMeshCert(['status'], { env });
     const lines = t.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^CLUSTER\s+NAMESPACE\s+NAME\s+KIND\s+STATE\s+SYNCED\s+NOT AFTER\s+DAYS\s+ROOT\s+ROTATION\s+ERROR$/);
+    expect(lines[0]).toMatch(/^CLUSTER\s+NAMESPACE\s+NAME\s+KIND\s+STATE\s+DRIVER\s+SYNCED\s+NOT AFTER\s+DAYS\s+ROOT\s+ROTATION\s+ERROR$/);
     // five rows, then a blank line and the progress of the active rotation (its VirtualMesh has no IssuedCertificate here)
     expect(lines).toHaveLength(8);
     expect(lines[6]).toBe('');
     expect(lines[7]).toBe('CertificateRotation gloo-mesh/rot-1 (virtualMesh gloo-mesh/vm) ROTATING ADDING_NEW_ROOT: no IssuedCertificate of the VirtualMesh found');
-    expect(t.stdout).toMatch(/east\s+istio-system\s+east\s+IssuedCertificate\s+FINISHED\s+yes\s+\d{4}-\d\d-\d\d\s+\d+\s+[0-9A-F:]{23}\s+ADDING_NEW_ROOT\/ADDING_NEW_ROOT/);
+    expect(t.stdout).toMatch(/east\s+istio-system\s+east\s+IssuedCertificate\s+FINISHED\s+mesh-cert\s+yes\s+\d{4}-\d\d-\d\d\s+\d+\s+[0-9A-F:]{23}\s+ADDING_NEW_ROOT\/ADDING_NEW_ROOT/);
     const w = await kubectlMeshCert(['status', '-o', 'wide'], { env });
-    expect(w.stdout.split('\n')[0]).toContain('ROOT SHA256');
+    expect(w.stdout.split('\n')[0]).toMatch(/ROOT SHA256\s+TRUSTS\s+ANCHOR/);
     expect(w.stdout).toContain(opensslFingerprint(dir, root.certPem));
     const nh = await kubectlMeshCert(['status', '--no-headers'], { env });
     expect(nh.stdout.trimEnd().split('\n')).toHaveLength(5);

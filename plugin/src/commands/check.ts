@@ -5,11 +5,17 @@ import { clusterFlags, currentRootFlags, kubeFlags, outputFlags } from '../lib/f
 export default class Check extends MeshCertCommand {
   static override summary = 'Preflight checks: CRDs, webhook, roots and every cluster\'s cacerts.';
   static override description = `In the style of \`linkerd check\`, on the management cluster and every managed cluster:
-the CRDs are installed and match manifests/crds; webhook configurations route the mesh-cert kinds
-with a caBundle that verifies the serving certificate (>= 60 days left); a dry-run write the
-webhook must deny is denied; signing roots and intermediates are valid for >= 60 days; each
-managed cluster's cacerts chains to the current root. Prints pass (√), warn (‼) and fail (×)
-lines; exits 1 only when a check fails.`;
+the CRDs of the five kinds are installed, whose they are (mesh-cert's or Gloo Mesh's), and whether
+what the API server serves agrees with the schemas/ contract (manifests/crds); webhook
+configurations route the mesh-cert kinds with a caBundle that verifies the serving certificate
+(>= 60 days left); a dry-run write the webhook must deny is denied; signing roots and
+intermediates are valid for >= 60 days; each managed cluster's cacerts chains to the current root
+and holds no key Istio 1.15+ loads in preference (tls.crt, tls.key, ca.crt); the clusters of each
+VirtualMesh trust the same roots, with intermediates anchored at one root, outside an active
+rotation (read from the cacerts Secrets themselves); no cluster trusts a root that no signing
+Secret in use holds; IssuedCertificates Gloo Mesh owns are reported as observed. Prints pass (√),
+warn (‼) and fail (×) lines, with a hint under each that did not pass; exits 1 only when a check
+fails.`;
   static override examples = ['<%= config.bin %> check', '<%= config.bin %> check --mgmt-context mgmt --cluster cluster-1,cluster-2 -o json'];
   static override flags = {
     ...kubeFlags,

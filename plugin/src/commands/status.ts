@@ -9,8 +9,14 @@ export default class Status extends MeshCertCommand {
   static override summary = 'Show every IssuedCertificate, CertificateRequest, CertificateRotation, PodBounceDirective and VMCSR across clusters.';
   static override description = `One table across the management cluster and the managed clusters: state, whether the
 controller has observed the latest generation, errors, and for certificates the NotAfter, days
-left and the root's fingerprint. Exits 1 when anything is FAILED, a cluster is unreachable, or a
-certificate expires within --warn-days. Searches all namespaces unless -n is given.`;
+left and the root's fingerprint; who drives each certificate (DRIVER: "Gloo Mesh" when its
+controllers own it, which mesh-cert only observes). Per VirtualMesh, the roots its clusters trust
+and the root each intermediate is anchored at, read from the issued Secrets themselves. Exits 1
+when anything mesh-cert drives is FAILED, a cluster is unreachable, a certificate expires within
+--warn-days, or a VirtualMesh's clusters trust different roots (or intermediates are anchored at
+different roots) outside an active CertificateRotation, or any cluster's intermediate is anchored
+at a root another cluster of its VirtualMesh does not trust. Searches all namespaces unless -n is
+given.`;
   static override examples = [
     '<%= config.bin %> status',
     '<%= config.bin %> status --all-contexts -o wide',
@@ -31,7 +37,7 @@ certificate expires within --warn-days. Searches all namespaces unless -n is giv
     const { flags } = await this.parse(Status);
     if (flags.namespace && flags['all-namespaces']) throw new UserError('-n/--namespace and -A/--all-namespaces cannot be used together');
     const interval = parseDuration(flags.interval, '--interval');
-    const [{ resolveClusters }, { collectStatus, problems, progressLines }, output] = await Promise.all([
+    const [{ resolveClusters }, { collectStatus, problems, notes, progressLines, trustLines }, output] = await Promise.all([
       import('../lib/clusters.js'),
       import('../report/status.js'),
       import('../lib/output.js'),
@@ -40,9 +46,10 @@ certificate expires within --warn-days. Searches all namespaces unless -n is giv
     const namespace = flags['all-namespaces'] ? undefined : flags.namespace;
     const format = flags.output;
 
-    const render = async (): Promise<{ text: string; issues: string[] }> => {
-      const { rows } = await collectStatus(set.all, { namespace, selector: flags.selector });
-      const issues = problems(rows, flags['warn-days']);
+    const render = async (): Promise<{ text: string; issues: string[]; observed: string[] }> => {
+      const { rows, trust } = await collectStatus(set.all, { namespace, selector: flags.selector });
+      const issues = problems(rows, flags['warn-days'], trust);
+      const observed = notes(rows);
       let text: string;
       if (format === 'json' || format === 'yaml') {
         const list = output.makeList(rows);
@@ -51,17 +58,18 @@ certificate expires within --warn-days. Searches all namespaces unless -n is giv
         text = rows.filter((r) => r.kind !== 'Cluster').map((r) => `${r.cluster}/${r.kind.toLowerCase()}.${r.apiVersion.split('/')[0]}/${r.name}`).join('\n');
       } else {
         // The rotation progress section is for people; --no-headers output stays one row per object.
-        const progress = flags['no-headers'] ? [] : progressLines(rows);
+        const progress = flags['no-headers'] ? [] : [...progressLines(rows), ...trustLines(trust)];
         text = rows.length
           ? output.renderTable(rows, COLUMNS, { wide: format === 'wide', noHeaders: flags['no-headers'] }) + (progress.length ? `\n${progress.join('\n')}\n` : '')
           : `No mesh-cert objects found on ${set.all.map((c) => c.name).join(', ')}.\n`;
       }
-      return { text, issues };
+      return { text, issues, observed };
     };
 
     if (!flags.watch) {
-      const { text, issues } = await render();
+      const { text, issues, observed } = await render();
       output.out(text);
+      for (const n of observed) process.stderr.write(`note: ${n}\n`);
       if (issues.length) {
         for (const i of issues) process.stderr.write(`problem: ${i}\n`);
         this.exit(1);
@@ -96,11 +104,14 @@ const COLUMNS: Column<Row>[] = [
   { header: 'name', get: (r) => r.name },
   { header: 'kind', get: (r) => r.kind },
   { header: 'state', get: (r) => r.state },
+  { header: 'driver', get: (r) => r.drivenBy ?? '-' },
   { header: 'synced', get: (r) => (r.kind === 'Cluster' ? '-' : r.generationLag ? `no (${r.observedGeneration ?? 0}/${r.generation})` : 'yes') },
   { header: 'not after', get: (r) => (r.notAfter ? r.notAfter.slice(0, 10) : '-') },
   { header: 'days', get: (r) => (r.daysLeft === undefined ? '-' : String(r.daysLeft)) },
   { header: 'root', get: (r) => shortFingerprint(r.rootFingerprint) || '-' },
   { header: 'root sha256', wide: true, get: (r) => r.rootFingerprint ?? '-' },
+  { header: 'trusts', wide: true, get: (r) => (r.trust ? r.trust.roots.map((x) => shortFingerprint(x.fingerprint)).join(',') || '-' : '-') },
+  { header: 'anchor', wide: true, get: (r) => shortFingerprint(r.trust?.anchor?.fingerprint) || '-' },
   { header: 'rotation', get: (r) => (r.rotationState || r.observedRotationState ? `${r.rotationState ?? '-'}${r.kind === 'IssuedCertificate' ? `/${r.observedRotationState ?? '-'}` : ''}` : '-') },
   { header: 'detail', wide: true, get: (r) => r.detail ?? '-' },
   { header: 'error', get: (r) => r.error ?? '' },

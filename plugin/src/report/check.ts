@@ -1,5 +1,8 @@
-// `check`: a preflight in the style of `linkerd check`. Each check yields pass, warn or fail
-// lines per cluster; only a fail makes the command exit non-zero.
+// `check`: a preflight in the style of `linkerd check`. CHECKS is the table of checks: each has
+// an id, a category, what it verifies, the severity of its non-passing result (a failure makes
+// the command exit 1, a warning does not) and a hint shown under a non-passing line. runChecks
+// probes the clusters (reads only) and evaluates the facts into lines, one per check and subject;
+// renderChecks prints them.
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
@@ -8,15 +11,63 @@ import * as pki from '../../../schemas/pki/index.js';
 import type { Cluster, ClusterSet } from '../lib/clusters.js';
 import { errorMessage } from '../lib/errors.js';
 import { ApiError } from '../lib/errors.js';
-import type { K8s, KObject } from '../lib/k8s.js';
+import type { K8s, KObject, Secret } from '../lib/k8s.js';
+import { isNotFound } from '../lib/k8s.js';
 import { KINDS, resourceOf } from '../lib/kinds.js';
 import { loadYaml } from '../lib/lazy.js';
 import type { Ref } from '../lib/refs.js';
-import type { IcLike as Ic } from './current-root.js';
-import { certPems, daysLeft } from '../lib/certs.js';
+import { certPems, daysLeft, fromBase64 } from '../lib/certs.js';
+import { glooMeshOwner } from '../engine/ownership.js';
+import { DEFAULT_ISSUED_SECRET, ISTIO_PREFERRED_KEYS } from '../engine/resources.js';
+import type { IssuedCertificate, ObjectRef } from '../engine/objects.js';
+import { signingPlan, signingSecretRef } from '../engine/issuance/signing-plan.js';
+import { virtualMeshesOf } from '../engine/rotation/targets.js';
+import { compareCrd, crdOwner, fewOf, ownerText, MESH_CERT_CRD_LABELS, type CrdOwner } from './crds.js';
+import { isActiveRotation, meshVerdicts, rootInfo, rootLabel, secretTrust, staleRoots, type ActiveRotation, type MeshMember, type SecretTrust } from './trust.js';
 
 export type Result = 'pass' | 'warn' | 'fail';
-export interface CheckLine { category: string; cluster: string; name: string; result: Result; message: string }
+export type Severity = 'failure' | 'warning';
+
+export interface CheckLine {
+  category: string;
+  cluster: string;
+  name: string;
+  result: Result;
+  message: string;
+  /** The id of the check (CHECKS) that made the line. */
+  check?: string;
+  /** What to do about a line that did not pass. */
+  hint?: string;
+}
+
+export interface CheckDef {
+  id: string;
+  category: string;
+  /** What passing means, in a few words. */
+  title: string;
+  severity: Severity;
+  hint: string;
+}
+
+const def = (id: string, category: string, title: string, severity: Severity, hint: string): CheckDef => ({ id, category, title, severity, hint });
+
+/** The table of checks, in the order they are printed. */
+export const CHECKS = {
+  reachable: def('reachable', 'clusters', 'the API server answers', 'failure', 'check the context: kubectl --context CLUSTER version (the other clusters are still checked)'),
+  crdInstalled: def('crd-installed', 'CRDs', 'the CRD of each of the 5 kinds is installed; whose it is (mesh-cert\'s or Gloo Mesh\'s)', 'failure', 'kubectl apply -k manifests/'),
+  crdContract: def('crd-contract', 'CRDs', 'each CRD serves the contract\'s version with the status subresource and types no field otherwise than schemas/ does', 'failure', 'kubectl apply -k manifests/ installs the schemas/ contract (over Gloo Mesh\'s CRDs too: see README)'),
+  crdCurrent: def('crd-current', 'CRDs', 'each CRD has every field of manifests/crds (generated from schemas/); mesh-cert\'s are identical to it', 'warning', 'kubectl apply -k manifests/ (re-apply them)'),
+  webhookConfig: def('webhook-config', 'webhook', 'webhook configurations route the mesh-cert kinds with a caBundle that verifies the serving certificate', 'failure', 'kubectl apply -k manifests/, then webhook/gen-certs.sh --apply'),
+  webhookDryRun: def('webhook-dry-run', 'webhook', 'a write only the webhook refuses is refused (dry run)', 'failure', 'is the webhook running and reachable from the API server? kubectl apply -k manifests/'),
+  signingSecret: def('signing-secret', 'roots', 'each signing Secret exists, verifies, and is valid for 60 days or more', 'failure', 'kubectl mesh-cert inspect secret NS/NAME --context MGMT; kubectl mesh-cert root create'),
+  cacerts: def('cacerts', 'cacerts', 'each managed cluster\'s cacerts is valid for 60 days or more and chains to the current root', 'failure', 'kubectl mesh-cert issue NAME --cluster CLUSTER re-issues it'),
+  istioKeys: def('cacerts-istio-keys', 'cacerts', 'no cacerts Secret holds tls.crt, tls.key or ca.crt, which Istio 1.15+ loads in preference to the *.pem keys', 'failure', 'kubectl mesh-cert issue NAME rewrites the Secret whole (the four Istio keys only)'),
+  meshTrust: def('mesh-trust', 'trust', 'the clusters of each VirtualMesh trust the same roots, with intermediates anchored at one root, outside an active rotation; no intermediate is anchored at a root a cluster of its mesh does not trust', 'failure', 'finish or roll back the rotation (kubectl mesh-cert rotate --virtual-mesh NS/NAME [--abort]), or re-issue: kubectl mesh-cert issue NAME --cluster CLUSTER'),
+  staleRoot: def('stale-root', 'trust', 'every root a cluster trusts is held by a signing Secret in use (an IssuedCertificate\'s, or an active rotation\'s)', 'warning', 're-issue the cluster\'s certificates so that root-cert.pem holds only the roots in use: kubectl mesh-cert issue NAME --cluster CLUSTER'),
+  glooMeshOwned: def('gloo-mesh-owned', 'certificates', 'IssuedCertificates Gloo Mesh owns are observed (Gloo Mesh drives them, mesh-cert does not)', 'warning', "Gloo Mesh's agent and issuer drive it: see their logs (mesh-cert issue and rotate refuse it)"),
+} as const satisfies Record<string, CheckDef>;
+
+const CATEGORY_ORDER = ['clusters', 'CRDs', 'webhook', 'roots', 'cacerts', 'trust', 'certificates'];
 
 export const MIN_DAYS = 60;
 
@@ -27,19 +78,13 @@ export interface CheckOptions {
   dryRunNamespace: string;
 }
 
-
-/** A JSON value with object keys sorted, so two schemas compare by content. */
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
-  return v;
+/** A line of check `d` about `cluster`; a non-passing line carries the check's hint (or `hint`). */
+function line(d: CheckDef, cluster: string, name: string, result: Result, message: string, hint?: string): CheckLine {
+  return { category: d.category, cluster, name, result, message, check: d.id, ...(result === 'pass' ? {} : { hint: hint ?? d.hint }) };
 }
 
-function versionsDigest(crd: KObject): string {
-  const versions = ((crd.spec as { versions?: { name: string; served?: boolean; storage?: boolean; schema?: unknown; subresources?: unknown }[] })?.versions ?? [])
-    .map((v) => ({ name: v.name, served: v.served, storage: v.storage, schema: v.schema, subresources: v.subresources }));
-  return JSON.stringify(canonical(versions));
-}
+/** The non-passing result of a check: fail or warn, as its severity says. */
+const notPassing = (d: CheckDef): Result => (d.severity === 'failure' ? 'fail' : 'warn');
 
 export async function loadManifestCrds(dir: string): Promise<Map<string, KObject>> {
   const out = new Map<string, KObject>();
@@ -54,19 +99,63 @@ export async function loadManifestCrds(dir: string): Promise<Map<string, KObject
   return out;
 }
 
-async function checkCrds(c: Cluster, k8s: K8s, manifests: Map<string, KObject>): Promise<CheckLine[]> {
-  const installed = new Map((await k8s.listCrds()).map((o) => [o.metadata.name, o]));
-  return KINDS.map((k) => {
+// ---------------------------------------------------------------------------------------------
+// CRDs: probed with one list per cluster, evaluated here.
+
+/** Lines of the CRD checks for one cluster, from the installed CRDs and manifests/crds. */
+export function evaluateCrds(cluster: string, installed: Map<string, KObject>, manifests: Map<string, KObject>): CheckLine[] {
+  const lines: CheckLine[] = [];
+  const present: { name: string; crd: KObject; owner: CrdOwner }[] = [];
+  for (const k of KINDS) {
     const name = `${k.plural}.${k.group}`;
-    const line = (result: Result, message: string): CheckLine => ({ category: 'CRDs', cluster: c.name, name, result, message });
     const crd = installed.get(name);
-    if (!crd) return line('fail', `CRD ${name} is not installed (kubectl apply -f manifests/crds/)`);
+    if (!crd) {
+      lines.push(line(CHECKS.crdInstalled, cluster, name, 'fail', `CRD ${name} is not installed`));
+      continue;
+    }
     const want = manifests.get(name);
-    if (!want) return line('warn', `CRD ${name} is installed; manifests/crds has no copy to compare with`);
-    if (versionsDigest(crd) !== versionsDigest(want)) return line('warn', `CRD ${name} is installed but differs from manifests/crds (re-apply them)`);
-    return line('pass', `CRD ${name} is installed and current`);
-  });
+    const owner = crdOwner(crd, (want?.metadata.labels as Record<string, string> | undefined) ?? MESH_CERT_CRD_LABELS);
+    present.push({ name, crd, owner: owner.owner });
+    lines.push(line(CHECKS.crdInstalled, cluster, name, 'pass', `CRD ${name} is installed, ${ownerText(owner)}`));
+  }
+  if (present.length === 0) return lines;
+
+  const contract: CheckLine[] = [];
+  const current: CheckLine[] = [];
+  for (const { name, crd, owner } of present) {
+    const want = manifests.get(name);
+    if (!want) {
+      current.push(line(CHECKS.crdCurrent, cluster, name, 'warn', `CRD ${name} is installed; manifests/crds has no copy to compare with`));
+      continue;
+    }
+    const cmp = compareCrd(crd, want);
+    if (cmp.contract.length) contract.push(line(CHECKS.crdContract, cluster, name, 'fail', `CRD ${name} (${owner === 'unknown' ? 'of unknown origin' : `${owner}'s`}) disagrees with the schemas/ contract: it ${cmp.contract.join('; it ')}`));
+    const { missing, extra } = cmp.diff;
+    const fields = [
+      missing.length ? `lacks ${fewOf(missing)} (the API server prunes them from what mesh-cert writes)` : '',
+      extra.length ? `has ${fewOf(extra)}, which the contract does not` : '',
+    ].filter(Boolean).join('; ');
+    if (owner === 'mesh-cert') {
+      if (!cmp.identical) current.push(line(CHECKS.crdCurrent, cluster, name, 'warn', `CRD ${name} is installed but differs from manifests/crds (re-apply them)${fields ? `: it ${fields}` : ''}`));
+    } else if (missing.length) {
+      const hint = owner === 'Gloo Mesh'
+        ? "upgrade Gloo Mesh's CRDs, or install mesh-cert's over them: kubectl apply -k manifests/ (see README: what that does to Gloo Mesh's)"
+        : undefined;
+      current.push(line(CHECKS.crdCurrent, cluster, name, 'warn', `CRD ${name} (${owner === 'unknown' ? 'of unknown origin' : `${owner}'s`}) ${fields}`, hint));
+    }
+  }
+  if (contract.length === 0) lines.push(line(CHECKS.crdContract, cluster, 'served schemas', 'pass', `the ${present.length} installed CRDs serve the contract's versions and agree with its field types`));
+  else lines.push(...contract);
+  if (current.length === 0) {
+    const owners = [...new Set(present.map((p) => p.owner))];
+    const which = owners.length === 1 && owners[0] === 'mesh-cert' ? 'are identical to manifests/crds' : 'have every field of manifests/crds';
+    lines.push(line(CHECKS.crdCurrent, cluster, 'fields', 'pass', `the ${present.length} installed CRDs ${which}`));
+  } else lines.push(...current);
+  return lines;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks.
 
 interface WebhookEntry { name: string; clientConfig?: { url?: string; caBundle?: string; service?: { name: string; namespace: string; port?: number; path?: string } }; rules?: { apiGroups?: string[] }[] }
 
@@ -91,6 +180,7 @@ function fetchPeerCert(url: string, caPem: string, timeoutMs = 5000): Promise<Pe
 
 async function checkWebhooks(c: Cluster, k8s: K8s, now: number): Promise<CheckLine[]> {
   const lines: CheckLine[] = [];
+  const W = CHECKS.webhookConfig;
   for (const kind of ['Validating', 'Mutating'] as const) {
     const configs = await k8s.listWebhookConfigurations(kind);
     const ours = configs.flatMap((cfg) =>
@@ -98,9 +188,9 @@ async function checkWebhooks(c: Cluster, k8s: K8s, now: number): Promise<CheckLi
         .filter((w) => (w.rules ?? []).some((r) => (r.apiGroups ?? []).some((g) => GROUPS.has(g) || g === '*')))
         .map((w) => ({ cfg: cfg.metadata.name, w })),
     );
-    const line = (name: string, result: Result, message: string) => lines.push({ category: 'webhook', cluster: c.name, name, result, message });
+    const push = (name: string, result: Result, message: string, hint?: string) => lines.push(line(W, c.name, name, result, message, hint));
     if (ours.length === 0) {
-      line(`${kind}WebhookConfiguration`, 'fail', `no ${kind}WebhookConfiguration routes the mesh-cert kinds to a webhook (kubectl apply -k manifests/)`);
+      push(`${kind}WebhookConfiguration`, 'fail', `no ${kind}WebhookConfiguration routes the mesh-cert kinds to a webhook (kubectl apply -k manifests/)`);
       continue;
     }
     for (const { cfg, w } of ours) {
@@ -108,40 +198,45 @@ async function checkWebhooks(c: Cluster, k8s: K8s, now: number): Promise<CheckLi
       const ca = w.clientConfig?.caBundle ? Buffer.from(w.clientConfig.caBundle, 'base64').toString('utf8') : '';
       const caCerts = certPems(ca);
       if (caCerts.length === 0) {
-        line(name, 'fail', 'has no caBundle: the API server cannot verify the webhook (webhook/gen-certs.sh --apply)');
+        push(name, 'fail', 'has no caBundle: the API server cannot verify the webhook (webhook/gen-certs.sh --apply)', 'webhook/gen-certs.sh --apply');
         continue;
       }
       const caLeft = Math.min(...caCerts.map((p) => daysLeft(new X509Certificate(p).validTo, now)));
-      if (caLeft < 0) line(name, 'fail', 'its caBundle has expired');
-      else if (caLeft < MIN_DAYS) line(name, 'warn', `its caBundle expires in ${caLeft} days (< ${MIN_DAYS})`);
+      if (caLeft < 0) push(name, 'fail', 'its caBundle has expired', 'webhook/gen-certs.sh --apply');
+      else if (caLeft < MIN_DAYS) push(name, 'warn', `its caBundle expires in ${caLeft} days (< ${MIN_DAYS})`, 'webhook/gen-certs.sh --apply');
       if (w.clientConfig?.url) {
         try {
           const peer = await fetchPeerCert(w.clientConfig.url, ca);
           const left = daysLeft(new Date(peer.valid_to).toISOString(), now);
-          if (left < 0) line(name, 'fail', `the serving certificate at ${w.clientConfig.url} has expired`);
-          else if (left < MIN_DAYS) line(name, 'warn', `the caBundle verifies the serving certificate, which expires in ${left} days (< ${MIN_DAYS})`);
-          else line(name, 'pass', `the caBundle verifies the serving certificate at ${w.clientConfig.url} (${left} days left)`);
+          if (left < 0) push(name, 'fail', `the serving certificate at ${w.clientConfig.url} has expired`, 'webhook/gen-certs.sh --apply');
+          else if (left < MIN_DAYS) push(name, 'warn', `the caBundle verifies the serving certificate, which expires in ${left} days (< ${MIN_DAYS})`, 'webhook/gen-certs.sh --apply');
+          else push(name, 'pass', `the caBundle verifies the serving certificate at ${w.clientConfig.url} (${left} days left)`);
         } catch (err) {
-          line(name, 'fail', `the caBundle does not verify the serving certificate at ${w.clientConfig.url}: ${errorMessage(err)}`);
+          push(name, 'fail', `the caBundle does not verify the serving certificate at ${w.clientConfig.url}: ${errorMessage(err)}`);
         }
       } else {
         const svc = w.clientConfig?.service;
-        line(name, caLeft >= MIN_DAYS ? 'pass' : 'warn', `caBundle present (${caLeft} days left); service ${svc?.namespace}/${svc?.name} is verified by the API server in the dry-run check`);
+        push(name, caLeft >= MIN_DAYS ? 'pass' : 'warn', `caBundle present (${caLeft} days left); service ${svc?.namespace}/${svc?.name} is verified by the API server in the dry-run check`, 'webhook/gen-certs.sh --apply');
       }
     }
   }
   return lines;
 }
 
-/** A write only the webhook refuses (deprecated and new organization disagree), as a dry run. */
+/**
+ * A write only the webhook refuses, as a dry run: a CertificateRequest whose CSR is base64 (the
+ * CRD's `format: byte` admits it) but no PEM CSR (the webhook checks the PEM type, the CRD cannot).
+ * No Gloo Mesh controller ever writes one, so the webhook must deny it (rule zero is not at stake).
+ */
 async function checkDryRun(c: Cluster, k8s: K8s, ns: string): Promise<CheckLine> {
   const name = 'dry-run write is denied by the webhook';
-  const IC = resourceOf('IssuedCertificate');
+  const D = CHECKS.webhookDryRun;
+  const CR = resourceOf('CertificateRequest');
   const body = {
-    apiVersion: `${IC.group}/${IC.version}`,
-    kind: IC.kind,
+    apiVersion: `${CR.group}/${CR.version}`,
+    kind: CR.kind,
     metadata: { name: `mesh-cert-check-${Date.now().toString(36)}`, namespace: ns },
-    spec: { hosts: ['spiffe://cluster.local'], org: 'mesh-cert-check-old', certOptions: { orgName: 'mesh-cert-check-new' } },
+    spec: { certificateSigningRequest: Buffer.from('mesh-cert check: this is not a PEM certificate request').toString('base64') },
   };
   try {
     // Namespace admission runs before webhooks: a missing namespace would hide the webhook.
@@ -150,75 +245,137 @@ async function checkDryRun(c: Cluster, k8s: K8s, ns: string): Promise<CheckLine>
       ns = namespaces[0];
       body.metadata.namespace = ns;
     }
-    await k8s.create(IC, ns, body as never, { dryRun: true });
-    return { category: 'webhook', cluster: c.name, name, result: 'fail', message: 'an IssuedCertificate whose spec.org contradicts spec.certOptions.orgName was admitted: the webhook is not enforcing' };
+    await k8s.create(CR, ns, body as never, { dryRun: true });
+    return line(D, c.name, name, 'fail', 'a CertificateRequest whose spec.certificateSigningRequest is no PEM CSR was admitted: the webhook is not enforcing');
   } catch (err) {
     const msg = errorMessage(err);
     if (err instanceof ApiError && /admission webhook/i.test(msg)) {
-      return { category: 'webhook', cluster: c.name, name, result: 'pass', message: 'the webhook denied a contradictory IssuedCertificate (dry run)' };
+      return line(D, c.name, name, 'pass', 'the webhook denied a CertificateRequest whose CSR is no PEM (dry run)');
     }
     if (err instanceof ApiError && /failed calling webhook/i.test(msg)) {
-      return { category: 'webhook', cluster: c.name, name, result: 'fail', message: `the API server could not call the webhook: ${msg}` };
+      return line(D, c.name, name, 'fail', `the API server could not call the webhook: ${msg}`);
     }
-    return { category: 'webhook', cluster: c.name, name, result: 'fail', message: `the dry run failed without a webhook denial: ${msg}` };
+    return line(D, c.name, name, 'fail', `the dry run failed without a webhook denial: ${msg}`);
   }
 }
 
-function text(b64: string | undefined): string {
-  return b64 ? Buffer.from(b64, 'base64').toString('utf8') : '';
-}
+// ---------------------------------------------------------------------------------------------
+// Signing Secrets and cacerts.
 
-function validityLines(category: string, cluster: string, what: string, pems: { role: string; pem: string }[], now: number): CheckLine[] {
+function validityLines(d: CheckDef, cluster: string, what: string, pems: { role: string; pem: string }[], now: number): CheckLine[] {
   return pems.map(({ role, pem }) => {
     const c = pki.parseCertificate(pem);
     const left = daysLeft(c.notAfter.toISOString(), now);
     const name = `${what} ${role}`;
-    const base = { category, cluster, name };
-    if (left < 0) return { ...base, result: 'fail' as const, message: `${role} "${c.subjectText}" expired on ${c.notAfter.toISOString()}` };
-    if (left < MIN_DAYS) return { ...base, result: 'warn' as const, message: `${role} "${c.subjectText}" expires in ${left} days (< ${MIN_DAYS})` };
-    return { ...base, result: 'pass' as const, message: `${role} "${c.subjectText}" is valid for ${left} more days` };
+    if (left < 0) return line(d, cluster, name, 'fail', `${role} "${c.subjectText}" expired on ${c.notAfter.toISOString()}`);
+    if (left < MIN_DAYS) return line(d, cluster, name, 'warn', `${role} "${c.subjectText}" expires in ${left} days (< ${MIN_DAYS})`);
+    return line(d, cluster, name, 'pass', `${role} "${c.subjectText}" is valid for ${left} more days`);
   });
 }
 
+type Ic = IssuedCertificate & KObject;
+type Rotation = KObject & { spec?: { virtualMesh?: { name?: string; namespace?: string }; newRootCaSecret?: { name?: string; namespace?: string } }; status?: { state?: string; rotationState?: string } };
+
+const refKey = (r: Ref) => `${r.namespace}/${r.name}`;
+const icKey = (ic: Ic) => `${ic.metadata.namespace}/${ic.metadata.name}`;
+const signingRefOf = (ic: Ic): Ref | undefined => {
+  const s = ic.spec ? signingSecretRef(ic) : undefined;
+  return s?.name ? { namespace: s.namespace || ic.metadata.namespace || 'default', name: s.name } : undefined;
+};
+const issuedRefOf = (ic: Ic): Ref => {
+  const r = ic.spec?.issuedCertificateSecret ?? DEFAULT_ISSUED_SECRET;
+  return { namespace: r.namespace || ic.metadata.namespace || DEFAULT_ISSUED_SECRET.namespace, name: r.name };
+};
+
 interface SigningInfo { ref: Ref; rootPems: string[] }
 
-async function signingSecrets(set: ClusterSet, opts: CheckOptions, icsByCluster: Map<string, Ic[]>): Promise<Map<string, Ref>> {
+function signingSecrets(opts: CheckOptions, icsByCluster: Map<string, Ic[]>): Map<string, Ref> {
   const refs = new Map<string, Ref>();
-  if (opts.rootSecret) refs.set(`${opts.rootSecret.namespace}/${opts.rootSecret.name}`, opts.rootSecret);
+  if (opts.rootSecret) refs.set(refKey(opts.rootSecret), opts.rootSecret);
   for (const ics of icsByCluster.values()) {
     for (const ic of ics) {
-      const s = ic.spec?.glooMeshCa?.signingCertificateSecret ?? ic.spec?.signingCertificateSecret;
-      if (s?.name) {
-        const ref = { namespace: s.namespace || ic.metadata.namespace || 'default', name: s.name };
-        refs.set(`${ref.namespace}/${ref.name}`, ref);
-      }
+      const ref = signingRefOf(ic);
+      if (ref) refs.set(refKey(ref), ref);
     }
   }
-  void set;
   return refs;
 }
+
+/** A cacerts-like Secret of a cluster: the --cacerts one, or one an IssuedCertificate writes. */
+interface HeldSecret {
+  cluster: string;
+  ref: Ref;
+  secret?: Secret;
+  /** The IssuedCertificates of that cluster that write it. */
+  writers: Ic[];
+  trust?: SecretTrust;
+}
+
+/** Fail a Secret holding keys Istio 1.15+ loads before the *.pem ones; the fix names its writer. */
+export function evaluateIstioKeys(h: HeldSecret): CheckLine | undefined {
+  if (!h.secret) return undefined;
+  const what = `Secret ${refKey(h.ref)}`;
+  const keys = ISTIO_PREFERRED_KEYS.filter((k) => h.secret!.data?.[k] !== undefined || h.secret!.stringData?.[k] !== undefined);
+  if (keys.length === 0) return line(CHECKS.istioKeys, h.cluster, `${what} keys`, 'pass', `${what} holds none of ${ISTIO_PREFERRED_KEYS.join(', ')} (Istio reads its *.pem keys)`);
+  const mine = h.writers.filter((ic) => !glooMeshOwner('IssuedCertificate', ic));
+  const owned = h.writers.filter((ic) => glooMeshOwner('IssuedCertificate', ic));
+  const remove = `kubectl --context ${h.cluster} -n ${h.ref.namespace} patch secret ${h.ref.name} --type=json -p '[${keys.map((k) => `{"op":"remove","path":"/data/${k.replace('/', '~1')}"}`).join(',')}]'`;
+  const hint = mine.length
+    ? `kubectl mesh-cert issue ${mine[0]!.metadata.name} -n ${mine[0]!.metadata.namespace} --cluster ${h.cluster} rewrites it whole (the four Istio keys only)`
+    : owned.length
+      ? `Gloo Mesh's agent writes it (IssuedCertificate ${icKey(owned[0]!)}); remove the keys: ${remove}`
+      : `kubectl mesh-cert issue NAME --cluster ${h.cluster} --issued-secret ${refKey(h.ref)} rewrites it whole (the four Istio keys only), or remove the keys: ${remove}`;
+  return line(
+    CHECKS.istioKeys,
+    h.cluster,
+    `${what} keys`,
+    'fail',
+    `${what} holds ${keys.join(', ')}, which Istio 1.15+ loads in preference to ca-cert.pem, ca-key.pem, root-cert.pem and cert-chain.pem: istiod ignores the intermediate mesh-cert issued`,
+    hint,
+  );
+}
+
+/** The roots a signing Secret holds (any layout verifySigningSecret reads; its root-cert.pem or ca.crt as a fallback). */
+function signingRoots(s: Secret): string[] {
+  const v = pki.verifySigningSecret(s.data ?? {});
+  if (v.ok) return v.rootPems;
+  return certPems(fromBase64(s.data?.['root-cert.pem']) ?? fromBase64(s.data?.['ca.crt']));
+}
+
+// ---------------------------------------------------------------------------------------------
 
 export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.now()): Promise<CheckLine[]> {
   const lines: CheckLine[] = [];
   const manifests = await loadManifestCrds(opts.crdDir);
   const icsByCluster = new Map<string, Ic[]>();
+  const rotations: { cluster: string; rot: Rotation }[] = [];
 
-  // Per cluster, concurrently: reachability, CRDs, webhooks, dry run; IssuedCertificates for later.
+  // Per cluster, concurrently: reachability, CRDs, webhooks, dry run; IssuedCertificates and CertificateRotations for later.
   const perCluster = await Promise.all(
     set.all.map(async (c): Promise<CheckLine[]> => {
       let k8s: K8s;
       try {
         k8s = await c.client();
         const v = await k8s.version();
-        const out: CheckLine[] = [{ category: 'clusters', cluster: c.name, name: 'reachable', result: 'pass', message: `API server ${c.server} answers (${v})` }];
-        out.push(...(await checkCrds(c, k8s, manifests)));
-        const crdsOk = !out.some((l) => l.category === 'CRDs' && l.result === 'fail');
+        const out: CheckLine[] = [line(CHECKS.reachable, c.name, 'reachable', 'pass', `API server ${c.server} answers (${v})`)];
+        const installed = new Map((await k8s.listCrds()).map((o) => [o.metadata.name, o]));
+        out.push(...evaluateCrds(c.name, installed, manifests));
+        const crdsOk = !out.some((l) => l.check === CHECKS.crdInstalled.id && l.result === 'fail');
         out.push(...(await checkWebhooks(c, k8s, now)));
         if (crdsOk) out.push(await checkDryRun(c, k8s, opts.dryRunNamespace));
-        if (crdsOk) icsByCluster.set(c.name, await k8s.list<Ic>(resourceOf('IssuedCertificate'), undefined));
+        if (crdsOk) {
+          // A CRD that does not serve the contract's version answers 404: reported above, listed as empty.
+          const orNone = <T>(p: Promise<T[]>): Promise<T[]> => p.catch((err) => (isNotFound(err) ? [] : Promise.reject(err)));
+          const [ics, rots] = await Promise.all([
+            orNone(k8s.list<Ic>(resourceOf('IssuedCertificate'), undefined)),
+            orNone(k8s.list<Rotation>(resourceOf('CertificateRotation'), undefined)),
+          ]);
+          icsByCluster.set(c.name, ics);
+          for (const rot of rots) rotations.push({ cluster: c.name, rot });
+        }
         return out;
       } catch (err) {
-        return [{ category: 'clusters', cluster: c.name, name: 'reachable', result: 'fail', message: errorMessage(err) }];
+        return [line(CHECKS.reachable, c.name, 'reachable', 'fail', errorMessage(err))];
       }
     }),
   );
@@ -227,63 +384,233 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
 
   // Signing Secrets (roots and intermediates) in the management cluster.
   const signing = new Map<string, SigningInfo>();
-  if (reachable.has(set.mgmt.name)) {
-    const mk8s = await set.mgmt.client();
-    const refs = await signingSecrets(set, opts, icsByCluster);
+  /** Secrets of the management cluster read so far (undefined: not found; an Error: unreadable). */
+  const mgmtSecrets = new Map<string, Secret | undefined | Error>();
+  const S = CHECKS.signingSecret;
+  const mgmtUp = reachable.has(set.mgmt.name);
+  const mk8s = mgmtUp ? await set.mgmt.client() : undefined;
+  const mgmtSecret = async (ref: Ref): Promise<Secret | undefined | Error> => {
+    const key = refKey(ref);
+    if (!mgmtSecrets.has(key)) {
+      try {
+        mgmtSecrets.set(key, await mk8s!.findSecret(ref.namespace, ref.name));
+      } catch (err) {
+        mgmtSecrets.set(key, err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    return mgmtSecrets.get(key);
+  };
+  if (mk8s) {
+    const refs = signingSecrets(opts, icsByCluster);
     if (refs.size === 0) {
-      lines.push({ category: 'roots', cluster: set.mgmt.name, name: 'signing Secrets', result: 'warn', message: 'no IssuedCertificate names a signing Secret and no --root-secret was given: nothing to check' });
+      lines.push(line(S, set.mgmt.name, 'signing Secrets', 'warn', 'no IssuedCertificate names a signing Secret and no --root-secret was given: nothing to check', 'pass --root-secret NS/NAME'));
     }
     for (const ref of refs.values()) {
-      const what = `Secret ${ref.namespace}/${ref.name}`;
+      const what = `Secret ${refKey(ref)}`;
+      const s = await mgmtSecret(ref);
+      if (s instanceof Error) {
+        lines.push(line(S, set.mgmt.name, what, 'fail', errorMessage(s)));
+        continue;
+      }
+      if (!s) {
+        lines.push(line(S, set.mgmt.name, what, 'fail', `signing ${what} does not exist`));
+        continue;
+      }
       try {
-        const s = await mk8s.findSecret(ref.namespace, ref.name);
-        if (!s) {
-          lines.push({ category: 'roots', cluster: set.mgmt.name, name: what, result: 'fail', message: `signing ${what} does not exist` });
-          continue;
-        }
         const v = pki.verifySigningSecret(s.data ?? {});
         if (!v.ok) {
-          lines.push({ category: 'roots', cluster: set.mgmt.name, name: what, result: 'fail', message: `signing ${what} does not verify: ${v.error}` });
+          lines.push(line(S, set.mgmt.name, what, 'fail', `signing ${what} does not verify: ${v.error}`));
           continue;
         }
-        signing.set(`${ref.namespace}/${ref.name}`, { ref, rootPems: v.rootPems });
+        signing.set(refKey(ref), { ref, rootPems: v.rootPems });
         const certs = [{ role: 'CA certificate', pem: v.caCertPem }, ...v.rootPems.filter((r) => r.trim() !== v.caCertPem.trim()).map((pem) => ({ role: 'root', pem }))];
-        lines.push(...validityLines('roots', set.mgmt.name, what, certs, now));
+        lines.push(...validityLines(S, set.mgmt.name, what, certs, now));
       } catch (err) {
-        lines.push({ category: 'roots', cluster: set.mgmt.name, name: what, result: 'fail', message: errorMessage(err) });
+        lines.push(line(S, set.mgmt.name, what, 'fail', errorMessage(err)));
       }
     }
   }
 
-  // Every managed cluster's cacerts: valid, and chaining to the current root of its issuer.
+  // Every cacerts-like Secret: the --cacerts one of each managed cluster, and the one each IssuedCertificate writes.
+  const held: HeldSecret[] = [];
+  const managed = new Set(set.managed.map((c) => c.name));
   await Promise.all(
-    set.managed.filter((c) => reachable.has(c.name)).map(async (c) => {
-      const what = `Secret ${opts.cacerts.namespace}/${opts.cacerts.name}`;
-      const push = (result: Result, message: string, name = what) => lines.push({ category: 'cacerts', cluster: c.name, name, result, message });
-      try {
-        const k8s = await c.client();
-        const s = await k8s.findSecret(opts.cacerts.namespace, opts.cacerts.name);
-        if (!s) return push('warn', `${what} does not exist: the cluster has no mesh intermediate yet`);
-        const ic = (icsByCluster.get(c.name) ?? []).find((i) => i.spec?.issuedCertificateSecret?.name === opts.cacerts.name && (i.spec.issuedCertificateSecret.namespace || i.metadata.namespace) === opts.cacerts.namespace);
-        const sref = ic ? ic.spec?.glooMeshCa?.signingCertificateSecret ?? ic.spec?.signingCertificateSecret : undefined;
-        const key = opts.rootSecret ? `${opts.rootSecret.namespace}/${opts.rootSecret.name}` : sref?.name ? `${sref.namespace || ic!.metadata.namespace}/${sref.name}` : undefined;
-        const current = key ? signing.get(key) : signing.size === 1 ? [...signing.values()][0] : undefined;
-        const caPem = certPems(text(s.data?.['ca-cert.pem']))[0];
-        if (!caPem) return push('fail', `${what} has no ca-cert.pem (expected the Istio cacerts layout)`);
-        lines.push(...validityLines('cacerts', c.name, what, [{ role: 'intermediate', pem: caPem }], now));
-        if (!current) return push('warn', `no current root known for ${what} (no IssuedCertificate writes it; pass --root-secret)`, `${what} chain`);
-        const chain = certPems(text(s.data?.['cert-chain.pem']));
-        const r = pki.verifyChain({ certPem: caPem, chainPems: chain.slice(1), rootPems: current.rootPems });
-        if (r.ok) push('pass', `chains to the current root (Secret ${current.ref.namespace}/${current.ref.name})`, `${what} chain`);
-        else push('fail', `does not chain to the current root (Secret ${current.ref.namespace}/${current.ref.name}): ${r.error}`, `${what} chain`);
-      } catch (err) {
-        push('fail', errorMessage(err));
+    set.all.filter((c) => reachable.has(c.name) && (managed.has(c.name) || icsByCluster.get(c.name)?.length)).map(async (c) => {
+      const ics = icsByCluster.get(c.name) ?? [];
+      const refs = new Map<string, Ref>();
+      if (managed.has(c.name)) refs.set(refKey(opts.cacerts), opts.cacerts);
+      for (const ic of ics) refs.set(refKey(issuedRefOf(ic)), issuedRefOf(ic));
+      const k8s = await c.client();
+      for (const ref of refs.values()) {
+        const h: HeldSecret = { cluster: c.name, ref, writers: ics.filter((ic) => refKey(issuedRefOf(ic)) === refKey(ref)) };
+        try {
+          h.secret = await k8s.findSecret(ref.namespace, ref.name);
+        } catch (err) {
+          lines.push(line(CHECKS.cacerts, c.name, `Secret ${refKey(ref)}`, 'fail', errorMessage(err)));
+          continue;
+        }
+        if (h.secret) h.trust = secretTrust(refKey(ref), h.secret.data);
+        held.push(h);
       }
     }),
   );
-  const order = ['clusters', 'CRDs', 'webhook', 'roots', 'cacerts'];
+  const heldOf = (cluster: string, ref: Ref) => held.find((h) => h.cluster === cluster && refKey(h.ref) === refKey(ref));
+
+  // Each managed cluster's --cacerts: valid, and chaining to the current root of its issuer.
+  for (const c of set.managed.filter((x) => reachable.has(x.name))) {
+    const what = `Secret ${refKey(opts.cacerts)}`;
+    const h = heldOf(c.name, opts.cacerts);
+    if (!h) continue;
+    const push = (result: Result, message: string, name = what, hint?: string) => lines.push(line(CHECKS.cacerts, c.name, name, result, message, hint));
+    try {
+      const s = h.secret;
+      if (!s) {
+        push('warn', `${what} does not exist: the cluster has no mesh intermediate yet`);
+        continue;
+      }
+      const ic = h.writers[0];
+      const sref = ic ? signingRefOf(ic) : undefined;
+      const key = opts.rootSecret ? refKey(opts.rootSecret) : sref ? refKey(sref) : undefined;
+      const current = key ? signing.get(key) : signing.size === 1 ? [...signing.values()][0] : undefined;
+      const caPem = certPems(fromBase64(s.data?.['ca-cert.pem']))[0];
+      if (!caPem) {
+        push('fail', `${what} has no ca-cert.pem (expected the Istio cacerts layout)`);
+        continue;
+      }
+      lines.push(...validityLines(CHECKS.cacerts, c.name, what, [{ role: 'intermediate', pem: caPem }], now));
+      if (!current) {
+        push('warn', `no current root known for ${what} (no IssuedCertificate writes it; pass --root-secret)`, `${what} chain`, 'pass --root-secret NS/NAME');
+        continue;
+      }
+      const chain = certPems(fromBase64(s.data?.['cert-chain.pem']));
+      const r = pki.verifyChain({ certPem: caPem, chainPems: chain.slice(1), rootPems: current.rootPems });
+      if (r.ok) push('pass', `chains to the current root (Secret ${refKey(current.ref)})`, `${what} chain`);
+      else push('fail', `does not chain to the current root (Secret ${refKey(current.ref)}): ${r.error}`, `${what} chain`);
+    } catch (err) {
+      push('fail', errorMessage(err));
+    }
+  }
+
+  // No key Istio would load in preference to what mesh-cert writes.
+  for (const h of held) {
+    const l = evaluateIstioKeys(h);
+    if (l) lines.push(l);
+  }
+
+  // Trust across each VirtualMesh, read from the Secrets, against the active rotations.
+  const active: ActiveRotation[] = rotations
+    .filter(({ rot }) => rot.spec?.virtualMesh?.name && isActiveRotation(rot.status?.state))
+    .map(({ cluster, rot }) => ({
+      cluster,
+      name: `${rot.metadata.namespace}/${rot.metadata.name}`,
+      virtualMesh: `${rot.spec!.virtualMesh!.namespace || rot.metadata.namespace}/${rot.spec!.virtualMesh!.name}`,
+      state: rot.status?.state ?? 'PENDING',
+      rotationState: rot.status?.rotationState ?? 'NOT_ROTATING',
+    }));
+  const members: MeshMember[] = [];
+  for (const [cluster, ics] of icsByCluster) {
+    for (const ic of ics) {
+      const vms = virtualMeshesOf(ic).map(refKey);
+      if (!vms.length) continue;
+      const h = heldOf(cluster, issuedRefOf(ic));
+      members.push({ cluster, ic: icKey(ic), virtualMeshes: vms, ...(h?.trust ? { trust: h.trust } : { missing: h ? `no issued Secret ${refKey(issuedRefOf(ic))} yet` : 'its issued Secret could not be read' }) });
+    }
+  }
+  for (const v of meshVerdicts(members, active)) {
+    lines.push(line(CHECKS.meshTrust, set.mgmt.name, `VirtualMesh ${v.virtualMesh}`, v.ok ? 'pass' : notPassing(CHECKS.meshTrust), v.message, v.rotation
+      ? `the rotation must not leave a gap: kubectl mesh-cert rotate --virtual-mesh ${v.virtualMesh} --abort rolls it back`
+      : `finish or roll back the rotation that left it (kubectl mesh-cert rotate --virtual-mesh ${v.virtualMesh} [--abort]), or re-issue the clusters' certificates from the VirtualMesh's signing Secret: kubectl mesh-cert issue NAME --cluster ${v.clusters.join(',')}`));
+  }
+
+  // Roots still trusted that no signing Secret in use holds (left by a rollback that could not finish, a failed rotation's new root).
+  lines.push(...(await staleRootLines(set, opts, icsByCluster, active, rotations.filter(({ rot }) => isActiveRotation(rot.status?.state)).map(({ rot }) => rot), held, mk8s ? mgmtSecret : undefined)));
+
+  // IssuedCertificates Gloo Mesh owns: observed, never driven.
+  for (const [cluster, ics] of icsByCluster) {
+    for (const ic of ics) {
+      const owner = glooMeshOwner('IssuedCertificate', ic);
+      if (!owner) continue;
+      const what = `IssuedCertificate ${icKey(ic)}`;
+      const state = ic.status?.state ?? 'PENDING';
+      const msg = `${what} is driven by Gloo Mesh (${owner}): mesh-cert observes it, ${state}`;
+      lines.push(state === 'FAILED'
+        ? line(CHECKS.glooMeshOwned, cluster, what, notPassing(CHECKS.glooMeshOwned), `${msg}: ${ic.status?.error ?? 'no error given'}`)
+        : line(CHECKS.glooMeshOwned, cluster, what, 'pass', msg));
+    }
+  }
+
   const clusterOrder = set.all.map((c) => c.name);
-  return lines.sort((a, b) => order.indexOf(a.category) - order.indexOf(b.category) || clusterOrder.indexOf(a.cluster) - clusterOrder.indexOf(b.cluster));
+  return lines.sort((a, b) => CATEGORY_ORDER.indexOf(a.category) - CATEGORY_ORDER.indexOf(b.category) || clusterOrder.indexOf(a.cluster) - clusterOrder.indexOf(b.cluster));
+}
+
+/**
+ * The stale-root check. Roots in use: those of every IssuedCertificate's signing Secret, of
+ * --root-secret, and, for a VirtualMesh with an active rotation, every Secret (and bridge root)
+ * its current step's plan trusts plus the rotation's new root. Skipped (no line) when that set
+ * cannot be known: the management cluster is down, or a signing Secret is missing or unreadable
+ * (the roots checks report those).
+ */
+async function staleRootLines(
+  set: ClusterSet,
+  opts: CheckOptions,
+  icsByCluster: Map<string, Ic[]>,
+  active: ActiveRotation[],
+  activeRotations: Rotation[],
+  held: HeldSecret[],
+  mgmtSecret: ((ref: Ref) => Promise<Secret | undefined | Error>) | undefined,
+): Promise<CheckLine[]> {
+  if (!mgmtSecret) return [];
+  const rotating = new Set(active.map((r) => r.virtualMesh));
+  const refs = new Map<string, Ref>();
+  const pems: string[] = [];
+  if (opts.rootSecret) refs.set(refKey(opts.rootSecret), opts.rootSecret);
+  for (const ics of icsByCluster.values()) {
+    for (const ic of ics) {
+      const own = signingRefOf(ic);
+      if (own) refs.set(refKey(own), own);
+      if (!ic.spec || !virtualMeshesOf(ic).some((vm) => rotating.has(refKey(vm)))) continue;
+      const plan = signingPlan(ic);
+      if ('error' in plan) continue;
+      for (const r of [plan.signer, ...plan.trust] as ObjectRef[]) refs.set(refKey(r), { namespace: r.namespace || ic.metadata.namespace || 'default', name: r.name });
+      pems.push(...plan.bridgeRootPems.flatMap((p) => certPems(p)));
+    }
+  }
+  // An active rotation's new root, even before any certificate carries it.
+  for (const rot of activeRotations) {
+    const n = rot.spec?.newRootCaSecret;
+    if (n?.name) refs.set(refKey({ namespace: n.namespace || rot.metadata.namespace || 'default', name: n.name }), { namespace: n.namespace || rot.metadata.namespace || 'default', name: n.name });
+  }
+  if (refs.size === 0) return [];
+  for (const ref of refs.values()) {
+    const s = await mgmtSecret(ref);
+    if (!s || s instanceof Error) return [];
+    pems.push(...signingRoots(s));
+  }
+  const inUse = new Set(pems.map((p) => rootInfo(p)?.fingerprint).filter((f): f is string => !!f));
+  const withTrust = held.filter((h): h is HeldSecret & { trust: SecretTrust } => !!h.trust);
+  const stale = staleRoots(withTrust, inUse);
+  const lines: CheckLine[] = [];
+  const clusterOrder = set.all.map((c) => c.name);
+  for (const cluster of [...new Set(withTrust.map((h) => h.cluster))].sort((a, b) => clusterOrder.indexOf(a) - clusterOrder.indexOf(b))) {
+    const mine = stale.filter((s) => s.cluster === cluster);
+    if (mine.length === 0) {
+      lines.push(line(CHECKS.staleRoot, cluster, 'roots in use', 'pass', `every root cluster ${cluster} trusts is held by a signing Secret in use`));
+      continue;
+    }
+    for (const s of mine) {
+      const h = withTrust.find((x) => x.cluster === cluster && x.trust.secret === s.secret)!;
+      const writer = h.writers.find((ic) => !glooMeshOwner('IssuedCertificate', ic));
+      lines.push(line(
+        CHECKS.staleRoot,
+        cluster,
+        `Secret ${s.secret} root ${s.root.fingerprint}`,
+        notPassing(CHECKS.staleRoot),
+        `cluster ${cluster} still trusts ${rootLabel(s.root)} (Secret ${s.secret}), which no IssuedCertificate's signing Secret uses any more (left by a rollback that could not finish, or a failed rotation's new root?)`,
+        writer ? `kubectl mesh-cert issue ${writer.metadata.name} -n ${writer.metadata.namespace} --cluster ${cluster} re-issues it with only the roots in use` : undefined,
+      ));
+    }
+  }
+  return lines;
 }
 
 const SYMBOL: Record<Result, string> = { pass: '√', warn: '‼', fail: '×' };
@@ -298,6 +625,7 @@ export function renderChecks(lines: CheckLine[]): string {
       out.push(cat, '-'.repeat(cat.length));
     }
     out.push(`${SYMBOL[l.result]} [${l.cluster}] ${l.message}`);
+    if (l.result !== 'pass' && l.hint) out.push(`    hint: ${l.hint}`);
   }
   const fails = lines.filter((l) => l.result === 'fail').length;
   const warns = lines.filter((l) => l.result === 'warn').length;

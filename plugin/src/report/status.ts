@@ -9,6 +9,9 @@ import type { K8s, KObject, Secret } from '../lib/k8s.js';
 import { isNotFound } from '../lib/k8s.js';
 import { KINDS, type KindInfo } from '../lib/kinds.js';
 import { virtualMeshesOf } from '../engine/rotation/targets.js';
+import { glooMeshOwner } from '../engine/ownership.js';
+import { DEFAULT_ISSUED_SECRET, type CertKind } from '../engine/resources.js';
+import { isActiveRotation, meshVerdicts, secretTrust, type ActiveRotation, type MeshMember, type MeshVerdict, type SecretTrust } from './trust.js';
 
 export interface StatusRow {
   cluster: string;
@@ -37,6 +40,15 @@ export interface StatusRow {
   progressStep?: string;
   /** An active CertificateRotation: per managed cluster, its mesh's certificates done with progressStep. */
   progress?: ClusterProgress[];
+  /**
+   * Who drives the object: 'Gloo Mesh' when its ownership label is set (mesh-cert only observes
+   * it), 'mesh-cert' otherwise; only for the kinds Gloo Mesh's controllers own.
+   */
+  drivenBy?: 'Gloo Mesh' | 'mesh-cert';
+  /** The ownership label (name=value) that makes it Gloo Mesh's. */
+  owner?: string;
+  /** IssuedCertificate: the roots its issued Secret trusts and the root its intermediate is anchored at, read from the Secret. */
+  trust?: SecretTrust;
 }
 
 export interface ClusterProgress {
@@ -70,6 +82,16 @@ function baseRow(cluster: string, k: KindInfo, o: Obj): StatusRow {
     observedGeneration,
     generationLag: generation !== undefined && (observedGeneration ?? 0) < generation,
   };
+}
+
+const OWNED_KINDS = new Set<string>(['IssuedCertificate', 'CertificateRequest', 'PodBounceDirective']);
+
+/** Marks who drives an object of a kind Gloo Mesh's controllers may own (engine/ownership.ts). */
+function setDriver(row: StatusRow, o: Obj): void {
+  if (!OWNED_KINDS.has(row.kind)) return;
+  const owner = glooMeshOwner(row.kind as CertKind, o);
+  row.drivenBy = owner ? 'Gloo Mesh' : 'mesh-cert';
+  if (owner) row.owner = owner;
 }
 
 function setCert(row: StatusRow, certPem: string | undefined, rootPem: string | undefined, source: string, now: number): boolean {
@@ -112,18 +134,22 @@ export async function clusterRows(k8s: K8s, cluster: Cluster, opts: { namespace?
     (byKind.get('IssuedCertificate') ?? []).map(async (o) => {
       const k = KINDS.find((x) => x.kind === 'IssuedCertificate')!;
       const row = baseRow(cluster.name, k, o);
+      setDriver(row, o);
       row.state = o.status?.state ?? 'PENDING';
       row.error = o.status?.error || undefined;
       row.rotationState = o.spec?.rotationState;
       row.observedRotationState = o.status?.observedRotationState;
       const meshes = virtualMeshesOf(o).map((r) => `${r.namespace}/${r.name}`);
       if (meshes.length) row.virtualMeshes = meshes;
-      const ref = o.spec?.issuedCertificateSecret as { name?: string; namespace?: string } | undefined;
+      // The engine writes istio-system/cacerts when the IssuedCertificate names no Secret.
+      const ref = (o.spec?.issuedCertificateSecret ?? DEFAULT_ISSUED_SECRET) as { name?: string; namespace?: string } | undefined;
       let found = false;
       if (ref?.name) {
         const ns = ref.namespace || row.namespace;
         try {
           const s = await k8s.findSecret(ns, ref.name);
+          const trust = s ? secretTrust(`${ns}/${ref.name}`, s.data) : undefined;
+          if (trust) row.trust = trust;
           found = setCert(row, secretText(s, 'ca-cert.pem') ?? secretText(s, 'cert-chain.pem'), secretText(s, 'root-cert.pem'), `Secret ${ns}/${ref.name}`, now);
         } catch (err) {
           row.detail = `issued Secret ${ns}/${ref.name} unreadable: ${errorMessage(err)}`;
@@ -141,6 +167,7 @@ export async function clusterRows(k8s: K8s, cluster: Cluster, opts: { namespace?
     if (k.kind === 'IssuedCertificate') continue;
     for (const o of byKind.get(k.kind) ?? []) {
       const row = baseRow(cluster.name, k, o);
+      setDriver(row, o);
       switch (k.kind) {
         case 'CertificateRequest':
           row.state = o.status?.state ?? 'PENDING';
@@ -202,11 +229,72 @@ export function clusterErrorRow(cluster: string, error: Error): StatusRow {
   return { cluster, kind: 'Cluster', apiVersion: 'v1', namespace: '', name: cluster, state: unreachable ? 'UNREACHABLE' : 'ERROR', generationLag: false, error: message };
 }
 
-export async function collectStatus(clusters: Cluster[], opts: { namespace?: string; selector?: string }): Promise<{ rows: StatusRow[]; settled: Settled<StatusRow[]>[] }> {
+export interface StatusReport {
+  rows: StatusRow[];
+  settled: Settled<StatusRow[]>[];
+  /** The active CertificateRotations of every cluster that answered, whatever -n/-l selected. */
+  rotations: ActiveRotation[];
+  /** Per VirtualMesh of the IssuedCertificates shown: do its clusters trust the same roots? */
+  trust: MeshVerdict[];
+}
+
+type RotationObj = Obj & { spec?: { virtualMesh?: { name?: string; namespace?: string } }; status?: { state?: string; rotationState?: string } };
+
+/** The active CertificateRotations of one cluster (every namespace, no selector). */
+async function activeRotations(k8s: K8s, cluster: string): Promise<ActiveRotation[]> {
+  const k = KINDS.find((x) => x.kind === 'CertificateRotation')!;
+  let items: RotationObj[];
+  try {
+    items = await k8s.list<RotationObj>(k, undefined);
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+  return items.filter((o) => o.spec?.virtualMesh?.name && isActiveRotation(o.status?.state)).map((o) => ({
+    cluster,
+    name: `${o.metadata.namespace}/${o.metadata.name}`,
+    virtualMesh: `${o.spec!.virtualMesh!.namespace || o.metadata.namespace}/${o.spec!.virtualMesh!.name}`,
+    state: o.status?.state ?? 'PENDING',
+    rotationState: o.status?.rotationState ?? 'NOT_ROTATING',
+  }));
+}
+
+export async function collectStatus(clusters: Cluster[], opts: { namespace?: string; selector?: string }): Promise<StatusReport> {
   const settled = await onClusters(clusters, (k8s, c) => clusterRows(k8s, c, opts));
   const rows = settled.flatMap((s) => (s.ok ? s.value : [clusterErrorRow(s.cluster.name, s.error)]));
   addRotationProgress(rows);
-  return { rows, settled };
+  // -n or -l may hide the CertificateRotation that makes a mixed VirtualMesh expected: look for it unfiltered.
+  let rotations = rotationsOf(rows);
+  if (opts.namespace || opts.selector) {
+    const answered = settled.filter((s) => s.ok).map((s) => s.cluster);
+    const found = await onClusters(answered, (k8s, c) => activeRotations(k8s, c.name));
+    rotations = found.flatMap((s) => (s.ok ? s.value : rotationsOf(rows.filter((r) => r.cluster === s.cluster.name))));
+  }
+  return { rows, settled, rotations, trust: meshVerdicts(membersOf(rows), rotations) };
+}
+
+/** The IssuedCertificates of VirtualMeshes among the rows, with what their issued Secrets hold. */
+export function membersOf(rows: StatusRow[]): MeshMember[] {
+  return rows
+    .filter((r) => r.kind === 'IssuedCertificate' && r.virtualMeshes?.length)
+    .map((r) => ({
+      cluster: r.cluster,
+      ic: `${r.namespace}/${r.name}`,
+      virtualMeshes: r.virtualMeshes!,
+      ...(r.trust ? { trust: r.trust } : { missing: r.detail?.startsWith('issued Secret') ? r.detail : 'no issued Secret yet' }),
+    }));
+}
+
+/** The active CertificateRotations among the rows. */
+export function rotationsOf(rows: StatusRow[]): ActiveRotation[] {
+  return rows
+    .filter((r) => r.kind === 'CertificateRotation' && r.virtualMeshes?.length && isActiveRotation(r.state))
+    .map((r) => ({ cluster: r.cluster, name: `${r.namespace}/${r.name}`, virtualMesh: r.virtualMeshes![0]!, state: r.state, rotationState: r.rotationState ?? 'NOT_ROTATING' }));
+}
+
+/** One line per VirtualMesh, for the table formats: what its clusters trust, and whether that is right. */
+export function trustLines(verdicts: MeshVerdict[]): string[] {
+  return verdicts.map((v) => `${v.ok ? 'trust' : 'TRUST FAILURE'}: ${v.message}`);
 }
 
 /**
@@ -243,16 +331,33 @@ export function progressLines(rows: StatusRow[]): string[] {
     });
 }
 
-/** Why `status` exits non-zero, one line per problem. */
-export function problems(rows: StatusRow[], warnDays: number): string[] {
+/** What Gloo Mesh drives is observed, never a failure of mesh-cert's to drive. */
+const observed = (r: StatusRow) => r.drivenBy === 'Gloo Mesh';
+
+const describe = (r: StatusRow) => (r.kind === 'Cluster' ? `cluster ${r.cluster}` : `${r.kind} ${r.namespace}/${r.name} on cluster ${r.cluster}`);
+
+/**
+ * Why `status` exits non-zero, one line per problem: unreachable clusters, FAILED objects that
+ * mesh-cert drives, certificates within warnDays, and VirtualMeshes whose clusters trust
+ * different roots outside a rotation or have a trust gap (verdicts: by default from the rows).
+ */
+export function problems(rows: StatusRow[], warnDays: number, verdicts: MeshVerdict[] = meshVerdicts(membersOf(rows), rotationsOf(rows))): string[] {
   const out: string[] = [];
   for (const r of rows) {
-    const what = r.kind === 'Cluster' ? `cluster ${r.cluster}` : `${r.kind} ${r.namespace}/${r.name} on cluster ${r.cluster}`;
+    const what = describe(r);
     if (r.kind === 'Cluster') out.push(r.error ?? `${what} is ${r.state}`);
-    else if (isFailed(r)) out.push(`${what} is ${r.state}${r.error ? `: ${r.error}` : ''}`);
+    else if (isFailed(r) && !observed(r)) out.push(`${what} is ${r.state}${r.error ? `: ${r.error}` : ''}`);
     if (r.daysLeft !== undefined && r.daysLeft < warnDays) {
       out.push(r.daysLeft < 0 ? `${what}: certificate expired on ${r.notAfter}` : `${what}: certificate expires in ${r.daysLeft} days (${r.notAfter}), within --warn-days ${warnDays}`);
     }
   }
+  for (const v of verdicts) if (!v.ok) out.push(v.message);
   return out;
+}
+
+/** What `status` reports without failing: FAILED objects Gloo Mesh drives (observe mode). */
+export function notes(rows: StatusRow[]): string[] {
+  return rows
+    .filter((r) => observed(r) && isFailed(r))
+    .map((r) => `${describe(r)} is ${r.state}${r.error ? `: ${r.error}` : ''} (driven by Gloo Mesh, ${r.owner}: mesh-cert only observes it)`);
 }
