@@ -31,6 +31,13 @@ export interface Backend {
   kubeconfigPath: string;
   /** The sandbox's internals (faults, request log, stop/start of one cluster); sandbox only. */
   sandbox?: Sandbox;
+  /**
+   * Makes one cluster's API server stop answering, keeping its state: the sandbox closes its
+   * port (connections refused); the real kube-apiserver is frozen with SIGSTOP (connections hang,
+   * as on a partitioned network). `resume` brings it back.
+   */
+  pause(cluster: string): Promise<void>;
+  resume(cluster: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -40,9 +47,37 @@ export const START_TIMEOUT_MS = 180_000;
 export async function startBackend(kind: BackendKind, clusters: string[]): Promise<Backend> {
   if (kind === 'sandbox') {
     const sandbox = await startSandbox({ clusters });
-    return { kind, kubeconfigPath: sandbox.kubeconfigPath, sandbox, stop: () => sandbox.stop() };
+    const cluster = (name: string) => {
+      const c = sandbox.clusters.get(name);
+      if (!c) throw new Error(`no cluster "${name}" in this sandbox`);
+      return c;
+    };
+    return {
+      kind,
+      kubeconfigPath: sandbox.kubeconfigPath,
+      sandbox,
+      pause: (name) => cluster(name).stop(),
+      resume: (name) => cluster(name).start(),
+      stop: () => sandbox.stop(),
+    };
   }
   const { startKube } = await import('../kube/index.js');
   const kube = await startKube({ clusters });
-  return { kind, kubeconfigPath: kube.kubeconfigPath, stop: () => kube.stop() };
+  const signal = (name: string, sig: NodeJS.Signals) => {
+    const c = kube.clusters.get(name);
+    if (!c) throw new Error(`no cluster "${name}" in this control plane`);
+    process.kill(c.pids.apiserver, sig);
+    return Promise.resolve();
+  };
+  return {
+    kind,
+    kubeconfigPath: kube.kubeconfigPath,
+    pause: (name) => signal(name, 'SIGSTOP'),
+    resume: (name) => signal(name, 'SIGCONT'),
+    // A frozen apiserver would not stop: wake every one first.
+    stop: async () => {
+      for (const name of kube.clusters.keys()) await signal(name, 'SIGCONT').catch(() => undefined);
+      await kube.stop();
+    },
+  };
 }

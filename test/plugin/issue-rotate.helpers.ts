@@ -95,6 +95,9 @@ export interface World {
   backend: BackendKind;
   /** The sandbox's internals for fault injection; undefined on the real control plane. */
   sandbox?: Sandbox;
+  /** One cluster stops answering (both backends: test/backend's pause), and comes back. */
+  pause(cluster: string): Promise<void>;
+  resume(cluster: string): Promise<void>;
   kubeconfigPath: string;
   mgmt: ClusterApi;
   managed: ClusterApi[];
@@ -120,6 +123,8 @@ export async function startWorld(managedNames: string[], opts: { webhook?: boole
   return {
     backend: backend.kind,
     sandbox: backend.sandbox,
+    pause: (c) => backend.pause(c),
+    resume: (c) => backend.resume(c),
     kubeconfigPath: backend.kubeconfigPath,
     mgmt: apis.get('mgmt')!,
     managed: managedNames.map((n) => apis.get(n)!),

@@ -216,17 +216,16 @@ for (const backend of BACKENDS) {
         expect(ab.rotation.status?.error).toContain('aborted by the user');
       }, 180_000);
 
-      // fault injection: the sandbox only
-      if (backend === 'sandbox') it('refuses to start while a cluster is unreachable (nothing is created)', async () => {
+      // unreachable: the sandbox refuses connections, the real apiserver is frozen (SIGSTOP)
+      it('refuses to start while a cluster is unreachable (nothing is created)', async () => {
         const { vm, out } = await mesh('vm-down');
         const newRoot = await createRoot(w.mgmt, { namespace: 'gloo-mesh', name: 'new-root-down' }, 'new root down');
-        const c3 = w.sandbox!.clusters.get('c3')!;
-        await c3.stop();
+        await w.pause('c3');
         try {
           await expect(rotate(base(vm, { newRootSecret: newRoot.ref }))).rejects.toThrow(/c3.*nothing was changed/);
           expect(await rotationOf(vm)).toEqual([]);
         } finally {
-          await c3.start();
+          await w.resume('c3');
         }
         // unreachable in the middle: the step waits, fails naming the cluster, and the rest still trust each other
         let stopping: Promise<void> | undefined;
@@ -237,13 +236,13 @@ for (const backend of BACKENDS) {
               newRootSecret: newRoot.ref,
               stepTimeoutMs: 2500,
               onEvent: (e) => {
-                if (e.type === 'step' && e.rotationState === 'PROPAGATING_NEW_INTERMEDIATE' && !stopping) stopping = c3.stop();
+                if (e.type === 'step' && e.rotationState === 'PROPAGATING_NEW_INTERMEDIATE' && !stopping) stopping = w.pause('c3');
               },
             }),
           );
         } finally {
           await stopping;
-          await c3.start();
+          await w.resume('c3');
         }
         expect(r.outcome).toBe('failed');
         expect(r.rotation.status?.state).toBe('FAILED');
