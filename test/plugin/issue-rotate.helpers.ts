@@ -28,7 +28,15 @@ export async function startWebhook(kubeconfig?: string): Promise<{ url: string; 
     port: 0, healthPort: 0, host: '127.0.0.1', tlsCertFile: join(dir, 'tls.crt'), tlsKeyFile: join(dir, 'tls.key'), logLevel: 'silent',
     ...(kubeconfig ? { kubeconfig } : { rotationCache: null }),
   });
-  return { url: server.url, caPem: readFileSync(join(dir, 'ca.crt'), 'utf8'), close: () => server.close() };
+  const caPem = readFileSync(join(dir, 'ca.crt'), 'utf8');
+  return {
+    url: server.url,
+    caPem,
+    close: async () => {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Registers the webhook for every write (and status write) of our kinds in a cluster. */
