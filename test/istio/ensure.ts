@@ -5,17 +5,13 @@
 // go.mod or go.sum builds a new one and never runs a stale one. Built once per machine, into a
 // folder beside the cache and renamed into place: a killed build never leaves a partial binary.
 // Finding the binary (findReferee) never builds; the tests only find it.
-import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { parseGoVersion } from '../kube/go.js';
-
-const run = promisify(execFile);
+import { goInherit, goToolchain as requireGo, removeStaleBuilds } from '../go/toolchain.js';
 
 export const ISTIO_DIR = dirname(fileURLToPath(import.meta.url));
 export const REFEREE_DIR = join(ISTIO_DIR, 'referee');
@@ -72,40 +68,9 @@ export function findReferee(env: NodeJS.ProcessEnv = process.env): string {
   return path;
 }
 
-export class MissingGoError extends Error {}
-
-function atLeast(have: number[], want: number[]): boolean {
-  for (let i = 0; i < 3; i++) if (have[i] !== want[i]) return have[i] > want[i];
-  return true;
-}
-
-/** The toolchain's version ("go1.26.8"), or a MissingGoError that names Go and what to do. */
-export async function goToolchain(minimum: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  let out: string;
-  try {
-    ({ stdout: out } = await run('go', ['env', 'GOVERSION'], { encoding: 'utf8', env }));
-  } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'is not on PATH' : `does not run (${(e as Error).message.trim()})`;
-    throw new MissingGoError(
-      `istio: the Go toolchain ("go") ${why}. The Istio referee (test/istio/referee) is built from the Go module istio.io/istio ` +
-      `${istioVersion()} and needs Go >= ${minimum}: install Go, then run \`npx tsx test/istio/ensure.ts\`.`);
-  }
-  const version = out.trim();
-  if (!atLeast(parseGoVersion(version), parseGoVersion(minimum))) {
-    throw new MissingGoError(`istio: Go ${version} is too old: istio.io/istio ${istioVersion()} needs Go >= ${minimum} (test/istio/referee/go.mod), and GOTOOLCHAIN cannot fetch a newer one here. Install a newer Go.`);
-  }
-  return version;
-}
-
-/** Remove build folders left by builds that were killed (their pid is gone). */
-async function removeStaleBuilds(parent: string): Promise<void> {
-  for (const name of await readdir(parent).catch(() => [] as string[])) {
-    const m = /^\.build-.*-(\d+)$/.exec(name);
-    if (!m) continue;
-    let alive = true;
-    try { process.kill(Number(m[1]), 0); } catch { alive = false; }
-    if (!alive) await rm(join(parent, name), { recursive: true, force: true });
-  }
+/** The toolchain's version ("go1.26.8"), or an error that names Go and what to do. */
+export function goToolchain(minimum: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  return requireGo({ who: 'istio', builds: `The Istio referee (test/istio/referee) is built from the Go module istio.io/istio ${istioVersion()}`, minimum, env });
 }
 
 /** Binaries of earlier sources pile up as referee/ changes: keep the two most recent besides the new one. */
@@ -114,17 +79,6 @@ async function pruneOldBuilds(dir: string, keep: string): Promise<void> {
     .map((n) => ({ path: join(dir, n), mtime: statSync(join(dir, n)).mtimeMs }))
     .sort((a, b) => b.mtime - a.mtime);
   for (const o of others.slice(2)) await rm(o.path, { force: true });
-}
-
-function goBuild(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('go', args, { cwd: REFEREE_DIR, env, stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new Error(`istio: \`go ${args.join(' ')}\` (in ${REFEREE_DIR}) failed with ${signal ?? `exit code ${code}`}; its errors are above`));
-    });
-  });
 }
 
 export interface EnsureOptions { log?: (line: string) => void; env?: NodeJS.ProcessEnv }
@@ -147,8 +101,8 @@ export async function ensureReferee(opts: EnsureOptions = {}): Promise<string> {
     const t0 = Date.now();
     log(`istio: building the referee against istio.io/istio ${istioVersion()} with ${go} (test/istio/referee; ${BUILD_HINT})...`);
     // static, trimmed, stripped; -mod=readonly: go.sum must already hold every module
-    await goBuild(['build', '-mod=readonly', '-trimpath', '-pgo=off', '-ldflags', '-s -w', '-o', join(tmp, 'istio-referee'), '.'],
-      { ...env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local' });
+    await goInherit('istio', ['build', '-mod=readonly', '-trimpath', '-pgo=off', '-ldflags', '-s -w', '-o', join(tmp, 'istio-referee'), '.'],
+      { cwd: REFEREE_DIR, env: { ...env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local' } });
     await rename(join(tmp, 'istio-referee'), path);
     log(`istio: built ${path}, took ${Math.round((Date.now() - t0) / 1000)} s`);
     await pruneOldBuilds(dir, path);

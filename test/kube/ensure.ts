@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { binariesIn, findBinaries, type KubeBinaries, missingIn } from './binaries.js';
 import { goInherit, goToolchain } from './go.js';
+import { removeStaleBuilds } from '../go/toolchain.js';
 import { parseGoLine } from './gomod.js';
 import { readFileSync } from 'node:fs';
 import { cacheDirFor, KUBE_DIR, KUBE_RELEASE, majorMinor } from './release.js';
@@ -47,17 +48,6 @@ function requiredVersion(module: string, path: string): string {
   const m = new RegExp(`^\\s*${path.replace(/[./]/g, '\\$&')}\\s+(\\S+)`, 'm').exec(readFileSync(join(KUBE_DIR, module, 'go.mod'), 'utf8'));
   if (!m) throw new Error(`test/kube/${module}/go.mod does not require ${path}: run npx tsx test/kube/generate.ts`);
   return m[1];
-}
-
-/** Remove build folders left by builds that were killed (their pid is gone). */
-async function removeStaleBuilds(parent: string): Promise<void> {
-  for (const name of await readdir(parent).catch(() => [] as string[])) {
-    const m = /^\.build-.*-(\d+)$/.exec(name);
-    if (!m) continue;
-    let alive = true;
-    try { process.kill(Number(m[1]), 0); } catch { alive = false; }
-    if (!alive) await rm(join(parent, name), { recursive: true, force: true });
-  }
 }
 
 export interface EnsureOptions { log?: (line: string) => void; env?: NodeJS.ProcessEnv }
