@@ -61,7 +61,7 @@ async function check(args: string[]): Promise<{ code: number; lines: Line[]; std
   const r = await kubectlMeshCert(['check', '-o', 'json', ...args], { env });
   const out = JSON.parse(r.stdout);
   expect(out.kind).toBe('CheckResult');
-  expect(out.success).toBe(r.code === 0);
+  expect(out.success).toBe(r.code !== 1); // issue 19: 3 is warnings only, still a success
   return { code: r.code, lines: out.checks, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -96,14 +96,15 @@ describe('check', () => {
     expect(find(lines, 'east', (l) => l.check === 'stale-root').map((l) => l.result)).toEqual(['pass']);
   });
 
+  // issue 19: one set of marks (✓ ‼ ✗); warnings only would exit 3
   it('exits 0 when only warnings remain, and prints linkerd-style lines', async () => {
-    const r = await kubectlMeshCert(['check', '--cluster', 'east'], { env });
+    const r = await kubectlMeshCert(['check', '--managed-clusters', 'east'], { env });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('CRDs\n----\n');
-    expect(r.stdout).toMatch(/√ \[east\] CRD issuedcertificates\.certificates\.mesh\.gloo\.solo\.io is installed, mesh-cert's \(label app\.kubernetes\.io\/part-of=mesh-cert\)/);
-    expect(r.stdout).toMatch(/√ \[east\] the 5 installed CRDs are identical to manifests\/crds/);
-    expect(r.stdout).toMatch(/√ \[east\] chains to the current root \(Secret gloo-mesh\/root-ca\)/);
-    expect(r.stdout).toMatch(/Status check results are √/);
+    expect(r.stdout).toMatch(/✓ \[east\] CRD issuedcertificates\.certificates\.mesh\.gloo\.solo\.io is installed, mesh-cert's \(label app\.kubernetes\.io\/part-of=mesh-cert\)/);
+    expect(r.stdout).toMatch(/✓ \[east\] the 5 installed CRDs are identical to manifests\/crds/);
+    expect(r.stdout).toMatch(/✓ \[east\] chains to the current root \(Secret gloo-mesh\/root-ca\)/);
+    expect(r.stdout).toMatch(/Status check results are ✓/);
   });
 
   it('warns about an intermediate that expires within 60 days without failing', async () => {
@@ -111,8 +112,8 @@ describe('check', () => {
     const short = await makeIntermediate(root, 'short', 20);
     await apply(sandbox.kubeconfigPath, 'mgmt', rootSecret('gloo-mesh', 'short-root', root));
     await apply(sandbox.kubeconfigPath, 'east', cacertsSecret('istio-system', 'short', short, root));
-    const { code, lines } = await check(['--cluster', 'east', '--cacerts', 'istio-system/short', '--root-secret', 'gloo-mesh/short-root']);
-    expect(code).toBe(0);
+    const { code, lines } = await check(['--managed-clusters', 'east', '--cacerts', 'istio-system/short', '--root-secret', 'gloo-mesh/short-root']);
+    expect(code).toBe(3); // issue 19: warnings only
     const w = find(lines, 'east', (l) => l.category === 'cacerts' && l.result === 'warn');
     expect(w.map((l) => l.message)).toEqual([expect.stringMatching(/intermediate ".*short.*" expires in (19|20) days \(< 60\)/)]);
   });
@@ -137,7 +138,7 @@ describe('check', () => {
     changed.spec.versions[0].schema.openAPIV3Schema.description = 'an older copy of the CRD';
     await apply(sandbox.kubeconfigPath, 'east', changed);
     try {
-      const { code, lines } = await check(['--cluster', 'east', '--mgmt-context', 'east', '--root-secret', 'gloo-mesh/none']);
+      const { code, lines } = await check(['--managed-clusters', 'east', '--mgmt-context', 'east', '--root-secret', 'gloo-mesh/none']);
       const crd = find(lines, 'east', (l) => l.category === 'CRDs' && l.result !== 'pass');
       expect(crd).toEqual([expect.objectContaining({ result: 'warn', message: 'CRD podbouncedirectives.certificates.mesh.gloo.solo.io is installed but differs from manifests/crds (re-apply them)' })]);
       // The signing Secret named by --root-secret does not exist on that cluster: a failure, named.
@@ -155,7 +156,7 @@ describe('check', () => {
   it('fails a webhook configuration without caBundle', async () => {
     await apply(sandbox.kubeconfigPath, 'east', ...webhookConfigs(webhook.url, undefined));
     try {
-      const { code, lines } = await check(['--cluster', 'east']);
+      const { code, lines } = await check(['--managed-clusters', 'east']);
       expect(code).toBe(1);
       const f = find(lines, 'east', (l) => l.category === 'webhook' && l.result === 'fail');
       expect(f.map((l) => l.message)).toEqual(expect.arrayContaining(['has no caBundle: the API server cannot verify the webhook (webhook/gen-certs.sh --apply)']));
@@ -175,7 +176,7 @@ describe('check without CRDs', () => {
       expect(lines.filter((l) => l.category === 'CRDs').map((l) => l.result)).toEqual(['fail', 'fail', 'fail', 'fail', 'fail']);
       expect(lines.find((l) => l.category === 'CRDs')).toMatchObject({ check: 'crd-installed', message: 'CRD issuedcertificates.certificates.mesh.gloo.solo.io is not installed', hint: 'kubectl apply -k manifests/' });
       const table = await kubectlMeshCert(['check'], { env: { KUBECONFIG: bare.kubeconfigPath } });
-      expect(table.stdout).toContain('× [bare] CRD issuedcertificates.certificates.mesh.gloo.solo.io is not installed\n    hint: kubectl apply -k manifests/\n');
+      expect(table.stdout).toContain('✗ [bare] CRD issuedcertificates.certificates.mesh.gloo.solo.io is not installed\n    hint: kubectl apply -k manifests/\n');
       expect(lines.filter((l) => l.category === 'webhook' && l.result === 'fail')).toHaveLength(2);
     } finally {
       await bare.stop();

@@ -128,3 +128,30 @@ describe('kubectl plugin completion', () => {
     expect(r.directive).toBe(':4');
   });
 });
+
+// issue 19: help CMD, did-you-mean for commands and flags, kubectl-style usage, --managed-clusters
+describe('kubectl mesh-cert: help and did-you-mean (issue 19)', () => {
+  it('answers help CMD and prints usage without docopts artefacts', async () => {
+    const h = await kubectlMeshCert(['help', 'status']);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toContain('$ kubectl mesh-cert status [flags]');
+    const r = await kubectlMeshCert(['rotate', '--help'], { env: { COLUMNS: '120' } });
+    expect(r.stdout).toContain('$ kubectl mesh-cert rotate --virtual-mesh <value> [flags]');
+    expect(r.stdout).not.toMatch(/\|\s+\|/);
+    // one wrap: a description paragraph is not broken at the source's line ends
+    expect(r.stdout).toContain('(trust old+new, intermediates signed by the old root), PROPAGATING_NEW_INTERMEDIATE');
+  });
+
+  it('suggests the closest command and flag', async () => {
+    const c = await kubectlMeshCert(['stauts']);
+    expect(c.code).toBe(1);
+    expect(c.stderr.trim()).toBe('error: unknown command "stauts" for "kubectl mesh-cert"; did you mean "status"? (kubectl mesh-cert --help lists the commands)');
+    const f = await kubectlMeshCert(['status', '--contxt', 'x']);
+    expect(f.stderr.trim()).toBe('error: Nonexistent flag: --contxt (did you mean --context for --contxt?)');
+  });
+
+  it('warns that --cluster is the deprecated name of --managed-clusters', async () => {
+    const r = await kubectlMeshCert(['status', '--cluster', 'east', '--kubeconfig', '/nonexistent/config']);
+    expect(r.stderr).toContain('warning: --cluster is deprecated and will be removed: use --managed-clusters');
+  });
+});

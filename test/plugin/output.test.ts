@@ -61,3 +61,44 @@ describe('status problems', () => {
     expect(problems([row({ kind: 'Cluster', state: 'UNREACHABLE', error: 'cluster "c" is unreachable: x' })], 30)).toEqual(['cluster "c" is unreachable: x']);
   });
 });
+
+// issue 19: -o jsonpath / custom-columns as kubectl parses them, did-you-mean, help unwrapping
+import { jsonpath, parseCustomColumns, renderCustomColumns } from '../../plugin/src/lib/output.js';
+import { suggest } from '../../plugin/src/lib/suggest.js';
+import { unwrap, usageOf } from '../../plugin/src/lib/help.js';
+
+describe('kubectl-style templates', () => {
+  const items = [
+    { kind: 'IssuedCertificate', metadata: { name: 'a', annotations: { 'mesh-cert.solo.io/cluster': 'c1' } }, status: { state: 'FINISHED' } },
+    { kind: 'IssuedCertificate', metadata: { name: 'b', annotations: { 'mesh-cert.solo.io/cluster': 'c2' } } },
+  ];
+  const list = makeList(items);
+  it('evaluates {.a.b}, [*], [N], escaped dots, {range}{end} and literals', () => {
+    expect(jsonpath('{.items[*].metadata.name}', list)).toBe('a b');
+    expect(jsonpath('{.items[0].status.state}', list)).toBe('FINISHED');
+    expect(jsonpath('.kind', list)).toBe('List');
+    expect(jsonpath('{range .items[*]}{.metadata.annotations.mesh-cert\\.solo\\.io/cluster}{"\\t"}{.metadata.name}{"\\n"}{end}', list)).toBe('c1\ta\nc2\tb\n');
+    expect(jsonpath("{.items[1].metadata.annotations['mesh-cert.solo.io/cluster']}", list)).toBe('c2');
+    expect(() => jsonpath('{range .items[*]}{.x}', list)).toThrow('{range} without {end}');
+  });
+  it('prints custom-columns with <none> for what is missing', () => {
+    const cols = parseCustomColumns('NAME:.metadata.name,STATE:.status.state');
+    expect(renderCustomColumns(items, cols)).toBe('NAME   STATE\na      FINISHED\nb      <none>\n');
+    expect(() => parseCustomColumns('NAME')).toThrow('is not HEADER:.path');
+  });
+});
+
+describe('did you mean, and help wrapped once', () => {
+  it('suggests the closest names only', () => {
+    expect(suggest('stauts', ['status', 'check', 'rotate'])).toEqual(['status']);
+    expect(suggest('--contxt', ['--context', '--kubeconfig'])).toEqual(['--context']);
+    expect(suggest('--bogus', ['--context', '--kubeconfig'])).toEqual([]);
+  });
+  it('joins hard-wrapped paragraphs and keeps blank lines', () => {
+    expect(unwrap('one\ntwo\n\nthree\n  indented')).toBe('one two\n\nthree\n  indented');
+  });
+  it("writes usage as kubectl's: args, required flags, [flags]", () => {
+    expect(usageOf({ id: 'root:create', args: { secret: { required: true } }, flags: { force: { type: 'boolean' } } })).toBe('root create SECRET [flags]');
+    expect(usageOf({ id: 'rotate', flags: { 'virtual-mesh': { required: true, type: 'option' }, abort: { type: 'boolean' } } })).toBe('rotate --virtual-mesh <value> [flags]');
+  });
+});

@@ -115,9 +115,9 @@ describe('root create --force refuses a root in use', () => {
     expect(made.code, made.stderr).toBe(0);
     const r = await mc(rootCreate('root-gone-check', ['--force']), kubeconfigWithGone);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/cannot tell whether it is in use: cluster "gone": .*--cluster a,b; nothing was changed/);
+    expect(r.stderr).toMatch(/cannot tell whether it is in use: cluster "gone": .*--managed-clusters a,b; nothing was changed/);
     expect(await backupsOf('root-gone-check')).toEqual([]);
-    const ok = await mc(rootCreate('root-gone-check', ['--force', '--cluster', 'c1,c2']), kubeconfigWithGone);
+    const ok = await mc(rootCreate('root-gone-check', ['--force', '--managed-clusters', 'c1,c2']), kubeconfigWithGone);
     expect(ok.code, ok.stderr).toBe(0);
     expect(await backupsOf('root-gone-check')).toHaveLength(1);
   }, 120_000);

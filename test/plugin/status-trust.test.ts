@@ -42,7 +42,7 @@ async function putCacerts(cluster: 'c1' | 'c2', signer: 'A' | 'B', trusted: Ca[]
   });
 }
 
-const status = (args: string[] = []) => kubectlMeshCert(['status', '--mgmt-context', 'mgmt', '--cluster', 'c1,c2', ...args], { env });
+const status = (args: string[] = []) => kubectlMeshCert(['status', '--mgmt-context', 'mgmt', '--managed-clusters', 'c1,c2', ...args], { env });
 const fp = (root: Ca) => opensslFingerprint(dir, root.certPem);
 const label = (cn: string, root: Ca) => `"O=mesh-cert-test, CN=${cn}" (sha256 ${fp(root).split(':').slice(0, 8).join(':')})`;
 
@@ -71,7 +71,7 @@ describe('status: trust across a VirtualMesh', () => {
     const r = await status(['-o', 'json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const rows: Row[] = JSON.parse(r.stdout).items;
+    const rows: Row[] = JSON.parse(r.stdout).items.map(rowOf);
     for (const c of ['c1', 'c2']) {
       expect(rows.find((x) => x.cluster === c && x.kind === 'IssuedCertificate')).toMatchObject({
         drivenBy: 'mesh-cert',
@@ -148,7 +148,7 @@ describe('status: IssuedCertificates Gloo Mesh owns', () => {
     expect(t.stderr).toBe(`note: IssuedCertificate istio-system/gm-ca on cluster c2 is FAILED: Gloo Mesh's agent could not reach the issuer (driven by Gloo Mesh, ${OWNER}=gloo-mesh-networking: mesh-cert only observes it)\n`);
     expect(t.stdout).toMatch(/c2\s+istio-system\s+gm-ca\s+IssuedCertificate\s+FAILED\s+Gloo Mesh\s/);
     expect(t.stdout).toMatch(/c2\s+istio-system\s+mesh-ca\s+IssuedCertificate\s+PENDING\s+mesh-cert\s/);
-    const rows: Row[] = JSON.parse((await status(['-o', 'json'])).stdout).items;
+    const rows: Row[] = JSON.parse((await status(['-o', 'json'])).stdout).items.map(rowOf);
     expect(rows.find((r) => r.name === 'gm-ca')).toMatchObject({ state: 'FAILED', drivenBy: 'Gloo Mesh', owner: `${OWNER}=gloo-mesh-networking` });
     // mesh-cert's own FAILED certificate is still a failure.
     await patchStatus(sandbox.kubeconfigPath, 'c1', 'issuedcertificates.certificates.mesh.gloo.solo.io', 'istio-system', 'mesh-ca', { observedGeneration: 1, state: 'FAILED', error: 'signing Secret gloo-mesh/root-a not found' });
@@ -157,3 +157,8 @@ describe('status: IssuedCertificates Gloo Mesh owns', () => {
     expect(mine.stderr).toContain('problem: IssuedCertificate istio-system/mesh-ca on cluster c1 is FAILED: signing Secret gloo-mesh/root-a not found\n');
   });
 });
+
+// issue 19: -o json items are the objects, annotated with their cluster and what status computed
+function rowOf(o: { kind: string; metadata: { name: string; namespace?: string; annotations: Record<string, string> } }): Row {
+  return { cluster: o.metadata.annotations['mesh-cert.solo.io/cluster'], kind: o.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name, ...JSON.parse(o.metadata.annotations['mesh-cert.solo.io/status-report']) } as Row;
+}

@@ -58,7 +58,14 @@ async function statusJson(args: string[] = []): Promise<{ code: number; rows: Ro
   const r = await kubectlMeshCert(['status', '-o', 'json', ...args], { env });
   const list = JSON.parse(r.stdout);
   expect(list).toMatchObject({ apiVersion: 'v1', kind: 'List' });
-  return { code: r.code, rows: list.items, stderr: r.stderr };
+  // issue 19: the items are the objects themselves, annotated with their cluster and what status computed
+  return { code: r.code, rows: list.items.map(rowOf), stderr: r.stderr };
+}
+
+function rowOf(o: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations: Record<string, string> } }): Row {
+  expect(o.apiVersion).toMatch(/\//);
+  expect(o.metadata.annotations['mesh-cert.solo.io/cluster']).toBeTruthy();
+  return { cluster: o.metadata.annotations['mesh-cert.solo.io/cluster'], kind: o.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name, ...JSON.parse(o.metadata.annotations['mesh-cert.solo.io/status-report']) };
 }
 
 describe('status', () => {
@@ -85,7 +92,7 @@ describe('status', () => {
     // FAILED and a certificate within 30 days: exit 1, both named on stderr.
     expect(code).toBe(1);
     expect(stderr).toContain('problem: IssuedCertificate istio-system/west on cluster west is FAILED: signing Secret gloo-mesh/root-ca not found');
-    expect(stderr).toMatch(/problem: CertificateRequest istio-system\/west on cluster west: certificate expires in \d+ days .* within --warn-days 30/);
+    expect(stderr).toMatch(/warning: CertificateRequest istio-system\/west on cluster west: certificate expires in \d+ days .* within --warn-days 30/);
   });
 
   it('prints a table, a wide table, headerless rows, YAML and names', async () => {
@@ -119,11 +126,11 @@ describe('status', () => {
   });
 
   it('exits 0 when nothing failed and nothing expires within --warn-days', async () => {
-    const r = await kubectlMeshCert(['status', '--cluster', 'east', '--mgmt-context', 'east'], { env });
+    const r = await kubectlMeshCert(['status', '--managed-clusters', 'east', '--mgmt-context', 'east'], { env });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const soon = await kubectlMeshCert(['status', '--cluster', 'east', '--mgmt-context', 'east', '--warn-days', '365'], { env });
-    expect(soon.code).toBe(1);
+    const soon = await kubectlMeshCert(['status', '--managed-clusters', 'east', '--mgmt-context', 'east', '--warn-days', '365'], { env });
+    expect(soon.code).toBe(3); // issue 19: warnings only
     expect(soon.stderr).toMatch(/within --warn-days 365/);
   });
 
@@ -145,10 +152,9 @@ describe('status', () => {
       expect(code).toBe(1);
       expect(rows.filter((r) => r.cluster === 'east').map((r) => r.name).sort()).toEqual(['east', 'vmcsr-east']);
       expect(rows.filter((r) => r.cluster === 'mgmt')).toHaveLength(1);
-      const w = rows.find((r) => r.cluster === 'west')!;
-      expect(w).toMatchObject({ kind: 'Cluster', state: 'UNREACHABLE' });
-      expect(w.error).toMatch(/^cluster "west" is unreachable: /);
-      expect(stderr).toContain('problem: cluster "west" is unreachable');
+      // issue 19: -o json holds Kubernetes objects only; the unreachable cluster is named on stderr (and in the table)
+      expect(rows.filter((r) => r.cluster === 'west')).toEqual([]);
+      expect(stderr).toMatch(/problem: cluster "west" is unreachable: /);
       const t = await kubectlMeshCert(['status'], { env });
       expect(t.stdout).toMatch(/west\s+-\s+west\s+Cluster\s+UNREACHABLE/);
       expect(t.stdout).toMatch(/east\s+istio-system\s+east\s+IssuedCertificate\s+FINISHED/);
@@ -158,7 +164,7 @@ describe('status', () => {
   });
 
   it('--watch redraws when something changes and exits 130 on Ctrl-C', async () => {
-    const child = spawn(KUBECTL, ['mesh-cert', 'status', '--watch', '--interval', '300ms', '-o', 'json', '--cluster', 'east', '--mgmt-context', 'east'], {
+    const child = spawn(KUBECTL, ['mesh-cert', 'status', '--watch', '--interval', '300ms', '-o', 'json', '--managed-clusters', 'east', '--mgmt-context', 'east'], {
       env: { PATH: `${BIN_DIR}:${process.env.PATH}`, KUBECONFIG: sandbox.kubeconfigPath, HOME: process.env.HOME ?? '/tmp' },
     });
     let out = '';

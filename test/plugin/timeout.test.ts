@@ -89,7 +89,7 @@ async function mc(args: string[], timeoutMs = 25_000): Promise<RunResult & { ms:
 }
 
 const issueArgs = (name: string, clusters: string, timeout: string) => [
-  'issue', name, '--mgmt-context', 'mgmt', '--cluster', clusters, '-n', 'istio-system',
+  'issue', name, '--mgmt-context', 'mgmt', '--managed-clusters', clusters, '-n', 'istio-system',
   '--host', `spiffe://mesh.local/ns/istio-system/sa/${name}`, '--signing-secret', 'gloo-mesh/root-ca', '--key-size', '2048',
   '--issued-secret', `istio-system/${name}-cacerts`, '--timeout', timeout, '-o', 'json',
 ];
@@ -176,13 +176,13 @@ describe('issue --timeout bounds every API call', () => {
 
 describe('a single call is bounded without a command deadline', () => {
   it('status: --request-timeout ends a call to a silent cluster; the cluster is UNREACHABLE, the others are shown', async () => {
-    const r = await mc(['status', '--mgmt-context', 'mgmt', '--cluster', 'c1,dead', '--request-timeout', '1500ms', '-o', 'json']);
+    const r = await mc(['status', '--mgmt-context', 'mgmt', '--managed-clusters', 'c1,dead', '--request-timeout', '1500ms', '-o', 'json']);
     expect(r.ms, r.stderr).toBeLessThan(5_000);
     expect(r.code).toBe(1);
-    const rows = JSON.parse(r.stdout).items as { cluster: string; kind: string; state: string; error?: string }[];
-    const row = rows.find((x) => x.cluster === 'dead' && x.kind === 'Cluster');
-    expect(row?.state).toBe('UNREACHABLE');
-    expect(row?.error).toMatch(/cluster "dead" is unreachable: .* did not answer within --request-timeout 1500ms/);
+    // -o json is a List of real objects: the unreachable cluster is named on stderr, and has no items
+    expect(r.stderr).toMatch(/problem: cluster "dead" is unreachable: .* did not answer within --request-timeout 1500ms/);
+    const items = JSON.parse(r.stdout).items as { metadata?: { annotations?: Record<string, string> } }[];
+    expect(items.some((o) => o.metadata?.annotations?.['mesh-cert.solo.io/cluster'] === 'dead')).toBe(false);
   }, 30_000);
 
   it('rejects a bad --request-timeout naming the flag', async () => {

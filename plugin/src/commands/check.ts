@@ -13,10 +13,10 @@ intermediates are valid for >= 60 days; each managed cluster's cacerts chains to
 and holds no key Istio 1.15+ loads in preference (tls.crt, tls.key, ca.crt); the clusters of each
 VirtualMesh trust the same roots, with intermediates anchored at one root, outside an active
 rotation (read from the cacerts Secrets themselves); no cluster trusts a root that no signing
-Secret in use holds; IssuedCertificates Gloo Mesh owns are reported as observed. Prints pass (√),
-warn (‼) and fail (×) lines, with a hint under each that did not pass; exits 1 only when a check
-fails.`;
-  static override examples = ['<%= config.bin %> check', '<%= config.bin %> check --mgmt-context mgmt --cluster cluster-1,cluster-2 -o json'];
+Secret in use holds; IssuedCertificates Gloo Mesh owns are reported as observed. Prints pass (✓),
+warn (‼) and fail (✗) lines (coloured on a terminal; not when piped or with NO_COLOR), with a
+hint under each that did not pass. Exit codes: 0 all passed, 1 a check failed, 3 warnings only.`;
+  static override examples = ['<%= config.bin %> check', '<%= config.bin %> check --mgmt-context mgmt --managed-clusters cluster-1,cluster-2 -o json'];
   static override flags = {
     ...kubeFlags,
     ...clusterFlags,
@@ -54,10 +54,14 @@ fails.`;
       dryRunNamespace: flags['dry-run-namespace'],
     });
     const failed = lines.some((l) => l.result === 'fail');
+    const warned = lines.some((l) => l.result === 'warn');
     const fmt = flags.output;
+    const result = { kind: 'CheckResult', success: !failed, checks: lines };
     if (fmt === 'json' || fmt === 'yaml') {
-      await output.printData(fmt, { kind: 'CheckResult', success: !failed, checks: lines });
-    } else output.out(check.renderChecks(lines));
+      await output.printData(fmt, result);
+    } else if (!output.printTemplate(fmt, lines, { noHeaders: false })) output.out(check.renderChecks(lines));
     if (failed) this.exit(1);
+    // warnings only: a code of its own (EXIT_WARNINGS, as linkerd check separates them)
+    if (warned) this.exit(3);
   }
 }

@@ -24,8 +24,8 @@ bounced per the PodBounceDirective, and the IssuedCertificate ends FINISHED. Re-
 interruption continues where it stopped. --all drives every unfinished IssuedCertificate of the
 selected clusters; --observe only watches (where Gloo Mesh's own controllers run).`;
   static override examples = [
-    '<%= config.bin %> issue istiod-ca --cluster c1,c2 -n istio-system --host spiffe://cluster.local/ns/istio-system/sa/istiod --signing-secret gloo-mesh/root-ca --key-size 2048',
-    '<%= config.bin %> issue istiod-ca --cluster c1 -n istio-system --virtual-mesh gloo-mesh/vm --pod-bounce istio-system/bounce',
+    '<%= config.bin %> issue istiod-ca --managed-clusters c1,c2 -n istio-system --host spiffe://cluster.local/ns/istio-system/sa/istiod --signing-secret gloo-mesh/root-ca --key-size 2048',
+    '<%= config.bin %> issue istiod-ca --managed-clusters c1 -n istio-system --virtual-mesh gloo-mesh/vm --pod-bounce istio-system/bounce',
     '<%= config.bin %> issue --all --all-contexts',
     '<%= config.bin %> issue istiod-ca --observe --timeout 2m',
   ];
@@ -61,7 +61,7 @@ selected clusters; --observe only watches (where Gloo Mesh's own controllers run
       import('../engine/issue-run.js'),
     ]);
     const set = await resolveClusters(flags);
-    if (set.managed.length === 0) throw new UserError('no managed cluster selected: pass --cluster a,b or --all-contexts');
+    if (set.managed.length === 0) throw new UserError('no managed cluster selected: pass --managed-clusters a,b or --all-contexts');
     const ref = (v: string | undefined, what: string, defaultNamespace?: string) => (v ? parseRef(v, { what, defaultNamespace }) : undefined);
     const inputs = {
       hosts: flags.host,

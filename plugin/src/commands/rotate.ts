@@ -56,7 +56,7 @@ same command resumes; --abort rolls back the active rotation.`;
     const virtualMesh = parseRef(flags['virtual-mesh'], { what: '--virtual-mesh' });
     const newRootSecret = flags['new-root-secret'] ? parseRef(flags['new-root-secret'], { what: '--new-root-secret' }) : undefined;
     const set = await resolveClusters(flags);
-    if (set.managed.length === 0) throw new UserError('no managed cluster selected: pass --cluster a,b or --all-contexts');
+    if (set.managed.length === 0) throw new UserError('no managed cluster selected: pass --managed-clusters a,b or --all-contexts');
 
     const verify = flags['verify-command']
       ? engine.commandVerifier(flags['verify-command'])

@@ -11,17 +11,26 @@ export default class Status extends MeshCertCommand {
 controller has observed the latest generation, errors, and for certificates the NotAfter, days
 left and the root's fingerprint; who drives each certificate (DRIVER: "Gloo Mesh" when its
 controllers own it, which mesh-cert only observes). Per VirtualMesh, the roots its clusters trust
-and the root each intermediate is anchored at, read from the issued Secrets themselves. Exits 1
-when anything mesh-cert drives is FAILED, a cluster is unreachable, a certificate expires within
---warn-days, or a VirtualMesh's clusters trust different roots (or intermediates are anchored at
-different roots) outside an active CertificateRotation, or any cluster's intermediate is anchored
-at a root another cluster of its VirtualMesh does not trust. Searches all namespaces unless -n is
-given.`;
+and the root each intermediate is anchored at, read from the issued Secrets themselves. Searches
+all namespaces unless -n is given.
+
+-o json|yaml print a List of the objects themselves, each annotated with its cluster
+(mesh-cert.solo.io/cluster) and what status computed (mesh-cert.solo.io/status-report);
+-o jsonpath=TEMPLATE and -o custom-columns=SPEC work on that List as kubectl's do.
+
+Exit codes: 1 when anything mesh-cert drives is FAILED (a FAILED CertificateRotation a later one
+superseded is history, not a failure), a cluster is unreachable, a certificate has expired, or a
+VirtualMesh's clusters trust different roots (or intermediates are anchored at different roots)
+outside an active CertificateRotation, or any cluster's intermediate is anchored at a root another
+cluster of its VirtualMesh does not trust; 3 when the only findings are warnings (a certificate
+expires within --warn-days); 0 otherwise.`;
   static override examples = [
     '<%= config.bin %> status',
     '<%= config.bin %> status --all-contexts -o wide',
     '<%= config.bin %> status -n istio-system -o json',
     '<%= config.bin %> status --watch',
+    `<%= config.bin %> status -o jsonpath='{range .items[*]}{.metadata.annotations.mesh-cert\\.solo\\.io/cluster}{" "}{.metadata.name}{"\\n"}{end}'`,
+    '<%= config.bin %> status -o custom-columns=NAME:.metadata.name,STATE:.status.state',
   ];
   static override flags = {
     ...kubeFlags,
@@ -37,23 +46,31 @@ given.`;
     const { flags } = await this.parse(Status);
     if (flags.namespace && flags['all-namespaces']) throw new UserError('-n/--namespace and -A/--all-namespaces cannot be used together');
     const interval = parseDuration(flags.interval, '--interval');
-    const [{ resolveClusters }, { collectStatus, problems, notes, progressLines, trustLines }, output] = await Promise.all([
+    const [{ resolveClusters }, { collectStatus, findings, notes, progressLines, trustLines, statusObjects, EXIT_WARNINGS }, output] = await Promise.all([
       import('../lib/clusters.js'),
       import('../report/status.js'),
       import('../lib/output.js'),
     ]);
+    // a bad -o jsonpath=/custom-columns= template fails before any cluster is read
+    output.templateOutput(flags.output);
     const set = await resolveClusters(flags);
     const namespace = flags['all-namespaces'] ? undefined : flags.namespace;
     const format = flags.output;
 
-    const render = async (): Promise<{ text: string; issues: string[]; observed: string[] }> => {
+    const render = async (): Promise<{ text: string; failures: string[]; warnings: string[]; observed: string[] }> => {
       const { rows, trust } = await collectStatus(set.all, { namespace, selector: flags.selector });
-      const issues = problems(rows, flags['warn-days'], trust);
+      const { failures, warnings } = findings(rows, flags['warn-days'], trust);
       const observed = notes(rows);
+      const template = output.templateOutput(format);
       let text: string;
       if (format === 'json' || format === 'yaml') {
-        const list = output.makeList(rows);
+        // the objects themselves, each annotated with its cluster (unreachable clusters: stderr)
+        const list = output.makeList(statusObjects(rows));
         text = format === 'json' ? output.toJson(list) : await output.toYaml(list);
+      } else if (template?.kind === 'jsonpath') {
+        text = output.jsonpath(template.template, output.makeList(statusObjects(rows)));
+      } else if (template?.kind === 'custom-columns') {
+        text = output.renderCustomColumns(statusObjects(rows), template.columns, { noHeaders: flags['no-headers'] });
       } else if (format === 'name') {
         text = rows.filter((r) => r.kind !== 'Cluster').map((r) => `${r.cluster}/${r.kind.toLowerCase()}.${r.apiVersion.split('/')[0]}/${r.name}`).join('\n');
       } else {
@@ -63,17 +80,18 @@ given.`;
           ? output.renderTable(rows, COLUMNS, { wide: format === 'wide', noHeaders: flags['no-headers'] }) + (progress.length ? `\n${progress.join('\n')}\n` : '')
           : `No mesh-cert objects found on ${set.all.map((c) => c.name).join(', ')}.\n`;
       }
-      return { text, issues, observed };
+      return { text, failures, warnings, observed };
     };
 
     if (!flags.watch) {
-      const { text, issues, observed } = await render();
-      output.out(text);
+      const { text, failures, warnings, observed } = await render();
+      if (output.templateOutput(format)?.kind === 'jsonpath') process.stdout.write(text);
+      else output.out(text);
       for (const n of observed) process.stderr.write(`note: ${n}\n`);
-      if (issues.length) {
-        for (const i of issues) process.stderr.write(`problem: ${i}\n`);
-        this.exit(1);
-      }
+      for (const i of failures) process.stderr.write(`problem: ${i}\n`);
+      for (const i of warnings) process.stderr.write(`warning: ${i}\n`);
+      if (failures.length) this.exit(1);
+      if (warnings.length) this.exit(EXIT_WARNINGS);
       return;
     }
     let last = '';

@@ -5,8 +5,9 @@
 // --request-timeout bound each single call.
 import { Command, Interfaces } from '@oclif/core';
 
-import { baseFlags, parseDuration, waitFlags, type TimeoutFlagValues } from './flags.js';
+import { baseFlags, deprecatedAliasWarnings, parseDuration, waitFlags, type TimeoutFlagValues } from './flags.js';
 import { InterruptedError, TimeoutError, errorMessage, notInteractive } from './errors.js';
+import { suggest } from './suggest.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, callLimits, deadlineHits, setCallLimits, type CallLimits } from './deadline.js';
 
 // oclif's own constraints of parse() (not exported by @oclif/core's index).
@@ -53,8 +54,14 @@ export abstract class MeshCertCommand extends Command {
     argv?: string[],
   ): Promise<Interfaces.ParserOutput<F, B, A>> {
     const start = Date.now();
-    const out = await super.parse(options, argv);
+    let out: Interfaces.ParserOutput<F, B, A>;
+    try {
+      out = await super.parse(options, argv);
+    } catch (err) {
+      throw withFlagSuggestion(err, { ...(this.ctor.baseFlags ?? {}), ...((options?.flags ?? this.ctor.flags) ?? {}) });
+    }
     const defs = (options?.flags ?? this.ctor.flags) as Record<string, unknown> | undefined;
+    for (const w of deprecatedAliasWarnings(argv ?? this.argv, defs ?? {})) process.stderr.write(`warning: ${w}\n`);
     setCallLimits(limitsOf(defs, out.flags as TimeoutFlagValues, start));
     return out;
   }
@@ -83,6 +90,23 @@ export abstract class MeshCertCommand extends Command {
       throw err;
     }
   }
+}
+
+/**
+ * oclif's "Nonexistent flag: --contxt", with the closest flags of the command named
+ * ("did you mean --context?"); any other error as it is.
+ */
+export function withFlagSuggestion(err: unknown, flags: Record<string, unknown>): unknown {
+  const e = err as Error & { flags?: string[] };
+  if (!(err instanceof Error) || !/^Nonexistent flags?:/.test(e.message) || !Array.isArray(e.flags)) return err;
+  const names = Object.entries(flags).filter(([, f]) => !(f as { hidden?: boolean }).hidden).map(([n]) => `--${n}`);
+  const hints = e.flags.flatMap((typed) => {
+    const bare = typed.split('=')[0]!;
+    const close = suggest(bare.startsWith('--') ? bare : `--${bare.replace(/^-+/, '')}`, names).slice(0, 2);
+    return close.length ? [`did you mean ${close.join(' or ')} for ${bare}?`] : [];
+  });
+  if (hints.length) e.message = `${e.message.split('\n')[0]} (${hints.join('; ')})\n${e.message.split('\n').slice(1).join('\n')}`.trimEnd();
+  return err;
 }
 
 /** Runs fn with a deadline; past it, rejects with a TimeoutError (exit code 124). */

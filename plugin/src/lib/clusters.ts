@@ -1,5 +1,5 @@
 // Clusters are kubeconfig contexts. The management cluster is --mgmt-context (else --context,
-// else the current context); the managed clusters are --cluster a,b, or every context with
+// else the current context); the managed clusters are --managed-clusters a,b (old name --cluster), or every context with
 // --all-contexts, or by default every context but the management one. Work on several clusters
 // runs concurrently and settles per cluster: one unreachable cluster never hides the others.
 import type { ClusterFlagValues } from './flags.js';
@@ -76,12 +76,15 @@ export async function resolveClusters(flags: ClusterFlagValues): Promise<Cluster
   const mgmt = makeCluster(kubeconfig, mgmtCtx.name, 'mgmt');
   const known = contextNames(kubeconfig);
   let managedNames: string[];
-  if (flags.cluster !== undefined) {
-    managedNames = splitList(flags.cluster);
-    if (managedNames.length === 0) throw new UserError('--cluster expects a comma-separated list of context names, got an empty value');
+  // `cluster`: the old name, still accepted from callers that pass flag values themselves.
+  const listed = flags['managed-clusters'] ?? flags.cluster;
+  const flag = flags['managed-clusters'] === undefined && flags.cluster !== undefined ? '--cluster' : '--managed-clusters';
+  if (listed !== undefined) {
+    managedNames = splitList(listed);
+    if (managedNames.length === 0) throw new UserError(`${flag} expects a comma-separated list of context names, got an empty value`);
     const unknown = managedNames.filter((n) => !kubeconfig.contexts.has(n));
     if (unknown.length) {
-      throw new UserError(`--cluster names ${unknown.map((u) => `"${u}"`).join(', ')}, which ${unknown.length > 1 ? 'are not contexts' : 'is not a context'} of the kubeconfig (known: ${known.join(', ')})`);
+      throw new UserError(`${flag} names ${unknown.map((u) => `"${u}"`).join(', ')}, which ${unknown.length > 1 ? 'are not contexts' : 'is not a context'} of the kubeconfig (known: ${known.join(', ')})`);
     }
   } else if (flags['all-contexts']) {
     managedNames = known;

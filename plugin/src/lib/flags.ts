@@ -4,7 +4,17 @@ import { Flags } from '@oclif/core';
 import { UserError } from './errors.js';
 
 export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml', 'name'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+/** -o: one of OUTPUT_FORMATS, or kubectl's jsonpath=TEMPLATE / custom-columns=SPEC. */
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number] | `jsonpath=${string}` | `custom-columns=${string}`;
+
+/** Checks a value of -o (as oclif would check an option), allowing jsonpath= and custom-columns=. */
+export function parseOutput(value: string): OutputFormat {
+  if ((OUTPUT_FORMATS as readonly string[]).includes(value)) return value as OutputFormat;
+  const m = /^(jsonpath|custom-columns)=/.exec(value);
+  if (m) return value as OutputFormat;
+  if (value === 'jsonpath' || value === 'custom-columns') throw new UserError(`-o ${value} needs a template: -o ${value}=${value === 'jsonpath' ? "'{.items[*].metadata.name}'" : 'NAME:.metadata.name'}`);
+  throw new UserError(`Expected --output=${value} to be one of: ${OUTPUT_FORMATS.join(', ')}, jsonpath=TEMPLATE, custom-columns=SPEC`);
+}
 
 /** --verbose: every command has it (stack traces on errors, debug lines on stderr). */
 export const baseFlags = {
@@ -28,14 +38,25 @@ export const listFlags = {
 };
 
 export const outputFlags = {
-  output: Flags.option({ char: 'o', options: OUTPUT_FORMATS, description: 'output format', default: 'table' as OutputFormat, helpGroup: 'OUTPUT' })(),
+  output: Flags.custom<OutputFormat>({
+    char: 'o',
+    description: `output format: ${OUTPUT_FORMATS.join('|')}, jsonpath=TEMPLATE or custom-columns=SPEC (as kubectl's)`,
+    default: 'table',
+    helpGroup: 'OUTPUT',
+    parse: async (v) => parseOutput(v),
+  })(),
   'no-headers': Flags.boolean({ description: 'omit the header line of tables', default: false, helpGroup: 'OUTPUT' }),
 };
 
 /** Clusters are kubeconfig contexts: one management cluster and the managed ones. */
 export const clusterFlags = {
   'mgmt-context': Flags.string({ description: 'context of the management cluster (default: --context, else the current context)', helpGroup: 'CLUSTERS' }),
-  cluster: Flags.string({ description: 'managed clusters, as context names: a,b (default: every context but the management one)', helpGroup: 'CLUSTERS', exclusive: ['all-contexts'] }),
+  'managed-clusters': Flags.string({
+    description: 'managed clusters, as context names: a,b (default: every context but the management one); --cluster, its old name, still works but is deprecated',
+    helpGroup: 'CLUSTERS',
+    exclusive: ['all-contexts'],
+    aliases: ['cluster'],
+  }),
   'all-contexts': Flags.boolean({ description: 'every context of the kubeconfig is a managed cluster (the management one included)', default: false, helpGroup: 'CLUSTERS' }),
 };
 
@@ -63,6 +84,9 @@ export interface KubeFlagValues {
 
 export interface ClusterFlagValues extends KubeFlagValues {
   'mgmt-context'?: string;
+  /** --managed-clusters a,b (alias: --cluster, deprecated). */
+  'managed-clusters'?: string;
+  /** @deprecated the old name of 'managed-clusters' (programmatic callers). */
   cluster?: string;
   'all-contexts'?: boolean;
 }
@@ -90,7 +114,28 @@ export function parseDuration(text: string, flag = '--timeout'): number {
   return Math.round(total);
 }
 
-/** The comma list of --cluster, trimmed, without empties or duplicates. */
+/**
+ * Flags renamed, old name -> new: the old one is an alias of the new, and using it prints a
+ * warning (MeshCertCommand.parse). --cluster is kubectl's flag for a kubeconfig cluster entry,
+ * which a managed-cluster list must not be mistaken for.
+ */
+export const DEPRECATED_FLAG_ALIASES: Record<string, string> = { cluster: 'managed-clusters' };
+
+/** The deprecation warnings for the old flag names among argv (each once), for flags the command has. */
+export function deprecatedAliasWarnings(argv: readonly string[], flags: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const [old, now] of Object.entries(DEPRECATED_FLAG_ALIASES)) {
+    if (!(now in flags) || old in flags) continue;
+    const stop = argv.indexOf('--');
+    const words = stop >= 0 ? argv.slice(0, stop) : argv;
+    if (words.some((w) => w === `--${old}` || w.startsWith(`--${old}=`))) {
+      out.push(`--${old} is deprecated and will be removed: use --${now} (kubectl's --${old} names a kubeconfig cluster entry, not managed clusters)`);
+    }
+  }
+  return out;
+}
+
+/** The comma list of --managed-clusters, trimmed, without empties or duplicates. */
 export function splitList(text: string | undefined): string[] {
   if (!text) return [];
   return [...new Set(text.split(',').map((s) => s.trim()).filter(Boolean))];

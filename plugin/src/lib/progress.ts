@@ -7,6 +7,33 @@ export function isTty(): boolean {
   return Boolean(process.stderr.isTTY);
 }
 
+/** The one set of marks every command prints: pass, warning, failure, a step. */
+export const MARKS = { ok: '✓', warn: '‼', fail: '✗', step: '▸' } as const;
+export type Mark = keyof typeof MARKS;
+const COLOURS: Record<Mark, string> = { ok: '32', warn: '33', fail: '31', step: '36' };
+
+/**
+ * Colour on a terminal only: never when the stream is piped, NO_COLOR is set (any value) or
+ * TERM=dumb; FORCE_COLOR (not 0) forces it.
+ */
+export function useColour(stream: NodeJS.WriteStream = process.stderr): boolean {
+  const force = process.env.FORCE_COLOR;
+  if (force !== undefined && force !== '' && force !== '0') return true;
+  if ('NO_COLOR' in process.env && process.env.NO_COLOR !== undefined) return false;
+  if (process.env.TERM === 'dumb') return false;
+  return Boolean(stream.isTTY);
+}
+
+/** A mark, coloured when the stream it goes to is a terminal (useColour). */
+export function mark(kind: Mark, stream: NodeJS.WriteStream = process.stderr): string {
+  return useColour(stream) ? `\x1b[${COLOURS[kind]}m${MARKS[kind]}\x1b[0m` : MARKS[kind];
+}
+
+/** Text in the colour of a mark (state words in tables), when the stream is a terminal. */
+export function paint(kind: Mark, text: string, stream: NodeJS.WriteStream = process.stdout): string {
+  return useColour(stream) ? `\x1b[${COLOURS[kind]}m${text}\x1b[0m` : text;
+}
+
 export function warn(message: string): void {
   process.stderr.write(`warning: ${message}\n`);
 }
@@ -28,8 +55,8 @@ export function spinner(text: string, opts: { quiet?: boolean } = {}): Spinner {
   if (!isTty()) {
     return {
       update(t) { current = t; },
-      succeed(t) { if (!opts.quiet) info(`✓ ${t ?? current}`); },
-      fail(t) { info(`✗ ${t ?? current}`); },
+      succeed(t) { if (!opts.quiet) info(`${mark('ok')} ${t ?? current}`); },
+      fail(t) { info(`${mark('fail')} ${t ?? current}`); },
       stop() {},
     };
   }
@@ -45,8 +72,8 @@ export function spinner(text: string, opts: { quiet?: boolean } = {}): Spinner {
   };
   return {
     update(t) { current = t; },
-    succeed(t) { end(`✓ ${t ?? current}`); },
-    fail(t) { end(`✗ ${t ?? current}`); },
+    succeed(t) { end(`${mark('ok')} ${t ?? current}`); },
+    fail(t) { end(`${mark('fail')} ${t ?? current}`); },
     stop() { end(); },
   };
 }

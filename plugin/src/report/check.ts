@@ -15,6 +15,7 @@ import type { K8s, KObject, Secret } from '../lib/k8s.js';
 import { isNotFound } from '../lib/k8s.js';
 import { KINDS, resourceOf } from '../lib/kinds.js';
 import { loadYaml } from '../lib/lazy.js';
+import { mark, type Mark } from '../lib/progress.js';
 import type { Ref } from '../lib/refs.js';
 import { certPems, daysLeft, fromBase64 } from '../lib/certs.js';
 import { glooMeshOwner } from '../engine/ownership.js';
@@ -613,7 +614,7 @@ async function staleRootLines(
   return lines;
 }
 
-const SYMBOL: Record<Result, string> = { pass: '√', warn: '‼', fail: '×' };
+const SYMBOL: Record<Result, Mark> = { pass: 'ok', warn: 'warn', fail: 'fail' };
 
 export function renderChecks(lines: CheckLine[]): string {
   const out: string[] = [];
@@ -624,11 +625,11 @@ export function renderChecks(lines: CheckLine[]): string {
       cat = l.category;
       out.push(cat, '-'.repeat(cat.length));
     }
-    out.push(`${SYMBOL[l.result]} [${l.cluster}] ${l.message}`);
+    out.push(`${mark(SYMBOL[l.result], process.stdout)} [${l.cluster}] ${l.message}`);
     if (l.result !== 'pass' && l.hint) out.push(`    hint: ${l.hint}`);
   }
   const fails = lines.filter((l) => l.result === 'fail').length;
   const warns = lines.filter((l) => l.result === 'warn').length;
-  out.push('', fails ? `Status check results are × (${fails} failed, ${warns} warnings)` : `Status check results are √${warns ? ` (${warns} warnings)` : ''}`);
+  out.push('', fails ? `Status check results are ${mark('fail', process.stdout)} (${fails} failed, ${warns} warnings)` : `Status check results are ${mark(warns ? 'warn' : 'ok', process.stdout)}${warns ? ` (${warns} warnings)` : ''}`);
   return `${out.join('\n')}\n`;
 }

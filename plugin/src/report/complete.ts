@@ -33,7 +33,10 @@ function findFlag(cmd: CommandInfo | undefined, word: string): [string, Command.
   if (word.startsWith('--')) {
     const name = word.slice(2).split('=')[0];
     const f = cmd.flags[name];
-    return f ? [name, f] : undefined;
+    if (f) return [name, f];
+    // a deprecated alias (--cluster for --managed-clusters) completes as the flag it names
+    const e = Object.entries(cmd.flags).find(([, d]) => ((d as { aliases?: string[] }).aliases ?? []).includes(name));
+    return e ? [e[0], e[1]] : undefined;
   }
   if (word.startsWith('-') && word.length >= 2) {
     const ch = word[1];
@@ -111,6 +114,7 @@ export async function complete(commands: CommandInfo[], words: string[], lookups
       case 'context':
       case 'mgmt-context':
         return wrap(await lookups.contexts().catch(() => []));
+      case 'managed-clusters':
       case 'cluster': {
         // A comma list: complete the last item, keep the ones before.
         const head = partial.includes(',') ? partial.slice(0, partial.lastIndexOf(',') + 1) : '';

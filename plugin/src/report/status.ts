@@ -49,6 +49,39 @@ export interface StatusRow {
   owner?: string;
   /** IssuedCertificate: the roots its issued Secret trusts and the root its intermediate is anchored at, read from the Secret. */
   trust?: SecretTrust;
+  /** The object as the cluster returned it (not for Cluster rows); what -o json|yaml print. */
+  object?: KObject;
+}
+
+/** The annotation naming the cluster (kubeconfig context) an object of `status -o json|yaml` was read from. */
+export const CLUSTER_ANNOTATION = 'mesh-cert.solo.io/cluster';
+/** The annotation holding what `status` computed of the object (JSON: state, notAfter, daysLeft, root, trust, progress…). */
+export const REPORT_ANNOTATION = 'mesh-cert.solo.io/status-report';
+
+/**
+ * The object of a row as -o json|yaml print it: the Kubernetes object itself (apiVersion and
+ * kind set, as list items lack them), annotated with its cluster and with what status computed.
+ * Cluster rows (unreachable clusters) have no object: undefined.
+ */
+export function statusObject(row: StatusRow): KObject | undefined {
+  if (row.kind === 'Cluster' || !row.object) return undefined;
+  const { object, cluster, ...facts } = row;
+  const report = Object.fromEntries(Object.entries(facts).filter(([k, v]) => v !== undefined && !['kind', 'apiVersion', 'namespace', 'name', 'generation'].includes(k)));
+  const o = object as KObject & Record<string, unknown>;
+  return {
+    ...o,
+    apiVersion: row.apiVersion,
+    kind: row.kind,
+    metadata: {
+      ...o.metadata,
+      annotations: { ...(o.metadata.annotations ?? {}), [CLUSTER_ANNOTATION]: cluster, [REPORT_ANNOTATION]: JSON.stringify(report) },
+    },
+  } as KObject;
+}
+
+/** The items of `status -o json|yaml`, and the clusters that could not be read (for stderr). */
+export function statusObjects(rows: StatusRow[]): KObject[] {
+  return rows.map(statusObject).filter((o): o is KObject => o !== undefined);
 }
 
 export interface ClusterProgress {
@@ -81,6 +114,7 @@ function baseRow(cluster: string, k: KindInfo, o: Obj): StatusRow {
     generation,
     observedGeneration,
     generationLag: generation !== undefined && (observedGeneration ?? 0) < generation,
+    object: o,
   };
 }
 
@@ -336,28 +370,61 @@ const observed = (r: StatusRow) => r.drivenBy === 'Gloo Mesh';
 
 const describe = (r: StatusRow) => (r.kind === 'Cluster' ? `cluster ${r.cluster}` : `${r.kind} ${r.namespace}/${r.name} on cluster ${r.cluster}`);
 
+/** Exit code of `status` and `check` when there are warnings but no failure (documented in plugin/README.md). */
+export const EXIT_WARNINGS = 3;
+
 /**
- * Why `status` exits non-zero, one line per problem: unreachable clusters, FAILED objects that
- * mesh-cert drives, certificates within warnDays, and VirtualMeshes whose clusters trust
- * different roots outside a rotation or have a trust gap (verdicts: by default from the rows).
+ * A FAILED CertificateRotation that a later rotation of the same VirtualMesh (on the same
+ * cluster) superseded: the record of a past attempt, not a failure now.
  */
+export function isSuperseded(row: StatusRow, rows: readonly StatusRow[]): boolean {
+  if (row.kind !== 'CertificateRotation' || row.state !== 'FAILED' || !row.virtualMeshes?.length) return false;
+  const created = (r: StatusRow) => Date.parse((r.object?.metadata as { creationTimestamp?: string } | undefined)?.creationTimestamp ?? '') || 0;
+  return rows.some((r) => r !== row && r.kind === 'CertificateRotation' && r.cluster === row.cluster && r.virtualMeshes?.[0] === row.virtualMeshes![0] && created(r) > created(row));
+}
+
+/**
+ * What `status` found, one line each: failures (unreachable clusters, FAILED objects mesh-cert
+ * drives, expired certificates, VirtualMeshes whose clusters trust different roots outside a
+ * rotation or have a trust gap) exit 1; warnings only (certificates expiring within warnDays)
+ * exit EXIT_WARNINGS. A FAILED rotation a later one superseded is neither (see notes()).
+ */
+export function findings(rows: StatusRow[], warnDays: number, verdicts: MeshVerdict[] = meshVerdicts(membersOf(rows), rotationsOf(rows))): { failures: string[]; warnings: string[] } {
+  const failures: string[] = [];
+  const warnings: string[] = [];
+  for (const r of rows) {
+    const what = describe(r);
+    if (r.kind === 'Cluster') failures.push(r.error ?? `${what} is ${r.state}`);
+    else if (isFailed(r) && !observed(r) && !isSuperseded(r, rows)) failures.push(`${what} is ${r.state}${r.error ? `: ${r.error}` : ''}`);
+    if (r.daysLeft !== undefined && r.daysLeft < warnDays) {
+      if (r.daysLeft < 0) failures.push(`${what}: certificate expired on ${r.notAfter}`);
+      else warnings.push(`${what}: certificate expires in ${r.daysLeft} days (${r.notAfter}), within --warn-days ${warnDays}`);
+    }
+  }
+  for (const v of verdicts) if (!v.ok) failures.push(v.message);
+  return { failures, warnings };
+}
+
+/** Every finding of `status`, failures and warnings, in row order (findings() tells them apart). */
 export function problems(rows: StatusRow[], warnDays: number, verdicts: MeshVerdict[] = meshVerdicts(membersOf(rows), rotationsOf(rows))): string[] {
   const out: string[] = [];
   for (const r of rows) {
-    const what = describe(r);
-    if (r.kind === 'Cluster') out.push(r.error ?? `${what} is ${r.state}`);
-    else if (isFailed(r) && !observed(r)) out.push(`${what} is ${r.state}${r.error ? `: ${r.error}` : ''}`);
-    if (r.daysLeft !== undefined && r.daysLeft < warnDays) {
-      out.push(r.daysLeft < 0 ? `${what}: certificate expired on ${r.notAfter}` : `${what}: certificate expires in ${r.daysLeft} days (${r.notAfter}), within --warn-days ${warnDays}`);
-    }
+    const { failures, warnings } = findings([r], warnDays, []);
+    if (r.kind === 'CertificateRotation' && isSuperseded(r, rows)) continue;
+    out.push(...failures, ...warnings);
   }
   for (const v of verdicts) if (!v.ok) out.push(v.message);
   return out;
 }
 
-/** What `status` reports without failing: FAILED objects Gloo Mesh drives (observe mode). */
+/** What `status` reports without failing: FAILED objects Gloo Mesh drives (observe mode), FAILED rotations superseded. */
 export function notes(rows: StatusRow[]): string[] {
-  return rows
-    .filter((r) => observed(r) && isFailed(r))
-    .map((r) => `${describe(r)} is ${r.state}${r.error ? `: ${r.error}` : ''} (driven by Gloo Mesh, ${r.owner}: mesh-cert only observes it)`);
+  return [
+    ...rows
+      .filter((r) => observed(r) && isFailed(r))
+      .map((r) => `${describe(r)} is ${r.state}${r.error ? `: ${r.error}` : ''} (driven by Gloo Mesh, ${r.owner}: mesh-cert only observes it)`),
+    ...rows
+      .filter((r) => isSuperseded(r, rows))
+      .map((r) => `${describe(r)} is FAILED${r.error ? ` (${r.error})` : ''}; a later rotation of VirtualMesh ${r.virtualMeshes![0]} superseded it: history, not a failure`),
+  ];
 }

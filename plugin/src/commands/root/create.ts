@@ -12,7 +12,7 @@ existing root, or an intermediate with its chain, from a directory or a comma li
 material is verified (chain to a self-signed root, key matches the certificate) before it is
 written. An existing Secret is never overwritten without --force, and --force refuses a Secret
 that is in use: named as the signing Secret of an IssuedCertificate (in the management cluster or
-a managed one: --cluster a,b, --all-contexts, default every context) or as a rotation's root
+a managed one: --managed-clusters a,b, --all-contexts, default every context) or as a rotation's root
 (annotation mesh-cert.solo.io/rotation-roots), as the new root of a CertificateRotation, or as
 the root of a VirtualMesh; a root in use is replaced by "rotate", never overwritten. Before
 overwriting, the previous Secret is copied to <name>-backup-<UTC time> in the same namespace
@@ -27,7 +27,7 @@ overwriting, the previous Secret is copied to <name>-backup-<UTC time> in the sa
   static override flags = {
     ...kubeFlags,
     'mgmt-context': Flags.string({ description: 'context of the management cluster (default: --context, else the current context)' }),
-    cluster: Flags.string({ description: 'with --force: the managed clusters whose IssuedCertificates may use the Secret, as context names a,b (default: every context)', exclusive: ['all-contexts'] }),
+    'managed-clusters': Flags.string({ description: 'with --force: the managed clusters whose IssuedCertificates may use the Secret, as context names a,b (default: every context); old name --cluster (deprecated)', exclusive: ['all-contexts'], aliases: ['cluster'] }),
     'all-contexts': clusterFlags['all-contexts'],
     output: outputFlags.output,
     org: Flags.string({ description: 'organization (O) of the root certificate', default: 'gloo-mesh' }),
@@ -74,7 +74,7 @@ overwriting, the previous Secret is copied to <name>-backup-<UTC time> in the sa
       if (failed.length) {
         throw new UserError(
           `--force: refusing to overwrite ${where}: cannot tell whether it is in use: ${failed.map((f) => `cluster "${f.cluster}": ${errorMessage(f.error)}`).join('; ')}; ` +
-            `name the managed clusters to check with --cluster a,b; nothing was changed`,
+            `name the managed clusters to check with --managed-clusters a,b; nothing was changed`,
         );
       }
     }
