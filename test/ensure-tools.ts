@@ -4,10 +4,14 @@
 // is skipped for it.
 import { ensureBinaries } from './kube/ensure.js';
 import { ensureReferee } from './istio/ensure.js';
+import { ensureKrew } from './krew/ensure.js';
+import { ensureHelm } from './helm/ensure.js';
 
 const TOOLS: { name: string; ensure: () => Promise<unknown> }[] = [
   { name: 'kube-apiserver, kube-controller-manager, etcd (test/kube)', ensure: () => ensureBinaries() },
   { name: "the Istio referee (test/istio)", ensure: () => ensureReferee() },
+  { name: 'krew (test/krew)', ensure: () => ensureKrew() },
+  { name: 'helm (test/helm)', ensure: () => ensureHelm() },
 ];
 
 async function main(): Promise<void> {

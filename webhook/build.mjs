@@ -2,13 +2,16 @@
 // starts without resolving hundreds of modules. client-node stays in its own chunk, loaded only
 // when a cluster is configured.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 // --outdir DIR: build elsewhere (tests), leaving webhook/dist alone for whoever is running it.
 const i = process.argv.indexOf('--outdir');
 const outdir = i > 0 && process.argv[i + 1] ? process.argv[i + 1] : `${here}dist`;
+// --no-sourcemap: the npm package (prepack) and the image (webhook/Dockerfile) ship no maps.
+const sourcemap = process.argv.includes('--no-sourcemap') ? false : 'linked';
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 rmSync(outdir, { recursive: true, force: true });
 await build({
   entryPoints: { main: `${here}src/main.ts` },
@@ -19,7 +22,9 @@ await build({
   platform: 'node',
   target: 'node20',
   packages: 'bundle',
-  sourcemap: 'linked',
+  sourcemap,
+  // what --version and mesh_cert_webhook_build_info report (src/version.ts)
+  define: { __MESH_CERT_VERSION__: JSON.stringify(version) },
   legalComments: 'none',
   logLevel: 'warning',
   // CommonJS dependencies call require(); give the ESM bundle one.

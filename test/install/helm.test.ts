@@ -1,0 +1,160 @@
+// The Helm chart (manifests/helm/mesh-cert) with the real helm (test/helm: helm.sh/helm/v4):
+// lint; for the default values it renders the objects `kubectl kustomize manifests/` renders
+// (the one source of truth: the CRDs are copies of manifests/crds, the webhook templates are
+// checked here); its values; install and upgrade on a real control plane (test/kube).
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findHelm } from '../helm/ensure.js';
+import { startKube, type Kube } from '../kube/index.js';
+import { staleCrds } from '../../plugin/release/chart.mjs';
+import { cleanup, REPO, run, tmp } from './helpers.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rendered YAML
+type Obj = any;
+const CHART = join(REPO, 'manifests', 'helm', 'mesh-cert');
+const NS = 'mesh-cert-system';
+const helm = findHelm();
+
+const docs = (text: string): Obj[] => parseAllDocuments(text).map((d) => d.toJS() as Obj).filter(Boolean);
+const key = (o: Obj): string => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+const render = (...args: string[]): Obj[] => docs(run(helm, ['template', 'mesh-cert', CHART, '-n', NS, ...args]).stdout);
+const kustomize = (): Obj[] => docs(execFileSync('/usr/bin/kubectl', ['kustomize', join(REPO, 'manifests')]).toString());
+const find = (objs: Obj[], kind: string): Obj => objs.find((o) => o.kind === kind);
+
+/** Helm-only metadata the comparison ignores: the CRDs' keep annotation (crds.keep). */
+function withoutHelmOnly(o: Obj): Obj {
+  const c = structuredClone(o);
+  if (c.kind === 'CustomResourceDefinition' && c.metadata.annotations) {
+    delete c.metadata.annotations['helm.sh/resource-policy'];
+    if (!Object.keys(c.metadata.annotations).length) delete c.metadata.annotations;
+  }
+  return c;
+}
+
+/** Objects of `a` and `b` that differ or are missing on one side, as lines. */
+function differences(a: Obj[], b: Obj[]): string[] {
+  const bm = new Map(b.map((o) => [key(o), o]));
+  const out: string[] = [];
+  for (const o of a) {
+    const other = bm.get(key(o));
+    if (!other) out.push(`${key(o)}: kustomize only`);
+    else if (!isDeepStrictEqual(o, other)) out.push(`${key(o)}: differs\n  kustomize: ${JSON.stringify(o)}\n  helm:      ${JSON.stringify(other)}`);
+    bm.delete(key(o));
+  }
+  for (const k of bm.keys()) out.push(`${k}: helm only`);
+  return out;
+}
+
+describe('the Helm chart', () => {
+  it('helm lint --strict passes', () => {
+    const r = run(helm, ['lint', '--strict', CHART]);
+    expect(r.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+  });
+
+  it("holds manifests/crds' CRDs as they are (node plugin/release/chart.mjs copies them)", () => {
+    expect(staleCrds()).toEqual([]);
+  });
+
+  it('renders, for the default values, the objects kustomize renders from manifests/', () => {
+    const k = kustomize();
+    // the release namespace is helm's (--create-namespace) unless namespace.create
+    expect(differences(k.filter((o) => o.kind !== 'Namespace'), render().map(withoutHelmOnly))).toEqual([]);
+    expect(differences(k, render('--set', 'namespace.create=true').map(withoutHelmOnly))).toEqual([]);
+    // and the CRDs are kept on uninstall
+    for (const crd of render().filter((o) => o.kind === 'CustomResourceDefinition')) expect(crd.metadata.annotations['helm.sh/resource-policy']).toBe('keep');
+  });
+
+  it('sets replicas, resources, image, TLS and client CA from values', () => {
+    const caBundle = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
+    const objs = render('--set', 'replicas=2', '--set', 'resources.requests.cpu=100m', '--set', 'resources.limits.memory=512Mi',
+      '--set', 'image.repository=registry.example/mc', '--set', 'image.tag=9.9.9', '--set', 'tls.secretName=my-tls', '--set', `tls.caBundle=${caBundle}`,
+      '--set-string', 'clientCA.pem=-----BEGIN CERTIFICATE-----', '--set', 'crds.install=false', '--set', 'logLevel=debug');
+    const d = find(objs, 'Deployment');
+    const pod = d.spec.template.spec;
+    const c = pod.containers[0];
+    expect(d.spec.replicas).toBe(2);
+    expect(c.resources).toEqual({ requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '512Mi' } });
+    expect(c.image).toBe('registry.example/mc:9.9.9');
+    expect(c.args).toContain('--client-ca-file=/etc/mesh-cert-webhook/client-ca/ca.crt');
+    expect(c.args).toContain('--log-level=debug');
+    expect(pod.volumes).toContainEqual({ name: 'tls', secret: { secretName: 'my-tls' } });
+    expect(pod.volumes).toContainEqual({ name: 'client-ca', configMap: { name: 'mesh-cert-webhook-client-ca' } });
+    expect(find(objs, 'ConfigMap').data).toEqual({ 'ca.crt': '-----BEGIN CERTIFICATE-----' });
+    for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) expect(find(objs, kind).webhooks[0].clientConfig.caBundle).toBe(caBundle);
+    expect(objs.filter((o) => o.kind === 'CustomResourceDefinition')).toEqual([]);
+    const digest = `sha256:${'a'.repeat(64)}`;
+    expect(find(render('--set', `image.digest=${digest}`), 'Deployment').spec.template.spec.containers[0].image).toBe(`ghcr.io/mesh-cert/mesh-cert-webhook@${digest}`);
+    const existing = find(render('--set', 'clientCA.configMap=apiserver-ca', '--set', 'clientCA.key=ca.pem'), 'Deployment').spec.template.spec;
+    expect(existing.volumes).toContainEqual({ name: 'client-ca', configMap: { name: 'apiserver-ca' } });
+    expect(existing.containers[0].args).toContain('--client-ca-file=/etc/mesh-cert-webhook/client-ca/ca.pem');
+  });
+
+  it('refuses a tls.mode other than manual, saying what is implemented', () => {
+    const r = run(helm, ['template', 'mesh-cert', CHART, '-n', NS, '--set', 'tls.mode=self-signed'], { allowFail: true });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('tls.mode "self-signed" is not implemented by this chart');
+    expect(r.stderr).toContain('the only mode is "manual"');
+  });
+
+  describe('on a real control plane', () => {
+    let kube: Kube;
+    let dir: string;
+    const ctx = 'c1';
+    const k = (...args: string[]): string => run('kubectl', ['--kubeconfig', kube.kubeconfigPath, '--context', ctx, ...args]).stdout;
+    const h = (...args: string[]): string => run(helm, [...args, '--kubeconfig', kube.kubeconfigPath, '--kube-context', ctx], { env: { ...process.env, HELM_CACHE_HOME: join(dir, 'cache'), HELM_CONFIG_HOME: join(dir, 'config'), HELM_DATA_HOME: join(dir, 'data') } }).stdout;
+
+    beforeAll(async () => {
+      dir = tmp('helm');
+      // no CRDs: the chart installs them
+      kube = await startKube({ clusters: [ctx], crds: false });
+    }, 180_000);
+    afterAll(async () => {
+      await kube?.stop();
+      cleanup(dir);
+    });
+
+    it('installs, upgrades (keeping a caBundle patched in by hand) and uninstalls, keeping the CRDs', () => {
+      h('install', 'mesh-cert', CHART, '-n', NS, '--create-namespace');
+      expect(h('status', 'mesh-cert', '-n', NS)).toMatch(/STATUS: deployed/);
+      const crds = k('get', 'crds', '-o', 'name').split('\n').filter(Boolean).sort();
+      expect(crds).toHaveLength(5);
+      for (const name of crds) k('wait', '--for=condition=Established', '--timeout=60s', name);
+      const deploy = JSON.parse(k('get', 'deployment', 'mesh-cert-webhook', '-n', NS, '-o', 'json')) as Obj;
+      expect(deploy.spec.replicas).toBe(3);
+      expect(deploy.spec.template.spec.containers[0].image).toBe('ghcr.io/mesh-cert/mesh-cert-webhook:0.1.0');
+      for (const kind of ['service', 'serviceaccount', 'poddisruptionbudget']) k('get', kind, 'mesh-cert-webhook', '-n', NS);
+      for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration', 'clusterrole', 'clusterrolebinding']) k('get', kind, 'mesh-cert-webhook');
+
+      // what webhook/gen-certs.sh --apply does after an install with tls.mode manual
+      const ca = Buffer.from('a CA').toString('base64');
+      k('patch', 'validatingwebhookconfiguration', 'mesh-cert-webhook', '--type=json', '-p', JSON.stringify([{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: ca }]));
+      writeFileSync(join(dir, 'values.yaml'), 'replicas: 2\nimage:\n  tag: 0.1.1\nresources:\n  limits:\n    memory: 300Mi\n');
+      h('upgrade', 'mesh-cert', CHART, '-n', NS, '-f', join(dir, 'values.yaml'));
+      expect(h('history', 'mesh-cert', '-n', NS)).toMatch(/\n2\s.*deployed/);
+      const after = JSON.parse(k('get', 'deployment', 'mesh-cert-webhook', '-n', NS, '-o', 'json')) as Obj;
+      expect(after.spec.replicas).toBe(2);
+      expect(after.spec.template.spec.containers[0].image).toBe('ghcr.io/mesh-cert/mesh-cert-webhook:0.1.1');
+      expect(after.spec.template.spec.containers[0].resources.limits.memory).toBe('300Mi');
+      expect(JSON.parse(k('get', 'validatingwebhookconfiguration', 'mesh-cert-webhook', '-o', 'json')).webhooks[0].clientConfig.caBundle).toBe(ca);
+
+      // the plugin reads the chart's CRDs as its own and finds the webhook not running (no kubelet here)
+      const v = JSON.parse(run(join(REPO, 'plugin/bin/kubectl-mesh_cert'), ['version', '--kubeconfig', kube.kubeconfigPath, '--context', ctx, '-o', 'json']).stdout) as Obj;
+      expect(v.server.crds.map((c: Obj) => c.match)).toEqual(Array(5).fill('identical'));
+      // the controller-manager made the pods; nothing schedules them here, so none answers
+      expect(v.server.webhook).toMatchObject({ namespace: NS, images: ['ghcr.io/mesh-cert/mesh-cert-webhook:0.1.1'], versions: [] });
+      expect(v.server.webhook.pods.length).toBeGreaterThan(0);
+      for (const p of v.server.webhook.pods) expect(p).toMatchObject({ phase: 'Pending', error: 'pod is Pending' });
+      const text = run(join(REPO, 'plugin/bin/kubectl-mesh_cert'), ['version', '--kubeconfig', kube.kubeconfigPath, '--context', ctx]).stdout;
+      expect(text).toMatch(/^Webhook: unknown \(0 of \d+ pods answered; mesh-cert-webhook-\S+: pod is Pending/m);
+      expect(text).toMatch(/^ {2}issuedcertificates\.certificates\.mesh\.gloo\.solo\.io: v1 schema [0-9a-f]{12} \(same schema as this client\)$/m);
+
+      h('uninstall', 'mesh-cert', '-n', NS);
+      expect(k('get', 'deployments', '-n', NS, '-o', 'name')).toBe('');
+      expect(k('get', 'crds', '-o', 'name').split('\n').filter(Boolean)).toHaveLength(5);
+    }, 240_000);
+  });
+});
