@@ -27,19 +27,69 @@ export function pathOf(segments: readonly (string | number)[]): string {
 
 const MAX_VALUE_CHARS = 100;
 
+/**
+ * JSON text of `value`, written until it passes `max` characters and no further: a value quoted
+ * in an error may be a 3 MiB list or a map of 200,000 keys, and rendering it whole to show 100
+ * characters cost megabytes and seconds. The same text as JSON.stringify up to the cut, for the
+ * plain data a parsed object holds; anything else (toJSON, a bigint) goes through JSON.stringify.
+ */
+function boundedJson(value: unknown, max: number): { text: string; cut: boolean } {
+  let out = '';
+  const write = (v: unknown): boolean => {
+    if (out.length > max) return false;
+    if (v === null || typeof v === 'number' || typeof v === 'boolean') {
+      out += typeof v === 'number' && !Number.isFinite(v) ? 'null' : String(v);
+      return out.length <= max;
+    }
+    if (typeof v === 'string') {
+      // a long string is quoted only as far as it can be shown
+      out += v.length > max ? JSON.stringify(v.slice(0, max + 1)).slice(0, -1) : JSON.stringify(v);
+      return out.length <= max;
+    }
+    if (Array.isArray(v)) {
+      out += '[';
+      for (let i = 0; i < v.length; i++) {
+        if (i > 0) out += ',';
+        const x: unknown = v[i];
+        if (!write(x === undefined || typeof x === 'function' || typeof x === 'symbol' ? null : x)) return false;
+      }
+      out += ']';
+      return out.length <= max;
+    }
+    if (typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) {
+      out += '{';
+      let first = true;
+      for (const k in v as Record<string, unknown>) {
+        const x = (v as Record<string, unknown>)[k];
+        if (!Object.prototype.hasOwnProperty.call(v, k) || x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+        out += `${first ? '' : ','}${JSON.stringify(k.length > max ? k.slice(0, max + 1) : k)}:`;
+        first = false;
+        if (!write(x)) return false;
+      }
+      out += '}';
+      return out.length <= max;
+    }
+    let text: string;
+    try {
+      text = JSON.stringify(v) ?? String(v);
+    } catch {
+      text = String(v);
+    }
+    out += text;
+    return out.length <= max;
+  };
+  const complete = write(value);
+  return { text: out, cut: !complete || out.length > max };
+}
+
 /** Values are shown as Go's %q / JSON would; long ones (certificates) are cut. */
 export function renderValue(value: unknown): string {
-  let text: string;
-  if (typeof value === 'bigint') text = value.toString();
-  else if (value === undefined) text = 'null';
-  else {
-    try {
-      text = JSON.stringify(value) ?? String(value);
-    } catch {
-      text = String(value);
-    }
-  }
-  return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS)}...(${text.length} chars)` : text;
+  if (typeof value === 'bigint') return value.toString().slice(0, MAX_VALUE_CHARS);
+  if (value === undefined) return 'null';
+  const { text, cut } = boundedJson(value, MAX_VALUE_CHARS);
+  if (!cut) return text;
+  const size = typeof value === 'string' ? `${value.length} chars` : Array.isArray(value) ? `a list of ${value.length}` : 'more';
+  return `${text.slice(0, MAX_VALUE_CHARS)}...(${size})`;
 }
 
 const LABELS: Record<FieldErrorType, string> = {

@@ -34,17 +34,20 @@ function openssl(args: string[], input?: string): string {
   return execFileSync('openssl', args, { input, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
 }
 
-/** A client CA and a client certificate it signed (for --client-ca-file). */
-export function genClientCert(dir = tmp()): { caFile: string; certPem: string; keyPem: string; otherCertPem: string; otherKeyPem: string } {
+/** A client CA and a client certificate it signed (for --client-ca-file); RSA unless `ec`. */
+export function genClientCert(dir = tmp(), ec = false): { caFile: string; certFile: string; keyFile: string; certPem: string; keyPem: string; otherCertPem: string; otherKeyPem: string } {
   const p = (f: string): string => join(dir, f);
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=apiserver-client-ca', '-keyout', p('cca.key'), '-out', p('cca.crt')]);
-  openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=kube-apiserver', '-keyout', p('client.key'), '-out', p('client.csr')]);
+  const newkey = ec ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', 'rsa:2048'];
+  openssl(['req', '-x509', ...newkey, '-nodes', '-days', '2', '-subj', '/CN=apiserver-client-ca', '-keyout', p('cca.key'), '-out', p('cca.crt')]);
+  openssl(['req', '-new', ...newkey, '-nodes', '-subj', '/CN=kube-apiserver', '-keyout', p('client.key'), '-out', p('client.csr')]);
   writeFileSync(p('client.ext'), 'extendedKeyUsage=clientAuth\n');
   openssl(['x509', '-req', '-in', p('client.csr'), '-CA', p('cca.crt'), '-CAkey', p('cca.key'), '-set_serial', '7', '-days', '2', '-extfile', p('client.ext'), '-out', p('client.crt')]);
   // signed by nobody the server trusts
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=intruder', '-keyout', p('other.key'), '-out', p('other.crt')]);
+  openssl(['req', '-x509', ...newkey, '-nodes', '-days', '2', '-subj', '/CN=intruder', '-keyout', p('other.key'), '-out', p('other.crt')]);
   return {
     caFile: p('cca.crt'),
+    certFile: p('client.crt'),
+    keyFile: p('client.key'),
     certPem: readFileSync(p('client.crt'), 'utf8'),
     keyPem: readFileSync(p('client.key'), 'utf8'),
     otherCertPem: readFileSync(p('other.crt'), 'utf8'),

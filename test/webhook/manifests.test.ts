@@ -1,10 +1,11 @@
 // manifests/ as `kubectl apply -k manifests/` would see it, rendered by the real kubectl.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { KINDS } from '../../schemas/src/index.js';
-import { REPO } from './helpers.js';
+import { GEN_CERTS, REPO } from './helpers.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rendered YAML
 type Doc = any;
@@ -69,5 +70,42 @@ describe('manifests/', () => {
     expect(pod.volumes.find((v: Doc) => v.name === 'tls').secret.secretName).toBe('mesh-cert-webhook-tls');
     expect(find('PodDisruptionBudget').spec.selector.matchLabels).toEqual(d.spec.selector.matchLabels);
     expect(find('Service').spec.ports[0]).toMatchObject({ port: 443, targetPort: 'https' });
+  });
+});
+
+describe('manifests/webhook under attack (issue 16)', () => {
+  const d = find('Deployment', 'mesh-cert-webhook');
+  const c = d.spec.template.spec.containers[0];
+
+  it('requires the apiserver client certificate: --client-ca-file from the ConfigMap gen-certs.sh --apply creates', () => {
+    const mount = c.volumeMounts.find((m: Doc) => m.name === 'client-ca');
+    expect(c.args).toContain(`--client-ca-file=${mount.mountPath}/ca.crt`);
+    expect(d.spec.template.spec.volumes.find((v: Doc) => v.name === 'client-ca').configMap.name).toBe('mesh-cert-webhook-client-ca');
+    expect(readFileSync(GEN_CERTS, 'utf8')).toContain('create configmap "${svc}-client-ca" --from-file=ca.crt=');
+  });
+
+  it('sets its limits, and memory from measurement, with the figures beside them', () => {
+    expect(c.args).toEqual(expect.arrayContaining(['--max-connections=512', '--max-in-flight=256']));
+    expect(c.env).toContainEqual({ name: 'NODE_OPTIONS', value: expect.stringMatching(/--max-old-space-size=\d+/) });
+    const heap = Number(/--max-old-space-size=(\d+)/.exec(c.env.find((e: Doc) => e.name === 'NODE_OPTIONS').value)![1]);
+    const mib = (q: string): number => Number(/^(\d+)Mi$/.exec(q)![1]);
+    expect(mib(c.resources.limits.memory)).toBeGreaterThan(heap + 64);
+    expect(mib(c.resources.requests.memory)).toBeLessThan(mib(c.resources.limits.memory));
+    const text = readFileSync(join(REPO, 'manifests/webhook/deployment.yaml'), 'utf8');
+    expect(text).toMatch(/Memory measured with bench\/webhook-attack\.ts[\s\S]*MiB resident at rest[\s\S]*MiB at the peak of the attack suite[\s\S]*memory: \d+Mi/);
+  });
+
+  it('admits only the apiserver to 9443 and Prometheus to 8080, and lets the pods reach only the apiserver', () => {
+    const np = find('NetworkPolicy', 'mesh-cert-webhook');
+    expect(np.metadata.namespace).toBe('mesh-cert-system');
+    expect(np.spec.podSelector.matchLabels).toEqual(d.spec.selector.matchLabels);
+    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    const ports = (np.spec.ingress as Doc[]).map((r) => r.ports.map((p: Doc) => p.port));
+    expect(ports).toEqual([[9443], [8080]]);
+    expect(np.spec.ingress[0].from.every((f: Doc) => f.ipBlock)).toBe(true);
+    expect(np.spec.ingress[1].from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }]);
+    // the ports the policy names are the container's
+    expect(c.ports.map((p: Doc) => p.containerPort).sort()).toEqual([8080, 9443]);
+    expect((np.spec.egress as Doc[]).flatMap((r) => r.ports.map((p: Doc) => p.port)).sort()).toEqual([443, 6443]);
   });
 });

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { buildWebhookServer } from './server.js';
 import { ClusterConfigError } from './rotationCache.js';
 import { TlsError } from './tls.js';
+import { VERSION } from './version.js';
 
 const USAGE = `Usage: mesh-cert-webhook --tls-cert-file FILE --tls-private-key-file FILE [options]
 
@@ -19,7 +20,11 @@ Options:
                              (default: the pod's service account when in a cluster)
   --log-level LEVEL          fatal, error, warn, info, debug, trace, silent (default info)
   --shutdown-delay SECONDS   on SIGTERM, keep serving this long with /readyz failing (default 0)
+  --max-connections N        HTTPS connections served at once; more wait their turn (default 512)
+  --max-in-flight N          reviews received at once; more are answered "429, retry" at once
+                             (default 256; their bodies may hold 16 MiB together)
   -h, --help                 show this help
+  --version                  print the version and exit
 `;
 
 class UsageError extends Error {}
@@ -49,12 +54,19 @@ async function main(argv: string[]): Promise<number> {
         kubeconfig: { type: 'string' },
         'log-level': { type: 'string' },
         'shutdown-delay': { type: 'string' },
+        'max-connections': { type: 'string' },
+        'max-in-flight': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
       },
     }));
   } catch (err) {
     process.stderr.write(`mesh-cert-webhook: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
     return 2;
+  }
+  if (values.version) {
+    process.stdout.write(`mesh-cert-webhook ${VERSION}\n`);
+    return 0;
   }
   if (values.help) {
     process.stdout.write(USAGE);
@@ -68,6 +80,13 @@ async function main(argv: string[]): Promise<number> {
     if (!LEVELS.includes(logLevel)) throw new UsageError(`--log-level: expected one of ${LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
     const delay = values['shutdown-delay'] ?? '0';
     if (!/^\d+(\.\d+)?$/.test(delay)) throw new UsageError(`--shutdown-delay: expected seconds (a number), got ${JSON.stringify(delay)}`);
+    const count = (flag: string, value: string | undefined): number | undefined => {
+      if (value === undefined) return undefined;
+      if (!/^[1-9]\d{0,6}$/.test(value)) throw new UsageError(`${flag}: expected a whole number from 1, got ${JSON.stringify(value)}`);
+      return Number(value);
+    };
+    const maxConnections = count('--max-connections', values['max-connections']);
+    const maxInFlight = count('--max-in-flight', values['max-in-flight']);
     const opts = {
       port: port('--port', values.port, 9443),
       healthPort: port('--health-port', values['health-port'], 8080),
@@ -78,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
       kubeconfig: values.kubeconfig,
       logLevel,
       shutdownDelayMs: Number(delay) * 1000,
+      limits: { ...(maxConnections ? { maxConnections } : {}), ...(maxInFlight ? { maxInFlight } : {}) },
     };
     server = await buildWebhookServer(opts);
   } catch (err) {

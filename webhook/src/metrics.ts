@@ -1,6 +1,7 @@
 // Prometheus metrics on a registry of our own (several servers may share one process in tests).
 // prom-client renders everything; the two per-review metrics are counted by ReviewMetrics below.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { VERSION } from './version.js';
 
 const REVIEWS = 'mesh_cert_webhook_requests_total';
 const DURATION = 'mesh_cert_webhook_request_duration_seconds';
@@ -90,6 +91,8 @@ export function createMetrics(): WebhookMetrics {
   collectDefaultMetrics({ register: registry, prefix: 'mesh_cert_webhook_' });
   const reviews = new ReviewMetrics();
   reviews.register(registry);
+  new Gauge({ name: 'mesh_cert_webhook_build_info', help: 'Always 1; the labels say which build is running.', labelNames: ['version', 'node_version'], registers: [registry] })
+    .set({ version: VERSION, node_version: process.version }, 1);
   return {
     registry,
     reviews,

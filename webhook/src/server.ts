@@ -2,10 +2,15 @@
 // second port, TLS reloaded from disk, graceful shutdown. Decisions live in ./admission/.
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import type { Server as HttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { deprecationPatch, KINDS, validateObject } from '../../schemas/src/index.js';
-import { handledJson, handleReviewBody, type Endpoint, type Handled } from './admission/handle.js';
+import { handledJson, handleOverload, handleReviewBody, SCAN_LIMITS, type Endpoint, type Handled } from './admission/handle.js';
+import { MAX_BODY_BYTES } from './admission/limits.js';
+import { scanReview } from './admission/scan.js';
+import { BodyError, InFlight, readBody, type BodyOutcome } from './body.js';
+import { ConnectionGate } from './connections.js';
+import { registerLoadMetrics, tlsErrorReason } from './load-metrics.js';
 import { loggerOptions } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { clusterConfigured, startRotationInformer, type RotationCache } from './rotationCache.js';
@@ -14,7 +19,40 @@ import { loadTlsMaterial, TlsWatcher, type TlsMaterial } from './tls.js';
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** The apiserver's own limit for a request body; an UPDATE carries object and oldObject. */
-export const BODY_LIMIT = 3 * 1024 * 1024;
+export const BODY_LIMIT = MAX_BODY_BYTES;
+
+/**
+ * The limits and timeouts, with their defaults. Each bounds what one client (or many) can make
+ * the webhook hold; see webhook/README.md ("Limits") for why each value.
+ */
+export const DEFAULT_LIMITS = {
+  /** TLS connections served at once; more wait (connectionQueue) instead of being refused. */
+  maxConnections: 512,
+  /** Of those, in their TLS handshake at once (see connections.ts). */
+  maxHandshakes: 64,
+  /** Connections that may wait for a slot, and for how long. */
+  connectionQueue: 8_192,
+  connectionQueueTimeoutMs: 4_000,
+  /** Reviews being received at once, and the bytes their bodies may hold together. */
+  maxInFlight: 256,
+  maxInFlightBytes: 16 * 1024 * 1024,
+  /**
+   * A new connection's first bytes (else it is closed without ever holding a slot), the TLS
+   * handshake, request headers, the whole request (headers and body).
+   */
+  firstBytesTimeoutMs: 3_000,
+  handshakeTimeoutMs: 3_000,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  /**
+   * A keep-alive connection idle this long is closed. Above the 90 s after which the apiserver's
+   * HTTP client closes idle connections itself, so it is the client that closes: a server that
+   * closes first races the client's next request on that connection, which then fails.
+   */
+  idleTimeoutMs: 100_000,
+} as const;
+
+export type WebhookLimits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number };
 
 export interface WebhookServerOptions {
   port: number;
@@ -36,6 +74,8 @@ export interface WebhookServerOptions {
   tlsPollMs?: number;
   /** Keep serving (while /readyz fails) this long after close() starts, so endpoints drain. */
   shutdownDelayMs?: number;
+  /** Limits and timeouts (DEFAULT_LIMITS for those not given). */
+  limits?: Partial<WebhookLimits>;
 }
 
 export interface WebhookServer {
@@ -65,6 +105,8 @@ function warmUp(): void {
   for (const k of KINDS) {
     const obj = { apiVersion: `${k.group}/${k.version}`, kind: k.kind, metadata: { name: 'warm-up', namespace: 'default' }, spec: {} };
     validateObject(obj);
+    // an invalid one too: it is what compiles the validator that lists every error
+    validateObject({ ...obj, unknownField: true });
     deprecationPatch(obj);
   }
 }
@@ -77,7 +119,11 @@ function scrub(message: string): string {
 function fastifyErrorMessage(err: FastifyError): string {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
+    case 'MESH_BODY_TOO_LARGE':
       return `request body is larger than the ${BODY_LIMIT} byte (3 MiB) limit`;
+    case 'BODY_ABORTED':
+    case 'BODY_READ_ERROR':
+      return err.message;
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return 'request body length does not match its Content-Length header';
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -96,11 +142,45 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
   warmUp();
   let shuttingDown = false;
 
+  const limits: WebhookLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const inflight = new InFlight(limits.maxInFlight, limits.maxInFlightBytes);
+  let gate: ConnectionGate | undefined;
+  const load = registerLoadMetrics(metrics.registry, () => gate, inflight);
   const app: FastifyInstance<HttpsServer> = Fastify({
-    https: {
-      ...tls.options,
-      requestCert: !!opts.clientCaFile,
-      rejectUnauthorized: !!opts.clientCaFile,
+    // Our own server: Fastify's `https` option cannot set the timeouts, pauseOnConnect or the gate.
+    serverFactory: (handler) => {
+      const server = createHttpsServer(
+        {
+          ...tls.options,
+          requestCert: !!opts.clientCaFile,
+          rejectUnauthorized: !!opts.clientCaFile,
+          handshakeTimeout: limits.handshakeTimeoutMs,
+          // a connection waiting for a slot is not read from (ConnectionGate)
+          pauseOnConnect: true,
+          noDelay: true,
+          headersTimeout: limits.headersTimeoutMs,
+          requestTimeout: limits.requestTimeoutMs,
+          keepAliveTimeout: limits.idleTimeoutMs,
+          // how often the header and request timeouts are checked: Node's default (30 s) let a
+          // slow body hold its connection about 90 s, whatever requestTimeout said
+          connectionsCheckingInterval: 500,
+        },
+        handler,
+      );
+      server.headersTimeout = limits.headersTimeoutMs;
+      server.requestTimeout = limits.requestTimeoutMs;
+      server.keepAliveTimeout = limits.idleTimeoutMs;
+      gate = new ConnectionGate(
+        server,
+        { max: limits.maxConnections, maxHandshakes: limits.maxHandshakes, queueMax: limits.connectionQueue, queueTimeoutMs: limits.connectionQueueTimeoutMs, firstBytesTimeoutMs: limits.firstBytesTimeoutMs },
+        { onDrop: (reason) => load.dropped.inc({ reason }) },
+      );
+      // A client certificate that does not verify ends the connection without an error of its
+      // own (Node destroys the socket): the socket's authorizationError says why.
+      server.on('tlsClientError', (err: Error & { code?: string }, socket?: { authorizationError?: unknown }) =>
+        load.tlsClientErrors.inc({ reason: socket?.authorizationError ? 'bad_certificate' : tlsErrorReason(err) }),
+      );
+      return server as unknown as HttpServer;
     },
     logger: loggerOptions(opts.logLevel ?? 'info', opts.logStream),
     bodyLimit: BODY_LIMIT,
@@ -109,8 +189,6 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
     // A review arriving while we drain is still answered: a 503 would fail the user's write.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    // A client that never finishes its body must not hold a connection (and shutdown) forever.
-    requestTimeout: 30_000,
   }) as unknown as FastifyInstance<HttpsServer>;
   const log = app.log;
   // Our handler writes the one line per review (with its uid) on the server's logger; a child
@@ -139,11 +217,40 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
   // decides what is wrong with it, so each bad input gets a specific 400 instead of 415/500.
   // application/json is named as well as '*': Fastify caches a named type's parser, but parses
   // the Content-Type header anew on every request that falls through to the catch-all.
+  // The body is read by readBody (body.ts), under the in-flight budgets; it arrives as bytes,
+  // scanned before anything is parsed (admission/scan.ts).
   app.removeAllContentTypeParsers();
-  const asText = { parseAs: 'string', bodyLimit: BODY_LIMIT } as const;
-  const keepText = (_req: unknown, body: string | Buffer, done: (err: null, body: string | Buffer) => void): void => done(null, body);
-  app.addContentTypeParser('application/json', asText, keepText);
-  app.addContentTypeParser('*', asText, keepText);
+  const uidFound = (prefix: Buffer): boolean => {
+    const r = scanReview(prefix, SCAN_LIMITS);
+    return r.uid !== undefined || r.uidProblem !== undefined;
+  };
+  const BODY = Symbol('body');
+  type WithBody = { [BODY]?: BodyOutcome };
+  const release = (request: unknown): void => {
+    const b = (request as WithBody)[BODY];
+    if (b?.kind === 'body') b.release();
+  };
+  const readRaw = (request: { raw: IncomingMessage }, _payload: unknown, done: (err: Error | null, body?: BodyOutcome) => void): void => {
+    readBody(request.raw, inflight, uidFound).then(
+      (b) => {
+        (request as WithBody)[BODY] = b;
+        if (b.kind === 'too-large') done(Object.assign(new BodyError(`request body is larger than the ${BODY_LIMIT} byte (3 MiB) limit`, 'MESH_BODY_TOO_LARGE'), { statusCode: 400 }));
+        else done(null, b);
+      },
+      (err: Error) => done(Object.assign(err, { statusCode: 400 })),
+    );
+  };
+  app.addContentTypeParser('application/json', readRaw);
+  app.addContentTypeParser('*', readRaw);
+  // Bytes held for a body go back to the budget once answered, however the request ended.
+  app.addHook('onResponse', (request, _reply, done) => {
+    release(request);
+    done();
+  });
+  app.addHook('onRequestAbort', (request, done) => {
+    release(request);
+    done();
+  });
 
   const record = (endpoint: string, h: Pick<Handled, 'kind' | 'operation' | 'result'>, seconds: number): void => {
     metrics.reviews.record(endpoint, h.kind, h.operation, h.result, seconds);
@@ -153,8 +260,19 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
   const debugLogs = log.level === 'debug' || log.level === 'trace';
   for (const endpoint of ['mutate', 'validate'] as Endpoint[]) {
     app.post(`/${endpoint}`, async (request, reply) => {
-      const text = typeof request.body === 'string' ? request.body : '';
-      const h = handleReviewBody(endpoint, text, ctx);
+      const body = request.body as BodyOutcome | undefined;
+      let h: Handled;
+      if (body?.kind === 'overload') {
+        h = handleOverload(endpoint, body.prefix, body.why);
+        // the rest of that body is not read: the connection cannot carry another request
+        reply.header('connection', 'close');
+      } else {
+        try {
+          h = handleReviewBody(endpoint, body?.kind === 'body' ? body.buf : '', ctx);
+        } finally {
+          release(request);
+        }
+      }
       const ms = reply.elapsedTime;
       record(endpoint, h, ms / 1000);
       const quiet = !h.problem && h.httpStatus === 200;
@@ -173,13 +291,16 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
           ms: Number(ms.toFixed(3)),
         };
         if (h.problem) log.error({ ...fields, problem: scrub(h.problem) }, 'review needed a fallback');
-        else if (h.httpStatus === 400) log.info({ ...fields, reason: scrub((h.body as { message: string }).message) }, 'rejected a body that is not an AdmissionReview');
+        else if (h.result === 'overloaded') log.warn({ ...fields, reason: scrub(h.reason ?? '') }, 'turned a review away: too many in flight');
+        else if (h.httpStatus !== 200) log.info({ ...fields, reason: scrub((h.body as { message: string }).message) }, 'rejected a body that is not an AdmissionReview');
         else log.debug(fields, 'review answered');
       }
-      // while draining, tell keep-alive clients (the apiserver) to reconnect to another replica
-      if (shuttingDown) reply.header('connection', 'close');
+      // While draining, tell keep-alive clients (the apiserver) to reconnect to another replica;
+      // while connections wait for a slot, give this one back.
+      if (shuttingDown || gate?.pressure) reply.header('connection', 'close');
       // With the charset named, Fastify sends the header as is instead of rebuilding it per reply.
-      return reply.code(h.httpStatus).type(JSON_TYPE).send(handledJson(h));
+      const json = handledJson(h);
+      return reply.code(h.httpStatus).type(JSON_TYPE).send(json);
     });
   }
 
@@ -188,8 +309,9 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
     const endpoint = request.url === '/mutate' || request.url === '/validate' ? request.url.slice(1) : 'other';
     record(endpoint, { kind: 'unknown', operation: 'unknown', result: 'malformed' }, reply.elapsedTime / 1000);
     log.info({ endpoint, code: err.code }, message);
-    // Never a 5xx: the apiserver would turn it into a failed write for the user.
-    if (shuttingDown) reply.header('connection', 'close');
+    // Never a 5xx: the apiserver would turn it into a failed write for the user. A body not read
+    // to its end (too large, broken off) leaves the connection unusable: close it.
+    if (shuttingDown || err.code === 'MESH_BODY_TOO_LARGE' || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.code?.startsWith('BODY_')) reply.header('connection', 'close');
     return reply.code(400).type(JSON_TYPE).send(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 400, reason: 'BadRequest', message }));
   });
   app.setNotFoundHandler((request, reply) => {
@@ -199,7 +321,9 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
       .send(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 404, reason: 'NotFound', message: `${request.method} ${request.url.slice(0, 100)}: not found; POST /mutate or /validate` }));
   });
 
-  await app.listen({ port: opts.port, host });
+  // A burst of new connections waits in the kernel's accept queue (up to net.core.somaxconn) while the
+  // event loop is busy, instead of having its SYNs dropped and retried a second later.
+  await app.listen({ port: opts.port, host, backlog: 4096 });
   const url = urlOf('https', app.server.address() as AddressInfo);
 
   const watcher = new TlsWatcher(
@@ -223,7 +347,7 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
   watcher.start();
 
   const ready = (): boolean => !shuttingDown && (rotations ? rotations.synced() : true);
-  const health = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const health = createServer({ connectionsCheckingInterval: 1_000 }, (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (code: number, body: string, type = 'text/plain; charset=utf-8'): void => {
       res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
@@ -246,6 +370,11 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
     send(404, 'not found: /healthz, /readyz, /metrics\n');
   });
   health.keepAliveTimeout = 5_000;
+  // Only probes and Prometheus come here (see manifests/webhook/networkpolicy.yaml), one request
+  // at a time: a small cap and short timeouts.
+  health.headersTimeout = 5_000;
+  health.requestTimeout = 10_000;
+  health.maxConnections = 64;
   let healthAddr: AddressInfo;
   try {
     healthAddr = await listen(health, opts.healthPort, host);
@@ -256,13 +385,14 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
     throw err;
   }
   const healthUrl = urlOf('http', healthAddr);
-  log.info({ url, healthUrl, clientCertificates: !!opts.clientCaFile, rotationCache: rotations?.source ?? 'disabled', certificate: tls.subject }, 'serving admission reviews');
+  log.info({ url, healthUrl, limits, clientCertificates: !!opts.clientCaFile, rotationCache: rotations?.source ?? 'disabled', certificate: tls.subject }, 'serving admission reviews');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       shuttingDown = true;
       if (opts.shutdownDelayMs) await new Promise((r) => setTimeout(r, opts.shutdownDelayMs));
+      gate?.close();
       watcher.stop();
       await app.close(); // stops accepting, lets in-flight reviews finish
       await rotations?.stop();

@@ -3,6 +3,7 @@
 // patched, only warned about: that controller would revert the patch on its next reconcile.
 import { deprecationPatch, glooMeshOwnerLabel, isObject } from '../../../schemas/src/index.js';
 import { applyJsonPatch } from './jsonPatch.js';
+import { clip, MAX_REPLY_BYTES, MAX_WARNING_CHARS } from './limits.js';
 import type { ParsedRequest } from './review.js';
 import type { Decision, ReviewResult } from './types.js';
 
@@ -25,6 +26,13 @@ function copyForPatch(obj: unknown): unknown {
   return copy;
 }
 
+/**
+ * The largest patch sent, as JSON (base64 makes it 4/3 longer in the reply): a deprecated field
+ * holding kilobytes (an org name pasted over with a certificate) is not copied. The validating
+ * webhook still warns about the field, and readers fall back to it.
+ */
+export const MAX_PATCH_JSON_BYTES = Math.floor((MAX_REPLY_BYTES / 2) * 0.75);
+
 export function mutateReview(req: ParsedRequest): MutateOutcome {
   // Status writes cannot change spec (the apiserver drops such changes), and DELETE/CONNECT carry
   // nothing to map: patching them would at best be ignored and at worst fail to apply.
@@ -35,8 +43,20 @@ export function mutateReview(req: ParsedRequest): MutateOutcome {
   const { patch, warnings } = deprecationPatch(req.object, ownerLabel === undefined ? undefined : { ownerLabel });
   if (patch.length === 0) {
     const decision: Decision = { allowed: true };
-    if (warnings.length > 0) decision.warnings = warnings;
+    if (warnings.length > 0) decision.warnings = warnings.map((w) => clip(w, MAX_WARNING_CHARS));
     return { decision, result: 'allowed' };
+  }
+  const patchJson = JSON.stringify(patch);
+  const patchBytes = Buffer.byteLength(patchJson);
+  if (patchBytes > MAX_PATCH_JSON_BYTES) {
+    return {
+      decision: {
+        allowed: true,
+        warnings: [`deprecated fields were not copied to their replacements: the patch would be ${patchBytes} bytes, over the ${MAX_PATCH_JSON_BYTES} this webhook sends; set the replacement fields instead`],
+      },
+      result: 'allowed',
+      withheld: `the patch is ${patchBytes} bytes`,
+    };
   }
 
   let withheld: string | undefined;
@@ -51,8 +71,8 @@ export function mutateReview(req: ParsedRequest): MutateOutcome {
     decision: {
       allowed: true,
       patchType: 'JSONPatch',
-      patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
-      warnings: [...warnings],
+      patch: Buffer.from(patchJson).toString('base64'),
+      warnings: warnings.map((w) => clip(w, MAX_WARNING_CHARS)),
     },
     result: 'patched',
   };

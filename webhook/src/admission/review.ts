@@ -2,6 +2,7 @@
 // Three outcomes: not a review at all (HTTP 400, no uid to echo), a review whose request is
 // malformed (HTTP 200, denied with code 400 and the uid echoed), or a well-formed request.
 import { isObject, kindInfoOf, type KindInfo } from '../../../schemas/src/index.js';
+import { clip, MAX_UID_CHARS } from './limits.js';
 import {
   OPERATIONS,
   type AdmissionRequest,
@@ -124,6 +125,10 @@ export function parseReview(body: unknown): ParseResult {
   if (typeof req.uid !== 'string' || req.uid === '') {
     return { outcome: 'not-a-review', message: `request.uid: Invalid value: ${describe(req.uid)}: expected a non-empty string` };
   }
+  // Echoed in the answer, so bounded: the apiserver's are 36 characters.
+  if (req.uid.length > MAX_UID_CHARS) {
+    return { outcome: 'not-a-review', message: `request.uid: Too long: must have at most ${MAX_UID_CHARS} characters` };
+  }
   const uid = req.uid;
   if (requestDeeperThan(req, MAX_DEPTH)) {
     return { outcome: 'malformed', uid, message: `malformed AdmissionReview: request: nested deeper than ${MAX_DEPTH} levels; no object of these kinds is` };
@@ -140,7 +145,7 @@ export function parseReview(body: unknown): ParseResult {
   } else {
     info = kindInfoOf(gvk.group, gvk.version, gvk.kind);
     if (!info) {
-      problems.push(`request.kind: Unsupported value: "${gvk.group}/${gvk.version}, Kind=${gvk.kind.slice(0, 64)}": this webhook admits only the mesh-cert kinds`);
+      problems.push(`request.kind: Unsupported value: ${JSON.stringify(`${clip(gvk.group, 64)}/${clip(gvk.version, 64)}, Kind=${clip(gvk.kind, 64)}`)}: this webhook admits only the mesh-cert kinds`);
     }
   }
   for (const field of ['subResource', 'name', 'namespace'] as const) {

@@ -33,6 +33,8 @@ export interface Status {
     kind?: string;
     name?: string;
     causes?: { reason: string; field: string; message: string }[];
+    /** The apiserver turns it into a Retry-After header for the client. */
+    retryAfterSeconds?: number;
   };
 }
 
@@ -52,7 +54,7 @@ export interface AdmissionReviewResponse {
 }
 
 /** What a review produced, for metrics and the log line: never the object itself. */
-export type ReviewResult = 'allowed' | 'patched' | 'denied' | 'malformed' | 'error';
+export type ReviewResult = 'allowed' | 'patched' | 'denied' | 'malformed' | 'error' | 'overloaded';
 
 /** A decision before the uid is attached. */
 export type Decision = Omit<AdmissionResponse, 'uid'>;

@@ -8,12 +8,13 @@ import {
   formatFieldError,
   isObject,
   policyWarnings,
-  validateObject,
   validateUpdate,
   type CertificateRotation,
   type FieldError,
   type KindInfo,
 } from '../../../schemas/src/index.js';
+import { validateObjectBounded } from '../../../schemas/src/validator.js';
+import { clip, MAX_CAUSES, MAX_ECHO_CHARS, MAX_LINE_CHARS, MAX_WARNING_CHARS, MAX_WARNINGS } from './limits.js';
 import type { ParsedRequest } from './review.js';
 import type { Decision, ReviewResult, Status } from './types.js';
 
@@ -33,9 +34,9 @@ export interface ValidateOutcome {
   result: ReviewResult;
 }
 
-// One offending value must not turn a denial into megabytes: the apiserver relays the message to
-// the client and into events.
-const MAX_ERROR_CHARS = 1024;
+// One offending value must not turn a denial into megabytes, nor many into a long list: the
+// apiserver relays the message to the client and into events. The first MAX_CAUSES causes are
+// listed, each line cut at MAX_LINE_CHARS, and the message says how many more there were.
 
 const CAUSE_REASONS: Record<FieldError['type'], string> = {
   Invalid: 'FieldValueInvalid',
@@ -54,30 +55,53 @@ function metaOf(obj: unknown): { name?: string; namespace?: string } {
   };
 }
 
-function clip(s: string): string {
-  return s.length > MAX_ERROR_CHARS ? `${s.slice(0, MAX_ERROR_CHARS)}... (truncated)` : s;
+/** What was left out of a denial: errors not listed, and whether the search stopped at the first. */
+export interface Omitted {
+  more: number;
+  /** The object was too large to look for every schema error: only the first was sought. */
+  firstOnly?: boolean;
 }
 
-/** The apiserver's own shape: `Kind.group "name" is invalid: a` or `...: [a, b]`. */
-export function denial(info: KindInfo, name: string, errors: readonly FieldError[]): Status {
+/**
+ * The apiserver's own shape: `Kind.group "name" is invalid: a` or `...: [a, b]`; past MAX_CAUSES
+ * errors, `...: [a, ..., t] (and 17 more errors)`.
+ */
+export function denial(info: KindInfo, name: string, errors: readonly FieldError[], omitted: Omitted = { more: 0 }): Status {
   const forbidden = errors.some((e) => e.forbidden === true);
-  const lines = errors.map((e) => clip(formatFieldError(e)));
+  const shown = errors.length > MAX_CAUSES ? errors.slice(0, MAX_CAUSES) : errors;
+  const more = omitted.more + (errors.length - shown.length);
+  const lines = shown.map((e) => clip(formatFieldError(e), MAX_LINE_CHARS));
   const aggregate = lines.length === 1 ? lines[0] : `[${lines.join(', ')}]`;
+  const tail = [
+    more > 0 ? `and ${more} more error${more === 1 ? '' : 's'} not listed` : '',
+    omitted.firstOnly ? 'the object is too large for every schema error to be sought: only the first is reported' : '',
+  ].filter(Boolean);
+  const shownName = clip(name);
   return {
     status: 'Failure',
     code: forbidden ? 403 : 422,
     reason: forbidden ? 'Forbidden' : 'Invalid',
-    message: `${info.kind}.${info.group} ${JSON.stringify(name)} is ${forbidden ? 'forbidden' : 'invalid'}: ${aggregate}`,
+    message: `${info.kind}.${info.group} ${JSON.stringify(shownName)} is ${forbidden ? 'forbidden' : 'invalid'}: ${aggregate}${tail.length ? ` (${tail.join('; ')})` : ''}`,
     details: {
       group: info.group,
       kind: info.kind,
-      name,
-      causes: errors.map((e, i) => {
+      name: shownName,
+      causes: shown.map((e, i) => {
         const line = lines[i] as string;
-        return { reason: CAUSE_REASONS[e.type] ?? 'FieldValueInvalid', field: e.path, message: line.startsWith(`${e.path}: `) ? line.slice(e.path.length + 2) : line };
+        return {
+          reason: CAUSE_REASONS[e.type] ?? 'FieldValueInvalid',
+          field: clip(e.path, MAX_ECHO_CHARS),
+          message: line.startsWith(`${e.path}: `) ? line.slice(e.path.length + 2) : line,
+        };
       }),
     },
   };
+}
+
+function boundedWarnings(warnings: readonly string[]): string[] {
+  const out = warnings.slice(0, MAX_WARNINGS).map((w) => clip(w, MAX_WARNING_CHARS));
+  if (warnings.length > MAX_WARNINGS) out.push(`and ${warnings.length - MAX_WARNINGS} more warnings not listed`);
+  return out;
 }
 
 function dedupe(errors: FieldError[]): FieldError[] {
@@ -97,7 +121,11 @@ export function validateReview(req: ParsedRequest, ctx: ValidateContext): Valida
   const meta = metaOf(obj);
   const name = req.name || meta.name || '';
 
-  let errors: FieldError[] = [...validateObject(obj)];
+  // A status write is judged on status alone (below): give the schema only status, so that an
+  // object too large for every error to be sought cannot hide a status error behind a spec one.
+  const judged = isStatus && isObject(obj) ? { apiVersion: obj.apiVersion, kind: obj.kind, ...(obj.status !== undefined ? { status: obj.status } : {}) } : obj;
+  const schema = validateObjectBounded(judged, 4 * MAX_CAUSES);
+  let errors: FieldError[] = schema.errors;
   if (req.operation === 'UPDATE') errors.push(...validateUpdate(req.oldObject, obj, isStatus ? { subResource: 'status' } : undefined));
   let warnings: readonly string[] = [];
   if (isStatus) {
@@ -120,7 +148,7 @@ export function validateReview(req: ParsedRequest, ctx: ValidateContext): Valida
             status: 'Failure',
             code: 503,
             reason: 'ServiceUnavailable',
-            message: `${req.info.kind}.${req.info.group} ${JSON.stringify(name)}: the webhook has not finished listing CertificateRotations yet, so it cannot check that only one is active per VirtualMesh; retry in a few seconds`,
+            message: `${req.info.kind}.${req.info.group} ${JSON.stringify(clip(name))}: the webhook has not finished listing CertificateRotations yet, so it cannot check that only one is active per VirtualMesh; retry in a few seconds`,
           },
         },
         result: 'denied',
@@ -135,7 +163,8 @@ export function validateReview(req: ParsedRequest, ctx: ValidateContext): Valida
   }
 
   if (errors.length > 1) errors = dedupe(errors);
-  const decision: Decision = errors.length === 0 ? { allowed: true } : { allowed: false, status: denial(req.info, name, errors) };
-  if (warnings.length > 0) decision.warnings = [...warnings];
+  const omitted: Omitted = { more: schema.more, firstOnly: !schema.complete };
+  const decision: Decision = errors.length === 0 ? { allowed: true } : { allowed: false, status: denial(req.info, name, errors, omitted) };
+  if (warnings.length > 0) decision.warnings = boundedWarnings(warnings);
   return { decision, result: errors.length === 0 ? 'allowed' : 'denied' };
 }
