@@ -70,14 +70,14 @@ describe('the Helm chart', () => {
 
   it('sets replicas, resources, image, TLS and client CA from values', () => {
     const caBundle = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
-    const objs = render('--set', 'replicas=2', '--set', 'resources.requests.cpu=100m', '--set', 'resources.limits.memory=512Mi',
+    const objs = render('--set', 'replicas=2', '--set', 'networkPolicy.enabled=false', '--set', 'resources.requests.cpu=100m', '--set', 'resources.limits.memory=512Mi',
       '--set', 'image.repository=registry.example/mc', '--set', 'image.tag=9.9.9', '--set', 'tls.secretName=my-tls', '--set', `tls.caBundle=${caBundle}`,
       '--set-string', 'clientCA.pem=-----BEGIN CERTIFICATE-----', '--set', 'crds.install=false', '--set', 'logLevel=debug');
     const d = find(objs, 'Deployment');
     const pod = d.spec.template.spec;
     const c = pod.containers[0];
     expect(d.spec.replicas).toBe(2);
-    expect(c.resources).toEqual({ requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '512Mi' } });
+    expect(c.resources).toEqual({ requests: { cpu: '100m', memory: '160Mi' }, limits: { memory: '512Mi' } });
     expect(c.image).toBe('registry.example/mc:9.9.9');
     expect(c.args).toContain('--client-ca-file=/etc/mesh-cert-webhook/client-ca/ca.crt');
     expect(c.args).toContain('--log-level=debug');
@@ -86,6 +86,8 @@ describe('the Helm chart', () => {
     expect(find(objs, 'ConfigMap').data).toEqual({ 'ca.crt': '-----BEGIN CERTIFICATE-----' });
     for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) expect(find(objs, kind).webhooks[0].clientConfig.caBundle).toBe(caBundle);
     expect(objs.filter((o) => o.kind === 'CustomResourceDefinition')).toEqual([]);
+    expect(objs.filter((o) => o.kind === 'NetworkPolicy')).toEqual([]);
+    expect(c.args).toEqual(expect.arrayContaining(['--max-connections=512', '--max-in-flight=256']));
     const digest = `sha256:${'a'.repeat(64)}`;
     expect(find(render('--set', `image.digest=${digest}`), 'Deployment').spec.template.spec.containers[0].image).toBe(`ghcr.io/mesh-cert/mesh-cert-webhook@${digest}`);
     const existing = find(render('--set', 'clientCA.configMap=apiserver-ca', '--set', 'clientCA.key=ca.pem'), 'Deployment').spec.template.spec;
