@@ -254,7 +254,7 @@ describe('without a permission, the command fails with one sentence naming it', 
     it('check: the management cluster fails its first check, saying why; the managed one is still checked', async () => {
       const r = await mc(OPERATOR, ['check', '--mgmt-context', 'mgmt']);
       expect(r.code).toBe(1);
-      expect(r.stdout).toContain(`× [mgmt] ${denial('list', 'customresourcedefinitions.apiextensions.k8s.io', 'at cluster scope', 'mgmt', OPERATOR)}\n`);
+      expect(r.stdout).toContain(`✗ [mgmt] ${denial('list', 'customresourcedefinitions.apiextensions.k8s.io', 'at cluster scope', 'mgmt', OPERATOR)}\n`);
       expect(r.stdout).toMatch(/^√ \[c1\] API server \S+ answers/m);
       expect(r.stdout).toContain('√ [c1] the webhook denied a CertificateRequest');
     });

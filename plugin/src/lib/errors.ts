@@ -84,6 +84,8 @@ export class RequestTimeoutError extends UnreachableError {
 export class ApiError extends UserError {
   readonly status: number;
   readonly reason: string | undefined;
+  /** A 429's Retry-After, when the server sent one. */
+  retryAfterMs?: number;
   constructor(message: string, status: number, reason?: string) {
     super(message);
     this.name = 'ApiError';

@@ -7,7 +7,13 @@
 // comes first, so a connection that never answers, or stalls in the middle of a response, is
 // cut off; the call then throws DeadlineError (the command's deadline: exit 124) or
 // RequestTimeoutError (an UnreachableError), naming the call and the cluster.
-import type { ConfigurationOptions, KubeConfig } from '@kubernetes/client-node';
+// Connections are kept alive: one client (forKubeConfig) and every copy of it (withDeadline,
+// withLimits) share one ConnectionPool (client-node.ts), a keep-alive agent the same middleware
+// hands to every request in place of the new agent client-node would connect with, and one
+// instance of each API client. An aborted call's socket is destroyed, not pooled; idle sockets do
+// not keep the process alive, and close() ends them.
+import type { ConfigurationOptions, CoreV1Api, CustomObjectsApi, KubeConfig, VersionApi } from '@kubernetes/client-node';
+import type { ConnectionPool } from './client-node.js';
 import { ApiError, DeadlineError, InterruptedError, RequestTimeoutError, UnreachableError } from './errors.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_TIMER_MS, earlier, noteDeadlineHit, requestTimeoutOf, type CallLimits } from './deadline.js';
 
@@ -72,13 +78,41 @@ function parseBody(body: unknown): { message?: string; reason?: string } {
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'ERR_TLS_CERT_ALTNAME_INVALID']);
 
+// kube-apiserver's RBAC denial (403): `secrets "x" is forbidden: User "alice" cannot get resource
+// "secrets" in API group "" in the namespace "istio-system"` (or `at the cluster scope`).
+const RBAC_DENIAL = /User "([^"]*)" cannot (\S+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)")?/;
+
+/**
+ * A 403 from the authorizer as one sentence naming the missing permission the way `kubectl auth
+ * can-i` takes it: `cannot create secrets in namespace istio-system on cluster "c1": user "alice"
+ * lacks this RBAC permission (forbidden)`. Other 403s (an admission webhook's, a terminating
+ * namespace's) are not about RBAC: undefined.
+ */
+export function forbiddenSentence(message: string, cluster: string): string | undefined {
+  const m = RBAC_DENIAL.exec(message);
+  if (!m) return undefined;
+  const [, user, verb, resource, group, namespace] = m;
+  const [plural, sub] = resource!.split('/');
+  const what = `${plural}${group ? `.${group}` : ''}${sub ? `/${sub}` : ''}`;
+  const where = namespace ? `in namespace ${namespace}` : 'at cluster scope';
+  return `cannot ${verb} ${what} ${where} on cluster "${cluster}": user "${user}" lacks this RBAC permission (forbidden)`;
+}
+
 /** Turns whatever client-node threw into an ApiError or UnreachableError with one sentence. */
+/** client-go's limit for retrying 429 answers. */
+const MAX_TOO_MANY_REQUESTS_TRIES = 10;
+
 export function translateError(err: unknown, cluster: string, what: string): Error {
   const e = err as { code?: unknown; body?: unknown; errno?: string; type?: string; cause?: { code?: string }; message?: string };
   if (typeof e?.code === 'number') {
     const status = parseBody(e.body);
     const msg = status.message ?? `HTTP ${e.code}`;
-    return new ApiError(`${what} on cluster "${cluster}": ${msg}`, e.code, status.reason);
+    const denied = e.code === 403 ? forbiddenSentence(msg, cluster) : undefined;
+    if (denied) return new ApiError(denied, e.code, status.reason);
+    const apiErr = new ApiError(`${what} on cluster "${cluster}": ${msg}`, e.code, status.reason);
+    const retryAfter = Number((e as { headers?: Record<string, string> }).headers?.['retry-after']);
+    if (e.code === 429 && Number.isFinite(retryAfter)) apiErr.retryAfterMs = retryAfter * 1000;
+    return apiErr;
   }
   const code = typeof e?.code === 'string' ? e.code : e?.errno ?? e?.cause?.code;
   if ((code && NETWORK_CODES.has(code)) || e?.type === 'system' || e?.type === 'request-timeout') {
@@ -101,6 +135,14 @@ function ref(t: ResourceType, ns: string | undefined, name?: string): string {
 /** How a K8s client bounds its calls: see CallLimits (deadline.ts). */
 export type K8sOptions = CallLimits;
 
+/** What a client and its copies share: the cluster's connections and the API clients. */
+interface Connection {
+  pool: ConnectionPool;
+  custom?: CustomObjectsApi;
+  core?: CoreV1Api;
+  version?: VersionApi;
+}
+
 function describeMs(ms: number): string {
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms % 1000 === 0) return `${ms / 1000}s`;
@@ -116,7 +158,9 @@ export class K8s {
     /** The bounds of every call this client makes. */
     readonly limits: Readonly<K8sOptions>,
     /** The first call the deadline cut off (shared by the views with the same deadline). */
-    private readonly cut: { call?: string } = {},
+    private readonly cut: { call?: string },
+    /** The cluster's connections, shared by every copy of this client. */
+    private readonly conn: Connection,
   ) {}
 
   /**
@@ -124,42 +168,60 @@ export class K8s {
    * (default 30s, 0: none) each single one, opts.signal aborts them all.
    */
   static async forKubeConfig(cluster: string, kubeConfig: KubeConfig, opts: K8sOptions = {}): Promise<K8s> {
-    return new K8s(cluster, kubeConfig, await loadClientNode(), { ...opts });
+    const cn = await loadClientNode();
+    return new K8s(cluster, kubeConfig, cn, { ...opts }, {}, { pool: new cn.ConnectionPool() });
   }
 
   /** The same client with every call also bounded by `deadline` (epoch ms); the earlier one wins. */
   withDeadline(deadline: number, flag?: string): K8s {
     const mine = this.limits.deadline;
     if (mine !== undefined && mine <= deadline) return this;
-    return new K8s(this.cluster, this.kubeConfig, this.cn, { ...this.limits, deadline: earlier(mine, deadline), deadlineFlag: flag ?? 'the deadline' });
+    return new K8s(this.cluster, this.kubeConfig, this.cn, { ...this.limits, deadline: earlier(mine, deadline), deadlineFlag: flag ?? 'the deadline' }, {}, this.conn);
   }
 
   /** The same client with other limits (merged over the current ones). */
   withLimits(limits: K8sOptions): K8s {
-    return new K8s(this.cluster, this.kubeConfig, this.cn, { ...this.limits, ...limits }, limits.deadline === undefined ? this.cut : {});
+    return new K8s(this.cluster, this.kubeConfig, this.cn, { ...this.limits, ...limits }, limits.deadline === undefined ? this.cut : {}, this.conn);
+  }
+
+  /**
+   * Closes the cluster's pooled connections now, for this client and every copy of it (a call
+   * in flight fails). Not needed before exit: idle connections do not keep a process alive.
+   */
+  close(): void {
+    this.conn.pool.close();
   }
 
   private custom() {
-    return this.kubeConfig.makeApiClient(this.cn.CustomObjectsApi);
+    return (this.conn.custom ??= this.kubeConfig.makeApiClient(this.cn.CustomObjectsApi));
   }
   private core() {
-    return this.kubeConfig.makeApiClient(this.cn.CoreV1Api);
+    return (this.conn.core ??= this.kubeConfig.makeApiClient(this.cn.CoreV1Api));
   }
   private mergePatchOptions(opts: ConfigurationOptions) {
     return this.cn.setHeaderOptions('Content-Type', this.cn.PatchStrategy.MergePatch, opts);
   }
 
-  /** Per-call options: a middleware that hands the request's fetch the call's AbortSignal. */
+  /**
+   * Per-call options: a middleware that hands the request's fetch the call's AbortSignal and the
+   * cluster's pooled agent (in place of the one client-node made for this request).
+   */
   private signalOptions(signal: AbortSignal): ConfigurationOptions {
     const { Observable } = this.cn;
+    const { pool } = this.conn;
     return {
       middleware: [
         {
           pre: (ctx) => {
             ctx.setSignal(signal as never);
+            const agent = pool.agentFor(ctx.getAgent());
+            if (agent) ctx.setAgent(agent);
             return new Observable(Promise.resolve(ctx));
           },
-          post: (rsp) => new Observable(Promise.resolve(rsp)),
+          post: (rsp) => {
+            pool.responded();
+            return new Observable(Promise.resolve(rsp));
+          },
         },
       ],
       middlewareMergeStrategy: 'append',
@@ -172,7 +234,26 @@ export class K8s {
    * call throws DeadlineError / RequestTimeoutError; anything else becomes ApiError or
    * UnreachableError (translateError).
    */
+  /**
+   * One API call, answered 429 (Too Many Requests) retried as client-go retries it: a
+   * kube-apiserver answers the first list of a CRD just installed with 429 "storage is
+   * (re)initializing" and Retry-After while its cache fills. Up to 10 tries, each bounded as one.
+   */
   private async call<T>(what: string, fn: (opts: ConfigurationOptions) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.callOnce(what, fn);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.status === 429) || attempt >= MAX_TOO_MANY_REQUESTS_TRIES) throw err;
+        const wait = Math.min(err.retryAfterMs ?? 1000, 5000);
+        const { deadline } = this.limits;
+        if (deadline !== undefined && Date.now() + wait >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  private async callOnce<T>(what: string, fn: (opts: ConfigurationOptions) => Promise<T>): Promise<T> {
     const { deadline, signal } = this.limits;
     const deadlineFlag = this.limits.deadlineFlag ?? 'the deadline';
     if (signal?.aborted) throw new InterruptedError();
@@ -421,8 +502,9 @@ export class K8s {
 
   /** The API server's version: a cheap reachability probe. */
   async version(): Promise<string> {
-    const api = this.kubeConfig.makeApiClient(this.cn.VersionApi);
-    const v = await this.call('get version', (o) => api.getCode(o));
+    const api = (this.conn.version ??= this.kubeConfig.makeApiClient(this.cn.VersionApi));
+    // getCode(param, options): the options (AbortSignal, pooled agent) are the second argument.
+    const v = await this.call('get version', (o) => api.getCode({}, o));
     return v.gitVersion;
   }
 }
