@@ -65,7 +65,7 @@ function without(role: any, name: string, resource: string, verb: string): any {
   };
 }
 
-const ISSUE = ['issue', 'istiod-ca', '--mgmt-context', 'mgmt', '--cluster', 'c1', '-n', 'istio-system', '--host', 'spiffe://mesh.local/ns/istio-system/sa/istiod',
+const ISSUE = ['issue', 'istiod-ca', '--mgmt-context', 'mgmt', '--managed-clusters', 'c1', '-n', 'istio-system', '--host', 'spiffe://mesh.local/ns/istio-system/sa/istiod',
   '--signing-secret', 'gloo-mesh/root-ca', '--key-size', '2048', '--virtual-mesh', 'gloo-mesh/vm', '--pod-bounce', 'istio-system/bounce', '--timeout', '90s'];
 
 beforeAll(async () => {
@@ -102,7 +102,7 @@ describe('kubectl mesh-cert as an operator bound only to manifests/rbac/', () =>
     const created = await mc(OPERATOR, ['root', 'create', 'gloo-mesh/root-ca', '--mgmt-context', 'mgmt', '--key-size', '2048', '--ttl-days', '365', '--org', 'mesh-cert-test']);
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout).toContain('secret/root-ca created in namespace gloo-mesh on cluster mgmt');
-    const forced = await mc(OPERATOR, ['root', 'create', 'gloo-mesh/root-ca', '--mgmt-context', 'mgmt', '--cluster', 'c1', '--key-size', '2048', '--ttl-days', '365', '--org', 'mesh-cert-test', '--force']);
+    const forced = await mc(OPERATOR, ['root', 'create', 'gloo-mesh/root-ca', '--mgmt-context', 'mgmt', '--managed-clusters', 'c1', '--key-size', '2048', '--ttl-days', '365', '--org', 'mesh-cert-test', '--force']);
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stdout).toContain('secret/root-ca replaced in namespace gloo-mesh on cluster mgmt');
   }, 120_000);
@@ -156,7 +156,7 @@ describe('kubectl mesh-cert as an operator bound only to manifests/rbac/', () =>
   it('rotate (a generated root; the old one removed with --keep-previous-roots 0)', async () => {
     // the directive's root sync would wait for a ConfigMap no Istio updates here: bounce only
     await ok('c1', ['patch', 'podbouncedirective', 'bounce', '-n', 'istio-system', '--type=json', '-p', '[{"op":"remove","path":"/spec/podsToBounce/0/rootCertSync"}]']);
-    const r = await mc(OPERATOR, ['rotate', '--virtual-mesh', 'gloo-mesh/vm', '--mgmt-context', 'mgmt', '--cluster', 'c1', '--generate-root', '--key-size', '2048', '--yes', '--keep-previous-roots', '0', '--timeout', '90s'], 240_000);
+    const r = await mc(OPERATOR, ['rotate', '--virtual-mesh', 'gloo-mesh/vm', '--mgmt-context', 'mgmt', '--managed-clusters', 'c1', '--generate-root', '--key-size', '2048', '--yes', '--keep-previous-roots', '0', '--timeout', '90s'], 240_000);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^certificaterotation\/\S+ FINISHED/m);
     expect(r.stderr).toContain('removed old root Secret gloo-mesh/root-ca');
@@ -207,7 +207,7 @@ describe('without a permission, the command fails with one sentence naming it', 
   }, 60_000);
 
   it('issue, lacking create secrets on the managed cluster', async () => {
-    const r = await mc(LIMITED, ['issue', 'other-ca', '--mgmt-context', 'mgmt', '--cluster', 'c1', '-n', 'istio-system', '--host', 'spiffe://mesh.local/ns/istio-system/sa/other', '--signing-secret', 'gloo-mesh/root-2', '--key-size', '2048', '--timeout', '60s']);
+    const r = await mc(LIMITED, ['issue', 'other-ca', '--mgmt-context', 'mgmt', '--managed-clusters', 'c1', '-n', 'istio-system', '--host', 'spiffe://mesh.local/ns/istio-system/sa/other', '--signing-secret', 'gloo-mesh/root-2', '--key-size', '2048', '--timeout', '60s']);
     expect(oneError(r)).toBe(`c1 istio-system/other-ca: ${denial('create', 'secrets', 'in namespace istio-system', 'c1', LIMITED)}`);
   });
 
@@ -229,7 +229,7 @@ describe('without a permission, the command fails with one sentence naming it', 
     });
 
     it('issue (the issuer cannot read the signing Secret)', async () => {
-      const r = await mc(OPERATOR, ['issue', '--all', '--mgmt-context', 'mgmt', '--cluster', 'c1', '--timeout', '60s']);
+      const r = await mc(OPERATOR, ['issue', '--all', '--mgmt-context', 'mgmt', '--managed-clusters', 'c1', '--timeout', '60s']);
       const sentence = denial('get', 'secrets', 'in namespace gloo-mesh', 'mgmt', OPERATOR);
       expect(oneError(r)).toBe(`c1 istio-system/istiod-ca: ${sentence}`);
       expect(r.stdout).toMatch(new RegExp(`^c1\\s+istio-system\\s+istiod-ca\\s+\\S+\\s+${sentence.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
@@ -237,7 +237,7 @@ describe('without a permission, the command fails with one sentence naming it', 
 
     it('rotate', async () => {
       const secrets = await ok('mgmt', ['get', 'secrets', '-n', 'gloo-mesh', '-o', 'name']);
-      const r = await mc(OPERATOR, ['rotate', '--virtual-mesh', 'gloo-mesh/vm', '--mgmt-context', 'mgmt', '--cluster', 'c1', '--generate-root', '--key-size', '2048', '--yes']);
+      const r = await mc(OPERATOR, ['rotate', '--virtual-mesh', 'gloo-mesh/vm', '--mgmt-context', 'mgmt', '--managed-clusters', 'c1', '--generate-root', '--key-size', '2048', '--yes']);
       expect(oneError(r)).toBe(denial('list', 'certificaterotations.certificates.mesh.gloo.solo.io', 'at cluster scope', 'mgmt', OPERATOR));
       expect(await ok('mgmt', ['get', 'secrets', '-n', 'gloo-mesh', '-o', 'name'])).toBe(secrets); // no root generated
     });
@@ -255,8 +255,8 @@ describe('without a permission, the command fails with one sentence naming it', 
       const r = await mc(OPERATOR, ['check', '--mgmt-context', 'mgmt']);
       expect(r.code).toBe(1);
       expect(r.stdout).toContain(`✗ [mgmt] ${denial('list', 'customresourcedefinitions.apiextensions.k8s.io', 'at cluster scope', 'mgmt', OPERATOR)}\n`);
-      expect(r.stdout).toMatch(/^√ \[c1\] API server \S+ answers/m);
-      expect(r.stdout).toContain('√ [c1] the webhook denied a CertificateRequest');
+      expect(r.stdout).toMatch(/^✓ \[c1\] API server \S+ answers/m);
+      expect(r.stdout).toContain('✓ [c1] the webhook denied a CertificateRequest');
     });
   });
 });

@@ -6,7 +6,7 @@ import { request } from 'node:https';
 import { randomUUID } from 'node:crypto';
 import { parse as celParse } from '@marcbachmann/cel-js';
 import { ApiError, badRequest, internal } from './errors.js';
-import { jsonPatch, type Json } from './patch.js';
+import { jsonPatch, JsonPatchError, type Json } from './patch.js';
 import { labelSelectorMatcher, type LabelSelector } from './selectors.js';
 import type { ResourceType } from './resources.js';
 import type { KObject } from './store.js';
@@ -94,7 +94,22 @@ export function webhookMatches(w: Webhook, a: AdmissionAttributes): boolean {
   return conditionsHold(w, a);
 }
 
-interface ReviewResponse { uid?: string; allowed?: boolean; patch?: string; patchType?: string; warnings?: string[]; status?: { code?: number; message?: string; reason?: string; details?: unknown; status?: string } }
+interface ReviewResponse { uid?: string; allowed?: boolean; patch?: string; patchType?: string | null; warnings?: string[]; status?: { code?: number; message?: string; reason?: string; details?: unknown; status?: string } }
+interface ReviewEnvelope { apiVersion?: unknown; kind?: unknown; response?: ReviewResponse }
+
+/** Node's connection errors in the words of Go's net/http client, as kube-apiserver reports them. */
+function goNetError(e: NodeJS.ErrnoException & { address?: string; port?: number }, url: URL): string {
+  const hostPort = `${url.hostname}:${url.port || 443}`;
+  switch (e.code) {
+    case 'ECONNREFUSED': return `dial tcp ${e.address ?? url.hostname}:${e.port ?? (url.port || 443)}: connect: connection refused`;
+    case 'ECONNRESET': return `read tcp ${hostPort}: read: connection reset by peer`;
+    case 'ENOTFOUND': case 'EAI_AGAIN': return `dial tcp: lookup ${url.hostname}: no such host`;
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE': case 'SELF_SIGNED_CERT_IN_CHAIN': case 'DEPTH_ZERO_SELF_SIGNED_CERT': case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+      return 'tls: failed to verify certificate: x509: certificate signed by unknown authority';
+    case 'CERT_HAS_EXPIRED': return 'tls: failed to verify certificate: x509: certificate has expired or is not yet valid';
+    default: return e.message;
+  }
+}
 
 function review(w: Webhook, a: AdmissionAttributes, obj: KObject | null): Record<string, unknown> {
   const res = a.resource;
@@ -126,7 +141,7 @@ function target(w: Webhook, src: WebhookSource): { url: URL; connect?: { hostnam
   return { url, connect: { hostname: '127.0.0.1', port, servername: host } };
 }
 
-function post(w: Webhook, src: WebhookSource, body: Record<string, unknown>): Promise<ReviewResponse> {
+function post(w: Webhook, src: WebhookSource, body: Record<string, unknown>): Promise<ReviewEnvelope> {
   const timeoutS = w.timeoutSeconds ?? 10;
   const { url, connect } = target(w, src);
   url.searchParams.set('timeout', `${timeoutS}s`);
@@ -145,17 +160,17 @@ function post(w: Webhook, src: WebhookSource, body: Record<string, unknown>): Pr
         const text = Buffer.concat(chunks).toString('utf8');
         if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) { reject(new CallError(`failed to call webhook: the server responded with the status code ${res.statusCode}: ${text.slice(0, 200)}`)); return; }
         try {
-          const parsed = JSON.parse(text) as { response?: ReviewResponse; apiVersion?: string; kind?: string };
-          if (!parsed.response) { reject(new CallError('received invalid webhook response: webhook response was absent')); return; }
-          resolve(parsed.response);
-        } catch (e) { reject(new CallError(`received invalid webhook response: ${(e as Error).message}`)); }
+          const parsed = JSON.parse(text) as ReviewEnvelope;
+          if (!parsed || typeof parsed !== 'object') throw new Error('the body is not an object');
+          resolve(parsed);
+        } catch (e) { reject(new CallError(`failed to call webhook: ${(e as Error).message}`)); }
       });
       res.on('error', (e) => { clearTimeout(timer); reject(new CallError(`failed to call webhook: ${e.message}`)); });
     });
     // a whole-call deadline, as the apiserver's context timeout (the socket timeout is only idle time)
     const timer = setTimeout(() => { req.destroy(new CallError(`failed to call webhook: ${shown}: context deadline exceeded`)); }, timeoutS * 1000);
     req.on('timeout', () => req.destroy(new CallError(`failed to call webhook: ${shown}: context deadline exceeded`)));
-    req.on('error', (e) => { clearTimeout(timer); reject(e instanceof CallError ? e : new CallError(`failed to call webhook: ${shown}: ${e.message}`)); });
+    req.on('error', (e) => { clearTimeout(timer); reject(e instanceof CallError ? e : new CallError(`failed to call webhook: ${shown}: ${goNetError(e, url)}`)); });
     req.end(payload);
   });
 }
@@ -168,6 +183,31 @@ function denial(name: string, st: ReviewResponse['status']): ApiError {
   return new ApiError(code, st?.reason ?? '', msg, st?.details as never);
 }
 
+/** VerifyAdmissionResponse for v1 reviews. */
+function verify(env: ReviewEnvelope, uid: string, mutating: boolean): ReviewResponse {
+  // the answer is decoded into a v1 AdmissionReview: a v1beta1 one does not convert
+  if (env.apiVersion === 'admission.k8s.io/v1beta1' && env.kind === 'AdmissionReview') throw new CallError('failed to call webhook: converting (v1beta1.AdmissionReview) to (v1.AdmissionReview): unknown conversion');
+  const r = env.response;
+  if (!r) throw new Error('webhook response was absent');
+  if ((r.uid ?? '') !== uid) throw new Error(`expected response.uid=${JSON.stringify(uid)}, got ${JSON.stringify(r.uid ?? '')}`);
+  const [group, version] = typeof env.apiVersion === 'string' && env.apiVersion.includes('/') ? env.apiVersion.split('/') : ['', typeof env.apiVersion === 'string' ? env.apiVersion : ''];
+  const kind = typeof env.kind === 'string' ? env.kind : '';
+  if (env.apiVersion !== 'admission.k8s.io/v1' || kind !== 'AdmissionReview') {
+    throw new Error(`expected webhook response of admission.k8s.io/v1, Kind=AdmissionReview, got ${group}/${version}, Kind=${kind}`);
+  }
+  const hasPatch = typeof r.patch === 'string' && r.patch.length > 0;
+  const hasType = r.patchType !== undefined && r.patchType !== null;
+  if (mutating) {
+    if (hasPatch && !hasType) throw new Error('webhook returned response.patch but not response.patchType');
+    if (!hasPatch && hasType) throw new Error('webhook returned response.patchType but not response.patch');
+    if (hasType && r.patchType === '') throw new Error('webhook returned invalid response.patchType of ""');
+  } else {
+    if (hasPatch) throw new Error('validating webhook may not return response.patch');
+    if (hasType) throw new Error('validating webhook may not return response.patchType');
+  }
+  return r;
+}
+
 async function call(w: Webhook, src: WebhookSource, a: AdmissionAttributes, obj: KObject | null, mutating: boolean): Promise<{ patched?: KObject; warnings: string[] } | undefined> {
   if (a.dryRun && !['None', 'NoneOnDryRun'].includes(w.sideEffects ?? 'Unknown')) {
     throw badRequest(`admission webhook "${w.name}" does not support dry run`);
@@ -176,25 +216,40 @@ async function call(w: Webhook, src: WebhookSource, a: AdmissionAttributes, obj:
   const uid = (body.request as { uid: string }).uid;
   let resp: ReviewResponse;
   try {
-    resp = await post(w, src, body);
-    if (resp.uid !== uid) throw new CallError(`received invalid webhook response: expected response.uid="${uid}", got "${resp.uid ?? ''}"`);
+    const env = await post(w, src, body);
+    try { resp = verify(env, uid, mutating); } catch (e) {
+      if (e instanceof CallError) throw e;
+      throw new CallError(`received invalid webhook response: ${(e as Error).message}`);
+    }
   } catch (e) {
     if ((w.failurePolicy ?? 'Fail') === 'Ignore') return undefined;
     throw internal(`failed calling webhook "${w.name}": ${(e as Error).message}`);
   }
   const warnings = resp.warnings ?? [];
   if (!resp.allowed) throw Object.assign(denial(w.name, resp.status), { warnings });
-  if (resp.patch && mutating && obj) {
-    if (resp.patchType && resp.patchType !== 'JSONPatch') throw internal(`failed calling webhook "${w.name}": unsupported patch type "${resp.patchType}"`);
+  if (resp.patch && mutating) {
     let ops: unknown;
     try { ops = JSON.parse(Buffer.from(resp.patch, 'base64').toString('utf8')); } catch (e) {
-      throw internal(`received invalid webhook response: ${(e as Error).message}`);
+      if ((w.failurePolicy ?? 'Fail') === 'Ignore') return { warnings };
+      throw Object.assign(internal(`failed calling webhook "${w.name}": received undecodable patch in webhook response: ${(e as Error).message}`), { warnings });
+    }
+    if (!Array.isArray(ops) || !ops.length) return { warnings };
+    if (!obj) throw Object.assign(internal(`admission webhook "${w.name}" attempted to modify the object, which is not supported for this operation`), { warnings });
+    if (resp.patchType !== 'JSONPatch') {
+      if ((w.failurePolicy ?? 'Fail') === 'Ignore') return { warnings };
+      throw Object.assign(internal(`failed calling webhook "${w.name}": unsupported patch type "${resp.patchType}"`), { warnings });
     }
     try { return { patched: jsonPatch(obj as unknown as Json, ops) as unknown as KObject, warnings }; } catch (e) {
-      throw internal(`failed calling webhook "${w.name}": JSON patch failed: ${(e as Error).message}`);
+      if (e instanceof JsonPatchError) throw Object.assign(internalPlain(e.message), { warnings });
+      throw e;
     }
   }
   return { warnings };
+}
+
+/** apierrors.NewInternalError(err): "Internal error occurred: <err>", the error as the one cause. */
+function internalPlain(msg: string): ApiError {
+  return new ApiError(500, 'InternalError', `Internal error occurred: ${msg}`, { causes: [{ message: msg }] });
 }
 
 export interface WebhookSource {

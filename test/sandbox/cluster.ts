@@ -45,7 +45,7 @@ export class Cluster implements SandboxCluster {
   private readonly watches = new Set<() => void>();
 
   constructor(readonly name: string, private readonly tls: ServingCert, private readonly opts: ClusterOptions = {}) {
-    this.api = new ClusterApi(name);
+    this.api = new ClusterApi(name, tls.caPem);
     this.port = opts.port ?? 0;
   }
 
@@ -76,6 +76,8 @@ export class Cluster implements SandboxCluster {
     });
     this.port = (server.address() as { port: number }).port;
     this.server = server;
+    // controllers paused by stop() catch up
+    this.api.controllers.schedule();
   }
 
   async stop(): Promise<void> {

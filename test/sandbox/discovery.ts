@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import type { ResourceType } from './resources.js';
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+/** the apiextensions apiserver lists a custom resource's verbs in this order */
+const CR_VERBS = ['delete', 'deletecollection', 'get', 'list', 'patch', 'create', 'update', 'watch'];
 
 const hash = (s: string): string => createHash('sha256').update(s).digest('base64').slice(0, 11);
 
@@ -48,7 +50,8 @@ export function apiResourceList(types: ResourceType[], group: string, version: s
   if (!ts.length) return undefined;
   const resources = ts.flatMap((t) => {
     const main = {
-      name: t.plural, singularName: t.singular, namespaced: t.namespaced, kind: t.kind, verbs: t.review ? ['create'] : VERBS,
+      name: t.plural, singularName: t.singular, namespaced: t.namespaced, kind: t.kind,
+      verbs: t.review ? ['create'] : t.crd ? CR_VERBS : t.group === '' && t.plural === 'namespaces' ? VERBS.filter((v) => v !== 'deletecollection') : VERBS,
       ...(t.shortNames.length ? { shortNames: t.shortNames } : {}), ...(t.categories.length ? { categories: t.categories } : {}),
       storageVersionHash: hash(`${t.group}/${t.version}/${t.kind}`),
     };

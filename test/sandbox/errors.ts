@@ -34,38 +34,44 @@ export function conflict(r: QualifiedResource, name: string, why = 'the object h
   return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(r)} "${name}": ${why}`, { name, group: r.group || undefined, kind: r.plural });
 }
 
-export interface FieldProblem { type: 'Invalid' | 'Required' | 'Unsupported' | 'Forbidden' | 'TooLong' | 'TooMany' | 'Duplicate' | 'NotSupported'; field: string; value?: unknown; detail?: string }
+export interface FieldProblem { type: 'Invalid' | 'Required' | 'Unsupported' | 'Forbidden' | 'TooLong' | 'TooMany' | 'Duplicate' | 'NotSupported' | 'TypeInvalid'; field: string; value?: unknown; detail?: string }
 
 const causeReason: Record<FieldProblem['type'], string> = {
   Invalid: 'FieldValueInvalid', Required: 'FieldValueRequired', Unsupported: 'FieldValueNotSupported', NotSupported: 'FieldValueNotSupported',
   Forbidden: 'FieldValueForbidden', TooLong: 'FieldValueTooLong', TooMany: 'FieldValueTooMany', Duplicate: 'FieldValueDuplicate',
+  TypeInvalid: 'FieldValueTypeInvalid',
 };
 
 function goValue(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
   if (v === null || v === undefined) return 'null';
-  if (typeof v === 'object') return JSON.stringify(JSON.stringify(v));
+  // Go's json.Marshal escapes <, > and & (and U+2028/U+2029)
+  if (typeof v === 'object') return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return String(v);
 }
 
-/** field.Error.ErrorBody() of k8s.io/apimachinery: "Invalid value: \"x\": detail". */
+const TYPE_TEXT: Record<FieldProblem['type'], string> = {
+  Required: 'Required value', Forbidden: 'Forbidden', TooLong: 'Too long', Invalid: 'Invalid value', TypeInvalid: 'Invalid value',
+  Unsupported: 'Unsupported value', NotSupported: 'Unsupported value', Duplicate: 'Duplicate value', TooMany: 'Too many',
+};
+
+/**
+ * field.Error.ErrorBody() of k8s.io/apimachinery: "Invalid value: \"x\": detail" (strings quoted,
+ * other values as JSON); Required, Forbidden and TooLong carry no value, nor does a problem
+ * whose value is left undefined.
+ */
 export function problemBody(p: FieldProblem): string {
-  switch (p.type) {
-    case 'Required': return p.detail ? `Required value: ${p.detail}` : 'Required value';
-    case 'Forbidden': return p.detail ? `Forbidden: ${p.detail}` : 'Forbidden';
-    case 'TooLong': return `Too long: ${p.detail ?? ''}`;
-    case 'TooMany': return `Too many: ${p.detail ?? ''}`;
-    case 'Duplicate': return `Duplicate value: ${p.detail ?? goValue(p.value)}`;
-    case 'Unsupported': case 'NotSupported': return `Unsupported value: ${goValue(p.value)}${p.detail ? `: ${p.detail}` : ''}`;
-    default: return `Invalid value: ${goValue(p.value)}${p.detail ? `: ${p.detail}` : ''}`;
-  }
+  let s = TYPE_TEXT[p.type];
+  if (!['Required', 'Forbidden', 'TooLong'].includes(p.type) && p.value !== undefined) s += `: ${goValue(p.value)}`;
+  if (p.detail) s += `: ${p.detail}`;
+  return s;
 }
 export function problemString(p: FieldProblem): string { return `${p.field}: ${problemBody(p)}`; }
 
-/** 422 Invalid: `Kind.group "name" is invalid: [a, b]` as NewInvalid builds it. */
+/** 422 Invalid: `Kind.group "name" is invalid: [a, b]` as NewInvalid builds it (the message lists each distinct error once). */
 export function invalid(kind: string, group: string, name: string, problems: FieldProblem[]): ApiError {
   const qualifiedKind = group ? `${kind}.${group}` : kind;
-  const list = problems.map(problemString);
+  const list = [...new Set(problems.map(problemString))];
   const msg = list.length === 1 ? list[0] : `[${list.join(', ')}]`;
   return new ApiError(422, 'Invalid', `${qualifiedKind} "${name}" is invalid: ${msg}`, {
     name, group: group || undefined, kind,
@@ -74,6 +80,18 @@ export function invalid(kind: string, group: string, name: string, problems: Fie
 }
 
 export const badRequest = (msg: string): ApiError => new ApiError(400, 'BadRequest', msg);
+
+/**
+ * The sandbox's plain refusal of what it does not serve (rather than approximating it): 501,
+ * reason NotImplemented, message "the sandbox does not serve <what>". test/conformance counts an
+ * answer like this as refused, never as a silent divergence.
+ */
+export const notServed = (what: string): ApiError => new ApiError(501, 'NotImplemented', `the sandbox does not serve ${what}`);
+
+/** 403 Forbidden as admission and storage say it: `<resource> "name" is forbidden: why`. */
+export function forbidden(r: QualifiedResource, name: string, why: string, causes?: StatusCause[]): ApiError {
+  return new ApiError(403, 'Forbidden', `${qualified(r)} "${name}" is forbidden: ${why}`, { name, group: r.group || undefined, kind: r.plural, ...(causes ? { causes } : {}) });
+}
 export const methodNotAllowed = (): ApiError => new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
 export const notFoundPath = (): ApiError => new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
 export const unauthorized = (): ApiError => new ApiError(401, 'Unauthorized', 'Unauthorized');

@@ -101,7 +101,7 @@ describe('faults', () => {
     const internals = sb.internals.get('f')!;
     setTimeout(() => c.clearFaults(), 1500);
     const retried = await k(['get', 'configmaps', '-o', 'name']);
-    expect(retried.stdout).toBe('configmap/cm\n');
+    expect(retried.stdout).toBe('configmap/cm\nconfigmap/kube-root-ca.crt\n');
     expect(internals.requests.filter((x) => x.path.includes('/configmaps') && x.status === 429).length).toBeGreaterThan(1);
   });
 });

@@ -1,7 +1,7 @@
 // Decoding of the Kubernetes protobuf encoding for the few built-in kinds kubectl's typed client
 // sends as protobuf (`kubectl create namespace|secret|configmap|serviceaccount`, `kubectl auth can-i`); everything
 // else arrives as JSON. Envelope: "k8s\0" + runtime.Unknown{typeMeta, raw}.
-import { badRequest, unsupportedMediaType } from './errors.js';
+import { badRequest, notServed } from './errors.js';
 
 type Kind = 'string' | 'bytes' | 'int' | 'bool' | 'time' | Msg | 'map<string,string>' | 'map<string,bytes>';
 interface Field { name: string; kind: Kind; repeated?: boolean }
@@ -96,8 +96,8 @@ export function decodeKubeProtobuf(buf: Buffer): Record<string, unknown> {
   const tm = (unknown.typeMeta ?? {}) as { apiVersion?: string; kind?: string };
   const spec = KINDS[`${tm.apiVersion ?? 'v1'}/${tm.kind}`];
   if (!spec) {
-    // kube-apiserver would take it; the sandbox decodes protobuf only for these kinds
-    throw unsupportedMediaType(`application/vnd.kubernetes.protobuf (${tm.apiVersion}/${tm.kind}; the sandbox decodes protobuf for ${Object.keys(KINDS).join(', ')} only)`, ['application/json', 'application/yaml']);
+    // kube-apiserver would take it; the sandbox decodes protobuf only for these kinds: a plain refusal
+    throw notServed(`protobuf request bodies for ${tm.apiVersion}/${tm.kind} (it decodes protobuf for ${Object.keys(KINDS).join(', ')} only; send JSON)`);
   }
   const obj = decodeMsg(Buffer.from(String(unknown.raw ?? ''), 'base64'), spec);
   return { apiVersion: tm.apiVersion ?? 'v1', kind: tm.kind, metadata: {}, ...obj };

@@ -42,6 +42,7 @@ export const BUILTIN: ResourceType[] = [
   // stored, not run: there are no controllers behind these (kubectl apply -k manifests/ works)
   { ...core('Deployment', 'deployments', true, { shortNames: ['deploy'], categories: ['all'], statusSubresource: true, generation: true }), group: 'apps' },
   { ...core('PodDisruptionBudget', 'poddisruptionbudgets', true, { shortNames: ['pdb'], statusSubresource: true, generation: true }), group: 'policy' },
+  { ...core('NetworkPolicy', 'networkpolicies', true, { shortNames: ['netpol'], generation: true }), group: 'networking.k8s.io' },
   ...(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'] as const).map((kind): ResourceType =>
     ({ ...core(kind, `${kind.toLowerCase()}s`, !kind.startsWith('Cluster')), group: 'rbac.authorization.k8s.io' })),
   {

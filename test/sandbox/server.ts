@@ -3,9 +3,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
-import type { ClusterApi, Result, WriteOptions } from './apiserver.js';
+import type { ClusterApi, DeleteOptions, Result, WriteOptions } from './apiserver.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from './discovery.js';
-import { ApiError, badRequest, methodNotAllowed, notAcceptable, notFoundPath, unauthorized, unsupportedMediaType } from './errors.js';
+import { ApiError, badRequest, methodNotAllowed, notAcceptable, notFoundPath, notServed, unauthorized } from './errors.js';
 import type { FaultInjector } from './faults.js';
 import { gvKey, storeKey } from './resources.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -46,7 +46,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 function parseBody(buf: Buffer, contentType: string): unknown {
   if (!buf.length) return undefined;
   if (contentType.startsWith('application/vnd.kubernetes.protobuf')) return decodeKubeProtobuf(buf);
-  if (/protobuf|cbor/.test(contentType)) throw unsupportedMediaType(contentType, ['application/json', 'application/yaml']);
+  if (/protobuf|cbor/.test(contentType)) throw notServed(`request bodies in ${contentType.split(';')[0]} (send JSON or YAML)`);
   const text = buf.toString('utf8');
   try {
     if (/yaml/.test(contentType)) return parseYaml(text);
@@ -56,10 +56,14 @@ function parseBody(buf: Buffer, contentType: string): unknown {
   }
 }
 
+/** kube-apiserver's answer for paths no API group serves: plain text, not a Status. */
+class PlainNotFound extends Error {}
+
 function warningHeader(w: string): string { return `299 - "${w.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`; }
 
 function send(res: ServerResponse, code: number, body: unknown, warnings: string[] = [], headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
+  // kube-apiserver ends every JSON body with a newline
+  const text = `${JSON.stringify(body)}\n`;
   res.statusCode = code;
   res.setHeader('Content-Type', 'application/json');
   res.setHeader('Cache-Control', 'no-cache, private');
@@ -85,8 +89,15 @@ export function createHandler(d: ServerDeps): (req: IncomingMessage, res: Server
     if (d.requests.length > 500) d.requests.shift();
     res.on('finish', () => { record.status = res.statusCode; });
     handle(d, req, res).catch((e: unknown) => {
-      const err = e instanceof ApiError ? e : new ApiError(500, 'InternalError', `Internal error occurred: ${(e as Error).message}`);
       if (res.headersSent) { res.end(); return; }
+      if (e instanceof PlainNotFound) {
+        res.statusCode = 404;
+        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+        res.end('404 page not found\n');
+        return;
+      }
+      const err = e instanceof ApiError ? e : new ApiError(500, 'InternalError', `Internal error occurred: ${(e as Error).message}`);
       send(res, err.code, err.toStatus(), (e as { warnings?: string[] }).warnings ?? [], err.headers);
     });
   };
@@ -109,6 +120,12 @@ async function handle(d: ServerDeps, req: IncomingMessage, res: ServerResponse):
 
   const fault = await d.faults.apply(method, `${path}${url.search}`);
   if (fault) throw fault;
+
+  // every token is cluster-admin: acting as another user would need RBAC, which is not served
+  const as = req.headers['impersonate-user'] ?? req.headers['impersonate-group'] ?? req.headers['impersonate-uid'];
+  if (as !== undefined) {
+    throw notServed(`impersonation (Impersonate-User: ${String(req.headers['impersonate-user'] ?? '')}): there is no RBAC, every sandbox token is cluster-admin`);
+  }
 
   const types = d.api.resources();
   const segs = path.split('/').filter(Boolean);
@@ -137,33 +154,50 @@ async function handle(d: ServerDeps, req: IncomingMessage, res: ServerResponse):
   }
 
   const route = parseResourcePath(segs);
-  if (!route) throw notFoundPath();
+  // paths under no served group (or no API prefix at all) are plain 404s; a served group with an unknown version is a Status
+  const groupServed = (g: string): boolean => g === '' || types.some((t) => t.group === g);
+  if (!route) {
+    if ((segs[0] === 'api' && segs.length <= 2) || (segs[0] === 'apis' && segs.length >= 2 && groupServed(segs[1]))) throw notFoundPath();
+    throw new PlainNotFound();
+  }
+  if (!groupServed(route.group)) throw new PlainNotFound();
   let ns: string | undefined;
   let rest = route.rest;
   const maybeNs = rest[0] === 'namespaces' && rest.length >= 3 ? d.api.lookup(route.group, route.version, rest[2]) : undefined;
   if (maybeNs?.namespaced) { ns = rest[1]; rest = rest.slice(2); }
   const [plural, name, sub, ...extra] = rest;
   const r = d.api.lookup(route.group, route.version, plural);
-  if (!r || extra.length) throw notFoundPath();
-  if (sub && !(sub === 'status' && r.statusSubresource)) throw notFoundPath();
-  if (r.namespaced && !ns && name) throw notFoundPath();
+  if (!r) throw notFoundPath();
+  if (r.namespaced && !ns && name) throw new PlainNotFound();
+  if (extra.length) throw notFoundPath();
+  if (sub && !(sub === 'status' && r.statusSubresource)) {
+    // a custom resource's unknown subresource reads as the object not found; a built-in's as no such resource
+    if (r.crd && !d.api.store.get(storeKey(r), ns, name)) throw new ApiError(404, 'NotFound', `${r.plural}.${r.group} "${name}" not found`, { name, group: r.group, kind: r.plural });
+    throw notFoundPath();
+  }
   if (r.review && (method !== 'POST' || name)) throw methodNotAllowed();
   if (accept && !/application\/json|\*\/\*|application\/yaml/.test(accept)) throw notAcceptable();
 
-  const dryRun = q.getAll('dryRun').includes('All');
-  if (q.getAll('dryRun').some((v) => v !== 'All')) throw badRequest(`Invalid dryRun value: ${q.getAll('dryRun').join(',')}`);
-  const wo: WriteOptions = { dryRun, fieldManager: q.get('fieldManager') ?? undefined, subResource: sub ?? '', fieldValidation: q.get('fieldValidation') ?? undefined };
+  const force = q.get('force');
+  const wo: WriteOptions = {
+    dryRun: q.getAll('dryRun'), fieldManager: q.get('fieldManager') ?? undefined, subResource: sub ?? '', fieldValidation: q.get('fieldValidation') ?? undefined,
+    defaultManager: managerFromUserAgent(req.headers['user-agent']), force: force === null ? undefined : force === 'true' || force === '1',
+  };
   const table = wantsTable(accept);
   const include = (q.get('includeObject') ?? 'Metadata') as IncludeObject;
-  const respond = (out: Result): void => send(res, out.code, table && out.code < 300 && (out.body as KObject).metadata ? toTable(r, [out.body as KObject], { resourceVersion: (out.body as KObject).metadata.resourceVersion }, include, table) : out.body, out.warnings);
+  const respond = (out: Result): void => send(res, out.code, table && out.code < 300 && (out.body as KObject).metadata && (out.body as KObject).kind !== 'Status' ? toTable(r, [out.body as KObject], { resourceVersion: (out.body as KObject).metadata.resourceVersion }, include, table) : out.body, out.warnings);
 
   const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method) ? parseBody(await readBody(req), req.headers['content-type'] ?? 'application/json') : undefined;
+  if (method === 'DELETE') {
+    wo.deleteOptions = deleteOptionsOf(body, q);
+    wo.dryRun = wo.deleteOptions.dryRun ?? [];
+  }
 
   if (!name) {
     const watching = route.legacyWatch || q.get('watch') === 'true' || q.get('watch') === '1';
     if (method === 'GET' && watching) {
       const labels = parseLabelSelector(q.get('labelSelector'));
-      const fields = parseFieldSelector(q.get('fieldSelector'));
+      const fields = parseFieldSelector(q.get('fieldSelector'), r);
       serveWatch(res, {
         store: d.api.store, key: storeKey(r), namespace: ns, match: (o) => labels(o.metadata.labels) && fields(o),
         resourceVersion: q.get('resourceVersion'), bookmarks: q.get('allowWatchBookmarks') === 'true',
@@ -178,27 +212,66 @@ async function handle(d: ServerDeps, req: IncomingMessage, res: ServerResponse):
       const l = d.api.list(r, ns, q);
       const meta = { resourceVersion: l.resourceVersion, ...(l.continue ? { continue: l.continue, remainingItemCount: l.remainingItemCount } : {}) };
       if (table) return send(res, 200, toTable(r, l.items, meta, include, table));
-      return send(res, 200, { apiVersion: gvKey(r.group, r.version), kind: r.listKind, metadata: meta, items: l.items });
+      // the items of a built-in kind's list carry no apiVersion/kind (a custom resource's do)
+      const items = r.crd ? l.items : l.items.map(({ apiVersion: _a, kind: _k, ...o }) => o);
+      return send(res, 200, { apiVersion: gvKey(r.group, r.version), kind: r.listKind, metadata: meta, items });
     }
     if (method === 'POST') {
       if (r.namespaced && !ns) throw notFoundPath();
       return respond(await d.api.create(r, ns, body, wo));
     }
-    if (method === 'DELETE') return respond(await d.api.deleteCollection(r, ns, q, wo));
+    if (method === 'DELETE') {
+      if (r.group === '' && r.plural === 'namespaces') throw methodNotAllowed();
+      const out = await d.api.deleteCollection(r, ns, q, wo);
+      if (!r.crd) (out.body as { items: KObject[] }).items = (out.body as { items: KObject[] }).items.map(({ apiVersion: _a, kind: _k, ...o }) => o as KObject);
+      return respond(out);
+    }
     throw methodNotAllowed();
   }
 
   switch (method) {
     case 'GET': {
-      if (q.get('watch') === 'true' || q.get('watch') === '1' || route.legacyWatch) throw badRequest('watch on a single object: use a list with fieldSelector=metadata.name=NAME');
+      // a named GET ignores ?watch (kube-apiserver answers the object); the legacy /watch/ path is not served for one object
+      if (route.legacyWatch) throw notServed('the legacy /watch/ path for a single object: use a list with fieldSelector=metadata.name=NAME');
       const o = d.api.get(r, ns, name);
       if (table) return send(res, 200, toTable(r, [o], { resourceVersion: o.metadata.resourceVersion }, include, table));
       return send(res, 200, o);
     }
     case 'PUT': return respond(await d.api.update(r, ns, name, body, wo));
     case 'PATCH': return respond(await d.api.patch(r, ns, name, body, req.headers['content-type'] ?? '', wo));
-    case 'DELETE': return respond(await d.api.delete(r, ns, name, body, wo));
+    case 'DELETE': return respond(await d.api.delete(r, ns, name, wo));
     default: throw methodNotAllowed();
   }
 }
 
+
+/** The field manager kube-apiserver derives from a User-Agent: its program name ("kubectl", "node-fetch"). */
+function managerFromUserAgent(ua: string | undefined): string {
+  return (ua ?? 'unknown').split('/')[0].slice(0, 128) || 'unknown';
+}
+
+/**
+ * DeleteOptions as kube-apiserver reads them: from the body when there is one (kubectl sends them
+ * there), from the query otherwise; never both.
+ */
+function deleteOptionsOf(body: unknown, q: URLSearchParams): DeleteOptions {
+  if (body !== undefined) return deleteOptionsFromBody(body);
+  const d: DeleteOptions = {};
+  if (q.getAll('dryRun').length) d.dryRun = q.getAll('dryRun');
+  if (q.get('propagationPolicy')) d.propagationPolicy = q.get('propagationPolicy')!;
+  if (q.get('gracePeriodSeconds')) d.gracePeriodSeconds = Number(q.get('gracePeriodSeconds'));
+  if (q.get('orphanDependents')) d.orphanDependents = q.get('orphanDependents') === 'true';
+  return d;
+}
+
+function deleteOptionsFromBody(body: unknown): DeleteOptions {
+  const b = (body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+  if (b.kind !== undefined && b.kind !== 'DeleteOptions') throw badRequest(`the body of the request was not a DeleteOptions: kind ${String(b.kind)}`);
+  const d: DeleteOptions = {};
+  if (Array.isArray(b.dryRun)) d.dryRun = b.dryRun.map(String);
+  if (typeof b.propagationPolicy === 'string') d.propagationPolicy = b.propagationPolicy;
+  if (typeof b.gracePeriodSeconds === 'number') d.gracePeriodSeconds = b.gracePeriodSeconds;
+  if (typeof b.orphanDependents === 'boolean') d.orphanDependents = b.orphanDependents;
+  if (b.preconditions && typeof b.preconditions === 'object') d.preconditions = b.preconditions as DeleteOptions['preconditions'];
+  return d;
+}

@@ -4,13 +4,20 @@
 import { createHash } from 'node:crypto';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parse as celParse } from '@marcbachmann/cel-js';
-import type { FieldProblem } from './errors.js';
+import { notServed, problemString, type FieldProblem } from './errors.js';
 
 type Schema = Record<string, unknown>;
 interface CelRule { rule: string; message?: string; messageExpression?: string; fieldPath?: string; reason?: string; transition: boolean; fn: (ctx: Record<string, unknown>) => unknown; msgFn?: (ctx: Record<string, unknown>) => unknown }
 
 export interface CompiledSchema {
   validate(obj: Record<string, unknown>, old?: Record<string, unknown>): FieldProblem[];
+  /**
+   * The customresource strategy's order: schema problems, then CEL rules unless a blocking problem
+   * (here or in `prior`, the metadata's) stops them; celSkipped says so when the schema has rules.
+   */
+  validateAll(obj: Record<string, unknown>, old: Record<string, unknown> | undefined, prior: FieldProblem[]): { problems: FieldProblem[]; celSkipped: boolean };
+  /** x-kubernetes-list-type of the list at a dotted path ("spec.items"), if any */
+  listType(path: string): string | undefined;
   /** Paths of fields the schema does not declare ("spec.bogus", "spec.tags[0].x"). */
   unknownFields(obj: Record<string, unknown>): string[];
   /** Removes the undeclared fields in place, as the apiserver's pruning does. */
@@ -71,10 +78,10 @@ function ajvProblem(e: ErrorObject, root: unknown): FieldProblem {
     case 'type': {
       // kube-openapi names the received value's type, not the value
       const got = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'number' ? (Number.isInteger(value) ? 'integer' : 'number') : typeof value;
-      return { type: 'Invalid', field: at, value: got, detail: `${at} in body must be of type ${[p.type].flat().filter((t) => t !== 'null').join('/')}: "${got}"` };
+      return { type: 'TypeInvalid', field: at, value: got, detail: `${at} in body must be of type ${[p.type].flat().filter((t) => t !== 'null').join('/')}: "${got}"` };
     }
-    case 'maxLength': return { type: 'TooLong', field: at, value, detail: `may not be more than ${p.limit} bytes` };
-    case 'maxItems': return { type: 'TooMany', field: at, value, detail: `must have at most ${p.limit} items` };
+    case 'maxLength': return { type: 'TooLong', field: at, detail: `may not be more than ${p.limit} bytes` };
+    case 'maxItems': return { type: 'TooMany', field: at, value: Array.isArray(value) ? value.length : value, detail: `must have at most ${p.limit} items` };
     case 'minLength': return { type: 'Invalid', field: at, value, detail: `${at} in body should be at least ${p.limit} chars long` };
     case 'minItems': return { type: 'Invalid', field: at, value, detail: `${at} in body should have at least ${p.limit} items` };
     case 'minimum': return { type: 'Invalid', field: at, value, detail: `${at} in body should be greater than or equal to ${p.limit}` };
@@ -82,7 +89,7 @@ function ajvProblem(e: ErrorObject, root: unknown): FieldProblem {
     case 'exclusiveMinimum': return { type: 'Invalid', field: at, value, detail: `${at} in body should be greater than ${p.limit}` };
     case 'exclusiveMaximum': return { type: 'Invalid', field: at, value, detail: `${at} in body should be less than ${p.limit}` };
     case 'pattern': return { type: 'Invalid', field: at, value, detail: `${at} in body should match '${p.pattern}'` };
-    case 'format': return { type: 'Invalid', field: at, value, detail: `${at} in body must be of type ${p.format}: ${JSON.stringify(value)}` };
+    case 'format': return { type: 'TypeInvalid', field: at, value, detail: `${at} in body must be of type ${p.format}: ${JSON.stringify(value)}` };
     default: return { type: 'Invalid', field: at, value, detail: e.message ?? e.keyword };
   }
 }
@@ -98,6 +105,10 @@ function toCel(v: unknown, s: Schema | undefined): unknown {
     return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, toCel(x, props[k] ?? addl)]));
   }
   return v;
+}
+
+function schemaType(s: Schema, v: unknown): string {
+  return typeof s.type === 'string' ? s.type : celTypeName(v);
 }
 
 function celTypeName(v: unknown): string {
@@ -143,7 +154,8 @@ function runCel(schema: Schema, cache: Map<Schema, RuleNode>, self: unknown, old
       let msg = r.message ?? `failed rule: ${r.rule}`;
       if (r.msgFn) { try { const m = r.msgFn(ctx); if (typeof m === 'string' && m) msg = m; } catch { /* keep message */ } }
       const type = r.reason === 'FieldValueRequired' ? 'Required' : r.reason === 'FieldValueForbidden' ? 'Forbidden' : r.reason === 'FieldValueDuplicate' ? 'Duplicate' : 'Invalid';
-      out.push(type === 'Invalid' ? { type, field, value: celTypeName(self), detail: msg } : { type, field, detail: msg, value: msg });
+      // fieldErrorForReason: the value shown is the schema's type; Duplicate carries no message
+      out.push(type === 'Invalid' ? { type, field, value: schemaType(schema, self), detail: msg } : type === 'Duplicate' ? { type, field, value: schemaType(schema, self) } : { type, field, detail: msg });
     }
   }
   const isObjVal = typeof self === 'object' && !Array.isArray(self);
@@ -193,6 +205,7 @@ export function compileSchema(openAPIV3Schema: Schema): CompiledSchema {
   let defaultsFn: ValidateFunction | undefined;
   const celCache = new Map<Schema, RuleNode>();
   const hasDefaults = JSON.stringify(openAPIV3Schema).includes('"default"');
+  const hasRules = JSON.stringify(openAPIV3Schema).includes('"x-kubernetes-validations"');
   const c: CompiledSchema = {
     validate(obj, old) {
       validateFn ??= ajv.compile(toJsonSchema(openAPIV3Schema, true));
@@ -210,6 +223,32 @@ export function compileSchema(openAPIV3Schema: Schema): CompiledSchema {
       runCel(openAPIV3Schema, celCache, obj, old, old !== undefined, '', problems);
       return problems;
     },
+    validateAll(obj, old, prior) {
+      validateFn ??= ajv.compile(toJsonSchema(openAPIV3Schema, true));
+      const problems: FieldProblem[] = [];
+      if (!validateFn(obj)) {
+        const seen = new Set<string>();
+        for (const e of validateFn.errors ?? []) {
+          if (e.keyword === 'if' || e.keyword === 'anyOf' && (validateFn.errors ?? []).length > 1) continue;
+          const p = ajvProblem(e, obj);
+          const k = `${p.field}|${p.type}|${p.detail}`;
+          if (!seen.has(k)) { seen.add(k); problems.push(p); }
+        }
+      }
+      const blocking = [...prior, ...problems].some((p) => ['NotSupported', 'Unsupported', 'Required', 'TooLong', 'TooMany', 'TypeInvalid'].includes(p.type));
+      if (blocking) return { problems, celSkipped: hasRules };
+      runCel(openAPIV3Schema, celCache, obj, old, old !== undefined, '', problems);
+      return { problems, celSkipped: false };
+    },
+    listType(path) {
+      let cur: Schema | undefined = openAPIV3Schema;
+      for (const part of path.split('.').filter(Boolean)) {
+        if (!cur) return undefined;
+        const props = cur.properties as Record<string, Schema> | undefined;
+        cur = props?.[part] ?? (typeof cur.additionalProperties === 'object' ? cur.additionalProperties as Schema : undefined);
+      }
+      return cur?.['x-kubernetes-list-type'] as string | undefined;
+    },
     unknownFields(obj) { const out: string[] = []; walkUnknown(obj, openAPIV3Schema, '', out, false, true); return out.sort(); },
     prune(obj) { walkUnknown(obj, openAPIV3Schema, '', [], true, true); },
     applyDefaults(obj) {
@@ -222,23 +261,125 @@ export function compileSchema(openAPIV3Schema: Schema): CompiledSchema {
   return c;
 }
 
-/** Checks a CRD's own rules compile, as the apiextensions apiserver does when the CRD is written. */
+/** A CEL AST node of cel-js (op, args, source range). */
+interface CelNode { op: string; args: unknown; range?: { start: number; end: number } }
+const isCelNode = (v: unknown): v is CelNode => !!v && typeof v === 'object' && typeof (v as CelNode).op === 'string';
+
+/** The schema a CEL expression node refers to, when it is a path from self/oldSelf through declared fields. */
+function celSchemaOf(n: CelNode, self: Schema): Schema | undefined {
+  if (n.op === 'id') return n.args === 'self' || n.args === 'oldSelf' ? self : undefined;
+  const args = n.args as unknown[];
+  if ((n.op === '.' || n.op === '.?') && isCelNode(args[0])) {
+    const base = celSchemaOf(args[0], self);
+    if (!base) return undefined;
+    const props = base.properties as Record<string, Schema> | undefined;
+    const name = String(args[1]);
+    return props?.[name] ?? (typeof base.additionalProperties === 'object' ? base.additionalProperties as Schema : undefined);
+  }
+  if ((n.op === '[]' || n.op === '[?]') && isCelNode(args[0])) {
+    const base = celSchemaOf(args[0], self);
+    if (!base) return undefined;
+    return (base.items as Schema | undefined) ?? (typeof base.additionalProperties === 'object' ? base.additionalProperties as Schema : undefined);
+  }
+  return undefined;
+}
+
+/** A closed object type (declared properties only): CEL refuses a field it does not declare. */
+const closedObject = (s: Schema): boolean => s.type === 'object' && s['x-kubernetes-preserve-unknown-fields'] !== true && s.additionalProperties === undefined;
+
+/** Selections of undeclared fields (cel-go's "undefined field"), with the source position of the '.'. */
+function undefinedFields(root: CelNode, self: Schema, atRoot: boolean): Array<{ pos: number; name: string }> {
+  const out: Array<{ pos: number; name: string }> = [];
+  const visit = (n: unknown): void => {
+    if (Array.isArray(n)) { n.forEach(visit); return; }
+    if (!isCelNode(n)) return;
+    if ((n.op === '.' || n.op === '.?') && Array.isArray(n.args) && isCelNode(n.args[0])) {
+      const base = celSchemaOf(n.args[0], self);
+      const name = String(n.args[1]);
+      // the root's type always has apiVersion, kind and metadata
+      const isRootMeta = atRoot && n.args[0].op === 'id' && ['metadata', 'apiVersion', 'kind'].includes(name);
+      if (base && closedObject(base) && !isRootMeta && !((base.properties as Record<string, Schema> | undefined)?.[name])) {
+        out.push({ pos: n.args[0].range?.end ?? 0, name });
+      }
+    }
+    if (Array.isArray(n.args)) n.args.forEach(visit);
+    else if (isCelNode(n.args)) visit(n.args);
+  };
+  visit(root);
+  return out.sort((a, b) => a.pos - b.pos);
+}
+
+/** cel-go's error report: "ERROR: <input>:L:C: msg" with the source line and a caret. */
+function celError(expr: string, pos: number, msg: string): string {
+  const before = expr.slice(0, pos);
+  const line = before.split('\n').length;
+  const lineStart = before.lastIndexOf('\n') + 1;
+  const col = pos - lineStart;
+  const text = expr.split('\n')[line - 1];
+  return `ERROR: <input>:${line}:${col + 1}: ${msg}\n | ${text}\n | ${'.'.repeat(col)}^`;
+}
+
+/**
+ * Checks a CRD's own rules compile, as the apiextensions apiserver does when the CRD is written:
+ * a rule selecting a field its schema does not declare is refused with cel-go's words. A rule that
+ * does not parse is refused plainly (501): cel-go's syntax error messages are not reproduced.
+ * Operator type checking (a string compared with an int) is not served.
+ */
 export function celCompileProblems(openAPIV3Schema: Schema, base: string): FieldProblem[] {
   const out: FieldProblem[] = [];
-  const visit = (s: Schema, path: string): void => {
+  const visit = (s: Schema, path: string, atRoot: boolean): void => {
     const rules = (s['x-kubernetes-validations'] ?? []) as Array<Record<string, string>>;
     rules.forEach((r, i) => {
+      const value = { Rule: r.rule ?? '', Message: r.message ?? '', MessageExpression: r.messageExpression ?? '', Reason: r.reason ?? null, FieldPath: r.fieldPath ?? '', OptionalOldSelf: (r as Record<string, unknown>).optionalOldSelf ?? null };
       for (const [k, expr] of [['rule', r.rule], ['messageExpression', r.messageExpression]] as const) {
         if (expr === undefined) continue;
-        try { celParse(expr); } catch (e) {
-          out.push({ type: 'Invalid', field: `${path}.x-kubernetes-validations[${i}].${k}`, value: expr, detail: `compilation failed: ${(e as Error).message}` });
+        let ast: CelNode;
+        try { ast = (celParse(expr) as unknown as { ast: CelNode }).ast; } catch (e) {
+          throw notServed(`cel-go's syntax errors word for word (${path}.x-kubernetes-validations[${i}].${k}: ${(e as Error).message.split('\n')[0]})`);
+        }
+        const undef = undefinedFields(ast, s, atRoot);
+        if (undef.length) {
+          out.push({ type: 'Invalid', field: `${path}.x-kubernetes-validations[${i}].${k}`, value: k === 'rule' ? value : expr, detail: `compilation failed: ${undef.map((u) => celError(expr, u.pos, `undefined field '${u.name}'`)).join('\n')}` });
         }
       }
     });
-    for (const [k, ps] of Object.entries((s.properties ?? {}) as Record<string, Schema>)) visit(ps, `${path}.properties[${k}]`);
-    if (s.items && typeof s.items === 'object') visit(s.items as Schema, `${path}.items`);
-    if (s.additionalProperties && typeof s.additionalProperties === 'object') visit(s.additionalProperties as Schema, `${path}.additionalProperties`);
+    for (const [k, ps] of Object.entries((s.properties ?? {}) as Record<string, Schema>)) visit(ps, `${path}.properties[${k}]`, false);
+    if (s.items && typeof s.items === 'object') visit(s.items as Schema, `${path}.items`, false);
+    if (s.additionalProperties && typeof s.additionalProperties === 'object') visit(s.additionalProperties as Schema, `${path}.additionalProperties`, false);
   };
-  visit(openAPIV3Schema, base);
+  visit(openAPIV3Schema, base, true);
   return out;
+}
+
+/**
+ * The structural schema rules a CRD must follow (apiextensions schema/validation.go), the common
+ * ones: a type everywhere (but under x-kubernetes-int-or-string/preserve-unknown-fields), items for
+ * arrays, an object at the root without additionalProperties, metadata restricted to name and
+ * generateName. Sorted by message, as the apiserver sorts them.
+ */
+export function structuralProblems(root: Schema, base: string): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  const visit = (s: Schema, lvl: 'root' | 'item' | 'field', path: string): void => {
+    if (s.type === 'array' && !s.items) out.push({ type: 'Required', field: `${path}.items`, detail: 'must be specified' });
+    if (s.items && typeof s.items === 'object' && !Array.isArray(s.items)) visit(s.items as Schema, 'item', `${path}.items`);
+    for (const [k, v] of Object.entries((s.properties ?? {}) as Record<string, Schema>)) visit(v, 'field', `${path}.properties[${k}]`);
+    if (s.additionalProperties !== undefined && s.additionalProperties !== false) {
+      if (lvl === 'root') out.push({ type: 'Forbidden', field: `${path}.additionalProperties`, detail: 'must not be used at the root' });
+      if (typeof s.additionalProperties === 'object') visit(s.additionalProperties as Schema, 'field', `${path}.additionalProperties`);
+    }
+    if (!s.type && !s['x-kubernetes-int-or-string'] && !s['x-kubernetes-preserve-unknown-fields']) {
+      out.push({ type: 'Required', field: `${path}.type`, detail: lvl === 'root' ? 'must not be empty at the root' : lvl === 'item' ? 'must not be empty for specified array items' : 'must not be empty for specified object fields' });
+    }
+    if (lvl === 'root' && s.type && s.type !== 'object') out.push({ type: 'Invalid', field: `${path}.type`, value: s.type, detail: 'must be object at the root' });
+    const meta = (s.properties as Record<string, Schema> | undefined)?.metadata;
+    if (meta && lvl === 'root') {
+      if (meta.type !== 'object') out.push({ type: 'Invalid', field: `${path}.properties[metadata].type`, value: meta.type ?? '', detail: 'must be object' });
+      const { type: _t, default: _d, properties, ...rest } = meta;
+      const keys = Object.keys((properties ?? {}) as object);
+      const onlyNames = keys.every((k) => k === 'name' || k === 'generateName');
+      if (!onlyNames || Object.keys(rest).length) out.push({ type: 'Forbidden', field: `${path}.properties[metadata]`, detail: 'must not specify anything other than name and generateName, but metadata is implicitly specified' });
+    }
+  };
+  visit(root, 'root', base);
+  return out.map((p) => ({ p, key: problemString(p) })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((x) => x.p);
 }

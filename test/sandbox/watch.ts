@@ -36,7 +36,8 @@ export function serveWatch(res: ServerResponse, o: WatchOptions, registry: Set<(
     if (e.type === 'MODIFIED' && e.prev) {
       const before = o.match(e.prev);
       // an object leaving (entering) the selection is DELETED (ADDED) for this watcher
-      if (before && !now) { write('DELETED', o.encode(e.object)); return; }
+      // kube-apiserver's watch cache sends the last state that matched
+      if (before && !now) { write('DELETED', o.encode(e.prev)); return; }
       if (!before && now) { write('ADDED', o.encode(e.object)); return; }
     }
     if (now) write(e.type, o.encode(e.object));

@@ -101,6 +101,8 @@ export function forbiddenSentence(message: string, cluster: string): string | un
 /** Turns whatever client-node threw into an ApiError or UnreachableError with one sentence. */
 /** client-go's limit for retrying 429 answers. */
 const MAX_TOO_MANY_REQUESTS_TRIES = 10;
+const PREMATURE_CLOSE = /Premature close/;
+const MAX_PREMATURE_CLOSE_TRIES = 3;
 
 export function translateError(err: unknown, cluster: string, what: string): Error {
   const e = err as { code?: unknown; body?: unknown; errno?: string; type?: string; cause?: { code?: string }; message?: string };
@@ -244,6 +246,9 @@ export class K8s {
       try {
         return await this.callOnce(what, fn);
       } catch (err) {
+        // node-fetch 2 can lose a response on a reused keep-alive connection ("Premature close"):
+        // the request is sent again on a fresh one, as an HTTP client does on a stale connection.
+        if (err instanceof UnreachableError && PREMATURE_CLOSE.test(err.message) && attempt < MAX_PREMATURE_CLOSE_TRIES) continue;
         if (!(err instanceof ApiError && err.status === 429) || attempt >= MAX_TOO_MANY_REQUESTS_TRIES) throw err;
         const wait = Math.min(err.retryAfterMs ?? 1000, 5000);
         const { deadline } = this.limits;
