@@ -60,8 +60,10 @@ for (const backend of BACKENDS) {
         expect(out).toMatchObject({ cluster: 'mgmt', secret: { namespace: 'gloo-mesh', name: 'root-ca' }, action: 'created', chainLength: 1, roots: 1 });
         expect(privateKeyBlocks(r.stdout)).toEqual([]);
         const d = (await secretData('mgmt', 'gloo-mesh', 'root-ca'));
-        expect(Object.keys(d).sort()).toEqual(['ca-cert.pem', 'ca-key.pem', 'cert-chain.pem', 'root-cert.pem']);
+        expect(Object.keys(d).sort()).toEqual(['ca-cert.pem', 'ca-key.pem', 'cert-chain.pem', 'key.pem', 'root-cert.pem']);
         expect(d['ca-cert.pem']).toBe(d['root-cert.pem']);
+        // key.pem too, for Gloo Mesh's own issuer (its legacy layout)
+        expect(d['key.pem']).toBe(d['ca-key.pem']);
         expect(opensslVerify(dir, d['ca-cert.pem'], d['root-cert.pem']).ok).toBe(true);
         expect(out.root.fingerprintSha256).toBe(opensslFingerprint(dir, d['root-cert.pem']));
         const text = execFileSync('openssl', ['x509', '-noout', '-subject', '-enddate', '-ext', 'basicConstraints,keyUsage', '-in', writeFile(dir, 'root.pem', d['root-cert.pem'])], { encoding: 'utf8' });

@@ -20,11 +20,16 @@ export const ISTIO_KEYS = ['ca-cert.pem', 'ca-key.pem', 'root-cert.pem', 'cert-c
 export function secretData(m: SigningMaterial): Record<string, string> {
   const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
   const join_ = (pems: string[]) => pems.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('');
+  const isRoot = m.rootPems.length > 0 && m.rootPems[0]!.replace(/\s+/g, '') === m.caCertPem.replace(/\s+/g, '');
   return {
     'ca-cert.pem': b64(m.caCertPem),
     'ca-key.pem': b64(m.caKeyPem),
     'root-cert.pem': b64(join_(m.rootPems)),
     'cert-chain.pem': b64(join_(m.chainPems)),
+    // A root also carries key.pem: Gloo Mesh's own issuer signs from that legacy layout (key.pem +
+    // root-cert.pem, the root signing directly). Not for an intermediate: there key.pem would
+    // not be root-cert.pem's key.
+    ...(isRoot ? { 'key.pem': b64(m.caKeyPem) } : {}),
   };
 }
 
