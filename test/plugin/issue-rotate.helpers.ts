@@ -15,6 +15,8 @@ import type { ClusterApi } from '../../plugin/src/engine/cluster-api.js';
 import type { IssuedCertificate, ObjectRef, Secret } from '../../plugin/src/engine/objects.js';
 import { CERT_API_VERSION, ISTIO_KEYS } from '../../plugin/src/engine/resources.js';
 import { parentsAnnotation } from '../../plugin/src/engine/rotation/targets.js';
+import { driveIssuance } from '../../plugin/src/engine/issuance/drive.js';
+import { startTrustWatcher, type TrustWatcher } from '../trust-watcher/index.js';
 
 export const b64 = (s: string) => Buffer.from(s).toString('base64');
 export const unb64 = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString('utf8') : '');
@@ -266,4 +268,30 @@ export function allText(obj: unknown): string {
   };
   walk(obj);
   return parts.join('\n');
+}
+
+/**
+ * A VirtualMesh with one IssuedCertificate per managed cluster of `w`, issued by `signing`, and the
+ * independent trust watcher (test/trust-watcher) already watching every managed cluster's issued
+ * Secret, so that every later change is checked. The caller stops the watcher and asserts no gaps.
+ */
+export async function watchedMesh(w: World, vmName: string, signing: ObjectRef): Promise<{ vm: ObjectRef; out: ObjectRef; watcher: TrustWatcher }> {
+  const vm = { namespace: 'gloo-mesh', name: vmName };
+  const out = { namespace: 'istio-system', name: `${vmName}-cacerts` };
+  const watcher = await startTrustWatcher({ kubeconfigPath: w.kubeconfigPath, contexts: w.managed.map((c) => c.name), secret: out });
+  await Promise.all(
+    w.managed.map(async (c) => {
+      await c.createCustom('IssuedCertificate', issuedCertificate(vmName, 'istio-system', { signing, vm, issuedSecret: out }));
+      const r = await driveIssuance({ cluster: c, namespace: 'istio-system', name: vmName }, { mgmt: w.mgmt, deadline: Date.now() + 30_000 });
+      if (r.outcome !== 'finished') throw new Error(`issuing ${vmName} in ${c.name}: ${r.outcome}: ${r.error}`);
+    }),
+  );
+  return { vm, out, watcher };
+}
+
+/** Waits for a watcher to have seen everything written, stops it, and fails on any gap it saw. */
+export async function assertWatchedNoGaps(watcher: TrustWatcher): Promise<void> {
+  await watcher.waitForQuiet(300, 20_000);
+  await watcher.stop();
+  watcher.assertNoGaps();
 }

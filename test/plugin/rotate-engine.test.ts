@@ -3,12 +3,11 @@
 // intermediate with its chain against the other cluster's root-cert.pem: no trust gap, ever.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { driveIssuance } from '../../plugin/src/engine/issuance/drive.js';
 import { rotate, builtInVerifier, RotationRefused, type RotateOptions, type Verifier } from '../../plugin/src/engine/rotation/driver.js';
 import type { CertificateRotation, IssuedCertificate, ObjectRef } from '../../plugin/src/engine/objects.js';
 import { certificatesIn } from '../../schemas/pki/index.js';
-import { startTrustWatcher, type TrustWatcher } from '../trust-watcher/index.js';
-import { createRoot, issuedCertificate, opensslVerify, readIssuedSecret, rootSecret, startWorld, type Root, type World } from './issue-rotate.helpers.js';
+import type { TrustWatcher } from '../trust-watcher/index.js';
+import { assertWatchedNoGaps, watchedMesh, createRoot, opensslVerify, readIssuedSecret, rootSecret, startWorld, type Root, type World } from './issue-rotate.helpers.js';
 import { BACKENDS, START_TIMEOUT_MS } from '../backend/index.js';
 
 let w: World;
@@ -30,25 +29,13 @@ for (const backend of BACKENDS) {
     // moment where one cluster cannot verify another fails the test, not only the moments checked.
     const watchers: TrustWatcher[] = [];
     afterEach(async () => {
-      for (const watcher of watchers.splice(0)) {
-        await watcher.waitForQuiet(300, 20_000);
-        await watcher.stop();
-        watcher.assertNoGaps();
-      }
+      for (const watcher of watchers.splice(0)) await assertWatchedNoGaps(watcher);
     });
 
-    /** A VirtualMesh with one IssuedCertificate per managed cluster, issued by the old root. */
+    /** A VirtualMesh with one IssuedCertificate per managed cluster, issued by the old root, watched. */
     async function mesh(vmName: string): Promise<{ vm: ObjectRef; out: ObjectRef }> {
-      const vm = { namespace: 'gloo-mesh', name: vmName };
-      const out = { namespace: 'istio-system', name: `${vmName}-cacerts` };
-      watchers.push(await startTrustWatcher({ kubeconfigPath: w.kubeconfigPath, contexts: CLUSTERS, secret: out }));
-      await Promise.all(
-        w.managed.map(async (c) => {
-          await c.createCustom('IssuedCertificate', issuedCertificate(vmName, 'istio-system', { signing: OLD, vm, issuedSecret: out }));
-          const r = await driveIssuance({ cluster: c, namespace: 'istio-system', name: vmName }, { mgmt: w.mgmt, deadline: Date.now() + 30_000 });
-          expect(r.outcome, r.error).toBe('finished');
-        }),
-      );
+      const { vm, out, watcher } = await watchedMesh(w, vmName, OLD);
+      watchers.push(watcher);
       return { vm, out };
     }
 

@@ -7,12 +7,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { driveIssuance } from '../../plugin/src/engine/issuance/drive.js';
 import { rotate, builtInVerifier, type RotateOptions } from '../../plugin/src/engine/rotation/driver.js';
 import type { ObjectRef } from '../../plugin/src/engine/objects.js';
-import { startTrustWatcher, type TrustWatcher } from '../trust-watcher/index.js';
+import type { TrustWatcher } from '../trust-watcher/index.js';
 import { BACKENDS, START_TIMEOUT_MS } from '../backend/index.js';
-import { createRoot, issuedCertificate, REPO, registerWebhook, startWorld, type World } from './issue-rotate.helpers.js';
+import { assertWatchedNoGaps, watchedMesh, createRoot, REPO, registerWebhook, startWorld, type World } from './issue-rotate.helpers.js';
 
 let w: World;
 const OLD = { namespace: 'gloo-mesh', name: 'old-root' };
@@ -54,24 +53,13 @@ for (const backend of BACKENDS) {
 
     const watchers: TrustWatcher[] = [];
     afterEach(async () => {
-      for (const watcher of watchers.splice(0)) {
-        await watcher.waitForQuiet(300, 20_000);
-        await watcher.stop();
-        watcher.assertNoGaps();
-      }
+      for (const watcher of watchers.splice(0)) await assertWatchedNoGaps(watcher);
     });
 
+    /** A VirtualMesh with one IssuedCertificate per managed cluster, issued by the old root, watched. */
     async function mesh(vmName: string): Promise<{ vm: ObjectRef; out: ObjectRef }> {
-      const vm = { namespace: 'gloo-mesh', name: vmName };
-      const out = { namespace: 'istio-system', name: `${vmName}-cacerts` };
-      watchers.push(await startTrustWatcher({ kubeconfigPath: w.kubeconfigPath, contexts: CLUSTERS, secret: out }));
-      await Promise.all(
-        w.managed.map(async (c) => {
-          await c.createCustom('IssuedCertificate', issuedCertificate(vmName, 'istio-system', { signing: OLD, vm, issuedSecret: out }));
-          const r = await driveIssuance({ cluster: c, namespace: 'istio-system', name: vmName }, { mgmt: w.mgmt, deadline: Date.now() + 30_000 });
-          expect(r.outcome, r.error).toBe('finished');
-        }),
-      );
+      const { vm, out, watcher } = await watchedMesh(w, vmName, OLD);
+      watchers.push(watcher);
       return { vm, out };
     }
 
@@ -162,7 +150,8 @@ for (const backend of BACKENDS) {
         newRootSecret: root.ref,
         stepTimeoutMs: 4_000,
         onEvent: (e) => {
-          if (!stopping && e.type === 'certificate' && e.step === 'ADDING_NEW_ROOT' && e.event.cluster === 'c1' && e.event.action === 'generate-key') stopping = w.pause('c3');
+          // lost as the step begins, before any certificate of it is re-issued
+          if (!stopping && e.type === 'step' && e.rotationState === 'ADDING_NEW_ROOT') stopping = w.pause('c3');
           // back in time for the rollback's own step
           if (stopping && !back && e.type === 'step' && e.rotationState === 'ROLLING_BACK') back = stopping.then(() => w.resume('c3'));
         },

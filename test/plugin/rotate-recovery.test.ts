@@ -8,8 +8,8 @@ import { rotate, builtInVerifier, type RotateOptions, type Verifier } from '../.
 import type { CertificateRotation, ObjectRef } from '../../plugin/src/engine/objects.js';
 import type { ReissueStep } from '../../plugin/src/engine/rotation/plan.js';
 import { certificatesIn, parseCertificate } from '../../schemas/pki/index.js';
-import { startTrustWatcher, type TrustWatcher } from '../trust-watcher/index.js';
-import { createRoot, issuedCertificate, readIssuedSecret, startWorld, type Root, type World } from './issue-rotate.helpers.js';
+import type { TrustWatcher } from '../trust-watcher/index.js';
+import { assertWatchedNoGaps, watchedMesh, createRoot, readIssuedSecret, startWorld, type Root, type World } from './issue-rotate.helpers.js';
 import { BACKENDS, START_TIMEOUT_MS } from '../backend/index.js';
 
 let w: World;
@@ -26,19 +26,7 @@ for (const backend of BACKENDS) {
       await w?.stop();
     });
 
-    async function mesh(vmName: string): Promise<{ vm: ObjectRef; out: ObjectRef; watcher: TrustWatcher }> {
-      const vm = { namespace: 'gloo-mesh', name: vmName };
-      const out = { namespace: 'istio-system', name: `${vmName}-cacerts` };
-      const watcher = await startTrustWatcher({ kubeconfigPath: w.kubeconfigPath, contexts: CLUSTERS, secret: out });
-      await Promise.all(
-        w.managed.map(async (c) => {
-          await c.createCustom('IssuedCertificate', issuedCertificate(vmName, 'istio-system', { signing: OLD, vm, issuedSecret: out }));
-          const r = await driveIssuance({ cluster: c, namespace: 'istio-system', name: vmName }, { mgmt: w.mgmt, deadline: Date.now() + 30_000 });
-          expect(r.outcome, r.error).toBe('finished');
-        }),
-      );
-      return { vm, out, watcher };
-    }
+    const mesh = (vmName: string) => watchedMesh(w, vmName, OLD);
 
     function base(vm: ObjectRef, extra: Partial<RotateOptions> = {}): RotateOptions {
       return { mgmt: w.mgmt, clusters: w.managed, virtualMesh: vm, verify: builtInVerifier, stepTimeoutMs: 30_000, ...extra };
@@ -70,10 +58,8 @@ for (const backend of BACKENDS) {
     }
 
     async function finish(watcher: TrustWatcher): Promise<void> {
-      await watcher.waitForQuiet(300, 20_000);
-      const report = await watcher.stop();
-      watcher.assertNoGaps();
-      expect(report.snapshots).toBeGreaterThan(6);
+      await assertWatchedNoGaps(watcher);
+      expect(watcher.report().snapshots).toBeGreaterThan(6);
     }
 
     describe('a rotation after an earlier one died', () => {

@@ -41,6 +41,8 @@ export interface Report {
   reconnects: number;
   /** lists after 410 Gone: the changes in between were seen only as their net result */
   relists: number;
+  /** lists after a lost connection (the copy was unknown meanwhile; net result only, as relists) */
+  resyncs: number;
 }
 
 export interface TrustWatcher {
@@ -64,6 +66,9 @@ export async function startTrustWatcher(opts: TrustWatcherOptions): Promise<Trus
   const evaluator = new TrustEvaluator();
   const cas = new Map<string, ClusterCA>();
   const deleted = new Set<string>(); // seen once, then gone: a gap until it comes back
+  // Clusters whose watch connection is lost: their copy is unknown (not a gap, not trusted) until
+  // a fresh list brings it back; pairs with them are judged again then.
+  const unknown = new Set<string>();
   const gaps: Gap[] = [];
   const open = new Map<string, Gap>();
   let events = 0;
@@ -73,7 +78,8 @@ export async function startTrustWatcher(opts: TrustWatcherOptions): Promise<Trus
   const snapshot = (event: string): void => {
     snapshots++;
     const at = now();
-    const failures: Failure[] = evaluator.evaluate(cas, at);
+    const known = unknown.size ? new Map([...cas].filter(([c]) => !unknown.has(c))) : cas;
+    const failures: Failure[] = evaluator.evaluate(known, at);
     for (const c of deleted) failures.push({ from: c, to: c, reason: `${namespace}/${name} was deleted after it had been seen` });
     const seen = new Set<string>();
     for (const f of failures) {
@@ -99,7 +105,11 @@ export async function startTrustWatcher(opts: TrustWatcherOptions): Promise<Trus
     kc.loadFromFile(opts.kubeconfigPath);
     if (!kc.getContextObject(ctx)) throw new Error(`trust watcher: context "${ctx}" not found in ${opts.kubeconfigPath}`);
     kc.setCurrentContext(ctx);
-    watches.set(ctx, new SecretWatch(kc, namespace, name, onChange(ctx)));
+    watches.set(ctx, new SecretWatch(kc, namespace, name, onChange(ctx), (live) => {
+      if (!live) { unknown.add(ctx); return; }
+      unknown.delete(ctx);
+      snapshot(`${ctx} watch back, listed afresh`);
+    }));
   }
   const started = await Promise.allSettled([...watches].map(async ([ctx, w]) => {
     try { await w.start(); } catch (e) { throw new Error(`trust watcher: cannot list ${namespace}/${name} in context "${ctx}": ${(e as Error).message}`); }
@@ -113,6 +123,7 @@ export async function startTrustWatcher(opts: TrustWatcherOptions): Promise<Trus
       gaps: [...gaps], open: [...open.values()], events, snapshots,
       reconnects: ws.reduce((n, w) => n + Math.max(0, w.watches - 1), 0),
       relists: ws.reduce((n, w) => n + w.relists, 0),
+      resyncs: ws.reduce((n, w) => n + w.resyncs, 0),
     };
   };
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -30,6 +30,8 @@ export class SecretWatch {
   /** watch requests made, including attempts that failed */
   watches = 0;
   relists = 0;
+  /** lists made to catch up after a dropped connection (the watch could not be followed meanwhile) */
+  resyncs = 0;
   lastError: string | undefined;
   private rv = '';
   private readonly inFlight = new Set<http.ClientRequest>();
@@ -44,6 +46,8 @@ export class SecretWatch {
     private readonly namespace: string,
     private readonly name: string,
     private readonly onChange: (c: SecretChange) => void,
+    /** The copy is current (true) or unknown, the connection lost (false). */
+    private readonly onLive: (live: boolean) => void = () => undefined,
   ) {}
 
   /**
@@ -115,8 +119,18 @@ export class SecretWatch {
 
   private async run(): Promise<void> {
     let backoff = 100;
+    // After a dropped connection the copy is unknown until a fresh list says what the Secret is
+    // now: resuming the watch would replay old versions next to other clusters' current ones, and
+    // pair states that never existed together.
+    let dropped = false;
     while (!this.stopped) {
       try {
+        if (dropped) {
+          this.resyncs++;
+          await this.list(false);
+          dropped = false;
+          this.onLive(true);
+        }
         await this.watchOnce();
         backoff = 100; // the stream ended normally (timeoutSeconds, or the server closed it): resume
       } catch (e) {
@@ -124,6 +138,10 @@ export class SecretWatch {
         if (this.established && !(e instanceof Gone)) { this.established.reject(e as Error); this.established = undefined; this.stopped = true; break; }
         if (e instanceof Gone) {
           try { this.relists++; await this.list(false); continue; } catch (le) { e = le; }
+        }
+        if (!dropped) {
+          dropped = true;
+          this.onLive(false);
         }
         this.lastError = (e as Error).message;
         await new Promise<void>((r) => { const t = setTimeout(r, backoff); this.wake = () => { clearTimeout(t); r(); }; });
