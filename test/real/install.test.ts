@@ -46,6 +46,7 @@ describe('kubectl apply -k manifests/ on a real control plane', () => {
       'Deployment/mesh-cert-webhook',
       'MutatingWebhookConfiguration/mesh-cert-webhook',
       'Namespace/mesh-cert-system',
+      'NetworkPolicy/mesh-cert-webhook',
       'PodDisruptionBudget/mesh-cert-webhook',
       'Service/mesh-cert-webhook',
       'ServiceAccount/mesh-cert-webhook',
