@@ -9,7 +9,7 @@ import type { CertificateRequest, IssuedCertificate } from '../objects.js';
 import { fromB64, toB64 } from '../b64.js';
 import { generationOf } from './decide.js';
 import { loadPlan, type PlanMaterial, type SigningCache } from './plan-material.js';
-import { SigningError, uniquePems } from './signing-secret.js';
+import { normPem, SigningError, uniquePems } from './signing-secret.js';
 
 export { SigningError, loadSigningSecret, uniquePems, type SigningMaterial } from './signing-secret.js';
 
@@ -23,8 +23,8 @@ export interface SignOptions {
 
 /** The bundle the issuer writes as signingRootCa: intermediates above the signed cert, then the roots. */
 export function signingRootCaOf(plan: PlanMaterial): string[] {
-  const roots = new Set(plan.rootPems.map((p) => p.replace(/\s+/g, '')));
-  const intermediates = [plan.signer.caCertPem.trim(), ...plan.signerChain].filter((p) => !roots.has(p.replace(/\s+/g, '')));
+  const roots = new Set(plan.rootPems.map(normPem));
+  const intermediates = [plan.signer.caCertPem.trim(), ...plan.signerChain].filter((p) => !roots.has(normPem(p)));
   return uniquePems([...intermediates, ...plan.rootPems]);
 }
 

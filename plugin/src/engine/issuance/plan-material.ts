@@ -7,7 +7,7 @@ import { certificatesIn, parseCertificate, verifyChain } from '../../../../schem
 import type { ClusterApi } from '../cluster-api.js';
 import type { IssuedCertificate, ObjectRef } from '../objects.js';
 import { refString } from '../objects.js';
-import { loadSigningSecret, SigningError, uniquePems, type SigningMaterial } from './signing-secret.js';
+import { loadSigningSecret, normPem, SigningError, uniquePems, type SigningMaterial } from './signing-secret.js';
 import { signingPlan } from './signing-plan.js';
 
 export interface PlanMaterial {
@@ -22,7 +22,7 @@ export interface PlanMaterial {
 
 export type SigningCache = Map<string, Promise<SigningMaterial>>;
 
-export const normPem = (pem: string): string => pem.replace(/\s+/g, '');
+export { normPem };
 
 function fingerprint(pem: string): string {
   return createHash('sha256').update(normPem(pem)).digest('hex');

@@ -26,13 +26,14 @@ export async function loadSigningSecret(mgmt: ClusterApi, ref: ObjectRef): Promi
   return { caCertPem: v.caCertPem, caKeyPem: v.caKeyPem, rootPems: v.rootPems, chainPems: v.chainPems };
 }
 
-const norm = (pem: string) => pem.replace(/\s+/g, '');
+/** A PEM without its whitespace: two encodings of the same certificate compare equal. */
+export const normPem = (pem: string): string => pem.replace(/\s+/g, '');
 
 /** PEMs in order, each once. */
 export function uniquePems(pems: string[]): string[] {
   const seen = new Set<string>();
   return pems.filter((p) => {
-    const k = norm(p);
+    const k = normPem(p);
     if (seen.has(k)) return false;
     seen.add(k);
     return true;
