@@ -3,13 +3,13 @@
 // <name>-backup-<UTC time> before it is overwritten, so its key stays recoverable.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSandbox, type Sandbox } from '../sandbox/index.js';
-import { kubeconfigYaml } from '../sandbox/kubeconfig.js';
+import { execFileSync } from 'node:child_process';
+import { BACKENDS, START_TIMEOUT_MS, startBackend, type Backend } from '../backend/index.js';
 import { apply, buildPlugin, kubectl, kubectlMeshCert, tempDir, unb64, type RunResult } from './helpers.js';
 
-let sandbox: Sandbox;
+let backend: Backend;
 let kubeconfig: string;
 /** The same clusters plus a context "gone" whose server refuses connections. */
 let kubeconfigWithGone: string;
@@ -46,22 +46,26 @@ function issuedCertificate(name: string, spec: object, annotations: Record<strin
   };
 }
 
+for (const kind of BACKENDS) describe(kind, () => {
 beforeAll(async () => {
   buildPlugin();
-  sandbox = await startSandbox({ clusters: ['mgmt', 'c1', 'c2'] });
-  kubeconfig = sandbox.kubeconfigPath;
-  const entries = [...sandbox.clusters.values()].map((c) => ({ name: c.name, url: c.url, caPem: c.caPem, token: c.token }));
-  entries.push({ name: 'gone', url: 'https://127.0.0.1:1', caPem: sandbox.caPem, token: 'none' });
+  backend = await startBackend(kind, ['mgmt', 'c1', 'c2']);
+  kubeconfig = backend.kubeconfigPath;
+  // The same clusters plus a context "gone" whose server refuses connections.
   kubeconfigWithGone = join(tempDir('mesh-cert-root-force-'), 'kubeconfig');
-  writeFileSync(kubeconfigWithGone, kubeconfigYaml(entries), { mode: 0o600 });
+  copyFileSync(kubeconfig, kubeconfigWithGone);
+  const config = (args: string[]) => execFileSync('kubectl', ['config', '--kubeconfig', kubeconfigWithGone, ...args], { stdio: 'pipe' });
+  config(['set-cluster', 'gone', '--server=https://127.0.0.1:1', '--insecure-skip-tls-verify=true']);
+  config(['set-credentials', 'gone', '--token=none']);
+  config(['set-context', 'gone', '--cluster=gone', '--user=gone']);
   for (const c of ['mgmt', 'c1', 'c2']) {
     await kubectl(kubeconfig, c, ['create', 'namespace', 'istio-system']);
     await kubectl(kubeconfig, c, ['create', 'namespace', 'gloo-mesh']);
   }
-}, 120_000);
+}, START_TIMEOUT_MS);
 
 afterAll(async () => {
-  await sandbox?.stop();
+  await backend?.stop();
 });
 
 describe('root create --force refuses a root in use', () => {
@@ -178,4 +182,5 @@ describe('root create --force on a root nothing uses keeps a copy first', () => 
     expect(JSON.parse(fresh.stdout).backup).toBeUndefined();
     expect(await backupsOf('root-fresh')).toEqual([]);
   }, 120_000);
+});
 });
