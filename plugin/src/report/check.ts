@@ -477,7 +477,7 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
         }
         return out;
       } catch (err) {
-        return [line(CHECKS.reachable, c.name, 'reachable', 'fail', errorMessage(err))];
+        return [line(CHECKS.reachable, c.name, 'reachable', 'fail', errorMessage(err), CHECKS.reachable.hint.replace('CLUSTER', c.name))];
       }
     }),
   );
