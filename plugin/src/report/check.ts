@@ -54,6 +54,9 @@ const def = (id: string, category: string, title: string, severity: Severity, hi
 /** What installs the CRDs, from a clone of the repository or from the Helm chart. */
 export const INSTALL_CRDS = 'install them: kubectl apply -k manifests/ (or helm install mesh-cert manifests/helm/mesh-cert -n mesh-cert-system --create-namespace)';
 
+/** A CA or intermediate with fewer days left is a warning. */
+export const MIN_DAYS = 60;
+
 /** A webhook serving certificate with fewer days left is a warning (cert-manager renews at a third of 90 days). */
 export const SERVING_MIN_DAYS = 30;
 
@@ -63,7 +66,7 @@ export const CHECKS = {
   crdInstalled: def('crd-installed', 'CRDs', 'the CRD of each of the 5 kinds is installed; whose it is (mesh-cert\'s or Gloo Mesh\'s)', 'failure', INSTALL_CRDS),
   crdContract: def('crd-contract', 'CRDs', 'each CRD serves the contract\'s version with the status subresource and types no field otherwise than schemas/ does', 'failure', 'kubectl apply -k manifests/ installs the schemas/ contract (over Gloo Mesh\'s CRDs too: see README)'),
   crdCurrent: def('crd-current', 'CRDs', 'each CRD has every field of manifests/crds (generated from schemas/); mesh-cert\'s are identical to it', 'warning', 'kubectl apply -k manifests/ (re-apply them)'),
-  webhookConfig: def('webhook-config', 'webhook', 'webhook configurations route the mesh-cert kinds with a caBundle that verifies the serving certificate', 'failure', 'kubectl apply -k manifests/, then webhook/gen-certs.sh --apply'),
+  webhookConfig: def('webhook-config', 'webhook', `webhook configurations route the mesh-cert kinds with a caBundle valid for ${MIN_DAYS} days or more`, 'failure', 'kubectl apply -k manifests/, then webhook/gen-certs.sh --apply'),
   webhookCert: def('webhook-serving-cert', 'webhook', `each webhook's serving certificate chains to its caBundle, names the host the API server calls, and is valid for ${SERVING_MIN_DAYS} days or more`, 'failure', 'webhook/gen-certs.sh --reuse-ca --apply renews it (the caBundle stays)'),
   webhookDryRun: def('webhook-dry-run', 'webhook', 'a write only the webhook refuses is refused (dry run)', 'failure', 'is the webhook running and reachable from the API server? kubectl apply -k manifests/'),
   signingSecret: def('signing-secret', 'roots', 'each signing Secret exists, verifies, and is valid for 60 days or more', 'failure', 'kubectl mesh-cert inspect secret NS/NAME --context MGMT; kubectl mesh-cert root create'),
@@ -76,7 +79,6 @@ export const CHECKS = {
 
 const CATEGORY_ORDER = ['clusters', 'CRDs', 'webhook', 'roots', 'cacerts', 'trust', 'certificates'];
 
-export const MIN_DAYS = 60;
 
 export interface CheckOptions {
   /** The CRDs to compare with (default: the ones this client was built with, clientCrds). */
