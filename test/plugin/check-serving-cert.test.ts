@@ -94,7 +94,7 @@ for (const backend of BACKENDS) {
     let env: Record<string, string>;
     let good: Pki;
     let short: Pki;
-    const servers: Record<'good' | 'short' | 'foreign' | 'noIp', WebhookServer | undefined> = { good: undefined, short: undefined, foreign: undefined, noIp: undefined };
+    const servers: Record<'good' | 'short' | 'foreign' | 'noIp' | 'mtls', WebhookServer | undefined> = { good: undefined, short: undefined, foreign: undefined, noIp: undefined, mtls: undefined };
 
     /** Replaces the two webhook configurations (apply would merge a url and a service into one clientConfig). */
     const register = async (configs: object[]) => {
@@ -114,6 +114,8 @@ for (const backend of BACKENDS) {
       const foreign = genCerts(['--san', 'IP:127.0.0.1']);
       const noIp = genCerts([], good);
       [servers.good, servers.short, servers.foreign, servers.noIp] = await Promise.all([serve(good), serve(short), serve(foreign), serve(noIp)]);
+      // As deployed (manifests/webhook/deployment.yaml): only a client with the API server's certificate completes a request.
+      servers.mtls = await buildWebhookServer({ port: 0, healthPort: 0, host: '127.0.0.1', tlsCertFile: join(good.dir, 'tls.crt'), tlsKeyFile: join(good.dir, 'tls.key'), clientCaFile: join(good.dir, 'client-ca.crt'), logLevel: 'silent', rotationCache: null });
       world = await startBackend(backend, ['mgmt']);
       env = { KUBECONFIG: world.kubeconfigPath };
     }, START_TIMEOUT_MS);
@@ -166,6 +168,13 @@ for (const backend of BACKENDS) {
         ({ code, lines } = await check());
         expect(code).toBe(1);
         expect(servingLines(lines)[0]).toMatchObject({ result: 'fail', message: expect.stringMatching(/ is not valid for 127\.0\.0\.1, the name the API server verifies$/) });
+      });
+
+      it('reads the certificate of a webhook that requires a client certificate, which check has not', async () => {
+        await register(webhookConfigs(byUrl(servers.mtls!), good.caPem));
+        const { lines } = await check();
+        expect(servingLines(lines).map((l) => l.result)).toEqual(['pass', 'pass']);
+        expect(servingLines(lines)[0]!.message).toContain(`(TLS handshake with ${new URL(servers.mtls!.url).host}) chains to the caBundle`);
       });
     });
 
