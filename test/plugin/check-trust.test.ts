@@ -6,12 +6,11 @@
 // and whether they agree with the schemas/ contract. On each backend (the sandbox, then the real
 // control plane), with the webhook registered by URL and caBundle.
 import { readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { BACKENDS, START_TIMEOUT_MS, startBackend, type Backend } from '../backend/index.js';
-import { buildWebhookServer, type WebhookServer } from '../../webhook/src/server.js';
+import { registerWebhookIn, startWebhook } from './issue-rotate.helpers.js';
 import { apply, b64, buildPlugin, kubectl, kubectlMeshCert, opensslFingerprint, patchStatus, REPO, tempDir } from './helpers.js';
 import { GLOO, makeIntermediate, makeRoot, namespace, rootSecret, type Ca } from './fixtures.js';
 
@@ -23,7 +22,7 @@ const ROTATIONS = 'certificaterotations.certificates.mesh.gloo.solo.io';
 const OWNER = 'owner.networking.mesh.gloo.solo.io';
 
 let world: Backend;
-let webhook: WebhookServer;
+let webhook: Awaited<ReturnType<typeof startWebhook>>;
 let env: Record<string, string>;
 let dir: string;
 let A: Ca;
@@ -31,19 +30,6 @@ let B: Ca;
 let C: Ca;
 /** Intermediates: cluster -> signing root -> CA. */
 const inter: Record<string, Record<string, Ca>> = { c1: {}, c2: {} };
-
-function webhookConfigs(url: string, caBundlePem: string): object[] {
-  const clientConfig = (path: string) => ({ url: `${url}${path}`, caBundle: b64(caBundlePem) });
-  const rules = [
-    { apiGroups: ['certificates.mesh.gloo.solo.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['*', '*/status'], scope: 'Namespaced' },
-    { apiGroups: ['security.zephyr.solo.io'], apiVersions: ['v1alpha1'], operations: ['CREATE', 'UPDATE'], resources: ['*', '*/status'], scope: 'Namespaced' },
-  ];
-  const hook = (name: string, path: string) => ({ name, clientConfig: clientConfig(path), rules, sideEffects: 'None', admissionReviewVersions: ['v1'], failurePolicy: 'Fail', timeoutSeconds: 5 });
-  return [
-    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'mesh-cert-webhook' }, webhooks: [hook('validate.mesh-cert.io', '/validate')] },
-    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'mesh-cert-webhook' }, webhooks: [hook('mutate.mesh-cert.io', '/mutate')] },
-  ];
-}
 
 const ic = (name: string, extra: { labels?: Record<string, string>; issuedSecret?: string; vm?: boolean } = {}) => ({
   apiVersion: GLOO,
@@ -97,14 +83,12 @@ for (const backend of BACKENDS) {
     beforeAll(async () => {
       buildPlugin();
       dir = tempDir();
-      execFileSync(join(REPO, 'webhook/gen-certs.sh'), ['--out', dir, '--san', 'IP:127.0.0.1', '--san', 'DNS:localhost'], { stdio: 'pipe' });
-      const caPem = readFileSync(join(dir, 'ca.crt'), 'utf8');
-      webhook = await buildWebhookServer({ port: 0, healthPort: 0, host: '127.0.0.1', tlsCertFile: join(dir, 'tls.crt'), tlsKeyFile: join(dir, 'tls.key'), logLevel: 'silent', rotationCache: null });
+      webhook = await startWebhook();
       // solo: a cluster of its own for the CRD tests, which replace its IssuedCertificate CRD.
       world = await startBackend(backend, ['mgmt', 'c1', 'c2', 'solo']);
       env = { KUBECONFIG: world.kubeconfigPath };
       const k = world.kubeconfigPath;
-      for (const c of ['mgmt', 'c1', 'c2']) await apply(k, c, ...webhookConfigs(webhook.url, caPem));
+      for (const c of ['mgmt', 'c1', 'c2']) await registerWebhookIn(k, c, webhook.url, webhook.caPem);
       [A, B, C] = await Promise.all([makeRoot('root A', 400), makeRoot('root B', 400), makeRoot('root C', 400)]);
       for (const c of ['c1', 'c2'] as const) {
         [inter[c]!.A, inter[c]!.B] = await Promise.all([makeIntermediate(A, `${c} by A`, 200), makeIntermediate(B, `${c} by B`, 200)]);
