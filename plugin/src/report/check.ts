@@ -3,6 +3,7 @@
 // the command exit 1, a warning does not) and a hint shown under a non-passing line. runChecks
 // probes the clusters (reads only) and evaluates the facts into lines, one per check and subject;
 // renderChecks prints them.
+import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import { connect as tlsConnect, type DetailedPeerCertificate } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
@@ -194,8 +195,6 @@ function handshakeCerts(url: string, timeoutMs = 5000): Promise<string[]> {
     socket.on('error', reject);
   });
 }
-
-const isIP = (host: string): boolean => /^[\d.]+$/.test(host) || host.includes(':');
 
 const DEPLOYMENT: ResourceType = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment' };
 
