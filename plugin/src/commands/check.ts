@@ -6,9 +6,11 @@ export default class Check extends MeshCertCommand {
   static override summary = 'Preflight checks: CRDs, webhook, roots and every cluster\'s cacerts.';
   static override description = `In the style of \`linkerd check\`, on the management cluster and every managed cluster:
 the CRDs of the five kinds are installed, whose they are (mesh-cert's or Gloo Mesh's), and whether
-what the API server serves agrees with the schemas/ contract (manifests/crds); webhook
-configurations route the mesh-cert kinds with a caBundle that verifies the serving certificate
-(>= 60 days left); a dry-run write the webhook must deny is denied; signing roots and
+what the API server serves agrees with the schemas/ contract (manifests/crds, built into this
+client); webhook configurations route the mesh-cert kinds with a caBundle (>= 60 days left); each
+webhook's own serving certificate chains to that caBundle, names the host the API server calls and
+has >= 30 days left (read by a TLS handshake for a webhook registered by URL, from the Secret its
+Deployment mounts for one registered by Service; each line says which); a dry-run write the webhook must deny is denied; signing roots and
 intermediates are valid for >= 60 days; each managed cluster's cacerts chains to the current root
 and holds no key Istio 1.15+ loads in preference (tls.crt, tls.key, ca.crt); the clusters of each
 VirtualMesh trust the same roots, with intermediates anchored at one root, outside an active
@@ -28,27 +30,16 @@ hint under each that did not pass. Exit codes: 0 all passed, 1 a check failed, 3
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Check);
-    const [{ resolveClusters }, { parseRef }, check, output, { fileURLToPath }, path] = await Promise.all([
+    const [{ resolveClusters }, { parseRef }, check, output] = await Promise.all([
       import('../lib/clusters.js'),
       import('../lib/refs.js'),
       import('../report/check.js'),
       import('../lib/output.js'),
-      import('node:url'),
-      import('node:path'),
     ]);
     const set = await resolveClusters(flags);
-    // manifests/crds sits at the package root, some levels above this module (bundled or not).
-    const { existsSync } = await import('node:fs');
-    let dir = path.dirname(fileURLToPath(import.meta.url));
-    let crdDir = path.join(process.cwd(), 'manifests', 'crds');
-    for (let i = 0; i < 6; i++, dir = path.dirname(dir)) {
-      if (existsSync(path.join(dir, 'manifests', 'crds'))) {
-        crdDir = path.join(dir, 'manifests', 'crds');
-        break;
-      }
-    }
+    // The CRDs are compared with the copy built into this client (report/version.ts clientCrds):
+    // the single binary and the npm package have no manifests/ beside them.
     const lines = await check.runChecks(set, {
-      crdDir,
       cacerts: parseRef(flags.cacerts, { what: '--cacerts' }),
       rootSecret: flags['root-secret'] ? parseRef(flags['root-secret'], { what: '--root-secret' }) : undefined,
       dryRunNamespace: flags['dry-run-namespace'],

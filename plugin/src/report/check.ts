@@ -3,18 +3,17 @@
 // the command exit 1, a warning does not) and a hint shown under a non-passing line. runChecks
 // probes the clusters (reads only) and evaluates the facts into lines, one per check and subject;
 // renderChecks prints them.
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
+import { isIP } from 'node:net';
+import { posix } from 'node:path';
+import { connect as tlsConnect, type DetailedPeerCertificate } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import * as pki from '../../../schemas/pki/index.js';
 import type { Cluster, ClusterSet } from '../lib/clusters.js';
 import { errorMessage } from '../lib/errors.js';
 import { ApiError } from '../lib/errors.js';
-import type { K8s, KObject, Secret } from '../lib/k8s.js';
+import type { K8s, KObject, ResourceType, Secret } from '../lib/k8s.js';
 import { isNotFound } from '../lib/k8s.js';
 import { KINDS, resourceOf } from '../lib/kinds.js';
-import { loadYaml } from '../lib/lazy.js';
 import { mark, type Mark } from '../lib/progress.js';
 import type { Ref } from '../lib/refs.js';
 import { certPems, daysLeft, fromBase64 } from '../lib/certs.js';
@@ -24,6 +23,7 @@ import type { IssuedCertificate, ObjectRef } from '../engine/objects.js';
 import { signingPlan, signingSecretRef } from '../engine/issuance/signing-plan.js';
 import { virtualMeshesOf } from '../engine/rotation/targets.js';
 import { compareCrd, crdOwner, fewOf, ownerText, MESH_CERT_CRD_LABELS, type CrdOwner } from './crds.js';
+import { clientCrds } from './version.js';
 import { isActiveRotation, meshVerdicts, rootInfo, rootLabel, secretTrust, staleRoots, type ActiveRotation, type MeshMember, type SecretTrust } from './trust.js';
 
 export type Result = 'pass' | 'warn' | 'fail';
@@ -52,13 +52,23 @@ export interface CheckDef {
 
 const def = (id: string, category: string, title: string, severity: Severity, hint: string): CheckDef => ({ id, category, title, severity, hint });
 
+/** What installs the CRDs, from a clone of the repository or from the Helm chart. */
+export const INSTALL_CRDS = 'install them: kubectl apply -k manifests/ (or helm install mesh-cert manifests/helm/mesh-cert -n mesh-cert-system --create-namespace)';
+
+/** A CA or intermediate with fewer days left is a warning. */
+export const MIN_DAYS = 60;
+
+/** A webhook serving certificate with fewer days left is a warning (cert-manager renews at a third of 90 days). */
+export const SERVING_MIN_DAYS = 30;
+
 /** The table of checks, in the order they are printed. */
 export const CHECKS = {
   reachable: def('reachable', 'clusters', 'the API server answers', 'failure', 'check the context: kubectl --context CLUSTER version (the other clusters are still checked)'),
-  crdInstalled: def('crd-installed', 'CRDs', 'the CRD of each of the 5 kinds is installed; whose it is (mesh-cert\'s or Gloo Mesh\'s)', 'failure', 'kubectl apply -k manifests/'),
+  crdInstalled: def('crd-installed', 'CRDs', 'the CRD of each of the 5 kinds is installed; whose it is (mesh-cert\'s or Gloo Mesh\'s)', 'failure', INSTALL_CRDS),
   crdContract: def('crd-contract', 'CRDs', 'each CRD serves the contract\'s version with the status subresource and types no field otherwise than schemas/ does', 'failure', 'kubectl apply -k manifests/ installs the schemas/ contract (over Gloo Mesh\'s CRDs too: see README)'),
   crdCurrent: def('crd-current', 'CRDs', 'each CRD has every field of manifests/crds (generated from schemas/); mesh-cert\'s are identical to it', 'warning', 'kubectl apply -k manifests/ (re-apply them)'),
-  webhookConfig: def('webhook-config', 'webhook', 'webhook configurations route the mesh-cert kinds with a caBundle that verifies the serving certificate', 'failure', 'kubectl apply -k manifests/, then webhook/gen-certs.sh --apply'),
+  webhookConfig: def('webhook-config', 'webhook', `webhook configurations route the mesh-cert kinds with a caBundle valid for ${MIN_DAYS} days or more`, 'failure', 'kubectl apply -k manifests/, then webhook/gen-certs.sh --apply'),
+  webhookCert: def('webhook-serving-cert', 'webhook', `each webhook's serving certificate chains to its caBundle, names the host the API server calls, and is valid for ${SERVING_MIN_DAYS} days or more`, 'failure', 'webhook/gen-certs.sh --reuse-ca --apply renews it (the caBundle stays)'),
   webhookDryRun: def('webhook-dry-run', 'webhook', 'a write only the webhook refuses is refused (dry run)', 'failure', 'is the webhook running and reachable from the API server? kubectl apply -k manifests/'),
   signingSecret: def('signing-secret', 'roots', 'each signing Secret exists, verifies, and is valid for 60 days or more', 'failure', 'kubectl mesh-cert inspect secret NS/NAME --context MGMT; kubectl mesh-cert root create'),
   cacerts: def('cacerts', 'cacerts', 'each managed cluster\'s cacerts is valid for 60 days or more and chains to the current root', 'failure', 'kubectl mesh-cert issue NAME --cluster CLUSTER re-issues it'),
@@ -70,10 +80,10 @@ export const CHECKS = {
 
 const CATEGORY_ORDER = ['clusters', 'CRDs', 'webhook', 'roots', 'cacerts', 'trust', 'certificates'];
 
-export const MIN_DAYS = 60;
 
 export interface CheckOptions {
-  crdDir: string;
+  /** The CRDs to compare with (default: the ones this client was built with, clientCrds). */
+  crds?: KObject[];
   cacerts: Ref;
   rootSecret?: Ref;
   dryRunNamespace: string;
@@ -86,19 +96,6 @@ function line(d: CheckDef, cluster: string, name: string, result: Result, messag
 
 /** The non-passing result of a check: fail or warn, as its severity says. */
 const notPassing = (d: CheckDef): Result => (d.severity === 'failure' ? 'fail' : 'warn');
-
-export async function loadManifestCrds(dir: string): Promise<Map<string, KObject>> {
-  const out = new Map<string, KObject>();
-  if (!existsSync(dir)) return out;
-  const { parseAllDocuments } = await loadYaml();
-  for (const f of readdirSync(dir).filter((x) => /\.ya?ml$/.test(x))) {
-    for (const doc of parseAllDocuments(readFileSync(join(dir, f), 'utf8'))) {
-      const o = doc.toJS() as KObject | null;
-      if (o?.kind === 'CustomResourceDefinition') out.set(o.metadata.name, o);
-    }
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // CRDs: probed with one list per cluster, evaluated here.
@@ -158,18 +155,38 @@ export function evaluateCrds(cluster: string, installed: Map<string, KObject>, m
 // ---------------------------------------------------------------------------------------------
 // Webhooks.
 
-interface WebhookEntry { name: string; clientConfig?: { url?: string; caBundle?: string; service?: { name: string; namespace: string; port?: number; path?: string } }; rules?: { apiGroups?: string[] }[] }
+interface ServiceRef { name: string; namespace: string; port?: number; path?: string }
+interface WebhookEntry { name: string; clientConfig?: { url?: string; caBundle?: string; service?: ServiceRef }; rules?: { apiGroups?: string[] }[] }
 
 const GROUPS = new Set(KINDS.map((k) => k.group));
 
-function fetchPeerCert(url: string, caPem: string, timeoutMs = 5000): Promise<PeerCertificate> {
+/** A webhook's serving certificate as check found it, and where it was read. */
+export interface ServingCert {
+  /** The leaf, then any certificates the server (or the Secret) sends after it. */
+  pems: string[];
+  /** Where it was read: `TLS handshake with URL`, or `Secret NS/NAME key K, mounted by Deployment NS/NAME`. */
+  source: string;
+  /** The name the API server verifies it for: the URL's host, or `<service>.<namespace>.svc`. */
+  host: string;
+}
+
+/**
+ * The certificates a TLS server presents. Not verified here (rejectUnauthorized false): an
+ * expired or foreign certificate is exactly what evaluateServingCert has to name.
+ */
+function handshakeCerts(url: string, timeoutMs = 5000): Promise<string[]> {
   const u = new URL(url);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
   return new Promise((resolve, reject) => {
-    const isIp = /^[\d.]+$|^\[/.test(u.hostname);
-    const socket = tlsConnect({ host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 443), ca: caPem, servername: isIp ? undefined : u.hostname, timeout: timeoutMs }, () => {
-      const cert = socket.getPeerCertificate();
+    const socket = tlsConnect({ host, port: Number(u.port || 443), servername: isIP(host) ? undefined : host, rejectUnauthorized: false, timeout: timeoutMs }, () => {
+      const pems: string[] = [];
+      const seen = new Set<DetailedPeerCertificate>();
+      for (let c: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true); c?.raw && !seen.has(c); c = c.issuerCertificate) {
+        seen.add(c);
+        pems.push(new X509Certificate(c.raw).toString());
+      }
       socket.end();
-      resolve(cert);
+      resolve(pems);
     });
     socket.on('timeout', () => {
       socket.destroy();
@@ -179,9 +196,95 @@ function fetchPeerCert(url: string, caPem: string, timeoutMs = 5000): Promise<Pe
   });
 }
 
+const DEPLOYMENT: ResourceType = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment' };
+
+interface PodSpec {
+  containers?: { args?: string[]; command?: string[]; volumeMounts?: { name: string; mountPath: string }[] }[];
+  volumes?: { name: string; secret?: { secretName?: string; items?: { key: string; path: string }[] } }[];
+}
+
+/**
+ * The Secret key a Deployment serves TLS from: the Secret volume mounted where its
+ * --tls-cert-file points (mesh-cert-webhook's flag), else the first Secret volume, key tls.crt.
+ */
+export function servingSecretOf(pod: PodSpec): { secret: string; key: string } | undefined {
+  const volumes = pod.volumes ?? [];
+  for (const c of pod.containers ?? []) {
+    const argv = [...(c.command ?? []), ...(c.args ?? [])];
+    const at = argv.findIndex((a) => a === '--tls-cert-file' || a.startsWith('--tls-cert-file='));
+    if (at < 0) continue;
+    const file = argv[at]!.includes('=') ? argv[at]!.slice(argv[at]!.indexOf('=') + 1) : argv[at + 1];
+    const mount = file ? (c.volumeMounts ?? []).find((m) => file.startsWith(`${m.mountPath.replace(/\/$/, '')}/`)) : undefined;
+    const vol = mount && volumes.find((v) => v.name === mount.name);
+    if (!mount || !vol?.secret?.secretName) continue;
+    const rel = posix.relative(mount.mountPath, file!);
+    return { secret: vol.secret.secretName, key: vol.secret.items?.find((i) => i.path === rel)?.key ?? rel };
+  }
+  const first = volumes.find((v) => v.secret?.secretName);
+  return first ? { secret: first.secret!.secretName!, key: first.secret!.items?.find((i) => i.path === 'tls.crt')?.key ?? 'tls.crt' } : undefined;
+}
+
+/**
+ * The serving certificate of a Service-registered webhook, from the Secret its Deployment mounts:
+ * the API server's service proxy ends TLS itself, so no handshake from here reaches the pods.
+ * The Deployment is the one named as the Service, else the only one in its namespace mounting a Secret.
+ */
+async function serviceServingCert(k8s: K8s, svc: ServiceRef): Promise<ServingCert> {
+  const what = `service ${svc.namespace}/${svc.name}`;
+  const deployments = await k8s.list<KObject & { spec?: { template?: { spec?: PodSpec } } }>(DEPLOYMENT, svc.namespace);
+  const mounting = deployments
+    .map((d) => ({ d, s: servingSecretOf(d.spec?.template?.spec ?? {}) }))
+    .filter((x): x is { d: (typeof deployments)[number]; s: { secret: string; key: string } } => !!x.s);
+  const found = mounting.find((x) => x.d.metadata.name === svc.name) ?? (mounting.length === 1 ? mounting[0] : undefined);
+  if (!found) {
+    throw new Error(mounting.length
+      ? `Deployments ${mounting.map((x) => x.d.metadata.name).join(', ')} in namespace ${svc.namespace} mount Secrets, none is named ${svc.name}: which serves ${what} is not known`
+      : `no Deployment in namespace ${svc.namespace} mounts a Secret to serve ${what} from`);
+  }
+  const source = `Secret ${svc.namespace}/${found.s.secret} key ${found.s.key}, mounted by Deployment ${svc.namespace}/${found.d.metadata.name}`;
+  const secret = await k8s.findSecret(svc.namespace, found.s.secret);
+  if (!secret) throw new Error(`${source}: the Secret does not exist`);
+  const pems = certPems(fromBase64(secret.data?.[found.s.key]));
+  if (pems.length === 0) throw new Error(`${source}: no PEM certificate under that key`);
+  return { pems, source, host: `${svc.name}.${svc.namespace}.svc` };
+}
+
+/** The serving-certificate line of one webhook: expiry, chain to the caBundle, the host's name in it. */
+export function evaluateServingCert(cluster: string, webhook: string, cert: ServingCert, caPems: string[], now: number): CheckLine {
+  const d = CHECKS.webhookCert;
+  const name = `${webhook} serving certificate`;
+  const [leaf, ...rest] = cert.pems;
+  if (!leaf) return line(d, cluster, name, 'fail', `no serving certificate (${cert.source})`);
+  const x = new X509Certificate(leaf);
+  const subject = `"${pki.parseCertificate(leaf).subjectText}"`;
+  const left = daysLeft(x.validTo, now);
+  const from = `(${cert.source})`;
+  if (Date.parse(x.validTo) < now) return line(d, cluster, name, 'fail', `the serving certificate ${subject} ${from} expired on ${new Date(x.validTo).toISOString()}: the API server refuses it`);
+  const chain = pki.verifyChain({ certPem: leaf, chainPems: rest, rootPems: caPems, at: new Date(now) });
+  if (!chain.ok) return line(d, cluster, name, 'fail', `the serving certificate ${subject} ${from} does not chain to the caBundle: ${chain.error}`, 'webhook/gen-certs.sh --apply makes a serving certificate and caBundle that agree');
+  const forHost = isIP(cert.host) ? x.checkIP(cert.host) : x.checkHost(cert.host);
+  if (!forHost) return line(d, cluster, name, 'fail', `the serving certificate ${subject} ${from} is not valid for ${cert.host}, the name the API server verifies`);
+  if (left < SERVING_MIN_DAYS) return line(d, cluster, name, 'warn', `the serving certificate ${subject} ${from} expires in ${left} days (< ${SERVING_MIN_DAYS}), on ${new Date(x.validTo).toISOString()}`);
+  return line(d, cluster, name, 'pass', `the serving certificate ${subject} ${from} chains to the caBundle and is valid for ${left} more days`);
+}
+
 async function checkWebhooks(c: Cluster, k8s: K8s, now: number): Promise<CheckLine[]> {
   const lines: CheckLine[] = [];
   const W = CHECKS.webhookConfig;
+  // One read per endpoint: the validating and mutating webhooks are usually the same server.
+  const served = new Map<string, Promise<ServingCert>>();
+  const servingCert = (w: WebhookEntry): Promise<ServingCert> | undefined => {
+    const url = w.clientConfig?.url;
+    const svc = w.clientConfig?.service;
+    const key = url ? new URL(url).host : svc ? `${svc.namespace}/${svc.name}` : undefined;
+    if (!key) return undefined;
+    if (!served.has(key)) {
+      served.set(key, url
+        ? handshakeCerts(url).then((pems) => ({ pems, source: `TLS handshake with ${new URL(url).host}`, host: new URL(url).hostname.replace(/^\[|\]$/g, '') }))
+        : serviceServingCert(k8s, svc!));
+    }
+    return served.get(key);
+  };
   for (const kind of ['Validating', 'Mutating'] as const) {
     const configs = await k8s.listWebhookConfigurations(kind);
     const ours = configs.flatMap((cfg) =>
@@ -196,28 +299,27 @@ async function checkWebhooks(c: Cluster, k8s: K8s, now: number): Promise<CheckLi
     }
     for (const { cfg, w } of ours) {
       const name = `${kind}WebhookConfiguration ${cfg} / ${w.name}`;
-      const ca = w.clientConfig?.caBundle ? Buffer.from(w.clientConfig.caBundle, 'base64').toString('utf8') : '';
-      const caCerts = certPems(ca);
+      const svc = w.clientConfig?.service;
+      const to = w.clientConfig?.url ?? (svc ? `service ${svc.namespace}/${svc.name}` : undefined);
+      if (!to) {
+        push(name, 'fail', 'names neither a url nor a service to call');
+        continue;
+      }
+      const caCerts = certPems(fromBase64(w.clientConfig?.caBundle));
       if (caCerts.length === 0) {
         push(name, 'fail', 'has no caBundle: the API server cannot verify the webhook (webhook/gen-certs.sh --apply)', 'webhook/gen-certs.sh --apply');
         continue;
       }
       const caLeft = Math.min(...caCerts.map((p) => daysLeft(new X509Certificate(p).validTo, now)));
-      if (caLeft < 0) push(name, 'fail', 'its caBundle has expired', 'webhook/gen-certs.sh --apply');
-      else if (caLeft < MIN_DAYS) push(name, 'warn', `its caBundle expires in ${caLeft} days (< ${MIN_DAYS})`, 'webhook/gen-certs.sh --apply');
-      if (w.clientConfig?.url) {
-        try {
-          const peer = await fetchPeerCert(w.clientConfig.url, ca);
-          const left = daysLeft(new Date(peer.valid_to).toISOString(), now);
-          if (left < 0) push(name, 'fail', `the serving certificate at ${w.clientConfig.url} has expired`, 'webhook/gen-certs.sh --apply');
-          else if (left < MIN_DAYS) push(name, 'warn', `the caBundle verifies the serving certificate, which expires in ${left} days (< ${MIN_DAYS})`, 'webhook/gen-certs.sh --apply');
-          else push(name, 'pass', `the caBundle verifies the serving certificate at ${w.clientConfig.url} (${left} days left)`);
-        } catch (err) {
-          push(name, 'fail', `the caBundle does not verify the serving certificate at ${w.clientConfig.url}: ${errorMessage(err)}`);
-        }
-      } else {
-        const svc = w.clientConfig?.service;
-        push(name, caLeft >= MIN_DAYS ? 'pass' : 'warn', `caBundle present (${caLeft} days left); service ${svc?.namespace}/${svc?.name} is verified by the API server in the dry-run check`, 'webhook/gen-certs.sh --apply');
+      if (caLeft < 0) push(name, 'fail', `routes the mesh-cert kinds to ${to}; its caBundle has expired`, 'webhook/gen-certs.sh --apply');
+      else if (caLeft < MIN_DAYS) push(name, 'warn', `routes the mesh-cert kinds to ${to}; its caBundle expires in ${caLeft} days (< ${MIN_DAYS})`, 'webhook/gen-certs.sh --apply');
+      else push(name, 'pass', `routes the mesh-cert kinds to ${to}; its caBundle is valid for ${caLeft} more days`);
+      try {
+        lines.push(evaluateServingCert(c.name, name, (await servingCert(w))!, caCerts, now));
+      } catch (err) {
+        // Unread is not bad: the dry-run check still shows whether the API server accepts it.
+        lines.push(line(CHECKS.webhookCert, c.name, `${name} serving certificate`, 'warn', `the serving certificate of ${to} could not be read: ${errorMessage(err)}`,
+          svc ? `let check read Deployments and Secrets in namespace ${svc.namespace}, or look yourself: kubectl -n ${svc.namespace} get secret SECRET -o jsonpath='{.data.tls\\.crt}' | base64 -d | openssl x509 -noout -enddate` : 'is the webhook running and reachable from here?'));
       }
     }
   }
@@ -347,7 +449,7 @@ function signingRoots(s: Secret): string[] {
 
 export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.now()): Promise<CheckLine[]> {
   const lines: CheckLine[] = [];
-  const manifests = await loadManifestCrds(opts.crdDir);
+  const manifests = new Map((opts.crds ?? (await clientCrds())).map((o) => [o.metadata.name, o]));
   const icsByCluster = new Map<string, Ic[]>();
   const rotations: { cluster: string; rot: Rotation }[] = [];
 
@@ -376,7 +478,7 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
         }
         return out;
       } catch (err) {
-        return [line(CHECKS.reachable, c.name, 'reachable', 'fail', errorMessage(err))];
+        return [line(CHECKS.reachable, c.name, 'reachable', 'fail', errorMessage(err), CHECKS.reachable.hint.replace('CLUSTER', c.name))];
       }
     }),
   );
