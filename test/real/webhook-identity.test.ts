@@ -5,14 +5,13 @@
 // kubeconfig and registered by URL and caBundle with the rules of manifests/webhook/*.yaml.
 // Admission works (its CertificateRotation cache lists and watches with those rights), and
 // kube-apiserver's audit log shows every request it made and RBAC's decision on each.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCsr, createRootCa, generateRsaKey } from '../../schemas/pki/index.js';
 import type { Kube, KubeUser } from '../kube/index.js';
-import { applyObjects, auditArgs, auditedRequests, eventually, kubectl, kubectlOk, readManifest, REPO, run, startTimed } from './helpers.js';
+import { applyObjects, auditArgs, auditedRequests, eventually, kubectl, kubectlOk, readManifest, REPO, run, startTimed, startWebhookProcess, type WebhookProcess } from './helpers.js';
 
 const SA_USER = 'system:serviceaccount:mesh-cert-system:mesh-cert-webhook';
 const SA_GROUPS = ['system:serviceaccounts', 'system:serviceaccounts:mesh-cert-system'];
@@ -23,37 +22,19 @@ let identity: KubeUser;
 let dir: string;
 let bundle: string;
 let certs: { cert: string; key: string; caPem: string };
-const webhooks: Webhook[] = [];
+const webhooks: WebhookProcess[] = [];
 
 const ok = (args: string[], input?: string) => kubectlOk(kc, args, { input });
 const k = (args: string[], input?: string) => kubectl(kc, args, { input });
 
-interface Webhook { proc: ChildProcess; url: string; health: string; out: () => string; stop(): Promise<void> }
-
 /** `mesh-cert-webhook --kubeconfig F` from the bundle, on free ports; resolves once it serves. */
-async function startWebhook(kubeconfig: string): Promise<Webhook> {
-  const proc = spawn(process.execPath, [join(bundle, 'main.js'), '--tls-cert-file', certs.cert, '--tls-private-key-file', certs.key, '--kubeconfig', kubeconfig, '--port', '0', '--health-port', '0', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const m = await eventually('the webhook serving', async () => {
-    if (proc.exitCode !== null) throw new Error(`mesh-cert-webhook exited ${proc.exitCode}: ${out}`);
-    return /serving admission on (https:\/\/\S+) .*health and metrics on (http:\/\/\S+)/.exec(out) ?? undefined;
-  }, 30_000, 50);
-  const w: Webhook = {
-    proc, url: m[1]!, health: m[2]!, out: () => out,
-    async stop() {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
-  };
+async function startWebhook(kubeconfig: string): Promise<WebhookProcess> {
+  const w = await startWebhookProcess(bundle, ['--tls-cert-file', certs.cert, '--tls-private-key-file', certs.key, '--kubeconfig', kubeconfig, '--port', '0', '--health-port', '0', '--log-level', 'info']);
   webhooks.push(w);
   return w;
 }
 
-const readyz = async (w: Webhook): Promise<number> => (await fetch(`${w.health}/readyz`)).status;
+const readyz = async (w: WebhookProcess): Promise<number> => (await fetch(`${w.health}/readyz`)).status;
 
 /** manifests/webhook's two configurations, as written, but pointing at `url` with our CA. */
 async function register(url: string): Promise<void> {

@@ -112,7 +112,8 @@ export function createServingCertificate(opts: { ca: KeyPair; hosts: string[]; l
   const k = newKey();
   const notAfterMs = Math.min(opts.now + opts.lifetimeMs, Date.parse(caCert.validTo));
   const certPem = signed({
-    subjectCn: opts.hosts[0]!,
+    // the Service's .svc name when there is one, as the API server calls it
+    subjectCn: opts.hosts.find((h) => h.endsWith('.svc')) ?? opts.hosts[0]!,
     issuerCn: commonNameOf(caCert),
     spkiPem: k.spkiPem,
     notBeforeMs: opts.now - backdateMs(opts.lifetimeMs),

@@ -94,7 +94,7 @@ export class CertController {
       await this.tick();
       if (this.o.self.source.has()) break;
       if (!waitingSaid && !this.o.lease.isLeader()) {
-        this.o.log.info({ secret: this.secretRef, lease: this.o.lease.identity }, 'waiting for the leader to write the serving certificate');
+        this.o.log.info({ secret: this.secretRef, identity: this.o.lease.identity }, 'waiting for the leader to write the serving certificate');
         waitingSaid = true;
       }
       await new Promise((r) => setTimeout(r, Math.min(this.o.intervalMs, 1_000)));
