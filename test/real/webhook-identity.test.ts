@@ -44,7 +44,8 @@ async function register(url: string): Promise<void> {
     ...(await readManifest('manifests/webhook/mutatingwebhookconfiguration.yaml')),
   ];
   for (const c of configs) {
-    for (const w of c.webhooks) w.clientConfig = { url: `${url}${w.clientConfig.service.path}`, caBundle };
+    // armed as the webhook's leader arms the validating one once it serves (webhook-self-tls.test.ts)
+    for (const w of c.webhooks) Object.assign(w, { clientConfig: { url: `${url}${w.clientConfig.service.path}`, caBundle }, ...(c.kind === 'ValidatingWebhookConfiguration' ? { failurePolicy: 'Fail' } : {}) });
   }
   await applyObjects(kc, 'mgmt', configs);
 }
@@ -89,11 +90,27 @@ describe('the webhook with the identity and permissions of manifests/webhook/rba
     expect(whoami.status.userInfo.groups).toEqual([...SA_GROUPS, 'system:authenticated']);
     // against another user of the same groups: what the default roles give every (service account) user
     const rows = (text: string) => text.split('\n').filter((l) => l.trim()).map((l) => l.trim().split(/\s{2,}/));
-    const mine = rows(await kubectlOk(identity.kubeconfigPath, ['auth', 'can-i', '--list']));
-    const peer = rows(await kubectlOk(kc, ['auth', 'can-i', '--list', '--as', 'system:serviceaccount:mesh-cert-system:someone-else', ...SA_GROUPS.flatMap((g) => ['--as-group', g])]));
-    const extra = mine.filter((r) => !peer.some((p) => p.join('|') === r.join('|')));
-    expect(extra).toEqual([['certificaterotations.certificates.mesh.gloo.solo.io', '[]', '[]', '[list watch]']]);
-    for (const denied of [['get', 'certificaterotations.certificates.mesh.gloo.solo.io'], ['list', 'secrets'], ['list', 'issuedcertificates.certificates.mesh.gloo.solo.io']]) {
+    const extra = async (ns: string) => {
+      const mine = rows(await kubectlOk(identity.kubeconfigPath, ['auth', 'can-i', '--list', '-n', ns]));
+      const peer = rows(await kubectlOk(kc, ['auth', 'can-i', '--list', '-n', ns, '--as', 'system:serviceaccount:mesh-cert-system:someone-else', ...SA_GROUPS.flatMap((g) => ['--as-group', g])]));
+      return mine.filter((r) => !peer.some((p) => p.join('|') === r.join('|')));
+    };
+    // cluster-wide: CertificateRotations read; its own two webhook configurations, by name
+    const clusterWide = [
+      ['certificaterotations.certificates.mesh.gloo.solo.io', '[]', '[]', '[list watch]'],
+      ['mutatingwebhookconfigurations.admissionregistration.k8s.io', '[]', '[mesh-cert-webhook]', '[get patch]'],
+      ['validatingwebhookconfigurations.admissionregistration.k8s.io', '[]', '[mesh-cert-webhook]', '[get patch]'],
+    ];
+    expect((await extra('default')).sort()).toEqual(clusterWide);
+    // in its namespace also: its certificate Secret and its Lease by name, and creating a Lease
+    expect((await extra('mesh-cert-system')).sort()).toEqual([
+      ...clusterWide,
+      ['leases.coordination.k8s.io', '[]', '[]', '[create]'],
+      ['leases.coordination.k8s.io', '[]', '[mesh-cert-webhook-leader]', '[get update]'],
+      ['secrets', '[]', '[mesh-cert-webhook-certs]', '[get update]'],
+    ].sort());
+    for (const denied of [['get', 'certificaterotations.certificates.mesh.gloo.solo.io'], ['list', 'secrets'], ['list', 'issuedcertificates.certificates.mesh.gloo.solo.io'],
+      ['create', 'secrets', '-n', 'mesh-cert-system'], ['get', 'secrets/other', '-n', 'mesh-cert-system'], ['patch', 'validatingwebhookconfigurations/someone-elses'], ['update', 'leases/other', '-n', 'mesh-cert-system']]) {
       expect((await kubectl(identity.kubeconfigPath, ['auth', 'can-i', ...denied])).stdout.trim()).toBe('no');
     }
   });
