@@ -9,8 +9,11 @@
 //    renewed while a stream of writes goes through kube-apiserver: none fails.
 //  - Two replicas: one holds the Lease and is the only one that writes (the audit log, by
 //    User-Agent); when it stops, it hands the Lease over and the other one writes.
+//  - Files mode (Helm's certManager and manual): the webhook arms the validating webhook only
+//    once the caBundle someone else put in (cainjector, gen-certs.sh) verifies what it serves.
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -169,7 +172,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('--tls-mode self on a real control plane, with the permissions of manifests/webhook/rbac.yaml', () => {
+describe("the webhook's own TLS on a real control plane, with the permissions of manifests/webhook/rbac.yaml", () => {
   it('stays out of the way until it serves; then, with no step by hand, its CA is injected, the validating webhook armed, and writes judged', async () => {
     // no webhook yet, no caBundle: writes pass (failurePolicy Ignore as shipped)
     expect(await validating()).toEqual({ failurePolicy: 'Ignore', caBundle: undefined });
@@ -313,5 +316,47 @@ describe('--tls-mode self on a real control plane, with the permissions of manif
     }, 15_000);
     expect(other.out()).toContain('became the leader');
     await other.stop();
+  }, 120_000);
+
+  it('files mode: arms the validating webhook only once the caBundle put in by someone else verifies the certificate it serves', async () => {
+    await resetToShipped();
+    const gen = await run(join(REPO, 'webhook/gen-certs.sh'), ['--out', join(dir, 'files'), '--san', 'IP:127.0.0.1']);
+    expect(gen.code, gen.stderr).toBe(0);
+    const other = await run(join(REPO, 'webhook/gen-certs.sh'), ['--out', join(dir, 'other')]);
+    expect(other.code, other.stderr).toBe(0);
+    const setBundle = async (caFile: string) => {
+      const caBundle = Buffer.from(await readFile(caFile)).toString('base64');
+      for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
+        await ok(['patch', kind, 'mesh-cert-webhook', '--type=json', '-p', JSON.stringify([{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: caBundle }])]);
+      }
+    };
+    // a CA that did not sign the served certificate: left unarmed, writes pass
+    await setBundle(join(dir, 'other/ca.crt'));
+    const since = (await auditedRequests(cluster.apiserverLog, SA_USER)).length;
+    const w = await startWebhookProcess(bundle, [
+      '--tls-cert-file', join(dir, 'files/tls.crt'), '--tls-private-key-file', join(dir, 'files/tls.key'),
+      '--kubeconfig', identity.kubeconfigPath, '--namespace', NS, '--validating-webhook-configuration', 'mesh-cert-webhook', '--mutating-webhook-configuration', 'mesh-cert-webhook',
+      '--cert-check-interval', '1s', '--port', String(port), '--health-port', '0', '--log-level', 'info',
+    ]);
+    webhooks.push(w);
+    await eventually('a few checks of the configuration', async () => {
+      const reqs = (await auditedRequests(cluster.apiserverLog, SA_USER)).slice(since);
+      return reqs.filter((r) => r.verb === 'get' && r.resource === 'validatingwebhookconfigurations').length >= 3;
+    }, 30_000);
+    expect((await validating()).failurePolicy).toBe('Ignore');
+    expect((await onlyTheWebhookRefuses('unarmed')).status).toBe(201);
+    // the right CA, as cert-manager's cainjector would put it: armed, and judged
+    await setBundle(join(dir, 'files/ca.crt'));
+    await eventually('armed', async () => (await validating()).failurePolicy === 'Fail', 30_000);
+    const denied = await eventually('a denial by the webhook', async () => {
+      const r = await onlyTheWebhookRefuses('armed');
+      return r.status === 422 ? r : undefined;
+    }, 15_000);
+    expect(denied.message).toContain(DENIED);
+    // it touched no Secret: files mode leaves the certificate to whoever made it
+    const reqs = (await auditedRequests(cluster.apiserverLog, SA_USER)).slice(since);
+    expect(reqs.filter((r) => r.resource === 'secrets')).toEqual([]);
+    expect(reqs.filter((r) => r.decision !== 'allow')).toEqual([]);
+    await w.stop();
   }, 120_000);
 });
