@@ -1,7 +1,7 @@
 // Shared by test/real/*.test.ts: the machine's kubectl and the plugin against a real control
 // plane (test/kube), and kube-apiserver's own audit log as the record of which requests a user
 // made and whether RBAC allowed them.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -147,39 +147,4 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
     await sleep(everyMs);
   }
-}
-
-// ---- the webhook as it ships, as a local process ------------------------------------------------
-
-export interface WebhookProcess {
-  proc: ChildProcess;
-  url: string;
-  health: string;
-  /** stdout and stderr so far */
-  out(): string;
-  stop(): Promise<void>;
-}
-
-/** `mesh-cert-webhook ARGS` from its bundle (webhook/build.mjs --outdir); resolves once it serves. */
-export async function startWebhookProcess(bundle: string, args: string[], timeoutMs = 30_000): Promise<WebhookProcess> {
-  const proc = spawn(process.execPath, [join(bundle, 'main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const m = await eventually('the webhook serving', async () => {
-    if (proc.exitCode !== null) throw new Error(`mesh-cert-webhook exited ${proc.exitCode}: ${out}`);
-    return /serving admission on (https:\/\/\S+) .*health and metrics on (http:\/\/\S+)/.exec(out) ?? undefined;
-  }, timeoutMs, 50).catch((err: Error) => {
-    proc.kill('SIGKILL');
-    throw new Error(`${err.message}; its output:\n${out.slice(-3000)}`);
-  });
-  return {
-    proc, url: m[1]!, health: m[2]!, out: () => out,
-    async stop() {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
-  };
 }

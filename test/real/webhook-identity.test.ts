@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCsr, createRootCa, generateRsaKey } from '../../schemas/pki/index.js';
 import type { Kube, KubeUser } from '../kube/index.js';
-import { applyObjects, auditArgs, auditedRequests, eventually, kubectl, kubectlOk, readManifest, REPO, run, startTimed, startWebhookProcess, type WebhookProcess } from './helpers.js';
+import { applyObjects, auditArgs, auditedRequests, eventually, kubectl, kubectlOk, readManifest, REPO, run, startTimed } from './helpers.js';
+import { startWebhookProcess, webhookBundle, type WebhookProcess } from '../webhook/webhook-process.js';
 
 const SA_USER = 'system:serviceaccount:mesh-cert-system:mesh-cert-webhook';
 const SA_GROUPS = ['system:serviceaccounts', 'system:serviceaccounts:mesh-cert-system'];
@@ -20,7 +21,6 @@ let kube: Kube | undefined;
 let kc: string;
 let identity: KubeUser;
 let dir: string;
-let bundle: string;
 let certs: { cert: string; key: string; caPem: string };
 const webhooks: WebhookProcess[] = [];
 
@@ -29,12 +29,12 @@ const k = (args: string[], input?: string) => kubectl(kc, args, { input });
 
 /** `mesh-cert-webhook --kubeconfig F` from the bundle, on free ports; resolves once it serves. */
 async function startWebhook(kubeconfig: string): Promise<WebhookProcess> {
-  const w = await startWebhookProcess(bundle, ['--tls-cert-file', certs.cert, '--tls-private-key-file', certs.key, '--kubeconfig', kubeconfig, '--port', '0', '--health-port', '0', '--log-level', 'info']);
+  const w = await startWebhookProcess(['--tls-cert-file', certs.cert, '--tls-private-key-file', certs.key, '--kubeconfig', kubeconfig, '--log-level', 'info']);
   webhooks.push(w);
   return w;
 }
 
-const readyz = async (w: WebhookProcess): Promise<number> => (await fetch(`${w.health}/readyz`)).status;
+const readyz = async (w: WebhookProcess): Promise<number> => (await fetch(`${w.healthUrl}/readyz`)).status;
 
 /** manifests/webhook's two configurations, as written, but pointing at `url` with our CA. */
 async function register(url: string): Promise<void> {
@@ -59,16 +59,14 @@ const rotation = (name: string, vm: string) => ({
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mesh-cert-real-webhook-'));
-  bundle = join(dir, 'dist');
-  const [started, built, gen] = await Promise.all([
+  const [started, gen] = await Promise.all([
     (async () => startTimed({ clusters: ['mgmt'], apiserverArgs: await auditArgs(dir, [SA_USER]) }))(),
-    // the webhook as it ships: its bundle, built aside so webhook/dist is left to whoever runs it
-    run(process.execPath, [join(REPO, 'webhook/build.mjs'), '--outdir', bundle], { timeoutMs: 120_000 }),
     run(join(REPO, 'webhook/gen-certs.sh'), ['--out', join(dir, 'tls'), '--san', 'IP:127.0.0.1']),
   ]);
   kube = started.kube;
   kc = kube.kubeconfigPath;
-  if (built.code !== 0) throw new Error(`webhook/build.mjs: ${built.stderr}`);
+  // the webhook as it ships: its bundle, built aside so webhook/dist is left to whoever runs it
+  webhookBundle();
   if (gen.code !== 0) throw new Error(`gen-certs.sh: ${gen.stderr}`);
   certs = { cert: join(dir, 'tls/tls.crt'), key: join(dir, 'tls/tls.key'), caPem: readFileSync(join(dir, 'tls/ca.crt'), 'utf8') };
   // rbac.yaml exactly as shipped (its namespace first), and the ServiceAccount's user as a client certificate
@@ -170,7 +168,7 @@ describe('the webhook with the identity and permissions of manifests/webhook/rba
     // once rotate-1 is gone (a delete arrives through the watch), a new one is admitted
     await ok(['delete', 'certificaterotation', 'rotate-1', '-n', 'gloo-mesh']);
     await eventually('rotate-2 admitted after rotate-1 was deleted', async () => (await k(['create', '-f', '-'], JSON.stringify(rotation('rotate-2', 'vm')))).code === 0, 10_000);
-    expect(w.out()).not.toMatch(/forbidden/i);
+    expect(w.output()).not.toMatch(/forbidden/i);
     await w.stop();
   });
 
@@ -188,10 +186,10 @@ describe('the webhook with the identity and permissions of manifests/webhook/rba
     await eventually('RBAC sees the binding gone', async () => (await kubectl(identity.kubeconfigPath, ['auth', 'can-i', 'list', 'certificaterotations.certificates.mesh.gloo.solo.io'])).stdout.trim() === 'no');
     const w = await startWebhook(identity.kubeconfigPath);
     await register(w.url);
-    await eventually('the failed list logged', async () => /CertificateRotation list\/watch on \S+ failed/.test(w.out()), 10_000);
+    await eventually('the failed list logged', async () => /CertificateRotation list\/watch on \S+ failed/.test(w.output()), 10_000);
     // the webhook's log line says 403 but cuts the API server's message (which names the user and
     // the verb) after 200 characters, before the permission: see the report
-    expect(w.out()).toMatch(/CertificateRotation list\/watch on \S+ failed \(HTTP-Code: 403/);
+    expect(w.output()).toMatch(/CertificateRotation list\/watch on \S+ failed \(HTTP-Code: 403/);
     expect(await readyz(w)).not.toBe(200);
     const r = await k(['create', '-f', '-'], JSON.stringify(rotation('rotate-3', 'vm-3')));
     expect(r.code).not.toBe(0);
@@ -210,7 +208,7 @@ describe('the webhook with the identity and permissions of manifests/webhook/rba
     try {
       await eventually('RBAC sees watch gone', async () => (await kubectl(identity.kubeconfigPath, ['auth', 'can-i', 'watch', 'certificaterotations.certificates.mesh.gloo.solo.io'])).stdout.trim() === 'no');
       const w = await startWebhook(identity.kubeconfigPath);
-      await eventually('the refused watch logged', async () => /CertificateRotation list\/watch on \S+ failed \(Forbidden\); retrying/.test(w.out()), 15_000);
+      await eventually('the refused watch logged', async () => /CertificateRotation list\/watch on \S+ failed \(Forbidden\); retrying/.test(w.output()), 15_000);
       // The list succeeded, so the cache counts as synced and /readyz answers 200 although no
       // watch keeps it current (it is refreshed only by the re-lists of the retries): see the report.
       process.stdout.write(`[real] webhook without watch: /readyz ${await readyz(w)}\n`);

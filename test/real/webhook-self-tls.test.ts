@@ -21,7 +21,8 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kube, KubeCluster, KubeUser } from '../kube/index.js';
-import { applyObjects, auditArgs, auditedRequests, eventually, kubectlOk, readManifest, REPO, run, startTimed, startWebhookProcess, type WebhookProcess } from './helpers.js';
+import { applyObjects, auditArgs, auditedRequests, eventually, kubectlOk, readManifest, REPO, run, startTimed } from './helpers.js';
+import { startWebhookProcess, webhookBundle, type WebhookProcess } from '../webhook/webhook-process.js';
 
 const NS = 'mesh-cert-system';
 const SA_USER = `system:serviceaccount:${NS}:mesh-cert-webhook`;
@@ -34,7 +35,6 @@ let cluster: KubeCluster;
 let kc: string;
 let identity: KubeUser;
 let dir: string;
-let bundle: string;
 let admin: Agent;
 let port: number;
 const webhooks: WebhookProcess[] = [];
@@ -79,16 +79,16 @@ const DENIED = 'admission webhook "validate.mesh-cert.io" denied the request';
 
 /** The webhook in self mode as the Deployment runs it, here with the ServiceAccount's identity. */
 async function startSelf(extra: string[] = []): Promise<WebhookProcess & { identity: string }> {
-  const w = await startWebhookProcess(bundle, [
+  const w = await startWebhookProcess([
     '--tls-mode', 'self', '--kubeconfig', identity.kubeconfigPath, '--namespace', NS,
     '--tls-secret', SECRET, '--service', 'mesh-cert-webhook', '--tls-san', '127.0.0.1',
     '--validating-webhook-configuration', 'mesh-cert-webhook', '--mutating-webhook-configuration', 'mesh-cert-webhook',
     '--leader-election-lease', 'mesh-cert-webhook-leader', '--cert-check-interval', '1s',
-    '--port', String(port), '--health-port', '0', '--log-level', 'info', ...extra,
-  ], 60_000);
+    '--port', String(port), '--log-level', 'info', ...extra,
+  ]);
   webhooks.push(w);
-  const id = /"identity":"([^"]+)"/.exec(w.out())?.[1];
-  if (!id) throw new Error(`no identity logged: ${w.out()}`);
+  const id = /"identity":"([^"]+)"/.exec(w.output())?.[1];
+  if (!id) throw new Error(`no identity logged: ${w.output()}`);
   return Object.assign(w, { identity: id });
 }
 
@@ -148,16 +148,12 @@ function freePort(): Promise<number> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mesh-cert-real-self-tls-'));
-  bundle = join(dir, 'dist');
-  const [started, built] = await Promise.all([
-    (async () => startTimed({ clusters: ['mgmt'], apiserverArgs: await auditArgs(dir, [SA_USER]) }))(),
-    run(process.execPath, [join(REPO, 'webhook/build.mjs'), '--outdir', bundle], { timeoutMs: 120_000 }),
-  ]);
-  kube = started.kube;
+  ({ kube } = await startTimed({ clusters: ['mgmt'], apiserverArgs: await auditArgs(dir, [SA_USER]) }));
   kc = kube.kubeconfigPath;
   cluster = kube.clusters.get('mgmt')!;
   admin = new Agent({ keepAlive: true, maxSockets: 4, ca: cluster.caPem, cert: cluster.certPem, key: cluster.keyPem });
-  if (built.code !== 0) throw new Error(`webhook/build.mjs: ${built.stderr}`);
+  // the webhook as it ships: its bundle, built aside so webhook/dist is left to whoever runs it
+  webhookBundle();
   // as shipped: the namespace, the RBAC and the empty certificate Secret
   await ok(['apply', '-f', 'manifests/webhook/namespace.yaml', '-f', 'manifests/webhook/rbac.yaml', '-f', 'manifests/webhook/certificate-secret.yaml']);
   identity = await kube.mintUser({ cluster: 'mgmt', user: SA_USER, groups: SA_GROUPS });
@@ -232,7 +228,7 @@ describe("the webhook's own TLS on a real control plane, with the permissions of
       `update secrets. ${SECRET}`,
     ]);
     // and no private key ever reached its log
-    expect(w.out()).not.toContain('PRIVATE KEY');
+    expect(w.output()).not.toContain('PRIVATE KEY');
     await w.stop();
   }, 120_000);
 
@@ -271,9 +267,9 @@ describe("the webhook's own TLS on a real control plane, with the permissions of
     // and after the first CA expired, the bundle holds only the new one
     const last = await secretData();
     await eventually('the expired CA dropped from the caBundle', async () => JSON.stringify(pems((await validating()).caBundle)) === JSON.stringify(pems(last['ca.crt'])), 10_000);
-    expect(w.out()).toMatch(/serving certificate renewal/);
-    expect(w.out()).toMatch(/CA renewal: made the next CA/);
-    expect(w.out()).toMatch(/CA renewal: the next CA, trusted by the API server, takes over/);
+    expect(w.output()).toMatch(/serving certificate renewal/);
+    expect(w.output()).toMatch(/CA renewal: made the next CA/);
+    expect(w.output()).toMatch(/CA renewal: the next CA, trusted by the API server, takes over/);
     await w.stop();
   }, 180_000);
 
@@ -314,7 +310,7 @@ describe("the webhook's own TLS on a real control plane, with the permissions of
       const after = (await auditedRequests(cluster.apiserverLog, SA_USER)).slice(since);
       return after.some((r) => r.userAgent.includes(other.identity) && r.verb === 'update' && r.resource === 'leases');
     }, 15_000);
-    expect(other.out()).toContain('became the leader');
+    expect(other.output()).toContain('became the leader');
     await other.stop();
   }, 120_000);
 
@@ -333,10 +329,10 @@ describe("the webhook's own TLS on a real control plane, with the permissions of
     // a CA that did not sign the served certificate: left unarmed, writes pass
     await setBundle(join(dir, 'other/ca.crt'));
     const since = (await auditedRequests(cluster.apiserverLog, SA_USER)).length;
-    const w = await startWebhookProcess(bundle, [
+    const w = await startWebhookProcess([
       '--tls-cert-file', join(dir, 'files/tls.crt'), '--tls-private-key-file', join(dir, 'files/tls.key'),
       '--kubeconfig', identity.kubeconfigPath, '--namespace', NS, '--validating-webhook-configuration', 'mesh-cert-webhook', '--mutating-webhook-configuration', 'mesh-cert-webhook',
-      '--cert-check-interval', '1s', '--port', String(port), '--health-port', '0', '--log-level', 'info',
+      '--cert-check-interval', '1s', '--port', String(port), '--log-level', 'info',
     ]);
     webhooks.push(w);
     await eventually('a few checks of the configuration', async () => {
