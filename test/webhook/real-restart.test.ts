@@ -2,7 +2,8 @@
 // certificate, given to it the way an operator would (webhook/gen-certs.sh's kubeconfig and
 // AdmissionConfiguration, passed with --admission-control-config-file), and the webhook, started
 // with --client-ca-file, refuses everyone else. Both webhook configurations are registered as
-// manifests/webhook/*.yaml has them (validating failurePolicy Fail), by clientConfig.url and
+// manifests/webhook/*.yaml has them, the validating one armed (failurePolicy Fail, as the webhook's
+// leader sets it once it serves), by clientConfig.url and
 // caBundle. Then a restart under a steady stream of writes: SIGTERM with --shutdown-delay, a new
 // process on the same port once the old one has exited. No write is lost: every write the
 // apiserver answered 201 is stored, every other one was refused with an error that names the
@@ -108,6 +109,7 @@ beforeAll(async () => {
   for (const file of ['validatingwebhookconfiguration.yaml', 'mutatingwebhookconfiguration.yaml']) {
     const config = parseAllDocuments(readFileSync(join(REPO, 'manifests/webhook', file), 'utf8'))[0]!.toJS() as { kind: string; webhooks: { clientConfig: { service?: { path: string }; url?: string; caBundle?: string } }[] };
     for (const w of config.webhooks) w.clientConfig = { url: `https://127.0.0.1:${port}${w.clientConfig.service!.path}`, caBundle };
+    if (config.kind === 'ValidatingWebhookConfiguration') for (const w of config.webhooks) Object.assign(w, { failurePolicy: 'Fail' });
     const path = `/apis/admissionregistration.k8s.io/v1/${config.kind.toLowerCase()}s`;
     const r = await api('POST', path, config);
     expect(r.status, r.text).toBe(201);
