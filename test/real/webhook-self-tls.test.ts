@@ -14,14 +14,13 @@
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Agent, request } from 'node:https';
-import { createServer } from 'node:net';
+import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kube, KubeCluster, KubeUser } from '../kube/index.js';
-import { applyObjects, auditArgs, auditedRequests, eventually, kubectlOk, readManifest, REPO, run, startTimed } from './helpers.js';
+import { apiCall, applyObjects, auditArgs, freePort, auditedRequests, eventually, kubectlOk, readManifest, REPO, run, startTimed } from './helpers.js';
 import { startWebhookProcess, webhookBundle, type WebhookProcess } from '../webhook/webhook-process.js';
 
 const NS = 'mesh-cert-system';
@@ -41,30 +40,8 @@ const webhooks: WebhookProcess[] = [];
 
 const ok = (args: string[], input?: string) => kubectlOk(kc, args, { input });
 
-interface Reply { status: number; message: string }
-
 /** A call to kube-apiserver as its admin, over one kept-alive connection pool. */
-function api(method: string, path: string, body?: unknown): Promise<Reply> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(new URL(path, cluster.url), { method, agent: admin, timeout: 30_000, headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let message = '';
-        try {
-          message = String((JSON.parse(text) as { message?: string }).message ?? '');
-        } catch {
-          message = text.slice(0, 300);
-        }
-        resolve({ status: res.statusCode ?? 0, message });
-      });
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+const api = (method: string, path: string, body?: unknown) => apiCall(admin, cluster.url, method, path, body);
 
 /** A CertificateRequest the CRD admits and only the webhook refuses (its CSR is no PEM CSR). */
 const onlyTheWebhookRefuses = (name: string) => api('POST', `${API}/namespaces/default/certificaterequests?dryRun=All`, {
@@ -133,17 +110,6 @@ async function register(): Promise<void> {
   for (const c of configs) for (const w of c.webhooks) w.clientConfig = { url: `https://127.0.0.1:${port}${w.clientConfig.service.path}` };
   for (const c of configs) await ok(['delete', c.kind.toLowerCase(), c.metadata.name, '--ignore-not-found']);
   await applyObjects(kc, 'mgmt', configs);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 beforeAll(async () => {
