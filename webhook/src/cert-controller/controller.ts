@@ -162,7 +162,9 @@ export class CertController {
         for (const k of SECRET_KEYS) if (p.data[k]) encoded[k] = Buffer.from(p.data[k]!).toString('base64');
         // Keys of ours that plan() dropped (ca-next after promotion) go; anyone else's stay.
         const others = Object.fromEntries(Object.entries(secret.data ?? {}).filter(([k]) => !(SECRET_KEYS as readonly string[]).includes(k)));
-        const body: SecretObject = { ...secret, apiVersion: 'v1', kind: 'Secret', type: secret.type ?? 'Opaque', data: { ...others, ...encoded } };
+        // managedFields left out: the API server keeps them and records this update as ours.
+        const { managedFields: _managed, ...metadata } = secret.metadata;
+        const body: SecretObject = { ...secret, metadata, apiVersion: 'v1', kind: 'Secret', type: secret.type ?? 'Opaque', data: { ...others, ...encoded } };
         ok(`update Secret ${this.secretRef}`, await this.o.api.call<SecretObject | ApiStatus>('PUT', this.secretPath(), body));
         data = p.data;
         this.o.log.info({ secret: this.secretRef, changes: p.changes, servingNotAfter: notAfter(data['tls.crt']), caNotAfter: notAfter(data['ca.crt']) }, 'wrote the webhook certificate Secret');

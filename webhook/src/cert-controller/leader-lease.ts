@@ -18,7 +18,7 @@ export const DEFAULT_LEASE_TIMINGS: LeaseTimings = { leaseDurationMs: 15_000, re
 interface Lease {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace: string; resourceVersion?: string };
+  metadata: { name: string; namespace: string; resourceVersion?: string; managedFields?: unknown };
   spec?: {
     holderIdentity?: string;
     leaseDurationSeconds?: number;
@@ -89,10 +89,13 @@ export class LeaderLease {
     return `/apis/coordination.k8s.io/v1/namespaces/${this.namespace}/leases/${this.name}`;
   }
 
+  /** The Lease without its managedFields, ready to be sent back in an update (the API server keeps them). */
   private async get(): Promise<Lease | undefined> {
     const r = await this.api.call<Lease | ApiStatus>('GET', this.path());
     if (r.status === 404) return undefined;
-    return ok(`get Lease ${this.namespace}/${this.name}`, r);
+    const lease = ok<Lease>(`get Lease ${this.namespace}/${this.name}`, r);
+    delete lease.metadata.managedFields;
+    return lease;
   }
 
   private setLeader(v: boolean): void {
