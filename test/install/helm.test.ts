@@ -71,7 +71,7 @@ describe('the Helm chart', () => {
   it('sets replicas, resources, image, TLS and client CA from values', () => {
     const caBundle = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
     const objs = render('--set', 'replicas=2', '--set', 'networkPolicy.enabled=false', '--set', 'resources.requests.cpu=100m', '--set', 'resources.limits.memory=512Mi',
-      '--set', 'image.repository=registry.example/mc', '--set', 'image.tag=9.9.9', '--set', 'tls.secretName=my-tls', '--set', `tls.caBundle=${caBundle}`,
+      '--set', 'image.repository=registry.example/mc', '--set', 'image.tag=9.9.9', '--set', 'tls.mode=manual', '--set', 'tls.secretName=my-tls', '--set', `tls.caBundle=${caBundle}`,
       '--set-string', 'clientCA.pem=-----BEGIN CERTIFICATE-----', '--set', 'crds.install=false', '--set', 'logLevel=debug');
     const d = find(objs, 'Deployment');
     const pod = d.spec.template.spec;
@@ -95,11 +95,48 @@ describe('the Helm chart', () => {
     expect(existing.containers[0].args).toContain('--client-ca-file=/etc/mesh-cert-webhook/client-ca/ca.pem');
   });
 
-  it('refuses a tls.mode other than manual, saying what is implemented', () => {
+  it('tls.mode: self by default (no volume, the empty Secret, its Role), certManager (Certificates, CA injection, files), manual (files, caBundle)', () => {
+    const args = (objs: Obj[]): string[] => find(objs, 'Deployment').spec.template.spec.containers[0].args;
+    const arming = ['--validating-webhook-configuration=mesh-cert-webhook', '--mutating-webhook-configuration=mesh-cert-webhook', '--leader-election-lease=mesh-cert-webhook-leader'];
+    const self = render('--set', 'tls.self.caLifetime=8760h', '--set', 'tls.self.servingCertLifetime=720h');
+    expect(args(self)).toEqual(expect.arrayContaining(['--tls-mode=self', '--tls-secret=mesh-cert-webhook-certs', '--ca-lifetime=8760h', '--serving-cert-lifetime=720h', ...arming]));
+    expect(find(self, 'Deployment').spec.template.spec.volumes).toBeUndefined();
+    expect(find(self, 'Secret')).toMatchObject({ type: 'Opaque', metadata: { name: 'mesh-cert-webhook-certs', namespace: NS } });
+    expect(find(self, 'Role').rules[0]).toEqual({ apiGroups: [''], resources: ['secrets'], resourceNames: ['mesh-cert-webhook-certs'], verbs: ['get', 'update'] });
+
+    const cm = render('--set', 'tls.mode=certManager', '--set', 'crds.install=false');
+    expect(args(cm)).toEqual(expect.arrayContaining(['--tls-mode=files', '--tls-cert-file=/etc/mesh-cert-webhook/tls/tls.crt', ...arming]));
+    expect(find(cm, 'Deployment').spec.template.spec.volumes).toEqual([{ name: 'tls', secret: { secretName: 'mesh-cert-webhook-tls' } }]);
+    expect(cm.filter((o) => o.kind === 'Secret')).toEqual([]);
+    // no Secret rule: cert-manager writes the Secret; the Lease rules stay (the leader arms)
+    expect(find(cm, 'Role').rules.map((r: Obj) => r.resources[0])).toEqual(['leases', 'leases']);
+    const certs = cm.filter((o) => o.kind === 'Certificate');
+    expect(certs.map((c) => c.metadata.name).sort()).toEqual(['mesh-cert-webhook-ca', 'mesh-cert-webhook-tls']);
+    const serving = certs.find((c) => c.metadata.name === 'mesh-cert-webhook-tls');
+    expect(serving.spec).toMatchObject({ secretName: 'mesh-cert-webhook-tls', privateKey: { algorithm: 'ECDSA', size: 256 }, dnsNames: [`mesh-cert-webhook.${NS}.svc`, `mesh-cert-webhook.${NS}.svc.cluster.local`], issuerRef: { name: 'mesh-cert-webhook-ca', kind: 'Issuer' } });
+    expect(cm.filter((o) => o.kind === 'Issuer').map((i) => Object.keys(i.spec)[0]).sort()).toEqual(['ca', 'selfSigned']);
+    for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+      expect(find(cm, kind).metadata.annotations).toEqual({ 'cert-manager.io/inject-ca-from': `${NS}/mesh-cert-webhook-tls` });
+      expect(find(cm, kind).webhooks[0].clientConfig.caBundle).toBeUndefined();
+    }
+    // an Issuer of yours instead of the chart's CA
+    const own = render('--set', 'tls.mode=certManager', '--set', 'tls.certManager.issuerRef.kind=ClusterIssuer', '--set', 'tls.certManager.issuerRef.name=corp-ca', '--set', 'crds.install=false');
+    expect(own.filter((o) => o.kind === 'Issuer')).toEqual([]);
+    expect(find(own, 'Certificate').spec.issuerRef).toEqual({ kind: 'ClusterIssuer', name: 'corp-ca' });
+
+    // manual: the caBundle only there
+    const manual = render('--set', 'tls.mode=manual', '--set', 'tls.caBundle=QUJD');
+    expect(args(manual)).toEqual(expect.arrayContaining(['--tls-mode=files', ...arming]));
+    expect(find(manual, 'ValidatingWebhookConfiguration').webhooks[0].clientConfig.caBundle).toBe('QUJD');
+    expect(find(render('--set', 'tls.caBundle=QUJD'), 'ValidatingWebhookConfiguration').webhooks[0].clientConfig.caBundle).toBeUndefined();
+    // every mode renders the validating webhook Ignore, for the webhook to arm
+    for (const objs of [self, cm, manual]) expect(find(objs, 'ValidatingWebhookConfiguration').webhooks[0].failurePolicy).toBe('Ignore');
+  });
+
+  it('refuses an unknown tls.mode, naming the three', () => {
     const r = run(helm, ['template', 'mesh-cert', CHART, '-n', NS, '--set', 'tls.mode=self-signed'], { allowFail: true });
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain('tls.mode "self-signed" is not implemented by this chart');
-    expect(r.stderr).toContain('the only mode is "manual"');
+    expect(r.stderr).toContain("at '/tls/mode': value must be one of 'self', 'certManager', 'manual'");
   });
 
   describe('on a real control plane', () => {
@@ -119,7 +156,7 @@ describe('the Helm chart', () => {
       cleanup(dir);
     });
 
-    it('installs, upgrades (keeping a caBundle patched in by hand) and uninstalls, keeping the CRDs', () => {
+    it('installs, upgrades (keeping what the webhook wrote: its Secret, the caBundle) and uninstalls, keeping the CRDs', () => {
       h('install', 'mesh-cert', CHART, '-n', NS, '--create-namespace');
       expect(h('status', 'mesh-cert', '-n', NS)).toMatch(/STATUS: deployed/);
       const crds = k('get', 'crds', '-o', 'name').split('\n').filter(Boolean).sort();
@@ -131,9 +168,10 @@ describe('the Helm chart', () => {
       for (const kind of ['service', 'serviceaccount', 'poddisruptionbudget']) k('get', kind, 'mesh-cert-webhook', '-n', NS);
       for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration', 'clusterrole', 'clusterrolebinding']) k('get', kind, 'mesh-cert-webhook');
 
-      // what webhook/gen-certs.sh --apply does after an install with tls.mode manual
+      // what the webhook's leader writes once it runs (tls.mode self; no kubelet runs it here)
       const ca = Buffer.from('a CA').toString('base64');
       k('patch', 'validatingwebhookconfiguration', 'mesh-cert-webhook', '--type=json', '-p', JSON.stringify([{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: ca }]));
+      k('patch', 'secret', 'mesh-cert-webhook-certs', '-n', NS, '--type=merge', '-p', JSON.stringify({ data: { 'ca.crt': ca } }));
       writeFileSync(join(dir, 'values.yaml'), 'replicas: 2\nimage:\n  tag: 0.1.1\nresources:\n  limits:\n    memory: 300Mi\n');
       h('upgrade', 'mesh-cert', CHART, '-n', NS, '-f', join(dir, 'values.yaml'));
       expect(h('history', 'mesh-cert', '-n', NS)).toMatch(/\n2\s.*deployed/);
@@ -142,6 +180,7 @@ describe('the Helm chart', () => {
       expect(after.spec.template.spec.containers[0].image).toBe('ghcr.io/mesh-cert/mesh-cert-webhook:0.1.1');
       expect(after.spec.template.spec.containers[0].resources.limits.memory).toBe('300Mi');
       expect(JSON.parse(k('get', 'validatingwebhookconfiguration', 'mesh-cert-webhook', '-o', 'json')).webhooks[0].clientConfig.caBundle).toBe(ca);
+      expect(JSON.parse(k('get', 'secret', 'mesh-cert-webhook-certs', '-n', NS, '-o', 'json')).data).toEqual({ 'ca.crt': ca });
 
       // the plugin reads the chart's CRDs as its own and finds the webhook not running (no kubelet here)
       const v = JSON.parse(run(join(REPO, 'plugin/bin/kubectl-mesh_cert'), ['version', '--kubeconfig', kube.kubeconfigPath, '--context', ctx, '-o', 'json']).stdout) as Obj;

@@ -3,6 +3,8 @@
 // made and whether RBAC allowed them.
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import { Agent, request } from 'node:https';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
@@ -147,4 +149,52 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
     await sleep(everyMs);
   }
+}
+
+// ---- kube-apiserver by HTTPS, without kubectl: streams of writes --------------------------------
+
+export interface ApiReply {
+  status: number;
+  text: string;
+  message: string;
+}
+
+/** One call to the API server at `base` through `agent` (its client certificate); never rejects (a transport failure is status 0). */
+export function apiCall(agent: Agent, base: string, method: string, path: string, body?: unknown): Promise<ApiReply> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve) => {
+    const req = request(
+      new URL(path, base),
+      { method, agent, timeout: 30_000, headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let message = '';
+          try {
+            message = String((JSON.parse(text) as { message?: string }).message ?? '');
+          } catch {
+            message = text.slice(0, 300);
+          }
+          resolve({ status: res.statusCode ?? 0, text, message });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('no answer in 30 s')));
+    req.on('error', (e) => resolve({ status: 0, text: '', message: e.message }));
+    req.end(payload);
+  });
+}
+
+/** A TCP port free on 127.0.0.1 now, to register a webhook's URL before it listens there. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
 }

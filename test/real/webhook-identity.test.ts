@@ -5,7 +5,6 @@
 // kubeconfig and registered by URL and caBundle with the rules of manifests/webhook/*.yaml.
 // Admission works (its CertificateRotation cache lists and watches with those rights), and
 // kube-apiserver's audit log shows every request it made and RBAC's decision on each.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCsr, createRootCa, generateRsaKey } from '../../schemas/pki/index.js';
 import type { Kube, KubeUser } from '../kube/index.js';
 import { applyObjects, auditArgs, auditedRequests, eventually, kubectl, kubectlOk, readManifest, REPO, run, startTimed } from './helpers.js';
+import { startWebhookProcess, webhookBundle, type WebhookProcess } from '../webhook/webhook-process.js';
 
 const SA_USER = 'system:serviceaccount:mesh-cert-system:mesh-cert-webhook';
 const SA_GROUPS = ['system:serviceaccounts', 'system:serviceaccounts:mesh-cert-system'];
@@ -21,39 +21,20 @@ let kube: Kube | undefined;
 let kc: string;
 let identity: KubeUser;
 let dir: string;
-let bundle: string;
 let certs: { cert: string; key: string; caPem: string };
-const webhooks: Webhook[] = [];
+const webhooks: WebhookProcess[] = [];
 
 const ok = (args: string[], input?: string) => kubectlOk(kc, args, { input });
 const k = (args: string[], input?: string) => kubectl(kc, args, { input });
 
-interface Webhook { proc: ChildProcess; url: string; health: string; out: () => string; stop(): Promise<void> }
-
 /** `mesh-cert-webhook --kubeconfig F` from the bundle, on free ports; resolves once it serves. */
-async function startWebhook(kubeconfig: string): Promise<Webhook> {
-  const proc = spawn(process.execPath, [join(bundle, 'main.js'), '--tls-cert-file', certs.cert, '--tls-private-key-file', certs.key, '--kubeconfig', kubeconfig, '--port', '0', '--health-port', '0', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const m = await eventually('the webhook serving', async () => {
-    if (proc.exitCode !== null) throw new Error(`mesh-cert-webhook exited ${proc.exitCode}: ${out}`);
-    return /serving admission on (https:\/\/\S+) .*health and metrics on (http:\/\/\S+)/.exec(out) ?? undefined;
-  }, 30_000, 50);
-  const w: Webhook = {
-    proc, url: m[1]!, health: m[2]!, out: () => out,
-    async stop() {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
-  };
+async function startWebhook(kubeconfig: string): Promise<WebhookProcess> {
+  const w = await startWebhookProcess(['--tls-cert-file', certs.cert, '--tls-private-key-file', certs.key, '--kubeconfig', kubeconfig, '--log-level', 'info']);
   webhooks.push(w);
   return w;
 }
 
-const readyz = async (w: Webhook): Promise<number> => (await fetch(`${w.health}/readyz`)).status;
+const readyz = async (w: WebhookProcess): Promise<number> => (await fetch(`${w.healthUrl}/readyz`)).status;
 
 /** manifests/webhook's two configurations, as written, but pointing at `url` with our CA. */
 async function register(url: string): Promise<void> {
@@ -63,7 +44,8 @@ async function register(url: string): Promise<void> {
     ...(await readManifest('manifests/webhook/mutatingwebhookconfiguration.yaml')),
   ];
   for (const c of configs) {
-    for (const w of c.webhooks) w.clientConfig = { url: `${url}${w.clientConfig.service.path}`, caBundle };
+    // armed as the webhook's leader arms the validating one once it serves (webhook-self-tls.test.ts)
+    for (const w of c.webhooks) Object.assign(w, { clientConfig: { url: `${url}${w.clientConfig.service.path}`, caBundle }, ...(c.kind === 'ValidatingWebhookConfiguration' ? { failurePolicy: 'Fail' } : {}) });
   }
   await applyObjects(kc, 'mgmt', configs);
 }
@@ -77,16 +59,14 @@ const rotation = (name: string, vm: string) => ({
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mesh-cert-real-webhook-'));
-  bundle = join(dir, 'dist');
-  const [started, built, gen] = await Promise.all([
+  const [started, gen] = await Promise.all([
     (async () => startTimed({ clusters: ['mgmt'], apiserverArgs: await auditArgs(dir, [SA_USER]) }))(),
-    // the webhook as it ships: its bundle, built aside so webhook/dist is left to whoever runs it
-    run(process.execPath, [join(REPO, 'webhook/build.mjs'), '--outdir', bundle], { timeoutMs: 120_000 }),
     run(join(REPO, 'webhook/gen-certs.sh'), ['--out', join(dir, 'tls'), '--san', 'IP:127.0.0.1']),
   ]);
   kube = started.kube;
   kc = kube.kubeconfigPath;
-  if (built.code !== 0) throw new Error(`webhook/build.mjs: ${built.stderr}`);
+  // the webhook as it ships: its bundle, built aside so webhook/dist is left to whoever runs it
+  webhookBundle();
   if (gen.code !== 0) throw new Error(`gen-certs.sh: ${gen.stderr}`);
   certs = { cert: join(dir, 'tls/tls.crt'), key: join(dir, 'tls/tls.key'), caPem: readFileSync(join(dir, 'tls/ca.crt'), 'utf8') };
   // rbac.yaml exactly as shipped (its namespace first), and the ServiceAccount's user as a client certificate
@@ -108,11 +88,27 @@ describe('the webhook with the identity and permissions of manifests/webhook/rba
     expect(whoami.status.userInfo.groups).toEqual([...SA_GROUPS, 'system:authenticated']);
     // against another user of the same groups: what the default roles give every (service account) user
     const rows = (text: string) => text.split('\n').filter((l) => l.trim()).map((l) => l.trim().split(/\s{2,}/));
-    const mine = rows(await kubectlOk(identity.kubeconfigPath, ['auth', 'can-i', '--list']));
-    const peer = rows(await kubectlOk(kc, ['auth', 'can-i', '--list', '--as', 'system:serviceaccount:mesh-cert-system:someone-else', ...SA_GROUPS.flatMap((g) => ['--as-group', g])]));
-    const extra = mine.filter((r) => !peer.some((p) => p.join('|') === r.join('|')));
-    expect(extra).toEqual([['certificaterotations.certificates.mesh.gloo.solo.io', '[]', '[]', '[list watch]']]);
-    for (const denied of [['get', 'certificaterotations.certificates.mesh.gloo.solo.io'], ['list', 'secrets'], ['list', 'issuedcertificates.certificates.mesh.gloo.solo.io']]) {
+    const extra = async (ns: string) => {
+      const mine = rows(await kubectlOk(identity.kubeconfigPath, ['auth', 'can-i', '--list', '-n', ns]));
+      const peer = rows(await kubectlOk(kc, ['auth', 'can-i', '--list', '-n', ns, '--as', 'system:serviceaccount:mesh-cert-system:someone-else', ...SA_GROUPS.flatMap((g) => ['--as-group', g])]));
+      return mine.filter((r) => !peer.some((p) => p.join('|') === r.join('|')));
+    };
+    // cluster-wide: CertificateRotations read; its own two webhook configurations, by name
+    const clusterWide = [
+      ['certificaterotations.certificates.mesh.gloo.solo.io', '[]', '[]', '[list watch]'],
+      ['mutatingwebhookconfigurations.admissionregistration.k8s.io', '[]', '[mesh-cert-webhook]', '[get patch]'],
+      ['validatingwebhookconfigurations.admissionregistration.k8s.io', '[]', '[mesh-cert-webhook]', '[get patch]'],
+    ];
+    expect((await extra('default')).sort()).toEqual(clusterWide);
+    // in its namespace also: its certificate Secret and its Lease by name, and creating a Lease
+    expect((await extra('mesh-cert-system')).sort()).toEqual([
+      ...clusterWide,
+      ['leases.coordination.k8s.io', '[]', '[]', '[create]'],
+      ['leases.coordination.k8s.io', '[]', '[mesh-cert-webhook-leader]', '[get update]'],
+      ['secrets', '[]', '[mesh-cert-webhook-certs]', '[get update]'],
+    ].sort());
+    for (const denied of [['get', 'certificaterotations.certificates.mesh.gloo.solo.io'], ['list', 'secrets'], ['list', 'issuedcertificates.certificates.mesh.gloo.solo.io'],
+      ['create', 'secrets', '-n', 'mesh-cert-system'], ['get', 'secrets/other', '-n', 'mesh-cert-system'], ['patch', 'validatingwebhookconfigurations/someone-elses'], ['update', 'leases/other', '-n', 'mesh-cert-system']]) {
       expect((await kubectl(identity.kubeconfigPath, ['auth', 'can-i', ...denied])).stdout.trim()).toBe('no');
     }
   });
@@ -172,7 +168,7 @@ describe('the webhook with the identity and permissions of manifests/webhook/rba
     // once rotate-1 is gone (a delete arrives through the watch), a new one is admitted
     await ok(['delete', 'certificaterotation', 'rotate-1', '-n', 'gloo-mesh']);
     await eventually('rotate-2 admitted after rotate-1 was deleted', async () => (await k(['create', '-f', '-'], JSON.stringify(rotation('rotate-2', 'vm')))).code === 0, 10_000);
-    expect(w.out()).not.toMatch(/forbidden/i);
+    expect(w.output()).not.toMatch(/forbidden/i);
     await w.stop();
   });
 
@@ -190,10 +186,10 @@ describe('the webhook with the identity and permissions of manifests/webhook/rba
     await eventually('RBAC sees the binding gone', async () => (await kubectl(identity.kubeconfigPath, ['auth', 'can-i', 'list', 'certificaterotations.certificates.mesh.gloo.solo.io'])).stdout.trim() === 'no');
     const w = await startWebhook(identity.kubeconfigPath);
     await register(w.url);
-    await eventually('the failed list logged', async () => /CertificateRotation list\/watch on \S+ failed/.test(w.out()), 10_000);
+    await eventually('the failed list logged', async () => /CertificateRotation list\/watch on \S+ failed/.test(w.output()), 10_000);
     // the webhook's log line says 403 but cuts the API server's message (which names the user and
     // the verb) after 200 characters, before the permission: see the report
-    expect(w.out()).toMatch(/CertificateRotation list\/watch on \S+ failed \(HTTP-Code: 403/);
+    expect(w.output()).toMatch(/CertificateRotation list\/watch on \S+ failed \(HTTP-Code: 403/);
     expect(await readyz(w)).not.toBe(200);
     const r = await k(['create', '-f', '-'], JSON.stringify(rotation('rotate-3', 'vm-3')));
     expect(r.code).not.toBe(0);
@@ -212,7 +208,7 @@ describe('the webhook with the identity and permissions of manifests/webhook/rba
     try {
       await eventually('RBAC sees watch gone', async () => (await kubectl(identity.kubeconfigPath, ['auth', 'can-i', 'watch', 'certificaterotations.certificates.mesh.gloo.solo.io'])).stdout.trim() === 'no');
       const w = await startWebhook(identity.kubeconfigPath);
-      await eventually('the refused watch logged', async () => /CertificateRotation list\/watch on \S+ failed \(Forbidden\); retrying/.test(w.out()), 15_000);
+      await eventually('the refused watch logged', async () => /CertificateRotation list\/watch on \S+ failed \(Forbidden\); retrying/.test(w.output()), 15_000);
       // The list succeeded, so the cache counts as synced and /readyz answers 200 although no
       // watch keeps it current (it is refreshed only by the re-lists of the retries): see the report.
       process.stdout.write(`[real] webhook without watch: /readyz ${await readyz(w)}\n`);

@@ -1,7 +1,8 @@
 // manifests/ as `kubectl apply -k manifests/` would see it, rendered by the real kubectl.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { KINDS } from '../../schemas/src/index.js';
@@ -16,7 +17,7 @@ describe('manifests/', () => {
   it('renders the five CRDs and the webhook', () => {
     const crds = docs.filter((d) => d.kind === 'CustomResourceDefinition').map((d) => d.metadata.name).sort();
     expect(crds).toEqual(KINDS.map((k) => `${k.plural}.${k.group}`).sort());
-    for (const kind of ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Service', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+    for (const kind of ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Secret', 'Deployment', 'PodDisruptionBudget', 'Service', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
       expect(find(kind), kind).toBeDefined();
     }
   });
@@ -40,17 +41,35 @@ describe('manifests/', () => {
         }
       }
     }
-    expect(find('ValidatingWebhookConfiguration').webhooks.every((w: Doc) => w.failurePolicy === 'Fail')).toBe(true);
+    // shipped Ignore: the webhook arms it (Fail) once its caBundle is in place and it serves
+    expect(find('ValidatingWebhookConfiguration').webhooks.every((w: Doc) => w.failurePolicy === 'Ignore')).toBe(true);
+    for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) expect(find(kind).webhooks.every((w: Doc) => w.clientConfig.caBundle === undefined)).toBe(true);
     expect(find('MutatingWebhookConfiguration').webhooks[0].clientConfig.service.path).toBe('/mutate');
     expect(find('ValidatingWebhookConfiguration').webhooks[0].clientConfig.service.path).toBe('/validate');
   });
 
-  it('grants list and watch of CertificateRotations and nothing else', () => {
-    expect(find('ClusterRole', 'mesh-cert-webhook').rules).toEqual([{ apiGroups: ['certificates.mesh.gloo.solo.io'], resources: ['certificaterotations'], verbs: ['list', 'watch'] }]);
-    expect(find('ClusterRoleBinding', 'mesh-cert-webhook').subjects).toEqual([{ kind: 'ServiceAccount', name: 'mesh-cert-webhook', namespace: 'mesh-cert-system' }]);
+  it('grants list and watch of CertificateRotations, its own webhook configurations, Secret and Lease by name, and nothing else', () => {
+    expect(find('ClusterRole', 'mesh-cert-webhook').rules).toEqual([
+      { apiGroups: ['certificates.mesh.gloo.solo.io'], resources: ['certificaterotations'], verbs: ['list', 'watch'] },
+      { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations'], resourceNames: ['mesh-cert-webhook'], verbs: ['get', 'patch'] },
+    ]);
+    expect(find('Role', 'mesh-cert-webhook').rules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['mesh-cert-webhook-certs'], verbs: ['get', 'update'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['mesh-cert-webhook-leader'], verbs: ['get', 'update'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+    ]);
+    for (const kind of ['ClusterRoleBinding', 'RoleBinding']) {
+      expect(find(kind, 'mesh-cert-webhook').subjects).toEqual([{ kind: 'ServiceAccount', name: 'mesh-cert-webhook', namespace: 'mesh-cert-system' }]);
+    }
+    // the names the rules allow are the ones the Deployment passes
+    const args = find('Deployment', 'mesh-cert-webhook').spec.template.spec.containers[0].args as string[];
+    expect(args).toEqual(expect.arrayContaining(['--tls-mode=self', '--tls-secret=mesh-cert-webhook-certs', '--leader-election-lease=mesh-cert-webhook-leader',
+      '--validating-webhook-configuration=mesh-cert-webhook', '--mutating-webhook-configuration=mesh-cert-webhook']));
+    expect(find('Secret', 'mesh-cert-webhook-certs')).toMatchObject({ type: 'Opaque', metadata: { namespace: 'mesh-cert-system' } });
+    expect(find('Secret', 'mesh-cert-webhook-certs').data).toBeUndefined();
   });
 
-  it('runs 3 non-root replicas with a read-only root, spread out, probed on the health port, with the TLS Secret mounted', () => {
+  it('runs 3 non-root replicas with a read-only root, spread out, probed on the health port, with no volume', () => {
     const d = find('Deployment', 'mesh-cert-webhook');
     const pod = d.spec.template.spec;
     const c = pod.containers[0];
@@ -64,10 +83,9 @@ describe('manifests/', () => {
     expect(c.args).toEqual(expect.arrayContaining(['--health-port=8080', '--port=9443', '--bind-address=0.0.0.0']));
     expect(c.resources.requests).toBeDefined();
     expect(c.resources.limits.memory).toBeDefined();
-    const mount = c.volumeMounts.find((m: Doc) => m.name === 'tls');
-    expect(c.args).toContain(`--tls-cert-file=${mount.mountPath}/tls.crt`);
-    expect(c.args).toContain(`--tls-private-key-file=${mount.mountPath}/tls.key`);
-    expect(pod.volumes.find((v: Doc) => v.name === 'tls').secret.secretName).toBe('mesh-cert-webhook-tls');
+    // --tls-mode self: the certificate comes from the Secret through the API, no volume
+    expect(c.volumeMounts).toBeUndefined();
+    expect(pod.volumes).toBeUndefined();
     expect(find('PodDisruptionBudget').spec.selector.matchLabels).toEqual(d.spec.selector.matchLabels);
     expect(find('Service').spec.ports[0]).toMatchObject({ port: 443, targetPort: 'https' });
   });
@@ -77,11 +95,23 @@ describe('manifests/webhook under attack (issue 16)', () => {
   const d = find('Deployment', 'mesh-cert-webhook');
   const c = d.spec.template.spec.containers[0];
 
-  it('requires the apiserver client certificate: --client-ca-file from the ConfigMap gen-certs.sh --apply creates', () => {
-    const mount = c.volumeMounts.find((m: Doc) => m.name === 'client-ca');
-    expect(c.args).toContain(`--client-ca-file=${mount.mountPath}/ca.crt`);
-    expect(d.spec.template.spec.volumes.find((v: Doc) => v.name === 'client-ca').configMap.name).toBe('mesh-cert-webhook-client-ca');
-    expect(readFileSync(GEN_CERTS, 'utf8')).toContain('create configmap "${svc}-client-ca" --from-file=ca.crt=');
+  it('requires the apiserver client certificate with components/client-auth: --client-ca-file from the ConfigMap gen-certs.sh makes', () => {
+    // off by default: the API server must be configured first to present the certificate
+    expect(c.args.some((a: string) => a.startsWith('--client-ca-file'))).toBe(false);
+    // an overlay of manifests/ with the component, as a user writes one
+    const overlay = mkdtempSync(join(tmpdir(), 'mesh-cert-client-auth-'));
+    try {
+      const base = relative(overlay, join(REPO, 'manifests'));
+      writeFileSync(join(overlay, 'kustomization.yaml'), `resources:\n  - ${base}\ncomponents:\n  - ${base}/components/client-auth\n`);
+      const withAuth: Doc[] = parseAllDocuments(execFileSync('/usr/bin/kubectl', ['kustomize', overlay]).toString()).map((x) => x.toJS());
+      const dc = withAuth.find((x) => x.kind === 'Deployment').spec.template.spec;
+      const mount = dc.containers[0].volumeMounts.find((m: Doc) => m.name === 'client-ca');
+      expect(dc.containers[0].args).toContain(`--client-ca-file=${mount.mountPath}/ca.crt`);
+      expect(dc.volumes.find((v: Doc) => v.name === 'client-ca').configMap.name).toBe('mesh-cert-webhook-client-ca');
+    } finally {
+      rmSync(overlay, { recursive: true, force: true });
+    }
+    expect(readFileSync(GEN_CERTS, 'utf8')).toContain('client-ca.crt');
   });
 
   it('sets its limits, and memory from measurement, with the figures beside them', () => {

@@ -2,16 +2,16 @@
 // certificate, given to it the way an operator would (webhook/gen-certs.sh's kubeconfig and
 // AdmissionConfiguration, passed with --admission-control-config-file), and the webhook, started
 // with --client-ca-file, refuses everyone else. Both webhook configurations are registered as
-// manifests/webhook/*.yaml has them (validating failurePolicy Fail), by clientConfig.url and
+// manifests/webhook/*.yaml has them, the validating one armed (failurePolicy Fail, as the webhook's
+// leader sets it once it serves), by clientConfig.url and
 // caBundle. Then a restart under a steady stream of writes: SIGTERM with --shutdown-delay, a new
 // process on the same port once the old one has exited. No write is lost: every write the
 // apiserver answered 201 is stored, every other one was refused with an error that names the
 // webhook, none had no answer, no invalid object got in while the webhook was away, and once the
 // new process serves, the writes pass again.
-import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -19,6 +19,7 @@ import { findBinaries, startKube, type Kube, type KubeCluster } from '../kube/in
 import { issuedCertificate } from './fixtures.js';
 import { GEN_CERTS, post, REPO, tmp } from './helpers.js';
 import { startWebhookProcess, type WebhookProcess } from './webhook-process.js';
+import { apiCall, freePort, type ApiReply } from '../real/helpers.js';
 
 const NS = 'gloo-mesh';
 const API = '/apis/certificates.mesh.gloo.solo.io/v1';
@@ -31,50 +32,10 @@ let port: number;
 let admin: Agent;
 const webhooks: WebhookProcess[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-interface Reply {
-  status: number;
-  text: string;
-  message: string;
-}
+type Reply = ApiReply;
 
 /** One call to the apiserver as its admin; never rejects (a transport failure is status 0). */
-function api(method: string, path: string, body?: unknown): Promise<Reply> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve) => {
-    const req = request(
-      new URL(path, cluster.url),
-      { method, agent: admin, timeout: 30_000, headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let message = '';
-          try {
-            message = String((JSON.parse(text) as { message?: string }).message ?? '');
-          } catch {
-            message = text.slice(0, 300);
-          }
-          resolve({ status: res.statusCode ?? 0, text, message });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('no answer in 30 s')));
-    req.on('error', (e) => resolve({ status: 0, text: '', message: e.message }));
-    req.end(payload);
-  });
-}
+const api = (method: string, path: string, body?: unknown): Promise<Reply> => apiCall(admin, cluster.url, method, path, body);
 
 function startWebhook(): Promise<WebhookProcess> {
   return startWebhookProcess([
@@ -108,6 +69,7 @@ beforeAll(async () => {
   for (const file of ['validatingwebhookconfiguration.yaml', 'mutatingwebhookconfiguration.yaml']) {
     const config = parseAllDocuments(readFileSync(join(REPO, 'manifests/webhook', file), 'utf8'))[0]!.toJS() as { kind: string; webhooks: { clientConfig: { service?: { path: string }; url?: string; caBundle?: string } }[] };
     for (const w of config.webhooks) w.clientConfig = { url: `https://127.0.0.1:${port}${w.clientConfig.service!.path}`, caBundle };
+    if (config.kind === 'ValidatingWebhookConfiguration') for (const w of config.webhooks) Object.assign(w, { failurePolicy: 'Fail' });
     const path = `/apis/admissionregistration.k8s.io/v1/${config.kind.toLowerCase()}s`;
     const r = await api('POST', path, config);
     expect(r.status, r.text).toBe(201);

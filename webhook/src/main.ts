@@ -1,11 +1,14 @@
-// mesh-cert-webhook: the command line around buildWebhookServer.
+// mesh-cert-webhook: the command line around buildWebhookServer and the certificate controller.
 import { parseArgs } from 'node:util';
-import { buildWebhookServer } from './server.js';
+import { buildWebhookServer, type WebhookServer } from './server.js';
 import { ClusterConfigError } from './rotationCache.js';
 import { TlsError } from './tls.js';
 import { VERSION } from './version.js';
+import { OptionError } from './cert-controller/options.js';
+import { startCertController, type RunningCertController } from './cert-controller/start.js';
 
-const USAGE = `Usage: mesh-cert-webhook --tls-cert-file FILE --tls-private-key-file FILE [options]
+const USAGE = `Usage: mesh-cert-webhook --tls-mode self [options]
+       mesh-cert-webhook --tls-cert-file FILE --tls-private-key-file FILE [options]
 
 Admission webhook (mutating and validating) for the Gloo Mesh certificate API.
 
@@ -13,8 +16,27 @@ Options:
   --port N                   HTTPS port for POST /mutate and /validate (default 9443)
   --health-port N            plain-HTTP port for /healthz, /readyz, /metrics (default 8080)
   --bind-address ADDR        address both ports listen on (default 127.0.0.1; 0.0.0.0 in a pod)
-  --tls-cert-file FILE       serving certificate (PEM, chain allowed); reloaded when it changes
-  --tls-private-key-file FILE  its private key (PEM); reloaded when it changes
+  --tls-mode MODE            files: the serving certificate from the two files below (default);
+                             self: the webhook makes its own CA and serving certificate, keeps
+                             them in a Secret, renews them and injects the CA into its webhook
+                             configurations (one replica does it: a Lease)
+  --tls-cert-file FILE       files mode: serving certificate (PEM, chain allowed); reloaded when it changes
+  --tls-private-key-file FILE  files mode: its private key (PEM); reloaded when it changes
+  --validating-webhook-configuration NAME  the webhook's ValidatingWebhookConfiguration: armed
+                             (failurePolicy Fail) once its caBundle verifies the certificate
+                             served; in self mode the caBundle is injected too
+  --mutating-webhook-configuration NAME    the MutatingWebhookConfiguration (self mode: caBundle)
+  --namespace NS             where the Secret and the Lease are (default: the pod's namespace)
+  --tls-secret NAME          self mode: the certificate Secret (default mesh-cert-webhook-certs)
+  --service NAME             self mode: the Service the certificate names, as NAME, NAME.NS,
+                             NAME.NS.svc, NAME.NS.svc.cluster.local (default mesh-cert-webhook)
+  --tls-san HOST             self mode: one more DNS name or IP address for it (repeatable)
+  --ca-lifetime D            self mode: life of the CA (default 87600h, 10 years)
+  --serving-cert-lifetime D  self mode: life of the serving certificate (default 8760h, 1 year);
+                             each is renewed at 2/3 of its life. D: 40s, 90m, 8760h, 365d
+  --cert-check-interval D    how often the Secret is read and the configurations checked (default 10s)
+  --leader-election-lease NAME  the Lease that elects the one replica that writes
+                             (default mesh-cert-webhook-leader)
   --client-ca-file FILE      require client certificates signed by this CA (PEM)
   --kubeconfig FILE          cluster to list/watch CertificateRotations from
                              (default: the pod's service account when in a cluster)
@@ -48,7 +70,18 @@ async function main(argv: string[]): Promise<number> {
         port: { type: 'string' },
         'health-port': { type: 'string' },
         'bind-address': { type: 'string' },
+        'tls-mode': { type: 'string' },
         'tls-cert-file': { type: 'string' },
+        'validating-webhook-configuration': { type: 'string' },
+        'mutating-webhook-configuration': { type: 'string' },
+        namespace: { type: 'string' },
+        'tls-secret': { type: 'string' },
+        service: { type: 'string' },
+        'tls-san': { type: 'string', multiple: true },
+        'ca-lifetime': { type: 'string' },
+        'serving-cert-lifetime': { type: 'string' },
+        'cert-check-interval': { type: 'string' },
+        'leader-election-lease': { type: 'string' },
         'tls-private-key-file': { type: 'string' },
         'client-ca-file': { type: 'string' },
         kubeconfig: { type: 'string' },
@@ -72,10 +105,17 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  let server;
+  let server: WebhookServer;
+  let controller: RunningCertController | undefined;
   try {
-    if (!values['tls-cert-file']) throw new UsageError('--tls-cert-file is required: the PEM serving certificate');
-    if (!values['tls-private-key-file']) throw new UsageError('--tls-private-key-file is required: the PEM private key of the serving certificate');
+    const mode = values['tls-mode'] ?? 'files';
+    if (mode !== 'files' && mode !== 'self') throw new UsageError(`--tls-mode: expected files or self, got ${JSON.stringify(mode)}`);
+    if (mode === 'files') {
+      if (!values['tls-cert-file']) throw new UsageError('--tls-cert-file is required (with --tls-mode files, the default): the PEM serving certificate');
+      if (!values['tls-private-key-file']) throw new UsageError('--tls-private-key-file is required (with --tls-mode files, the default): the PEM private key of the serving certificate');
+    } else if (values['tls-cert-file'] || values['tls-private-key-file']) {
+      throw new UsageError('--tls-cert-file and --tls-private-key-file: not with --tls-mode self, which keeps its certificate in a Secret');
+    }
     const logLevel = values['log-level'] ?? 'info';
     if (!LEVELS.includes(logLevel)) throw new UsageError(`--log-level: expected one of ${LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
     const delay = values['shutdown-delay'] ?? '0';
@@ -99,9 +139,12 @@ async function main(argv: string[]): Promise<number> {
       shutdownDelayMs: Number(delay) * 1000,
       limits: { ...(maxConnections ? { maxConnections } : {}), ...(maxInFlight ? { maxInFlight } : {}) },
     };
-    server = await buildWebhookServer(opts);
+    controller = await startCertController(mode, values, { kubeconfig: values.kubeconfig, clientCaFile: values['client-ca-file'], logLevel });
+    server = await buildWebhookServer({ ...opts, ...(controller?.tlsSource ? { tlsSource: controller.tlsSource } : {}) });
+    controller?.serve(server.ready);
   } catch (err) {
-    const usage = err instanceof UsageError;
+    await controller?.stop();
+    const usage = err instanceof UsageError || err instanceof OptionError;
     const known = usage || err instanceof TlsError || err instanceof ClusterConfigError || (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
     process.stderr.write(`mesh-cert-webhook: ${err instanceof Error ? (known ? err.message : (err.stack ?? err.message)) : String(err)}\n${usage ? `\n${USAGE}` : ''}`);
     return usage ? 2 : 1;
@@ -111,7 +154,8 @@ async function main(argv: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       process.stderr.write(`mesh-cert-webhook: ${signal}: finishing in-flight reviews\n`);
-      s.close().then(resolve, (err: unknown) => {
+      // The controller first: a leader hands its Lease back while the server drains.
+      Promise.all([controller?.stop(), s.close()]).then(() => resolve(), (err: unknown) => {
         process.stderr.write(`mesh-cert-webhook: shutdown: ${String(err)}\n`);
         resolve();
       });

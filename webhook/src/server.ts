@@ -14,7 +14,7 @@ import { registerLoadMetrics, tlsErrorReason } from './load-metrics.js';
 import { loggerOptions } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { clusterConfigured, startRotationInformer, type RotationCache } from './rotationCache.js';
-import { loadTlsMaterial, TlsWatcher, type TlsMaterial } from './tls.js';
+import { TlsError, TlsWatcher, type TlsMaterial, type TlsSource } from './tls.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -59,8 +59,11 @@ export interface WebhookServerOptions {
   healthPort: number;
   /** Both listeners bind here; default 127.0.0.1 (a pod passes 0.0.0.0). */
   host?: string;
-  tlsCertFile: string;
-  tlsKeyFile: string;
+  /** The serving certificate's files, reloaded when they change; not with tlsSource. */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** Where the serving certificate comes from instead of files (--tls-mode self: a Secret). */
+  tlsSource?: TlsSource;
   /** When set, clients must present a certificate signed by this CA. */
   clientCaFile?: string;
   /** For the CertificateRotation cache; absent: in-cluster when in a pod, else the rule is off. */
@@ -134,10 +137,16 @@ function fastifyErrorMessage(err: FastifyError): string {
   }
 }
 
+function filesSource(opts: WebhookServerOptions): TlsSource {
+  if (!opts.tlsCertFile || !opts.tlsKeyFile) throw new TlsError('tlsCertFile and tlsKeyFile: expected both files of the serving certificate (or a tlsSource)');
+  return new TlsWatcher({ certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile, clientCaFile: opts.clientCaFile }, opts.tlsPollMs);
+}
+
 export async function buildWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
   const host = opts.host ?? '127.0.0.1';
   const metrics = createMetrics();
-  let tls: TlsMaterial = loadTlsMaterial({ certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile, clientCaFile: opts.clientCaFile });
+  const tlsSource = opts.tlsSource ?? filesSource(opts);
+  let tls: TlsMaterial = tlsSource.current();
   metrics.certNotAfter.set(tls.notAfter.getTime() / 1000);
   warmUp();
   let shuttingDown = false;
@@ -326,25 +335,20 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
   await app.listen({ port: opts.port, host, backlog: 4096 });
   const url = urlOf('https', app.server.address() as AddressInfo);
 
-  const watcher = new TlsWatcher(
-    { certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile, clientCaFile: opts.clientCaFile },
-    tls,
-    {
-      onReload: (next) => {
-        app.server.setSecureContext(next.options);
-        tls = next;
-        metrics.tlsReloads.inc({ result: 'ok' });
-        metrics.certNotAfter.set(next.notAfter.getTime() / 1000);
-        log.info({ subject: next.subject, notAfter: next.notAfter.toISOString() }, 'reloaded the serving certificate');
-      },
-      onError: (err) => {
-        metrics.tlsReloads.inc({ result: 'error' });
-        log.warn({ err }, 'the TLS files changed but do not load; still serving the previous certificate');
-      },
+  const watcher = tlsSource;
+  watcher.start({
+    onReload: (next) => {
+      app.server.setSecureContext(next.options);
+      tls = next;
+      metrics.tlsReloads.inc({ result: 'ok' });
+      metrics.certNotAfter.set(next.notAfter.getTime() / 1000);
+      log.info({ subject: next.subject, notAfter: next.notAfter.toISOString() }, 'reloaded the serving certificate');
     },
-    opts.tlsPollMs,
-  );
-  watcher.start();
+    onError: (err) => {
+      metrics.tlsReloads.inc({ result: 'error' });
+      log.warn({ err }, 'the serving certificate changed but does not load; still serving the previous one');
+    },
+  });
 
   const ready = (): boolean => !shuttingDown && (rotations ? rotations.synced() : true);
   const health = createServer({ connectionsCheckingInterval: 1_000 }, (req: IncomingMessage, res: ServerResponse) => {

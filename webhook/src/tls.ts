@@ -1,7 +1,9 @@
-// The serving certificate from files, reloaded when they change on disk. A mounted Secret
-// rotates by swapping the `..data` symlink inside its directory, so we watch the directories (not
-// the files, whose inodes the swap leaves behind) and also poll, since inotify does not cross
-// every volume type.
+// The serving certificate: where it comes from (TlsSource), and the files source (--tls-mode
+// files), reloaded when they change on disk. A mounted Secret rotates by swapping the `..data`
+// symlink inside its directory, so we watch the directories (not the files, whose inodes the swap
+// leaves behind) and also poll, since inotify does not cross every volume type. The other source,
+// a Secret read through the API (--tls-mode self), is cert-controller/secret-tls-source.ts; both
+// build their material with tlsMaterialOf.
 import { constants, createHash, X509Certificate } from 'node:crypto';
 import { watch, readFileSync, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
@@ -66,22 +68,41 @@ function readFile(flag: string, file: string): Buffer {
   }
 }
 
-function readTlsFiles(files: TlsFiles): { cert: Buffer; key: Buffer; ca?: Buffer; digest: string } {
-  const cert = readFile('--tls-cert-file', files.certFile);
-  const key = readFile('--tls-private-key-file', files.keyFile);
-  const ca = files.clientCaFile ? readFile('--client-ca-file', files.clientCaFile) : undefined;
+/** The PEM bytes a serving context is made of, and a digest over them to notice a change. */
+export interface TlsBytes {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+  digest: string;
+}
+
+export function tlsBytes(cert: Buffer, key: Buffer, ca?: Buffer): TlsBytes {
   const digest = createHash('sha256').update(cert).update('\0').update(key).update('\0').update(ca ?? '').digest('hex');
   return { cert, key, ca, digest };
 }
 
-/** Reads and checks the files; errors name the file and never quote its content. */
-export function loadTlsMaterial(files: TlsFiles, read = readTlsFiles(files)): TlsMaterial {
-  const { cert, key, ca, digest } = read;
+function readTlsFiles(files: TlsFiles): TlsBytes {
+  const cert = readFile('--tls-cert-file', files.certFile);
+  const key = readFile('--tls-private-key-file', files.keyFile);
+  const ca = files.clientCaFile ? readFile('--client-ca-file', files.clientCaFile) : undefined;
+  return tlsBytes(cert, key, ca);
+}
+
+/** Where each part came from, for error messages (which never quote the content). */
+export interface TlsLabels {
+  cert: string;
+  key: string;
+  ca?: string;
+}
+
+/** Checks the bytes make a serving context; errors name where they came from. */
+export function tlsMaterialOf(bytes: TlsBytes, labels: TlsLabels): TlsMaterial {
+  const { cert, key, ca, digest } = bytes;
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(cert);
   } catch {
-    throw new TlsError(`--tls-cert-file ${files.certFile}: not a PEM certificate`);
+    throw new TlsError(`${labels.cert}: not a PEM certificate`);
   }
   const options: SecureContextOptions = { cert, key, ...TLS_PROTOCOL_OPTIONS };
   if (ca) options.ca = ca;
@@ -90,9 +111,36 @@ export function loadTlsMaterial(files: TlsFiles, read = readTlsFiles(files)): Tl
   } catch (err) {
     // OpenSSL's reason ("key values mismatch", "no start line") names no key material.
     const reason = err instanceof Error ? err.message.replace(/-----BEGIN[\s\S]*/g, '').slice(0, 200) : 'invalid';
-    throw new TlsError(`--tls-cert-file ${files.certFile} / --tls-private-key-file ${files.keyFile}${ca ? ` / --client-ca-file ${files.clientCaFile}` : ''}: ${reason}`);
+    throw new TlsError(`${labels.cert} / ${labels.key}${ca ? ` / ${labels.ca ?? 'client CA'}` : ''}: ${reason}`);
   }
   return { options, digest, notAfter: new Date(x509.validTo), subject: x509.subject.replace(/\n/g, ', ') };
+}
+
+const fileLabels = (files: TlsFiles): TlsLabels => ({
+  cert: `--tls-cert-file ${files.certFile}`,
+  key: `--tls-private-key-file ${files.keyFile}`,
+  ca: files.clientCaFile ? `--client-ca-file ${files.clientCaFile}` : undefined,
+});
+
+/** Reads and checks the files; errors name the file and never quote its content. */
+export function loadTlsMaterial(files: TlsFiles, read = readTlsFiles(files)): TlsMaterial {
+  return tlsMaterialOf(read, fileLabels(files));
+}
+
+/** The client CA file's bytes (--client-ca-file), for a source other than files. */
+export function readClientCa(file: string | undefined): Buffer | undefined {
+  return file ? readFile('--client-ca-file', file) : undefined;
+}
+
+/**
+ * Where the serving certificate comes from. The server serves current() from the start and swaps
+ * in each material onReload hands it; onError reports material that changed but does not load
+ * (the previous one is kept).
+ */
+export interface TlsSource {
+  current(): TlsMaterial;
+  start(events: TlsWatcherEvents): void;
+  stop(): void;
 }
 
 export interface TlsWatcherEvents {
@@ -100,20 +148,29 @@ export interface TlsWatcherEvents {
   onError(err: Error): void;
 }
 
-export class TlsWatcher {
+/** The files source (--tls-mode files): the files as they are now, then each valid change. */
+export class TlsWatcher implements TlsSource {
   private watchers: FSWatcher[] = [];
   private timer: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private lastFailedDigest = '';
+  private material: TlsMaterial;
+  private events: TlsWatcherEvents = { onReload: () => undefined, onError: () => undefined };
 
+  /** Loads the files at once: a TlsError names the one that does not load. */
   constructor(
     private readonly files: TlsFiles,
-    private current: TlsMaterial,
-    private readonly events: TlsWatcherEvents,
     private readonly pollMs = 10_000,
-  ) {}
+  ) {
+    this.material = loadTlsMaterial(files);
+  }
 
-  start(): void {
+  current(): TlsMaterial {
+    return this.material;
+  }
+
+  start(events: TlsWatcherEvents): void {
+    this.events = events;
     const dirs = new Set([this.files.certFile, this.files.keyFile, this.files.clientCaFile].filter((f): f is string => !!f).map((f) => dirname(f)));
     for (const dir of dirs) {
       try {
@@ -149,7 +206,7 @@ export class TlsWatcher {
       // Unchanged files are the common case: compare digests before building a secure context,
       // which parses the key (milliseconds, on the event loop serving reviews).
       const read = readTlsFiles(this.files);
-      if (read.digest === this.current.digest && this.lastFailedDigest === '') return;
+      if (read.digest === this.material.digest && this.lastFailedDigest === '') return;
       next = loadTlsMaterial(this.files, read);
     } catch (err) {
       // Mid-rotation the cert and key can briefly disagree: keep serving the old pair and report
@@ -162,8 +219,8 @@ export class TlsWatcher {
       return;
     }
     this.lastFailedDigest = '';
-    if (next.digest === this.current.digest) return;
-    this.current = next;
+    if (next.digest === this.material.digest) return;
+    this.material = next;
     this.events.onReload(next);
   }
 }

@@ -14,13 +14,12 @@ app.kubernetes.io/part-of: mesh-cert
 {{- end }}
 
 {{/*
-tls.mode: "manual" (a kubernetes.io/tls Secret that you make) is the only mode implemented.
-Another mode (the webhook provisioning its own CA and certificate, or cert-manager) is to be
-added here: until then any other value stops the render with this message.
+tls.mode: self (the default), certManager or manual (values.yaml says what each does); the
+schema refuses anything else, and so does this, naming the three for `--set` users.
 */}}
 {{- define "mesh-cert.tlsMode" -}}
-{{- if ne .Values.tls.mode "manual" -}}
-{{- fail (printf "tls.mode %q is not implemented by this chart (mesh-cert %s): the only mode is \"manual\", a kubernetes.io/tls Secret named by tls.secretName (%s) in namespace %s that you make, e.g. with webhook/gen-certs.sh --apply or a cert-manager Certificate, with tls.caBundle set to its CA (base64 PEM); see manifests/helm/README.md" .Values.tls.mode .Chart.AppVersion .Values.tls.secretName .Release.Namespace) -}}
+{{- if not (has .Values.tls.mode (list "self" "certManager" "manual")) -}}
+{{- fail (printf "tls.mode %q: expected self (the webhook makes, renews and injects its own certificates), certManager (cert-manager issues them) or manual (a kubernetes.io/tls Secret you make); see manifests/helm/README.md" .Values.tls.mode) -}}
 {{- end -}}
 {{- end }}
 
@@ -37,8 +36,8 @@ clientConfig:
     namespace: {{ .root.Release.Namespace }}
     path: {{ .path }}
     port: 443
-  {{- with .root.Values.tls.caBundle }}
-  caBundle: {{ . }}
+  {{- if and (eq .root.Values.tls.mode "manual") .root.Values.tls.caBundle }}
+  caBundle: {{ .root.Values.tls.caBundle }}
   {{- end }}
 {{- end }}
 
@@ -64,4 +63,15 @@ rules:
     operations: ["CREATE", "UPDATE"]
     resources: [virtualmeshcertificatesigningrequests, virtualmeshcertificatesigningrequests/status]
     scope: Namespaced
+{{- end }}
+
+{{/* Metadata of both webhook configurations: certManager has cainjector fill the caBundles. */}}
+{{- define "mesh-cert.webhookMetadata" -}}
+name: mesh-cert-webhook
+labels:
+  {{- include "mesh-cert.labels" . | nindent 2 }}
+{{- if eq .Values.tls.mode "certManager" }}
+annotations:
+  cert-manager.io/inject-ca-from: {{ .Release.Namespace }}/mesh-cert-webhook-tls
+{{- end }}
 {{- end }}
