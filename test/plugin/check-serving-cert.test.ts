@@ -1,7 +1,7 @@
 // `check` reports each webhook's own serving certificate (issue 19), not only its caBundle: a
 // caBundle of a CA good for ten years says nothing of a serving certificate with days left. For a
 // webhook registered by URL the certificate is read by a TLS handshake; for one registered by
-// Service, from the Secret its Deployment mounts (manifests/webhook/deployment.yaml as shipped).
+// Service, from the Secret its Deployment serves from (manifests/webhook/deployment.yaml as shipped).
 // End to end on each backend (the sandbox, then the real control plane); the cases no live server
 // can show (an expired certificate: the API server and this test would need another clock) are
 // checked on the evaluation itself.
@@ -78,12 +78,12 @@ describe('the serving certificate, evaluated', () => {
 
   it('finds the Secret a Deployment serves from: where --tls-cert-file points, through items, else the first Secret volume', () => {
     const deployment = parseYaml(readFileSync(join(REPO, 'manifests/webhook/deployment.yaml'), 'utf8'));
-    expect(servingSecretOf(deployment.spec.template.spec)).toEqual({ secret: 'mesh-cert-webhook-tls', key: 'tls.crt' });
+    expect(servingSecretOf(deployment.spec.template.spec)).toEqual({ secret: 'mesh-cert-webhook-certs', key: 'tls.crt', how: 'kept by' });
     expect(servingSecretOf({
       containers: [{ args: ['--tls-cert-file', '/tls/serving.pem'], volumeMounts: [{ name: 'cfg', mountPath: '/cfg' }, { name: 'tls', mountPath: '/tls/' }] }],
       volumes: [{ name: 'cfg', secret: { secretName: 'config' } }, { name: 'tls', secret: { secretName: 'serving', items: [{ key: 'cert', path: 'serving.pem' }] } }],
-    })).toEqual({ secret: 'serving', key: 'cert' });
-    expect(servingSecretOf({ containers: [{}], volumes: [{ name: 'x' }, { name: 'tls', secret: { secretName: 'webhook-certs' } }] })).toEqual({ secret: 'webhook-certs', key: 'tls.crt' });
+    })).toEqual({ secret: 'serving', key: 'cert', how: 'mounted by' });
+    expect(servingSecretOf({ containers: [{}], volumes: [{ name: 'x' }, { name: 'tls', secret: { secretName: 'webhook-certs' } }] })).toEqual({ secret: 'webhook-certs', key: 'tls.crt', how: 'mounted by' });
     expect(servingSecretOf({ containers: [{}], volumes: [{ name: 'x' }] })).toBeUndefined();
   });
 });
@@ -149,11 +149,11 @@ for (const backend of BACKENDS) {
         expect(servingLines(lines).map((l) => l.result)).toEqual(['warn', 'warn']);
         expect(servingLines(lines)[0]).toMatchObject({
           message: expect.stringMatching(new RegExp(`^the serving certificate ${SUBJECT} \\(TLS handshake with ${host.replace(/\./g, '\\.')}\\) expires in 9 days \\(< 30\\), on \\d{4}-\\d\\d-\\d\\dT`)),
-          hint: 'webhook/gen-certs.sh --reuse-ca --apply renews it (the caBundle stays)',
+          hint: expect.stringContaining('manual TLS: webhook/gen-certs.sh --reuse-ca --apply (the caBundle stays)'),
         });
         expect(lines.find((l) => l.name === 'ValidatingWebhookConfiguration mesh-cert-webhook / validate.mesh-cert.io')!.result).toBe('pass');
         const table = await kubectlMeshCert(['check', '--mgmt-context', 'mgmt', '--managed-clusters', 'mgmt'], { env });
-        expect(table.stdout).toMatch(new RegExp(`\\n‼ \\[mgmt\\] the serving certificate ${SUBJECT} \\(TLS handshake with [^)]+\\) expires in 9 days \\(< 30\\), on [^\\n]+\\n    hint: webhook/gen-certs\\.sh --reuse-ca --apply renews it \\(the caBundle stays\\)\\n`));
+        expect(table.stdout).toMatch(new RegExp(`\\n‼ \\[mgmt\\] the serving certificate ${SUBJECT} \\(TLS handshake with [^)]+\\) expires in 9 days \\(< 30\\), on [^\\n]+\\n    hint: tls mode self renews it at 2/3 of its life: [^\\n]*webhook/gen-certs\\.sh --reuse-ca --apply \\(the caBundle stays\\)\\n`));
       });
 
       it('fails a serving certificate another CA signed, and one not valid for the URL\'s host', async () => {
@@ -178,17 +178,17 @@ for (const backend of BACKENDS) {
       });
     });
 
-    describe('a webhook registered by Service: the Secret its Deployment mounts', () => {
+    describe('a webhook registered by Service: the Secret its Deployment serves from', () => {
       it('reads the serving certificate from that Secret and says so', async () => {
         const deployment = parseYaml(readFileSync(join(REPO, 'manifests/webhook/deployment.yaml'), 'utf8'));
         await apply(world.kubeconfigPath, 'mgmt', namespace('mesh-cert-system'), deployment, {
-          apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mesh-cert-webhook-tls', namespace: 'mesh-cert-system' }, type: 'kubernetes.io/tls',
+          apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mesh-cert-webhook-certs', namespace: 'mesh-cert-system' }, type: 'kubernetes.io/tls',
           data: { 'tls.crt': b64(short.certPem), 'tls.key': b64(readFileSync(join(short.dir, 'tls.key'), 'utf8')) },
         });
         await register(webhookConfigs(byService, good.caPem));
         const { lines, stdout } = await check();
         expect(privateKeyBlocks(stdout)).toEqual([]);
-        const source = 'Secret mesh-cert-system/mesh-cert-webhook-tls key tls.crt, mounted by Deployment mesh-cert-system/mesh-cert-webhook';
+        const source = 'Secret mesh-cert-system/mesh-cert-webhook-certs key tls.crt, kept by Deployment mesh-cert-system/mesh-cert-webhook';
         expect(servingLines(lines)).toEqual([
           expect.objectContaining({ name: VALIDATING, result: 'warn', message: expect.stringMatching(new RegExp(`^the serving certificate ${SUBJECT} \\(${source}\\) expires in 9 days \\(< 30\\)`)) }),
           expect.objectContaining({ result: 'warn' }),
@@ -198,11 +198,11 @@ for (const backend of BACKENDS) {
       });
 
       it('warns when the Secret cannot be read, naming what is missing and how to look', async () => {
-        await kubectl(world.kubeconfigPath, 'mgmt', ['delete', 'secret', 'mesh-cert-webhook-tls', '-n', 'mesh-cert-system']);
+        await kubectl(world.kubeconfigPath, 'mgmt', ['delete', 'secret', 'mesh-cert-webhook-certs', '-n', 'mesh-cert-system']);
         const { lines } = await check();
         expect(servingLines(lines)[0]).toMatchObject({
           result: 'warn',
-          message: 'the serving certificate of service mesh-cert-system/mesh-cert-webhook could not be read: Secret mesh-cert-system/mesh-cert-webhook-tls key tls.crt, mounted by Deployment mesh-cert-system/mesh-cert-webhook: the Secret does not exist',
+          message: 'the serving certificate of service mesh-cert-system/mesh-cert-webhook could not be read: Secret mesh-cert-system/mesh-cert-webhook-certs key tls.crt, kept by Deployment mesh-cert-system/mesh-cert-webhook: the Secret does not exist',
           hint: expect.stringContaining('kubectl -n mesh-cert-system get secret SECRET'),
         });
       });

@@ -60,6 +60,10 @@ export const MIN_DAYS = 60;
 
 /** A webhook serving certificate with fewer days left is a warning (cert-manager renews at a third of 90 days). */
 export const SERVING_MIN_DAYS = 30;
+/** What mends the webhook's TLS in each of the install's TLS modes (manifests/README.md). */
+const TLS_LOGS = 'kubectl -n mesh-cert-system logs deploy/mesh-cert-webhook';
+const TLS_FIX = `tls mode self (the default) writes the caBundle and serving certificate itself: read ${TLS_LOGS}; manual TLS: webhook/gen-certs.sh --apply`;
+const TLS_RENEW = `tls mode self renews it at 2/3 of its life: read ${TLS_LOGS} if it did not; manual TLS: webhook/gen-certs.sh --reuse-ca --apply (the caBundle stays)`;
 
 /** The table of checks, in the order they are printed. */
 export const CHECKS = {
@@ -67,8 +71,8 @@ export const CHECKS = {
   crdInstalled: def('crd-installed', 'CRDs', 'the CRD of each of the 5 kinds is installed; whose it is (mesh-cert\'s or Gloo Mesh\'s)', 'failure', INSTALL_CRDS),
   crdContract: def('crd-contract', 'CRDs', 'each CRD serves the contract\'s version with the status subresource and types no field otherwise than schemas/ does', 'failure', 'kubectl apply -k manifests/ installs the schemas/ contract (over Gloo Mesh\'s CRDs too: see README)'),
   crdCurrent: def('crd-current', 'CRDs', 'each CRD has every field of manifests/crds (generated from schemas/); mesh-cert\'s are identical to it', 'warning', 'kubectl apply -k manifests/ (re-apply them)'),
-  webhookConfig: def('webhook-config', 'webhook', `webhook configurations route the mesh-cert kinds with a caBundle valid for ${MIN_DAYS} days or more`, 'failure', 'kubectl apply -k manifests/, then webhook/gen-certs.sh --apply'),
-  webhookCert: def('webhook-serving-cert', 'webhook', `each webhook's serving certificate chains to its caBundle, names the host the API server calls, and is valid for ${SERVING_MIN_DAYS} days or more`, 'failure', 'webhook/gen-certs.sh --reuse-ca --apply renews it (the caBundle stays)'),
+  webhookConfig: def('webhook-config', 'webhook', `webhook configurations route the mesh-cert kinds with a caBundle valid for ${MIN_DAYS} days or more`, 'failure', `kubectl apply -k manifests/; ${TLS_FIX}`),
+  webhookCert: def('webhook-serving-cert', 'webhook', `each webhook's serving certificate chains to its caBundle, names the host the API server calls, and is valid for ${SERVING_MIN_DAYS} days or more`, 'failure', TLS_RENEW),
   webhookDryRun: def('webhook-dry-run', 'webhook', 'a write only the webhook refuses is refused (dry run)', 'failure', 'is the webhook running and reachable from the API server? kubectl apply -k manifests/'),
   signingSecret: def('signing-secret', 'roots', 'each signing Secret exists, verifies, and is valid for 60 days or more', 'failure', 'kubectl mesh-cert inspect secret NS/NAME --context MGMT; kubectl mesh-cert root create'),
   cacerts: def('cacerts', 'cacerts', 'each managed cluster\'s cacerts is valid for 60 days or more and chains to the current root', 'failure', 'kubectl mesh-cert issue NAME --cluster CLUSTER re-issues it'),
@@ -207,10 +211,14 @@ interface PodSpec {
  * The Secret key a Deployment serves TLS from: the Secret volume mounted where its
  * --tls-cert-file points (mesh-cert-webhook's flag), else the first Secret volume, key tls.crt.
  */
-export function servingSecretOf(pod: PodSpec): { secret: string; key: string } | undefined {
+export function servingSecretOf(pod: PodSpec): { secret: string; key: string; how: string } | undefined {
   const volumes = pod.volumes ?? [];
   for (const c of pod.containers ?? []) {
     const argv = [...(c.command ?? []), ...(c.args ?? [])];
+    // --tls-mode=self: the webhook serves from the Secret it keeps itself (webhook/README.md, "TLS").
+    const own = argv.findIndex((a) => a === '--tls-secret' || a.startsWith('--tls-secret='));
+    const ownName = own < 0 ? undefined : argv[own]!.includes('=') ? argv[own]!.slice(argv[own]!.indexOf('=') + 1) : argv[own + 1];
+    if (ownName) return { secret: ownName, key: 'tls.crt', how: 'kept by' };
     const at = argv.findIndex((a) => a === '--tls-cert-file' || a.startsWith('--tls-cert-file='));
     if (at < 0) continue;
     const file = argv[at]!.includes('=') ? argv[at]!.slice(argv[at]!.indexOf('=') + 1) : argv[at + 1];
@@ -218,14 +226,14 @@ export function servingSecretOf(pod: PodSpec): { secret: string; key: string } |
     const vol = mount && volumes.find((v) => v.name === mount.name);
     if (!mount || !vol?.secret?.secretName) continue;
     const rel = posix.relative(mount.mountPath, file!);
-    return { secret: vol.secret.secretName, key: vol.secret.items?.find((i) => i.path === rel)?.key ?? rel };
+    return { secret: vol.secret.secretName, key: vol.secret.items?.find((i) => i.path === rel)?.key ?? rel, how: 'mounted by' };
   }
   const first = volumes.find((v) => v.secret?.secretName);
-  return first ? { secret: first.secret!.secretName!, key: first.secret!.items?.find((i) => i.path === 'tls.crt')?.key ?? 'tls.crt' } : undefined;
+  return first ? { secret: first.secret!.secretName!, key: first.secret!.items?.find((i) => i.path === 'tls.crt')?.key ?? 'tls.crt', how: 'mounted by' } : undefined;
 }
 
 /**
- * The serving certificate of a Service-registered webhook, from the Secret its Deployment mounts:
+ * The serving certificate of a Service-registered webhook, from the Secret its Deployment serves from (kept itself, or mounted):
  * the API server's service proxy ends TLS itself, so no handshake from here reaches the pods.
  * The Deployment is the one named as the Service, else the only one in its namespace mounting a Secret.
  */
@@ -234,14 +242,14 @@ async function serviceServingCert(k8s: K8s, svc: ServiceRef): Promise<ServingCer
   const deployments = await k8s.list<KObject & { spec?: { template?: { spec?: PodSpec } } }>(DEPLOYMENT, svc.namespace);
   const mounting = deployments
     .map((d) => ({ d, s: servingSecretOf(d.spec?.template?.spec ?? {}) }))
-    .filter((x): x is { d: (typeof deployments)[number]; s: { secret: string; key: string } } => !!x.s);
+    .filter((x): x is { d: (typeof deployments)[number]; s: NonNullable<ReturnType<typeof servingSecretOf>> } => !!x.s);
   const found = mounting.find((x) => x.d.metadata.name === svc.name) ?? (mounting.length === 1 ? mounting[0] : undefined);
   if (!found) {
     throw new Error(mounting.length
       ? `Deployments ${mounting.map((x) => x.d.metadata.name).join(', ')} in namespace ${svc.namespace} mount Secrets, none is named ${svc.name}: which serves ${what} is not known`
-      : `no Deployment in namespace ${svc.namespace} mounts a Secret to serve ${what} from`);
+      : `no Deployment in namespace ${svc.namespace} names or mounts a Secret to serve ${what} from`);
   }
-  const source = `Secret ${svc.namespace}/${found.s.secret} key ${found.s.key}, mounted by Deployment ${svc.namespace}/${found.d.metadata.name}`;
+  const source = `Secret ${svc.namespace}/${found.s.secret} key ${found.s.key}, ${found.s.how} Deployment ${svc.namespace}/${found.d.metadata.name}`;
   const secret = await k8s.findSecret(svc.namespace, found.s.secret);
   if (!secret) throw new Error(`${source}: the Secret does not exist`);
   const pems = certPems(fromBase64(secret.data?.[found.s.key]));
@@ -261,7 +269,7 @@ export function evaluateServingCert(cluster: string, webhook: string, cert: Serv
   const from = `(${cert.source})`;
   if (Date.parse(x.validTo) < now) return line(d, cluster, name, 'fail', `the serving certificate ${subject} ${from} expired on ${new Date(x.validTo).toISOString()}: the API server refuses it`);
   const chain = pki.verifyChain({ certPem: leaf, chainPems: rest, rootPems: caPems, at: new Date(now) });
-  if (!chain.ok) return line(d, cluster, name, 'fail', `the serving certificate ${subject} ${from} does not chain to the caBundle: ${chain.error}`, 'webhook/gen-certs.sh --apply makes a serving certificate and caBundle that agree');
+  if (!chain.ok) return line(d, cluster, name, 'fail', `the serving certificate ${subject} ${from} does not chain to the caBundle: ${chain.error}`, TLS_FIX);
   const forHost = isIP(cert.host) ? x.checkIP(cert.host) : x.checkHost(cert.host);
   if (!forHost) return line(d, cluster, name, 'fail', `the serving certificate ${subject} ${from} is not valid for ${cert.host}, the name the API server verifies`);
   if (left < SERVING_MIN_DAYS) return line(d, cluster, name, 'warn', `the serving certificate ${subject} ${from} expires in ${left} days (< ${SERVING_MIN_DAYS}), on ${new Date(x.validTo).toISOString()}`);
@@ -307,12 +315,12 @@ async function checkWebhooks(c: Cluster, k8s: K8s, now: number): Promise<CheckLi
       }
       const caCerts = certPems(fromBase64(w.clientConfig?.caBundle));
       if (caCerts.length === 0) {
-        push(name, 'fail', 'has no caBundle: the API server cannot verify the webhook (webhook/gen-certs.sh --apply)', 'webhook/gen-certs.sh --apply');
+        push(name, 'fail', 'has no caBundle: the API server cannot verify the webhook', TLS_FIX);
         continue;
       }
       const caLeft = Math.min(...caCerts.map((p) => daysLeft(new X509Certificate(p).validTo, now)));
-      if (caLeft < 0) push(name, 'fail', `routes the mesh-cert kinds to ${to}; its caBundle has expired`, 'webhook/gen-certs.sh --apply');
-      else if (caLeft < MIN_DAYS) push(name, 'warn', `routes the mesh-cert kinds to ${to}; its caBundle expires in ${caLeft} days (< ${MIN_DAYS})`, 'webhook/gen-certs.sh --apply');
+      if (caLeft < 0) push(name, 'fail', `routes the mesh-cert kinds to ${to}; its caBundle has expired`, TLS_FIX);
+      else if (caLeft < MIN_DAYS) push(name, 'warn', `routes the mesh-cert kinds to ${to}; its caBundle expires in ${caLeft} days (< ${MIN_DAYS})`, TLS_FIX);
       else push(name, 'pass', `routes the mesh-cert kinds to ${to}; its caBundle is valid for ${caLeft} more days`);
       try {
         lines.push(evaluateServingCert(c.name, name, (await servingCert(w))!, caCerts, now));
