@@ -104,7 +104,7 @@ for (const backend of BACKENDS) {
       const real = await mc([...ISSUE('dry-next', '--host', 'spiffe://next.local/ns/istio-system/sa/istiod'), '--no-wait']);
       expect(real.code, real.stderr).toBe(0);
       const before = await getJson('c1', IC, 'istio-system', 'dry-next');
-      const r = await mc([...ISSUE('dry-next'), '--dry-run=server']);
+      const r = await mc(['issue', 'dry-next', '--mgmt-context', 'mgmt', '--managed-clusters', 'c1', '-n', 'istio-system', '--dry-run=server']);
       expect(r.code, r.stderr).toBe(0);
       // The agent's first step: its key Secret in the managed cluster (the key itself never printed).
       expect(r.stdout).toMatch(/^c1\s+create\s+Secret\s+istio-system\s+dry-next\s+\(server dry run\)$/m);

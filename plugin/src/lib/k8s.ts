@@ -147,8 +147,9 @@ export function webhookUnreachable(message: string): string | undefined {
   return WEBHOOK_UNREACHABLE.exec(message)?.[1];
 }
 
-// A 404 for the resource type itself, not for an object: the path is not served (no CRD).
-const NO_SUCH_RESOURCE = /^the server could not find the requested resource/;
+// A 404 for the resource type itself, not for an object: the path is not served (no CRD). A
+// group with no resource left answers with the Go mux's plain text instead of a Status.
+const NO_SUCH_RESOURCE = /^(the server could not find the requested resource|404 page not found)/;
 
 export function isNotFound(err: unknown): boolean {
   return err instanceof ApiError && err.status === 404;
