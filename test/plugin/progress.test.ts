@@ -102,6 +102,31 @@ for (const backend of BACKENDS) {
       }
       expect(r.stderr).not.toContain('\x1b[');
     }, 60_000);
+
+    it('rotate after Ctrl-C: exit 130, the command that resumes and the --abort that rolls back, which works', async () => {
+      const issued = await mc([...ISSUE('rot-int', 'c1,c2'), '--virtual-mesh', 'gloo-mesh/vm-int', '--issued-secret', 'istio-system/rot-int-cacerts']);
+      expect(issued.code, issued.stderr).toBe(0);
+      const root2 = await mc(['root', 'create', 'gloo-mesh/root-int-2', '--mgmt-context', 'mgmt', '--key-size', '2048']);
+      expect(root2.code, root2.stderr).toBe(0);
+      const args = ['mesh-cert', 'rotate', '--virtual-mesh', 'gloo-mesh/vm-int', '--mgmt-context', 'mgmt', '--managed-clusters', 'c1,c2', '--new-root-secret', 'gloo-mesh/root-int-2', '--yes'];
+      const child = spawn(KUBECTL, args, { env: { ...env, PATH: `${BIN_DIR}:${process.env.PATH}`, NO_COLOR: '1', HOME: process.env.HOME ?? '/tmp' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      const reached = new Promise<void>((r) => child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (/▸ ROTATING ADDING_NEW_ROOT/.test(stderr)) r();
+      }));
+      expect(await Promise.race([reached.then(() => 'step'), exited.then(() => 'exited')]), stderr).toBe('step');
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      expect(stderr).toContain(`the rotation is recorded in the management cluster; to resume it: kubectl ${args.join(' ')}\n`);
+      const abort = /to roll it back instead: (kubectl mesh-cert rotate .*)\n/.exec(stderr)?.[1];
+      expect(abort).toBe('kubectl mesh-cert rotate --virtual-mesh gloo-mesh/vm-int --abort --mgmt-context mgmt --managed-clusters c1,c2');
+      const r = await mc(abort!.split(' ').slice(2));
+      expect(r.stderr).toMatch(/rotation gloo-mesh\/vm-int-\d{14} FAILED: aborted by the user \(--abort\)/);
+      const rot = JSON.parse(await world.kubectl('mgmt', ['get', 'certificaterotations.certificates.mesh.gloo.solo.io', '-n', 'gloo-mesh', '-o', 'json'])).items.find((o: any) => o.spec.virtualMesh.name === 'vm-int');
+      expect(rot.status).toMatchObject({ state: 'FAILED', rotationState: 'PREVIOUS_CA' });
+    }, 120_000);
   });
 }
 

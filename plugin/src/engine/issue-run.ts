@@ -118,6 +118,7 @@ export async function runIssue(o: IssueRunOptions): Promise<IssueRunRow[]> {
               const { ic, wrote } = await upsert(api, ref, o.inputs, o.deadline);
               // Not stored: the agent's next step would act on an object the server does not have.
               if (o.dryRun && wrote) return { ...rowOf(cluster.name, ref, { outcome: 'dry-run', ic }), note: `IssuedCertificate ${wrote}; ${waitsFor(ic, cluster.name)}` };
+              if (o.dryRun && !o.wait) return { ...rowOf(cluster.name, ref, { outcome: 'dry-run', ic }), note: 'already as asked; with --no-wait nothing else would be written' };
               if (!o.wait) return rowOf(cluster.name, ref, { outcome: 'written', ic });
             }
             if (o.dryRun) {

@@ -107,8 +107,8 @@ interface TaskLine { text: string; outcome?: Mark }
  * On a terminal, a task list redrawn in place: one line per cluster, a spinner while it works, a
  * mark when done (lines cut to the terminal's width, so redrawing never miscounts wrapped
  * lines). Piped, plain lines: an ISO timestamp, the cluster and what changed, once per change.
- * A small renderer of our own: listr2's list costs the bundle far more than these lines (see
- * bench/RESULTS.md), and a list of clusters needs none of its task tree.
+ * A small renderer of our own rather than listr2's: bundled and minified, listr2 is about 110 KB
+ * (31 KB gzipped) against 1.3 KB for this, and a list of clusters needs none of its task tree.
  */
 export function clusterTasks(clusters: readonly string[], stream: NodeJS.WriteStream = process.stderr): ClusterTasks {
   const lines = new Map<string, TaskLine>(clusters.map((c) => [c, { text: 'waiting' }]));
