@@ -2,53 +2,51 @@
 // deny), as a user runs them, on each backend with the real webhook registered: server-side the
 // API server, its CRD rules and the webhook judge every write and nothing is stored; client-side
 // nothing is sent. Each test checks with kubectl that the clusters did not change.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply, b64, buildPlugin, kubectlMeshCert, patchStatus, privateKeyBlocks, type RunResult } from './helpers.js';
-import { startCliSandbox } from './issue-rotate.helpers.js';
-import { BACKENDS, START_TIMEOUT_MS } from '../backend/index.js';
+import { describe, expect, it } from 'vitest';
+import { apply, b64, patchStatus } from './helpers.js';
+import { BACKENDS } from '../backend/index.js';
+import { useCliWorld } from './cli-world.js';
 import { makeIntermediate, makeRoot, ZEPHYR } from './fixtures.js';
+import { mergePatched } from '../../plugin/src/lib/merge-patch.js';
+import { printable } from '../../plugin/src/actions/dry-run-report.js';
 
-let world: Awaited<ReturnType<typeof startCliSandbox>>;
-let env: Record<string, string>;
-
-async function mc(args: string[]): Promise<RunResult> {
-  const r = await kubectlMeshCert(args, { env, timeoutMs: 55_000 });
-  expect(privateKeyBlocks(r.stdout + r.stderr)).toEqual([]);
-  return r;
-}
-
-const kubectl = (context: string, args: string[]) => world.kubectl(context, args);
 const IC = 'issuedcertificates.certificates.mesh.gloo.solo.io';
 const ROT = 'certificaterotations.certificates.mesh.gloo.solo.io';
 const VMCSR = 'virtualmeshcertificatesigningrequests.security.zephyr.solo.io';
 
-/** Everything of a kind in a namespace, names only (what must not change). */
-async function names(context: string, resource: string, ns: string): Promise<string[]> {
-  return (await kubectl(context, ['get', resource, '-n', ns, '-o', 'name'])).split('\n').filter(Boolean).sort();
-}
-
-async function getJson(context: string, resource: string, ns: string, name: string): Promise<any> {
-  return JSON.parse(await kubectl(context, ['get', resource, name, '-n', ns, '-o', 'json']));
-}
 
 const ISSUE = (name: string, ...extra: string[]) => [
   'issue', name, '--mgmt-context', 'mgmt', '--managed-clusters', 'c1', '-n', 'istio-system',
   '--signing-secret', 'gloo-mesh/root-ca', '--key-size', '2048', ...extra,
 ];
 
+// --dry-run=client computes the result itself: a merge patch as the API server applies it, and
+// the object printed without a private key.
+describe('client-side results', () => {
+  it('applies a merge patch as RFC 7386 says: objects merge, null removes, arrays and scalars replace', () => {
+    const target = { metadata: { name: 'x', labels: { a: '1', b: '2' } }, spec: { hosts: ['a', 'b'], n: 1 }, status: { state: 'PENDING' } };
+    const patched = mergePatched(target, { metadata: { labels: { b: null, c: '3' } }, spec: { hosts: ['c'] }, status: { thirdPartyApproval: { approvalStatus: 'DENIED' } } });
+    expect(patched).toEqual({ metadata: { name: 'x', labels: { a: '1', c: '3' } }, spec: { hosts: ['c'], n: 1 }, status: { state: 'PENDING', thirdPartyApproval: { approvalStatus: 'DENIED' } } });
+    expect(target.metadata.labels).toEqual({ a: '1', b: '2' });
+  });
+
+  it('never prints a private key: Secret values holding one are replaced, the rest kept', () => {
+    const key = Buffer.from('-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n').toString('base64');
+    const cert = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
+    const o = printable({ cluster: 'c1', operation: 'create', apiVersion: 'v1', kind: 'Secret', namespace: 'ns', name: 's', object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { 'ca-key.pem': key, 'ca-cert.pem': cert } } }, 'mesh-cert.solo.io/cluster');
+    expect(o).toMatchObject({ data: { 'ca-key.pem': '<redacted: private key>', 'ca-cert.pem': cert }, metadata: { annotations: { 'mesh-cert.solo.io/cluster': 'c1', 'mesh-cert.solo.io/dry-run-operation': 'create' } } });
+  });
+});
+
 for (const backend of BACKENDS) {
   describe(backend, () => {
-    beforeAll(async () => {
-      buildPlugin();
-      world = await startCliSandbox(['mgmt', 'c1'], backend);
-      env = { KUBECONFIG: world.kubeconfigPath };
-      const r = await mc(['root', 'create', 'gloo-mesh/root-ca', '--mgmt-context', 'mgmt', '--key-size', '2048']);
-      expect(r.code, r.stderr).toBe(0);
-    }, START_TIMEOUT_MS);
-
-    afterAll(async () => {
-      await world?.stop();
-    });
+    const world = useCliWorld(backend, ['mgmt', 'c1']);
+    const { mc } = world;
+    /** Everything of a kind in a namespace, names only (what must not change). */
+    const names = async (context: string, resource: string, ns: string): Promise<string[]> =>
+      (await world.kubectl(context, ['get', resource, '-n', ns, '-o', 'name'])).split('\n').filter(Boolean).sort();
+    const getJson = async (context: string, resource: string, ns: string, name: string): Promise<any> =>
+      JSON.parse(await world.kubectl(context, ['get', resource, name, '-n', ns, '-o', 'json']));
 
     it('root create: server-side the Secret is judged and answered by the API server, client-side only printed; neither is stored', async () => {
       const before = await names('mgmt', 'secrets', 'gloo-mesh');

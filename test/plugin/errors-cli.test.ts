@@ -3,21 +3,10 @@
 // webhook the API server cannot reach (issue fails at once, naming the webhook and `check`,
 // rather than retrying a 500 for its whole --timeout); and kubectl's global flags -v=6 (one line
 // per request) and --as / --as-group (the impersonated user is who the server answers about).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply, buildPlugin, kubectlMeshCert, privateKeyBlocks, type RunResult } from './helpers.js';
-import { startCliSandbox } from './issue-rotate.helpers.js';
-import { BACKENDS, START_TIMEOUT_MS } from '../backend/index.js';
-
-let world: Awaited<ReturnType<typeof startCliSandbox>>;
-let env: Record<string, string>;
-
-async function mc(args: string[]): Promise<RunResult> {
-  const r = await kubectlMeshCert(args, { env, timeoutMs: 55_000 });
-  expect(privateKeyBlocks(r.stdout + r.stderr)).toEqual([]);
-  return r;
-}
-
-const kubectl = (context: string, args: string[]) => world.kubectl(context, args);
+import { describe, expect, it } from 'vitest';
+import { apply } from './helpers.js';
+import { BACKENDS } from '../backend/index.js';
+import { useCliWorld } from './cli-world.js';
 
 const ISSUE = (name: string, cluster: string, ...extra: string[]) => [
   'issue', name, '--mgmt-context', 'mgmt', '--managed-clusters', cluster, '-n', 'istio-system',
@@ -26,21 +15,12 @@ const ISSUE = (name: string, cluster: string, ...extra: string[]) => [
 
 for (const backend of BACKENDS) {
   describe(backend, () => {
-    beforeAll(async () => {
-      buildPlugin();
-      world = await startCliSandbox(['mgmt', 'c1', 'c2', 'c3'], backend);
-      env = { KUBECONFIG: world.kubeconfigPath };
-      const r = await mc(['root', 'create', 'gloo-mesh/root-ca', '--mgmt-context', 'mgmt', '--key-size', '2048']);
-      expect(r.code, r.stderr).toBe(0);
-    }, START_TIMEOUT_MS);
-
-    afterAll(async () => {
-      await world?.stop();
-    });
+    const world = useCliWorld(backend, ['mgmt', 'c1', 'c2', 'c3']);
+    const { mc } = world;
 
     it('a cluster without the CRDs: issue, rotate and approve name the missing CRD and how to install it', async () => {
       for (const crd of ['issuedcertificates.certificates.mesh.gloo.solo.io', 'virtualmeshcertificatesigningrequests.security.zephyr.solo.io']) {
-        await kubectl('c2', ['delete', 'crd', crd, '--wait=true']);
+        await world.kubectl('c2', ['delete', 'crd', crd, '--wait=true']);
       }
       const install = 'install mesh-cert\'s CRDs there: `kubectl --context c2 apply -k manifests/`';
       const issue = await mc(ISSUE('no-crd', 'c2'));

@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { clusterTasks, commandLine } from '../../plugin/src/lib/progress.js';
-import { BIN_DIR, KUBECTL, buildPlugin, kubectlMeshCert, type RunResult } from './helpers.js';
-import { startCliSandbox } from './issue-rotate.helpers.js';
+import { BIN_DIR, KUBECTL, buildPlugin, kubectlMeshCert } from './helpers.js';
 import { BACKENDS, START_TIMEOUT_MS, startBackend } from '../backend/index.js';
+import { useCliWorld } from './cli-world.js';
 
 /** A stream that keeps what is written, as a terminal (isTTY, columns) or a pipe. */
 function sink(tty: boolean, columns = 80): Writable & { text: string; isTTY?: boolean; columns?: number } {
@@ -73,25 +73,12 @@ describe('commandLine', () => {
 
 for (const backend of BACKENDS) {
   describe(backend, () => {
-    let world: Awaited<ReturnType<typeof startCliSandbox>>;
-    let env: Record<string, string>;
-    const mc = (args: string[]): Promise<RunResult> => kubectlMeshCert(args, { env, timeoutMs: 55_000 });
+    const world = useCliWorld(backend, ['mgmt', 'c1', 'c2']);
+    const { mc } = world;
     const ISSUE = (name: string, clusters: string) => [
       'issue', name, '--mgmt-context', 'mgmt', '--managed-clusters', clusters, '-n', 'istio-system',
       '--host', `spiffe://${name}.local/ns/istio-system/sa/istiod`, '--signing-secret', 'gloo-mesh/root-ca', '--key-size', '2048',
     ];
-
-    beforeAll(async () => {
-      buildPlugin();
-      world = await startCliSandbox(['mgmt', 'c1', 'c2'], backend);
-      env = { KUBECONFIG: world.kubeconfigPath };
-      const r = await mc(['root', 'create', 'gloo-mesh/root-ca', '--mgmt-context', 'mgmt', '--key-size', '2048']);
-      expect(r.code, r.stderr).toBe(0);
-    }, START_TIMEOUT_MS);
-
-    afterAll(async () => {
-      await world?.stop();
-    });
 
     it('issue piped: timestamped lines naming each cluster as it goes, and each cluster\'s outcome', async () => {
       const r = await mc(ISSUE('progress-ca', 'c1,c2'));
@@ -109,7 +96,7 @@ for (const backend of BACKENDS) {
       const root2 = await mc(['root', 'create', 'gloo-mesh/root-int-2', '--mgmt-context', 'mgmt', '--key-size', '2048']);
       expect(root2.code, root2.stderr).toBe(0);
       const args = ['mesh-cert', 'rotate', '--virtual-mesh', 'gloo-mesh/vm-int', '--mgmt-context', 'mgmt', '--managed-clusters', 'c1,c2', '--new-root-secret', 'gloo-mesh/root-int-2', '--yes'];
-      const child = spawn(KUBECTL, args, { env: { ...env, PATH: `${BIN_DIR}:${process.env.PATH}`, NO_COLOR: '1', HOME: process.env.HOME ?? '/tmp' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(KUBECTL, args, { env: { ...world.env, PATH: `${BIN_DIR}:${process.env.PATH}`, NO_COLOR: '1', HOME: process.env.HOME ?? '/tmp' }, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       const reached = new Promise<void>((r) => child.stderr.on('data', (d: Buffer) => {
