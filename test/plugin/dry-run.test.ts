@@ -134,6 +134,16 @@ for (const backend of BACKENDS) {
       expect(await names('mgmt', ROT, 'gloo-mesh')).toEqual([]);
       expect((await names('mgmt', 'secrets', 'gloo-mesh')).filter((n) => /vm-root/.test(n))).toEqual([]);
       expect((await getJson('c1', 'secret', 'istio-system', 'rot-cacerts')).metadata.resourceVersion).toBe(before);
+
+      // --abort of an active (here: PENDING) rotation: the rollback's first status write is judged.
+      await apply(world.kubeconfigPath, 'mgmt', { apiVersion: 'certificates.mesh.gloo.solo.io/v1', kind: 'CertificateRotation', metadata: { name: 'vm-pending', namespace: 'gloo-mesh' }, spec: { virtualMesh: { name: 'vm', namespace: 'gloo-mesh' }, newRootCaSecret: { name: 'root-2', namespace: 'gloo-mesh' } } });
+      const pending = await getJson('mgmt', ROT, 'gloo-mesh', 'vm-pending');
+      const abort = await mc(['rotate', '--virtual-mesh', 'gloo-mesh/vm', '--mgmt-context', 'mgmt', '--managed-clusters', 'c1', '--abort', '--dry-run=server', '-o', 'yaml']);
+      expect(abort.code, abort.stderr).toBe(0);
+      expect(abort.stdout).toMatch(/rotationState: ROLLING_BACK/);
+      expect(abort.stdout).toMatch(/mesh-cert\.solo\.io\/dry-run-operation: replace status/);
+      expect(abort.stderr).toContain('would then roll back CertificateRotation gloo-mesh/vm-pending (ROLLING_BACK, PREVIOUS_CA)');
+      expect((await getJson('mgmt', ROT, 'gloo-mesh', 'vm-pending')).metadata.resourceVersion).toBe(pending.metadata.resourceVersion);
     }, 120_000);
 
     it('approve and deny: the decision is judged by the CRD rules server-side, printed client-side, never stored', async () => {
