@@ -101,18 +101,17 @@ and what the run would then wait for is said; nothing is stored.`;
         force: flags.force,
         dryRun: dryRun !== undefined,
         parseName: (text: string, defaultNamespace: string) => parseRef(text, { what: 'NAME', defaultNamespace }),
+        onClusterDone: (cluster, mine) => {
+          const bad = mine.filter((r) => r.outcome !== 'finished' && r.outcome !== 'written' && r.outcome !== 'dry-run');
+          const what = mine.map((r) => `${r.namespace}/${r.name} ${r.outcome === 'dry-run' ? 'judged' : r.state}`).join(', ') || 'nothing to issue';
+          tasks.done(cluster, bad.length ? 'fail' : 'ok', bad.length ? bad.map((r) => `${r.namespace}/${r.name}: ${r.error ?? r.outcome}`).join('; ') : what);
+        },
         onEvent: (e) => tasks.update(e.cluster, `${e.namespace}/${e.name}: ${e.action}${e.detail && e.action !== 'retry' ? ` (${e.detail})` : ''}`),
       });
     } finally {
+      tasks.stop();
       stopInterrupt();
     }
-    for (const c of set.managed) {
-      const mine = rows.filter((r) => r.cluster === c.name);
-      const bad = mine.filter((r) => r.outcome !== 'finished' && r.outcome !== 'written' && r.outcome !== 'dry-run');
-      const what = mine.map((r) => `${r.namespace}/${r.name} ${r.outcome === 'dry-run' ? 'judged' : r.state}`).join(', ') || 'nothing to issue';
-      tasks.done(c.name, bad.length ? 'fail' : 'ok', bad.length ? bad.map((r) => `${r.namespace}/${r.name}: ${r.error ?? r.outcome}`).join('; ') : what);
-    }
-    tasks.stop();
     if (dryRun) {
       const { printDryRun } = await import('../actions/dry-run-report.js');
       await printDryRun(dryRun, flags.output, { noHeaders: flags['no-headers'] });
