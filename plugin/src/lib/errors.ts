@@ -122,12 +122,18 @@ export class CrdMissingError extends ApiError {
 
 /**
  * The API server could not connect to an admission webhook (connection refused, no endpoints):
- * every write of the kinds it guards fails until it is back, so retrying for a whole --timeout
- * only hides it. Keeps the server's message (with "failed calling webhook") at the end.
+ * every write of the kinds it guards fails until it is back. Keeps the server's message (with
+ * "failed calling webhook") at the end.
  */
 export class WebhookUnreachableError extends ApiError {
   readonly webhook: string;
   readonly cluster: string;
+  /**
+   * No write of a custom resource had been admitted on this cluster yet in this run: the webhook
+   * is down, not restarting, and retrying for a whole --timeout would only hide it. Once writes
+   * were admitted, an outage is ridden out like any 5xx (a webhook restarting mid-rotation).
+   */
+  failFast = true;
   constructor(call: string, cluster: string, webhook: string, serverMessage: string) {
     super(
       `${call} on cluster "${cluster}" was refused because the API server cannot reach the admission webhook "${webhook}": ` +

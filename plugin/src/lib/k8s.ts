@@ -220,6 +220,8 @@ interface Trace {
 /** What a client and its copies share: the cluster's connections and the API clients. */
 interface Connection {
   pool: ConnectionPool;
+  /** A write of a custom resource went through admission: the cluster's webhooks answer. */
+  admitted?: boolean;
   custom?: CustomObjectsApi;
   core?: CoreV1Api;
   version?: VersionApi;
@@ -438,7 +440,15 @@ export class K8s {
     const run = (fn: (o: ConfigurationOptions) => Promise<T>) => (custom ? this.custCall(w.t, what, fn) : this.call(what, fn));
     let result: T;
     if (mode === 'client') result = (await this.locally(w)) as T;
-    else result = await run((o) => send(mode === 'server' || opts.dryRun ? 'All' : undefined, o));
+    else {
+      try {
+        result = await run((o) => send(mode === 'server' || opts.dryRun ? 'All' : undefined, o));
+      } catch (err) {
+        if (err instanceof WebhookUnreachableError) err.failFast = !this.conn.admitted;
+        throw err;
+      }
+      if (custom) this.conn.admitted = true;
+    }
     if (mode) {
       const object = w.operation === 'delete' ? undefined : (result as Record<string, unknown> | undefined);
       recordWrite({
