@@ -139,7 +139,8 @@ export function translateError(err: unknown, cluster: string, what: string): Err
 // kube-apiserver (and the sandbox) when it cannot connect to an admission webhook at all:
 // `failed calling webhook "NAME": failed to call webhook: Post "URL": dial tcp ...: connect:
 // connection refused` (or no endpoints behind its Service, or a name that does not resolve).
-// Retrying that for a whole --timeout only hides it. A webhook that answers slowly is not this.
+// Not retried while that cluster has admitted no write in this run (WebhookUnreachableError
+// .failFast): retrying for a whole --timeout would only hide it. A slow webhook is not this.
 const WEBHOOK_UNREACHABLE = /failed calling webhook "([^"]+)".*(connection refused|no endpoints available for service|no such host)/;
 
 /** The webhook's name when the message says the API server could not connect to it. */
