@@ -2,7 +2,7 @@
 // DENIED, once. The decision goes through the status subresource as a merge patch that carries
 // the resourceVersion read, so two people deciding at once cannot both win (the second gets 409).
 import type { Cluster } from '../lib/clusters.js';
-import { UserError } from '../lib/errors.js';
+import { CrdMissingError, UserError } from '../lib/errors.js';
 import { isConflict, isNotFound, type KObject } from '../lib/k8s.js';
 import { resourceOf } from '../lib/kinds.js';
 
@@ -25,7 +25,7 @@ export async function decide(cluster: Cluster, namespace: string, name: string, 
   try {
     obj = await k8s.get<Vmcsr>(VMCSR, namespace, name);
   } catch (err) {
-    if (isNotFound(err)) throw new UserError(`${what} not found on cluster "${cluster.name}"`);
+    if (isNotFound(err) && !(err instanceof CrdMissingError)) throw new UserError(`${what} not found on cluster "${cluster.name}"`);
     throw err;
   }
   const current = obj.status?.thirdPartyApproval?.approvalStatus ?? 'PENDING';

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { MeshCertCommand } from '../lib/base.js';
-import { clusterFlags, kubeFlags, outputFlags, parseDuration } from '../lib/flags.js';
+import { clusterFlags, dryRunFlags, kubeFlags, outputFlags, parseDuration } from '../lib/flags.js';
+import { requestMode } from '../lib/request-mode.js';
 import { InterruptedError, TimeoutError, UserError, notInteractive } from '../lib/errors.js';
 
 export default class Rotate extends MeshCertCommand {
@@ -16,17 +17,26 @@ continue or roll back; --verify-command CMD runs CMD (cluster names in $MESH_CER
 continues on exit 0; --yes continues after the built-in check (every cluster's intermediate
 verifies against every cluster's root-cert.pem). A rejection or a failure rolls back to the
 previous root (ROLLING_BACK, PREVIOUS_CA) and ends FAILED. Killed at any point, re-running the
-same command resumes; --abort rolls back the active rotation.`;
+same command resumes; --abort rolls back the active rotation. Progress is one line per cluster
+at each step (a task list on a terminal, timestamped lines when piped); after Ctrl-C (exit 130)
+the commands to resume and to abort are printed.
+
+--dry-run runs the checks made before a rotation starts, then has the writes that start it (the
+generated root Secret, the CertificateRotation) or abort it judged by the API server and its
+webhook (server) or printed (client), and says which steps it would then wait for; nothing is
+stored.`;
   static override examples = [
     '<%= config.bin %> rotate --virtual-mesh gloo-mesh/vm --new-root-secret gloo-mesh/root-2027',
     '<%= config.bin %> rotate --virtual-mesh gloo-mesh/vm --generate-root --yes',
     '<%= config.bin %> rotate --virtual-mesh gloo-mesh/vm --new-root-secret gloo-mesh/root-2027 --verify-command ./check-mtls.sh',
     '<%= config.bin %> rotate --virtual-mesh gloo-mesh/vm --abort',
+    '<%= config.bin %> rotate --virtual-mesh gloo-mesh/vm --new-root-secret gloo-mesh/root-2027 --dry-run=server',
   ];
   static override flags = {
     ...kubeFlags,
     ...clusterFlags,
     output: outputFlags.output,
+    ...dryRunFlags,
     'virtual-mesh': Flags.string({ description: 'the VirtualMesh whose root is rotated, NS/NAME', required: true }),
     'new-root-secret': Flags.string({ description: "the new root, a Secret of the management cluster in the Istio layout, NS/NAME", exclusive: ['generate-root'] }),
     'generate-root': Flags.boolean({ description: 'generate the new root into a Secret <virtual-mesh>-root-<time> next to the VirtualMesh', default: false }),
@@ -42,8 +52,10 @@ same command resumes; --abort rolls back the active rotation.`;
   async run(): Promise<void> {
     const { flags } = await this.parse(Rotate);
     const stepTimeoutMs = parseDuration(flags.timeout);
+    const { dryRun } = requestMode();
     const interactive = !flags.yes && !flags['verify-command'] && Boolean(process.stdin.isTTY);
-    if (!flags.abort && !flags.yes && !flags['verify-command'] && !process.stdin.isTTY) {
+    // A dry run stops before the first verification: nothing to confirm.
+    if (!dryRun && !flags.abort && !flags.yes && !flags['verify-command'] && !process.stdin.isTTY) {
       throw notInteractive('each verification step of the rotation');
     }
     const [{ resolveClusters }, { parseRef }, output, progress, engine] = await Promise.all([
@@ -87,23 +99,70 @@ same command resumes; --abort rolls back the active rotation.`;
           }
         : engine.builtInVerifier;
 
-    const result = await engine.runRotate({
-      set,
-      virtualMesh,
-      newRootSecret,
-      generateRoot: flags['generate-root'] ? { keySize: Number(flags['key-size']) as 2048 | 3072 | 4096, ttlDays: flags['root-ttl-days'] } : undefined,
-      abort: flags.abort,
-      verify,
-      stepTimeoutMs,
-      keepPreviousRoots: flags['keep-previous-roots'],
-      onEvent: (e) => {
-        if (e.type === 'rotation') progress.info(`${e.created ? 'created' : 'resuming'} CertificateRotation ${e.namespace}/${e.name} (new root ${e.newRoot})`);
-        else if (e.type === 'step') progress.info(`▸ ${e.state} ${e.rotationState}: ${e.message}`);
-        else if (e.type === 'certificate' && (e.event.action === 'finish' || e.event.action === 'fail')) {
-          progress.info(`  ${e.event.action === 'finish' ? '✓' : '✗'} ${e.event.cluster} ${e.event.namespace}/${e.event.name} ${e.step}${e.event.detail ? `: ${e.event.detail}` : ''}`);
-        } else if (e.type === 'check') progress.info(`  built-in check after ${e.after}: ${e.report.checked - e.report.failures.length}/${e.report.checked} cluster pairs verify`);
-      },
-    });
+    let tasks: ReturnType<typeof progress.clusterTasks> | undefined;
+    const endTasks = () => {
+      tasks?.stop();
+      tasks = undefined;
+    };
+    const abortWords = ['kubectl', 'mesh-cert', 'rotate', '--virtual-mesh', flags['virtual-mesh'], '--abort'];
+    for (const f of ['kubeconfig', 'context', 'mgmt-context', 'managed-clusters'] as const) if (flags[f] !== undefined) abortWords.push(`--${f}`, String(flags[f]));
+    if (flags['all-contexts']) abortWords.push('--all-contexts');
+    const stopInterrupt = progress.onInterrupt(
+      () => [
+        `the rotation is recorded in the management cluster; to resume it: ${progress.commandLine(['kubectl', 'mesh-cert', ...this.id!.split(':'), ...this.argv])}`,
+        ...(flags.abort ? [] : [`to roll it back instead: ${progress.commandLine(abortWords)}`]),
+      ],
+      endTasks,
+    );
+    let result: Awaited<ReturnType<typeof engine.runRotate>>;
+    try {
+      result = await engine.runRotate({
+        set,
+        virtualMesh,
+        newRootSecret,
+        generateRoot: flags['generate-root'] ? { keySize: Number(flags['key-size']) as 2048 | 3072 | 4096, ttlDays: flags['root-ttl-days'] } : undefined,
+        abort: flags.abort,
+        verify: async (ctx) => {
+          endTasks();
+          return verify(ctx);
+        },
+        stepTimeoutMs,
+        keepPreviousRoots: flags['keep-previous-roots'],
+        dryRun: dryRun !== undefined,
+        onEvent: (e) => {
+          if (e.type === 'rotation') progress.info(`${e.created ? (dryRun ? 'would create' : 'created') : 'resuming'} CertificateRotation ${e.namespace}/${e.name} (new root ${e.newRoot})`);
+          else if (e.type === 'step') {
+            endTasks();
+            progress.info(`${progress.mark('step')} ${e.state} ${e.rotationState}: ${e.message}`);
+          } else if (e.type === 'certificate') {
+            tasks ??= progress.clusterTasks(set.managed.map((c) => c.name));
+            const { cluster, namespace, name, action, detail } = e.event;
+            const text = `${e.step} ${namespace}/${name}: ${action}${detail && action !== 'retry' ? ` (${detail})` : ''}`;
+            if (action === 'finish') tasks.done(cluster, 'ok', text);
+            else if (action === 'fail') tasks.done(cluster, 'fail', text);
+            else tasks.update(cluster, text);
+          } else if (e.type === 'check') {
+            endTasks();
+            progress.info(`  built-in check after ${e.after}: ${e.report.checked - e.report.failures.length}/${e.report.checked} cluster pairs verify`);
+          }
+        },
+      });
+    } finally {
+      endTasks();
+      stopInterrupt();
+    }
+    if (dryRun) {
+      const { printDryRun } = await import('../actions/dry-run-report.js');
+      await printDryRun(dryRun, flags.output);
+      const rot = result.rotation;
+      const at = rot.status?.rotationState ?? 'NOT_ROTATING';
+      progress.info(
+        flags.abort
+          ? `would then roll back CertificateRotation ${rot.metadata.namespace}/${rot.metadata.name} (ROLLING_BACK, PREVIOUS_CA), re-issuing the VirtualMesh's IssuedCertificates in ${set.managed.map((c) => c.name).join(', ')} at each step; nothing was stored`
+          : `would then take CertificateRotation ${rot.metadata.namespace}/${rot.metadata.name} from ${at} through ADDING_NEW_ROOT, PROPAGATING_NEW_INTERMEDIATE, verification, DELETING_OLD_ROOT, verification to FINISHED, waiting at each step for every IssuedCertificate of VirtualMesh ${flags['virtual-mesh']} in ${set.managed.map((c) => c.name).join(', ')} to be re-issued; nothing was stored`,
+      );
+      return;
+    }
     const r = result.rotation;
     const fmt = flags.output;
     for (const ref of result.retention?.removed ?? []) progress.info(`removed old root Secret ${ref} (--keep-previous-roots ${flags['keep-previous-roots']})`);

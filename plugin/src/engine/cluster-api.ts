@@ -2,7 +2,7 @@
 // plumbing. k8s-cluster-api.ts implements it on the plugin's K8s client (lib/k8s.ts).
 import type { CertKind } from './resources.js';
 import type { ConfigMap, KubeObject, Pod, Secret } from './objects.js';
-import { ApiError, DeadlineError, UnreachableError } from '../lib/errors.js';
+import { ApiError, DeadlineError, UnreachableError, WebhookUnreachableError } from '../lib/errors.js';
 
 export interface ClusterApi {
   /** The kubeconfig context name: how users and error messages name the cluster. */
@@ -52,7 +52,10 @@ export const isDeadline = (err: unknown): err is DeadlineError => err instanceof
 /**
  * Worth observing again and retrying: a lost race (409), a server hiccup (5xx, 429) or no
  * answer (unreachable, a per-request timeout, a call cut off by the deadline). Anything else
- * (400, 403, 404 on write, 422) is an answer that will not change.
+ * (400, 403, 404 on write, 422) is an answer that will not change, and so is a 500 saying the API
+ * server cannot connect to an admission webhook that has admitted nothing in this run yet
+ * (WebhookUnreachableError.failFast): that needs an operator, and waiting out the whole
+ * --timeout for it only hides the cause. One that went down mid-run is waited for.
  *
  * A DeadlineError counts as "no answer", never as an answer to record (no FAILED status is
  * written for it), but it is never retried past its deadline: retrying() rethrows it at once,
@@ -61,6 +64,7 @@ export const isDeadline = (err: unknown): err is DeadlineError => err instanceof
  */
 export function isTransient(err: unknown): boolean {
   if (err instanceof DeadlineError) return true;
+  if (err instanceof WebhookUnreachableError) return !err.failFast;
   if (err instanceof UnreachableError) return true;
   const s = statusOf(err);
   return s !== undefined && (s === 409 || s === 429 || s >= 500);

@@ -17,6 +17,12 @@ export interface RotateRunOptions {
   keepPreviousRoots?: number;
   signal?: AbortSignal;
   onEvent?: (e: RotationEvent) => void;
+  /**
+   * A dry run (the K8s clients judge or skip every write): one pass. The checks before anything
+   * is written run as always, then the writes that start (or abort) the rotation are judged, and
+   * the run stops before its first step: nothing stored means no step to take.
+   */
+  dryRun?: boolean;
 }
 
 export async function runRotate(o: RotateRunOptions): Promise<RotateResult> {
@@ -34,6 +40,7 @@ export async function runRotate(o: RotateRunOptions): Promise<RotateResult> {
     keepPreviousRoots: o.keepPreviousRoots,
     signal: o.signal,
     onEvent: o.onEvent,
+    ...(o.dryRun ? { stopAfterWrites: 0 } : {}),
   });
 }
 

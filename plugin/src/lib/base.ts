@@ -5,8 +5,9 @@
 // --request-timeout bound each single call.
 import { Command, Interfaces } from '@oclif/core';
 
-import { baseFlags, deprecatedAliasWarnings, parseDuration, waitFlags, type TimeoutFlagValues } from './flags.js';
-import { InterruptedError, TimeoutError, errorMessage, notInteractive } from './errors.js';
+import { baseFlags, deprecatedAliasWarnings, parseDuration, waitFlags, type RequestFlagValues, type TimeoutFlagValues } from './flags.js';
+import { setRequestMode, type RequestMode } from './request-mode.js';
+import { InterruptedError, TimeoutError, UserError, errorMessage, notInteractive } from './errors.js';
 import { suggest } from './suggest.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, callLimits, deadlineHits, setCallLimits, type CallLimits } from './deadline.js';
 
@@ -45,6 +46,21 @@ export function limitsOf(defs: Record<string, unknown> | undefined, flags: Timeo
   return limits;
 }
 
+/** The request mode (--dry-run, -v, --as, --as-group) of a command's flag values. Exported for tests. */
+export function requestModeOf(flags: RequestFlagValues): RequestMode {
+  const mode: RequestMode = {};
+  const d = flags['dry-run'];
+  if (d === 'client' || d === 'server') mode.dryRun = d;
+  if (flags.v !== undefined) mode.verbosity = flags.v;
+  const groups = flags['as-group'] ?? [];
+  if (groups.length && flags.as === undefined) throw new UserError('--as-group needs --as: impersonating groups requires a user to impersonate (as kubectl)');
+  if (flags.as !== undefined) {
+    if (flags.as === '') throw new UserError('--as expects a username, got an empty value');
+    mode.impersonate = { user: flags.as, groups };
+  }
+  return mode;
+}
+
 export abstract class MeshCertCommand extends Command {
   static override baseFlags = baseFlags;
 
@@ -63,6 +79,7 @@ export abstract class MeshCertCommand extends Command {
     const defs = (options?.flags ?? this.ctor.flags) as Record<string, unknown> | undefined;
     for (const w of deprecatedAliasWarnings(argv ?? this.argv, defs ?? {})) process.stderr.write(`warning: ${w}\n`);
     setCallLimits(limitsOf(defs, out.flags as TimeoutFlagValues, start));
+    setRequestMode(requestModeOf(out.flags as RequestFlagValues));
     return out;
   }
 

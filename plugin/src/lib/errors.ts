@@ -86,11 +86,65 @@ export class ApiError extends UserError {
   readonly reason: string | undefined;
   /** A 429's Retry-After, when the server sent one. */
   retryAfterMs?: number;
+  /** The API server's own message (Status.message), without the call and cluster. */
+  serverMessage?: string;
   constructor(message: string, status: number, reason?: string) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.reason = reason;
+  }
+}
+
+/**
+ * A custom resource the cluster does not serve: its CRD is not installed (404 for the resource
+ * type, not for an object). Says which command installs it. Still a 404 (isNotFound): a reader
+ * that treats an unknown kind as "nothing there" keeps doing so.
+ */
+export class CrdMissingError extends ApiError {
+  readonly crd: string;
+  readonly cluster: string;
+  constructor(call: string, cluster: string, crd: string) {
+    const ours = /\.(certificates\.mesh\.gloo\.solo\.io|security\.zephyr\.solo\.io)$/.test(crd);
+    super(
+      `CRD ${crd} is not installed on cluster "${cluster}" (${call}: the server could not find the requested resource): ` +
+        (ours
+          ? `install mesh-cert's CRDs there: \`kubectl --context ${cluster} apply -k manifests/\` (CRDs and webhook; the CRDs alone: \`kubectl --context ${cluster} apply -f manifests/crds/\`), or \`helm upgrade --install mesh-cert manifests/helm/mesh-cert --kube-context ${cluster}\``
+          : 'it belongs to Gloo Mesh: install Gloo Mesh (or its CRDs) on that cluster'),
+      404,
+      'NotFound',
+    );
+    this.name = 'CrdMissingError';
+    this.crd = crd;
+    this.cluster = cluster;
+  }
+}
+
+/**
+ * The API server could not connect to an admission webhook (connection refused, no endpoints):
+ * every write of the kinds it guards fails until it is back. Keeps the server's message (with
+ * "failed calling webhook") at the end.
+ */
+export class WebhookUnreachableError extends ApiError {
+  readonly webhook: string;
+  readonly cluster: string;
+  /**
+   * No write of a custom resource had been admitted on this cluster yet in this run: the webhook
+   * is down, not restarting, and retrying for a whole --timeout would only hide it. Once writes
+   * were admitted, an outage is ridden out like any 5xx (a webhook restarting mid-rotation).
+   */
+  failFast = true;
+  constructor(call: string, cluster: string, webhook: string, serverMessage: string) {
+    super(
+      `${call} on cluster "${cluster}" was refused because the API server cannot reach the admission webhook "${webhook}": ` +
+        `check it with \`kubectl mesh-cert check --context ${cluster}\` (is the webhook's Deployment running and its Service backed by ready pods?) (${serverMessage})`,
+      500,
+      'InternalError',
+    );
+    this.name = 'WebhookUnreachableError';
+    this.webhook = webhook;
+    this.cluster = cluster;
+    this.serverMessage = serverMessage;
   }
 }
 

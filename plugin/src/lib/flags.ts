@@ -23,6 +23,23 @@ export const baseFlags = {
     description: 'give up on a single API call after this long (e.g. 10s, 1m; 0: no limit); default 30s, or --timeout when shorter',
     helpGroup: 'GLOBAL',
   }),
+  // kubectl's -v=N: a plugin receives it in argv, so it is parsed here.
+  v: Flags.integer({ char: 'v', description: 'log level as kubectl\'s -v=N: 6 and above logs every API request (method, URL, status, duration) on stderr', min: 0, max: 10, helpGroup: 'GLOBAL' }),
+  as: Flags.string({ description: 'username to impersonate for every API call (as kubectl --as)', helpGroup: 'GLOBAL' }),
+  'as-group': Flags.string({ description: 'group to impersonate, repeatable (as kubectl --as-group)', multiple: true, helpGroup: 'GLOBAL' }),
+};
+
+/**
+ * --dry-run for every command that writes: server sends every write with dryRun=All (the CRD
+ * rules and the admission webhook judge it, nothing is stored); client sends none and prints
+ * what would be written. Commands that wait for controllers make one pass.
+ */
+export const dryRunFlags = {
+  'dry-run': Flags.option({
+    description: 'client (send no write, print what would be written) or server (every write judged by the API server and its webhooks, nothing stored); one pass, no waiting',
+    options: ['none', 'client', 'server'] as const,
+    default: 'none' as const,
+  })(),
 };
 
 /** Which kubeconfig, context and namespace. */
@@ -95,6 +112,14 @@ export interface ClusterFlagValues extends KubeFlagValues {
 export interface TimeoutFlagValues {
   timeout?: string;
   'request-timeout'?: string;
+}
+
+/** The flags of lib/request-mode.ts, as MeshCertCommand reads them. */
+export interface RequestFlagValues {
+  'dry-run'?: 'none' | 'client' | 'server';
+  v?: number;
+  as?: string;
+  'as-group'?: string[];
 }
 
 /** "90", "90s", "5m", "1h30m", "250ms" -> milliseconds. */

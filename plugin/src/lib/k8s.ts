@@ -12,10 +12,18 @@
 // hands to every request in place of the new agent client-node would connect with, and one
 // instance of each API client. An aborted call's socket is destroyed, not pooled; idle sockets do
 // not keep the process alive, and close() ends them.
-import type { ConfigurationOptions, CoreV1Api, CustomObjectsApi, KubeConfig, VersionApi } from '@kubernetes/client-node';
+// Every write goes through one method (write()), which follows the command's --dry-run
+// (request-mode.ts): server-side every write carries dryRun=All, client-side none is sent (a
+// patch is applied to the object read, as kubectl does); both record what was judged.
+// The same request middleware adds the --as / --as-group headers and, at -v=6 and above, logs
+// each request as kubectl does (method, URL, status, duration; never a header or a body).
+import { STATUS_CODES } from 'node:http';
+import type { ConfigurationOptions, CoreV1Api, CustomObjectsApi, KubeConfig, RequestContext, ResponseContext, VersionApi } from '@kubernetes/client-node';
 import type { ConnectionPool } from './client-node.js';
-import { ApiError, DeadlineError, InterruptedError, RequestTimeoutError, UnreachableError } from './errors.js';
+import { ApiError, CrdMissingError, DeadlineError, InterruptedError, RequestTimeoutError, UnreachableError, WebhookUnreachableError } from './errors.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_TIMER_MS, earlier, noteDeadlineHit, requestTimeoutOf, type CallLimits } from './deadline.js';
+import { REQUEST_LOG_VERBOSITY, recordWrite, requestMode, type Impersonation, type PlannedWrite, type RequestMode } from './request-mode.js';
+import { mergePatched } from './merge-patch.js';
 
 export interface ResourceType { group: string; version: string; plural: string; kind: string }
 
@@ -51,6 +59,8 @@ export interface Secret {
 }
 
 export const SECRET: ResourceType = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };
+const NAMESPACE: ResourceType = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace' };
+const POD: ResourceType = { group: '', version: 'v1', plural: 'pods', kind: 'Pod' };
 
 export interface ListOptions { labelSelector?: string; fieldSelector?: string }
 export interface WriteOptions { dryRun?: boolean; fieldManager?: string }
@@ -111,7 +121,10 @@ export function translateError(err: unknown, cluster: string, what: string): Err
     const msg = status.message ?? `HTTP ${e.code}`;
     const denied = e.code === 403 ? forbiddenSentence(msg, cluster) : undefined;
     if (denied) return new ApiError(denied, e.code, status.reason);
+    const hook = e.code >= 500 ? webhookUnreachable(msg) : undefined;
+    if (hook) return new WebhookUnreachableError(what, cluster, hook, msg);
     const apiErr = new ApiError(`${what} on cluster "${cluster}": ${msg}`, e.code, status.reason);
+    apiErr.serverMessage = msg;
     const retryAfter = Number((e as { headers?: Record<string, string> }).headers?.['retry-after']);
     if (e.code === 429 && Number.isFinite(retryAfter)) apiErr.retryAfterMs = retryAfter * 1000;
     return apiErr;
@@ -123,6 +136,22 @@ export function translateError(err: unknown, cluster: string, what: string): Err
   return err instanceof Error ? err : new Error(String(err));
 }
 
+// kube-apiserver (and the sandbox) when it cannot connect to an admission webhook at all:
+// `failed calling webhook "NAME": failed to call webhook: Post "URL": dial tcp ...: connect:
+// connection refused` (or no endpoints behind its Service, or a name that does not resolve).
+// Not retried while that cluster has admitted no write in this run (WebhookUnreachableError
+// .failFast): retrying for a whole --timeout would only hide it. A slow webhook is not this.
+const WEBHOOK_UNREACHABLE = /failed calling webhook "([^"]+)".*(connection refused|no endpoints available for service|no such host)/;
+
+/** The webhook's name when the message says the API server could not connect to it. */
+export function webhookUnreachable(message: string): string | undefined {
+  return WEBHOOK_UNREACHABLE.exec(message)?.[1];
+}
+
+// A 404 for the resource type itself, not for an object: the path is not served (no CRD). A
+// group with no resource left answers with the Go mux's plain text instead of a Status.
+const NO_SUCH_RESOURCE = /^(the server could not find the requested resource|404 page not found)/;
+
 export function isNotFound(err: unknown): boolean {
   return err instanceof ApiError && err.status === 404;
 }
@@ -130,16 +159,70 @@ export function isConflict(err: unknown): boolean {
   return err instanceof ApiError && err.status === 409;
 }
 
+function errorText(err: unknown): string {
+  return err instanceof ApiError ? (err.serverMessage ?? err.message) : String(err);
+}
+
+/** -v=6: one line per request on stderr, as kubectl's `GET URL 200 OK in 5 milliseconds`. */
+function logRequest(cluster: string, trace: Trace, outcome: string): void {
+  const ms = trace.start === undefined ? 0 : Math.round(performance.now() - trace.start);
+  const status = /^\d+$/.test(outcome) ? `${outcome} ${STATUS_CODES[Number(outcome)] ?? ''}`.trimEnd() : outcome;
+  const now = new Date();
+  const stamp = `I${String(now.getMonth() + 1).padStart(2, '0')}${String(now.getDate()).padStart(2, '0')} ${now.toISOString().slice(11, 23)}`;
+  process.stderr.write(`${stamp} [${cluster}] ${trace.method ?? '?'} ${trace.url ?? '?'} ${status} in ${ms} milliseconds\n`);
+}
+
+/**
+ * The impersonation headers on a request: Impersonate-User, and one Impersonate-Group line per
+ * group (the API server reads each line as one group, never a comma list), so the headers are
+ * handed to fetch as name/value pairs, which it sends as separate lines.
+ */
+function impersonateOn(ctx: RequestContext, who: Impersonation): void {
+  if (who.groups.length <= 1) {
+    if (who.user !== undefined) ctx.setHeaderParam('Impersonate-User', who.user);
+    if (who.groups[0] !== undefined) ctx.setHeaderParam('Impersonate-Group', who.groups[0]);
+    return;
+  }
+  const pairs: [string, string][] = Object.entries(ctx.getHeaders()).map(([k, v]) => [k, String(v)]);
+  if (who.user !== undefined) pairs.push(['Impersonate-User', who.user]);
+  for (const g of who.groups) pairs.push(['Impersonate-Group', g]);
+  (ctx as unknown as { headers: unknown }).headers = pairs;
+}
+
 function ref(t: ResourceType, ns: string | undefined, name?: string): string {
   return `${t.kind} ${ns ? `${ns}/` : ''}${name ?? ''}`.trim();
 }
 
-/** How a K8s client bounds its calls: see CallLimits (deadline.ts). */
-export type K8sOptions = CallLimits;
+/**
+ * How a K8s client bounds its calls (CallLimits, deadline.ts) and talks to the server
+ * (RequestMode, request-mode.ts: --dry-run, -v, --as). A client takes the running command's
+ * request mode unless given one.
+ */
+export type K8sOptions = CallLimits & RequestMode;
+
+/** The parts of a write the dry-run record and the client-side result need. */
+interface WriteTarget {
+  t: ResourceType;
+  operation: PlannedWrite['operation'];
+  subresource?: 'status';
+  namespace?: string;
+  name: string;
+  /** The object sent (create, replace), or the merge patch. */
+  body?: object;
+}
+
+/** What a request's middleware saw, for the -v log line of a call that got no answer. */
+interface Trace {
+  method?: string;
+  url?: string;
+  start?: number;
+}
 
 /** What a client and its copies share: the cluster's connections and the API clients. */
 interface Connection {
   pool: ConnectionPool;
+  /** A write of a custom resource went through admission: the cluster's webhooks answer. */
+  admitted?: boolean;
   custom?: CustomObjectsApi;
   core?: CoreV1Api;
   version?: VersionApi;
@@ -171,7 +254,7 @@ export class K8s {
    */
   static async forKubeConfig(cluster: string, kubeConfig: KubeConfig, opts: K8sOptions = {}): Promise<K8s> {
     const cn = await loadClientNode();
-    return new K8s(cluster, kubeConfig, cn, { ...opts }, {}, { pool: new cn.ConnectionPool() });
+    return new K8s(cluster, kubeConfig, cn, { ...requestMode(), ...opts }, {}, { pool: new cn.ConnectionPool() });
   }
 
   /** The same client with every call also bounded by `deadline` (epoch ms); the earlier one wins. */
@@ -200,17 +283,28 @@ export class K8s {
   private core() {
     return (this.conn.core ??= this.kubeConfig.makeApiClient(this.cn.CoreV1Api));
   }
-  private mergePatchOptions(opts: ConfigurationOptions) {
-    return this.cn.setHeaderOptions('Content-Type', this.cn.PatchStrategy.MergePatch, opts);
+  /** The merge-patch Content-Type, set first: the call's own middleware (impersonation) runs last. */
+  private mergePatchOptions(opts: ConfigurationOptions): ConfigurationOptions {
+    const { Observable, PatchStrategy } = this.cn;
+    const contentType = {
+      pre: (ctx: RequestContext) => {
+        ctx.setHeaderParam('Content-Type', PatchStrategy.MergePatch);
+        return new Observable(Promise.resolve(ctx));
+      },
+      post: (rsp: ResponseContext) => new Observable(Promise.resolve(rsp)),
+    };
+    return { ...opts, middleware: [contentType, ...(opts.middleware ?? [])], middlewareMergeStrategy: 'append' };
   }
 
   /**
    * Per-call options: a middleware that hands the request's fetch the call's AbortSignal and the
    * cluster's pooled agent (in place of the one client-node made for this request).
    */
-  private signalOptions(signal: AbortSignal): ConfigurationOptions {
+  private signalOptions(signal: AbortSignal, trace: Trace): ConfigurationOptions {
     const { Observable } = this.cn;
     const { pool } = this.conn;
+    const { impersonate, verbosity } = this.limits;
+    const logging = (verbosity ?? 0) >= REQUEST_LOG_VERBOSITY;
     return {
       middleware: [
         {
@@ -218,10 +312,17 @@ export class K8s {
             ctx.setSignal(signal as never);
             const agent = pool.agentFor(ctx.getAgent());
             if (agent) ctx.setAgent(agent);
+            if (impersonate) impersonateOn(ctx, impersonate);
+            if (logging) {
+              trace.method = String(ctx.getHttpMethod());
+              trace.url = ctx.getUrl();
+              trace.start = performance.now();
+            }
             return new Observable(Promise.resolve(ctx));
           },
           post: (rsp) => {
             pool.responded();
+            if (logging) logRequest(this.cluster, trace, String(rsp.httpStatusCode));
             return new Observable(Promise.resolve(rsp));
           },
         },
@@ -274,6 +375,7 @@ export class K8s {
     const limit = Math.min(remaining, perRequest || Infinity);
 
     const ctl = new AbortController();
+    const trace: Trace = {};
     let timer: NodeJS.Timeout | undefined;
     let cutOff: Error | undefined;
     let onAbort: (() => void) | undefined;
@@ -305,37 +407,98 @@ export class K8s {
     stop.catch(() => undefined);
     try {
       // The race also bounds what happens before the request is sent (credential plugins).
-      return await Promise.race([fn(this.signalOptions(ctl.signal)), stop]);
+      return await Promise.race([fn(this.signalOptions(ctl.signal, trace)), stop]);
     } catch (err) {
-      if (cutOff) throw cutOff;
-      throw translateError(err, this.cluster, what);
+      const failed = cutOff ?? translateError(err, this.cluster, what);
+      // A call with an HTTP answer was logged by the middleware; this one got none.
+      if (trace.start !== undefined && !(failed instanceof ApiError)) logRequest(this.cluster, trace, `(no response: ${failed.message})`);
+      throw failed;
     } finally {
       clearTimeout(timer);
       if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
   }
 
+  /**
+   * A call on a custom resource: a 404 for the resource type itself (the path is not served)
+   * becomes CrdMissingError, naming the CRD to install.
+   */
+  private custCall<T>(t: ResourceType, what: string, fn: (opts: ConfigurationOptions) => Promise<T>): Promise<T> {
+    return this.call(what, fn).catch((err: unknown) => {
+      if (isNotFound(err) && NO_SUCH_RESOURCE.test(errorText(err))) throw new CrdMissingError(what, this.cluster, `${t.plural}.${t.group}`);
+      throw err;
+    });
+  }
+
+  /**
+   * Every write: sent as it is, sent with dryRun=All (--dry-run=server, or opts.dryRun for one
+   * call), or not sent at all (--dry-run=client: the result is the object as it would be
+   * written; a patch is applied to the object read). A dry run records each write.
+   */
+  private async write<T>(w: WriteTarget, what: string, opts: WriteOptions, send: (dryRun: 'All' | undefined, o: ConfigurationOptions) => Promise<T>): Promise<T> {
+    const mode = this.limits.dryRun;
+    const custom = w.t.group !== '';
+    const run = (fn: (o: ConfigurationOptions) => Promise<T>) => (custom ? this.custCall(w.t, what, fn) : this.call(what, fn));
+    let result: T;
+    if (mode === 'client') result = (await this.locally(w)) as T;
+    else {
+      try {
+        result = await run((o) => send(mode === 'server' || opts.dryRun ? 'All' : undefined, o));
+      } catch (err) {
+        if (err instanceof WebhookUnreachableError) err.failFast = !this.conn.admitted;
+        throw err;
+      }
+      if (custom) this.conn.admitted = true;
+    }
+    if (mode) {
+      const object = w.operation === 'delete' ? undefined : (result as Record<string, unknown> | undefined);
+      recordWrite({
+        cluster: this.cluster,
+        operation: w.operation,
+        ...(w.subresource ? { subresource: w.subresource } : {}),
+        apiVersion: w.t.group ? `${w.t.group}/${w.t.version}` : w.t.version,
+        kind: w.t.kind,
+        ...(w.namespace ? { namespace: w.namespace } : {}),
+        name: w.name,
+        ...(object ? { object } : {}),
+      });
+    }
+    return result;
+  }
+
+  /** --dry-run=client: what the write would leave, computed here (a patch needs the object: read). */
+  private async locally(w: WriteTarget): Promise<unknown> {
+    const apiVersion = w.t.group ? `${w.t.group}/${w.t.version}` : w.t.version;
+    if (w.operation === 'delete') return undefined;
+    if (w.operation === 'patch') {
+      const current = w.t.kind === 'Secret' ? await this.getSecret(w.namespace!, w.name) : await this.get(w.t, w.namespace!, w.name);
+      return mergePatched(current, w.body ?? {});
+    }
+    const body = structuredClone(w.body ?? {}) as { apiVersion?: string; kind?: string; metadata?: ObjectMeta };
+    return { ...body, apiVersion: body.apiVersion ?? apiVersion, kind: body.kind ?? w.t.kind, metadata: { ...body.metadata, name: w.name, ...(w.namespace ? { namespace: w.namespace } : {}) } };
+  }
+
   // ---- custom objects ----
 
   async get<T extends KObject = KObject>(t: ResourceType, ns: string, name: string): Promise<T> {
-    return this.call(`get ${ref(t, ns, name)}`, (o) =>
+    return this.custCall(t, `get ${ref(t, ns, name)}`, (o) =>
       this.custom().getNamespacedCustomObject({ group: t.group, version: t.version, plural: t.plural, namespace: ns, name }, o) as Promise<T>,
     );
   }
 
-  /** The object, or undefined when it does not exist. */
+  /** The object, or undefined when it does not exist (a missing CRD is an error: CrdMissingError). */
   async find<T extends KObject = KObject>(t: ResourceType, ns: string, name: string): Promise<T | undefined> {
     try {
       return await this.get<T>(t, ns, name);
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      if (isNotFound(err) && !(err instanceof CrdMissingError)) return undefined;
       throw err;
     }
   }
 
   /** Lists in one namespace, or in all namespaces when ns is undefined. */
   async list<T extends KObject = KObject>(t: ResourceType, ns: string | undefined, opts: ListOptions = {}): Promise<T[]> {
-    const res = (await this.call(`list ${t.plural}${ns ? ` in namespace ${ns}` : ''}`, (o) =>
+    const res = (await this.custCall(t, `list ${t.plural}${ns ? ` in namespace ${ns}` : ''}`, (o) =>
       ns
         ? this.custom().listNamespacedCustomObject({ group: t.group, version: t.version, plural: t.plural, namespace: ns, ...opts }, o)
         : this.custom().listClusterCustomObject({ group: t.group, version: t.version, plural: t.plural, ...opts }, o),
@@ -350,28 +513,27 @@ export class K8s {
   }
 
   async create<T extends KObject = KObject>(t: ResourceType, ns: string, body: KObject, opts: WriteOptions = {}): Promise<T> {
-    return this.call(`create ${ref(t, ns, body.metadata?.name)}`, (o) =>
+    const name = body.metadata?.name;
+    return this.write({ t, operation: 'create', namespace: ns, name, body }, `create ${ref(t, ns, name)}`, opts, (dryRun, o) =>
       this.custom().createNamespacedCustomObject({
-        group: t.group, version: t.version, plural: t.plural, namespace: ns, body,
-        dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager ?? FIELD_MANAGER,
+        group: t.group, version: t.version, plural: t.plural, namespace: ns, body, dryRun, fieldManager: opts.fieldManager ?? FIELD_MANAGER,
       }, o) as Promise<T>,
     );
   }
 
   async replace<T extends KObject = KObject>(t: ResourceType, ns: string, name: string, body: KObject, opts: WriteOptions = {}): Promise<T> {
-    return this.call(`replace ${ref(t, ns, name)}`, (o) =>
+    return this.write({ t, operation: 'replace', namespace: ns, name, body }, `replace ${ref(t, ns, name)}`, opts, (dryRun, o) =>
       this.custom().replaceNamespacedCustomObject({
-        group: t.group, version: t.version, plural: t.plural, namespace: ns, name, body,
-        dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager ?? FIELD_MANAGER,
+        group: t.group, version: t.version, plural: t.plural, namespace: ns, name, body, dryRun, fieldManager: opts.fieldManager ?? FIELD_MANAGER,
       }, o) as Promise<T>,
     );
   }
 
   /** RFC 7386 merge patch of the object (spec/metadata). */
   async mergePatch<T extends KObject = KObject>(t: ResourceType, ns: string, name: string, patch: object, opts: WriteOptions = {}): Promise<T> {
-    return this.call(`patch ${ref(t, ns, name)}`, (o) =>
+    return this.write({ t, operation: 'patch', namespace: ns, name, body: patch }, `patch ${ref(t, ns, name)}`, opts, (dryRun, o) =>
       this.custom().patchNamespacedCustomObject(
-        { group: t.group, version: t.version, plural: t.plural, namespace: ns, name, body: patch, dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager ?? FIELD_MANAGER },
+        { group: t.group, version: t.version, plural: t.plural, namespace: ns, name, body: patch, dryRun, fieldManager: opts.fieldManager ?? FIELD_MANAGER },
         this.mergePatchOptions(o),
       ) as Promise<T>,
     );
@@ -379,24 +541,24 @@ export class K8s {
 
   /** RFC 7386 merge patch through the status subresource: `patch` is e.g. {status: {...}}. */
   async patchStatus<T extends KObject = KObject>(t: ResourceType, ns: string, name: string, patch: object, opts: WriteOptions = {}): Promise<T> {
-    return this.call(`patch status of ${ref(t, ns, name)}`, (o) =>
+    return this.write({ t, operation: 'patch', subresource: 'status', namespace: ns, name, body: patch }, `patch status of ${ref(t, ns, name)}`, opts, (dryRun, o) =>
       this.custom().patchNamespacedCustomObjectStatus(
-        { group: t.group, version: t.version, plural: t.plural, namespace: ns, name, body: patch, fieldManager: opts.fieldManager ?? FIELD_MANAGER },
+        { group: t.group, version: t.version, plural: t.plural, namespace: ns, name, body: patch, dryRun, fieldManager: opts.fieldManager ?? FIELD_MANAGER },
         this.mergePatchOptions(o),
       ) as Promise<T>,
     );
   }
 
   /** PUT of the status subresource; body carries metadata.resourceVersion for optimistic locking. */
-  async replaceStatus<T extends KObject = KObject>(t: ResourceType, ns: string, name: string, body: KObject): Promise<T> {
-    return this.call(`replace status of ${ref(t, ns, name)}`, (o) =>
-      this.custom().replaceNamespacedCustomObjectStatus({ group: t.group, version: t.version, plural: t.plural, namespace: ns, name, body, fieldManager: FIELD_MANAGER }, o) as Promise<T>,
+  async replaceStatus<T extends KObject = KObject>(t: ResourceType, ns: string, name: string, body: KObject, opts: WriteOptions = {}): Promise<T> {
+    return this.write({ t, operation: 'replace', subresource: 'status', namespace: ns, name, body }, `replace status of ${ref(t, ns, name)}`, opts, (dryRun, o) =>
+      this.custom().replaceNamespacedCustomObjectStatus({ group: t.group, version: t.version, plural: t.plural, namespace: ns, name, body, dryRun, fieldManager: FIELD_MANAGER }, o) as Promise<T>,
     );
   }
 
-  async delete(t: ResourceType, ns: string, name: string): Promise<void> {
-    await this.call(`delete ${ref(t, ns, name)}`, (o) =>
-      this.custom().deleteNamespacedCustomObject({ group: t.group, version: t.version, plural: t.plural, namespace: ns, name }, o),
+  async delete(t: ResourceType, ns: string, name: string, opts: WriteOptions = {}): Promise<void> {
+    await this.write({ t, operation: 'delete', namespace: ns, name }, `delete ${ref(t, ns, name)}`, opts, (dryRun, o) =>
+      this.custom().deleteNamespacedCustomObject({ group: t.group, version: t.version, plural: t.plural, namespace: ns, name, dryRun }, o),
     );
   }
 
@@ -423,25 +585,25 @@ export class K8s {
   }
 
   async createSecret(ns: string, body: Secret, opts: WriteOptions = {}): Promise<Secret> {
-    return this.call(`create Secret ${ns}/${body.metadata.name}`, (o) =>
-      this.core().createNamespacedSecret({ namespace: ns, body: body as never, dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager ?? FIELD_MANAGER }, o) as Promise<Secret>,
+    return this.write({ t: SECRET, operation: 'create', namespace: ns, name: body.metadata.name, body }, `create Secret ${ns}/${body.metadata.name}`, opts, (dryRun, o) =>
+      this.core().createNamespacedSecret({ namespace: ns, body: body as never, dryRun, fieldManager: opts.fieldManager ?? FIELD_MANAGER }, o) as Promise<Secret>,
     );
   }
 
   async replaceSecret(ns: string, name: string, body: Secret, opts: WriteOptions = {}): Promise<Secret> {
-    return this.call(`replace Secret ${ns}/${name}`, (o) =>
-      this.core().replaceNamespacedSecret({ namespace: ns, name, body: body as never, dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager ?? FIELD_MANAGER }, o) as Promise<Secret>,
+    return this.write({ t: SECRET, operation: 'replace', namespace: ns, name, body }, `replace Secret ${ns}/${name}`, opts, (dryRun, o) =>
+      this.core().replaceNamespacedSecret({ namespace: ns, name, body: body as never, dryRun, fieldManager: opts.fieldManager ?? FIELD_MANAGER }, o) as Promise<Secret>,
     );
   }
 
-  async mergePatchSecret(ns: string, name: string, patch: object): Promise<Secret> {
-    return this.call(`patch Secret ${ns}/${name}`, (o) =>
-      this.core().patchNamespacedSecret({ namespace: ns, name, body: patch, fieldManager: FIELD_MANAGER }, this.mergePatchOptions(o)) as Promise<Secret>,
+  async mergePatchSecret(ns: string, name: string, patch: object, opts: WriteOptions = {}): Promise<Secret> {
+    return this.write({ t: SECRET, operation: 'patch', namespace: ns, name, body: patch }, `patch Secret ${ns}/${name}`, opts, (dryRun, o) =>
+      this.core().patchNamespacedSecret({ namespace: ns, name, body: patch, dryRun, fieldManager: FIELD_MANAGER }, this.mergePatchOptions(o)) as Promise<Secret>,
     );
   }
 
-  async deleteSecret(ns: string, name: string): Promise<void> {
-    await this.call(`delete Secret ${ns}/${name}`, (o) => this.core().deleteNamespacedSecret({ namespace: ns, name }, o));
+  async deleteSecret(ns: string, name: string, opts: WriteOptions = {}): Promise<void> {
+    await this.write({ t: SECRET, operation: 'delete', namespace: ns, name }, `delete Secret ${ns}/${name}`, opts, (dryRun, o) => this.core().deleteNamespacedSecret({ namespace: ns, name, dryRun }, o));
   }
 
   // ---- other core and cluster objects ----
@@ -451,8 +613,10 @@ export class K8s {
     return (res.items ?? []).map((n) => n.metadata?.name ?? '').filter(Boolean);
   }
 
-  async createNamespace(name: string): Promise<void> {
-    await this.call(`create Namespace ${name}`, (o) => this.core().createNamespace({ body: { metadata: { name } } }, o));
+  async createNamespace(name: string, opts: WriteOptions = {}): Promise<void> {
+    await this.write({ t: NAMESPACE, operation: 'create', name, body: { metadata: { name } } }, `create Namespace ${name}`, opts, (dryRun, o) =>
+      this.core().createNamespace({ body: { metadata: { name } }, dryRun }, o),
+    );
   }
 
   /** Creates the namespace unless it exists already. */
@@ -484,8 +648,8 @@ export class K8s {
     return (res.items ?? []) as unknown as KObject[];
   }
 
-  async deletePod(ns: string, name: string): Promise<void> {
-    await this.call(`delete Pod ${ns}/${name}`, (o) => this.core().deleteNamespacedPod({ namespace: ns, name }, o));
+  async deletePod(ns: string, name: string, opts: WriteOptions = {}): Promise<void> {
+    await this.write({ t: POD, operation: 'delete', namespace: ns, name }, `delete Pod ${ns}/${name}`, opts, (dryRun, o) => this.core().deleteNamespacedPod({ namespace: ns, name, dryRun }, o));
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { MeshCertCommand } from '../../lib/base.js';
-import { clusterFlags, kubeFlags, outputFlags } from '../../lib/flags.js';
+import { clusterFlags, dryRunFlags, kubeFlags, outputFlags } from '../../lib/flags.js';
+import { requestMode } from '../../lib/request-mode.js';
 import { ApiError, UserError, errorMessage } from '../../lib/errors.js';
 
 export default class RootCreate extends MeshCertCommand {
@@ -16,12 +17,15 @@ a managed one: --managed-clusters a,b, --all-contexts, default every context) or
 (annotation mesh-cert.solo.io/rotation-roots), as the new root of a CertificateRotation, or as
 the root of a VirtualMesh; a root in use is replaced by "rotate", never overwritten. Before
 overwriting, the previous Secret is copied to <name>-backup-<UTC time> in the same namespace
-(labelled app.kubernetes.io/managed-by=mesh-cert, mesh-cert.solo.io/backup-of=<name>).`;
+(labelled app.kubernetes.io/managed-by=mesh-cert, mesh-cert.solo.io/backup-of=<name>).
+--dry-run=server sends every write (namespace, backup, Secret) with dryRun=All, nothing stored;
+--dry-run=client sends none; both print the writes (private keys never shown).`;
   static override examples = [
     '<%= config.bin %> root create gloo-mesh/root-ca --org acme --ttl-days 3650',
     '<%= config.bin %> root create gloo-mesh/root-ca-2026 --key-size 2048 --mgmt-context mgmt',
     '<%= config.bin %> root create gloo-mesh/imported --from-files ./certs/',
     '<%= config.bin %> root create gloo-mesh/imported --from-files ca-cert.pem,ca-key.pem,root-cert.pem',
+    '<%= config.bin %> root create gloo-mesh/root-ca-2027 --dry-run=server -o yaml',
   ];
   static override args = { secret: Args.string({ description: 'the Secret to write, as NAMESPACE/NAME', required: true }) };
   static override flags = {
@@ -30,6 +34,7 @@ overwriting, the previous Secret is copied to <name>-backup-<UTC time> in the sa
     'managed-clusters': Flags.string({ description: 'with --force: the managed clusters whose IssuedCertificates may use the Secret, as context names a,b (default: every context); old name --cluster (deprecated)', exclusive: ['all-contexts'], aliases: ['cluster'] }),
     'all-contexts': clusterFlags['all-contexts'],
     output: outputFlags.output,
+    ...dryRunFlags,
     org: Flags.string({ description: 'organization (O) of the root certificate', default: 'gloo-mesh' }),
     'common-name': Flags.string({ description: 'common name (CN) of the root certificate (default: "<org> root CA")' }),
     'ttl-days': Flags.integer({ description: 'validity of the root certificate in days', default: 3650, min: 1, max: 36500 }),
@@ -138,13 +143,28 @@ overwriting, the previous Secret is copied to <name>-backup-<UTC time> in the sa
       }
       action = 'replaced';
       const foreign = material.createdByMeshCert(existing) ? '' : ` (not created by mesh-cert: no ${material.LABEL_MANAGED_BY}=${material.MANAGED_BY} label)`;
-      progress.info(`kept a copy of the previous Secret ${ref.namespace}/${ref.name}${foreign} in Secret ${backup.namespace}/${backup.name}`);
+      progress.info(`${requestMode().dryRun ? 'would keep' : 'kept'} a copy of the previous Secret ${ref.namespace}/${ref.name}${foreign} in Secret ${backup.namespace}/${backup.name}`);
     } else {
-      await k8s.createSecret(ref.namespace, body);
+      try {
+        await k8s.createSecret(ref.namespace, body);
+      } catch (err) {
+        // A server dry run stores no namespace, so a Secret in a new one cannot be judged.
+        if (requestMode().dryRun === 'server' && err instanceof ApiError && err.status === 404) {
+          throw new UserError(`--dry-run=server: namespace ${ref.namespace} does not exist on cluster "${cluster.name}" yet (it would be created first), and the API server cannot judge a Secret in a namespace it does not have: create the namespace, or use --dry-run=client`, { cause: err });
+        }
+        throw err;
+      }
       action = 'created';
     }
     const ca = briefOf(m.caCertPem)!;
     const root = briefOf(m.rootPems[0])!;
+    const { dryRun } = requestMode();
+    if (dryRun) {
+      const { printDryRun, dryRunSuffix } = await import('../../actions/dry-run-report.js');
+      progress.info(`secret/${ref.name} would be ${action} in namespace ${ref.namespace} on cluster ${cluster.name} ${dryRunSuffix(dryRun)}: CA ${ca.subject}, root sha256 ${root.fingerprint}`);
+      await printDryRun(dryRun, flags.output);
+      return;
+    }
     const result = {
       cluster: cluster.name,
       secret: { namespace: ref.namespace, name: ref.name },
