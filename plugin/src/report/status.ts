@@ -352,12 +352,10 @@ function rotationStep(state: string, rotationState: string | undefined): string 
 }
 
 /**
- * The step a row is at, for the ROTATION column: an IssuedCertificate's spec.rotationState, an
- * active CertificateRotation's step (while VERIFYING, the step it verifies); '' when there is
- * none or it would repeat the STATE column.
+ * A CertificateRotation's step for the ROTATION column (while VERIFYING, the step it verifies);
+ * '' for other kinds, and when there is none or it would repeat the STATE column.
  */
 export function rotationColumn(r: StatusRow): string {
-  if (r.kind === 'IssuedCertificate') return r.rotationState && r.rotationState !== 'NOT_ROTATING' ? r.rotationState : '';
   if (r.kind !== 'CertificateRotation') return '';
   if (r.state === 'VERIFYING' && r.progressStep) return r.progressStep;
   return rotationStep(r.state, r.rotationState) ?? '';
