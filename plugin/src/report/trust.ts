@@ -57,7 +57,6 @@ const TRUST_CACHE_MAX = 1024;
 const trustFacts = new Map<string, Omit<SecretTrust, 'secret'> | null>();
 
 function readTrust(data: Record<string, string> | undefined): Omit<SecretTrust, 'secret'> | undefined {
-  const secret = '';
   const caCertPem = certPems(fromBase64(data?.['ca-cert.pem']))[0];
   const rootPems = certPems(fromBase64(data?.['root-cert.pem']));
   if (!caCertPem && rootPems.length === 0) return undefined;
@@ -78,7 +77,7 @@ function readTrust(data: Record<string, string> | undefined): Omit<SecretTrust, 
   const chainPems = certPems(fromBase64(data?.['cert-chain.pem'])).filter((p) => norm(p) !== norm(caCertPem));
   let anchorPem: string | undefined;
   try {
-    anchorPem = anchorOf({ cluster: '', secret, caCertPem, chainPems, rootPems });
+    anchorPem = anchorOf({ cluster: '', secret: '', caCertPem, chainPems, rootPems });
   } catch {
     anchorPem = undefined;
   }
