@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { BACKENDS, START_TIMEOUT_MS, startBackend, type Backend } from '../backend/index.js';
-import { apply, b64, BIN_DIR, buildPlugin, KUBECTL, kubectlMeshCert, opensslFingerprint, patchStatus, privateKeyBlocks, tempDir } from './helpers.js';
+import { apply, b64, BIN_DIR, buildPlugin, KUBECTL, kubectl, kubectlMeshCert, opensslFingerprint, patchStatus, privateKeyBlocks, tempDir } from './helpers.js';
 import { cacertsSecret, GLOO, makeIntermediate, makeRoot, namespace, rootSecret, ZEPHYR, type Ca } from './fixtures.js';
 
 let backend: Backend;
@@ -190,6 +190,18 @@ for (const kind of BACKENDS) describe(`status (${kind})`, () => {
     } finally {
       await patchStatus(backend.kubeconfigPath, 'west', 'issuedcertificates.certificates.mesh.gloo.solo.io', 'istio-system', 'west', { error: 'signing Secret gloo-mesh/root-ca not found' });
     }
+  });
+
+  it('marks a state written for an older generation (stale); -o wide says so in SYNCED', async () => {
+    await kubectl(backend.kubeconfigPath, 'west', ['patch', 'issuedcertificates.certificates.mesh.gloo.solo.io', 'west', '-n', 'istio-system', '--type=merge', '-p', JSON.stringify({ spec: { hosts: ['spiffe://west.local', 'spiffe://west2.local'] } })]);
+    const t = await kubectlMeshCert(['status', '--managed-clusters', 'west', '--mgmt-context', 'mgmt'], { env });
+    expect(t.stdout).toMatch(/^west\s+istio-system\s+west\s+IssuedCertificate\s+FAILED \(stale\)\s/m);
+    const w = await kubectlMeshCert(['status', '--managed-clusters', 'west', '--mgmt-context', 'mgmt', '-o', 'wide'], { env });
+    expect(w.stdout).toMatch(/^west\s+istio-system\s+west\s+IssuedCertificate\s+FAILED\s+mesh-cert\s+no \(1\/2\)\s/m);
+    // caught up: plain again
+    await patchStatus(backend.kubeconfigPath, 'west', 'issuedcertificates.certificates.mesh.gloo.solo.io', 'istio-system', 'west', { observedGeneration: 2 });
+    const again = await kubectlMeshCert(['status', '--managed-clusters', 'west', '--mgmt-context', 'mgmt'], { env });
+    expect(again.stdout).toMatch(/^west\s+istio-system\s+west\s+IssuedCertificate\s+FAILED\s+\d/m);
   });
 
   it('colours the STATE column on a terminal only: not piped, not with NO_COLOR', async () => {
