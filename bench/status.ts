@@ -3,7 +3,7 @@
 // of one VirtualMesh (issued by the engine, bench/mesh.ts), so status reads every cluster's
 // objects and issued Secret and checks the mesh's trust. Both commands name the management
 // cluster; the 100-cluster one takes every other context as managed (the default), the 1-cluster
-// one `--cluster c001`. Median wall time of interleaved runs (the built CLI, as bench/cli.ts runs
+// one `--managed-clusters c001`. Median wall time of interleaved runs (the built CLI, as bench/cli.ts runs
 // it); target: within 3x.
 // Run alone: npx tsx bench/status.ts  (BENCH_STATUS_CLUSTERS=20, BENCH_STATUS_RUNS=5 to vary)
 import { execFileSync, spawn } from 'node:child_process';
@@ -65,7 +65,7 @@ export async function benchStatus(): Promise<BenchResult[]> {
 
     const env = { ...process.env, KUBECONFIG: mesh.sandbox.kubeconfigPath, NO_COLOR: '1' };
     const all = ['status', '--mgmt-context', MGMT];
-    const one = ['status', '--mgmt-context', MGMT, '--cluster', names[0]!];
+    const one = ['status', '--mgmt-context', MGMT, '--managed-clusters', names[0]!];
     // Warm the file cache and the sandbox once, and check what each sees; not counted.
     expectRows((await run(all, env)).stdout, names, `status across ${MANAGED}`);
     expectRows((await run(one, env)).stdout, [names[0]!], 'status across 1');
@@ -84,7 +84,7 @@ export async function benchStatus(): Promise<BenchResult[]> {
         value: m,
         unit: 'ms',
         baseline: s,
-        baselineName: 'status --cluster c001: 1 managed cluster + mgmt, same sandbox (ms)',
+        baselineName: 'status --managed-clusters c001: 1 managed cluster + mgmt, same sandbox (ms)',
         ratio: m / s,
         target: '<= 3x',
       },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { makeList, renderTable, type Column } from '../../plugin/src/lib/output.js';
+import { makeList, renderTable, visibleWidth, type Column } from '../../plugin/src/lib/output.js';
 import { parseDuration, splitList } from '../../plugin/src/lib/flags.js';
-import { problems, type StatusRow } from '../../plugin/src/report/status.js';
+import { problems, rotationWords, type StatusRow } from '../../plugin/src/report/status.js';
 import { parseRef } from '../../plugin/src/lib/refs.js';
 import { oneSentence, exitCodeOf, TimeoutError, InterruptedError, UserError } from '../../plugin/src/lib/errors.js';
 
@@ -16,6 +16,36 @@ describe('tables', () => {
     expect(renderTable(rows, cols)).toBe('NAME     STATE\nx        one\nlonger   two lines\n');
     expect(renderTable(rows, cols, { wide: true, noHeaders: true })).toBe('x        one         one\nlonger   two lines   two lines\n');
     expect(renderTable([], cols, { noHeaders: true })).toBe('');
+  });
+  it('pads painted cells by their text alone, and paints only where asked', () => {
+    const tone: Column<{ a: string; b: string }>[] = [
+      { header: 'name', get: (r) => r.a },
+      { header: 'state', tone: (r) => (r.b === 'bad' ? 'fail' : 'ok'), get: (r) => r.b },
+      { header: 'x', get: () => '.' },
+    ];
+    const rows = [{ a: 'x', b: 'bad' }, { a: 'longer', b: 'good!' }];
+    const painted = renderTable(rows, tone, { paint: (m, t) => `\x1b[${m === 'fail' ? 31 : 32}m${t}\x1b[0m` });
+    expect(painted).toBe('NAME     STATE   X\nx        \x1b[31mbad\x1b[0m     .\nlonger   \x1b[32mgood!\x1b[0m   .\n');
+    // eslint-disable-next-line no-control-regex
+    expect(painted.replace(/\x1b\[[0-9;]*m/g, '')).toBe(renderTable(rows, tone));
+    expect(visibleWidth('\x1b[31mbad\x1b[0m')).toBe(3);
+    // a cell's own escape characters are data, never passed through
+    expect(renderTable([{ a: '\x1b[2Jx', b: 'ok' }], tone)).toBe('NAME    STATE   X\n [2Jx   ok      .\n');
+  });
+  it('cuts the shrinkable column so that lines fit maxWidth, never below its header', () => {
+    const c: Column<{ a: string; e: string }>[] = [{ header: 'name', get: (r) => r.a }, { header: 'error', shrink: true, get: (r) => r.e }];
+    const rows = [{ a: 'x', e: 'a long error message' }];
+    expect(renderTable(rows, c, { maxWidth: 15 })).toBe('NAME   ERROR\nx      a long …\n');
+    expect(renderTable(rows, c, { maxWidth: 100 })).toBe('NAME   ERROR\nx      a long error message\n');
+    expect(renderTable(rows, c, { maxWidth: 3 })).toBe('NAME   ERROR\nx      a lo…\n');
+  });
+  it('names a rotation state once', () => {
+    expect(rotationWords('VERIFYING', 'VERIFYING', 'PROPAGATING_NEW_INTERMEDIATE')).toBe('VERIFYING (after PROPAGATING_NEW_INTERMEDIATE)');
+    expect(rotationWords('FINISHED', 'FINISHED')).toBe('FINISHED');
+    expect(rotationWords('ROTATING', 'ADDING_NEW_ROOT', 'ADDING_NEW_ROOT')).toBe('ROTATING ADDING_NEW_ROOT');
+    expect(rotationWords('FAILED', 'PREVIOUS_CA')).toBe('FAILED');
+    expect(rotationWords('PENDING', 'NOT_ROTATING')).toBe('PENDING');
+    expect(rotationWords('ROTATING', 'ROLLING_BACK')).toBe('ROTATING ROLLING_BACK');
   });
   it('wraps items in a v1 List', () => {
     expect(makeList([1])).toEqual({ apiVersion: 'v1', kind: 'List', metadata: {}, items: [1] });

@@ -65,7 +65,12 @@ for (const backend of BACKENDS) {
           { cluster: 'c2', done: 0, total: 1, waiting: ['at ADDING_NEW_ROOT'] },
         ]);
         let table = await status([]);
-        expect(table.stdout).toContain(`CertificateRotation gloo-mesh/${name} (virtualMesh gloo-mesh/vm-status) ROTATING PROPAGATING_NEW_INTERMEDIATE: c1 0/1 at ADDING_NEW_ROOT, c2 0/1 at ADDING_NEW_ROOT`);
+        expect(table.stdout).toContain(`▸ CertificateRotation gloo-mesh/${name} (virtualMesh gloo-mesh/vm-status) ROTATING PROPAGATING_NEW_INTERMEDIATE: c1 0/1 at ADDING_NEW_ROOT, c2 0/1 at ADDING_NEW_ROOT\n`);
+        // the table within 120 columns; -o wide names the step once, beside the state
+        const wide = await status(['-o', 'wide']);
+        expect(wide.stdout).toMatch(new RegExp(`^mgmt\\s+gloo-mesh\\s+${name}\\s+CertificateRotation\\s+ROTATING\\s.*\\sPROPAGATING_NEW_INTERMEDIATE\\s`, 'm'));
+        expect(wide.stdout).toMatch(/^c1\s+istio-system\s+vm-status\s+IssuedCertificate\s+FINISHED\s.*\sADDING_NEW_ROOT\/ADDING_NEW_ROOT\s/m);
+        for (const line of table.stdout.split('\n\n')[0]!.split('\n')) expect(line.length, line).toBeLessThanOrEqual(120);
 
         // Resumed through the re-issue and stopped on entering verification: every cluster is done.
         const second = await rotate(options({ stopAfterWrites: 1 }));
@@ -79,13 +84,17 @@ for (const backend of BACKENDS) {
           { cluster: 'c2', done: 1, total: 1, waiting: [] },
         ]);
         table = await status([]);
-        expect(table.stdout).toContain(`CertificateRotation gloo-mesh/${name} (virtualMesh gloo-mesh/vm-status) VERIFYING VERIFYING (after PROPAGATING_NEW_INTERMEDIATE): c1 1/1 done, c2 1/1 done`);
+        // the state once (not VERIFYING VERIFYING), and the step it verifies
+        expect(table.stdout).toContain(`▸ CertificateRotation gloo-mesh/${name} (virtualMesh gloo-mesh/vm-status) VERIFYING (after PROPAGATING_NEW_INTERMEDIATE): c1 1/1 done, c2 1/1 done\n`);
+        expect((await status(['-o', 'wide'])).stdout).toMatch(new RegExp(`^mgmt\\s+gloo-mesh\\s+${name}\\s+CertificateRotation\\s+VERIFYING\\s.*\\sPROPAGATING_NEW_INTERMEDIATE\\s`, 'm'));
 
         // Finished: no progress section any more.
         const last = await rotate(options({}));
         expect(last.outcome).toBe('finished');
         table = await status([]);
         expect(table.stdout).not.toContain('CertificateRotation gloo-mesh/');
+        // FINISHED once: its last step is not repeated beside it (DRIVER, SYNCED, NOT AFTER, DAYS, ROOT, TRUSTS, ANCHOR, ROTATION, DETAIL)
+        expect((await status(['-o', 'wide'])).stdout).toMatch(new RegExp(`^mgmt\\s+gloo-mesh\\s+${name}\\s+CertificateRotation\\s+FINISHED\\s+-\\s+yes(\\s+-){6}\\s+virtualMesh gloo-mesh/vm-status$`, 'm'));
         rot = rotationReport((await status(['-o', 'json'])).stdout);
         expect(rot.state).toBe('FINISHED');
         expect(rot.progress).toBeUndefined();

@@ -23,13 +23,22 @@ export function fromBase64(b64: string | undefined): string | undefined {
   return Buffer.from(b64, 'base64').toString('utf8');
 }
 
+// A report meets the same certificates again and again (every cluster's Secret holds the mesh's
+// root, a chain repeats its intermediate): each PEM is parsed once per process. Bounded, so a
+// long `status --watch` does not grow without end.
+const BRIEF_CACHE_MAX = 4096;
+const briefs = new Map<string, CertBrief | null>();
+
 /** The first certificate of a PEM text, or undefined if there is none or it does not parse. */
 export function briefOf(text: string | undefined): CertBrief | undefined {
   const pem = certPems(text)[0];
   if (!pem) return undefined;
+  const known = briefs.get(pem);
+  if (known !== undefined) return known ? { ...known } : undefined;
+  let brief: CertBrief | null;
   try {
     const c = new X509Certificate(pem);
-    return {
+    brief = {
       subject: c.subject.replace(/\n/g, ', '),
       notBefore: new Date(c.validFrom).toISOString(),
       notAfter: new Date(c.validTo).toISOString(),
@@ -37,8 +46,12 @@ export function briefOf(text: string | undefined): CertBrief | undefined {
       isCA: c.ca,
     };
   } catch {
-    return undefined;
+    brief = null;
   }
+  if (briefs.size >= BRIEF_CACHE_MAX) briefs.clear();
+  briefs.set(pem, brief);
+  // A copy: callers may annotate what they get.
+  return brief ? { ...brief } : undefined;
 }
 
 export function daysLeft(notAfter: string, now = Date.now()): number {

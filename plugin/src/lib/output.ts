@@ -3,24 +3,75 @@
 import type { OutputFormat } from './flags.js';
 import { loadYaml } from './lazy.js';
 import { UserError } from './errors.js';
+import type { Mark } from './progress.js';
 
 export interface Column<T> {
   header: string;
   /** Shown only with -o wide. */
   wide?: boolean;
   get(row: T): string;
+  /** The mark whose colour the cell takes where the table is painted (TableOptions.paint). */
+  tone?(row: T): Mark | undefined;
+  /** The column that gives way when a line would pass TableOptions.maxWidth (its cells are cut, ending in …). */
+  shrink?: boolean;
 }
 
-export interface TableOptions { wide?: boolean; noHeaders?: boolean; /** headers as given, not upper-cased */ rawHeaders?: boolean }
+export interface TableOptions {
+  wide?: boolean;
+  noHeaders?: boolean;
+  /** headers as given, not upper-cased */
+  rawHeaders?: boolean;
+  /** Colours a cell in the colour of a mark (progress.ts's paint on a terminal); none: plain text. */
+  paint?: (mark: Mark, text: string) => string;
+  /** Lines no wider than this, by cutting the `shrink` column (never narrower than its header). */
+  maxWidth?: number;
+}
 
+const GAP = '   ';
+const ELLIPSIS = '…';
+
+/**
+ * Widths are those of the text itself: a cell is sanitized first and painted last, so colour
+ * escapes never count, and a painted cell is padded as if it were plain.
+ */
 export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[], opts: TableOptions = {}): string {
   const cols = columns.filter((c) => opts.wide || !c.wide);
   const cells = rows.map((r) => cols.map((c) => sanitize(c.get(r))));
   const header = cols.map((c) => (opts.rawHeaders ? c.header : c.header.toUpperCase()));
   const all = opts.noHeaders ? cells : [header, ...cells];
   if (all.length === 0) return '';
-  const widths = cols.map((_, i) => Math.max(...all.map((row) => row[i].length)));
-  return all.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('   ').trimEnd()).join('\n') + '\n';
+  const widths = cols.map((_, i) => Math.max(...all.map((row) => visibleWidth(row[i]!))));
+  fitWidths(cols, widths, header, opts.maxWidth);
+  const tones = rows.map((r) => cols.map((c) => (opts.paint && c.tone ? c.tone(r) : undefined)));
+  const toneOffset = opts.noHeaders ? 0 : 1;
+  return all.map((row, r) => {
+    const line = row.map((cell, i) => {
+      const text = visibleWidth(cell) > widths[i]! ? cut(cell, widths[i]!) : cell;
+      const pad = i === row.length - 1 ? '' : ' '.repeat(widths[i]! - visibleWidth(text));
+      const tone = r >= toneOffset ? tones[r - toneOffset]![i] : undefined;
+      return (tone && opts.paint ? opts.paint(tone, text) : text) + pad;
+    });
+    return line.join(GAP).trimEnd();
+  }).join('\n') + '\n';
+}
+
+/** Narrows the shrinkable column so that a line is at most maxWidth wide. */
+function fitWidths<T>(cols: readonly Column<T>[], widths: number[], header: string[], maxWidth: number | undefined): void {
+  if (!maxWidth) return;
+  const total = widths.reduce((a, b) => a + b, 0) + GAP.length * (widths.length - 1);
+  const i = cols.findIndex((c) => c.shrink);
+  if (i < 0 || total <= maxWidth) return;
+  widths[i] = Math.max(header[i]!.length, ELLIPSIS.length + 1, widths[i]! - (total - maxWidth));
+}
+
+function cut(text: string, width: number): string {
+  return [...text].slice(0, width - ELLIPSIS.length).join('') + ELLIPSIS;
+}
+
+/** The columns a text takes on a terminal: SGR colour sequences take none. */
+export function visibleWidth(text: string): number {
+  // eslint-disable-next-line no-control-regex
+  return [...text.replace(/\x1b\[[0-9;]*m/g, '')].length;
 }
 
 /** Cells are one line: control characters and newlines would break the columns. */

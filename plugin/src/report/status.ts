@@ -8,6 +8,7 @@ import { UnreachableError, errorMessage } from '../lib/errors.js';
 import type { K8s, KObject, Secret } from '../lib/k8s.js';
 import { isNotFound } from '../lib/k8s.js';
 import { KINDS, type KindInfo } from '../lib/kinds.js';
+import { MARKS, type Mark } from '../lib/progress.js';
 import { virtualMeshesOf } from '../engine/rotation/targets.js';
 import { glooMeshOwner } from '../engine/ownership.js';
 import { DEFAULT_ISSUED_SECRET, type CertKind } from '../engine/resources.js';
@@ -326,9 +327,59 @@ export function rotationsOf(rows: StatusRow[]): ActiveRotation[] {
     .map((r) => ({ cluster: r.cluster, name: `${r.namespace}/${r.name}`, virtualMesh: r.virtualMeshes![0]!, state: r.state, rotationState: r.rotationState ?? 'NOT_ROTATING' }));
 }
 
-/** One line per VirtualMesh, for the table formats: what its clusters trust, and whether that is right. */
-export function trustLines(verdicts: MeshVerdict[]): string[] {
-  return verdicts.map((v) => `${v.ok ? 'trust' : 'TRUST FAILURE'}: ${v.message}`);
+/** One line per VirtualMesh, for the table formats: what its clusters trust, and whether that is right (its mark). */
+export function trustLines(verdicts: MeshVerdict[], mark: (m: Mark) => string = (m) => MARKS[m]): string[] {
+  return verdicts.map((v) => `${mark(v.ok ? 'ok' : 'fail')} ${v.message}`);
+}
+
+/**
+ * A rotation's state words, each once: `ROTATING ADDING_NEW_ROOT`, `VERIFYING (after
+ * PROPAGATING_NEW_INTERMEDIATE)`, `FINISHED` (not `VERIFYING VERIFYING`, `FINISHED (FINISHED)`).
+ * `after` is the step a VERIFYING step verifies.
+ */
+export function rotationWords(state: string, rotationState: string | undefined, after?: string): string {
+  const step = rotationStep(state, rotationState);
+  const verified = after && after !== step && after !== state ? ` (after ${after})` : '';
+  return `${state}${step ? ` ${step}` : ''}${verified}`;
+}
+
+/** The step of a rotation worth naming beside its state: none when it only repeats it. */
+function rotationStep(state: string, rotationState: string | undefined): string | undefined {
+  if (!rotationState || rotationState === state || rotationState === 'NOT_ROTATING') return undefined;
+  // A finished or failed rotation's last step is history; its error says what went wrong.
+  if ((state === 'FINISHED' || state === 'FAILED') && ['FINISHED', 'FAILED', 'PREVIOUS_CA'].includes(rotationState)) return undefined;
+  return rotationState;
+}
+
+/**
+ * A CertificateRotation's step for the ROTATION column (while VERIFYING, the step it verifies);
+ * '' for other kinds, and when there is none or it would repeat the STATE column.
+ */
+export function rotationColumn(r: StatusRow): string {
+  if (r.kind !== 'CertificateRotation') return '';
+  if (r.state === 'VERIFYING' && r.progressStep) return r.progressStep;
+  return rotationStep(r.state, r.rotationState) ?? '';
+}
+
+const DONE_STATES = new Set(['FINISHED', 'BOUNCED', 'APPROVED']);
+const MOVING_STATES = new Set(['REQUESTED', 'ISSUED', 'ROTATING', 'VERIFYING', 'BOUNCING']);
+
+/**
+ * The mark whose colour a row's state takes: failures (and the FAILED objects status reports as
+ * notes: Gloo Mesh's, superseded rotations) fail, done ok, under way step; PENDING and the rest
+ * none.
+ */
+export function stateMark(r: StatusRow): Mark | undefined {
+  if (r.kind === 'Cluster' || isFailed(r)) return 'fail';
+  if (DONE_STATES.has(r.state)) return 'ok';
+  if (MOVING_STATES.has(r.state)) return 'step';
+  return undefined;
+}
+
+/** The mark of a certificate's days left: expired fail, within warnDays warn. */
+export function daysMark(r: StatusRow, warnDays: number): Mark | undefined {
+  if (r.daysLeft === undefined) return undefined;
+  return r.daysLeft < 0 ? 'fail' : r.daysLeft < warnDays ? 'warn' : undefined;
 }
 
 /**
@@ -355,13 +406,12 @@ export function addRotationProgress(rows: StatusRow[]): void {
 }
 
 /** `c1 1/1 done`, `c2 0/1 ISSUED`: one line per active rotation, for the table formats. */
-export function progressLines(rows: StatusRow[]): string[] {
+export function progressLines(rows: StatusRow[], mark: (m: Mark) => string = (m) => MARKS[m]): string[] {
   return rows
     .filter((r) => r.progress)
     .map((r) => {
       const clusters = r.progress!.map((p) => `${p.cluster} ${p.done}/${p.total} ${p.done === p.total ? 'done' : p.waiting.join(',')}`);
-      const step = r.progressStep && r.progressStep !== r.rotationState ? ` (after ${r.progressStep})` : '';
-      return `CertificateRotation ${r.namespace}/${r.name} (virtualMesh ${r.virtualMeshes?.[0] ?? '-'}) ${r.state} ${r.rotationState ?? 'NOT_ROTATING'}${step}: ${clusters.length ? clusters.join(', ') : 'no IssuedCertificate of the VirtualMesh found'}`;
+      return `${mark('step')} CertificateRotation ${r.namespace}/${r.name} (virtualMesh ${r.virtualMeshes?.[0] ?? '-'}) ${rotationWords(r.state, r.rotationState, r.progressStep)}: ${clusters.length ? clusters.join(', ') : 'no IssuedCertificate of the VirtualMesh found'}`;
     });
 }
 

@@ -41,6 +41,22 @@ const norm = (p: string) => p.replace(/\s+/g, '');
  * when it holds no ca-cert.pem and no root-cert.pem (not an issued Secret).
  */
 export function secretTrust(secret: string, data: Record<string, string> | undefined): SecretTrust | undefined {
+  // The same material (one Secret read twice, or copied to several clusters) is judged once:
+  // anchoring an intermediate is a chain verification.
+  const key = [data?.['ca-cert.pem'], data?.['cert-chain.pem'], data?.['root-cert.pem']].map((v) => v ?? '').join('\0');
+  let facts = trustFacts.get(key);
+  if (facts === undefined) {
+    if (trustFacts.size >= TRUST_CACHE_MAX) trustFacts.clear();
+    facts = readTrust(data) ?? null;
+    trustFacts.set(key, facts);
+  }
+  return facts ? { secret, ...structuredClone(facts) } : undefined;
+}
+
+const TRUST_CACHE_MAX = 1024;
+const trustFacts = new Map<string, Omit<SecretTrust, 'secret'> | null>();
+
+function readTrust(data: Record<string, string> | undefined): Omit<SecretTrust, 'secret'> | undefined {
   const caCertPem = certPems(fromBase64(data?.['ca-cert.pem']))[0];
   const rootPems = certPems(fromBase64(data?.['root-cert.pem']));
   if (!caCertPem && rootPems.length === 0) return undefined;
@@ -53,7 +69,7 @@ export function secretTrust(secret: string, data: Record<string, string> | undef
       roots.push(r);
     }
   }
-  const out: SecretTrust = { secret, roots };
+  const out: Omit<SecretTrust, 'secret'> = { roots };
   if (!caCertPem) {
     out.anchorError = 'it holds no ca-cert.pem';
     return out;
@@ -61,7 +77,7 @@ export function secretTrust(secret: string, data: Record<string, string> | undef
   const chainPems = certPems(fromBase64(data?.['cert-chain.pem'])).filter((p) => norm(p) !== norm(caCertPem));
   let anchorPem: string | undefined;
   try {
-    anchorPem = anchorOf({ cluster: '', secret, caCertPem, chainPems, rootPems });
+    anchorPem = anchorOf({ cluster: '', secret: '', caCertPem, chainPems, rootPems });
   } catch {
     anchorPem = undefined;
   }

@@ -2,15 +2,16 @@
 // the step begins. Normally these are among the step's own roots and change nothing; after an
 // earlier rotation failed or was deleted half-way, some cluster may still hold an intermediate of
 // a root this rotation does not name, and every cluster must trust it until none uses it.
-import { verifyChain } from '../../../../schemas/pki/index.js';
+import { splitPem, verifyChainDetailed } from '../../../../schemas/pki/index.js';
 import { uniquePems } from '../issuance/signing-secret.js';
 import { normPem } from '../issuance/plan-material.js';
 import type { IssuedMaterial } from './trust-check.js';
 
 /** The root that anchors a cluster's intermediate: the top of its path to its own roots. */
 export function anchorOf(m: IssuedMaterial): string | undefined {
-  const v = verifyChain({ certPem: m.caCertPem, chainPems: m.chainPems, rootPems: m.rootPems });
-  if (v.ok) return v.path[v.path.length - 1]!.pem.trim();
+  // Only which root anchors the path matters: nothing on it needs decoding into text.
+  const v = verifyChainDetailed({ certPem: m.caCertPem, chainPems: m.chainPems, rootPems: m.rootPems, decodePath: false });
+  if (v.ok) return splitPem(m.rootPems[v.rootIndex]!)[0]!.pem.trim();
   return m.chainPems.length ? m.chainPems[m.chainPems.length - 1]!.trim() : undefined;
 }
 
