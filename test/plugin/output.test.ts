@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { makeList, renderTable, visibleWidth, type Column } from '../../plugin/src/lib/output.js';
 import { parseDuration, splitList } from '../../plugin/src/lib/flags.js';
-import { problems, rotationWords, type StatusRow } from '../../plugin/src/report/status.js';
+import { problems, type StatusRow } from '../../plugin/src/report/status.js';
+import { rotationWords } from '../../plugin/src/lib/rotation-words.js';
 import { parseRef } from '../../plugin/src/lib/refs.js';
 import { oneSentence, exitCodeOf, TimeoutError, InterruptedError, UserError } from '../../plugin/src/lib/errors.js';
 

@@ -113,7 +113,7 @@ for (const backend of BACKENDS) {
         const killPoints: [RegExp, number][] = [
           [/▸ ROTATING ADDING_NEW_ROOT/, 150],
           [/▸ ROTATING PROPAGATING_NEW_INTERMEDIATE/, 0],
-          [/▸ VERIFYING VERIFYING/, 0],
+          [/▸ VERIFYING: /, 0],
           [/▸ ROTATING DELETING_OLD_ROOT/, 50],
         ];
         for (const [marker, delayMs] of killPoints) {

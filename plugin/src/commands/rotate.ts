@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { MeshCertCommand } from '../lib/base.js';
 import { clusterFlags, dryRunFlags, kubeFlags, outputFlags, parseDuration } from '../lib/flags.js';
 import { requestMode } from '../lib/request-mode.js';
+import { rotationWords } from '../lib/rotation-words.js';
 import { InterruptedError, TimeoutError, UserError, notInteractive } from '../lib/errors.js';
 
 export default class Rotate extends MeshCertCommand {
@@ -133,7 +134,7 @@ stored.`;
           if (e.type === 'rotation') progress.info(`${e.created ? (dryRun ? 'would create' : 'created') : 'resuming'} CertificateRotation ${e.namespace}/${e.name} (new root ${e.newRoot})`);
           else if (e.type === 'step') {
             endTasks();
-            progress.info(`${progress.mark('step')} ${e.state} ${e.rotationState}: ${e.message}`);
+            progress.info(`${progress.mark('step')} ${rotationWords(e.state, e.rotationState)}: ${e.message}`);
           } else if (e.type === 'certificate') {
             tasks ??= progress.clusterTasks(set.managed.map((c) => c.name));
             const { cluster, namespace, name, action, detail } = e.event;
@@ -169,7 +170,7 @@ stored.`;
     for (const why of result.retention?.kept ?? []) progress.info(`kept old root Secret ${why}`);
     if (fmt === 'json' || fmt === 'yaml') await output.printData(fmt, { ...r, keysGenerated: result.keysGenerated });
     else if (fmt === 'name') output.out(`certificaterotation.certificates.mesh.gloo.solo.io/${r.metadata.name}`);
-    else output.out(`certificaterotation/${r.metadata.name} ${r.status?.state ?? 'PENDING'} (${r.status?.rotationState ?? 'NOT_ROTATING'})${r.status?.error ? `: ${r.status.error}` : ''}`);
+    else output.out(`certificaterotation/${r.metadata.name} ${rotationWords(r.status?.state ?? 'PENDING', r.status?.rotationState)}${r.status?.error ? `: ${r.status.error}` : ''}`);
     if (result.outcome === 'stopped') throw new InterruptedError();
     if (result.outcome === 'failed' && result.timedOut) {
       const { step, clusters } = result.timedOut;

@@ -13,6 +13,7 @@ import { virtualMeshesOf } from '../engine/rotation/targets.js';
 import { glooMeshOwner } from '../engine/ownership.js';
 import { DEFAULT_ISSUED_SECRET, type CertKind } from '../engine/resources.js';
 import { isActiveRotation, meshVerdicts, secretTrust, type ActiveRotation, type MeshMember, type MeshVerdict, type SecretTrust } from './trust.js';
+import { rotationStep, rotationWords } from '../lib/rotation-words.js';
 
 export interface StatusRow {
   cluster: string;
@@ -330,25 +331,6 @@ export function rotationsOf(rows: StatusRow[]): ActiveRotation[] {
 /** One line per VirtualMesh, for the table formats: what its clusters trust, and whether that is right (its mark). */
 export function trustLines(verdicts: MeshVerdict[], mark: (m: Mark) => string = (m) => MARKS[m]): string[] {
   return verdicts.map((v) => `${mark(v.ok ? 'ok' : 'fail')} ${v.message}`);
-}
-
-/**
- * A rotation's state words, each once: `ROTATING ADDING_NEW_ROOT`, `VERIFYING (after
- * PROPAGATING_NEW_INTERMEDIATE)`, `FINISHED` (not `VERIFYING VERIFYING`, `FINISHED (FINISHED)`).
- * `after` is the step a VERIFYING step verifies.
- */
-export function rotationWords(state: string, rotationState: string | undefined, after?: string): string {
-  const step = rotationStep(state, rotationState);
-  const verified = after && after !== step && after !== state ? ` (after ${after})` : '';
-  return `${state}${step ? ` ${step}` : ''}${verified}`;
-}
-
-/** The step of a rotation worth naming beside its state: none when it only repeats it. */
-function rotationStep(state: string, rotationState: string | undefined): string | undefined {
-  if (!rotationState || rotationState === state || rotationState === 'NOT_ROTATING') return undefined;
-  // A finished or failed rotation's last step is history; its error says what went wrong.
-  if ((state === 'FINISHED' || state === 'FAILED') && ['FINISHED', 'FAILED', 'PREVIOUS_CA'].includes(rotationState)) return undefined;
-  return rotationState;
 }
 
 /**
