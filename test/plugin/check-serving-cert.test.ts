@@ -16,6 +16,7 @@ import { buildWebhookServer, type WebhookServer } from '../../webhook/src/server
 import { evaluateServingCert, servingSecretOf } from '../../plugin/src/report/check.js';
 import { apply, b64, buildPlugin, kubectl, kubectlMeshCert, privateKeyBlocks, REPO, tempDir } from './helpers.js';
 import { namespace } from './fixtures.js';
+import { SERVING_CERTIFICATE_ANNOTATION } from '../../schemas/src/annotations.js';
 
 interface Line { category: string; cluster: string; name: string; result: 'pass' | 'warn' | 'fail'; message: string; check?: string; hint?: string }
 interface Pki { dir: string; caPem: string; certPem: string }
@@ -205,6 +206,20 @@ for (const backend of BACKENDS) {
           message: 'the serving certificate of service mesh-cert-system/mesh-cert-webhook could not be read: Secret mesh-cert-system/mesh-cert-webhook-certs key tls.crt, kept by Deployment mesh-cert-system/mesh-cert-webhook: the Secret does not exist',
           hint: expect.stringContaining('kubectl -n mesh-cert-system get secret SECRET'),
         });
+      });
+
+      it('reads the certificate the webhook published on its configuration, with no access to its Secret', async () => {
+        // the Secret is gone (previous test): only the annotation can tell
+        const published = webhookConfigs(byService, good.caPem).map((c) => {
+          const o = c as { metadata: { name: string; annotations?: Record<string, string> } };
+          return { ...o, metadata: { ...o.metadata, annotations: { [SERVING_CERTIFICATE_ANNOTATION]: short.certPem } } };
+        });
+        await register(published);
+        const { lines } = await check();
+        expect(servingLines(lines)).toEqual([
+          expect.objectContaining({ name: VALIDATING, result: 'warn', message: expect.stringMatching(new RegExp(`^the serving certificate ${SUBJECT} \\(published by the webhook on ValidatingWebhookConfiguration mesh-cert-webhook\\) expires in 9 days \\(< 30\\)`)) }),
+          expect.objectContaining({ result: 'warn' }),
+        ]);
       });
     });
   });

@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kube, KubeCluster, KubeUser } from '../kube/index.js';
 import { apiCall, applyObjects, auditArgs, freePort, auditedRequests, eventually, kubectlOk, readManifest, REPO, run, startTimed } from './helpers.js';
 import { startWebhookProcess, webhookBundle, type WebhookProcess } from '../webhook/webhook-process.js';
+import { SERVING_CERTIFICATE_ANNOTATION } from '../../schemas/src/annotations.js';
 
 const NS = 'mesh-cert-system';
 const SA_USER = `system:serviceaccount:${NS}:mesh-cert-webhook`;
@@ -161,6 +162,13 @@ describe("the webhook's own TLS on a real control plane, with the permissions of
     expect(Math.round(years(serving))).toBe(1);
     expect(serving.subjectAltName).toBe('DNS:mesh-cert-webhook, DNS:mesh-cert-webhook.mesh-cert-system, DNS:mesh-cert-webhook.mesh-cert-system.svc, DNS:mesh-cert-webhook.mesh-cert-system.svc.cluster.local, IP Address:127.0.0.1');
     expect(await servedFingerprint()).toBe(serving.fingerprint256);
+    // the certificate it serves is published on both configurations, for `check` (no key in it)
+    for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
+      const published = await eventually(`the serving certificate published on the ${kind}`, async () =>
+        JSON.parse(await ok(['get', kind, 'mesh-cert-webhook', '-o', 'json'])).metadata.annotations?.[SERVING_CERTIFICATE_ANNOTATION] as string | undefined, 15_000);
+      expect(new X509Certificate(published).fingerprint256).toBe(serving.fingerprint256);
+      expect(published).not.toContain('PRIVATE KEY');
+    }
     // the mutating webhook got the same bundle and stays Ignore
     const m = JSON.parse(await ok(['get', 'mutatingwebhookconfiguration', 'mesh-cert-webhook', '-o', 'json'])).webhooks[0];
     expect([m.failurePolicy, Buffer.from(m.clientConfig.caBundle, 'base64').toString('utf8')]).toEqual(['Ignore', data['ca-bundle.crt']]);

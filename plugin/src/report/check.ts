@@ -25,6 +25,7 @@ import { virtualMeshesOf } from '../engine/rotation/targets.js';
 import { compareCrd, crdOwner, fewOf, ownerText, MESH_CERT_CRD_LABELS, type CrdOwner } from './crds.js';
 import { clientCrds } from './version.js';
 import { isActiveRotation, meshVerdicts, rootInfo, rootLabel, secretTrust, staleRoots, type ActiveRotation, type MeshMember, type SecretTrust } from './trust.js';
+import { SERVING_CERTIFICATE_ANNOTATION } from '../../../schemas/src/annotations.js';
 
 export type Result = 'pass' | 'warn' | 'fail';
 export type Severity = 'failure' | 'warning';
@@ -281,15 +282,20 @@ async function checkWebhooks(c: Cluster, k8s: K8s, now: number): Promise<CheckLi
   const W = CHECKS.webhookConfig;
   // One read per endpoint: the validating and mutating webhooks are usually the same server.
   const served = new Map<string, Promise<ServingCert>>();
-  const servingCert = (w: WebhookEntry): Promise<ServingCert> | undefined => {
+  const servingCert = (w: WebhookEntry, cfg: KObject, kind: string): Promise<ServingCert> | undefined => {
     const url = w.clientConfig?.url;
     const svc = w.clientConfig?.service;
     const key = url ? new URL(url).host : svc ? `${svc.namespace}/${svc.name}` : undefined;
     if (!key) return undefined;
+    // A Service-registered webhook's pods cannot be reached from here; the certificate it
+    // published on its configuration needs no access to its Secret (schemas/src/annotations.ts).
+    const published = certPems(cfg.metadata.annotations?.[SERVING_CERTIFICATE_ANNOTATION] ?? '');
     if (!served.has(key)) {
       served.set(key, url
         ? handshakeCerts(url).then((pems) => ({ pems, source: `TLS handshake with ${new URL(url).host}`, host: new URL(url).hostname.replace(/^\[|\]$/g, '') }))
-        : serviceServingCert(k8s, svc!));
+        : published.length
+          ? Promise.resolve({ pems: published, source: `published by the webhook on ${kind}WebhookConfiguration ${cfg.metadata.name}`, host: `${svc!.name}.${svc!.namespace}.svc` })
+          : serviceServingCert(k8s, svc!));
     }
     return served.get(key);
   };
@@ -298,14 +304,14 @@ async function checkWebhooks(c: Cluster, k8s: K8s, now: number): Promise<CheckLi
     const ours = configs.flatMap((cfg) =>
       ((cfg.webhooks as WebhookEntry[] | undefined) ?? [])
         .filter((w) => (w.rules ?? []).some((r) => (r.apiGroups ?? []).some((g) => GROUPS.has(g) || g === '*')))
-        .map((w) => ({ cfg: cfg.metadata.name, w })),
+        .map((w) => ({ cfg: cfg.metadata.name, config: cfg, w })),
     );
     const push = (name: string, result: Result, message: string, hint?: string) => lines.push(line(W, c.name, name, result, message, hint));
     if (ours.length === 0) {
       push(`${kind}WebhookConfiguration`, 'fail', `no ${kind}WebhookConfiguration routes the mesh-cert kinds to a webhook (kubectl apply -k manifests/)`);
       continue;
     }
-    for (const { cfg, w } of ours) {
+    for (const { cfg, config, w } of ours) {
       const name = `${kind}WebhookConfiguration ${cfg} / ${w.name}`;
       const svc = w.clientConfig?.service;
       const to = w.clientConfig?.url ?? (svc ? `service ${svc.namespace}/${svc.name}` : undefined);
@@ -323,7 +329,7 @@ async function checkWebhooks(c: Cluster, k8s: K8s, now: number): Promise<CheckLi
       else if (caLeft < MIN_DAYS) push(name, 'warn', `routes the mesh-cert kinds to ${to}; its caBundle expires in ${caLeft} days (< ${MIN_DAYS})`, TLS_FIX);
       else push(name, 'pass', `routes the mesh-cert kinds to ${to}; its caBundle is valid for ${caLeft} more days`);
       try {
-        lines.push(evaluateServingCert(c.name, name, (await servingCert(w))!, caCerts, now));
+        lines.push(evaluateServingCert(c.name, name, (await servingCert(w, config, kind))!, caCerts, now));
       } catch (err) {
         // Unread is not bad: the dry-run check still shows whether the API server accepts it.
         lines.push(line(CHECKS.webhookCert, c.name, `${name} serving certificate`, 'warn', `the serving certificate of ${to} could not be read: ${errorMessage(err)}`,

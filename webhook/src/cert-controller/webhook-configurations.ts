@@ -9,12 +9,16 @@
 // manifests resets it, the webhook stays out of the way. The mutating webhook stays Ignore (its
 // mapping is a convenience).
 //
+// The certificate served is also published as an annotation on each configuration (public, no
+// key), so `kubectl mesh-cert check` can read its expiry with no access to the Secret.
+//
 // Each change is one JSON patch per configuration whose `test` operations pin the webhook names at
 // the indexes it edits, so an edit made meanwhile by someone else fails the patch instead of
 // landing on the wrong webhook; the next check tries again.
 import { ok, type ApiStatus, type KubeApi } from './kube-api.js';
 import { signedBy } from './certificates.js';
 import { splitBundle } from './plan.js';
+import { SERVING_CERTIFICATE_ANNOTATION } from '../../../schemas/src/annotations.js';
 
 export interface WebhookConfigurationNames {
   validating?: string;
@@ -22,7 +26,7 @@ export interface WebhookConfigurationNames {
 }
 
 interface Configuration {
-  metadata: { name: string };
+  metadata: { name: string; annotations?: Record<string, string> };
   webhooks?: { name: string; failurePolicy?: string; clientConfig?: { caBundle?: string } }[];
 }
 
@@ -72,6 +76,13 @@ export async function reconcileWebhookConfigurations(
       }
       if (mine.length) ops.push({ op: 'test', path: `/webhooks/${i}/name`, value: w.name }, ...mine);
     });
+    if (want.servingCertPem !== '' && config.metadata.annotations?.[SERVING_CERTIFICATE_ANNOTATION] !== want.servingCertPem) {
+      const key = SERVING_CERTIFICATE_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1');
+      ops.push(config.metadata.annotations
+        ? { op: 'add', path: `/metadata/annotations/${key}`, value: want.servingCertPem }
+        : { op: 'add', path: '/metadata/annotations', value: { [SERVING_CERTIFICATE_ANNOTATION]: want.servingCertPem } });
+      did.push(`annotation ${SERVING_CERTIFICATE_ANNOTATION}`);
+    }
     if (ops.length) {
       ok(`patch ${what}`, await api.call<Configuration | ApiStatus>('PATCH', path, ops, 'application/json-patch+json'));
       changes.push(`${what}: ${did.join(', ')}`);

@@ -1,0 +1,9 @@
+// Annotations one part of mesh-cert writes and another reads: named once, here.
+
+/**
+ * On the webhook's own Validating/MutatingWebhookConfiguration: the PEM serving certificate the
+ * webhook serves now (public; no key), written by its certificate controller's leader whenever it
+ * changes. `kubectl mesh-cert check` reads the serving certificate's expiry from it, so an
+ * operator needs no access to the webhook's Secret (which holds its keys) or a path to its pods.
+ */
+export const SERVING_CERTIFICATE_ANNOTATION = 'mesh-cert.solo.io/serving-certificate';
