@@ -106,15 +106,10 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`mesh-cert-webhook: ${err instanceof Error ? (known ? err.message : (err.stack ?? err.message)) : String(err)}\n${usage ? `\n${USAGE}` : ''}`);
     return usage ? 2 : 1;
   }
-  process.stdout.write(`mesh-cert-webhook serving admission on ${server.url} (POST /mutate, /validate); health and metrics on ${server.healthUrl}\n`);
   const s = server;
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
-      process.stderr.write(`mesh-cert-webhook: ${signal}: finishing in-flight reviews\n`);
-      s.close().then(resolve, (err: unknown) => {
-        process.stderr.write(`mesh-cert-webhook: shutdown: ${String(err)}\n`);
-        resolve();
-      });
+      s.close(signal).then(resolve, () => resolve());
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
