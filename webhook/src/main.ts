@@ -18,6 +18,9 @@ Options:
   --client-ca-file FILE      require client certificates signed by this CA (PEM)
   --kubeconfig FILE          cluster to list/watch CertificateRotations from
                              (default: the pod's service account when in a cluster)
+  --no-certificate-expiry-metrics
+                             do not list/watch CertificateRequests to export the expiry of the
+                             mesh's intermediates and roots (needs list, watch on them)
   --log-level LEVEL          fatal, error, warn, info, debug, trace, silent (default info)
   --shutdown-delay SECONDS   on SIGTERM, keep serving this long with /readyz failing (default 0)
   --max-connections N        HTTPS connections served at once; more wait their turn (default 512)
@@ -52,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
         'tls-private-key-file': { type: 'string' },
         'client-ca-file': { type: 'string' },
         kubeconfig: { type: 'string' },
+        'no-certificate-expiry-metrics': { type: 'boolean' },
         'log-level': { type: 'string' },
         'shutdown-delay': { type: 'string' },
         'max-connections': { type: 'string' },
@@ -95,6 +99,7 @@ async function main(argv: string[]): Promise<number> {
       tlsKeyFile: values['tls-private-key-file'],
       clientCaFile: values['client-ca-file'],
       kubeconfig: values.kubeconfig,
+      certificateExpiry: !values['no-certificate-expiry-metrics'],
       logLevel,
       shutdownDelayMs: Number(delay) * 1000,
       limits: { ...(maxConnections ? { maxConnections } : {}), ...(maxInFlight ? { maxInFlight } : {}) },

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { deprecationPatch, KINDS, validateObject } from '../../schemas/src/index.js';
 import { MAX_BODY_BYTES } from './admission/limits.js';
 import { InFlight } from './body.js';
+import { CERTIFICATE_EXPIRY, startExpiryExporter, type ExpiryExporter } from './certificate-expiry.js';
 import { ConnectionGate } from './connections.js';
 import { healthPlugin } from './health.js';
 import { registerLoadMetrics, tlsErrorReason } from './load-metrics.js';
@@ -69,6 +70,11 @@ export interface WebhookServerOptions {
   logLevel?: string;
   /** Where JSON logs go (default stdout). */
   logStream?: NodeJS.WritableStream;
+  /**
+   * Export the expiry of the mesh's intermediates and roots from the cluster's CertificateRequests
+   * (certificate-expiry.ts); default: whenever a cluster is configured.
+   */
+  certificateExpiry?: boolean;
   /** Replaces the cluster-backed cache (tests); `null` disables the active-rotation rule. */
   rotationCache?: RotationCache | null;
   /** How often the TLS files are re-read besides the directory watch. */
@@ -181,6 +187,15 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
     log.warn('no cluster configured (--kubeconfig, or a pod service account): the one-active-CertificateRotation-per-VirtualMesh rule is not enforced');
   }
 
+  let expiry: ExpiryExporter | undefined;
+  if (opts.certificateExpiry !== false && clusterConfigured(opts.kubeconfig)) {
+    const warn = (message: string): void => log.warn({ event: 'certificate-expiry-error' }, message);
+    expiry = await startExpiryExporter({ kubeconfig: opts.kubeconfig, registry: metrics.registry, warn }).catch((err: unknown) => {
+      warn(`${CERTIFICATE_EXPIRY} is not exported: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      return undefined;
+    });
+  }
+
   const watcher = new TlsWatcher(
     { certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile, clientCaFile: opts.clientCaFile },
     tls,
@@ -207,8 +222,8 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
     return undefined;
   };
   let healthUrl = '';
-  let rotationsStopped: Promise<void> | undefined;
-  const stopRotations = (): Promise<void> => (rotationsStopped ??= rotations?.stop() ?? Promise.resolve());
+  let clusterWatchesStopped: Promise<void> | undefined;
+  const stopClusterWatches = (): Promise<void> => (clusterWatchesStopped ??= Promise.all([rotations?.stop(), expiry?.stop()]).then(() => undefined));
   try {
     // Registered first: its onClose hook runs last (see health.ts).
     await app.register(healthPlugin, { port: opts.healthPort, host, notReady, registry: metrics.registry, listening: (addr) => (healthUrl = urlOf('http', addr)) });
@@ -219,7 +234,7 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
         gate?.close();
         watcher.stop();
       },
-      closed: stopRotations,
+      closed: stopClusterWatches,
     });
     await app.register(reviewRoutes, {
       inflight,
@@ -233,7 +248,7 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
     await app.listen({ port: opts.port, host, backlog: 4096 });
   } catch (err) {
     await app.close().catch(() => undefined);
-    await stopRotations();
+    await stopClusterWatches();
     throw err;
   }
   const url = urlOf('https', app.server.address() as AddressInfo);
@@ -242,7 +257,7 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
   // wait for this line to learn both addresses, as operators read it to know where it listens.
   const announce = log.level === 'silent' ? log : log.child({}, { level: 'info' });
   announce.info(
-    { url, healthUrl, limits, clientCertificates: !!opts.clientCaFile, rotationCache: rotations?.source ?? 'disabled', certificate: tls.subject },
+    { url, healthUrl, limits, clientCertificates: !!opts.clientCaFile, rotationCache: rotations?.source ?? 'disabled', certificateExpiry: !!expiry, certificate: tls.subject },
     `mesh-cert-webhook serving admission on ${url} (POST /mutate, /validate); health and metrics on ${healthUrl} (GET /healthz, /readyz, /metrics)`,
   );
 
