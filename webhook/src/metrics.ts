@@ -98,15 +98,18 @@ export function createMetrics(): WebhookMetrics {
   reviews.register(registry);
   new Gauge({ name: 'mesh_cert_webhook_build_info', help: 'Always 1; the labels say which build is running.', labelNames: ['version', 'node_version'], registers: [registry] })
     .set({ version: VERSION, node_version: process.version }, 1);
+  const tlsReloads = new Counter({
+    name: 'mesh_cert_webhook_tls_reloads_total',
+    help: 'Serving certificate reloads from disk, by result (ok, error).',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  // Every series from the start, at 0: rate() and alerts see a counter that has not moved yet.
+  for (const result of ['ok', 'error']) tlsReloads.inc({ result }, 0);
   return {
     registry,
     reviews,
-    tlsReloads: new Counter({
-      name: 'mesh_cert_webhook_tls_reloads_total',
-      help: 'Serving certificate reloads from disk, by result (ok, error).',
-      labelNames: ['result'],
-      registers: [registry],
-    }),
+    tlsReloads,
     certNotAfter: new Gauge({
       name: SERVING_EXPIRY,
       help: 'Expiry (notAfter) of the serving certificate in use, as a Unix time.',
