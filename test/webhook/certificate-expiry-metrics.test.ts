@@ -7,13 +7,32 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { BACKENDS, START_TIMEOUT_MS, startBackend, type Backend } from '../backend/index.js';
-import { CERTIFICATE_EXPIRY, startExpiryExporter } from '../../webhook/src/certificate-expiry.js';
+import { CERTIFICATE_EXPIRY, certificateExpiries, startExpiryExporter } from '../../webhook/src/certificate-expiry.js';
 import { applyFinished, genChain, kubectl, parseExposition, type Chain } from './expiry-fixtures.js';
 import { issuedCertificate } from './fixtures.js';
 import { review, startHarness, tmp } from './helpers.js';
 
 const series = async (healthUrl: string): Promise<{ labels: Record<string, string>; value: number }[]> =>
   parseExposition(await (await fetch(`${healthUrl}/metrics`)).text()).filter((s) => s.name === CERTIFICATE_EXPIRY);
+
+describe('the certificates of one CertificateRequest', () => {
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  const c = genChain({ root: 30, signer: 20, intermediate: 10 });
+
+  it('a root as the whole of signingRootCa is the root; signedCertificate alone, the intermediate', () => {
+    expect(certificateExpiries({ status: { signedCertificate: b64(c.intermediatePem), signingRootCa: b64(c.rootPem) } }).map((e) => [e.role, e.field, e.notAfterSeconds])).toEqual([
+      ['intermediate', 'signedCertificate', c.notAfter.intermediate],
+      ['root', 'signingRootCa', c.notAfter.root],
+    ]);
+    expect(certificateExpiries({ status: { signedCertificate: b64(c.intermediatePem) } }).map((e) => e.role)).toEqual(['intermediate']);
+  });
+
+  it('nothing from a status without certificates, or with fields that are not base64 of PEM', () => {
+    expect(certificateExpiries({})).toEqual([]);
+    expect(certificateExpiries({ status: { signedCertificate: '', signingRootCa: 42 } })).toEqual([]);
+    expect(certificateExpiries({ status: { signedCertificate: c.intermediatePem, signingRootCa: b64('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n') } })).toEqual([]);
+  });
+});
 
 for (const backend of BACKENDS) {
   describe(backend, () => {
