@@ -94,22 +94,24 @@ describe('log lines', () => {
 });
 
 describe('the requesting user', () => {
-  const body = (request: unknown): Buffer => Buffer.from(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request }));
+  // Fields in kube-apiserver's order (the Go struct's): userInfo before object and oldObject.
+  const body = (request: Record<string, unknown>): Buffer => Buffer.from(JSON.stringify({ kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1', request }));
 
   it('is request.userInfo.username, escapes and all', () => {
-    expect(reviewUsername(body({ uid: 'u', userInfo: { uid: 'x', username: 'system:serviceaccount:gloo-mesh:"agent"' } }))).toBe('system:serviceaccount:gloo-mesh:"agent"');
+    expect(reviewUsername(body({ uid: 'u', name: 'x', userInfo: { username: 'system:serviceaccount:gloo-mesh:"agent"', uid: 'x' }, object: {} }))).toBe('system:serviceaccount:gloo-mesh:"agent"');
   });
 
-  it('is not a userInfo the object carries, nor a username elsewhere', () => {
-    expect(reviewUsername(body({ uid: 'u', object: { userInfo: { username: 'admin' } }, userInfo: { groups: ['a'] } }))).toBeUndefined();
-    expect(reviewUsername(body({ uid: 'u', object: { request: { userInfo: { username: 'admin' } } } }))).toBeUndefined();
-    expect(reviewUsername(body({ uid: 'u', username: 'admin', userInfo: { extra: { username: ['admin'] } } }))).toBeUndefined();
-    expect(reviewUsername(body({ uid: 'u', object: { note: '"userInfo":{"username":"admin"}' }, userInfo: { username: 'real' } }))).toBe('real');
+  it('is not a userInfo that the object or a string carries', () => {
+    // the request's own has no username (not something the apiserver sends): none, not the object's
+    expect(reviewUsername(body({ uid: 'u', userInfo: { groups: ['a'] }, object: { userInfo: { username: 'admin' } } }))).toBeUndefined();
+    expect(reviewUsername(body({ uid: 'u', name: '"userInfo":{"username":"admin"}', userInfo: { username: 'real' } }))).toBe('real');
+    expect(reviewUsername(body({ uid: 'u', object: { note: '"userInfo":{"username":"admin"}' } }))).toBeUndefined();
   });
 
-  it('is cut past 256 characters, and absent from what is not JSON', () => {
+  it('is cut past 256 characters, and absent from what is not a review', () => {
     expect(reviewUsername(body({ userInfo: { username: 'u'.repeat(300) } }))).toBe(`${'u'.repeat(256)}…`);
     expect(reviewUsername(Buffer.from('not json'))).toBeUndefined();
     expect(reviewUsername(Buffer.from('{"request":{"userInfo":{"username":"unterminated'))).toBeUndefined();
+    expect(reviewUsername(Buffer.from('{"request":{"userInfo":{"username":42}}}'))).toBeUndefined();
   });
 });
