@@ -80,6 +80,18 @@ describe('log lines', () => {
     });
   });
 
+  it('say so when the denied review itself was malformed', async () => {
+    const before = lines.length;
+    const bad = review('IssuedCertificate', 'CREATE', issuedCertificate('no-op'));
+    bad.request.operation = 'PATCH';
+    const r = await h.send('/validate', bad);
+    expect(r.allowed).toBe(false);
+    await expect.poll(() => lines.length).toBeGreaterThan(before);
+    expect(lines.slice(before)).toEqual([
+      expect.objectContaining({ level: 'info', result: 'malformed', uid: bad.request.uid, user: 'system:serviceaccount:gloo-mesh:cert-agent', msg: 'denied a malformed review by system:serviceaccount:gloo-mesh:cert-agent' }),
+    ]);
+  });
+
   it("leave check's dry-run probe at debug, and count it as a probe, not a denial", async () => {
     const before = lines.length;
     const r = await h.send('/validate', checkProbe());

@@ -152,7 +152,10 @@ export const reviewRoutes = sharedPlugin<ReviewRoutesOptions, HttpServer>('mesh-
           const reason = denialReason(h.body.kind === 'AdmissionReview' ? (h.body.response.status?.message ?? '') : '');
           // check's probe is denied on purpose, every run: not worth a line at info
           if (probe) log.debug({ ...fields, user, reason, probe }, 'denied a kubectl mesh-cert check probe (dry run)');
-          else log.info({ ...fields, user, reason }, `denied ${h.operation} ${h.kind} ${h.namespace ? `${h.namespace}/` : ''}${h.name ?? ''} by ${user ?? 'an unknown user'}`);
+          else {
+            const what = h.result === 'malformed' ? 'a malformed review' : `${h.operation} ${h.kind} ${h.namespace ? `${h.namespace}/` : ''}${h.name ?? ''}`;
+            log.info({ ...fields, user, reason }, `denied ${what} by ${user ?? 'an unknown user'}`);
+          }
         } else log.debug(fields, 'review answered');
       }
       // While draining, tell keep-alive clients (the apiserver) to reconnect to another replica;
