@@ -54,12 +54,12 @@ async function serve(extra: string[] = []): Promise<Running> {
   const line = await new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       stdout += d.toString();
-      const m = stdout.split('\n').find((l) => l.startsWith('mesh-cert-webhook serving'));
+      const m = stdout.split('\n').find((l) => l.includes('"msg":"mesh-cert-webhook serving'));
       if (m) resolve(m);
     });
     child.on('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
   });
-  const m = /on (https:\/\/127\.0\.0\.1:\d+) .*health and metrics on (http:\/\/127\.0\.0\.1:\d+)$/.exec(line);
+  const m = /on (https:\/\/127\.0\.0\.1:\d+) .*health and metrics on (http:\/\/127\.0\.0\.1:\d+) /.exec(line);
   if (!m) throw new Error(`unexpected line: ${line}`);
   return { child, url: m[1]!, healthUrl: m[2]!, stdout: () => stdout, stderr: () => stderr };
 }
@@ -90,7 +90,10 @@ describe('mesh-cert-webhook', () => {
 
   it('prints one line with both addresses, serves reviews, and stops cleanly on SIGTERM', async () => {
     const s = await serve();
-    expect(s.stdout().split('\n').filter((l) => l.includes('https://'))).toHaveLength(1);
+    const serving = s.stdout().split('\n').filter((l) => l.includes('https://'));
+    expect(serving).toHaveLength(1);
+    // a JSON log line like every other, even at --log-level warn
+    expect(JSON.parse(serving[0]!)).toMatchObject({ level: 'info', msg: expect.stringContaining('serving admission on https://') });
     const body = review('IssuedCertificate', 'CREATE', issuedCertificate('c', { org: 'acme' }));
     const r = await post(s.url, '/mutate', JSON.stringify(body), { ca: cert.caPem });
     expect(r.json.response).toMatchObject({ uid: body.request.uid, allowed: true, patchType: 'JSONPatch' });
@@ -137,6 +140,7 @@ describe('mesh-cert-webhook', () => {
     expect(json.response).toEqual({ uid, allowed: true });
     const [code] = s.child.exitCode !== null ? [s.child.exitCode] : ((await once(s.child, 'exit')) as [number | null]);
     expect(code).toBe(0);
-    expect(s.stderr()).toContain('SIGTERM: finishing in-flight reviews');
+    const lines = s.stdout().split('\n').filter(Boolean);
+    expect(lines.map((l) => JSON.parse(l) as { msg: string }).map((l) => l.msg)).toContain('SIGTERM: finishing in-flight reviews');
   });
 });

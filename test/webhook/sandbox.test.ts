@@ -153,12 +153,12 @@ for (const backend of BACKENDS) {
           const line = await new Promise<string>((resolve, reject) => {
             child.stdout!.on('data', (d: Buffer) => {
               stdout += d.toString();
-              const l = stdout.split('\n').find((x) => x.startsWith('mesh-cert-webhook serving'));
+              const l = stdout.split('\n').find((x) => x.includes('"msg":"mesh-cert-webhook serving'));
               if (l) resolve(l);
             });
             child.on('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
           });
-          const [, url, healthUrl] = /on (https:\S+) .*on (http:\S+)$/.exec(line)!;
+          const [, url, healthUrl] = /on (https:\S+) .*on (http:\S+) /.exec(line)!;
           expect((await fetch(`${healthUrl}/readyz`)).status).toBe(200);
           await kubectl(['apply', '-f', '-'], manifest('rotate-bin', 'mesh-bin'));
           const body = review('CertificateRotation', 'CREATE', certificateRotation('rotate-bin-2', 'mesh-bin'));

@@ -233,7 +233,7 @@ describe('health, readiness and metrics', () => {
       expect(text).toContain('mesh_cert_webhook_requests_total{endpoint="validate",kind="unknown",operation="unknown",result="malformed"} 1');
       expect(text).toMatch(/mesh_cert_webhook_request_duration_seconds_bucket\{le="0.005",endpoint="validate"\} \d+/);
       expect(text).toMatch(/mesh_cert_webhook_request_duration_seconds_count\{endpoint="validate"\} 3/);
-      expect(text).toMatch(/mesh_cert_webhook_serving_certificate_not_after_seconds \d+/);
+      expect(text).toMatch(/mesh_cert_webhook_serving_certificate_expiration_timestamp_seconds \d+/);
     } finally {
       await h.close();
     }

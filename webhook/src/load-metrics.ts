@@ -52,11 +52,14 @@ export function registerLoadMetrics(registry: Registry, gate: () => ConnectionGa
     labelNames: ['reason'],
     registers: [registry],
   });
+  for (const reason of ['no_certificate', 'bad_certificate', 'protocol', 'timeout', 'other'] satisfies TlsErrorReason[]) tlsClientErrors.inc({ reason }, 0);
   return { dropped, tlsClientErrors };
 }
 
+export type TlsErrorReason = 'no_certificate' | 'bad_certificate' | 'protocol' | 'timeout' | 'other';
+
 /** The reason label for a tlsClientError. */
-export function tlsErrorReason(err: Error & { code?: string }): string {
+export function tlsErrorReason(err: Error & { code?: string }): TlsErrorReason {
   const m = `${err.code ?? ''} ${err.message}`;
   if (/PEER_DID_NOT_RETURN_A_CERTIFICATE|peer did not return a certificate|CERTIFICATE_REQUIRED/i.test(m)) return 'no_certificate';
   if (/certificate|unknown ca|UNABLE_TO_GET_ISSUER|CERT_/i.test(m)) return 'bad_certificate';

@@ -1,16 +1,24 @@
 // Fastify's pino, configured so that no log line can carry an object body or TLS material:
 // requests are serialized to method/url/remote only, and anything named like a key or a
-// certificate is censored wherever it appears.
+// certificate is censored wherever it appears. Every line is JSON with an ISO-8601 `time` and the
+// level's name (`"level":"info"`), the form log pipelines (Loki, Elasticsearch, Cloud Logging)
+// read without a mapping; pino's defaults are epoch milliseconds and numbers (30 for info).
 import type { FastifyServerOptions } from 'fastify';
 
 const SECRET_KEYS = ['key', 'cert', 'ca', 'pfx', 'passphrase', 'privateKeyPem', 'object', 'oldObject', 'body', 'patch'];
 
-const noPem = (s: string): string => s.replace(/-----BEGIN[\s\S]*?(-----END[^-]*-----|$)/g, '[pem redacted]');
+/** Removes PEM blocks (a certificate or a key never belongs in a log line, even inside a message). */
+export const noPem = (s: string): string => s.replace(/-----BEGIN[\s\S]*?(-----END[^-]*-----|$)/g, '[pem redacted]');
+
+/** pino's `time` field, as ISO-8601 UTC. */
+const isoTime = (): string => `,"time":"${new Date().toISOString()}"`;
 
 export function loggerOptions(level: string, stream?: NodeJS.WritableStream): NonNullable<FastifyServerOptions['logger']> {
   return {
     level,
     ...(stream ? { stream } : {}),
+    timestamp: isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
     redact: {
       paths: [...SECRET_KEYS, ...SECRET_KEYS.map((k) => `*.${k}`), 'req.headers.authorization', 'req.headers.cookie'],
       censor: '[redacted]',
@@ -25,7 +33,6 @@ export function loggerOptions(level: string, stream?: NodeJS.WritableStream): No
       err: (err: Error & { code?: string }) => ({
         type: err.name,
         code: err.code,
-        // a PEM block never belongs in a log line, even inside an error message
         message: noPem(String(err.message)).slice(0, 500),
         stack: noPem(String(err.stack ?? '')).slice(0, 2000),
       }),

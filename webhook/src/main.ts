@@ -40,6 +40,9 @@ Options:
   --client-ca-file FILE      require client certificates signed by this CA (PEM)
   --kubeconfig FILE          cluster to list/watch CertificateRotations from
                              (default: the pod's service account when in a cluster)
+  --no-certificate-expiry-metrics
+                             do not list/watch CertificateRequests to export the expiry of the
+                             mesh's intermediates and roots (needs list, watch on them)
   --log-level LEVEL          fatal, error, warn, info, debug, trace, silent (default info)
   --shutdown-delay SECONDS   on SIGTERM, keep serving this long with /readyz failing (default 0)
   --max-connections N        HTTPS connections served at once; more wait their turn (default 512)
@@ -85,6 +88,7 @@ async function main(argv: string[]): Promise<number> {
         'tls-private-key-file': { type: 'string' },
         'client-ca-file': { type: 'string' },
         kubeconfig: { type: 'string' },
+        'no-certificate-expiry-metrics': { type: 'boolean' },
         'log-level': { type: 'string' },
         'shutdown-delay': { type: 'string' },
         'max-connections': { type: 'string' },
@@ -135,6 +139,7 @@ async function main(argv: string[]): Promise<number> {
       tlsKeyFile: values['tls-private-key-file'],
       clientCaFile: values['client-ca-file'],
       kubeconfig: values.kubeconfig,
+      certificateExpiry: !values['no-certificate-expiry-metrics'],
       logLevel,
       shutdownDelayMs: Number(delay) * 1000,
       limits: { ...(maxConnections ? { maxConnections } : {}), ...(maxInFlight ? { maxInFlight } : {}) },
@@ -149,16 +154,11 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`mesh-cert-webhook: ${err instanceof Error ? (known ? err.message : (err.stack ?? err.message)) : String(err)}\n${usage ? `\n${USAGE}` : ''}`);
     return usage ? 2 : 1;
   }
-  process.stdout.write(`mesh-cert-webhook serving admission on ${server.url} (POST /mutate, /validate); health and metrics on ${server.healthUrl}\n`);
   const s = server;
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
-      process.stderr.write(`mesh-cert-webhook: ${signal}: finishing in-flight reviews\n`);
-      // The controller first: a leader hands its Lease back while the server drains.
-      Promise.all([controller?.stop(), s.close()]).then(() => resolve(), (err: unknown) => {
-        process.stderr.write(`mesh-cert-webhook: shutdown: ${String(err)}\n`);
-        resolve();
-      });
+      // The controller first: a leader hands its Lease back while the server drains (close logs).
+      Promise.all([controller?.stop(), s.close(signal)]).then(() => resolve(), () => resolve());
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

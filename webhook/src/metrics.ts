@@ -5,6 +5,8 @@ import { VERSION } from './version.js';
 
 const REVIEWS = 'mesh_cert_webhook_requests_total';
 const DURATION = 'mesh_cert_webhook_request_duration_seconds';
+/** Named as cert-manager names its own (certmanager_certificate_expiration_timestamp_seconds). */
+export const SERVING_EXPIRY = 'mesh_cert_webhook_serving_certificate_expiration_timestamp_seconds';
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] as const;
 
 type ReviewLabels = { endpoint: string; kind: string; operation: string; result: string };
@@ -54,7 +56,7 @@ export class ReviewMetrics {
     });
     const counter = metric(
       REVIEWS,
-      'Admission reviews answered, by endpoint (mutate, validate), kind, operation and result (allowed, patched, denied, malformed, error).',
+      'Admission reviews answered, by endpoint (mutate, validate), kind, operation and result (allowed, patched, denied, malformed, error, overloaded, and probe: the dry-run write kubectl mesh-cert check makes, denied on purpose).',
       'counter',
       () => [...this.counts.values()].map((c) => ({ labels: { ...c.labels }, value: c.value })),
     );
@@ -88,23 +90,30 @@ export interface WebhookMetrics {
 
 export function createMetrics(): WebhookMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'mesh_cert_webhook_' });
+  // Node's process metrics under the names prom-client gives them (process_cpu_user_seconds_total,
+  // process_resident_memory_bytes, nodejs_heap_size_used_bytes, nodejs_eventloop_lag_seconds...):
+  // the names ready-made Node.js dashboards and alerts look for.
+  collectDefaultMetrics({ register: registry });
   const reviews = new ReviewMetrics();
   reviews.register(registry);
   new Gauge({ name: 'mesh_cert_webhook_build_info', help: 'Always 1; the labels say which build is running.', labelNames: ['version', 'node_version'], registers: [registry] })
     .set({ version: VERSION, node_version: process.version }, 1);
+  const tlsReloads = new Counter({
+    name: 'mesh_cert_webhook_tls_reloads_total',
+    help: 'Serving certificate reloads from disk, by result (ok, error).',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  // Present from the start, at 0, so that dashboards find it before the first reload. Not the
+  // error series: a line with result="error" means something failed (tests and operators grep it).
+  tlsReloads.inc({ result: 'ok' }, 0);
   return {
     registry,
     reviews,
-    tlsReloads: new Counter({
-      name: 'mesh_cert_webhook_tls_reloads_total',
-      help: 'Serving certificate reloads from disk, by result (ok, error).',
-      labelNames: ['result'],
-      registers: [registry],
-    }),
+    tlsReloads,
     certNotAfter: new Gauge({
-      name: 'mesh_cert_webhook_serving_certificate_not_after_seconds',
-      help: 'Expiry of the serving certificate in use, as a Unix time.',
+      name: SERVING_EXPIRY,
+      help: 'Expiry (notAfter) of the serving certificate in use, as a Unix time.',
       registers: [registry],
     }),
     rotationsCached: new Gauge({

@@ -1,22 +1,24 @@
-// The webhook process: admission over HTTPS (Fastify), health and metrics over plain HTTP on a
-// second port, TLS reloaded from disk, graceful shutdown. Decisions live in ./admission/.
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+// The webhook server, assembled: the HTTPS listener (our own node:https server under Fastify, for
+// its limits and timeouts), TLS reloaded from disk, the CertificateRotation cache, and three
+// plugins: health and metrics on a second port (health.ts), graceful shutdown (shutdown.ts), and
+// the review endpoints (review-routes.ts). Decisions live in ./admission/.
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { deprecationPatch, KINDS, validateObject } from '../../schemas/src/index.js';
-import { handledJson, handleOverload, handleReviewBody, SCAN_LIMITS, type Endpoint, type Handled } from './admission/handle.js';
 import { MAX_BODY_BYTES } from './admission/limits.js';
-import { scanReview } from './admission/scan.js';
-import { BodyError, InFlight, readBody, type BodyOutcome } from './body.js';
+import { InFlight } from './body.js';
+import { CERTIFICATE_EXPIRY, startExpiryExporter, type ExpiryExporter } from './certificate-expiry.js';
 import { ConnectionGate } from './connections.js';
+import { healthPlugin } from './health.js';
 import { registerLoadMetrics, tlsErrorReason } from './load-metrics.js';
 import { loggerOptions } from './logger.js';
 import { createMetrics } from './metrics.js';
+import { reviewRoutes } from './review-routes.js';
 import { clusterConfigured, startRotationInformer, type RotationCache } from './rotationCache.js';
+import { shutdownPlugin, type DrainState } from './shutdown.js';
 import { TlsError, TlsWatcher, type TlsMaterial, type TlsSource } from './tls.js';
-
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** The apiserver's own limit for a request body; an UPDATE carries object and oldObject. */
 export const BODY_LIMIT = MAX_BODY_BYTES;
@@ -71,6 +73,11 @@ export interface WebhookServerOptions {
   logLevel?: string;
   /** Where JSON logs go (default stdout). */
   logStream?: NodeJS.WritableStream;
+  /**
+   * Export the expiry of the mesh's intermediates and roots from the cluster's CertificateRequests
+   * (certificate-expiry.ts); default: whenever a cluster is configured.
+   */
+  certificateExpiry?: boolean;
   /** Replaces the cluster-backed cache (tests); `null` disables the active-rotation rule. */
   rotationCache?: RotationCache | null;
   /** How often the TLS files are re-read besides the directory watch. */
@@ -85,17 +92,8 @@ export interface WebhookServer {
   url: string;
   healthUrl: string;
   ready(): boolean;
-  close(): Promise<void>;
-}
-
-function listen(server: HttpServer, port: number, host: string): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
+  /** Drains and stops; `signal`, when a signal asked for it, is logged. */
+  close(signal?: string): Promise<void>;
 }
 
 function urlOf(scheme: string, addr: AddressInfo): string {
@@ -114,29 +112,6 @@ function warmUp(): void {
   }
 }
 
-/** Log the shape of a problem, never the values it quotes: they come from the request body. */
-function scrub(message: string): string {
-  return message.replace(/"(?:[^"\\]|\\.)*"/g, '"…"').slice(0, 300);
-}
-
-function fastifyErrorMessage(err: FastifyError): string {
-  switch (err.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-    case 'MESH_BODY_TOO_LARGE':
-      return `request body is larger than the ${BODY_LIMIT} byte (3 MiB) limit`;
-    case 'BODY_ABORTED':
-    case 'BODY_READ_ERROR':
-      return err.message;
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return 'request body length does not match its Content-Length header';
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-    case 'FST_ERR_CTP_INVALID_TYPE':
-      return `unsupported Content-Type: expected application/json (${err.message})`;
-    default:
-      return `cannot read the request: ${err.message.slice(0, 300)}`;
-  }
-}
-
 function filesSource(opts: WebhookServerOptions): TlsSource {
   if (!opts.tlsCertFile || !opts.tlsKeyFile) throw new TlsError('tlsCertFile and tlsKeyFile: expected both files of the serving certificate (or a tlsSource)');
   return new TlsWatcher({ certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile, clientCaFile: opts.clientCaFile }, opts.tlsPollMs);
@@ -145,11 +120,11 @@ function filesSource(opts: WebhookServerOptions): TlsSource {
 export async function buildWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
   const host = opts.host ?? '127.0.0.1';
   const metrics = createMetrics();
-  const tlsSource = opts.tlsSource ?? filesSource(opts);
-  let tls: TlsMaterial = tlsSource.current();
+  const watcher = opts.tlsSource ?? filesSource(opts);
+  let tls: TlsMaterial = watcher.current();
   metrics.certNotAfter.set(tls.notAfter.getTime() / 1000);
   warmUp();
-  let shuttingDown = false;
+  const drain: DrainState = { draining: false };
 
   const limits: WebhookLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const inflight = new InFlight(limits.maxInFlight, limits.maxInFlightBytes);
@@ -220,122 +195,53 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
   } else {
     log.warn('no cluster configured (--kubeconfig, or a pod service account): the one-active-CertificateRotation-per-VirtualMesh rule is not enforced');
   }
-  const ctx = { rotations };
 
-  // Our own parser for every content type: the body arrives as text and the admission code
-  // decides what is wrong with it, so each bad input gets a specific 400 instead of 415/500.
-  // application/json is named as well as '*': Fastify caches a named type's parser, but parses
-  // the Content-Type header anew on every request that falls through to the catch-all.
-  // The body is read by readBody (body.ts), under the in-flight budgets; it arrives as bytes,
-  // scanned before anything is parsed (admission/scan.ts).
-  app.removeAllContentTypeParsers();
-  const uidFound = (prefix: Buffer): boolean => {
-    const r = scanReview(prefix, SCAN_LIMITS);
-    return r.uid !== undefined || r.uidProblem !== undefined;
-  };
-  const BODY = Symbol('body');
-  type WithBody = { [BODY]?: BodyOutcome };
-  const release = (request: unknown): void => {
-    const b = (request as WithBody)[BODY];
-    if (b?.kind === 'body') b.release();
-  };
-  const readRaw = (request: { raw: IncomingMessage }, _payload: unknown, done: (err: Error | null, body?: BodyOutcome) => void): void => {
-    readBody(request.raw, inflight, uidFound).then(
-      (b) => {
-        (request as WithBody)[BODY] = b;
-        if (b.kind === 'too-large') done(Object.assign(new BodyError(`request body is larger than the ${BODY_LIMIT} byte (3 MiB) limit`, 'MESH_BODY_TOO_LARGE'), { statusCode: 400 }));
-        else done(null, b);
-      },
-      (err: Error) => done(Object.assign(err, { statusCode: 400 })),
-    );
-  };
-  app.addContentTypeParser('application/json', readRaw);
-  app.addContentTypeParser('*', readRaw);
-  // Bytes held for a body go back to the budget once answered, however the request ended.
-  app.addHook('onResponse', (request, _reply, done) => {
-    release(request);
-    done();
-  });
-  app.addHook('onRequestAbort', (request, done) => {
-    release(request);
-    done();
-  });
-
-  const record = (endpoint: string, h: Pick<Handled, 'kind' | 'operation' | 'result'>, seconds: number): void => {
-    metrics.reviews.record(endpoint, h.kind, h.operation, h.result, seconds);
-  };
-
-  // Building the per-review log fields costs more than the rest of a quiet review's logging.
-  const debugLogs = log.level === 'debug' || log.level === 'trace';
-  for (const endpoint of ['mutate', 'validate'] as Endpoint[]) {
-    app.post(`/${endpoint}`, async (request, reply) => {
-      const body = request.body as BodyOutcome | undefined;
-      let h: Handled;
-      if (body?.kind === 'overload') {
-        h = handleOverload(endpoint, body.prefix, body.why);
-        // the rest of that body is not read: the connection cannot carry another request
-        reply.header('connection', 'close');
-      } else {
-        try {
-          h = handleReviewBody(endpoint, body?.kind === 'body' ? body.buf : '', ctx);
-        } finally {
-          release(request);
-        }
-      }
-      const ms = reply.elapsedTime;
-      record(endpoint, h, ms / 1000);
-      const quiet = !h.problem && h.httpStatus === 200;
-      if (!quiet || debugLogs) {
-        const fields = {
-          endpoint,
-          uid: h.uid,
-          kind: h.kind,
-          operation: h.operation,
-          namespace: h.namespace,
-          name: h.name,
-          subResource: h.subResource,
-          dryRun: h.dryRun,
-          result: h.result,
-          code: h.code,
-          ms: Number(ms.toFixed(3)),
-        };
-        if (h.problem) log.error({ ...fields, problem: scrub(h.problem) }, 'review needed a fallback');
-        else if (h.result === 'overloaded') log.warn({ ...fields, reason: scrub(h.reason ?? '') }, 'turned a review away: too many in flight');
-        else if (h.httpStatus !== 200) log.info({ ...fields, reason: scrub((h.body as { message: string }).message) }, 'rejected a body that is not an AdmissionReview');
-        else log.debug(fields, 'review answered');
-      }
-      // While draining, tell keep-alive clients (the apiserver) to reconnect to another replica;
-      // while connections wait for a slot, give this one back.
-      if (shuttingDown || gate?.pressure) reply.header('connection', 'close');
-      // With the charset named, Fastify sends the header as is instead of rebuilding it per reply.
-      const json = handledJson(h);
-      return reply.code(h.httpStatus).type(JSON_TYPE).send(json);
+  let expiry: ExpiryExporter | undefined;
+  if (opts.certificateExpiry !== false && clusterConfigured(opts.kubeconfig)) {
+    const warn = (message: string): void => log.warn({ event: 'certificate-expiry-error' }, message);
+    expiry = await startExpiryExporter({ kubeconfig: opts.kubeconfig, registry: metrics.registry, warn }).catch((err: unknown) => {
+      warn(`${CERTIFICATE_EXPIRY} is not exported: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      return undefined;
     });
   }
 
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    const message = fastifyErrorMessage(err);
-    const endpoint = request.url === '/mutate' || request.url === '/validate' ? request.url.slice(1) : 'other';
-    record(endpoint, { kind: 'unknown', operation: 'unknown', result: 'malformed' }, reply.elapsedTime / 1000);
-    log.info({ endpoint, code: err.code }, message);
-    // Never a 5xx: the apiserver would turn it into a failed write for the user. A body not read
-    // to its end (too large, broken off) leaves the connection unusable: close it.
-    if (shuttingDown || err.code === 'MESH_BODY_TOO_LARGE' || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.code?.startsWith('BODY_')) reply.header('connection', 'close');
-    return reply.code(400).type(JSON_TYPE).send(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 400, reason: 'BadRequest', message }));
-  });
-  app.setNotFoundHandler((request, reply) => {
-    return reply
-      .code(404)
-      .type(JSON_TYPE)
-      .send(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 404, reason: 'NotFound', message: `${request.method} ${request.url.slice(0, 100)}: not found; POST /mutate or /validate` }));
-  });
-
-  // A burst of new connections waits in the kernel's accept queue (up to net.core.somaxconn) while the
-  // event loop is busy, instead of having its SYNs dropped and retried a second later.
-  await app.listen({ port: opts.port, host, backlog: 4096 });
+  const notReady = (): string | undefined => {
+    if (drain.draining) return 'shutting down';
+    if (!app.server.listening) return 'not listening yet';
+    if (rotations && !rotations.synced()) return 'CertificateRotation cache not synced yet';
+    return undefined;
+  };
+  let healthUrl = '';
+  let clusterWatchesStopped: Promise<void> | undefined;
+  const stopClusterWatches = (): Promise<void> => (clusterWatchesStopped ??= Promise.all([rotations?.stop(), expiry?.stop()]).then(() => undefined));
+  try {
+    // Registered first: its onClose hook runs last (see health.ts).
+    await app.register(healthPlugin, { port: opts.healthPort, host, notReady, registry: metrics.registry, listening: (addr) => (healthUrl = urlOf('http', addr)) });
+    await app.register(shutdownPlugin, {
+      state: drain,
+      delayMs: opts.shutdownDelayMs,
+      drained: () => {
+        gate?.close();
+        watcher.stop();
+      },
+      closed: stopClusterWatches,
+    });
+    await app.register(reviewRoutes, {
+      inflight,
+      reviews: metrics.reviews,
+      ctx: { rotations },
+      draining: () => drain.draining,
+      underPressure: () => gate?.pressure === true,
+    });
+    // A burst of new connections waits in the kernel's accept queue (up to net.core.somaxconn) while the
+    // event loop is busy, instead of having its SYNs dropped and retried a second later.
+    await app.listen({ port: opts.port, host, backlog: 4096 });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    await stopClusterWatches();
+    throw err;
+  }
   const url = urlOf('https', app.server.address() as AddressInfo);
-
-  const watcher = tlsSource;
   watcher.start({
     onReload: (next) => {
       app.server.setSecureContext(next.options);
@@ -349,63 +255,24 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
       log.warn({ err }, 'the serving certificate changed but does not load; still serving the previous one');
     },
   });
-
-  const ready = (): boolean => !shuttingDown && (rotations ? rotations.synced() : true);
-  const health = createServer({ connectionsCheckingInterval: 1_000 }, (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const send = (code: number, body: string, type = 'text/plain; charset=utf-8'): void => {
-      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
-      res.end(body);
-    };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n');
-    if (path === '/healthz' || path === '/livez') return send(200, 'ok\n');
-    if (path === '/readyz') {
-      if (ready()) return send(200, 'ok\n');
-      const why = shuttingDown ? 'shutting down' : 'CertificateRotation cache not synced yet';
-      return send(503, `not ready: ${why}\n`);
-    }
-    if (path === '/metrics') {
-      metrics.registry.metrics().then(
-        (text) => send(200, text, metrics.registry.contentType),
-        (err: unknown) => send(500, `metrics failed: ${String(err)}\n`),
-      );
-      return;
-    }
-    send(404, 'not found: /healthz, /readyz, /metrics\n');
-  });
-  health.keepAliveTimeout = 5_000;
-  // Only probes and Prometheus come here (see manifests/webhook/networkpolicy.yaml), one request
-  // at a time: a small cap and short timeouts.
-  health.headersTimeout = 5_000;
-  health.requestTimeout = 10_000;
-  health.maxConnections = 64;
-  let healthAddr: AddressInfo;
-  try {
-    healthAddr = await listen(health, opts.healthPort, host);
-  } catch (err) {
-    watcher.stop();
-    await app.close();
-    await rotations?.stop();
-    throw err;
-  }
-  const healthUrl = urlOf('http', healthAddr);
-  log.info({ url, healthUrl, limits, clientCertificates: !!opts.clientCaFile, rotationCache: rotations?.source ?? 'disabled', certificate: tls.subject }, 'serving admission reviews');
+  // Printed whatever --log-level says (a child logger at info, unless silent): scripts and tests
+  // wait for this line to learn both addresses, as operators read it to know where it listens.
+  const announce = log.level === 'silent' ? log : log.child({}, { level: 'info' });
+  announce.info(
+    { url, healthUrl, limits, clientCertificates: !!opts.clientCaFile, rotationCache: rotations?.source ?? 'disabled', certificateExpiry: !!expiry, certificate: tls.subject },
+    `mesh-cert-webhook serving admission on ${url} (POST /mutate, /validate); health and metrics on ${healthUrl} (GET /healthz, /readyz, /metrics)`,
+  );
 
   let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      shuttingDown = true;
-      if (opts.shutdownDelayMs) await new Promise((r) => setTimeout(r, opts.shutdownDelayMs));
-      gate?.close();
-      watcher.stop();
-      await app.close(); // stops accepting, lets in-flight reviews finish
-      await rotations?.stop();
-      await new Promise<void>((resolve) => {
-        health.close(() => resolve());
-        health.closeAllConnections();
-      });
-    })();
+  const close = (signal?: string): Promise<void> => {
+    // draining from this moment, not from when Fastify runs the shutdown plugin's hook
+    drain.draining = true;
+    if (!closing && signal) announce.info({ signal }, `${signal}: finishing in-flight reviews`);
+    closing ??= app.close().catch((err: unknown) => {
+      log.error({ err }, 'shutdown failed');
+      throw err;
+    });
     return closing;
   };
-  return { url, healthUrl, ready, close };
+  return { url, healthUrl, ready: () => notReady() === undefined, close };
 }
