@@ -1,7 +1,7 @@
 // mesh-cert-webhook: the command line around buildWebhookServer.
 import { parseArgs } from 'node:util';
 import { buildWebhookServer } from './server.js';
-import { ClusterConfigError } from './rotationCache.js';
+import { ClusterConfigError } from './rotation-cache.js';
 import { TlsError } from './tls.js';
 import { VERSION } from './version.js';
 

@@ -13,7 +13,7 @@ import { ConnectionGate } from './connections.js';
 import { registerLoadMetrics, tlsErrorReason } from './load-metrics.js';
 import { loggerOptions } from './logger.js';
 import { createMetrics } from './metrics.js';
-import { clusterConfigured, startRotationInformer, type RotationCache } from './rotationCache.js';
+import { clusterConfigured, startRotationInformer, type RotationCache } from './rotation-cache.js';
 import { loadTlsMaterial, TlsWatcher, type TlsMaterial } from './tls.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
