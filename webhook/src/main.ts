@@ -23,6 +23,8 @@ Options:
   --max-connections N        HTTPS connections served at once; more wait their turn (default 512)
   --max-in-flight N          reviews received at once; more are answered "429, retry" at once
                              (default 256; their bodies may hold 16 MiB together)
+  --listen-backlog N         connections the kernel holds until accepted (default 4096; capped
+                             by the node's net.core.somaxconn, which should be at least this)
   -h, --help                 show this help
   --version                  print the version and exit
 `;
@@ -56,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
         'shutdown-delay': { type: 'string' },
         'max-connections': { type: 'string' },
         'max-in-flight': { type: 'string' },
+        'listen-backlog': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -87,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
     };
     const maxConnections = count('--max-connections', values['max-connections']);
     const maxInFlight = count('--max-in-flight', values['max-in-flight']);
+    const listenBacklog = count('--listen-backlog', values['listen-backlog']);
     const opts = {
       port: port('--port', values.port, 9443),
       healthPort: port('--health-port', values['health-port'], 8080),
@@ -97,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
       kubeconfig: values.kubeconfig,
       logLevel,
       shutdownDelayMs: Number(delay) * 1000,
-      limits: { ...(maxConnections ? { maxConnections } : {}), ...(maxInFlight ? { maxInFlight } : {}) },
+      limits: { ...(maxConnections ? { maxConnections } : {}), ...(maxInFlight ? { maxInFlight } : {}), ...(listenBacklog ? { listenBacklog } : {}) },
     };
     server = await buildWebhookServer(opts);
   } catch (err) {

@@ -50,6 +50,13 @@ export const DEFAULT_LIMITS = {
    * closes first races the client's next request on that connection, which then fails.
    */
   idleTimeoutMs: 100_000,
+  /**
+   * The listen backlog: connections the kernel completes and holds until we accept them. A burst
+   * past it has its SYNs dropped, and each client retries a second later (then 3 s, 7 s): latency
+   * tails past the apiserver's timeout. The kernel caps it at net.core.somaxconn (4096 by default
+   * since Linux 5.4, 128 before).
+   */
+  listenBacklog: 4096,
 } as const;
 
 export type WebhookLimits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number };
@@ -321,9 +328,7 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
       .send(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 404, reason: 'NotFound', message: `${request.method} ${request.url.slice(0, 100)}: not found; POST /mutate or /validate` }));
   });
 
-  // A burst of new connections waits in the kernel's accept queue (up to net.core.somaxconn) while the
-  // event loop is busy, instead of having its SYNs dropped and retried a second later.
-  await app.listen({ port: opts.port, host, backlog: 4096 });
+  await app.listen({ port: opts.port, host, backlog: limits.listenBacklog });
   const url = urlOf('https', app.server.address() as AddressInfo);
 
   const watcher = new TlsWatcher(
@@ -357,7 +362,7 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
     if (path === '/healthz' || path === '/livez') return send(200, 'ok\n');
     if (path === '/readyz') {
       if (ready()) return send(200, 'ok\n');
-      const why = shuttingDown ? 'shutting down' : 'CertificateRotation cache not synced yet';
+      const why = shuttingDown ? 'shutting down' : (rotations?.notReady() ?? 'not ready');
       return send(503, `not ready: ${why}\n`);
     }
     if (path === '/metrics') {
