@@ -9,11 +9,8 @@
 // comes at once); only then does it queue for a slot, and it is handed to TLS when one is free,
 // first come first served. So connections that say nothing (a flood of bare TCP connections)
 // never hold a slot: they wait outside until `firstBytesTimeoutMs` and are closed. A connection
-// still waiting for a slot `queueTimeoutMs` after it was accepted is closed, at once if it spoke
-// later than that (the apiserver's timeoutSeconds runs from its connect: an answer after it is
-// work thrown away, and a fast failure lets the apiserver apply the failurePolicy at once; under
-// a 5,000-connection flood, half the answers of a deadline counted from the first bytes came
-// after 5 s), and past
+// waiting for a slot is closed after `queueTimeoutMs` (the apiserver would have given up by its
+// timeoutSeconds anyway, and a fast failure lets it apply the failurePolicy at once), and past
 // `queueMax` waiting, new ones are closed at once. While any wait for a slot, the server answers
 // with `Connection: close` (see `pressure`), so slots turn over.
 //
@@ -31,7 +28,7 @@ export interface GateOptions {
   maxHandshakes: number;
   /** Connections that may wait (for their first bytes or for a slot); past it new ones are closed. */
   queueMax: number;
-  /** How long after it was accepted a connection may still wait for a slot. */
+  /** How long a connection may wait for a slot once it has spoken. */
   queueTimeoutMs: number;
   /** How long a new connection may take to send its first bytes. */
   firstBytesTimeoutMs: number;
@@ -45,7 +42,6 @@ export interface GateEvents {
 
 interface Waiting {
   socket: Socket;
-  acceptedAt: number;
   timer: NodeJS.Timeout;
   ready: boolean;
   gone: boolean;
@@ -132,7 +128,6 @@ export class ConnectionGate {
     }
     const w: Waiting = {
       socket,
-      acceptedAt: Date.now(),
       ready: false,
       gone: false,
       timer: setTimeout(() => {
@@ -167,16 +162,10 @@ export class ConnectionGate {
       this.pump();
       return;
     }
-    const left = w.acceptedAt + this.opts.queueTimeoutMs - Date.now();
-    if (left <= 0) {
-      this.drop(w, 'queue_timeout');
-      this.compact();
-      return;
-    }
     w.timer = setTimeout(() => {
       this.drop(w, 'queue_timeout');
       this.compact();
-    }, left);
+    }, this.opts.queueTimeoutMs);
     w.timer.unref();
   }
 

@@ -184,7 +184,8 @@ export interface Stream {
  * (a frozen API server leaves a watch open and silent).
  */
 export function get(conn: ClusterConnection, path: string, onResponse: (res: IncomingMessage) => Promise<void>, idleMs: number): Stream {
-  const url = new URL(path, conn.server);
+  // appended, not resolved: a server URL may carry a path (a proxy in front of the API server)
+  const url = new URL(`${conn.server}${path}`);
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   let req: ReturnType<typeof httpRequest> | undefined;
   let aborted = false;
