@@ -1,7 +1,7 @@
 // Real AdmissionReviews over HTTPS to a running webhook: every kind, every operation, status and
 // main-resource writes, the deprecated-field cases, illegal transitions and the rotation rule.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { staticRotationCache } from '../../webhook/src/rotationCache.js';
+import { staticRotationCache } from '../../webhook/src/rotation-cache.js';
 import { certificateRequest, certificateRotation, everyKind, finishedStatus, issuedCertificate, podBounceDirective, vmcsr } from './fixtures.js';
 import { clone, genPki, kubectlApplyPatch, patchOf, review, startHarness, type Harness, type Pki } from './helpers.js';
 

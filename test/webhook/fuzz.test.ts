@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { handledJson, handleReviewBody, type Handled } from '../../webhook/src/admission/handle.js';
 import { MAX_REPLY_BYTES, MAX_UID_CHARS } from '../../webhook/src/admission/limits.js';
-import { staticRotationCache } from '../../webhook/src/rotationCache.js';
+import { staticRotationCache } from '../../webhook/src/rotation-cache.js';
 import { seededRandom } from '../sandbox/faults.js';
 import { attackShapes } from './attack-shapes.js';
 import { certificateRotation, everyKind, issuedCertificate } from './fixtures.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, START_TIMEOUT_MS, startBackend, type Backend } from '../backend/index.js';
-import { startRotationInformer, type RotationCache } from '../../webhook/src/rotationCache.js';
+import { startRotationInformer, type RotationCache } from '../../webhook/src/rotation-cache.js';
 import { certificateRequest, certificateRotation, finishedStatus, issuedCertificate } from './fixtures.js';
 import { genPki, genServingCert, post, REPO, review, startHarness, tmp } from './helpers.js';
 

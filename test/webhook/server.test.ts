@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWebhookServer } from '../../webhook/src/server.js';
-import { staticRotationCache, type RotationCache } from '../../webhook/src/rotationCache.js';
+import { staticRotationCache, type RotationCache } from '../../webhook/src/rotation-cache.js';
 import { certificateRequest, finishedStatus, issuedCertificate } from './fixtures.js';
 import { genClientCert, genPki, genServingCert, post, review, startHarness, tmp, type Harness } from './helpers.js';
 

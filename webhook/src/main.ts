@@ -1,7 +1,7 @@
 // mesh-cert-webhook: the command line around buildWebhookServer and the certificate controller.
 import { parseArgs } from 'node:util';
 import { buildWebhookServer, type WebhookServer } from './server.js';
-import { ClusterConfigError } from './rotationCache.js';
+import { ClusterConfigError } from './rotation-cache.js';
 import { TlsError } from './tls.js';
 import { VERSION } from './version.js';
 import { OptionError } from './cert-controller/options.js';
@@ -48,6 +48,8 @@ Options:
   --max-connections N        HTTPS connections served at once; more wait their turn (default 512)
   --max-in-flight N          reviews received at once; more are answered "429, retry" at once
                              (default 256; their bodies may hold 16 MiB together)
+  --listen-backlog N         connections the kernel holds until accepted (default 4096; capped
+                             by the node's net.core.somaxconn, which should be at least this)
   -h, --help                 show this help
   --version                  print the version and exit
 `;
@@ -93,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
         'shutdown-delay': { type: 'string' },
         'max-connections': { type: 'string' },
         'max-in-flight': { type: 'string' },
+        'listen-backlog': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -131,6 +134,7 @@ async function main(argv: string[]): Promise<number> {
     };
     const maxConnections = count('--max-connections', values['max-connections']);
     const maxInFlight = count('--max-in-flight', values['max-in-flight']);
+    const listenBacklog = count('--listen-backlog', values['listen-backlog']);
     const opts = {
       port: port('--port', values.port, 9443),
       healthPort: port('--health-port', values['health-port'], 8080),
@@ -142,7 +146,7 @@ async function main(argv: string[]): Promise<number> {
       certificateExpiry: !values['no-certificate-expiry-metrics'],
       logLevel,
       shutdownDelayMs: Number(delay) * 1000,
-      limits: { ...(maxConnections ? { maxConnections } : {}), ...(maxInFlight ? { maxInFlight } : {}) },
+      limits: { ...(maxConnections ? { maxConnections } : {}), ...(maxInFlight ? { maxInFlight } : {}), ...(listenBacklog ? { listenBacklog } : {}) },
     };
     controller = await startCertController(mode, values, { kubeconfig: values.kubeconfig, clientCaFile: values['client-ca-file'], logLevel });
     server = await buildWebhookServer({ ...opts, ...(controller?.tlsSource ? { tlsSource: controller.tlsSource } : {}) });

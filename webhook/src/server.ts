@@ -16,7 +16,7 @@ import { registerLoadMetrics, tlsErrorReason } from './load-metrics.js';
 import { loggerOptions } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { reviewRoutes } from './review-routes.js';
-import { clusterConfigured, startRotationInformer, type RotationCache } from './rotationCache.js';
+import { clusterConfigured, startRotationInformer, type RotationCache } from './rotation-cache.js';
 import { shutdownPlugin, type DrainState } from './shutdown.js';
 import { TlsError, TlsWatcher, type TlsMaterial, type TlsSource } from './tls.js';
 
@@ -52,6 +52,13 @@ export const DEFAULT_LIMITS = {
    * closes first races the client's next request on that connection, which then fails.
    */
   idleTimeoutMs: 100_000,
+  /**
+   * The listen backlog: connections the kernel completes and holds until we accept them. A burst
+   * past it has its SYNs dropped, and each client retries a second later (then 3 s, 7 s): latency
+   * tails past the apiserver's timeout. The kernel caps it at net.core.somaxconn (4096 by default
+   * since Linux 5.4, 128 before).
+   */
+  listenBacklog: 4096,
 } as const;
 
 export type WebhookLimits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number };
@@ -208,7 +215,7 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
   const notReady = (): string | undefined => {
     if (drain.draining) return 'shutting down';
     if (!app.server.listening) return 'not listening yet';
-    if (rotations && !rotations.synced()) return 'CertificateRotation cache not synced yet';
+    if (rotations && !rotations.synced()) return rotations.notReady() ?? 'CertificateRotation cache not synced yet';
     return undefined;
   };
   let healthUrl = '';
@@ -233,9 +240,7 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
       draining: () => drain.draining,
       underPressure: () => gate?.pressure === true,
     });
-    // A burst of new connections waits in the kernel's accept queue (up to net.core.somaxconn) while the
-    // event loop is busy, instead of having its SYNs dropped and retried a second later.
-    await app.listen({ port: opts.port, host, backlog: 4096 });
+    await app.listen({ port: opts.port, host, backlog: limits.listenBacklog });
   } catch (err) {
     await app.close().catch(() => undefined);
     await stopClusterWatches();

@@ -4,7 +4,7 @@
 // here and only in a cluster; the requests are our own, so every call is bounded by a timeout
 // and carries a User-Agent naming this replica (the API server's audit log shows who wrote).
 import { Agent, request, type RequestOptions } from 'node:https';
-import { ClusterConfigError } from '../rotationCache.js';
+import { ClusterConfigError } from '../rotation-cache.js';
 
 export interface ApiResponse<T> {
   status: number;
