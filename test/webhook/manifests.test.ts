@@ -48,9 +48,9 @@ describe('manifests/', () => {
     expect(find('ValidatingWebhookConfiguration').webhooks[0].clientConfig.service.path).toBe('/validate');
   });
 
-  it('grants list and watch of CertificateRotations, its own webhook configurations, Secret and Lease by name, and nothing else', () => {
+  it('grants list and watch of CertificateRotations and CertificateRequests, its own webhook configurations, Secret and Lease by name, and nothing else', () => {
     expect(find('ClusterRole', 'mesh-cert-webhook').rules).toEqual([
-      { apiGroups: ['certificates.mesh.gloo.solo.io'], resources: ['certificaterotations'], verbs: ['list', 'watch'] },
+      { apiGroups: ['certificates.mesh.gloo.solo.io'], resources: ['certificaterotations', 'certificaterequests'], verbs: ['list', 'watch'] },
       { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations'], resourceNames: ['mesh-cert-webhook'], verbs: ['get', 'patch'] },
     ]);
     expect(find('Role', 'mesh-cert-webhook').rules).toEqual([
