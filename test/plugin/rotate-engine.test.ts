@@ -263,7 +263,7 @@ for (const backend of BACKENDS) {
         expect(r.outcome, r.error).toBe('finished');
         const ref = r.rotation.spec.newRootCaSecret;
         expect(ref.name).toMatch(/^vm-gen-root-\d{14}$/);
-        const s = (await w.mgmt.getSecret(ref.namespace, ref.name))!;
+        const s = (await w.mgmt.getSecret(ref.namespace ?? '', ref.name))!;
         const rootPem = Buffer.from(s.data!['root-cert.pem']!, 'base64').toString();
         // Gloo Mesh's own issuer reads key.pem: a root mesh-cert makes carries it beside ca-key.pem
         expect(s.data!['key.pem']).toBe(s.data!['ca-key.pem']);

@@ -1,5 +1,6 @@
 // "The current root" of an issued certificate: the root-cert.pem of the signing Secret that the
 // IssuedCertificate names in the management cluster (or the Secret given by --root-secret).
+import type { IssuedCertificateSpec } from '../../../schemas/src/index.js';
 import type { Cluster } from '../lib/clusters.js';
 import { UserError, errorMessage } from '../lib/errors.js';
 import type { KObject } from '../lib/k8s.js';
@@ -7,7 +8,8 @@ import { resourceOf } from '../lib/kinds.js';
 import type { Ref } from '../lib/refs.js';
 import type { CurrentRoot } from './inspect.js';
 
-export type IcLike = KObject & { spec?: { glooMeshCa?: { signingCertificateSecret?: { name?: string; namespace?: string } }; signingCertificateSecret?: { name?: string; namespace?: string }; issuedCertificateSecret?: { name?: string; namespace?: string } } };
+/** An IssuedCertificate as listed: schemas' spec type (the contract), the client's metadata. */
+export type IcLike = KObject & { spec?: IssuedCertificateSpec };
 
 async function rootOfSecret(mgmt: Cluster, ref: Ref): Promise<CurrentRoot> {
   const k8s = await mgmt.client();

@@ -2,6 +2,7 @@
 // (never the key itself), and the verifications: the chain to the root, the key matching the
 // certificate, and whether the CA was signed by the root currently in use.
 import * as pki from '../../../schemas/pki/index.js';
+import type { CertificateRequestSpec, CertificateRequestStatus } from '../../../schemas/src/index.js';
 import { daysLeft } from '../lib/certs.js';
 import { errorMessage } from '../lib/errors.js';
 import type { KObject, Secret } from '../lib/k8s.js';
@@ -191,7 +192,8 @@ export function inspectSecret(cluster: string, s: Secret, current: CurrentRoot |
   return report;
 }
 
-export type CrObject = KObject & { spec?: { certificateSigningRequest?: string }; status?: { state?: string; error?: string; observedGeneration?: number; signedCertificate?: string; signingRootCa?: string; certChain?: string } };
+/** A CertificateRequest as read: schemas' spec and status types (the contract), the client's metadata. */
+export type CrObject = KObject & { spec?: CertificateRequestSpec; status?: CertificateRequestStatus };
 
 export function inspectCertificateRequest(cluster: string, cr: CrObject, current: CurrentRoot | undefined, now = Date.now()): CertificateRequestReport {
   const st = cr.status ?? {};

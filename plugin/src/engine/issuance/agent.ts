@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { buildIssuedSecretData, certificatesIn, createCsr, generateRsaKey, parseCertificate, PkiError, verifyChain } from '../../../../schemas/pki/index.js';
 import { statusOf, type ClusterApi } from '../cluster-api.js';
 import type { CertificateRequest, IssuedCertificate, IssuedState, KubeObject, ObjectRef, Secret } from '../objects.js';
+import { resolveRef } from '../objects.js';
 import { fromB64, toB64 } from '../b64.js';
 import {
   ANN_FOR_GENERATION,
@@ -37,7 +38,7 @@ export function orgOf(ic: IssuedCertificate): string {
 }
 
 export function issuedSecretRef(ic: IssuedCertificate): ObjectRef {
-  return ic.spec.issuedCertificateSecret ?? { ...DEFAULT_ISSUED_SECRET };
+  return ic.spec.issuedCertificateSecret ? resolveRef(ic.spec.issuedCertificateSecret, ic.metadata.namespace) : { ...DEFAULT_ISSUED_SECRET };
 }
 
 function ownedMeta(ic: IssuedCertificate, name: string, namespace: string, plan?: PlanMaterial): KubeObject['metadata'] {

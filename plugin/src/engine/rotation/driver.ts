@@ -4,11 +4,12 @@
 // the VirtualMesh and drives each through the issuance engine (signing root and trust bundle
 // chosen by the step, issuance/signing-plan.ts) until all are FINISHED for that step.
 import { createRootCa, generateRsaKey, verifySigningSecret, parseCertificate, LEGACY_KEY } from '../../../../schemas/pki/index.js';
+import { canonicalRotationState } from '../../../../schemas/src/common.js';
 import { UserError, errorMessage } from '../../lib/errors.js';
 import type { ClusterApi } from '../cluster-api.js';
 import { bounded, isDeadline, isTransient, isUnreachable, retrying, statusOf } from '../cluster-api.js';
 import type { CertificateRotation, IssuedCertificate, ObjectRef, RotationCondition, RotationState, RotationStatusState } from '../objects.js';
-import { refString, sameRef } from '../objects.js';
+import { refString, resolveRef, sameRef } from '../objects.js';
 import { toB64 } from '../b64.js';
 import { ANN_PREVIOUS_ROOTS, ANN_ROTATION_ROOTS, CERT_API_VERSION, ISTIO_KEYS, LABEL_MANAGED_BY, MANAGED_BY } from '../resources.js';
 import { driveIssuance, type IssuanceEvent } from '../issuance/drive.js';
@@ -89,8 +90,9 @@ export class RotationRefused extends UserError {
 
 
 async function findRotations(mgmt: ClusterApi, vm: ObjectRef): Promise<CertificateRotation[]> {
-  const all = await mgmt.listCustom<CertificateRotation>('CertificateRotation');
-  return all.filter((r) => sameRef(r.spec?.virtualMesh, vm));
+  // Typed as the engine's CertificateRotation only once it is known to name its new root.
+  const all = await mgmt.listCustom<{ metadata: CertificateRotation['metadata']; spec?: Partial<CertificateRotation['spec']> }>('CertificateRotation');
+  return all.filter((r): r is CertificateRotation => sameRef(r.spec?.virtualMesh, vm) && !!r.spec?.newRootCaSecret);
 }
 
 /** A server hiccup (not an unreachable cluster): worth a few retries before refusing. */
@@ -264,7 +266,7 @@ class Machine {
     this.writes++;
     const s = this.rot.status!;
     const last = s.conditions?.[s.conditions.length - 1];
-    this.opts.onEvent?.({ type: 'step', state: s.state ?? 'PENDING', rotationState: s.rotationState ?? 'NOT_ROTATING', message: last?.message ?? '' });
+    this.opts.onEvent?.({ type: 'step', state: s.state ?? 'PENDING', rotationState: canonicalRotationState(s.rotationState) ?? 'NOT_ROTATING', message: last?.message ?? '' });
   }
 
   private condition(state: RotationState, message: string, errors?: string[]): RotationCondition {
@@ -292,7 +294,7 @@ class Machine {
   }
 
   private async fail(error: string): Promise<void> {
-    await this.writeStatus((s) => ({ ...s, state: 'FAILED', error, conditions: [...(s.conditions ?? []), this.condition(s.rotationState ?? 'FAILED', `failed: ${error}`, [error])] }));
+    await this.writeStatus((s) => ({ ...s, state: 'FAILED', error, conditions: [...(s.conditions ?? []), this.condition(canonicalRotationState(s.rotationState ?? 'FAILED') ?? 'FAILED', `failed: ${error}`, [error])] }));
   }
 
   private stopped(): boolean {
@@ -375,7 +377,7 @@ class Machine {
     // An annotation left by an earlier rotation (another new root) does not describe this one.
     if (recorded && sameRef(recorded.new, this.rot.spec.newRootCaSecret)) return recorded;
     const old = signingSecretRef(ic);
-    return old ? { old, new: this.rot.spec.newRootCaSecret } : undefined;
+    return old ? { old, new: resolveRef(this.rot.spec.newRootCaSecret, this.rot.metadata.namespace) } : undefined;
   }
 
   /** The spec patch that puts a certificate on `step`, or undefined when it is there already. */
