@@ -2,7 +2,7 @@
 // jsrsasign builds and reads the ASN.1 / X.509 / PKCS#10 structure; node:crypto (OpenSSL) does
 // key generation, signing and verification. Nothing here logs, and no error carries key material.
 export { PkiError } from './errors.js';
-export { splitPem, certificatesIn, toPem, type PemBlock } from './pem.js';
+export { splitPem, certificatesIn, toPem, base64Text, secretText, textBase64, type PemBlock, type SecretLike } from './pem.js';
 export {
   generateRsaKey,
   describeKey,

@@ -56,8 +56,20 @@ const BASE64_EXPECTED = 'expected standard base64 (A-Z, a-z, 0-9, +, /, padded w
 export function base64Text(value: string | undefined, what: string): string {
   if (value === undefined || value === '') return '';
   const bytes = decodeBase64Strict(value);
-  if (!bytes) throw new PkiError(`${what}: ${BASE64_EXPECTED}`);
+  if (!bytes) throw new PkiError(`${what}: ${BASE64_EXPECTED}`, { input: what });
   return bytes.toString('utf8');
+}
+
+/** What secretText reads: a Secret as the API returns it (data values are base64). */
+export interface SecretLike {
+  metadata?: { name?: string; namespace?: string };
+  data?: Record<string, string>;
+}
+
+/** The text of `key` in a Secret's data ('' when absent); an undecodable value is a PkiError naming the Secret and the key. */
+export function secretText(secret: SecretLike | undefined, key: string): string {
+  const m = secret?.metadata;
+  return base64Text(secret?.data?.[key], m ? `Secret ${m.namespace ?? ''}/${m.name ?? ''} ${key}` : key);
 }
 
 /** base64 of UTF-8 text, as Secret.data and `bytes` fields hold it. */

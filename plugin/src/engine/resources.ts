@@ -1,5 +1,6 @@
 // Names of the API this engine drives, and the labels/annotations it writes. One home for every
 // string a reader of a cluster would search for.
+import { TLS_KEYS } from '../../../schemas/pki/secret-keys.js';
 
 export const CERT_GROUP = 'certificates.mesh.gloo.solo.io';
 export const CERT_VERSION = 'v1';
@@ -35,10 +36,8 @@ export const ANN_BOUNCE_FOR = 'mesh-cert.solo.io/bounce-for';
 /** On an IssuedCertificate in a rotation: {"old":ObjectRef,"new":ObjectRef} signing Secrets. */
 export const ANN_ROTATION_ROOTS = 'mesh-cert.solo.io/rotation-roots';
 
-/** Istio's cacerts layout (schemas/pki is its one home). */
-export { ISTIO_KEYS } from '../../../schemas/pki/index.js';
 /** Keys Istio 1.15 and later load from cacerts in preference to the *.pem ones: never left in an issued Secret. */
-export const ISTIO_PREFERRED_KEYS = ['tls.crt', 'tls.key', 'ca.crt'] as const;
+export const ISTIO_PREFERRED_KEYS = Object.values(TLS_KEYS);
 /** On the private-key Secret and the CertificateRequest: the plan (signer and roots) they were made for. */
 export const ANN_FOR_PLAN = 'mesh-cert.solo.io/plan';
 /** On a CertificateRotation: the signing Secrets (JSON [ObjectRef]) it replaces; read by root retention. */

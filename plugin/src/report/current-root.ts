@@ -1,5 +1,8 @@
 // "The current root" of an issued certificate: the root-cert.pem of the signing Secret that the
 // IssuedCertificate names in the management cluster (or the Secret given by --root-secret).
+import { PkiError } from '../../../schemas/pki/errors.js';
+import { base64Text, certificatesIn } from '../../../schemas/pki/pem.js';
+import { ISTIO_KEYS } from '../../../schemas/pki/secret-keys.js';
 import type { IssuedCertificateSpec } from '../../../schemas/src/index.js';
 import type { Cluster } from '../lib/clusters.js';
 import { UserError, errorMessage } from '../lib/errors.js';
@@ -16,9 +19,13 @@ async function rootOfSecret(mgmt: Cluster, ref: Ref): Promise<CurrentRoot> {
   const s = await k8s.findSecret(ref.namespace, ref.name);
   const source = `Secret ${ref.namespace}/${ref.name} on cluster ${mgmt.name}`;
   if (!s) throw new UserError(`${source} not found`);
-  const rootText = s.data?.['root-cert.pem'] ? Buffer.from(s.data['root-cert.pem'], 'base64').toString('utf8') : '';
-  const pems = [...rootText.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map((m) => `${m[0]}\n`);
-  return { source, pems };
+  // Not base64: a UserError naming the Secret and the key (the root cannot be known).
+  try {
+    return { source, pems: certificatesIn(base64Text(s.data?.[ISTIO_KEYS.rootCert], `${source}: ${ISTIO_KEYS.rootCert}`)) };
+  } catch (err) {
+    if (err instanceof PkiError) throw new UserError(err.message);
+    throw err;
+  }
 }
 
 /**

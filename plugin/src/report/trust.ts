@@ -5,6 +5,7 @@
 // everything here but secretTrust's parsing is pure.
 import { anchorOf } from '../engine/rotation/bridge.js';
 import { briefOf, certPems, fromBase64, shortFingerprint } from '../lib/certs.js';
+import { ISTIO_KEYS } from '../../../schemas/pki/secret-keys.js';
 
 /** A root as the reports name it: its subject and its SHA-256 fingerprint (AB:CD:…). */
 export interface RootInfo {
@@ -38,11 +39,13 @@ const norm = (p: string) => p.replace(/\s+/g, '');
 
 /**
  * The trust facts of a Secret in the Istio layout, from its data (base64 values), or undefined
- * when it holds no ca-cert.pem and no root-cert.pem (not an issued Secret).
+ * when it holds no ca-cert.pem and no root-cert.pem (not an issued Secret). A value that is not
+ * base64 throws a PkiError naming the Secret and the key.
  */
 export function secretTrust(secret: string, data: Record<string, string> | undefined): SecretTrust | undefined {
-  const caCertPem = certPems(fromBase64(data?.['ca-cert.pem']))[0];
-  const rootPems = certPems(fromBase64(data?.['root-cert.pem']));
+  const pemsOf = (key: string) => certPems(fromBase64(data?.[key], `Secret ${secret} ${key}`));
+  const caCertPem = pemsOf(ISTIO_KEYS.caCert)[0];
+  const rootPems = pemsOf(ISTIO_KEYS.rootCert);
   if (!caCertPem && rootPems.length === 0) return undefined;
   const seen = new Set<string>();
   const roots: RootInfo[] = [];
@@ -58,7 +61,7 @@ export function secretTrust(secret: string, data: Record<string, string> | undef
     out.anchorError = 'it holds no ca-cert.pem';
     return out;
   }
-  const chainPems = certPems(fromBase64(data?.['cert-chain.pem'])).filter((p) => norm(p) !== norm(caCertPem));
+  const chainPems = pemsOf(ISTIO_KEYS.certChain).filter((p) => norm(p) !== norm(caCertPem));
   let anchorPem: string | undefined;
   try {
     anchorPem = anchorOf({ cluster: '', secret, caCertPem, chainPems, rootPems });

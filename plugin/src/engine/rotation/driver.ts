@@ -10,8 +10,9 @@ import type { ClusterApi } from '../cluster-api.js';
 import { bounded, isDeadline, isTransient, isUnreachable, retrying, statusOf } from '../cluster-api.js';
 import type { CertificateRotation, IssuedCertificate, ObjectRef, RotationCondition, RotationState, RotationStatusState } from '../objects.js';
 import { refString, resolveRef, sameRef } from '../objects.js';
-import { toB64 } from '../b64.js';
-import { ANN_PREVIOUS_ROOTS, ANN_ROTATION_ROOTS, CERT_API_VERSION, ISTIO_KEYS, LABEL_MANAGED_BY, MANAGED_BY } from '../resources.js';
+import { textBase64 } from '../../../../schemas/pki/pem.js';
+import { ANN_PREVIOUS_ROOTS, ANN_ROTATION_ROOTS, CERT_API_VERSION, LABEL_MANAGED_BY, MANAGED_BY } from '../resources.js';
+import { ISTIO_KEYS } from '../../../../schemas/pki/secret-keys.js';
 import { driveIssuance, type IssuanceEvent } from '../issuance/drive.js';
 import { defaultKeyMaker, type KeyMaker, type KeySize } from '../issuance/agent.js';
 import { loadSigningSecret, type SigningMaterial } from '../issuance/issuer.js';
@@ -124,7 +125,7 @@ async function createRootSecret(mgmt: ClusterApi, ref: ObjectRef, g: NonNullable
     metadata: { name: ref.name, namespace: ref.namespace, labels: { [LABEL_MANAGED_BY]: MANAGED_BY } },
     type: 'Opaque',
     // key.pem as well: Gloo Mesh's own issuer signs from a root Secret in its legacy layout.
-    data: { [ISTIO_KEYS.caCert]: toB64(pem), [ISTIO_KEYS.caKey]: toB64(privateKeyPem), [ISTIO_KEYS.rootCert]: toB64(pem), [ISTIO_KEYS.certChain]: toB64(pem), [LEGACY_KEY]: toB64(privateKeyPem) },
+    data: { [ISTIO_KEYS.caCert]: textBase64(pem), [ISTIO_KEYS.caKey]: textBase64(privateKeyPem), [ISTIO_KEYS.rootCert]: textBase64(pem), [ISTIO_KEYS.certChain]: textBase64(pem), [LEGACY_KEY]: textBase64(privateKeyPem) },
   });
   await retrying(Date.now() + PREFLIGHT_RETRY_MS, create, (err) => serverHiccup(err) && statusOf(err) !== 409);
 }

@@ -8,8 +8,8 @@
 import { createHash } from 'node:crypto';
 import { splitPem, verifyChain } from '../../../../schemas/pki/index.js';
 import type { ClusterApi } from '../cluster-api.js';
-import { fromB64 } from '../b64.js';
-import { ISTIO_KEYS } from '../resources.js';
+import { secretText } from '../../../../schemas/pki/pem.js';
+import { ISTIO_KEYS } from '../../../../schemas/pki/secret-keys.js';
 import { refString } from '../objects.js';
 import { issuedSecretRef } from '../issuance/agent.js';
 import type { MeshCertificate } from './targets.js';
@@ -51,15 +51,15 @@ export async function readIssued(certs: MeshCertificate[]): Promise<IssuedMateri
       const ref = issuedSecretRef(ic);
       const s = await cluster.getSecret(ref.namespace, ref.name);
       if (!s) throw new Error(`cluster "${cluster.name}": issued Secret ${refString(ref)} not found`);
-      const caCertPem = fromB64(s.data?.[ISTIO_KEYS.caCert]);
-      const chain = pemsOf(fromB64(s.data?.[ISTIO_KEYS.certChain]));
+      const caCertPem = secretText(s, ISTIO_KEYS.caCert);
+      const chain = pemsOf(secretText(s, ISTIO_KEYS.certChain));
       const ca = norm(caCertPem);
       return {
         cluster: cluster.name,
         secret: refString(ref),
         caCertPem,
         chainPems: chain.filter((p) => norm(p) !== ca),
-        rootPems: pemsOf(fromB64(s.data?.[ISTIO_KEYS.rootCert])),
+        rootPems: pemsOf(secretText(s, ISTIO_KEYS.rootCert)),
       };
     }),
   );
