@@ -224,8 +224,4 @@ export function extParamsFromExtensionsHex(extsHex: string): ExtParam[] {
   return x.getExtParamArray(extsHex);
 }
 
-export function zuluToDate(s: string): Date {
-  return jsr.zulutodate(s);
-}
-
 
