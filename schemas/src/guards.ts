@@ -5,7 +5,7 @@ import { parseCertificateFull } from '../pki/parse.js';
 import { publicKeyOfCsrMatchesCert, verifyChain } from '../pki/index.js';
 import type { FieldError } from './field-error.js';
 import { getPath, numberOr } from './object-path.js';
-import { certificatesOfField, pemTextOf } from './pem.js';
+import { certificatesOfField, pemTextOf } from './pem-fields.js';
 import type { GuardName } from './state-machines.js';
 
 export interface GuardContext {
