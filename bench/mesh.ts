@@ -13,7 +13,7 @@ import type { ClusterApi } from '../plugin/src/engine/cluster-api.js';
 import type { IssuedCertificate, ObjectRef } from '../plugin/src/engine/objects.js';
 import { CERT_API_VERSION } from '../plugin/src/engine/resources.js';
 import { ISTIO_KEYS } from '../schemas/pki/secret-keys.js';
-import { parentsAnnotation } from '../plugin/src/engine/rotation/targets.js';
+import { parentsAnnotation } from '../plugin/src/engine/parents.js';
 import { driveIssuance } from '../plugin/src/engine/issuance/drive.js';
 import type { KeyMaker } from '../plugin/src/engine/issuance/agent.js';
 
