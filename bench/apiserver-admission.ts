@@ -42,6 +42,8 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, stringify as yamlStringify } from 'yaml';
 import type { BenchResult } from './result.js';
 import { median } from './stats.js';
+import { kubeFixture, webhookHelpersFixture } from './fixtures.js';
+import { textBase64 as b64 } from '../schemas/pki/pem.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -59,7 +61,6 @@ const GROUP = 'certificates.mesh.gloo.solo.io';
 const API = `/apis/${GROUP}/v1`;
 
 const log = (s: string): void => void process.stderr.write(`[apiserver-admission] ${s}\n`);
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
@@ -460,8 +461,8 @@ function q(xs: number[], p: number): number {
 const ms = (s: number): number => s * 1000;
 
 export async function benchApiserverAdmission(): Promise<BenchResult[]> {
-  const { startKube } = await import('../test/kube/index.js');
-  const { genServingCert } = await import('../test/webhook/helpers.js');
+  const { startKube } = await kubeFixture();
+  const { genServingCert } = await webhookHelpersFixture();
 
   const work = mkdtempSync(join(tmpdir(), 'mesh-cert-bench-admission-'));
   const cert = genServingCert(join(work, 'certs'));

@@ -3,12 +3,11 @@
 // signed certificate for the first time. More of them than the parsed-certificate cache holds
 // (schemas/pki/parse.ts keeps 32), so cycling through them never finds the leaf parsed already.
 // The root is shared, as it is across a VirtualMesh.
-import { meta, review } from '../test/webhook/helpers.js';
-import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '../schemas/pki/index.js';
-
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
+import { createCsr, createRootCa, generateRsaKey, signIntermediate, textBase64 as b64 } from '../schemas/pki/index.js';
+import { webhookHelpersFixture } from './fixtures.js';
 
 export async function finishedCertificateRequestBodies(count: number): Promise<string[]> {
+  const { meta, review } = await webhookHelpersFixture();
   const [rootKey, agentKey] = await Promise.all([generateRsaKey(2048), generateRsaKey(2048)]);
   const root = createRootCa({ privateKeyPem: rootKey.privateKeyPem, subject: { O: 'gloo-mesh', CN: 'relay-root-ca' }, ttlDays: 365 });
   const hosts = ['spiffe://cluster-1/ns/istio-system/sa/istiod-service-account', 'istiod.istio-system.svc'];

@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './result.js';
 import { median } from './stats.js';
+import { webhookHelpersFixture, webhookObjectsFixture } from './fixtures.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const DURATION = Number(process.env.BENCH_WEBHOOK_SECONDS ?? 5);
@@ -147,8 +148,8 @@ async function pacedLatency(url: string, bodies: string[], ca: string, rate: num
 export async function benchWebhook(): Promise<BenchResult[]> {
   const require = createRequire(import.meta.url);
   const autocannon = require('autocannon') as Autocannon;
-  const { genServingCert, post, review } = await import('../test/webhook/helpers.js');
-  const { issuedCertificate } = await import('../test/webhook/fixtures.js');
+  const { genServingCert, post, review } = await webhookHelpersFixture();
+  const { issuedCertificate } = await webhookObjectsFixture();
   const { finishedCertificateRequestBodies } = await import('./certificate-requests.js');
 
   const cert = genServingCert();

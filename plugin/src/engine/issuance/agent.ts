@@ -7,7 +7,6 @@ import type { CertificateRequest, IssuedCertificate, IssuedState, KubeObject, Ob
 import { resolveRef } from '../objects.js';
 import { base64Text, secretText, textBase64 } from '../../../../schemas/pki/pem.js';
 import { ANN_FOR_GENERATION, ANN_FOR_PLAN, CERT_API_VERSION, DEFAULT_ISSUED_SECRET, LABEL_BACKUP_OF, LABEL_ISSUED_CERTIFICATE, LABEL_MANAGED_BY, MANAGED_BY, PRIVATE_KEY_DATA_KEY, PRIVATE_KEY_SECRET_TYPE } from '../resources.js';
-import { ISTIO_KEYS } from '../../../../schemas/pki/secret-keys.js';
 import { generationOf, type AgentObservation } from './decide.js';
 import { holdsForeignCa } from './issued-secret.js';
 import type { PlanMaterial } from './plan-material.js';
