@@ -72,7 +72,7 @@ const finishedCertificateValid: Guard = ({ newObj }) => {
 
   const leaf = signedCerts[0]!;
   // Every certificate of signingRootCa is a trust anchor: the signer's chain as a bundle (signer
-  // first, root last), or one that ends at an intermediate, anchors the leaf as given (API.md).
+  // first, root last), or one that ends at an intermediate, anchors the leaf as given (as in Go's x509 and Istio).
   // certChain (Gloo Mesh v1.1+) starts with the signed certificate itself; the verifier wants only intermediates.
   // Blocks come as canonical PEM, so the same certificate is the same text.
   const intermediates = [...signedCerts.slice(1), ...chainCerts].filter((c) => c !== leaf);

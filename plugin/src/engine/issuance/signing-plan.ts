@@ -1,5 +1,5 @@
 // Which management-cluster Secret signs an IssuedCertificate, and which roots its cluster is
-// told to trust, as a table keyed by spec.rotationState (API.md, the multi-root rotation).
+// told to trust, as a table keyed by spec.rotationState (the multi-root rotation's steps, schemas/src/state-machines.ts).
 import { ROLLBACK_STEPS, ROTATION_STEPS } from '../../../../schemas/src/state-machines.js';
 import { ANN_ROTATION_ROOTS } from '../resources.js';
 import { canonicalRotationState } from '../../../../schemas/src/common.js';
