@@ -6,7 +6,7 @@
 // (KeyedMaterial), and clusters mostly hold the same bundle. TrustVerdicts caches the verdicts;
 // checkTrust uses one per call, TrustMonitor keeps one for a whole step.
 import { createHash } from 'node:crypto';
-import { splitPem, verifyChain } from '../../../../schemas/pki/index.js';
+import { certificatesIn, verifyChain } from '../../../../schemas/pki/index.js';
 import type { ClusterApi } from '../cluster-api.js';
 import { secretText } from '../../../../schemas/pki/pem.js';
 import { ISTIO_KEYS } from '../../../../schemas/pki/secret-keys.js';
@@ -43,7 +43,6 @@ const digest = (pems: readonly string[]) => {
   return h.digest('base64');
 };
 
-const pemsOf = (text: string) => splitPem(text).filter((b) => b.type === 'CERTIFICATE').map((b) => b.pem);
 
 export async function readIssued(certs: MeshCertificate[]): Promise<IssuedMaterial[]> {
   return Promise.all(
@@ -52,14 +51,14 @@ export async function readIssued(certs: MeshCertificate[]): Promise<IssuedMateri
       const s = await cluster.getSecret(ref.namespace, ref.name);
       if (!s) throw new Error(`cluster "${cluster.name}": issued Secret ${refString(ref)} not found`);
       const caCertPem = secretText(s, ISTIO_KEYS.caCert);
-      const chain = pemsOf(secretText(s, ISTIO_KEYS.certChain));
+      const chain = certificatesIn(secretText(s, ISTIO_KEYS.certChain));
       const ca = norm(caCertPem);
       return {
         cluster: cluster.name,
         secret: refString(ref),
         caCertPem,
         chainPems: chain.filter((p) => norm(p) !== ca),
-        rootPems: pemsOf(secretText(s, ISTIO_KEYS.rootCert)),
+        rootPems: certificatesIn(secretText(s, ISTIO_KEYS.rootCert)),
       };
     }),
   );
