@@ -43,7 +43,6 @@ const digest = (pems: readonly string[]) => {
   return h.digest('base64');
 };
 
-
 export async function readIssued(certs: MeshCertificate[]): Promise<IssuedMaterial[]> {
   return Promise.all(
     certs.map(async ({ cluster, ic }: { cluster: ClusterApi; ic: MeshCertificate['ic'] }) => {
