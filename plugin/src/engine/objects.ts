@@ -23,11 +23,9 @@ export interface KubeObject {
 type Defined<T> = Exclude<T, undefined>;
 
 export type IssuedState = Defined<api.IssuedCertificateStatus['state']>;
-export type RequestState = Defined<api.CertificateRequestStatus['state']>;
 export type RotationStatusState = Defined<api.CertificateRotationStatus['state']>;
 /** The rotation states mesh-cert writes (schemas' ROTATION_STATES: aliases read on the wire are mapped by canonicalRotationState). */
 export type RotationState = api.CertificateRotationState;
-export type CertOptions = api.CommonCertOptions;
 
 export interface IssuedCertificate extends KubeObject {
   spec: api.IssuedCertificateSpec;
