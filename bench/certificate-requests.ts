@@ -1,9 +1,9 @@
 // FINISHED CertificateRequest status reviews for the webhook benchmark, each answering with a
 // certificate of its own: in a mesh every request is answered once, so the webhook meets each
 // signed certificate for the first time. More of them than the parsed-certificate cache holds
-// (schemas/pki/parse.ts keeps 32), so cycling through them never finds the leaf parsed already.
+// (schemas/x509/parse.ts keeps 32), so cycling through them never finds the leaf parsed already.
 // The root is shared, as it is across a VirtualMesh.
-import { createCsr, createRootCa, generateRsaKey, signIntermediate, textBase64 as b64 } from '../schemas/pki/index.js';
+import { createCsr, createRootCa, generateRsaKey, signIntermediate, textBase64 as b64 } from '../schemas/x509/index.js';
 import { webhookHelpersFixture } from './fixtures.js';
 
 export async function finishedCertificateRequestBodies(count: number): Promise<string[]> {

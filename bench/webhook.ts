@@ -19,7 +19,7 @@ import { webhookHelpersFixture, webhookObjectsFixture } from './fixtures.js';
 const SELF = fileURLToPath(import.meta.url);
 const DURATION = Number(process.env.BENCH_WEBHOOK_SECONDS ?? 5);
 const CONNECTIONS = 10;
-/** More than the 32 certificates schemas/pki keeps parsed: every review meets its certificate cold. */
+/** More than the 32 certificates schemas/x509 keeps parsed: every review meets its certificate cold. */
 const CR_BODIES = 200;
 // Five, not three: the paced client and this 2-core VM pause now and then for 10-30 ms (seen with
 // the webhook build from before and after a change alike, and in the server's own event-loop

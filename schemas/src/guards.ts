@@ -1,8 +1,8 @@
-// The guards named in state-machines.ts. Certificate guards use schemas/pki (DER read in place,
+// The guards named in state-machines.ts. Certificate guards use schemas/x509 (DER read in place,
 // node:crypto for keys and signatures); the rest are plain field checks.
-import { withoutLabel } from '../pki/errors.js';
-import { parseCertificateFull } from '../pki/parse.js';
-import { publicKeyOfCsrMatchesCert, verifyChain } from '../pki/index.js';
+import { withoutLabel } from '../x509/errors.js';
+import { parseCertificateFull } from '../x509/parse.js';
+import { publicKeyOfCsrMatchesCert, verifyChain } from '../x509/index.js';
 import type { FieldError } from './field-error.js';
 import { getPath, numberOr } from './object-path.js';
 import { certificatesOfField, pemTextOf } from './pem-fields.js';

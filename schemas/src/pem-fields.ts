@@ -1,10 +1,10 @@
 // Structural checks of `bytes` fields: base64 that decodes to PEM blocks of the expected type.
-// Deep parsing (ASN.1, signatures) is schemas/pki's job; this only answers "is it the right kind
+// Deep parsing (ASN.1, signatures) is schemas/x509's job; this only answers "is it the right kind
 // of text", cheaply, for every write.
-import { blockBodyDer, decodeBase64Strict, toPem, type PemBlock } from '../pki/pem.js';
-import { RecentCache } from '../pki/recent-cache.js';
+import { blockBodyDer, decodeBase64Strict, toPem, type PemBlock } from '../x509/pem.js';
+import { RecentCache } from '../x509/recent-cache.js';
 
-/** A PemBlock (schemas/pki's) that keeps its DER: the canonical PEM is made only on first use. */
+/** A PemBlock (schemas/x509's) that keeps its DER: the canonical PEM is made only on first use. */
 export class DecodedPemBlock implements PemBlock {
   #pem: string | undefined;
 

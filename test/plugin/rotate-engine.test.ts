@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { rotate, builtInVerifier, RotationRefused, type RotateOptions, type Verifier } from '../../plugin/src/engine/rotation/driver.js';
 import type { CertificateRotation, IssuedCertificate, ObjectRef } from '../../plugin/src/engine/objects.js';
-import { certificatesIn } from '../../schemas/pki/index.js';
+import { certificatesIn } from '../../schemas/x509/index.js';
 import type { TrustWatcher } from '../trust-watcher/index.js';
 import { assertWatchedNoGaps, watchedMesh, createRoot, opensslVerify, readIssuedSecret, rootSecret, startWorld, type Root, type World } from './issue-rotate.helpers.js';
 import { BACKENDS, START_TIMEOUT_MS } from '../backend/index.js';

@@ -1,9 +1,9 @@
 // The little certificate reading the report commands need on their fast path (validity and
 // fingerprints), done by OpenSSL through node:crypto. Structure-level work (SANs, key usage,
-// chains, signing) belongs to schemas/pki, which `inspect`, `check` and `root create` load; its
+// chains, signing) belongs to schemas/x509, which `inspect`, `check` and `root create` load; its
 // PEM and base64 codec (pem.ts, no ASN.1) is light enough for this path and is the one used here.
 import { X509Certificate } from 'node:crypto';
-import { base64Text, certificatesIn } from '../../../schemas/pki/pem.js';
+import { base64Text, certificatesIn } from '../../../schemas/x509/pem.js';
 
 export interface CertBrief {
   subject: string;
@@ -14,7 +14,7 @@ export interface CertBrief {
   isCA: boolean;
 }
 
-/** The certificates of a PEM text, canonical PEM each (schemas/pki's reader). */
+/** The certificates of a PEM text, canonical PEM each (schemas/x509's reader). */
 export function certPems(text: string | undefined): string[] {
   return text ? certificatesIn(text) : [];
 }
