@@ -2,7 +2,7 @@
 // told to trust, as a table keyed by spec.rotationState (the multi-root rotation's steps, schemas/src/state-machines.ts).
 import { ROLLBACK_STEPS, ROTATION_STEPS } from '../../../../schemas/src/state-machines.js';
 import { ANN_ROTATION_ROOTS } from '../resources.js';
-import { canonicalRotationState } from '../../../../schemas/src/common.js';
+import { canonicalRotationState } from '../../../../schemas/src/rotation-states.js';
 import type { IssuedCertificate, ObjectRef, RotationState } from '../objects.js';
 import { resolveRef } from '../objects.js';
 
