@@ -10,7 +10,7 @@
 // Each round writes the same stream of our kinds through the API (raw HTTPS, the admin client
 // certificate, keep-alive), a Gloo Mesh issuance per cluster name: IssuedCertificate create, its
 // status PENDING -> REQUESTED, CertificateRequest create, its status FINISHED with a certificate
-// signed for it (schemas/pki, a fresh one per pair of rounds), IssuedCertificate ISSUED,
+// signed for it (schemas/x509, a fresh one per pair of rounds), IssuedCertificate ISSUED,
 // PodBounceDirective create and status, IssuedCertificate FINISHED, an annotation update. Rounds
 // alternate ours / no-op (the order flips every pair) to cancel drift. Before and after each round
 // the apiserver's /metrics is scraped: the difference of
@@ -42,6 +42,8 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, stringify as yamlStringify } from 'yaml';
 import type { BenchResult } from './result.js';
 import { median } from './stats.js';
+import { kubeFixture, webhookHelpersFixture } from './fixtures.js';
+import { textBase64 as b64 } from '../schemas/x509/pem.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -59,7 +61,6 @@ const GROUP = 'certificates.mesh.gloo.solo.io';
 const API = `/apis/${GROUP}/v1`;
 
 const log = (s: string): void => void process.stderr.write(`[apiserver-admission] ${s}\n`);
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
@@ -339,7 +340,7 @@ function configurations(mode: 'ours' | 'noop', url: string, caPem: string): { pa
 interface Material { rootPem: string; csrPem: string; signed: string[] }
 
 async function makeMaterial(): Promise<{ root: string; rootKey: string; csr: string; hosts: string[] }> {
-  const { createCsr, createRootCa, generateRsaKey } = await import('../schemas/pki/index.js');
+  const { createCsr, createRootCa, generateRsaKey } = await import('../schemas/x509/index.js');
   const [rootKey, agentKey] = await Promise.all([generateRsaKey(2048), generateRsaKey(2048)]);
   const root = createRootCa({ privateKeyPem: rootKey.privateKeyPem, subject: { O: 'gloo-mesh', CN: 'relay-root-ca' }, ttlDays: 365 });
   const hosts = ['spiffe://cluster-1/ns/istio-system/sa/istiod-service-account', 'istiod.istio-system.svc'];
@@ -349,7 +350,7 @@ async function makeMaterial(): Promise<{ root: string; rootKey: string; csr: str
 
 /** A certificate of its own for each CertificateRequest: the webhook meets each one cold, as in a mesh. */
 async function signFor(m: Awaited<ReturnType<typeof makeMaterial>>, count: number): Promise<Material> {
-  const { signIntermediate } = await import('../schemas/pki/index.js');
+  const { signIntermediate } = await import('../schemas/x509/index.js');
   const signed = Array.from({ length: count }, () => signIntermediate({ csrPem: m.csr, issuerCertPem: m.root, issuerKeyPem: m.rootKey, hosts: m.hosts, ttlDays: 30 }));
   return { rootPem: m.root, csrPem: m.csr, signed };
 }
@@ -460,8 +461,8 @@ function q(xs: number[], p: number): number {
 const ms = (s: number): number => s * 1000;
 
 export async function benchApiserverAdmission(): Promise<BenchResult[]> {
-  const { startKube } = await import('../test/kube/index.js');
-  const { genServingCert } = await import('../test/webhook/helpers.js');
+  const { startKube } = await kubeFixture();
+  const { genServingCert } = await webhookHelpersFixture();
 
   const work = mkdtempSync(join(tmpdir(), 'mesh-cert-bench-admission-'));
   const cert = genServingCert(join(work, 'certs'));

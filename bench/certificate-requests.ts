@@ -1,14 +1,13 @@
 // FINISHED CertificateRequest status reviews for the webhook benchmark, each answering with a
 // certificate of its own: in a mesh every request is answered once, so the webhook meets each
 // signed certificate for the first time. More of them than the parsed-certificate cache holds
-// (schemas/pki/parse.ts keeps 32), so cycling through them never finds the leaf parsed already.
+// (schemas/x509/parse.ts keeps 32), so cycling through them never finds the leaf parsed already.
 // The root is shared, as it is across a VirtualMesh.
-import { meta, review } from '../test/webhook/helpers.js';
-import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '../schemas/pki/index.js';
-
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
+import { createCsr, createRootCa, generateRsaKey, signIntermediate, textBase64 as b64 } from '../schemas/x509/index.js';
+import { webhookHelpersFixture } from './fixtures.js';
 
 export async function finishedCertificateRequestBodies(count: number): Promise<string[]> {
+  const { meta, review } = await webhookHelpersFixture();
   const [rootKey, agentKey] = await Promise.all([generateRsaKey(2048), generateRsaKey(2048)]);
   const root = createRootCa({ privateKeyPem: rootKey.privateKeyPem, subject: { O: 'gloo-mesh', CN: 'relay-root-ca' }, ttlDays: 365 });
   const hosts = ['spiffe://cluster-1/ns/istio-system/sa/istiod-service-account', 'istiod.istio-system.svc'];

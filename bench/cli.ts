@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './result.js';
 import { median } from './stats.js';
+import { sandboxFixture } from './fixtures.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(REPO, 'plugin', 'bin', 'kubectl-mesh_cert');
@@ -29,7 +30,7 @@ function wall(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<numb
 export async function benchCli(opts: { runs?: number } = {}): Promise<BenchResult[]> {
   const runs = opts.runs ?? 21;
   execFileSync(process.execPath, [join(REPO, 'plugin', 'build.mjs')], { cwd: REPO, stdio: 'inherit' });
-  const { startSandbox } = await import('../test/sandbox/index.js');
+  const { startSandbox } = await sandboxFixture();
   const sandbox = await startSandbox({ clusters: ['bench'] });
   try {
     const env = { ...process.env, KUBECONFIG: sandbox.kubeconfigPath, NO_COLOR: '1' };

@@ -4,22 +4,23 @@
 // (driveIssuance), so its issued Secret (istio-system/cacerts) is in place. Not timed.
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRootCa, generateRsaKey } from '../schemas/pki/index.js';
-import { startSandbox, type Sandbox } from '../test/sandbox/index.js';
+import { createRootCa, generateRsaKey } from '../schemas/x509/index.js';
+import { sandboxFixture, type Sandbox } from './fixtures.js';
 import { loadKubeconfig, kubeConfigFor } from '../plugin/src/lib/kubeconfig.js';
 import { K8s } from '../plugin/src/lib/k8s.js';
 import { K8sClusterApi } from '../plugin/src/engine/k8s-cluster-api.js';
 import type { ClusterApi } from '../plugin/src/engine/cluster-api.js';
 import type { IssuedCertificate, ObjectRef } from '../plugin/src/engine/objects.js';
-import { CERT_API_VERSION, ISTIO_KEYS } from '../plugin/src/engine/resources.js';
-import { parentsAnnotation } from '../plugin/src/engine/rotation/targets.js';
+import { CERT_API_VERSION } from '../plugin/src/engine/resources.js';
+import { ISTIO_KEYS } from '../schemas/x509/secret-keys.js';
+import { parentsAnnotation } from '../plugin/src/engine/parents.js';
 import { driveIssuance } from '../plugin/src/engine/issuance/drive.js';
 import type { KeyMaker } from '../plugin/src/engine/issuance/agent.js';
+import { textBase64 as b64 } from '../schemas/x509/pem.js';
 
 export const MGMT = 'mgmt';
 export const ISSUED = { namespace: 'istio-system', name: 'istiod-ca' } as const;
 
-const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 /** c001, c002, ...: sorted the same way as numbers, so `status` lists them in order. */
 export function clusterNames(n: number): string[] {
@@ -38,6 +39,7 @@ export interface MeshSandbox {
 /** The sandbox with namespaces gloo-mesh and istio-system in every cluster; nothing else yet. */
 export async function startMeshSandbox(managedCount: number): Promise<MeshSandbox> {
   const names = clusterNames(managedCount);
+  const { startSandbox } = await sandboxFixture();
   const sandbox = await startSandbox({ clusters: [MGMT, ...names] });
   try {
     const merged = await loadKubeconfig(sandbox.kubeconfigPath);

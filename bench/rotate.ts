@@ -20,7 +20,7 @@ import { generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { builtInVerifier, rotate } from '../plugin/src/engine/rotation/driver.js';
-import { startTrustWatcher, type Report } from '../test/trust-watcher/index.js';
+import { trustWatcherFixture, type TrustWatcherReport as Report } from './fixtures.js';
 import { ISSUED, createRootSecret, isMain, issueMesh, startMeshSandbox } from './mesh.js';
 import type { BenchResult } from './result.js';
 import { median } from './stats.js';
@@ -71,6 +71,7 @@ export async function benchRotate(): Promise<BenchResult[]> {
 
     // The watcher, on every managed cluster's issued Secret, from before the first write of the
     // rotation to after its last one.
+    const { startTrustWatcher } = await trustWatcherFixture();
     const watcher = await startTrustWatcher({ kubeconfigPath: mesh.sandbox.kubeconfigPath, contexts: names, secret: { namespace: ISSUED.namespace, name: 'cacerts' } });
     let stopped = false;
     try {

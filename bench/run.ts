@@ -14,7 +14,7 @@ import type { BenchResult } from './result.js';
 type Suite = { title: string; load: () => Promise<() => Promise<BenchResult[]>> };
 
 const suites: Suite[] = [
-  { title: 'Certificates (schemas/pki)', load: async () => (await import('./pki.js')).benchPki },
+  { title: 'Certificates (schemas/x509)', load: async () => (await import('./pki.js')).benchPki },
   { title: 'Admission webhook', load: async () => (await import('./webhook.js')).benchWebhook },
   { title: 'Admission webhook under attack', load: async () => (await import('./webhook-attack.js')).benchWebhookAttack },
   { title: 'Admission through kube-apiserver', load: async () => (await import('./apiserver-admission.js')).benchApiserverAdmission },

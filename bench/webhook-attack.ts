@@ -27,6 +27,7 @@ import { createSecureContext, connect as tlsConnect, type SecureContext } from '
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './result.js';
+import { attackShapesFixture, kubeFixture, webhookHelpersFixture, webhookObjectsFixture, webhookProcessFixture } from './fixtures.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const WEBHOOK_BIN = fileURLToPath(new URL('../webhook/bin/mesh-cert-webhook', import.meta.url));
@@ -236,10 +237,10 @@ async function slowRequest(url: string, tls: Tls, kind: 'headers' | 'body'): Pro
 // ---------------------------------------------------------------------------------------------
 
 export async function benchWebhookAttack(): Promise<BenchResult[]> {
-  const { genServingCert, genClientCert, review } = await import('../test/webhook/helpers.js');
-  const { issuedCertificate } = await import('../test/webhook/fixtures.js');
-  const { attackShapes } = await import('../test/webhook/attack-shapes.js');
-  const { deploymentEnv } = await import('../test/webhook/webhook-process.js');
+  const { genServingCert, genClientCert, review } = await webhookHelpersFixture();
+  const { issuedCertificate } = await webhookObjectsFixture();
+  const { attackShapes } = await attackShapesFixture();
+  const { deploymentEnv } = await webhookProcessFixture();
   const { MAX_REPLY_BYTES } = await import('../webhook/src/admission/limits.js');
   const backlog = (await import('../webhook/src/server.js')).DEFAULT_LIMITS.listenBacklog;
 
@@ -250,7 +251,7 @@ export async function benchWebhookAttack(): Promise<BenchResult[]> {
   // a real apiserver for the informer, as in a pod (its client library is a third of the memory)
   let kube: { kubeconfigPath: string; stop(): Promise<void> } | undefined;
   try {
-    const { findBinaries, startKube } = await import('../test/kube/index.js');
+    const { findBinaries, startKube } = await kubeFixture();
     findBinaries();
     kube = await startKube({ clusters: ['mgmt'], waitForControllers: false, timeoutMs: 120_000 });
   } catch (err) {

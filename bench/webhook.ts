@@ -14,11 +14,12 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './result.js';
 import { median } from './stats.js';
+import { webhookHelpersFixture, webhookObjectsFixture } from './fixtures.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const DURATION = Number(process.env.BENCH_WEBHOOK_SECONDS ?? 5);
 const CONNECTIONS = 10;
-/** More than the 32 certificates schemas/pki keeps parsed: every review meets its certificate cold. */
+/** More than the 32 certificates schemas/x509 keeps parsed: every review meets its certificate cold. */
 const CR_BODIES = 200;
 // Five, not three: the paced client and this 2-core VM pause now and then for 10-30 ms (seen with
 // the webhook build from before and after a change alike, and in the server's own event-loop
@@ -147,8 +148,8 @@ async function pacedLatency(url: string, bodies: string[], ca: string, rate: num
 export async function benchWebhook(): Promise<BenchResult[]> {
   const require = createRequire(import.meta.url);
   const autocannon = require('autocannon') as Autocannon;
-  const { genServingCert, post, review } = await import('../test/webhook/helpers.js');
-  const { issuedCertificate } = await import('../test/webhook/fixtures.js');
+  const { genServingCert, post, review } = await webhookHelpersFixture();
+  const { issuedCertificate } = await webhookObjectsFixture();
   const { finishedCertificateRequestBodies } = await import('./certificate-requests.js');
 
   const cert = genServingCert();

@@ -1,5 +1,6 @@
 // Building blocks shared by every kind's schema. Each helper returns a TypeBox schema, so the
 // TypeScript type (Static<>) and the JSON Schema come from this one definition.
+import { ROTATION_STATES, ROTATION_STATE_ALIASES } from './rotation-states.js';
 import { Type, type TSchema, type TUnsafe, type Static, type ObjectOptions, type TProperties, type TObject } from '@sinclair/typebox';
 
 /**
@@ -130,37 +131,9 @@ export const IntermediateCertificateAuthority = StrictObject(
 );
 export type IntermediateCertificateAuthority = Static<typeof IntermediateCertificateAuthority>;
 
-/** CertificateRotationState in proto order: index = enum number, [0] is the zero value. The names mesh-cert writes. */
-export const ROTATION_STATES = [
-  'NOT_ROTATING',
-  'PREVIOUS_CA',
-  'ADDING_NEW_ROOT',
-  'PROPAGATING_NEW_INTERMEDIATE',
-  'DELETING_OLD_ROOT',
-  'VERIFYING',
-  'VERIFIED',
-  'ROLLING_BACK',
-  'FINISHED',
-  'FAILED',
-] as const;
-export type CertificateRotationState = (typeof ROTATION_STATES)[number];
-
-/**
- * Other names a Gloo Mesh version wrote for a CertificateRotationState, and the name on the
- * contract they mean: admitted wherever the enum is, and read as the contract name (the
- * cert-rotation-api branch called the zero value NOT_APPLICABLE).
- */
-export const ROTATION_STATE_ALIASES: Readonly<Record<string, CertificateRotationState>> = {
-  NOT_APPLICABLE: 'NOT_ROTATING',
-};
-
-/** The contract name of a rotation state as read from the wire: aliases mapped, a missing value is the zero value. */
-export function canonicalRotationState(name: unknown): CertificateRotationState | undefined {
-  if (name === undefined || name === null || name === '') return ROTATION_STATES[0];
-  if (typeof name !== 'string') return undefined;
-  if ((ROTATION_STATES as readonly string[]).includes(name)) return name as CertificateRotationState;
-  return Object.hasOwn(ROTATION_STATE_ALIASES, name) ? ROTATION_STATE_ALIASES[name] : undefined;
-}
+// The rotation states live in rotation-states.ts: the plugin's engine reads them without loading
+// TypeBox and the schemas.
+export { ROTATION_STATES, ROTATION_STATE_ALIASES, canonicalRotationState, type CertificateRotationState } from './rotation-states.js';
 
 export const CertificateRotationStateSchema = StringEnum([...ROTATION_STATES, ...(Object.keys(ROTATION_STATE_ALIASES) as 'NOT_APPLICABLE'[])], {
   description: 'certificates.mesh.gloo.solo.io.CertificateRotationState (NOT_APPLICABLE: the cert-rotation-api name of NOT_ROTATING)',

@@ -1,11 +1,11 @@
-// The guards named in state-machines.ts. Certificate guards use schemas/pki (DER read in place,
+// The guards named in state-machines.ts. Certificate guards use schemas/x509 (DER read in place,
 // node:crypto for keys and signatures); the rest are plain field checks.
-import { withoutLabel } from '../pki/errors.js';
-import { parseCertificateFull } from '../pki/parse.js';
-import { publicKeyOfCsrMatchesCert, verifyChain } from '../pki/index.js';
+import { withoutLabel } from '../x509/errors.js';
+import { parseCertificateFull } from '../x509/parse.js';
+import { publicKeyOfCsrMatchesCert, verifyChain } from '../x509/index.js';
 import type { FieldError } from './field-error.js';
 import { getPath, numberOr } from './object-path.js';
-import { certificatesOfField, pemTextOf } from './pem.js';
+import { certificatesOfField, pemTextOf } from './pem-fields.js';
 import type { GuardName } from './state-machines.js';
 
 export interface GuardContext {
@@ -72,7 +72,7 @@ const finishedCertificateValid: Guard = ({ newObj }) => {
 
   const leaf = signedCerts[0]!;
   // Every certificate of signingRootCa is a trust anchor: the signer's chain as a bundle (signer
-  // first, root last), or one that ends at an intermediate, anchors the leaf as given (API.md).
+  // first, root last), or one that ends at an intermediate, anchors the leaf as given (as in Go's x509 and Istio).
   // certChain (Gloo Mesh v1.1+) starts with the signed certificate itself; the verifier wants only intermediates.
   // Blocks come as canonical PEM, so the same certificate is the same text.
   const intermediates = [...signedCerts.slice(1), ...chainCerts].filter((c) => c !== leaf);

@@ -31,5 +31,5 @@ export { DEPRECATIONS, deprecationPatch, deprecationWarnings, type Deprecation, 
 export { GLOO_MESH_OWNER_LABELS, glooMeshOwnerLabel, ownedByGlooMesh } from './ownership.js';
 export { POLICY, policyWarnings, type PolicyRule } from './policy.js';
 export { isObject, jsonEqual } from './object-path.js';
-export { checkPemBytes, pemBlocks, isBase64, pemTextOf } from './pem.js';
+export { checkPemBytes, pemBlocks, isBase64, pemTextOf } from './pem-fields.js';
 export { GUARDS } from './guards.js';

@@ -61,7 +61,3 @@ export function kindInfoOf(group: string, version: string, kind: string): KindIn
 export function kindByResource(group: string, version: string, plural: string): KindInfo | undefined {
   return KINDS.find((k) => k.group === group && k.version === version && k.plural === plural);
 }
-
-export function kindByName(kind: string): KindInfo | undefined {
-  return KINDS.find((k) => k.kind === kind);
-}

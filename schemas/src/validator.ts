@@ -4,7 +4,7 @@ import { Ajv, type ErrorObject, type SchemaValidateFunction, type ValidateFuncti
 import { PATTERN_MEANINGS } from './common.js';
 import { type FieldError, joinPath } from './field-error.js';
 import { KIND_SCHEMAS } from './kinds/index.js';
-import { checkPemBytes, isBase64 } from './pem.js';
+import { checkPemBytes, isBase64 } from './pem-fields.js';
 import { KINDS, apiVersionOf, kindInfo } from './registry.js';
 import type { KindName } from './registry.js';
 

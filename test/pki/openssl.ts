@@ -1,4 +1,4 @@
-// Real openssl as the referee for everything schemas/pki produces and reads.
+// Real openssl as the referee for everything schemas/x509 produces and reads.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -13,8 +13,8 @@ import {
   verifyChain,
   verifyCsr,
   verifySigningSecret,
-} from '../../schemas/pki/index.js';
-import { parseCertificateFull } from '../../schemas/pki/parse.js';
+} from '../../schemas/x509/index.js';
+import { parseCertificateFull } from '../../schemas/x509/parse.js';
 import { Workdir } from './openssl.js';
 
 const w = new Workdir();

@@ -10,7 +10,7 @@ import {
   signIntermediate,
   splitPem,
   verifySigningSecret,
-} from '../../schemas/pki/index.js';
+} from '../../schemas/x509/index.js';
 import { DAY, Workdir } from './openssl.js';
 
 const w = new Workdir();
@@ -99,7 +99,9 @@ describe('verifySigningSecret', () => {
     expectError(istio({ caCert: 'not a cert', caKey: caKey.privateKeyPem, root, chain: ca }), 'ca-cert.pem: not PEM after base64 decoding');
     const csrOnly = createCsr({ privateKeyPem: caKey.privateKeyPem, subject: { O: 'x' }, hosts: [] });
     expectError(istio({ caCert: csrOnly, caKey: caKey.privateKeyPem, root, chain: ca }), 'ca-cert.pem: no PEM certificate found');
-    expectError({ ...istio({ caCert: ca, root, chain: ca }), 'ca-key.pem': '%%%' }, 'ca-key.pem: not valid base64');
+    expectError({ ...istio({ caCert: ca, root, chain: ca }), 'ca-key.pem': '%%%' }, 'ca-key.pem: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =)');
+    // Unpadded: a lenient decoder reads it as something; the strict one names the key.
+    expectError({ ...istio({ caCert: ca, root, chain: ca }), 'ca-key.pem': b64(caKey.privateKeyPem).replace(/=+$/, '') + 'A' }, 'ca-key.pem: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =)');
     expectError({ ...istio({ caCert: ca, root, chain: ca }), 'ca-key.pem': b64('hello') }, 'ca-key.pem: not PEM after base64 decoding');
     const garbledKey = '-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEA\n-----END PRIVATE KEY-----\n';
     expectError(istio({ caCert: ca, caKey: garbledKey, root, chain: ca }), 'ca-key.pem: the private key does not parse');

@@ -6,8 +6,8 @@
 // CRD's own rules admit it: a cluster without the webhook, or a request written before it was
 // installed, can hold one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRootCa, generateRsaKey } from '../../schemas/pki/index.js';
-import { type CrObject, inspectCertificateRequest } from '../../plugin/src/report/inspect.js';
+import { createRootCa, generateRsaKey } from '../../schemas/x509/index.js';
+import { type CrObject, inspectCertificateRequest, inspectSecret } from '../../plugin/src/report/inspect.js';
 import { BACKENDS, START_TIMEOUT_MS, startBackend, type Backend } from '../backend/index.js';
 import { apply, buildPlugin, kubectlMeshCert, patchStatus } from './helpers.js';
 import { namespace } from './fixtures.js';
@@ -41,6 +41,32 @@ describe('inspect certificaterequest', () => {
   it('reports a certificate whose values do not decode as a failed check', async () => {
     const cr = await undecodableRequest();
     expectReported(inspectCertificateRequest('mgmt', cr, undefined));
+  });
+
+  it('reports a field that is not base64 as a failed check naming it, and reads it as absent', async () => {
+    const cr = await undecodableRequest();
+    const report = inspectCertificateRequest('mgmt', { ...cr, status: { ...cr.status!, signedCertificate: 'not base64!' } }, undefined);
+    expect(report.checks).toContainEqual({
+      name: 'status.signedCertificate decodes',
+      ok: false,
+      message: 'status.signedCertificate: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =, no line breaks)',
+    });
+    expect(report.checks).toContainEqual({ name: 'signed certificate', ok: null, message: 'none yet (state FINISHED)' });
+  });
+});
+
+describe('inspect secret', () => {
+  it('reports a value that is not base64 as a failed check naming the Secret and the key', async () => {
+    const key = await generateRsaKey(2048);
+    const root = createRootCa({ privateKeyPem: key.privateKeyPem, subject: { O: 'gloo-mesh', CN: 'root' }, ttlDays: 2 });
+    const report = inspectSecret('mgmt', { metadata: { name: 'root', namespace: 'gloo-mesh' }, data: { 'root-cert.pem': b64(root), 'ca-cert.pem': 'QUJD-_8=' } }, undefined);
+    expect(report.checks).toContainEqual({
+      name: 'ca-cert.pem decodes',
+      ok: false,
+      message: 'Secret gloo-mesh/root ca-cert.pem: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =, no line breaks)',
+    });
+    // What does decode is still reported.
+    expect(report.certificates.map((c) => c.source)).toEqual(['root-cert.pem']);
   });
 });
 

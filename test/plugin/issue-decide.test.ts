@@ -5,8 +5,8 @@ import { decideAgent, decideIssuer } from '../../plugin/src/engine/issuance/deci
 import { signingPlan } from '../../plugin/src/engine/issuance/signing-plan.js';
 import { ANN_FOR_GENERATION, ANN_ROTATION_ROOTS } from '../../plugin/src/engine/resources.js';
 import type { CertificateRequest, IssuedCertificate, IssuedState, Secret } from '../../plugin/src/engine/objects.js';
-import { issuedSecretData } from '../../plugin/src/engine/issuance/agent.js';
-import { createCsr, createRootCa, signIntermediate } from '../../schemas/pki/index.js';
+import { issuedSecretData, issuedSecretRef } from '../../plugin/src/engine/issuance/agent.js';
+import { createCsr, createRootCa, signIntermediate } from '../../schemas/x509/index.js';
 import { generateKeyPairSync } from 'node:crypto';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -118,5 +118,18 @@ describe('signingPlan', () => {
   it('names the missing annotation when a rotation step has no recorded roots', () => {
     const o = ic('PENDING', 1, 1, { rotationState: 'ADDING_NEW_ROOT' });
     expect(signingPlan(o)).toEqual({ error: expect.stringContaining(ANN_ROTATION_ROOTS) });
+  });
+
+  it("reads a signing Secret named without a namespace in the IssuedCertificate's own, and NOT_APPLICABLE as NOT_ROTATING", () => {
+    const bare = ic('PENDING', 1, 1, { glooMeshCa: { signingCertificateSecret: { name: 'root' } }, rotationState: 'NOT_APPLICABLE' });
+    expect(signingPlan(bare)).toEqual({ signer: { name: 'root', namespace: 'istio-system' }, trust: [{ name: 'root', namespace: 'istio-system' }], bridgeRootPems: [] });
+  });
+});
+
+describe('issuedSecretRef', () => {
+  it("is the Secret the IssuedCertificate names, in its own namespace when it names none, else istio-system/cacerts", () => {
+    expect(issuedSecretRef(ic('PENDING', 1, 1, { issuedCertificateSecret: { name: 'mine' } }))).toEqual({ name: 'mine', namespace: 'istio-system' });
+    expect(issuedSecretRef(ic('PENDING', 1, 1, { issuedCertificateSecret: { name: 'mine', namespace: 'other' } }))).toEqual({ name: 'mine', namespace: 'other' });
+    expect(issuedSecretRef(ic('PENDING'))).toEqual({ name: 'cacerts', namespace: 'istio-system' });
   });
 });

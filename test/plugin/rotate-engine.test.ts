@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { rotate, builtInVerifier, RotationRefused, type RotateOptions, type Verifier } from '../../plugin/src/engine/rotation/driver.js';
 import type { CertificateRotation, IssuedCertificate, ObjectRef } from '../../plugin/src/engine/objects.js';
-import { certificatesIn } from '../../schemas/pki/index.js';
+import { certificatesIn } from '../../schemas/x509/index.js';
 import type { TrustWatcher } from '../trust-watcher/index.js';
 import { assertWatchedNoGaps, watchedMesh, createRoot, opensslVerify, readIssuedSecret, rootSecret, startWorld, type Root, type World } from './issue-rotate.helpers.js';
 import { BACKENDS, START_TIMEOUT_MS } from '../backend/index.js';
@@ -263,7 +263,7 @@ for (const backend of BACKENDS) {
         expect(r.outcome, r.error).toBe('finished');
         const ref = r.rotation.spec.newRootCaSecret;
         expect(ref.name).toMatch(/^vm-gen-root-\d{14}$/);
-        const s = (await w.mgmt.getSecret(ref.namespace, ref.name))!;
+        const s = (await w.mgmt.getSecret(ref.namespace ?? '', ref.name))!;
         const rootPem = Buffer.from(s.data!['root-cert.pem']!, 'base64').toString();
         // Gloo Mesh's own issuer reads key.pem: a root mesh-cert makes carries it beside ca-key.pem
         expect(s.data!['key.pem']).toBe(s.data!['ca-key.pem']);

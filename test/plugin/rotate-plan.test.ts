@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { FORWARD, nextPhase, rollbackSteps } from '../../plugin/src/engine/rotation/plan.js';
 import { ROTATION_SIGNING } from '../../plugin/src/engine/issuance/signing-plan.js';
-import { belongsTo, parentsAnnotation } from '../../plugin/src/engine/rotation/targets.js';
+import { belongsTo, parentsAnnotation } from '../../plugin/src/engine/parents.js';
 import type { CertificateRotation, IssuedCertificate, RotationState } from '../../plugin/src/engine/objects.js';
 
 function rot(state: string | undefined, rotationState?: RotationState, condStates: RotationState[] = []): CertificateRotation {

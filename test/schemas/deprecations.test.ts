@@ -24,7 +24,7 @@ function apply(obj: Obj, patch: JsonPatchOp[]): Obj {
 }
 
 describe('deprecated-field table', () => {
-  it('lists the mappings of API.md', () => {
+  it('lists the deprecated-field mappings of the contract', () => {
     expect(DEPRECATIONS.map((d) => [d.kind, d.deprecated.join('.'), d.replacement?.join('.') ?? null])).toEqual([
       ['IssuedCertificate', 'spec.org', 'spec.certOptions.orgName'],
       ['IssuedCertificate', 'spec.signingCertificateSecret', 'spec.glooMeshCa.signingCertificateSecret'],

@@ -6,7 +6,7 @@ import { GLOO_MESH_OWNER_LABELS, KINDS, POLICY, glooMeshOwnerLabel, ownedByGlooM
 const obj = (kind: string, labels?: unknown, spec: Record<string, unknown> = {}) => ({ apiVersion: 'x/v1', kind, metadata: labels === undefined ? { name: 'n' } : { name: 'n', labels }, spec });
 
 describe('GLOO_MESH_OWNER_LABELS', () => {
-  it('lists the labels of API.md: the translator owns IssuedCertificates and PodBounceDirectives, the agent CertificateRequests', () => {
+  it('lists the owner labels of Gloo Mesh: the translator owns IssuedCertificates and PodBounceDirectives, the agent CertificateRequests', () => {
     expect(GLOO_MESH_OWNER_LABELS).toEqual({
       IssuedCertificate: ['owner.networking.mesh.gloo.solo.io'],
       PodBounceDirective: ['owner.networking.mesh.gloo.solo.io'],

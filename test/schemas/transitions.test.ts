@@ -17,7 +17,7 @@ beforeAll(() => {
   valid = validObjects(pki);
 });
 
-// The legal moves written out by hand from ../shared/API.md (plus Gloo Mesh's own writes), as an
+// The legal moves written out by hand from Gloo Mesh's documented states (plus Gloo Mesh's own writes), as an
 // oracle independent of schemas/src/state-machines.ts. Staying is always legal.
 const ORACLE: Record<string, { always: string[]; onAdvance: string[]; final: string[] }> = {
   IssuedCertificate: {

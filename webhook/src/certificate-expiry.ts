@@ -12,7 +12,7 @@ import { X509Certificate } from 'node:crypto';
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { Gauge, type Registry } from 'prom-client';
 import { KINDS } from '../../schemas/src/index.js';
-import { certificatesOfField } from '../../schemas/src/pem.js';
+import { certificatesOfField } from '../../schemas/src/pem-fields.js';
 
 export const CERTIFICATE_EXPIRY = 'mesh_cert_certificate_expiration_timestamp_seconds';
 

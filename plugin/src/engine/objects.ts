@@ -1,10 +1,14 @@
-// The shapes of the objects the engine reads and writes, as far as the engine relies on them.
-// Structural on purpose: objects come off the wire, and the webhook (schemas/) is what enforces
-// the full contract. Metadata is typed once, by the plugin's client (plugin/src/lib/k8s.ts).
+// The objects the engine reads and writes. Their spec and status types are schemas' (`Static<>` of
+// the TypeBox schemas the webhook validates with: one definition of each field, imported as types
+// so nothing of schemas is loaded at run time). The envelope is the engine's: objects read from a
+// cluster always have metadata (typed once, by the plugin's client, plugin/src/lib/k8s.ts) and the
+// engine always writes a spec.
+import type * as api from '../../../schemas/src/index.js';
 import type { ObjectMeta } from '../lib/k8s.js';
 
 export type { ObjectMeta };
 
+/** A reference the engine has resolved: the namespace defaulted (schemas' ObjectRef may omit it). */
 export interface ObjectRef {
   name: string;
   namespace: string;
@@ -16,88 +20,37 @@ export interface KubeObject {
   metadata: ObjectMeta;
 }
 
-export type IssuedState = 'PENDING' | 'REQUESTED' | 'ISSUED' | 'FINISHED' | 'FAILED';
-export type RequestState = 'PENDING' | 'FINISHED' | 'FAILED';
-export type RotationStatusState = 'PENDING' | 'ROTATING' | 'VERIFYING' | 'FINISHED' | 'FAILED';
-export type RotationState =
-  | 'NOT_ROTATING'
-  | 'PREVIOUS_CA'
-  | 'ADDING_NEW_ROOT'
-  | 'PROPAGATING_NEW_INTERMEDIATE'
-  | 'DELETING_OLD_ROOT'
-  | 'VERIFYING'
-  | 'VERIFIED'
-  | 'ROLLING_BACK'
-  | 'FINISHED'
-  | 'FAILED';
+type Defined<T> = Exclude<T, undefined>;
 
-export interface CertOptions {
-  ttlDays?: number;
-  rsaKeySizeBytes?: number;
-  orgName?: string;
-  secretRotationGracePeriodRatio?: number;
-}
+export type IssuedState = Defined<api.IssuedCertificateStatus['state']>;
+export type RotationStatusState = Defined<api.CertificateRotationStatus['state']>;
+/** The rotation states mesh-cert writes (schemas' ROTATION_STATES: aliases read on the wire are mapped by canonicalRotationState). */
+export type RotationState = api.CertificateRotationState;
 
 export interface IssuedCertificate extends KubeObject {
-  spec: {
-    hosts?: string[];
-    org?: string;
-    signingCertificateSecret?: ObjectRef;
-    issuedCertificateSecret?: ObjectRef;
-    podBounceDirective?: ObjectRef;
-    certOptions?: CertOptions;
-    glooMeshCa?: { signingCertificateSecret?: ObjectRef };
-    agentCa?: unknown;
-    rotationState?: RotationState;
-  };
-  status?: {
-    observedGeneration?: number;
-    error?: string;
-    state?: IssuedState;
-    appliedGlooMeshCa?: { signingCertificateSecret?: ObjectRef };
-    observedRotationState?: RotationState;
-  };
+  spec: api.IssuedCertificateSpec;
+  status?: api.IssuedCertificateStatus;
 }
 
 export interface CertificateRequest extends KubeObject {
-  spec: { certificateSigningRequest?: string };
-  status?: {
-    observedGeneration?: number;
-    error?: string;
-    state?: RequestState;
-    signedCertificate?: string;
-    signingRootCa?: string;
-  };
+  spec: api.CertificateRequestSpec;
+  status?: api.CertificateRequestStatus;
 }
 
-export interface RotationCondition {
-  timestamp: string;
-  state: RotationState;
-  message?: string;
-  errors?: string[];
-}
+export type RotationCondition = api.CertificateRotationCondition;
 
+/**
+ * A CertificateRotation the driver adopts: it names both the VirtualMesh and the new root (the
+ * driver creates them so, and passes over listed ones that do not: rotation/driver.ts).
+ */
 export interface CertificateRotation extends KubeObject {
-  spec: { virtualMesh: ObjectRef; newRootCaSecret: ObjectRef };
-  status?: {
-    observedGeneration?: number;
-    error?: string;
-    state?: RotationStatusState;
-    rotationState?: RotationState;
-    conditions?: RotationCondition[];
-  };
+  spec: api.CertificateRotationSpec & { virtualMesh: SpecRef; newRootCaSecret: SpecRef };
+  status?: api.CertificateRotationStatus;
 }
 
 export interface PodBounceDirective extends KubeObject {
-  spec: {
-    podsToBounce?: {
-      namespace: string;
-      labels?: Record<string, string>;
-      waitForReplicas?: number;
-      rootCertSync?: { secretRef: ObjectRef; secretKey: string; configMapRef: ObjectRef; configMapKey: string };
-    }[];
-  };
-  status?: { podsBounced?: { bouncedPods?: string[] }[] };
+  spec: api.PodBounceDirectiveSpec;
+  status?: api.PodBounceDirectiveStatus;
 }
 
 export interface Secret extends KubeObject {
@@ -113,10 +66,18 @@ export interface Pod extends KubeObject {
   status?: { phase?: string; conditions?: { type: string; status: string }[] };
 }
 
-export function refString(ref: ObjectRef): string {
-  return `${ref.namespace}/${ref.name}`;
+/** A reference as a spec holds it: the namespace may be left out (schemas' ObjectRef). */
+export type SpecRef = api.ObjectRef;
+
+/** `ref` with the namespace it means when it names none: that of the object holding it. */
+export function resolveRef(ref: SpecRef, namespace: string | undefined): ObjectRef {
+  return { name: ref.name, namespace: ref.namespace || namespace || '' };
 }
 
-export function sameRef(a: ObjectRef | undefined, b: ObjectRef | undefined): boolean {
-  return !!a && !!b && a.name === b.name && a.namespace === b.namespace;
+export function refString(ref: SpecRef): string {
+  return `${ref.namespace ?? ''}/${ref.name}`;
+}
+
+export function sameRef(a: SpecRef | undefined, b: SpecRef | undefined): boolean {
+  return !!a && !!b && a.name === b.name && (a.namespace ?? '') === (b.namespace ?? '');
 }

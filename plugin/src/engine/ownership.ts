@@ -1,5 +1,5 @@
 // Objects a Gloo Mesh controller owns: mesh-cert never drives or patches them, it only observes
-// (API.md, rule zero). The table of owner labels lives with the contract, in schemas/.
+// (rule zero of the contract: whatever they write stands). The table of owner labels lives with the contract, in schemas/.
 import { glooMeshOwnerLabel } from '../../../schemas/src/ownership.js';
 import type { CertKind } from './resources.js';
 import type { KubeObject } from './objects.js';

@@ -1,17 +1,17 @@
-// Names of the API this engine drives, and the labels/annotations it writes. One home for every
-// string a reader of a cluster would search for.
+// The labels, annotations and Secret layouts this engine writes: one home for every string a
+// reader of a cluster would search for. The kinds' group, version and plural names have theirs in
+// schemas/src/registry.ts; what is here of them is read from there.
+import { GLOO_CERTIFICATES_GROUP, KINDS, apiVersionOf, type KindName } from '../../../schemas/src/registry.js';
+import { TLS_KEYS } from '../../../schemas/x509/secret-keys.js';
 
-export const CERT_GROUP = 'certificates.mesh.gloo.solo.io';
-export const CERT_VERSION = 'v1';
-export const CERT_API_VERSION = `${CERT_GROUP}/${CERT_VERSION}`;
+/** The kinds the engine drives: those of Gloo Mesh's certificates group. */
+export type CertKind = Exclude<KindName, 'VirtualMeshCertificateSigningRequest'>;
+const CERT_KINDS = KINDS.filter((k) => k.group === GLOO_CERTIFICATES_GROUP);
 
-export const PLURAL = {
-  IssuedCertificate: 'issuedcertificates',
-  CertificateRequest: 'certificaterequests',
-  CertificateRotation: 'certificaterotations',
-  PodBounceDirective: 'podbouncedirectives',
-} as const;
-export type CertKind = keyof typeof PLURAL;
+export const CERT_GROUP = GLOO_CERTIFICATES_GROUP;
+export const CERT_VERSION = CERT_KINDS[0]!.version;
+export const CERT_API_VERSION = apiVersionOf(CERT_KINDS[0]!);
+export const PLURAL = Object.fromEntries(CERT_KINDS.map((k) => [k.kind, k.plural])) as Readonly<Record<CertKind, string>>;
 
 /** Secret type of the agent's private key (Gloo Mesh's own value). */
 export const PRIVATE_KEY_SECRET_TYPE = 'certificates.mesh.gloo.solo.io/generated_private_key';
@@ -35,10 +35,8 @@ export const ANN_BOUNCE_FOR = 'mesh-cert.solo.io/bounce-for';
 /** On an IssuedCertificate in a rotation: {"old":ObjectRef,"new":ObjectRef} signing Secrets. */
 export const ANN_ROTATION_ROOTS = 'mesh-cert.solo.io/rotation-roots';
 
-/** Istio's cacerts layout (schemas/pki is its one home). */
-export { ISTIO_KEYS } from '../../../schemas/pki/index.js';
 /** Keys Istio 1.15 and later load from cacerts in preference to the *.pem ones: never left in an issued Secret. */
-export const ISTIO_PREFERRED_KEYS = ['tls.crt', 'tls.key', 'ca.crt'] as const;
+export const ISTIO_PREFERRED_KEYS = Object.values(TLS_KEYS);
 /** On the private-key Secret and the CertificateRequest: the plan (signer and roots) they were made for. */
 export const ANN_FOR_PLAN = 'mesh-cert.solo.io/plan';
 /** On a CertificateRotation: the signing Secrets (JSON [ObjectRef]) it replaces; read by root retention. */

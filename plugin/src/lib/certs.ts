@@ -1,7 +1,9 @@
 // The little certificate reading the report commands need on their fast path (validity and
 // fingerprints), done by OpenSSL through node:crypto. Structure-level work (SANs, key usage,
-// chains, signing) belongs to schemas/pki, which `inspect`, `check` and `root create` load.
+// chains, signing) belongs to schemas/x509, which `inspect`, `check` and `root create` load; its
+// PEM and base64 codec (pem.ts, no ASN.1) is light enough for this path and is the one used here.
 import { X509Certificate } from 'node:crypto';
+import { base64Text, certificatesIn } from '../../../schemas/x509/pem.js';
 
 export interface CertBrief {
   subject: string;
@@ -12,15 +14,17 @@ export interface CertBrief {
   isCA: boolean;
 }
 
-const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
+/** The certificates of a PEM text, canonical PEM each (schemas/x509's reader). */
 export function certPems(text: string | undefined): string[] {
-  return text ? [...text.matchAll(PEM_CERT)].map((m) => `${m[0]}\n`) : [];
+  return text ? certificatesIn(text) : [];
 }
 
-export function fromBase64(b64: string | undefined): string | undefined {
-  if (!b64) return undefined;
-  return Buffer.from(b64, 'base64').toString('utf8');
+/**
+ * The text of a base64 value, or undefined when it is absent. Strict: a value that is not
+ * standard base64 is a PkiError naming `what` (the Secret key or field), never a misreading.
+ */
+export function fromBase64(b64: string | undefined, what = 'value'): string | undefined {
+  return b64 ? base64Text(b64, what) : undefined;
 }
 
 // A report meets the same certificates again and again (every cluster's Secret holds the mesh's

@@ -25,7 +25,3 @@ export function parseRef(text: string | undefined, opts: { what: string; default
   }
   return { namespace, name };
 }
-
-export function formatRef(r: Ref): string {
-  return `${r.namespace}/${r.name}`;
-}

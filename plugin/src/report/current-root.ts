@@ -1,5 +1,9 @@
 // "The current root" of an issued certificate: the root-cert.pem of the signing Secret that the
 // IssuedCertificate names in the management cluster (or the Secret given by --root-secret).
+import { PkiError } from '../../../schemas/x509/errors.js';
+import { base64Text, certificatesIn } from '../../../schemas/x509/pem.js';
+import { ISTIO_KEYS } from '../../../schemas/x509/secret-keys.js';
+import type { IssuedCertificateSpec } from '../../../schemas/src/index.js';
 import type { Cluster } from '../lib/clusters.js';
 import { UserError, errorMessage } from '../lib/errors.js';
 import type { KObject } from '../lib/k8s.js';
@@ -7,16 +11,21 @@ import { resourceOf } from '../lib/kinds.js';
 import type { Ref } from '../lib/refs.js';
 import type { CurrentRoot } from './inspect.js';
 
-export type IcLike = KObject & { spec?: { glooMeshCa?: { signingCertificateSecret?: { name?: string; namespace?: string } }; signingCertificateSecret?: { name?: string; namespace?: string }; issuedCertificateSecret?: { name?: string; namespace?: string } } };
+/** An IssuedCertificate as listed: schemas' spec type (the contract), the client's metadata. */
+export type IcLike = KObject & { spec?: IssuedCertificateSpec };
 
 async function rootOfSecret(mgmt: Cluster, ref: Ref): Promise<CurrentRoot> {
   const k8s = await mgmt.client();
   const s = await k8s.findSecret(ref.namespace, ref.name);
   const source = `Secret ${ref.namespace}/${ref.name} on cluster ${mgmt.name}`;
   if (!s) throw new UserError(`${source} not found`);
-  const rootText = s.data?.['root-cert.pem'] ? Buffer.from(s.data['root-cert.pem'], 'base64').toString('utf8') : '';
-  const pems = [...rootText.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map((m) => `${m[0]}\n`);
-  return { source, pems };
+  // Not base64: a UserError naming the Secret and the key (the root cannot be known).
+  try {
+    return { source, pems: certificatesIn(base64Text(s.data?.[ISTIO_KEYS.rootCert], `${source}: ${ISTIO_KEYS.rootCert}`)) };
+  } catch (err) {
+    if (err instanceof PkiError) throw new UserError(err.message);
+    throw err;
+  }
 }
 
 /**

@@ -1,10 +1,19 @@
 // What `inspect` reports: every certificate and key of a Secret or CertificateRequest decoded
 // (never the key itself), and the verifications: the chain to the root, the key matching the
-// certificate, and whether the CA was signed by the root currently in use.
-import * as pki from '../../../schemas/pki/index.js';
+// certificate, and whether the CA was signed by the root currently in use. Building the report
+// only: inspect-render.ts prints it.
+import * as pki from '../../../schemas/x509/index.js';
+import { LEGACY_KEY, TLS_KEYS } from '../../../schemas/x509/secret-keys.js';
+import type { CertificateRequestSpec, CertificateRequestStatus } from '../../../schemas/src/index.js';
 import { daysLeft } from '../lib/certs.js';
 import { errorMessage } from '../lib/errors.js';
 import type { KObject, Secret } from '../lib/k8s.js';
+import { PRIVATE_KEY_DATA_KEY, PRIVATE_KEY_SECRET_TYPE } from '../engine/resources.js';
+
+const { ISTIO_KEYS } = pki;
+
+// The inspect commands import the renderers from here, beside the builders.
+export { renderCertificateRequest, renderSecret } from './inspect-render.js';
 
 export interface CertReport {
   source: string;
@@ -90,16 +99,33 @@ function certReport(pem: string, source: string, now: number): CertReport {
   };
 }
 
-const text = (b64: string | undefined) => (b64 ? Buffer.from(b64, 'base64').toString('utf8') : undefined);
-const certBlocks = (t: string | undefined) => (t ? pki.splitPem(t).filter((b) => b.type === 'CERTIFICATE').map((b) => b.pem) : []);
+const certBlocks = (t: string | undefined) => (t ? pki.certificatesIn(t) : []);
+
+/**
+ * A reader of base64 values (`where(key)` names one in messages) that records each value that is
+ * not base64 as a failed check, once, and reads it as absent: the rest of the report still stands.
+ */
+function decoder(values: Record<string, string | undefined>, checks: Check[], where: (key: string) => string): (key: string) => string | undefined {
+  const failed = new Set<string>();
+  return (key) => {
+    try {
+      return pki.base64Text(values[key], where(key)) || undefined;
+    } catch (err) {
+      if (!(err instanceof pki.PkiError)) throw err;
+      if (!failed.has(key)) checks.push({ name: `${key} decodes`, ok: false, message: err.message });
+      failed.add(key);
+      return undefined;
+    }
+  };
+}
 
 function layoutOf(s: Secret): SecretReport['layout'] {
   const d = s.data ?? {};
-  if (d['ca-cert.pem'] && d['ca-key.pem']) return 'istio';
-  if (d['key.pem'] && d['root-cert.pem']) return 'legacy';
-  if (d['private-key'] || s.type === 'certificates.mesh.gloo.solo.io/generated_private_key') return 'generated-private-key';
-  if (d['tls.crt']) return 'tls';
-  if (d['ca-cert.pem'] || d['root-cert.pem'] || d['cert-chain.pem']) return 'istio';
+  if (d[ISTIO_KEYS.caCert] && d[ISTIO_KEYS.caKey]) return 'istio';
+  if (d[LEGACY_KEY] && d[ISTIO_KEYS.rootCert]) return 'legacy';
+  if (d[PRIVATE_KEY_DATA_KEY] || s.type === PRIVATE_KEY_SECRET_TYPE) return 'generated-private-key';
+  if (d[TLS_KEYS.cert]) return 'tls';
+  if (d[ISTIO_KEYS.caCert] || d[ISTIO_KEYS.rootCert] || d[ISTIO_KEYS.certChain]) return 'istio';
   return 'unknown';
 }
 
@@ -135,9 +161,10 @@ export function inspectSecret(cluster: string, s: Secret, current: CurrentRoot |
     checks: [],
     warnings: [],
   };
+  const text = decoder(d, report.checks, (key) => `Secret ${report.namespace}/${report.name} ${key}`);
   // Every PEM certificate in any key, in key order.
   for (const key of report.dataKeys) {
-    const blocks = certBlocks(text(d[key]));
+    const blocks = certBlocks(text(key));
     blocks.forEach((pem, i) => {
       try {
         const c = certReport(pem, blocks.length > 1 ? `${key}[${i}]` : key, now);
@@ -149,14 +176,14 @@ export function inspectSecret(cluster: string, s: Secret, current: CurrentRoot |
       }
     });
   }
-  const caCert = certBlocks(text(d['ca-cert.pem']) ?? text(d['tls.crt']))[0];
-  for (const key of ['ca-key.pem', 'key.pem', 'private-key', 'tls.key']) {
-    const pem = text(d[key]);
+  const caCert = certBlocks(text(ISTIO_KEYS.caCert) ?? text(TLS_KEYS.cert))[0];
+  for (const key of [ISTIO_KEYS.caKey, LEGACY_KEY, PRIVATE_KEY_DATA_KEY, TLS_KEYS.key]) {
+    const pem = text(key);
     if (!pem) continue;
     try {
       const k = pki.describeKey(pem);
       const rep: KeyReport = { source: key, keyType: k.type, keyBits: k.bits };
-      if (caCert && key !== 'private-key') rep.matchesCertificate = pki.privateKeyMatchesCert(pem, caCert);
+      if (caCert && key !== PRIVATE_KEY_DATA_KEY) rep.matchesCertificate = pki.privateKeyMatchesCert(pem, caCert);
       report.privateKeys.push(rep);
     } catch (err) {
       report.checks.push({ name: `${key} parses`, ok: false, message: errorMessage(err) });
@@ -172,16 +199,16 @@ export function inspectSecret(cluster: string, s: Secret, current: CurrentRoot |
       report.checks.push(currentRootCheck(v.caCertPem, v.chainPems, current));
     } else {
       report.checks.push({ name: 'signing Secret layout', ok: false, message: v.error });
-      const roots = certBlocks(text(d['root-cert.pem']));
-      const chain = certBlocks(text(d['cert-chain.pem']));
+      const roots = certBlocks(text(ISTIO_KEYS.rootCert));
+      const chain = certBlocks(text(ISTIO_KEYS.certChain));
       if (caCert) {
         report.checks.push(chainCheck(caCert, chain.slice(1), roots, 'chain to root-cert.pem', 'root-cert.pem'));
         report.checks.push(currentRootCheck(caCert, chain.slice(1), current));
       }
     }
   } else if (layout === 'tls' && caCert) {
-    const roots = certBlocks(text(d['ca.crt']));
-    if (roots.length) report.checks.push(chainCheck(caCert, certBlocks(text(d['tls.crt'])).slice(1), roots, 'chain to ca.crt', 'ca.crt'));
+    const roots = certBlocks(text(TLS_KEYS.ca));
+    if (roots.length) report.checks.push(chainCheck(caCert, certBlocks(text(TLS_KEYS.cert)).slice(1), roots, 'chain to ca.crt', 'ca.crt'));
   } else if (layout === 'unknown') {
     report.checks.push({ name: 'known layout', ok: false, message: `keys ${report.dataKeys.join(', ') || '(none)'} match no known layout (Istio cacerts: ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem)` });
   }
@@ -191,7 +218,8 @@ export function inspectSecret(cluster: string, s: Secret, current: CurrentRoot |
   return report;
 }
 
-export type CrObject = KObject & { spec?: { certificateSigningRequest?: string }; status?: { state?: string; error?: string; observedGeneration?: number; signedCertificate?: string; signingRootCa?: string; certChain?: string } };
+/** A CertificateRequest as read: schemas' spec and status types (the contract), the client's metadata. */
+export type CrObject = KObject & { spec?: CertificateRequestSpec; status?: CertificateRequestStatus };
 
 export function inspectCertificateRequest(cluster: string, cr: CrObject, current: CurrentRoot | undefined, now = Date.now()): CertificateRequestReport {
   const st = cr.status ?? {};
@@ -207,7 +235,14 @@ export function inspectCertificateRequest(cluster: string, cr: CrObject, current
     certificates: [],
     checks: [],
   };
-  const csrPem = text(cr.spec?.certificateSigningRequest);
+  const fields = {
+    'spec.certificateSigningRequest': cr.spec?.certificateSigningRequest,
+    'status.signedCertificate': st.signedCertificate,
+    'status.signingRootCa': st.signingRootCa,
+    'status.certChain': st.certChain,
+  };
+  const text = decoder(fields, report.checks, (field) => field);
+  const csrPem = text('spec.certificateSigningRequest');
   if (!csrPem) report.checks.push({ name: 'CSR', ok: false, message: 'spec.certificateSigningRequest is empty' });
   else {
     try {
@@ -218,9 +253,9 @@ export function inspectCertificateRequest(cluster: string, cr: CrObject, current
       report.checks.push({ name: 'CSR signature', ok: false, message: errorMessage(err) });
     }
   }
-  const signed = certBlocks(text(st.signedCertificate));
-  const roots = certBlocks(text(st.signingRootCa));
-  const chain = certBlocks(text(st.certChain));
+  const signed = certBlocks(text('status.signedCertificate'));
+  const roots = certBlocks(text('status.signingRootCa'));
+  const chain = certBlocks(text('status.certChain'));
   // A certificate whose names or extensions do not decode is a failed check, not a failed command.
   const add = (pem: string, source: string): void => {
     try {
@@ -252,55 +287,6 @@ export function inspectCertificateRequest(cluster: string, cr: CrObject, current
     report.checks.push({ name: 'signed certificate', ok: null, message: `none yet (state ${report.state})` });
   }
   return report;
-}
-
-function mark(ok: boolean | null): string {
-  return ok === true ? '✓' : ok === false ? '✗' : '?';
-}
-
-function renderCert(c: CertReport): string[] {
-  if (c.sameAs) return [`  ${c.source}: same certificate as ${c.sameAs}`];
-  return [
-    `  ${c.source}`,
-    `    subject:      ${c.subject || '(empty)'}`,
-    `    issuer:       ${c.issuer || '(empty)'}${c.selfSigned ? '  (self-signed)' : ''}`,
-    ...(c.sans.length ? [`    SANs:         ${c.sans.join(', ')}`] : []),
-    `    validity:     ${c.notBefore} to ${c.notAfter} (${c.daysLeft < 0 ? `expired ${-c.daysLeft} days ago` : `${c.daysLeft} days left`})`,
-    `    key:          ${c.keyType} ${c.keyBits} bits`,
-    `    CA:           ${c.isCA ? `yes${c.pathLen !== undefined ? `, pathlen ${c.pathLen}` : ', no path length limit'}` : 'no'}${c.keyUsage.length ? `; key usage ${c.keyUsage.join(', ')}` : ''}`,
-    `    serial:       ${c.serial}`,
-    `    sha256:       ${c.fingerprintSha256}`,
-  ];
-}
-
-export function renderSecret(r: SecretReport): string {
-  const lines = [
-    `Secret ${r.namespace}/${r.name} on cluster ${r.cluster}`,
-    `  type: ${r.type}   layout: ${r.layout}   keys: ${r.dataKeys.join(', ') || '(none)'}`,
-    '',
-    `Certificates (${r.certificates.length}):`,
-    ...r.certificates.flatMap(renderCert),
-  ];
-  if (r.privateKeys.length) {
-    lines.push('', 'Private keys (not shown):');
-    for (const k of r.privateKeys) lines.push(`  ${k.source}: ${k.keyType} ${k.keyBits} bits${k.matchesCertificate === undefined ? '' : k.matchesCertificate ? ', matches the CA certificate' : ', does NOT match the CA certificate'}`);
-  }
-  lines.push('', 'Checks:', ...r.checks.map((c) => `  ${mark(c.ok)} ${c.name}: ${c.message}`));
-  for (const w of r.warnings) lines.push(`  ! ${w}`);
-  return `${lines.join('\n')}\n`;
-}
-
-export function renderCertificateRequest(r: CertificateRequestReport): string {
-  const lines = [
-    `CertificateRequest ${r.namespace}/${r.name} on cluster ${r.cluster}`,
-    `  state: ${r.state}   generation: ${r.generation ?? '-'}   observedGeneration: ${r.observedGeneration ?? '-'}${r.error ? `\n  error: ${r.error}` : ''}`,
-  ];
-  if (r.csr) {
-    lines.push('', 'CSR:', `    subject:      ${r.csr.subject || '(empty)'}`, `    hosts:        ${r.csr.hosts.join(', ') || '(none)'}`, `    key:          ${r.csr.keyType} ${r.csr.keyBits} bits`, `    spki sha256:  ${r.csr.spkiSha256}`);
-  }
-  lines.push('', `Certificates (${r.certificates.length}):`, ...r.certificates.flatMap(renderCert));
-  lines.push('', 'Checks:', ...r.checks.map((c) => `  ${mark(c.ok)} ${c.name}: ${c.message}`));
-  return `${lines.join('\n')}\n`;
 }
 
 export function failedChecks(checks: Check[]): Check[] {

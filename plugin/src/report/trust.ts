@@ -5,6 +5,7 @@
 // everything here but secretTrust's parsing is pure.
 import { anchorOf } from '../engine/rotation/bridge.js';
 import { briefOf, certPems, fromBase64, shortFingerprint } from '../lib/certs.js';
+import { ISTIO_KEYS } from '../../../schemas/x509/secret-keys.js';
 
 /** A root as the reports name it: its subject and its SHA-256 fingerprint (AB:CD:…). */
 export interface RootInfo {
@@ -38,7 +39,8 @@ const norm = (p: string) => p.replace(/\s+/g, '');
 
 /**
  * The trust facts of a Secret in the Istio layout, from its data (base64 values), or undefined
- * when it holds no ca-cert.pem and no root-cert.pem (not an issued Secret).
+ * when it holds no ca-cert.pem and no root-cert.pem (not an issued Secret). A value that is not
+ * base64 throws a PkiError naming the Secret and the key.
  */
 export function secretTrust(secret: string, data: Record<string, string> | undefined): SecretTrust | undefined {
   // The same material (one Secret read twice, or copied to several clusters) is judged once:
@@ -47,7 +49,7 @@ export function secretTrust(secret: string, data: Record<string, string> | undef
   let facts = trustFacts.get(key);
   if (facts === undefined) {
     if (trustFacts.size >= TRUST_CACHE_MAX) trustFacts.clear();
-    facts = readTrust(data) ?? null;
+    facts = readTrust(secret, data) ?? null;
     trustFacts.set(key, facts);
   }
   return facts ? { secret, ...structuredClone(facts) } : undefined;
@@ -56,9 +58,11 @@ export function secretTrust(secret: string, data: Record<string, string> | undef
 const TRUST_CACHE_MAX = 1024;
 const trustFacts = new Map<string, Omit<SecretTrust, 'secret'> | null>();
 
-function readTrust(data: Record<string, string> | undefined): Omit<SecretTrust, 'secret'> | undefined {
-  const caCertPem = certPems(fromBase64(data?.['ca-cert.pem']))[0];
-  const rootPems = certPems(fromBase64(data?.['root-cert.pem']));
+/** The facts of one Secret's material; `secret` only names it in a decoding error. */
+function readTrust(secret: string, data: Record<string, string> | undefined): Omit<SecretTrust, 'secret'> | undefined {
+  const pemsOf = (key: string) => certPems(fromBase64(data?.[key], `Secret ${secret} ${key}`));
+  const caCertPem = pemsOf(ISTIO_KEYS.caCert)[0];
+  const rootPems = pemsOf(ISTIO_KEYS.rootCert);
   if (!caCertPem && rootPems.length === 0) return undefined;
   const seen = new Set<string>();
   const roots: RootInfo[] = [];
@@ -74,7 +78,7 @@ function readTrust(data: Record<string, string> | undefined): Omit<SecretTrust, 
     out.anchorError = 'it holds no ca-cert.pem';
     return out;
   }
-  const chainPems = certPems(fromBase64(data?.['cert-chain.pem'])).filter((p) => norm(p) !== norm(caCertPem));
+  const chainPems = pemsOf(ISTIO_KEYS.certChain).filter((p) => norm(p) !== norm(caCertPem));
   let anchorPem: string | undefined;
   try {
     anchorPem = anchorOf({ cluster: '', secret: '', caCertPem, chainPems, rootPems });

@@ -1,23 +1,12 @@
 // The agent role's writes, each one step of the state machine in decide.ts. They run against
 // the managed cluster only: the private key is made, kept and used there.
 import { createHash } from 'node:crypto';
-import { buildIssuedSecretData, certificatesIn, createCsr, generateRsaKey, parseCertificate, PkiError, verifyChain } from '../../../../schemas/pki/index.js';
+import { buildIssuedSecretData, certificatesIn, createCsr, generateRsaKey, parseCertificate, PkiError, verifyChain } from '../../../../schemas/x509/index.js';
 import { statusOf, type ClusterApi } from '../cluster-api.js';
 import type { CertificateRequest, IssuedCertificate, IssuedState, KubeObject, ObjectRef, Secret } from '../objects.js';
-import { fromB64, toB64 } from '../b64.js';
-import {
-  ANN_FOR_GENERATION,
-  ANN_FOR_PLAN,
-  CERT_API_VERSION,
-  DEFAULT_ISSUED_SECRET,
-  ISTIO_KEYS,
-  LABEL_BACKUP_OF,
-  LABEL_ISSUED_CERTIFICATE,
-  LABEL_MANAGED_BY,
-  MANAGED_BY,
-  PRIVATE_KEY_DATA_KEY,
-  PRIVATE_KEY_SECRET_TYPE,
-} from '../resources.js';
+import { resolveRef } from '../objects.js';
+import { base64Text, secretText, textBase64 } from '../../../../schemas/x509/pem.js';
+import { ANN_FOR_GENERATION, ANN_FOR_PLAN, CERT_API_VERSION, DEFAULT_ISSUED_SECRET, LABEL_BACKUP_OF, LABEL_ISSUED_CERTIFICATE, LABEL_MANAGED_BY, MANAGED_BY, PRIVATE_KEY_DATA_KEY, PRIVATE_KEY_SECRET_TYPE } from '../resources.js';
 import { generationOf, type AgentObservation } from './decide.js';
 import { holdsForeignCa } from './issued-secret.js';
 import type { PlanMaterial } from './plan-material.js';
@@ -37,7 +26,7 @@ export function orgOf(ic: IssuedCertificate): string {
 }
 
 export function issuedSecretRef(ic: IssuedCertificate): ObjectRef {
-  return ic.spec.issuedCertificateSecret ?? { ...DEFAULT_ISSUED_SECRET };
+  return ic.spec.issuedCertificateSecret ? resolveRef(ic.spec.issuedCertificateSecret, ic.metadata.namespace) : { ...DEFAULT_ISSUED_SECRET };
 }
 
 function ownedMeta(ic: IssuedCertificate, name: string, namespace: string, plan?: PlanMaterial): KubeObject['metadata'] {
@@ -76,7 +65,7 @@ export async function generateKey(api: ClusterApi, o: AgentObservation, makeKey:
     kind: 'Secret',
     metadata: ownedMeta(ic, ic.metadata.name, ic.metadata.namespace ?? 'default', o.plan),
     type: PRIVATE_KEY_SECRET_TYPE,
-    data: { [PRIVATE_KEY_DATA_KEY]: toB64(privateKeyPem) },
+    data: { [PRIVATE_KEY_DATA_KEY]: textBase64(privateKeyPem) },
   };
   await putSecret(api, o.keySecret, body);
 }
@@ -92,13 +81,13 @@ export function buildCsr(ic: IssuedCertificate, privateKeyPem: string): string {
 
 export async function request(api: ClusterApi, o: AgentObservation): Promise<void> {
   const { ic } = o;
-  const keyPem = fromB64(o.keySecret?.data?.[PRIVATE_KEY_DATA_KEY]);
+  const keyPem = secretText(o.keySecret, PRIVATE_KEY_DATA_KEY);
   const csr = buildCsr(ic, keyPem);
   const body: CertificateRequest = {
     apiVersion: CERT_API_VERSION,
     kind: 'CertificateRequest',
     metadata: ownedMeta(ic, ic.metadata.name, ic.metadata.namespace ?? 'default', o.plan),
-    spec: { certificateSigningRequest: toB64(csr) },
+    spec: { certificateSigningRequest: textBase64(csr) },
   };
   if (o.request) {
     await api.replaceCustom('CertificateRequest', { ...body, metadata: { ...o.request.metadata, ...body.metadata, resourceVersion: o.request.metadata.resourceVersion } });
@@ -158,8 +147,8 @@ export function splitSigningBundle(signedPem: string, bundle: string[]): { chain
  * written (the key matches, the chain leads to a root of the bundle).
  */
 export function issuedSecretData(cr: CertificateRequest, keyPem: string): Record<string, string> {
-  const signed = fromB64(cr.status?.signedCertificate);
-  const { chainPems, rootPems } = splitSigningBundle(signed, certificatesIn(fromB64(cr.status?.signingRootCa)));
+  const signed = base64Text(cr.status?.signedCertificate, 'status.signedCertificate');
+  const { chainPems, rootPems } = splitSigningBundle(signed, certificatesIn(base64Text(cr.status?.signingRootCa, 'status.signingRootCa')));
   try {
     return buildIssuedSecretData({ caCertPem: signed, caKeyPem: keyPem, chainPems, rootPems });
   } catch (err) {
@@ -204,8 +193,8 @@ export async function keepCopy(api: ClusterApi, secret: Secret): Promise<string>
 
 export async function writeIssuedSecret(api: ClusterApi, o: AgentObservation, opts: WriteSecretOptions = {}): Promise<void> {
   const { ic, request: cr } = o;
-  const keyPem = fromB64(o.keySecret?.data?.[PRIVATE_KEY_DATA_KEY]);
-  const signed = fromB64(cr?.status?.signedCertificate);
+  const keyPem = secretText(o.keySecret, PRIVATE_KEY_DATA_KEY);
+  const signed = base64Text(cr?.status?.signedCertificate, 'status.signedCertificate');
   if (!cr || !signed) throw new SpecError('the CertificateRequest has no signed certificate');
   const ref = issuedSecretRef(ic);
   const existing = o.issuedSecret;

@@ -1,10 +1,12 @@
 // The agent and issuer roles as pure decisions: given what the clusters hold now, what is the
 // next write? Every run of the engine is "observe, decide, act, repeat", so an interrupted run
 // picks up from whatever was recorded, and no write is made twice.
-import { ANN_BOUNCE_FOR, ANN_FOR_GENERATION, ANN_FOR_PLAN, ISTIO_KEYS, PRIVATE_KEY_DATA_KEY } from '../resources.js';
+import { ANN_BOUNCE_FOR, ANN_FOR_GENERATION, ANN_FOR_PLAN, PRIVATE_KEY_DATA_KEY } from '../resources.js';
+import { ISTIO_KEYS } from '../../../../schemas/x509/secret-keys.js';
 import { issuedSecretData } from './agent.js';
 import type { CertificateRequest, IssuedCertificate, PodBounceDirective, Secret } from '../objects.js';
-import { fromB64 } from '../b64.js';
+import { PkiError } from '../../../../schemas/x509/errors.js';
+import { base64Text, secretText } from '../../../../schemas/x509/pem.js';
 import { issuedSecretMismatch } from './issued-secret.js';
 import type { PlanMaterial } from './plan-material.js';
 
@@ -67,13 +69,15 @@ export function requestIsCurrent(cr: CertificateRequest): boolean {
  * key: the four Istio keys and nothing else (a stale tls.crt or root would be read by Istio).
  */
 function issuedSecretHolds(secret: Secret | undefined, cr: CertificateRequest, keySecret: Secret | undefined): boolean {
-  const signed = fromB64(cr.status?.signedCertificate).trim();
-  if (!secret || !signed || fromB64(secret.data?.[ISTIO_KEYS.caCert]).trim() !== signed) return false;
   let want: Record<string, string>;
   try {
-    want = issuedSecretData(cr, fromB64(keySecret?.data?.[PRIVATE_KEY_DATA_KEY]));
-  } catch {
-    return false; // writing it says why, as a FAILED status
+    const signed = base64Text(cr.status?.signedCertificate, 'status.signedCertificate').trim();
+    if (!secret || !signed || secretText(secret, ISTIO_KEYS.caCert).trim() !== signed) return false;
+    want = issuedSecretData(cr, secretText(keySecret, PRIVATE_KEY_DATA_KEY));
+  } catch (err) {
+    // Not what the agent writes, then; writing it says why (a FAILED status, or the decode error).
+    if (err instanceof PkiError) return false;
+    throw err;
   }
   const have = secret.data ?? {};
   return Object.keys(have).length === Object.keys(want).length && Object.entries(want).every(([k, v]) => have[k] === v);

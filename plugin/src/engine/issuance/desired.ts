@@ -2,7 +2,7 @@
 // IssuedCertificate that exists (if any). Pure: the command writes the result.
 import type { IssuedCertificate, ObjectRef } from '../objects.js';
 import { CERT_API_VERSION, DEFAULT_ISSUED_SECRET, LABEL_MANAGED_BY, MANAGED_BY, PARENTS_ANNOTATION } from '../resources.js';
-import { parentsAnnotation } from '../rotation/targets.js';
+import { parentsAnnotation } from '../parents.js';
 
 export interface IssueInputs {
   hosts?: string[];

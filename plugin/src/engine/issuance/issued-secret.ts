@@ -2,10 +2,11 @@
 // IssuedCertificate's status. Istio reads this Secret; if it does not hold exactly the roots of
 // the plan and an intermediate signed by the plan's signer with its own key, it must be issued
 // again.
-import { certificatesIn, PkiError, privateKeyMatchesCert, verifyChain } from '../../../../schemas/pki/index.js';
+import { certificatesIn, PkiError, privateKeyMatchesCert, verifyChain } from '../../../../schemas/x509/index.js';
 import type { Secret } from '../objects.js';
-import { fromB64 } from '../b64.js';
-import { ISTIO_KEYS, ISTIO_PREFERRED_KEYS, LABEL_MANAGED_BY, MANAGED_BY } from '../resources.js';
+import { secretText } from '../../../../schemas/x509/pem.js';
+import { ISTIO_PREFERRED_KEYS, LABEL_MANAGED_BY, MANAGED_BY } from '../resources.js';
+import { ISTIO_KEYS } from '../../../../schemas/x509/secret-keys.js';
 import { normPem, rootLabel, type PlanMaterial } from './plan-material.js';
 
 /** Why the Secret does not hold the plan, or undefined when it does. */
@@ -16,8 +17,15 @@ export function issuedSecretMismatch(secret: Secret | undefined, plan: PlanMater
   if (preferred.length) return `the issued Secret holds ${preferred.join(', ')}, which Istio 1.15 and later load in preference to ${ISTIO_KEYS.caCert}`;
   const missing = Object.values(ISTIO_KEYS).filter((k) => !data[k]);
   if (missing.length) return `the issued Secret lacks ${missing.join(', ')}`;
-  const caCert = fromB64(data[ISTIO_KEYS.caCert]);
-  const held = certificatesIn(fromB64(data[ISTIO_KEYS.rootCert]));
+  let text: Record<(typeof ISTIO_KEYS)[keyof typeof ISTIO_KEYS], string>;
+  try {
+    text = Object.fromEntries(Object.values(ISTIO_KEYS).map((k) => [k, secretText(secret, k)])) as typeof text;
+  } catch (err) {
+    if (err instanceof PkiError) return err.message;
+    throw err;
+  }
+  const caCert = text[ISTIO_KEYS.caCert];
+  const held = certificatesIn(text[ISTIO_KEYS.rootCert]);
   const want = new Set(plan.rootPems.map(normPem));
   const have = new Set(held.map(normPem));
   const extra = held.filter((p) => !want.has(normPem(p)));
@@ -28,10 +36,10 @@ export function issuedSecretMismatch(secret: Secret | undefined, plan: PlanMater
   }
   const signed = verifyChain({ certPem: caCert, chainPems: [], rootPems: [plan.signer.caCertPem], at });
   if (!signed.ok) return `${ISTIO_KEYS.caCert} is not an intermediate of the signer ${rootLabel(plan.signer.caCertPem)}: ${signed.error}`;
-  const chain = certificatesIn(fromB64(data[ISTIO_KEYS.certChain]));
+  const chain = certificatesIn(text[ISTIO_KEYS.certChain]);
   if (!chain.length || normPem(chain[0]!) !== normPem(caCert)) return `${ISTIO_KEYS.certChain} does not start with ${ISTIO_KEYS.caCert}`;
   try {
-    if (!privateKeyMatchesCert(fromB64(data[ISTIO_KEYS.caKey]), caCert)) return `${ISTIO_KEYS.caKey} does not match ${ISTIO_KEYS.caCert}`;
+    if (!privateKeyMatchesCert(text[ISTIO_KEYS.caKey], caCert)) return `${ISTIO_KEYS.caKey} does not match ${ISTIO_KEYS.caCert}`;
   } catch (err) {
     if (err instanceof PkiError) return `${ISTIO_KEYS.caKey}: ${err.message}`;
     throw err;

@@ -3,10 +3,10 @@
 // the signed intermediate and the trust bundle into the request's status, as Gloo Mesh's issuer
 // does: `signingRootCa` holds the signer's chain above the signed certificate (the signer first
 // when it is an intermediate) followed by every root to trust. No field beyond Gloo Mesh's.
-import { PkiError, signIntermediate } from '../../../../schemas/pki/index.js';
+import { PkiError, signIntermediate } from '../../../../schemas/x509/index.js';
 import type { ClusterApi } from '../cluster-api.js';
 import type { CertificateRequest, IssuedCertificate } from '../objects.js';
-import { fromB64, toB64 } from '../b64.js';
+import { base64Text, textBase64 } from '../../../../schemas/x509/pem.js';
 import { generationOf } from './decide.js';
 import { loadPlan, type PlanMaterial, type SigningCache } from './plan-material.js';
 import { normPem, SigningError, uniquePems } from './signing-secret.js';
@@ -31,9 +31,9 @@ export function signingRootCaOf(plan: PlanMaterial): string[] {
 /** Signs the request, or throws SigningError (written as FAILED) / a transient error (retried). */
 export async function signRequest(mgmt: ClusterApi, ic: IssuedCertificate, cr: CertificateRequest, opts: SignOptions = {}): Promise<CertificateRequest['status']> {
   const plan = opts.plan ?? (await loadPlan(mgmt, ic, opts.cache));
-  const csrPem = fromB64(cr.spec.certificateSigningRequest);
   let signed: string;
   try {
+    const csrPem = base64Text(cr.spec.certificateSigningRequest, 'csrPem');
     // signIntermediate parses and verifies the CSR itself; what it finds wrong there is the request's.
     signed = signIntermediate({
       csrPem,
@@ -51,8 +51,8 @@ export async function signRequest(mgmt: ClusterApi, ic: IssuedCertificate, cr: C
   return {
     state: 'FINISHED',
     observedGeneration: generationOf(cr),
-    signedCertificate: toB64(signed.trim() + '\n'),
-    signingRootCa: toB64(signingRootCaOf(plan).join('\n') + '\n'),
+    signedCertificate: textBase64(signed.trim() + '\n'),
+    signingRootCa: textBase64(signingRootCaOf(plan).join('\n') + '\n'),
   };
 }
 

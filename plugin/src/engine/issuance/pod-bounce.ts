@@ -3,8 +3,9 @@
 // `waitForReplicas` ready replacements. Recording before deleting makes a resumed run delete the
 // same pods (gone already: no-op) rather than their fresh replacements.
 import type { ClusterApi } from '../cluster-api.js';
-import type { IssuedCertificate, Pod, PodBounceDirective } from '../objects.js';
-import { refString } from '../objects.js';
+import { base64Text } from '../../../../schemas/x509/pem.js';
+import type { IssuedCertificate, ObjectRef, Pod, PodBounceDirective } from '../objects.js';
+import { refString, resolveRef } from '../objects.js';
 import { ANN_BOUNCE_FOR } from '../resources.js';
 import { bounceRecordedFor, bounceToken } from './decide.js';
 
@@ -42,9 +43,25 @@ async function until(what: string, opts: BounceOptions, test: () => Promise<bool
   }
 }
 
+interface RootCertSync {
+  secretRef: ObjectRef;
+  secretKey: string;
+  configMapRef: ObjectRef;
+  configMapKey: string;
+}
+
+/** A selector's rootCertSync with every field it needs, or a BounceError naming the missing one. */
+function rootCertSyncOf(sync: NonNullable<NonNullable<PodBounceDirective['spec']['podsToBounce']>[number]['rootCertSync']>, namespace: string, field: string): RootCertSync {
+  const { secretRef, secretKey, configMapRef, configMapKey } = sync;
+  for (const [name, v] of Object.entries({ secretRef, secretKey, configMapRef, configMapKey })) {
+    if (!v) throw new BounceError(`${field}.${name}: Required value`);
+  }
+  return { secretRef: resolveRef(secretRef!, namespace), secretKey: secretKey!, configMapRef: resolveRef(configMapRef!, namespace), configMapKey: configMapKey! };
+}
+
 export async function bouncePods(api: ClusterApi, ic: IssuedCertificate, opts: BounceOptions): Promise<void> {
-  const ref = ic.spec.podBounceDirective;
-  if (!ref) return;
+  if (!ic.spec.podBounceDirective) return;
+  const ref = resolveRef(ic.spec.podBounceDirective, ic.metadata.namespace);
   const token = bounceToken(ic);
   let pbd = await api.getCustom<PodBounceDirective>('PodBounceDirective', ref.namespace, ref.name);
   if (!pbd) throw new BounceError(`spec.podBounceDirective: PodBounceDirective ${refString(ref)} not found in cluster "${api.name}"`);
@@ -56,30 +73,33 @@ export async function bouncePods(api: ClusterApi, ic: IssuedCertificate, opts: B
   const selectors = pbd.spec.podsToBounce ?? [];
   for (let i = 0; i < selectors.length; i++) {
     const sel = selectors[i];
+    const field = `PodBounceDirective ${refString(ref)}: spec.podsToBounce[${i}]`;
+    const namespace = sel.namespace;
+    if (!namespace) throw new BounceError(`${field}.namespace: Required value: the namespace of the pods to bounce`);
     const labels = sel.labels ?? {};
     let recorded = pbd.status?.podsBounced?.[i]?.bouncedPods;
     if (!recorded) {
-      const sync = sel.rootCertSync;
-      if (sync) {
+      if (sel.rootCertSync) {
+        const sync = rootCertSyncOf(sel.rootCertSync, namespace, `${field}.rootCertSync`);
         await until(`ConfigMap ${refString(sync.configMapRef)}[${sync.configMapKey}] to match Secret ${refString(sync.secretRef)}[${sync.secretKey}]`, opts, async () => {
           const [secret, cm] = await Promise.all([api.getSecret(sync.secretRef.namespace, sync.secretRef.name), api.getConfigMap(sync.configMapRef.namespace, sync.configMapRef.name)]);
-          const want = secret?.data?.[sync.secretKey];
+          const want = base64Text(secret?.data?.[sync.secretKey], `Secret ${refString(sync.secretRef)}[${sync.secretKey}]`);
           const have = cm?.data?.[sync.configMapKey];
-          return !!want && have !== undefined && have.trim() === Buffer.from(want, 'base64').toString('utf8').trim();
+          return !!want && have !== undefined && have.trim() === want.trim();
         });
       }
-      const pods = await api.listPods(sel.namespace, labels);
+      const pods = await api.listPods(namespace, labels);
       recorded = pods.map((p) => p.metadata.name).sort();
       const podsBounced: { bouncedPods?: string[] }[] = [...(pbd.status?.podsBounced ?? []).slice(0, i), { bouncedPods: recorded }];
       pbd = await api.replaceCustomStatus<PodBounceDirective>('PodBounceDirective', { ...pbd, status: { ...(pbd.status ?? {}), podsBounced } });
-      opts.onProgress?.(`bouncing ${recorded.length} pod(s) in ${sel.namespace}`);
+      opts.onProgress?.(`bouncing ${recorded.length} pod(s) in ${namespace}`);
     }
-    for (const name of recorded) await api.deletePod(sel.namespace, name);
+    for (const name of recorded) await api.deletePod(namespace, name);
     const want = sel.waitForReplicas ?? 0;
     if (want > 0) {
       const done = recorded;
-      await until(`${want} ready replacement pod(s) in ${sel.namespace} (${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',')})`, opts, async () =>
-        readyReplacements(await api.listPods(sel.namespace, labels), done) >= want,
+      await until(`${want} ready replacement pod(s) in ${namespace} (${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',')})`, opts, async () =>
+        readyReplacements(await api.listPods(namespace, labels), done) >= want,
       );
     }
   }

@@ -1,8 +1,10 @@
 // Which management-cluster Secret signs an IssuedCertificate, and which roots its cluster is
-// told to trust, as a table keyed by spec.rotationState (API.md, the multi-root rotation).
+// told to trust, as a table keyed by spec.rotationState (the multi-root rotation's steps, schemas/src/state-machines.ts).
 import { ROLLBACK_STEPS, ROTATION_STEPS } from '../../../../schemas/src/state-machines.js';
 import { ANN_ROTATION_ROOTS } from '../resources.js';
+import { canonicalRotationState } from '../../../../schemas/src/rotation-states.js';
 import type { IssuedCertificate, ObjectRef, RotationState } from '../objects.js';
+import { resolveRef } from '../objects.js';
 
 export interface SigningPlan {
   /** The Secret (Istio layout, management cluster) whose ca-cert/ca-key sign. */
@@ -39,7 +41,8 @@ export const ROTATION_SIGNING: Partial<Record<RotationState, { signer: Which; tr
 );
 
 export function signingSecretRef(ic: IssuedCertificate): ObjectRef | undefined {
-  return ic.spec.glooMeshCa?.signingCertificateSecret ?? ic.spec.signingCertificateSecret;
+  const ref = ic.spec.glooMeshCa?.signingCertificateSecret ?? ic.spec.signingCertificateSecret;
+  return ref && resolveRef(ref, ic.metadata.namespace);
 }
 
 export function rotationRootsOf(ic: IssuedCertificate): RotationRoots | undefined {
@@ -60,7 +63,7 @@ export function rotationRootsOf(ic: IssuedCertificate): RotationRoots | undefine
 /** The plan, or a sentence naming the field that prevents one. */
 export function signingPlan(ic: IssuedCertificate): SigningPlan | { error: string } {
   const own = signingSecretRef(ic);
-  const step = ic.spec.rotationState;
+  const step = canonicalRotationState(ic.spec.rotationState);
   const row = step ? ROTATION_SIGNING[step] : undefined;
   if (!row) {
     if (!own) return { error: 'spec.glooMeshCa.signingCertificateSecret: Required value: the IssuedCertificate names no signing Secret' };

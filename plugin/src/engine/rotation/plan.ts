@@ -16,7 +16,7 @@ export interface ForwardStep {
 /**
  * The contract's rotation steps (schemas/src/state-machines.ts) with what the driver does at
  * each. The table ends in VERIFIED; the driver records the end as FINISHED, the step name the
- * issue and API.md use for a completed rotation.
+ * contract uses for a completed rotation.
  */
 export const FORWARD: readonly ForwardStep[] = ROTATION_STEPS.map((s) => ({
   rotationState: s.rotationState === 'VERIFIED' ? 'FINISHED' : s.rotationState,

@@ -2,37 +2,11 @@
 // JSON {GVK: [ObjectRef]}) names it, in every managed cluster.
 import type { ClusterApi } from '../cluster-api.js';
 import type { IssuedCertificate, ObjectRef } from '../objects.js';
-import { PARENTS_ANNOTATION, VIRTUAL_MESH_GVK } from '../resources.js';
+import { belongsTo } from '../parents.js';
 
-export function parentsOf(ic: Pick<IssuedCertificate, 'metadata'>): Record<string, ObjectRef[]> {
-  const raw = ic.metadata.annotations?.[PARENTS_ANNOTATION];
-  if (!raw) return {};
-  try {
-    const v = JSON.parse(raw) as unknown;
-    return v && typeof v === 'object' ? (v as Record<string, ObjectRef[]>) : {};
-  } catch {
-    return {};
-  }
-}
-
-/** The VirtualMeshes the parents annotation names (any version of the VirtualMesh GVK). */
-export function virtualMeshesOf(ic: Pick<IssuedCertificate, 'metadata'>): ObjectRef[] {
-  return Object.entries(parentsOf(ic)).flatMap(([gvk, refs]) =>
-    /VirtualMesh$/.test(gvk) && Array.isArray(refs) ? refs.filter((r) => typeof r?.name === 'string' && typeof r?.namespace === 'string') : [],
-  );
-}
-
-export function belongsTo(ic: IssuedCertificate, vm: ObjectRef): boolean {
-  return virtualMeshesOf(ic).some((r) => r.name === vm.name && r.namespace === vm.namespace);
-}
-
-/** The annotation value for an IssuedCertificate of `vm` (kept merged with other parents). */
-export function parentsAnnotation(ic: IssuedCertificate | undefined, vm: ObjectRef): string {
-  const parents = ic ? parentsOf(ic) : {};
-  const list = parents[VIRTUAL_MESH_GVK] ?? [];
-  if (!list.some((r) => r.name === vm.name && r.namespace === vm.namespace)) list.push({ name: vm.name, namespace: vm.namespace });
-  return JSON.stringify({ ...parents, [VIRTUAL_MESH_GVK]: list });
-}
+// The parents helpers live in engine/parents.ts (report/ reads them too); re-exported here for
+// the modules that still import them from this one.
+export { belongsTo, parentsAnnotation, parentsOf, virtualMeshesOf } from '../parents.js';
 
 export interface MeshCertificate {
   cluster: ClusterApi;

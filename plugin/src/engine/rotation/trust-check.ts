@@ -6,10 +6,10 @@
 // (KeyedMaterial), and clusters mostly hold the same bundle. TrustVerdicts caches the verdicts;
 // checkTrust uses one per call, TrustMonitor keeps one for a whole step.
 import { createHash } from 'node:crypto';
-import { splitPem, verifyChain } from '../../../../schemas/pki/index.js';
+import { certificatesIn, verifyChain } from '../../../../schemas/x509/index.js';
 import type { ClusterApi } from '../cluster-api.js';
-import { fromB64 } from '../b64.js';
-import { ISTIO_KEYS } from '../resources.js';
+import { secretText } from '../../../../schemas/x509/pem.js';
+import { ISTIO_KEYS } from '../../../../schemas/x509/secret-keys.js';
 import { refString } from '../objects.js';
 import { issuedSecretRef } from '../issuance/agent.js';
 import type { MeshCertificate } from './targets.js';
@@ -43,23 +43,21 @@ const digest = (pems: readonly string[]) => {
   return h.digest('base64');
 };
 
-const pemsOf = (text: string) => splitPem(text).filter((b) => b.type === 'CERTIFICATE').map((b) => b.pem);
-
 export async function readIssued(certs: MeshCertificate[]): Promise<IssuedMaterial[]> {
   return Promise.all(
     certs.map(async ({ cluster, ic }: { cluster: ClusterApi; ic: MeshCertificate['ic'] }) => {
       const ref = issuedSecretRef(ic);
       const s = await cluster.getSecret(ref.namespace, ref.name);
       if (!s) throw new Error(`cluster "${cluster.name}": issued Secret ${refString(ref)} not found`);
-      const caCertPem = fromB64(s.data?.[ISTIO_KEYS.caCert]);
-      const chain = pemsOf(fromB64(s.data?.[ISTIO_KEYS.certChain]));
+      const caCertPem = secretText(s, ISTIO_KEYS.caCert);
+      const chain = certificatesIn(secretText(s, ISTIO_KEYS.certChain));
       const ca = norm(caCertPem);
       return {
         cluster: cluster.name,
         secret: refString(ref),
         caCertPem,
         chainPems: chain.filter((p) => norm(p) !== ca),
-        rootPems: pemsOf(fromB64(s.data?.[ISTIO_KEYS.rootCert])),
+        rootPems: certificatesIn(secretText(s, ISTIO_KEYS.rootCert)),
       };
     }),
   );

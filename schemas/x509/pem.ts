@@ -46,6 +46,37 @@ export function decodeBase64Strict(text: string): Buffer | undefined {
   return bytes;
 }
 
+const BASE64_EXPECTED = 'expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =, no line breaks)';
+
+/**
+ * The UTF-8 text a base64 value holds (Secret.data values, the API's `bytes` fields), read
+ * strictly: '' when absent, a PkiError naming `what` (the Secret key or field) when the value is
+ * not standard base64. A lenient decoder would hand its callers whatever bytes it made of it.
+ */
+export function base64Text(value: string | undefined, what: string): string {
+  if (value === undefined || value === '') return '';
+  const bytes = decodeBase64Strict(value);
+  if (!bytes) throw new PkiError(`${what}: ${BASE64_EXPECTED}`, { input: what });
+  return bytes.toString('utf8');
+}
+
+/** What secretText reads: a Secret as the API returns it (data values are base64). */
+export interface SecretLike {
+  metadata?: { name?: string; namespace?: string };
+  data?: Record<string, string>;
+}
+
+/** The text of `key` in a Secret's data ('' when absent); an undecodable value is a PkiError naming the Secret and the key. */
+export function secretText(secret: SecretLike | undefined, key: string): string {
+  const m = secret?.metadata;
+  return base64Text(secret?.data?.[key], m ? `Secret ${m.namespace ?? ''}/${m.name ?? ''} ${key}` : key);
+}
+
+/** base64 of UTF-8 text, as Secret.data and `bytes` fields hold it. */
+export function textBase64(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64');
+}
+
 /**
  * The bytes of a PEM block body (whitespace allowed anywhere, as OpenSSL and Go allow line
  * breaks), or undefined when it is empty or not standard base64. Only the line feeds are removed

@@ -1,11 +1,11 @@
 // Structural checks of `bytes` fields: base64 that decodes to PEM blocks of the expected type.
-// Deep parsing (ASN.1, signatures) is schemas/pki's job; this only answers "is it the right kind
+// Deep parsing (ASN.1, signatures) is schemas/x509's job; this only answers "is it the right kind
 // of text", cheaply, for every write.
-import { blockBodyDer, decodeBase64Strict, toPem } from '../pki/pem.js';
-import { RecentCache } from '../pki/recent-cache.js';
+import { blockBodyDer, decodeBase64Strict, toPem, type PemBlock } from '../x509/pem.js';
+import { RecentCache } from '../x509/recent-cache.js';
 
-/** One block: its label, its DER, and the canonical PEM (schemas/pki's form) made on first use. */
-export class PemBlock {
+/** A PemBlock (schemas/x509's) that keeps its DER: the canonical PEM is made only on first use. */
+export class DecodedPemBlock implements PemBlock {
   #pem: string | undefined;
 
   constructor(
@@ -39,8 +39,8 @@ export function decodeBase64(text: string): Buffer | undefined {
 }
 
 /** Blocks in the text, or a reason the text is not PEM. Text outside blocks is ignored, as Go's pem.Decode and openssl do. */
-export function pemBlocks(text: string): { blocks: PemBlock[] } | { error: string } {
-  const blocks: PemBlock[] = [];
+export function pemBlocks(text: string): { blocks: DecodedPemBlock[] } | { error: string } {
+  const blocks: DecodedPemBlock[] = [];
   for (const m of text.matchAll(BLOCK)) {
     const [, begin, body, end] = m;
     if (begin !== end) return { error: `PEM block ${blocks.length + 1} begins as ${begin} but ends as ${end}` };
@@ -58,13 +58,13 @@ export function pemBlocks(text: string): { blocks: PemBlock[] } | { error: strin
     if (!der) return { error: `PEM block ${blocks.length + 1} (${begin}) has a body that is not base64` };
     // Every X.509 and PKCS#10 structure is a DER SEQUENCE.
     if (der[0] !== 0x30) return { error: `PEM block ${blocks.length + 1} (${begin}) does not hold a DER SEQUENCE` };
-    blocks.push(new PemBlock(begin!, der));
+    blocks.push(new DecodedPemBlock(begin!, der));
   }
   if (blocks.length === 0) return { error: 'no PEM block found' };
   return { blocks };
 }
 
-type FieldBlocks = { blocks: PemBlock[] } | { error: string };
+type FieldBlocks = { blocks: DecodedPemBlock[] } | { error: string };
 
 // The schema's x-pem-type check and the guards read the same fields of one review, and roots and
 // CSRs come back review after review: keep the blocks of the last few fields (null: not base64).

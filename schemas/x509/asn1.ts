@@ -223,9 +223,3 @@ export function extParamsFromExtensionsHex(extsHex: string): ExtParam[] {
   const x = new jsr.X509() as X509Parsed & { getExtParamArray(h?: string): ExtParam[] };
   return x.getExtParamArray(extsHex);
 }
-
-export function zuluToDate(s: string): Date {
-  return jsr.zulutodate(s);
-}
-
-

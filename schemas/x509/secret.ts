@@ -1,25 +1,15 @@
-// The Istio `cacerts` Secret layout, for signing Secrets (read) and issued Secrets (written):
-//   ca-cert.pem     the CA certificate
-//   ca-key.pem      its private key
-//   root-cert.pem   the root(s) to trust (old + new during a rotation)
-//   cert-chain.pem  ca-cert followed by the chain up to the root
-// Legacy Gloo Mesh root Secrets hold key.pem + root-cert.pem (the root signs directly).
+// The Istio `cacerts` Secret layout (its keys: secret-keys.ts), for signing Secrets (read) and
+// issued Secrets (written). Legacy Gloo Mesh root Secrets hold key.pem + root-cert.pem (the root
+// signs directly).
 import { X509Certificate } from 'node:crypto';
 import { type ChainFailure, certLabel, type RoleLabels, verifyChainDetailed } from './chain.js';
 import { PkiError } from './errors.js';
 import { describeKeyObject, type KeyDescription, privateKeyObject } from './keys.js';
 import { type CertInfo, parseCertificateFull } from './parse.js';
-import { certificatesIn, splitPem } from './pem.js';
+import { certificatesIn, decodeBase64Strict, splitPem, textBase64 as b64 } from './pem.js';
+import { ISTIO_KEYS, LEGACY_KEY, TLS_KEYS } from './secret-keys.js';
 
-export const ISTIO_KEYS = {
-  caCert: 'ca-cert.pem',
-  caKey: 'ca-key.pem',
-  rootCert: 'root-cert.pem',
-  certChain: 'cert-chain.pem',
-} as const;
-export const LEGACY_KEY = 'key.pem';
-/** cert-manager's kubernetes.io/tls layout, read as a signing Secret too. */
-export const TLS_KEYS = { cert: 'tls.crt', key: 'tls.key', ca: 'ca.crt' } as const;
+export { ISTIO_KEYS, LEGACY_KEY, TLS_KEYS };
 
 /** A warning is given when the CA certificate expires within this many days. */
 export const EXPIRY_WARNING_DAYS = 30;
@@ -31,10 +21,6 @@ export type SigningSecretResult =
 
 class SecretError extends Error {}
 
-function b64(s: string): string {
-  return Buffer.from(s, 'utf8').toString('base64');
-}
-
 /**
  * One value of Secret.data as text. Base64 as the API returns it; PEM given as is (stringData
  * style) is accepted too.
@@ -44,8 +30,10 @@ function decodeValue(data: Record<string, unknown>, key: string): string | undef
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') throw new SecretError(`${key}: expected a base64 string, got ${typeof v}`);
   if (v.includes('-----BEGIN')) return v;
-  if (!/^[A-Za-z0-9+/=\s]*$/.test(v)) throw new SecretError(`${key}: not valid base64`);
-  const text = Buffer.from(v, 'base64').toString('utf8');
+  // Line breaks are tolerated (a value pasted from `base64` output); nothing else is.
+  const bytes = decodeBase64Strict(v.replace(/\s+/g, ''));
+  if (!bytes) throw new SecretError(`${key}: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =)`);
+  const text = bytes.toString('utf8');
   if (!text.includes('-----BEGIN')) throw new SecretError(`${key}: not PEM after base64 decoding`);
   return text;
 }
