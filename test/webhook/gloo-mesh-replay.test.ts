@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseCertificate } from '../../schemas/pki/index.js';
 import { ownedByGlooMesh } from '../../schemas/src/index.js';
-import { applyJsonPatch } from '../../webhook/src/admission/jsonPatch.js';
+import { applyJsonPatch } from '../../webhook/src/admission/json-patch.js';
 import { handleReview } from '../../webhook/src/admission/handle.js';
 import type { AdmissionResponse } from '../../webhook/src/admission/types.js';
 import { celViolations } from './crd-rules.js';

@@ -2,7 +2,7 @@
 // with a JSONPatch and one warning per mapped field. Objects a Gloo Mesh controller owns are never
 // patched, only warned about: that controller would revert the patch on its next reconcile.
 import { deprecationPatch, glooMeshOwnerLabel, isObject } from '../../../schemas/src/index.js';
-import { applyJsonPatch } from './jsonPatch.js';
+import { applyJsonPatch } from './json-patch.js';
 import { clip, MAX_REPLY_BYTES, MAX_WARNING_CHARS } from './limits.js';
 import type { ParsedRequest } from './review.js';
 import type { Decision, ReviewResult } from './types.js';

@@ -1,6 +1,6 @@
 // The self-check applier the mutating handler runs every patch through before sending it.
 import { describe, expect, it } from 'vitest';
-import { applyJsonPatch, PatchError } from '../../webhook/src/admission/jsonPatch.js';
+import { applyJsonPatch, PatchError } from '../../webhook/src/admission/json-patch.js';
 import { kubectlApplyPatch } from './helpers.js';
 
 describe('applyJsonPatch', () => {
