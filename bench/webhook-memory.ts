@@ -8,12 +8,45 @@
 // Needs the kube-apiserver binaries of test/kube (~/.cache/mesh-cert); the webhook runs as its
 // pod does (the esbuild bundle, the Deployment's NODE_OPTIONS), as cluster admin here: RBAC is
 // not what is measured. Each figure is the median of a few samples after a warm-up of reviews.
+//
+// BENCH_WEBHOOK_COMPARE=<another build's main.js> (webhook/build.mjs --outdir of an older tree)
+// measures that bundle too, in the same run, with the same cluster, and reports this one's figures
+// as a ratio to it: how a change to the webhook moved its memory.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import type { BenchResult } from './result.js';
 
 const log = (s: string): void => void process.stderr.write(`[webhook-memory] ${s}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const NS = 'mesh-cert-system';
+
+/** Resident memory of a process now, in MiB. */
+const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+
+interface Started {
+  url: string;
+  healthUrl: string;
+  pid: number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** A bundle's main.js started as the pod runs it (the Deployment's env), once it serves. */
+function startBundle(bundle: string, args: string[], env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, [bundle, '--port', '0', '--health-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBERNETES_SERVICE_HOST: '', ...env } });
+  let out = '';
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /serving admission on (https:\/\/\S+) .*health and metrics on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ url: m[1]!, healthUrl: m[2]!, pid: child.pid!, output: () => out, stop: () => (child.kill('SIGTERM'), exited) });
+    });
+    child.once('exit', (code) => reject(new Error(`${bundle} exited ${code} before serving: ${out.slice(-1000)}`)));
+  });
+}
 
 function post(url: string, path: string, body: string, agent: Agent): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -29,7 +62,7 @@ function post(url: string, path: string, body: string, agent: Agent): Promise<nu
 export async function benchWebhookMemory(): Promise<BenchResult[]> {
   const { genServingCert, review } = await import('../test/webhook/helpers.js');
   const { issuedCertificate } = await import('../test/webhook/fixtures.js');
-  const { startWebhookProcess } = await import('../test/webhook/webhook-process.js');
+  const { deploymentEnv, webhookBundle } = await import('../test/webhook/webhook-process.js');
   const { findBinaries, startKube } = await import('../test/kube/index.js');
   const { applyObjects, freePort, kubectlOk, readManifest, REPO } = await import('../test/real/helpers.js');
 
@@ -46,18 +79,21 @@ export async function benchWebhookMemory(): Promise<BenchResult[]> {
     '--port', String(port),
   ];
 
-  /** Resident memory (MiB) of the webhook started with `args`, at rest after a warm-up. */
-  const atRest = async (what: string, args: string[]): Promise<number> => {
-    const w = await startWebhookProcess([...args, '--log-level', 'error']);
+  const env = deploymentEnv();
+  const compare = process.env.BENCH_WEBHOOK_COMPARE;
+
+  /** Resident memory (MiB) of `bundle` started with `args`, at rest after a warm-up. */
+  const atRest = async (what: string, args: string[], bundle = webhookBundle()): Promise<number> => {
+    const w = await startBundle(bundle, [...args, '--log-level', 'error'], env);
     const agent = new Agent({ keepAlive: true, maxSockets: 4, ca: serving.caPem, rejectUnauthorized: !args.includes('self') });
     try {
       for (let i = 0; i < 20; i++) for (const p of ['/validate', '/mutate']) await post(w.url, p, small, agent);
       await sleep(3000);
       const samples: number[] = [];
-      for (let i = 0; i < 5; i++, await sleep(500)) samples.push(w.rssMiB());
+      for (let i = 0; i < 5; i++, await sleep(500)) samples.push(rssMiB(w.pid));
       const rss = [...samples].sort((a, b) => a - b)[2]!;
       if ((await fetch(`${w.healthUrl}/readyz`)).status !== 200) throw new Error(`${what}: not ready at rest: ${w.output().slice(-1000)}`);
-      log(`${what}: ${rss.toFixed(1)} MiB at rest`);
+      log(`${bundle === webhookBundle() ? '' : `${bundle}: `}${what}: ${rss.toFixed(1)} MiB at rest`);
       return rss;
     } finally {
       agent.destroy();
@@ -79,10 +115,22 @@ export async function benchWebhookMemory(): Promise<BenchResult[]> {
     const secret = JSON.parse(await kubectlOk(kc, ['get', 'secret', 'mesh-cert-webhook-certs', '-n', NS, '-o', 'json'])) as { data?: Record<string, string> };
     if (!Object.keys(secret.data ?? {}).length) throw new Error('--tls-mode self wrote nothing into its Secret');
     const base = 'the same bundle, no cluster configured';
-    return [
+    const results: BenchResult[] = [
       { name: 'resident memory at rest, --kubeconfig: CertificateRotation cache + expiry exporter', value: watching, unit: 'MiB', baseline: bare, baselineName: base, ratio: watching / bare, target: 'report only' },
       { name: 'resident memory at rest, --kubeconfig --tls-mode self: the above + certificate controller', value: selfTls, unit: 'MiB', baseline: bare, baselineName: base, ratio: selfTls / bare, target: 'report only' },
     ];
+    if (compare) {
+      const other = `${compare} (BENCH_WEBHOOK_COMPARE)`;
+      const theirBare = await atRest('no cluster configured', files, compare);
+      const theirWatching = await atRest('--kubeconfig', [...files, '--kubeconfig', kc], compare);
+      const theirSelf = await atRest('--kubeconfig --tls-mode self', self, compare);
+      results.push(
+        { name: 'resident memory at rest, no cluster configured', value: bare, unit: 'MiB', baseline: theirBare, baselineName: other, ratio: bare / theirBare, target: 'report only' },
+        { name: 'resident memory at rest, --kubeconfig', value: watching, unit: 'MiB', baseline: theirWatching, baselineName: other, ratio: watching / theirWatching, target: 'report only' },
+        { name: 'resident memory at rest, --kubeconfig --tls-mode self', value: selfTls, unit: 'MiB', baseline: theirSelf, baselineName: other, ratio: selfTls / theirSelf, target: 'report only' },
+      );
+    }
+    return results;
   } finally {
     await kube.stop();
   }
