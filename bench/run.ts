@@ -16,6 +16,7 @@ type Suite = { title: string; load: () => Promise<() => Promise<BenchResult[]>> 
 const suites: Suite[] = [
   { title: 'Certificates (schemas/x509)', load: async () => (await import('./pki.js')).benchPki },
   { title: 'Admission webhook', load: async () => (await import('./webhook.js')).benchWebhook },
+  { title: 'Admission webhook memory at rest', load: async () => (await import('./webhook-memory.js')).benchWebhookMemory },
   { title: 'Admission webhook under attack', load: async () => (await import('./webhook-attack.js')).benchWebhookAttack },
   { title: 'Admission through kube-apiserver', load: async () => (await import('./apiserver-admission.js')).benchApiserverAdmission },
   { title: 'CLI start-up', load: async () => (await import('./cli.js')).benchCli },

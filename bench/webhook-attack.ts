@@ -14,7 +14,7 @@
 //      again with Node's default listen backlog (511) to show what the backlog is worth; with the
 //      kernel's listen-queue overflow counters and the load generator's own CPU beside each, since
 //      the client processes share the machine's cores with the server;
-//   4. resident memory at rest without a cluster configured, the baseline of the informer's cost.
+//   4. resident memory at rest without a cluster configured, the baseline of the informers' cost.
 // Every loop is bounded and ends by itself.
 //   npx tsx bench/webhook-attack.ts     run it alone (needs `node webhook/build.mjs`);
 //   BENCH_ATTACK_CONNECTIONS=N (default 5000), BENCH_ATTACK_CLIENTS=N client processes (default 4)
@@ -248,7 +248,7 @@ export async function benchWebhookAttack(): Promise<BenchResult[]> {
   const client = genClientCert(undefined, true);
   const tls: Tls = { caPem: serving.caPem, certFile: serving.certFile, keyFile: serving.keyFile, clientCaFile: client.caFile, clientCertPem: client.certPem, clientKeyPem: client.keyPem };
   const env = deploymentEnv();
-  // a real apiserver for the informer, as in a pod (its client library is a third of the memory)
+  // a real apiserver for the informers (CertificateRotation cache, expiry exporter), as in a pod
   let kube: { kubeconfigPath: string; stop(): Promise<void> } | undefined;
   try {
     const { findBinaries, startKube } = await kubeFixture();

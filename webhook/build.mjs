@@ -1,6 +1,7 @@
 // Bundles the webhook into webhook/dist/ (ESM, node platform, dependencies included) so the bin
-// starts without resolving hundreds of modules. client-node stays in its own chunk, loaded only
-// when a cluster is configured.
+// starts without resolving hundreds of modules. Rarely used parts (a kubeconfig's YAML reader)
+// stay in chunks of their own, loaded only when needed; the cluster client is our own
+// (src/kube-api.ts), so no Kubernetes client library is bundled.
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

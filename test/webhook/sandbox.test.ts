@@ -141,7 +141,7 @@ for (const backend of BACKENDS) {
     });
 
     describe('the bundled command with --kubeconfig', () => {
-      it('loads the client-node chunk, syncs the cache and enforces the rule', async () => {
+      it('syncs the cache and enforces the rule', async () => {
         const out = tmp('mesh-cert-webhook-build-');
         await run(process.execPath, [join(REPO, 'webhook/build.mjs'), '--outdir', out]);
         const cert = genServingCert();

@@ -1,7 +1,6 @@
 // The expiry of the mesh's intermediates and roots, as Prometheus gauges, as cert-manager exports
 // certmanager_certificate_expiration_timestamp_seconds: what operators alert on. Read from the
-// CertificateRequests of the cluster the webhook watches (list and watch, through client-node,
-// imported only when a cluster is configured): a FINISHED request's status.signedCertificate is the
+// CertificateRequests of the cluster the webhook watches (an informer: informer.ts): a FINISHED request's status.signedCertificate is the
 // cluster's intermediate CA, and status.signingRootCa the chain above it, the root last. (An
 // IssuedCertificate's status holds no certificate: the bytes live on its CertificateRequest.)
 //
@@ -9,10 +8,11 @@
 // to add; the list is retried every few minutes in silence, so granting the rule later needs no
 // restart, and nothing fails: the metric is an extra, never a reason to stop serving reviews.
 import { X509Certificate } from 'node:crypto';
-import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { Gauge, type Registry } from 'prom-client';
 import { KINDS } from '../../schemas/src/index.js';
 import { certificatesOfField } from '../../schemas/src/pem-fields.js';
+import { startInformer } from './informer.js';
+import { connect } from './kube-api.js';
 
 export const CERTIFICATE_EXPIRY = 'mesh_cert_certificate_expiration_timestamp_seconds';
 
@@ -99,75 +99,41 @@ export interface ExpiryExporter {
   stop(): Promise<void>;
 }
 
-function statusOf(err: unknown): number | undefined {
-  const e = err as { code?: unknown; statusCode?: unknown };
-  if (typeof e?.code === 'number') return e.code;
-  if (typeof e?.statusCode === 'number') return e.statusCode;
-  return undefined;
-}
-
 /**
  * Lists and watches CertificateRequests in every namespace and exports their expiry. Never
- * throws after start: a cluster that cannot be read is a warning.
+ * throws after start: a cluster that cannot be read is a warning, said once until it changes.
  */
 export async function startExpiryExporter(opts: ExpiryExporterOptions): Promise<ExpiryExporter> {
-  const k8s = await import('@kubernetes/client-node');
   const info = KINDS.find((k) => k.kind === 'CertificateRequest');
   if (!info) throw new Error('schemas: CertificateRequest is missing from KINDS');
-  const kc = new k8s.KubeConfig();
-  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-  else kc.loadFromCluster();
-  const api = kc.makeApiClient(k8s.CustomObjectsApi);
+  const conn = await connect(opts.kubeconfig);
   const resource = `${info.plural}.${info.group}`;
-  const baseRetry = opts.retryMs ?? 1000;
-  let retry = baseRetry;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
   let lastWarning: string | undefined;
-  const informer = k8s.makeInformer<KubernetesObject>(
-    kc,
-    `/apis/${info.group}/${info.version}/${info.plural}`,
-    async () => {
-      const list = (await api.listClusterCustomObject({ group: info.group, version: info.version, plural: info.plural })) as KubernetesListObject<KubernetesObject>;
-      retry = baseRetry;
-      lastWarning = undefined;
-      return list;
-    },
-  );
-  registerCertificateExpiry(opts.registry, () => informer.list());
   const warnOnce = (message: string): void => {
     if (message !== lastWarning) opts.warn(message);
     lastWarning = message;
   };
-  const begin = (): void => {
-    if (!stopped) informer.start().catch(onError);
-  };
-  const onError = (err: unknown): void => {
-    if (stopped) return;
-    let delay: number;
-    if (statusOf(err) === 403) {
+  const informer = startInformer({
+    conn,
+    path: `/apis/${info.group}/${info.version}/${info.plural}`,
+    kind: 'CertificateRequest',
+    retryMs: opts.retryMs,
+    forbiddenRetryMs: opts.forbiddenRetryMs ?? 300_000,
+    // read again: a warning after a recovery is news
+    onChange: () => (lastWarning = undefined),
+    onError: (f) =>
       warnOnce(
-        `cannot list and watch ${resource} (forbidden): ${CERTIFICATE_EXPIRY} is not exported; grant the webhook's ServiceAccount list and watch on ${resource} (a ClusterRole rule), or pass --no-certificate-expiry-metrics`,
-      );
-      delay = opts.forbiddenRetryMs ?? 300_000;
-    } else {
-      const msg = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-      warnOnce(`${resource} list/watch for ${CERTIFICATE_EXPIRY} failed (${msg.slice(0, 200)}); retrying`);
-      delay = retry;
-      retry = Math.min(retry * 2, 30_000);
-    }
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(begin, delay);
-    timer.unref();
-  };
-  informer.on('error', onError);
-  begin();
+        f.code === 403
+          ? `cannot list and watch ${resource} (forbidden): ${CERTIFICATE_EXPIRY} is not exported; grant the webhook's ServiceAccount list and watch on ${resource} (a ClusterRole rule), or pass --no-certificate-expiry-metrics`
+          : `${resource} list/watch for ${CERTIFICATE_EXPIRY} failed (${f.reason.slice(0, 200)}); retrying`,
+      ),
+  });
+  registerCertificateExpiry(opts.registry, informer.list);
   return {
     size: () => informer.list().length,
     async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await informer.stop();
+      informer.stop();
+      conn.agent.destroy();
     },
   };
 }

@@ -1,7 +1,9 @@
-// The webhook's own way to the Kubernetes API: where the cluster is (the pod's service account,
-// or a kubeconfig file given by flag) and GET requests over node:https, whose answer is either a
-// JSON body or a stream of lines (a watch). It replaces @kubernetes/client-node, whose import
-// alone cost the webhook about 50 MiB of resident memory for one list and one watch.
+// The webhook's one way to the Kubernetes API: where the cluster is (the pod's service account,
+// or a kubeconfig file given by flag), plain requests (a method, a JSON body, a status and a
+// parsed answer) and streamed GETs (a watch), over node:https. The CertificateRotation cache, the
+// expiry exporter (both through informer.ts) and the certificate controller all use it. It
+// replaces @kubernetes/client-node, which cost the webhook 35 to 50 MiB of resident memory
+// (bench/webhook-memory.ts) for what is here a few hundred lines.
 import { existsSync, readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -153,18 +155,28 @@ export async function kubeconfigConnection(file: string): Promise<ClusterConnect
   };
 }
 
+/** The cluster the flags name: a kubeconfig file's current context, else the pod's service account. */
+export function connect(kubeconfig?: string): Promise<ClusterConnection> {
+  return kubeconfig ? kubeconfigConnection(kubeconfig) : Promise.resolve().then(inClusterConnection);
+}
+
 /** Status.message of an error body, else its first characters; bounded either way. */
 export function statusMessage(code: number, body: string): string {
-  let message: string | undefined;
-  let reason: string | undefined;
+  let status: unknown;
   try {
-    const s = JSON.parse(body) as Raw;
-    message = str(s.message);
-    reason = str(s.reason);
+    status = JSON.parse(body);
   } catch {
     // not a Status: an HTML page from a proxy, say
   }
-  const text = message ?? (body.trim() || 'no body');
+  const s = (status && typeof status === 'object' ? status : {}) as Raw;
+  return describeStatus(code, { ...s, message: str(s.message) ?? body.trim() });
+}
+
+/** `<code> <reason>: <message>` of a Status the API server sent, its message bounded. */
+export function describeStatus(code: number, status: unknown): string {
+  const s = (status && typeof status === 'object' ? status : {}) as Raw;
+  const reason = str(s.reason);
+  const text = str(s.message) ?? 'no body';
   const clipped = text.length > MAX_STATUS_MESSAGE_CHARS ? `${text.slice(0, MAX_STATUS_MESSAGE_CHARS)}... (${text.length - MAX_STATUS_MESSAGE_CHARS} more characters)` : text;
   return `${code}${reason ? ` ${reason}` : ''}: ${clipped}`;
 }
@@ -172,41 +184,67 @@ export function statusMessage(code: number, body: string): string {
 /** Error bodies read at most this far: enough for any Status. */
 const MAX_ERROR_BODY = 64 * 1024;
 
-export interface Stream {
-  /** Resolves when the answer ends (or the request is aborted); rejects on a failed request. */
-  done: Promise<void>;
-  abort(): void;
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface SendOptions {
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Default application/json; a JSON patch is application/json-patch+json. */
+  contentType?: string;
+  /** Names the caller in the API server's audit log. */
+  userAgent?: string;
+  /** No bytes for this long ends the request in an error. */
+  timeoutMs: number;
 }
 
 /**
- * GET `path`: a 2xx answer is handed to `onResponse` as it streams; anything else rejects with
- * the API server's Status message. `idleMs`: no bytes for that long ends the request in an error
- * (a frozen API server leaves a watch open and silent).
+ * One request: a 2xx answer goes to `onSuccess` as it streams; any other is read (bounded) and
+ * handed to `onFailure` with its text. A request with no answer within `timeoutMs` of silence
+ * rejects with an ApiRequestError of code 0; `abort()` ends it quietly.
  */
-export function get(conn: ClusterConnection, path: string, onResponse: (res: IncomingMessage) => Promise<void>, idleMs: number): Stream {
+function send(
+  conn: ClusterConnection,
+  method: Method,
+  path: string,
+  opts: SendOptions,
+  onSuccess: (res: IncomingMessage) => Promise<void>,
+  onFailure: (code: number, text: string) => void,
+): Stream {
   // appended, not resolved: a server URL may carry a path (a proxy in front of the API server)
   const url = new URL(`${conn.server}${path}`);
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
+  // re-read per request: a projected service-account token rotates
+  const headers: Record<string, string | number> = { accept: 'application/json', ...conn.headers() };
+  if (opts.userAgent) headers['user-agent'] = opts.userAgent;
+  if (payload) Object.assign(headers, { 'content-type': opts.contentType ?? 'application/json', 'content-length': payload.length });
+  const transport = url.protocol === 'https:' ? httpsRequest : httpRequest;
   let req: ReturnType<typeof httpRequest> | undefined;
   let aborted = false;
   const done = new Promise<void>((resolvePromise, reject) => {
-    req = send(url, { method: 'GET', agent: conn.agent, headers: { accept: 'application/json', ...conn.headers() } }, (res) => {
+    req = transport(url, { method, agent: conn.agent, headers }, (res) => {
       const code = res.statusCode ?? 0;
       if (code >= 200 && code < 300) {
-        onResponse(res).then(resolvePromise, reject);
+        onSuccess(res).then(resolvePromise, reject);
         return;
       }
-      let body = '';
+      let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => {
-        if (body.length < MAX_ERROR_BODY) body += d;
+        if (text.length < MAX_ERROR_BODY) text += d;
       });
-      res.on('end', () => reject(new ApiRequestError(code, statusMessage(code, body))));
+      res.on('end', () => {
+        try {
+          onFailure(code, text);
+          resolvePromise();
+        } catch (err) {
+          reject(err);
+        }
+      });
       res.on('error', reject);
     });
-    req.setTimeout(idleMs, () => req!.destroy(new ApiRequestError(0, `no answer for ${Math.round(idleMs / 1000)} s`)));
+    req.setTimeout(opts.timeoutMs, () => req!.destroy(new ApiRequestError(0, `${method} ${url.pathname}: no answer from ${conn.server} for ${Math.round(opts.timeoutMs / 1000)} s`)));
     req.on('error', (err) => (aborted ? resolvePromise() : reject(err instanceof ApiRequestError ? err : new ApiRequestError(0, err.message))));
-    req.end();
+    req.end(payload);
   });
   return {
     done,
@@ -215,4 +253,78 @@ export function get(conn: ClusterConnection, path: string, onResponse: (res: Inc
       req?.destroy();
     },
   };
+}
+
+export interface Stream {
+  /** Resolves when the answer ends (or the request is aborted); rejects on a failed request. */
+  done: Promise<void>;
+  abort(): void;
+}
+
+/**
+ * GET `path`: a 2xx answer is handed to `onResponse` as it streams (a watch); anything else
+ * rejects with the API server's Status message. `idleMs`: no bytes for that long ends the request
+ * in an error (a frozen API server leaves a watch open and silent).
+ */
+export function get(conn: ClusterConnection, path: string, onResponse: (res: IncomingMessage) => Promise<void>, idleMs: number): Stream {
+  return send(conn, 'GET', path, { timeoutMs: idleMs }, onResponse, (code, text) => {
+    throw new ApiRequestError(code, statusMessage(code, text));
+  });
+}
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  /** The parsed answer; on an error, the API server's Status (or `{ message }` of a body that is none). */
+  body: T;
+}
+
+/** What a failed call answers: the API server's Status. */
+export interface ApiStatus {
+  kind?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+}
+
+/**
+ * A whole request: resolves with the status and the parsed answer, whatever the status (the
+ * caller decides what a 404 or a 409 means); rejects only when no answer came or a 2xx answer
+ * is not JSON.
+ */
+export async function request<T = unknown>(conn: ClusterConnection, method: Method, path: string, opts: SendOptions): Promise<ApiResponse<T>> {
+  let answer: ApiResponse<T> | undefined;
+  const s = send(
+    conn,
+    method,
+    path,
+    opts,
+    async (res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      try {
+        answer = { status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : undefined) as T };
+      } catch (err) {
+        throw new ApiRequestError(0, `${method} ${path}: the answer is not JSON: ${(err as Error).message}`);
+      }
+    },
+    (code, text) => {
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = { message: text.trim() };
+      }
+      answer = { status: code, body: body as T };
+    },
+  );
+  await s.done;
+  if (!answer) throw new ApiRequestError(0, `${method} ${path}: aborted`);
+  return answer;
+}
+
+/** The object of a 2xx answer; any other status throws an ApiRequestError naming `what` and the Status. */
+export function ok<T>(what: string, r: ApiResponse<T | ApiStatus>): T {
+  if (r.status >= 200 && r.status < 300) return r.body as T;
+  throw new ApiRequestError(r.status, `${what}: ${describeStatus(r.status, r.body)}`);
 }

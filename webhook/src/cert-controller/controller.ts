@@ -6,7 +6,8 @@
 // In files mode there is no Secret to read here: the certificate comes from files (tls.ts), and
 // the controller only arms the validating webhook.
 import { X509Certificate } from 'node:crypto';
-import { ApiCallError, ok, type ApiStatus, type KubeApi } from './kube-api.js';
+import { ApiRequestError, ok, type ApiStatus } from '../kube-api.js';
+import type { KubeApi } from './kube-api.js';
 import type { LeaderLease } from './leader-lease.js';
 import { plan, SECRET_KEYS, splitBundle, type SecretData } from './plan.js';
 import type { SecretTlsSource } from './secret-tls-source.js';
@@ -139,7 +140,7 @@ export class CertController {
       this.lastProblem = '';
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      if (msg !== this.lastProblem) this.o.log.warn({ problem: msg, status: err instanceof ApiCallError ? err.status : undefined }, 'certificate controller: check failed; retrying at the next one');
+      if (msg !== this.lastProblem) this.o.log.warn({ problem: msg, status: err instanceof ApiRequestError ? err.code : undefined }, 'certificate controller: check failed; retrying at the next one');
       this.lastProblem = msg;
     }
   }
@@ -149,7 +150,7 @@ export class CertController {
     const self = this.o.self!;
     const r = await this.o.api.call<SecretObject | ApiStatus>('GET', this.secretPath());
     if (r.status === 404) {
-      throw new ApiCallError(404, `Secret ${this.secretRef} not found: the manifests and the Helm chart ship it (empty); re-apply them, or create it: kubectl create secret generic ${self.secretName} -n ${this.o.namespace}`);
+      throw new ApiRequestError(404, `Secret ${this.secretRef} not found: the manifests and the Helm chart ship it (empty); re-apply them, or create it: kubectl create secret generic ${self.secretName} -n ${this.o.namespace}`);
     }
     const secret = ok<SecretObject>(`get Secret ${this.secretRef}`, r);
     let data = decode(secret.data);

@@ -4,7 +4,8 @@
 // on its own clock (so clocks that disagree do not matter); the holder that cannot renew within
 // the renew deadline stops acting as leader before anyone else may start. On shutdown the holder
 // hands the Lease back (no holder), so a rolling update does not wait out the lease duration.
-import { ApiCallError, ok, type ApiStatus, type KubeApi } from './kube-api.js';
+import { ok, type ApiStatus } from '../kube-api.js';
+import type { KubeApi } from './kube-api.js';
 
 export interface LeaseTimings {
   leaseDurationMs: number;
@@ -142,7 +143,7 @@ export class LeaderLease {
       ok(`${takeover ? 'take over' : 'renew'} Lease ${this.namespace}/${this.name}`, r);
       this.renewed(now);
     } catch (err) {
-      const msg = err instanceof ApiCallError || err instanceof Error ? err.message : String(err);
+      const msg = err instanceof Error ? err.message : String(err);
       if (msg !== this.lastError) this.events.onError(msg);
       this.lastError = msg;
       this.failedRenew(now);

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { clusterConfigured } from '../rotation-cache.js';
+import { clusterConfigured } from '../kube-api.js';
 import { VERSION } from '../version.js';
 import { CertController } from './controller.js';
 import { connectKubeApi } from './kube-api.js';

@@ -15,7 +15,8 @@
 // Each change is one JSON patch per configuration whose `test` operations pin the webhook names at
 // the indexes it edits, so an edit made meanwhile by someone else fails the patch instead of
 // landing on the wrong webhook; the next check tries again.
-import { ok, type ApiStatus, type KubeApi } from './kube-api.js';
+import { ok, type ApiStatus } from '../kube-api.js';
+import type { KubeApi } from './kube-api.js';
 import { signedBy } from './certificates.js';
 import { splitBundle } from './plan.js';
 import { SERVING_CERTIFICATE_ANNOTATION } from '../../../schemas/src/annotations.js';
