@@ -227,6 +227,7 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
     await app.register(shutdownPlugin, {
       state: drain,
       delayMs: opts.shutdownDelayMs,
+      forceCloseAfterMs: limits.requestTimeoutMs,
       drained: () => {
         gate?.close();
         watcher.stop();
