@@ -55,7 +55,7 @@ async function runSuite(suite: Suite): Promise<BenchResult[]> {
   } catch (err) {
     // execFile's message repeats all of stderr, which has been shown already.
     const e = err as { code?: number | string; signal?: string };
-    throw new Error(`the suite exited ${e.signal ?? `with ${e.code}`}${lastLine ? `: ${lastLine.slice(0, 300)}` : ''}`);
+    throw new Error(`the suite exited ${e.signal ?? `with ${e.code}`}${lastLine ? `: ${lastLine.slice(0, 300)}` : ''}`, { cause: err });
   }
   const line = stdout.split('\n').find((l) => l.startsWith(RESULT_LINE));
   if (!line) throw new Error(`the ${suite.title} suite printed no results`);

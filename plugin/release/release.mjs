@@ -14,7 +14,7 @@
 // others. darwin is not produced: a Mach-O binary must be re-signed (codesign) after injection,
 // which cannot be done here. Only binaries that ran here are marked tested: linux-x64, and
 // linux-arm64 when qemu-user and an arm64 C library are installed ("tested": "under qemu-aarch64").
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -67,7 +67,7 @@ async function requireServed(version: string, env: NodeJS.ProcessEnv): Promise<v
     const err = e as { stdout?: string; stderr?: string; message: string };
     // go mod download -json reports its error inside the JSON on stdout
     const detail = (() => { try { return (JSON.parse(err.stdout ?? '') as { Error?: string }).Error; } catch { return undefined; } })();
-    throw new Error(`gloo-mesh: the module proxy does not serve ${GLOO_MESH_MODULE}@${version}: ${detail ?? err.stderr?.trim() ?? err.message} (see test/gloo-mesh/README.md)`);
+    throw new Error(`gloo-mesh: the module proxy does not serve ${GLOO_MESH_MODULE}@${version}: ${detail ?? err.stderr?.trim() ?? err.message} (see test/gloo-mesh/README.md)`, { cause: e });
   }
   const info = JSON.parse(out) as { Error?: string };
   if (info.Error) throw new Error(`gloo-mesh: ${info.Error} (see test/gloo-mesh/README.md)`);

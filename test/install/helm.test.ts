@@ -13,7 +13,7 @@ import { startKube, type Kube } from '../kube/index.js';
 import { staleCrds } from '../../plugin/release/chart.mjs';
 import { cleanup, REPO, run, tmp } from './helpers.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rendered YAML
+ 
 type Obj = any;
 const CHART = join(REPO, 'manifests', 'helm', 'mesh-cert');
 const NS = 'mesh-cert-system';

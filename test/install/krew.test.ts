@@ -11,7 +11,7 @@ import { findKrew } from '../krew/ensure.js';
 import { startKube, type Kube } from '../kube/index.js';
 import { cleanup, kubectlOnlyBin, REPO, run, tmp } from './helpers.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed YAML/JSON
+ 
 type Obj = any;
 const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 const krew = findKrew();

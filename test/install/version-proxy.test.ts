@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKube, type Kube } from '../kube/index.js';
 import { cleanup, REPO, run, servingCert, tmp } from './helpers.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON
+ 
 type Obj = any;
 const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 const NS = 'mesh-cert-system';
@@ -41,7 +41,7 @@ describe('version: the webhook\'s, through the pod proxy', () => {
       run('ip', ['-n', netns, 'link', 'set', nsIf, 'up']);
       run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
     } catch (e) {
-      throw new Error(`this test needs root and iproute2 (ip netns, veth) to stand in for a pod's network: ${(e as Error).message}`);
+      throw new Error(`this test needs root and iproute2 (ip netns, veth) to stand in for a pod's network: ${(e as Error).message}`, { cause: e });
     }
     const { cert, key } = servingCert(dir);
     webhook = spawn('ip', ['netns', 'exec', netns, process.execPath, join(REPO, 'webhook/bin/mesh-cert-webhook'), '--bind-address', podIp,

@@ -42,7 +42,7 @@ export async function generateModules(root: string, release = KUBE_RELEASE): Pro
       // GOTOOLCHAIN=local: tidy must not rewrite the go line to a toolchain it would then fetch
       await run('go', ['mod', 'tidy'], { cwd: dir, env: { ...process.env, GOTOOLCHAIN: 'local' }, maxBuffer: 16 << 20 });
     } catch (e) {
-      throw new Error(`kube: go mod tidy in ${dir} failed: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}`);
+      throw new Error(`kube: go mod tidy in ${dir} failed: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}`, { cause: e });
     }
   }
 }

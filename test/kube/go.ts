@@ -28,7 +28,7 @@ export async function servedGoMod(module: string, version: string, cwd: string):
     const err = e as { stdout?: string; stderr?: string; message: string };
     // go mod download -json reports its error inside the JSON on stdout
     const detail = (() => { try { return (JSON.parse(err.stdout ?? '') as { Error?: string }).Error; } catch { return undefined; } })();
-    throw new Error(`kube: go mod download ${module}@${version} failed: ${detail ?? err.stderr?.trim() ?? err.message}`);
+    throw new Error(`kube: go mod download ${module}@${version} failed: ${detail ?? err.stderr?.trim() ?? err.message}`, { cause: e });
   }
   const info = JSON.parse(out) as { GoMod?: string; Error?: string };
   if (info.Error || !info.GoMod) throw new Error(`kube: go mod download ${module}@${version}: ${info.Error ?? 'no GoMod in the answer'}`);

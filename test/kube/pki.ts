@@ -24,8 +24,8 @@ async function openssl(args: string[]): Promise<void> {
     await run('openssl', args);
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
-    if (err.code === 'ENOENT') throw new Error('kube: openssl is not on PATH (it makes the clusters\' certificates)');
-    throw new Error(`kube: openssl ${args[0]} failed: ${err.stderr?.trim() || err.message}`);
+    if (err.code === 'ENOENT') throw new Error('kube: openssl is not on PATH (it makes the clusters\' certificates)', { cause: e });
+    throw new Error(`kube: openssl ${args[0]} failed: ${err.stderr?.trim() || err.message}`, { cause: e });
   }
 }
 

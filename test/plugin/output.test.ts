@@ -27,7 +27,7 @@ describe('tables', () => {
     const rows = [{ a: 'x', b: 'bad' }, { a: 'longer', b: 'good!' }];
     const painted = renderTable(rows, tone, { paint: (m, t) => `\x1b[${m === 'fail' ? 31 : 32}m${t}\x1b[0m` });
     expect(painted).toBe('NAME     STATE   X\nx        \x1b[31mbad\x1b[0m     .\nlonger   \x1b[32mgood!\x1b[0m   .\n');
-    // eslint-disable-next-line no-control-regex
+     
     expect(painted.replace(/\x1b\[[0-9;]*m/g, '')).toBe(renderTable(rows, tone));
     expect(visibleWidth('\x1b[31mbad\x1b[0m')).toBe(3);
     // a cell's own escape characters are data, never passed through

@@ -57,7 +57,7 @@ describe('clusterTasks', () => {
     expect(draws.length).toBeGreaterThanOrEqual(2);
     const last = draws[draws.length - 1]!.split('\n').filter(Boolean).map((l) => l.replace(/^\r\x1b\[2K/, '').replace(/\x1b\[\d+m/g, ''));
     expect(last).toHaveLength(2);
-    expect(last[0]).toMatch(/^\S c1  istio-system\/a-rather-…$/);
+    expect(last[0]).toMatch(/^\S c1 {2}istio-system\/a-rather-…$/);
     expect(last[0]!.length).toBeLessThan(30);
     expect(last[1]).toBe('✓ c2  done');
   });

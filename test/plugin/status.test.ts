@@ -218,7 +218,7 @@ for (const kind of BACKENDS) describe(`status (${kind})`, () => {
     // escapes take no width: the columns line up as in plain text
     const plain = (await kubectlMeshCert(['status', '--managed-clusters', 'east,west', '--mgmt-context', 'mgmt'], { env })).stdout;
     expect(plain).not.toMatch(/\x1b/);
-    // eslint-disable-next-line no-control-regex
+     
     const stripped = tty.replace(/\x1b\[[0-9;]*m/g, '');
     expect(stripped.split('\n').filter((l) => / istio-system /.test(l))).toEqual(plain.split('\n').filter((l) => / istio-system /.test(l)));
     expect(await onTerminal({ NO_COLOR: '1' })).not.toMatch(/\x1b\[/);

@@ -3,7 +3,8 @@
 // made and whether RBAC allowed them.
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { Agent, request } from 'node:https';
+import type { Agent} from 'node:https';
+import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

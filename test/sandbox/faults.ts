@@ -1,6 +1,7 @@
 // Fault injection: a chosen fraction of matching requests is delayed and/or answered with a
 // 409, 500 or 429 Status instead of being served.
-import { ApiError, conflict, internal, tooManyRequests } from './errors.js';
+import type { ApiError} from './errors.js';
+import { conflict, internal, tooManyRequests } from './errors.js';
 
 export interface Fault { status?: 409 | 500 | 429; delayMs?: number; fraction: number; match?: { method?: string; pathIncludes?: string } }
 

@@ -112,7 +112,7 @@ export async function startTrustWatcher(opts: TrustWatcherOptions): Promise<Trus
     }));
   }
   const started = await Promise.allSettled([...watches].map(async ([ctx, w]) => {
-    try { await w.start(); } catch (e) { throw new Error(`trust watcher: cannot list ${namespace}/${name} in context "${ctx}": ${(e as Error).message}`); }
+    try { await w.start(); } catch (e) { throw new Error(`trust watcher: cannot list ${namespace}/${name} in context "${ctx}": ${(e as Error).message}`, { cause: e }); }
   }));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) { await Promise.all([...watches.values()].map((w) => w.stop())); throw failed.reason; }

@@ -133,7 +133,8 @@ export class SecretWatch {
         }
         await this.watchOnce();
         backoff = 100; // the stream ended normally (timeoutSeconds, or the server closed it): resume
-      } catch (e) {
+      } catch (caught) {
+        let e = caught;
         if (this.stopped) break;
         if (this.established && !(e instanceof Gone)) { this.established.reject(e as Error); this.established = undefined; this.stopped = true; break; }
         if (e instanceof Gone) {

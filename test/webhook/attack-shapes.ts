@@ -13,7 +13,7 @@ export interface Shape {
   expect: 'allowed' | 'denied' | 'unjudged';
 }
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;  
 
 function withObject(name: string, uid: string, edit: (o: Obj, request: Obj) => void, op: 'CREATE' | 'UPDATE' = 'CREATE'): string {
   const o = issuedCertificate('cluster-1') as Obj;

@@ -196,7 +196,7 @@ function leadingUid(text: string): string | undefined {
 interface Answer {
   status: number;
   text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- replies are read as JSON
+   
   json: any;
   result?: Handled['result'];
 }

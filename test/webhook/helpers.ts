@@ -93,7 +93,7 @@ export interface HttpResult {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON
+   
   json: any;
 }
 
@@ -210,7 +210,7 @@ export interface Harness {
   cert: ServingCert;
   agent: Agent;
   /** POSTs a review and checks the envelope every answer must have; returns `response`. */
-  send(path: '/mutate' | '/validate', body: { request: Record<string, unknown> }): Promise<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  send(path: '/mutate' | '/validate', body: { request: Record<string, unknown> }): Promise<Record<string, any>>;  
   raw(path: string, body: string | Buffer | undefined, headers?: Record<string, string>): Promise<HttpResult>;
   close(): Promise<void>;
 }
@@ -231,7 +231,7 @@ export async function startHarness(opts: Partial<import('../../webhook/src/serve
       if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.text}`);
       if (res.json?.apiVersion !== 'admission.k8s.io/v1' || res.json?.kind !== 'AdmissionReview') throw new Error(`not an AdmissionReview: ${res.text}`);
       if (res.json.response?.uid !== body.request.uid) throw new Error(`uid not echoed: ${res.text}`);
-      return res.json.response as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+      return res.json.response as Record<string, any>;  
     },
     async close() {
       agent.destroy();

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { KINDS } from '../../schemas/src/index.js';
 import { GEN_CERTS, REPO } from './helpers.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rendered YAML
+ 
 type Doc = any;
 const docs: Doc[] = parseAllDocuments(execFileSync('/usr/bin/kubectl', ['kustomize', join(REPO, 'manifests')]).toString()).map((d) => d.toJS());
 const find = (kind: string, name?: string): Doc => docs.find((d) => d.kind === kind && (!name || d.metadata.name === name));

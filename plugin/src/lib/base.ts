@@ -3,7 +3,8 @@
 // Parsing the flags sets the limits of every API call the command makes (lib/deadline.ts):
 // --timeout of waitFlags is the command's deadline, any other --timeout (rotate: per step) and
 // --request-timeout bound each single call.
-import { Command, Interfaces } from '@oclif/core';
+import type { Interfaces } from '@oclif/core';
+import { Command } from '@oclif/core';
 
 import { baseFlags, deprecatedAliasWarnings, parseDuration, waitFlags, type RequestFlagValues, type TimeoutFlagValues } from './flags.js';
 import { setRequestMode, type RequestMode } from './request-mode.js';

@@ -4,7 +4,8 @@
 // joined first (a second wrap at another width is what made the help ragged). Usage reads as
 // kubectl's does (`kubectl mesh-cert rotate --virtual-mesh <value> [flags]`) instead of
 // oclif's docopts listing of every flag.
-import { Command, CommandHelp, Help, type Config, type Hook, type Interfaces } from '@oclif/core';
+import type { Command} from '@oclif/core';
+import { CommandHelp, Help, type Config, type Hook, type Interfaces } from '@oclif/core';
 import { UserError } from './errors.js';
 import { suggest } from './suggest.js';
 

@@ -70,13 +70,13 @@ function cut(text: string, width: number): string {
 
 /** The columns a text takes on a terminal: SGR colour sequences take none. */
 export function visibleWidth(text: string): number {
-  // eslint-disable-next-line no-control-regex
+   
   return [...text.replace(/\x1b\[[0-9;]*m/g, '')].length;
 }
 
 /** Cells are one line: control characters and newlines would break the columns. */
 function sanitize(s: string): string {
-  // eslint-disable-next-line no-control-regex
+   
   return (s ?? '').replace(/[\u0000-\u001f\u007f]+/g, ' ');
 }
 

@@ -60,6 +60,8 @@ export async function startCertController(mode: 'files' | 'self', flags: CertFla
   // processes on one host are two candidates. The User-Agent carries it into the audit log.
   const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
   const api = await connectKubeApi({ kubeconfig: env.kubeconfig, userAgent: `mesh-cert-webhook/${VERSION} (${identity})` });
+  // Assigned once, below; declared here for the lease's callback, which may run before that.
+  // eslint-disable-next-line prefer-const
   let controller: CertController | undefined;
   const lease = new LeaderLease(api, namespace, leaseName, identity, {
     onChange: (leader) => {
