@@ -34,7 +34,7 @@ interface AutocannonResult {
 }
 type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 
-async function serve(mode: string, cert: string, key: string): Promise<void> {
+async function serve(_mode: string, cert: string, key: string): Promise<void> {
   // The baseline: Fastify on the same TLS options and body limit, its own JSON parser, a handler
   // that does nothing.
   const { default: Fastify } = await import('fastify');

@@ -2,7 +2,7 @@
 // the pinned release exist, building them from the Go modules in apiserver/ and etcd/ when they
 // do not. Binaries live in $XDG_CACHE_HOME/mesh-cert/kube/<release>/ (built once per machine);
 // KUBEBUILDER_ASSETS, when set, is used as it is and nothing is built.
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { binariesIn, findBinaries, type KubeBinaries, missingIn } from './binaries.js';

@@ -6,13 +6,11 @@ import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CRD_DIR, readCrds } from '../sandbox/index.js';
 import { findBinaries, KUBE_RELEASE, startKube, type Kube } from './index.js';
 import { alive } from './process.js';
 
-const run = promisify(execFile);
 const ROOT = new URL('../..', import.meta.url).pathname;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

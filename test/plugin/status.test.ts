@@ -269,6 +269,6 @@ function runIn(argv: string[], env: Record<string, string>): Promise<string> {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('error', reject);
-    child.on('close', (code, signal) => (signal ? reject(new Error(`${argv.join(' ')}: ${signal}`)) : resolve(out)));
+    child.on('close', (_code, signal) => (signal ? reject(new Error(`${argv.join(' ')}: ${signal}`)) : resolve(out)));
   });
 }

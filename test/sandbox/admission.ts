@@ -111,7 +111,7 @@ function goNetError(e: NodeJS.ErrnoException & { address?: string; port?: number
   }
 }
 
-function review(w: Webhook, a: AdmissionAttributes, obj: KObject | null): Record<string, unknown> {
+function review(_w: Webhook, a: AdmissionAttributes, obj: KObject | null): Record<string, unknown> {
   const res = a.resource;
   const gvk = { group: res.group, version: res.version, kind: res.kind };
   const gvr = { group: res.group, version: res.version, resource: res.plural };

@@ -50,7 +50,6 @@ const dryValues = (o: WriteOptions): string[] => (Array.isArray(o.dryRun) ? o.dr
 const isDry = (o: WriteOptions): boolean => dryValues(o).includes('All');
 
 const NS_KEY = '/namespaces';
-const CRD_KEY = 'apiextensions.k8s.io/customresourcedefinitions';
 const MWC_KEY = 'admissionregistration.k8s.io/mutatingwebhookconfigurations';
 const VWC_KEY = 'admissionregistration.k8s.io/validatingwebhookconfigurations';
 const CRD_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';

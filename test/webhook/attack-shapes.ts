@@ -15,7 +15,7 @@ export interface Shape {
 
 type Obj = Record<string, any>;  
 
-function withObject(name: string, uid: string, edit: (o: Obj, request: Obj) => void, op: 'CREATE' | 'UPDATE' = 'CREATE'): string {
+function withObject(_name: string, uid: string, edit: (o: Obj, request: Obj) => void, op: 'CREATE' | 'UPDATE' = 'CREATE'): string {
   const o = issuedCertificate('cluster-1') as Obj;
   const r = review('IssuedCertificate', op, o, op === 'UPDATE' ? issuedCertificate('cluster-1') : undefined, { uid });
   edit(o, r.request);

@@ -1,6 +1,6 @@
 // The server around the admission code: bad input, TLS (versions, reload on a Secret-style
 // symlink swap, client certificates), health, readiness, metrics and what the logs may contain.
-import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { connect } from 'node:tls';

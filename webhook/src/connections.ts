@@ -62,7 +62,7 @@ export class ConnectionGate {
   private readonly serve: (socket: Socket) => void;
 
   constructor(
-    private readonly server: TlsServer,
+    server: TlsServer,
     private readonly opts: GateOptions,
     private readonly events: GateEvents,
   ) {
