@@ -8,7 +8,9 @@
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '../../schemas/pki/index.js';
 import { driveIssuance } from '../../plugin/src/engine/issuance/drive.js';
-import { rotate, builtInVerifier, type RotateOptions, type Verifier } from '../../plugin/src/engine/rotation/driver.js';
+import { rotate } from '../../plugin/src/engine/rotation/driver.js';
+import { builtInVerifier, type Verifier } from '../../plugin/src/engine/rotation/verifier.js';
+import type { RotateOptions } from '../../plugin/src/engine/rotation/rotate-options.js';
 import type { ObjectRef } from '../../plugin/src/engine/objects.js';
 import { createRoot, issuedCertificate, startWorld, type World } from '../plugin/issue-rotate.helpers.js';
 import { findReferee, istioVersion } from './ensure.js';
