@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import { connect as tlsConnect, type DetailedPeerCertificate } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import * as pki from '../../../schemas/pki/index.js';
+import * as pki from '../../../schemas/x509/index.js';
 import type { Cluster, ClusterSet } from '../lib/clusters.js';
 import { errorMessage } from '../lib/errors.js';
 import { ApiError } from '../lib/errors.js';
