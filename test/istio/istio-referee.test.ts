@@ -206,7 +206,7 @@ describe("mesh-cert's cacerts through istiod's plugged-in CA, at every rotation 
     }
     expect(gapShown).toBe(true);
     expect(outcome, seen.join('\n')).toBe('finished');
-    // each step of API.md's table was refereed on its own
+    // each rotation step of the contract (schemas/src/state-machines.ts) was refereed on its own
     for (const step of ['ADDING_NEW_ROOT', 'PROPAGATING_NEW_INTERMEDIATE', 'DELETING_OLD_ROOT', 'FINISHED']) {
       expect(seen.filter((s) => s.endsWith(`/${step}`)), seen.join('\n')).toHaveLength(1);
     }

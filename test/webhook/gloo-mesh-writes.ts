@@ -1,7 +1,8 @@
 // The writes Gloo Mesh's own controllers make, in order, as data: its networking translator, the
 // cert-agent (with its pod bouncer) and the issuer, v1.0 to v1.2 and the cert-rotation-api
-// branch, and zephyr's csr-agent and signer (Service Mesh Hub). Rule zero of API.md: every one
-// must be admitted, and none of those on an object a Gloo Mesh controller owns may be patched.
+// branch, and zephyr's csr-agent and signer (Service Mesh Hub). Rule zero of the contract
+// (schemas/README.md): every one must be admitted, and none of those on an object a Gloo Mesh
+// controller owns may be patched.
 //
 // The list is replayable against a real apiserver as well as through the webhook's handler:
 // writes on one object form a chain (each `oldObject` is the `object` of the write before it on
