@@ -25,7 +25,8 @@ import { virtualMeshesOf } from '../engine/parents.js';
 import { compareCrd, crdOwner, fewOf, ownerText, MESH_CERT_CRD_LABELS, type CrdOwner } from './crds.js';
 import { clientCrds } from './version.js';
 import { isActiveRotation, meshVerdicts, rootInfo, rootLabel, secretTrust, staleRoots, type ActiveRotation, type MeshMember, type SecretTrust } from './trust.js';
-import { SERVING_CERTIFICATE_ANNOTATION } from '../../../schemas/src/annotations.js';
+import { CHECK_PROBE_PREFIX, SERVING_CERTIFICATE_ANNOTATION } from '../../../schemas/src/annotations.js';
+import { textBase64 } from '../../../schemas/x509/pem.js';
 import { PkiError } from '../../../schemas/x509/errors.js';
 import { ISTIO_KEYS, TLS_KEYS } from '../../../schemas/x509/secret-keys.js';
 
@@ -362,8 +363,8 @@ async function checkDryRun(c: Cluster, k8s: K8s, ns: string): Promise<CheckLine>
   const body = {
     apiVersion: `${CR.group}/${CR.version}`,
     kind: CR.kind,
-    metadata: { name: `mesh-cert-check-${Date.now().toString(36)}`, namespace: ns },
-    spec: { certificateSigningRequest: Buffer.from('mesh-cert check: this is not a PEM certificate request').toString('base64') },
+    metadata: { name: `${CHECK_PROBE_PREFIX}${Date.now().toString(36)}`, namespace: ns },
+    spec: { certificateSigningRequest: textBase64('mesh-cert check: this is not a PEM certificate request') },
   };
   try {
     // Namespace admission runs before webhooks: a missing namespace would hide the webhook.
