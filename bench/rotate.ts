@@ -19,7 +19,8 @@
 import { generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { builtInVerifier, rotate } from '../plugin/src/engine/rotation/driver.js';
+import { rotate } from '../plugin/src/engine/rotation/driver.js';
+import { builtInVerifier } from '../plugin/src/engine/rotation/verifier.js';
 import { trustWatcherFixture, type TrustWatcherReport as Report } from './fixtures.js';
 import { ISSUED, createRootSecret, isMain, issueMesh, startMeshSandbox } from './mesh.js';
 import type { BenchResult } from './result.js';

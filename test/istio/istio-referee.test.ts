@@ -6,9 +6,11 @@
 // The referee is built before the tests (`npx tsx test/istio/ensure.ts`); when it is missing every
 // test here fails with that command in its message: nothing is skipped.
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '../../schemas/pki/index.js';
+import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '../../schemas/x509/index.js';
 import { driveIssuance } from '../../plugin/src/engine/issuance/drive.js';
-import { rotate, builtInVerifier, type RotateOptions, type Verifier } from '../../plugin/src/engine/rotation/driver.js';
+import { rotate } from '../../plugin/src/engine/rotation/driver.js';
+import { builtInVerifier, type Verifier } from '../../plugin/src/engine/rotation/verifier.js';
+import type { RotateOptions } from '../../plugin/src/engine/rotation/rotate-options.js';
 import type { ObjectRef } from '../../plugin/src/engine/objects.js';
 import { createRoot, issuedCertificate, startWorld, type World } from '../plugin/issue-rotate.helpers.js';
 import { findReferee, istioVersion } from './ensure.js';
@@ -204,7 +206,7 @@ describe("mesh-cert's cacerts through istiod's plugged-in CA, at every rotation 
     }
     expect(gapShown).toBe(true);
     expect(outcome, seen.join('\n')).toBe('finished');
-    // each step of API.md's table was refereed on its own
+    // each rotation step of the contract (schemas/src/state-machines.ts) was refereed on its own
     for (const step of ['ADDING_NEW_ROOT', 'PROPAGATING_NEW_INTERMEDIATE', 'DELETING_OLD_ROOT', 'FINISHED']) {
       expect(seen.filter((s) => s.endsWith(`/${step}`)), seen.join('\n')).toHaveLength(1);
     }

@@ -3,7 +3,9 @@
 // intermediate with its chain against the other cluster's root-cert.pem: no trust gap, ever.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { rotate, builtInVerifier, RotationRefused, type RotateOptions, type Verifier } from '../../plugin/src/engine/rotation/driver.js';
+import { rotate, RotationRefused } from '../../plugin/src/engine/rotation/driver.js';
+import { builtInVerifier, type Verifier } from '../../plugin/src/engine/rotation/verifier.js';
+import type { RotateOptions } from '../../plugin/src/engine/rotation/rotate-options.js';
 import type { CertificateRotation, IssuedCertificate, ObjectRef } from '../../plugin/src/engine/objects.js';
 import { certificatesIn } from '../../schemas/x509/index.js';
 import type { TrustWatcher } from '../trust-watcher/index.js';

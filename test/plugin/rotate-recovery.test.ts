@@ -4,7 +4,9 @@
 // cluster cannot verify another. The Secrets, not the certificates' specs, decide what is re-issued.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driveIssuance } from '../../plugin/src/engine/issuance/drive.js';
-import { rotate, builtInVerifier, type RotateOptions, type Verifier } from '../../plugin/src/engine/rotation/driver.js';
+import { rotate } from '../../plugin/src/engine/rotation/driver.js';
+import { builtInVerifier, type Verifier } from '../../plugin/src/engine/rotation/verifier.js';
+import type { RotateOptions } from '../../plugin/src/engine/rotation/rotate-options.js';
 import type { CertificateRotation, ObjectRef } from '../../plugin/src/engine/objects.js';
 import type { ReissueStep } from '../../plugin/src/engine/rotation/plan.js';
 import { certificatesIn, parseCertificate } from '../../schemas/x509/index.js';

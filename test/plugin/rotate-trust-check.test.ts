@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '../../schemas/x509/index.js';
 import { checkTrust, type IssuedMaterial } from '../../plugin/src/engine/rotation/trust-check.js';
-import { builtInVerifier } from '../../plugin/src/engine/rotation/driver.js';
+import { builtInVerifier } from '../../plugin/src/engine/rotation/verifier.js';
 import type { CertificateRotation } from '../../plugin/src/engine/objects.js';
 
 let oldRoot: string;

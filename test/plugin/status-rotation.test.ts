@@ -2,7 +2,9 @@
 // many IssuedCertificates of its VirtualMesh (parents annotation) are FINISHED for that step.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driveIssuance } from '../../plugin/src/engine/issuance/drive.js';
-import { rotate, builtInVerifier, type RotateOptions } from '../../plugin/src/engine/rotation/driver.js';
+import { rotate } from '../../plugin/src/engine/rotation/driver.js';
+import { builtInVerifier } from '../../plugin/src/engine/rotation/verifier.js';
+import type { RotateOptions } from '../../plugin/src/engine/rotation/rotate-options.js';
 import { buildPlugin, kubectlMeshCert } from './helpers.js';
 import { createRoot, issuedCertificate, startWorld, type World } from './issue-rotate.helpers.js';
 import { BACKENDS, START_TIMEOUT_MS } from '../backend/index.js';

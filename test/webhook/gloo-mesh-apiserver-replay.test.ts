@@ -1,8 +1,9 @@
-// Rule zero of API.md against a real API server: the writes Gloo Mesh's controllers make
-// (gloo-mesh-writes.ts: its networking translator, cert-agent with its pod bouncer, issuer, and
-// zephyr's csr-agent and signer) replayed as the API requests those controllers send, on both
-// backends, with our CRDs installed (the CRD schemas and their CEL rules) and our webhook
-// registered by clientConfig.url with the rules of manifests/webhook/ (mutating and validating).
+// Rule zero of the contract (schemas/README.md) against a real API server: the writes Gloo Mesh's
+// controllers make (gloo-mesh-writes.ts: its networking translator, cert-agent with its pod
+// bouncer, issuer, and zephyr's csr-agent and signer) replayed as the API requests those
+// controllers send, on both backends, with our CRDs installed (the CRD schemas and their CEL
+// rules) and our webhook registered by clientConfig.url with the rules of manifests/webhook/
+// (mutating and validating).
 //
 // Each write is one request, in the list's order: a CREATE is a POST, a main-resource UPDATE a PUT
 // of the object carrying the resourceVersion (and uid) the apiserver returned for the previous

@@ -1,9 +1,9 @@
-// Rule zero of API.md, proven on the writes Gloo Mesh's controllers make (gloo-mesh-writes.ts):
-// each goes through the webhook's review handler, mutate then validate as the apiserver calls
+// Rule zero of the contract (schemas/README.md), proven on the writes Gloo Mesh's controllers
+// make (gloo-mesh-writes.ts): each goes through the webhook's review handler, mutate then validate as the apiserver calls
 // them, and through the CEL rules of the committed CRDs. All are admitted; none on an object a
 // Gloo Mesh controller owns is patched; out-of-policy values and deprecated fields earn warnings.
 import { describe, expect, it } from 'vitest';
-import { parseCertificate } from '../../schemas/pki/index.js';
+import { parseCertificate } from '../../schemas/x509/index.js';
 import { ownedByGlooMesh } from '../../schemas/src/index.js';
 import { applyJsonPatch } from '../../webhook/src/admission/json-patch.js';
 import { handleReview } from '../../webhook/src/admission/handle.js';

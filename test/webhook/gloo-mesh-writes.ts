@@ -1,7 +1,8 @@
 // The writes Gloo Mesh's own controllers make, in order, as data: its networking translator, the
 // cert-agent (with its pod bouncer) and the issuer, v1.0 to v1.2 and the cert-rotation-api
-// branch, and zephyr's csr-agent and signer (Service Mesh Hub). Rule zero of API.md: every one
-// must be admitted, and none of those on an object a Gloo Mesh controller owns may be patched.
+// branch, and zephyr's csr-agent and signer (Service Mesh Hub). Rule zero of the contract
+// (schemas/README.md): every one must be admitted, and none of those on an object a Gloo Mesh
+// controller owns may be patched.
 //
 // The list is replayable against a real apiserver as well as through the webhook's handler:
 // writes on one object form a chain (each `oldObject` is the `object` of the write before it on
@@ -17,7 +18,7 @@
 // (the certificate), pkg/mesh-networking/translation/.../mtls (the IssuedCertificate and the
 // PodBounceDirective), zephyr's cert-signer (VMCSR status).
 import type { KindName } from '../../schemas/src/index.js';
-import { createCsr, createRootCa, generateRsaKey } from '../../schemas/pki/index.js';
+import { createCsr, createRootCa, generateRsaKey } from '../../schemas/x509/index.js';
 import { istioSignedCa } from './istio-certs.js';
 
 /** A Kubernetes object as JSON. */

@@ -1,11 +1,15 @@
 // The material of a signing Secret in the Istio `cacerts` layout, generated (a new self-signed
 // root) or imported from files (a root, or an intermediate with its chain). Everything is
-// verified with schemas/pki before anything is written.
+// verified with schemas/x509 before anything is written.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import * as pki from '../../../schemas/pki/index.js';
+import * as pki from '../../../schemas/x509/index.js';
+import { splitPem, textBase64 } from '../../../schemas/x509/pem.js';
+import { ISTIO_KEYS, LEGACY_KEY } from '../../../schemas/x509/secret-keys.js';
 import { UserError } from '../lib/errors.js';
+import { resourceOf } from '../lib/kinds.js';
+import { ANN_ROTATION_ROOTS, DEFAULT_ISSUED_SECRET, PARENTS_ANNOTATION } from '../engine/resources.js';
 
 export interface SigningMaterial {
   caCertPem: string;
@@ -15,21 +19,19 @@ export interface SigningMaterial {
   chainPems: string[];
 }
 
-export const ISTIO_KEYS = ['ca-cert.pem', 'ca-key.pem', 'root-cert.pem', 'cert-chain.pem'] as const;
-
 export function secretData(m: SigningMaterial): Record<string, string> {
-  const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+  const b64 = textBase64;
   const join_ = (pems: string[]) => pems.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('');
   const isRoot = m.rootPems.length > 0 && m.rootPems[0]!.replace(/\s+/g, '') === m.caCertPem.replace(/\s+/g, '');
   return {
-    'ca-cert.pem': b64(m.caCertPem),
-    'ca-key.pem': b64(m.caKeyPem),
-    'root-cert.pem': b64(join_(m.rootPems)),
-    'cert-chain.pem': b64(join_(m.chainPems)),
+    [ISTIO_KEYS.caCert]: b64(m.caCertPem),
+    [ISTIO_KEYS.caKey]: b64(m.caKeyPem),
+    [ISTIO_KEYS.rootCert]: b64(join_(m.rootPems)),
+    [ISTIO_KEYS.certChain]: b64(join_(m.chainPems)),
     // A root also carries key.pem: Gloo Mesh's own issuer signs from that legacy layout (key.pem +
     // root-cert.pem, the root signing directly). Not for an intermediate: there key.pem would
     // not be root-cert.pem's key.
-    ...(isRoot ? { 'key.pem': b64(m.caKeyPem) } : {}),
+    ...(isRoot ? { [LEGACY_KEY]: b64(m.caKeyPem) } : {}),
   };
 }
 
@@ -38,8 +40,6 @@ export async function generateRoot(opts: { org: string; commonName: string; ttlD
   const cert = pki.createRootCa({ privateKeyPem: key.privateKeyPem, subject: { O: opts.org, CN: opts.commonName }, ttlDays: opts.ttlDays });
   return { caCertPem: cert, caKeyPem: key.privateKeyPem, rootPems: [cert], chainPems: [cert] };
 }
-
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/g;
 
 /** The files to read: a directory's *.pem/*.crt/*.key files, or the listed files (comma list). */
 export function filesOf(spec: string): string[] {
@@ -71,19 +71,18 @@ export function importFiles(spec: string): SigningMaterial {
   const certs = new Map<string, { file: string; pem: string; x: X509Certificate }>();
   for (const file of files) {
     const text = readFileSync(file, 'utf8');
-    const blocks = [...text.matchAll(PEM_BLOCK)];
+    const blocks = splitPem(text);
     if (blocks.length === 0) throw new UserError(`--from-files: ${basename(file)} holds no PEM block`);
-    for (const b of blocks) {
-      const type = b[1];
-      if (/PRIVATE KEY$/.test(type)) keys.push({ file, pem: `${b[0]}\n` });
+    for (const { type, pem } of blocks) {
+      if (/PRIVATE KEY$/.test(type)) keys.push({ file, pem });
       else if (type === 'CERTIFICATE') {
         let x: X509Certificate;
         try {
-          x = new X509Certificate(b[0]);
+          x = new X509Certificate(pem);
         } catch {
           throw new UserError(`--from-files: ${basename(file)} holds a certificate that does not parse`);
         }
-        if (!certs.has(x.fingerprint256)) certs.set(x.fingerprint256, { file, pem: `${b[0]}\n`, x });
+        if (!certs.has(x.fingerprint256)) certs.set(x.fingerprint256, { file, pem, x });
       } else throw new UserError(`--from-files: ${basename(file)} holds a "${type}" block; expected certificates and one private key`);
     }
   }
@@ -97,7 +96,7 @@ export function importFiles(spec: string): SigningMaterial {
   const own = all.filter((c) => pki.privateKeyMatchesCert(key.pem, c.pem));
   if (own.length === 0) throw new UserError(`--from-files: the private key in ${basename(key.file)} matches none of the certificates`);
   // Prefer the file named ca-cert.pem if several certificates share the key (re-issued CA).
-  const ca = own.find((c) => basename(c.file) === 'ca-cert.pem') ?? own[0];
+  const ca = own.find((c) => basename(c.file) === ISTIO_KEYS.caCert) ?? own[0];
   if (!ca.x.ca) throw new UserError(`--from-files: the certificate of the private key (${ca.x.subject.replace(/\n/g, ', ')}) is not a CA certificate`);
 
   const isSelfSigned = (c: { x: X509Certificate }) => c.x.checkIssued(c.x) && c.x.verify(c.x.publicKey);
@@ -140,9 +139,6 @@ export const ANN_BACKUP_OF = 'mesh-cert.solo.io/backup-of';
 export const ANN_BACKUP_TIME = 'mesh-cert.solo.io/backed-up-at';
 export const ANN_BACKUP_SOURCE = 'mesh-cert.solo.io/backup-source';
 
-const PARENTS_ANNOTATION = 'parents.networking.mesh.gloo.solo.io';
-const ANN_ROTATION_ROOTS = 'mesh-cert.solo.io/rotation-roots';
-const DEFAULT_ISSUED_SECRET = { namespace: 'istio-system', name: 'cacerts' };
 
 export interface SecretRef {
   namespace: string;
@@ -247,9 +243,10 @@ export function virtualMeshUses(vm: ObjLike, cluster: string, target: SecretRef)
   return [{ cluster, kind: 'VirtualMesh', namespace: ns, name: vm.metadata.name, via: 'spec.mtlsConfig.shared.rootCertificateAuthority.secret' }];
 }
 
+// Gloo Mesh's VirtualMesh is no kind of mesh-cert's (schemas' registry has none of its names): read here only.
 const VIRTUAL_MESH = { group: 'networking.mesh.gloo.solo.io', version: 'v1', plural: 'virtualmeshes', kind: 'VirtualMesh' };
-const ISSUED_CERTIFICATE = { group: 'certificates.mesh.gloo.solo.io', version: 'v1', plural: 'issuedcertificates', kind: 'IssuedCertificate' };
-const CERTIFICATE_ROTATION = { group: 'certificates.mesh.gloo.solo.io', version: 'v1', plural: 'certificaterotations', kind: 'CertificateRotation' };
+const ISSUED_CERTIFICATE = resourceOf('IssuedCertificate');
+const CERTIFICATE_ROTATION = resourceOf('CertificateRotation');
 
 type ClusterLike = import('../lib/clusters.js').Cluster;
 

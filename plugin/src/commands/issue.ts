@@ -61,12 +61,13 @@ and what the run would then wait for is said; nothing is stored.`;
     if (!args.name && !flags.all) throw new UserError('NAME is required (or --all to drive every unfinished IssuedCertificate)');
     if (args.name && flags.all) throw new UserError('pass either NAME or --all, not both');
     const timeoutMs = parseDuration(flags.timeout);
-    const [{ resolveClusters }, { parseRef }, output, progress, engine] = await Promise.all([
+    const [{ resolveClusters }, { parseRef }, output, progress, engine, { qualifiedName, resourceOf }] = await Promise.all([
       import('../lib/clusters.js'),
       import('../lib/refs.js'),
       import('../lib/output.js'),
       import('../lib/progress.js'),
       import('../engine/issue-run.js'),
+      import('../lib/kinds.js'),
     ]);
     const set = await resolveClusters(flags);
     if (set.managed.length === 0) throw new UserError('no managed cluster selected: pass --managed-clusters a,b or --all-contexts');
@@ -121,7 +122,7 @@ and what the run would then wait for is said; nothing is stored.`;
         format: flags.output,
         noHeaders: flags['no-headers'],
         columns: COLUMNS,
-        name: (r) => `${r.cluster}/issuedcertificate.certificates.mesh.gloo.solo.io/${r.name}`,
+        name: (r) => `${r.cluster}/${qualifiedName('IssuedCertificate', resourceOf('IssuedCertificate').group, r.name)}`,
       });
     }
     const bad = rows.filter((r) => r.outcome !== 'finished' && r.outcome !== 'written' && r.outcome !== 'dry-run');

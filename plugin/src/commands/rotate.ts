@@ -59,12 +59,13 @@ stored.`;
     if (!dryRun && !flags.abort && !flags.yes && !flags['verify-command'] && !process.stdin.isTTY) {
       throw notInteractive('each verification step of the rotation');
     }
-    const [{ resolveClusters }, { parseRef }, output, progress, engine] = await Promise.all([
+    const [{ resolveClusters }, { parseRef }, output, progress, engine, { qualifiedName, resourceOf }] = await Promise.all([
       import('../lib/clusters.js'),
       import('../lib/refs.js'),
       import('../lib/output.js'),
       import('../lib/progress.js'),
       import('../engine/rotate-run.js'),
+      import('../lib/kinds.js'),
     ]);
     const virtualMesh = parseRef(flags['virtual-mesh'], { what: '--virtual-mesh' });
     const newRootSecret = flags['new-root-secret'] ? parseRef(flags['new-root-secret'], { what: '--new-root-secret' }) : undefined;
@@ -169,7 +170,7 @@ stored.`;
     for (const ref of result.retention?.removed ?? []) progress.info(`removed old root Secret ${ref} (--keep-previous-roots ${flags['keep-previous-roots']})`);
     for (const why of result.retention?.kept ?? []) progress.info(`kept old root Secret ${why}`);
     if (fmt === 'json' || fmt === 'yaml') await output.printData(fmt, { ...r, keysGenerated: result.keysGenerated });
-    else if (fmt === 'name') output.out(`certificaterotation.certificates.mesh.gloo.solo.io/${r.metadata.name}`);
+    else if (fmt === 'name') output.out(qualifiedName('CertificateRotation', resourceOf('CertificateRotation').group, r.metadata.name));
     else output.out(`certificaterotation/${r.metadata.name} ${rotationWords(r.status?.state ?? 'PENDING', r.status?.rotationState)}${r.status?.error ? `: ${r.status.error}` : ''}`);
     if (result.outcome === 'stopped') throw new InterruptedError();
     if (result.outcome === 'failed' && result.timedOut) {

@@ -3,7 +3,9 @@
 import type { ClusterSet } from '../lib/clusters.js';
 import { clusterApiOf } from './k8s-cluster-api.js';
 import type { ObjectRef } from './objects.js';
-import { rotate, type RotateResult, type RotationEvent, type Verifier } from './rotation/driver.js';
+import { rotate } from './rotation/driver.js';
+import type { Verifier } from './rotation/verifier.js';
+import type { RotateResult, RotationEvent } from './rotation/rotate-options.js';
 import type { KeySize } from './issuance/agent.js';
 
 export interface RotateRunOptions {
@@ -44,5 +46,5 @@ export async function runRotate(o: RotateRunOptions): Promise<RotateResult> {
   });
 }
 
-export { builtInVerifier } from './rotation/driver.js';
+export { builtInVerifier } from './rotation/verifier.js';
 export { commandVerifier } from './rotation/verify-command.js';

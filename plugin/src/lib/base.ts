@@ -1,5 +1,5 @@
-// The base of every command: shared flags, errors left to main() (one sentence on stderr),
-// prompts that refuse to run without a terminal, and deadlines that end in exit code 124.
+// The base of every command: shared flags, errors left to main() (one sentence on stderr), and
+// deadlines that end in exit code 124.
 // Parsing the flags sets the limits of every API call the command makes (lib/deadline.ts):
 // --timeout of waitFlags is the command's deadline, any other --timeout (rotate: per step) and
 // --request-timeout bound each single call.
@@ -8,7 +8,7 @@ import { Command } from '@oclif/core';
 
 import { baseFlags, deprecatedAliasWarnings, parseDuration, waitFlags, type RequestFlagValues, type TimeoutFlagValues } from './flags.js';
 import { setRequestMode, type RequestMode } from './request-mode.js';
-import { InterruptedError, TimeoutError, UserError, errorMessage, notInteractive } from './errors.js';
+import { InterruptedError, TimeoutError, UserError, errorMessage } from './errors.js';
 import { suggest } from './suggest.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, callLimits, deadlineHits, setCallLimits, type CallLimits } from './deadline.js';
 
@@ -92,22 +92,6 @@ export abstract class MeshCertCommand extends Command {
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
     throw asTimeout(err);
   }
-
-  /**
-   * Asks a yes/no question on the terminal (prompt on stderr). With --yes it is answered yes;
-   * without a terminal it is an error naming --yes.
-   */
-  protected async confirm(question: string, opts: { yes?: boolean; default?: boolean } = {}): Promise<boolean> {
-    if (opts.yes) return true;
-    if (!process.stdin.isTTY) throw notInteractive(question.replace(/\?$/, ''));
-    const { confirm } = await import('@inquirer/prompts');
-    try {
-      return await confirm({ message: question, default: opts.default ?? false }, { output: process.stderr });
-    } catch (err) {
-      if ((err as Error).name === 'ExitPromptError') throw new InterruptedError();
-      throw err;
-    }
-  }
 }
 
 /**
@@ -125,30 +109,6 @@ export function withFlagSuggestion(err: unknown, flags: Record<string, unknown>)
   });
   if (hints.length) e.message = `${e.message.split('\n')[0]} (${hints.join('; ')})\n${e.message.split('\n').slice(1).join('\n')}`.trimEnd();
   return err;
-}
-
-/** Runs fn with a deadline; past it, rejects with a TimeoutError (exit code 124). */
-export async function withDeadline<T>(ms: number, what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const ctl = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      ctl.abort();
-      reject(new TimeoutError(`timed out after ${formatMs(ms)} waiting for ${what}`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([fn(ctl.signal), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-export function formatMs(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -77,10 +77,6 @@ export const clusterFlags = {
   'all-contexts': Flags.boolean({ description: 'every context of the kubeconfig is a managed cluster (the management one included)', default: false, helpGroup: 'CLUSTERS' }),
 };
 
-export const confirmFlags = {
-  yes: Flags.boolean({ char: 'y', description: 'answer yes to every prompt (required when stdin is not a terminal)', default: false }),
-};
-
 /**
  * --timeout here bounds the whole command: every API call ends by then (lib/deadline.ts), and a
  * command that ran out of it exits 124 (MeshCertCommand). A command's own --timeout flag (e.g.

@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import { connect as tlsConnect, type DetailedPeerCertificate } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import * as pki from '../../../schemas/pki/index.js';
+import * as pki from '../../../schemas/x509/index.js';
 import type { Cluster, ClusterSet } from '../lib/clusters.js';
 import { errorMessage } from '../lib/errors.js';
 import { ApiError } from '../lib/errors.js';
@@ -21,11 +21,14 @@ import { glooMeshOwner } from '../engine/ownership.js';
 import { DEFAULT_ISSUED_SECRET, ISTIO_PREFERRED_KEYS } from '../engine/resources.js';
 import type { IssuedCertificate, ObjectRef } from '../engine/objects.js';
 import { signingPlan, signingSecretRef } from '../engine/issuance/signing-plan.js';
-import { virtualMeshesOf } from '../engine/rotation/targets.js';
+import { virtualMeshesOf } from '../engine/parents.js';
 import { compareCrd, crdOwner, fewOf, ownerText, MESH_CERT_CRD_LABELS, type CrdOwner } from './crds.js';
 import { clientCrds } from './version.js';
 import { isActiveRotation, meshVerdicts, rootInfo, rootLabel, secretTrust, staleRoots, type ActiveRotation, type MeshMember, type SecretTrust } from './trust.js';
-import { SERVING_CERTIFICATE_ANNOTATION } from '../../../schemas/src/annotations.js';
+import { CHECK_PROBE_PREFIX, SERVING_CERTIFICATE_ANNOTATION } from '../../../schemas/src/annotations.js';
+import { textBase64 } from '../../../schemas/x509/pem.js';
+import { PkiError } from '../../../schemas/x509/errors.js';
+import { ISTIO_KEYS, TLS_KEYS } from '../../../schemas/x509/secret-keys.js';
 
 export type Result = 'pass' | 'warn' | 'fail';
 export type Severity = 'failure' | 'warning';
@@ -219,7 +222,7 @@ export function servingSecretOf(pod: PodSpec): { secret: string; key: string; ho
     // --tls-mode=self: the webhook serves from the Secret it keeps itself (webhook/README.md, "TLS").
     const own = argv.findIndex((a) => a === '--tls-secret' || a.startsWith('--tls-secret='));
     const ownName = own < 0 ? undefined : argv[own]!.includes('=') ? argv[own]!.slice(argv[own]!.indexOf('=') + 1) : argv[own + 1];
-    if (ownName) return { secret: ownName, key: 'tls.crt', how: 'kept by' };
+    if (ownName) return { secret: ownName, key: TLS_KEYS.cert, how: 'kept by' };
     const at = argv.findIndex((a) => a === '--tls-cert-file' || a.startsWith('--tls-cert-file='));
     if (at < 0) continue;
     const file = argv[at]!.includes('=') ? argv[at]!.slice(argv[at]!.indexOf('=') + 1) : argv[at + 1];
@@ -230,7 +233,7 @@ export function servingSecretOf(pod: PodSpec): { secret: string; key: string; ho
     return { secret: vol.secret.secretName, key: vol.secret.items?.find((i) => i.path === rel)?.key ?? rel, how: 'mounted by' };
   }
   const first = volumes.find((v) => v.secret?.secretName);
-  return first ? { secret: first.secret!.secretName!, key: first.secret!.items?.find((i) => i.path === 'tls.crt')?.key ?? 'tls.crt', how: 'mounted by' } : undefined;
+  return first ? { secret: first.secret!.secretName!, key: first.secret!.items?.find((i) => i.path === TLS_KEYS.cert)?.key ?? TLS_KEYS.cert, how: 'mounted by' } : undefined;
 }
 
 /**
@@ -253,7 +256,7 @@ async function serviceServingCert(k8s: K8s, svc: ServiceRef): Promise<ServingCer
   const source = `Secret ${svc.namespace}/${found.s.secret} key ${found.s.key}, ${found.s.how} Deployment ${svc.namespace}/${found.d.metadata.name}`;
   const secret = await k8s.findSecret(svc.namespace, found.s.secret);
   if (!secret) throw new Error(`${source}: the Secret does not exist`);
-  const pems = certPems(fromBase64(secret.data?.[found.s.key]));
+  const pems = certPems(fromBase64(secret.data?.[found.s.key], source));
   if (pems.length === 0) throw new Error(`${source}: no PEM certificate under that key`);
   return { pems, source, host: `${svc.name}.${svc.namespace}.svc` };
 }
@@ -319,7 +322,15 @@ async function checkWebhooks(c: Cluster, k8s: K8s, now: number): Promise<CheckLi
         push(name, 'fail', 'names neither a url nor a service to call');
         continue;
       }
-      const caCerts = certPems(fromBase64(w.clientConfig?.caBundle));
+      let caCerts: string[];
+      try {
+        caCerts = certPems(fromBase64(w.clientConfig?.caBundle, 'clientConfig.caBundle'));
+      } catch (err) {
+        // The API server could not read it either: a failed line for this webhook, the others still checked.
+        if (!(err instanceof PkiError)) throw err;
+        push(name, 'fail', err.message, TLS_FIX);
+        continue;
+      }
       if (caCerts.length === 0) {
         push(name, 'fail', 'has no caBundle: the API server cannot verify the webhook', TLS_FIX);
         continue;
@@ -352,8 +363,8 @@ async function checkDryRun(c: Cluster, k8s: K8s, ns: string): Promise<CheckLine>
   const body = {
     apiVersion: `${CR.group}/${CR.version}`,
     kind: CR.kind,
-    metadata: { name: `mesh-cert-check-${Date.now().toString(36)}`, namespace: ns },
-    spec: { certificateSigningRequest: Buffer.from('mesh-cert check: this is not a PEM certificate request').toString('base64') },
+    metadata: { name: `${CHECK_PROBE_PREFIX}${Date.now().toString(36)}`, namespace: ns },
+    spec: { certificateSigningRequest: textBase64('mesh-cert check: this is not a PEM certificate request') },
   };
   try {
     // Namespace admission runs before webhooks: a missing namespace would hide the webhook.
@@ -452,11 +463,15 @@ export function evaluateIstioKeys(h: HeldSecret): CheckLine | undefined {
   );
 }
 
-/** The roots a signing Secret holds (any layout verifySigningSecret reads; its root-cert.pem or ca.crt as a fallback). */
+/**
+ * The roots a signing Secret holds (any layout verifySigningSecret reads; its root-cert.pem or
+ * ca.crt as a fallback). A value that is not base64 is a PkiError naming the Secret and the key.
+ */
 function signingRoots(s: Secret): string[] {
   const v = pki.verifySigningSecret(s.data ?? {});
   if (v.ok) return v.rootPems;
-  return certPems(fromBase64(s.data?.['root-cert.pem']) ?? fromBase64(s.data?.['ca.crt']));
+  const what = (key: string) => `Secret ${s.metadata.namespace ?? ''}/${s.metadata.name} ${key}`;
+  return certPems(fromBase64(s.data?.[ISTIO_KEYS.rootCert], what(ISTIO_KEYS.rootCert)) ?? fromBase64(s.data?.[TLS_KEYS.ca], what(TLS_KEYS.ca)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -589,9 +604,9 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
       const sref = ic ? signingRefOf(ic) : undefined;
       const key = opts.rootSecret ? refKey(opts.rootSecret) : sref ? refKey(sref) : undefined;
       const current = key ? signing.get(key) : signing.size === 1 ? [...signing.values()][0] : undefined;
-      const caPem = certPems(fromBase64(s.data?.['ca-cert.pem']))[0];
+      const caPem = certPems(fromBase64(s.data?.[ISTIO_KEYS.caCert], `${what} ${ISTIO_KEYS.caCert}`))[0];
       if (!caPem) {
-        push('fail', `${what} has no ca-cert.pem (expected the Istio cacerts layout)`);
+        push('fail', `${what} has no ${ISTIO_KEYS.caCert} (expected the Istio cacerts layout)`);
         continue;
       }
       lines.push(...validityLines(CHECKS.cacerts, c.name, what, [{ role: 'intermediate', pem: caPem }], now));
@@ -599,7 +614,7 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
         push('warn', `no current root known for ${what} (no IssuedCertificate writes it; pass --root-secret)`, `${what} chain`, 'pass --root-secret NS/NAME');
         continue;
       }
-      const chain = certPems(fromBase64(s.data?.['cert-chain.pem']));
+      const chain = certPems(fromBase64(s.data?.[ISTIO_KEYS.certChain], `${what} ${ISTIO_KEYS.certChain}`));
       const r = pki.verifyChain({ certPem: caPem, chainPems: chain.slice(1), rootPems: current.rootPems });
       if (r.ok) push('pass', `chains to the current root (Secret ${refKey(current.ref)})`, `${what} chain`);
       else push('fail', `does not chain to the current root (Secret ${refKey(current.ref)}): ${r.error}`, `${what} chain`);
@@ -701,7 +716,14 @@ async function staleRootLines(
   for (const ref of refs.values()) {
     const s = await mgmtSecret(ref);
     if (!s || s instanceof Error) return [];
-    pems.push(...signingRoots(s));
+    try {
+      pems.push(...signingRoots(s));
+    } catch (err) {
+      // As an unreadable Secret: the roots in use are not known, so none is called stale (the
+      // signing Secret's own check reports the value).
+      if (err instanceof PkiError) return [];
+      throw err;
+    }
   }
   const inUse = new Set(pems.map((p) => rootInfo(p)?.fingerprint).filter((f): f is string => !!f));
   const withTrust = held.filter((h): h is HeldSecret & { trust: SecretTrust } => !!h.trust);

@@ -6,6 +6,7 @@ import type { OutputFormat } from '../lib/flags.js';
 import type { K8s } from '../lib/k8s.js';
 import { out, printData } from '../lib/output.js';
 import { warn } from '../lib/progress.js';
+import { qualifiedName } from '../lib/kinds.js';
 import { parseRef, type Ref } from '../lib/refs.js';
 import { findCurrentRoot, type IcLike } from './current-root.js';
 import { failedChecks, type Check, type CurrentRoot } from './inspect.js';
@@ -15,8 +16,8 @@ export interface InspectSpec<T, R extends { checks: Check[] }> {
   argName: string;
   /** "Secret", "CertificateRequest": for the not-found message. */
   kind: string;
-  /** kubectl -o name prefix, e.g. "secret". */
-  nameKind: string;
+  /** The kind's API group ('' for the core group): -o name prints kind.group/name, as kubectl does. */
+  group: string;
   flags: { kubeconfig?: string; context?: string; namespace?: string; 'mgmt-context'?: string; 'root-secret'?: string; output: OutputFormat };
   fetch(k8s: K8s, ref: Ref): Promise<T | undefined>;
   /** Which IssuedCertificate produced the object (its signing Secret holds the current root). */
@@ -42,7 +43,7 @@ export async function runInspect<T, R extends { checks: Check[] }>(spec: Inspect
   for (const n of notes) warn(n);
   const fmt = flags.output;
   if (fmt === 'json' || fmt === 'yaml') await printData(fmt, report);
-  else if (fmt === 'name') out(`${spec.nameKind}/${ref.name}`);
+  else if (fmt === 'name') out(qualifiedName(spec.kind, spec.group, ref.name));
   else out(spec.render(report));
   return failedChecks(report.checks).length > 0;
 }

@@ -12,9 +12,6 @@ import { PRIVATE_KEY_DATA_KEY, PRIVATE_KEY_SECRET_TYPE } from '../engine/resourc
 
 const { ISTIO_KEYS } = pki;
 
-// The inspect commands import the renderers from here, beside the builders.
-export { renderCertificateRequest, renderSecret } from './inspect-render.js';
-
 export interface CertReport {
   source: string;
   /** The same certificate was listed first under this source (the rest of the report is omitted in text). */

@@ -3,13 +3,17 @@
 // signed certificate. Pure functions over fetched objects, plus the fetch itself.
 import type { Cluster, Settled } from '../lib/clusters.js';
 import { onClusters } from '../lib/clusters.js';
-import { briefOf, daysLeft, fromBase64 } from '../lib/certs.js';
+import type * as api from '../../../schemas/src/index.js';
+import { PkiError } from '../../../schemas/x509/errors.js';
+import { base64Text, secretText } from '../../../schemas/x509/pem.js';
+import { ISTIO_KEYS } from '../../../schemas/x509/secret-keys.js';
+import { briefOf, daysLeft } from '../lib/certs.js';
 import { UnreachableError, errorMessage } from '../lib/errors.js';
-import type { K8s, KObject, Secret } from '../lib/k8s.js';
+import type { K8s, KObject } from '../lib/k8s.js';
 import { isNotFound } from '../lib/k8s.js';
 import { KINDS, type KindInfo } from '../lib/kinds.js';
 import { MARKS, type Mark } from '../lib/progress.js';
-import { virtualMeshesOf } from '../engine/rotation/targets.js';
+import { virtualMeshesOf } from '../engine/parents.js';
 import { glooMeshOwner } from '../engine/ownership.js';
 import { DEFAULT_ISSUED_SECRET, type CertKind } from '../engine/resources.js';
 import { isActiveRotation, meshVerdicts, secretTrust, type ActiveRotation, type MeshMember, type MeshVerdict, type SecretTrust } from './trust.js';
@@ -51,6 +55,12 @@ export interface StatusRow {
   owner?: string;
   /** IssuedCertificate: the roots its issued Secret trusts and the root its intermediate is anchored at, read from the Secret. */
   trust?: SecretTrust;
+  /**
+   * Certificate fields of the object (or of the Secret or CertificateRequest its dates come from)
+   * that are not standard base64, one message each naming the object or Secret and the field:
+   * failures of this row alone, the rest of the table is still read.
+   */
+  undecodable?: string[];
   /** The object as the cluster returned it (not for Cluster rows); what -o json|yaml print. */
   object?: KObject;
 }
@@ -95,7 +105,21 @@ export interface ClusterProgress {
   waiting: string[];
 }
 
-type Obj = KObject & { spec?: Record<string, any>; status?: Record<string, any> };
+/**
+ * An object of a mesh-cert kind as a list returns it: schemas' spec and status types (imported as
+ * types only), both optional since a cluster without the webhook may hold anything the CRD admits.
+ */
+interface Listed<Spec, Status> extends KObject {
+  spec?: Spec;
+  status?: Status;
+}
+type IcObj = Listed<api.IssuedCertificateSpec, api.IssuedCertificateStatus>;
+type CrObj = Listed<api.CertificateRequestSpec, api.CertificateRequestStatus>;
+type RotationObj = Listed<api.CertificateRotationSpec, api.CertificateRotationStatus>;
+type BounceObj = Listed<api.PodBounceDirectiveSpec, api.PodBounceDirectiveStatus>;
+type VmcsrObj = Listed<api.VirtualMeshCertificateSigningRequestSpec, api.VirtualMeshCertificateSigningRequestStatus>;
+/** Any of them: each list holds one kind, so a row's code reads its object as that kind's. */
+type Obj = IcObj | CrObj | RotationObj | BounceObj | VmcsrObj;
 
 const FAILED_STATES = new Set(['FAILED', 'INVALID', 'PROCESSING_ERROR', 'CONFLICT', 'UNREACHABLE', 'ERROR']);
 
@@ -105,7 +129,8 @@ export function isFailed(row: StatusRow): boolean {
 
 function baseRow(cluster: string, k: KindInfo, o: Obj): StatusRow {
   const generation = o.metadata.generation;
-  const observedGeneration = typeof o.status?.observedGeneration === 'number' ? o.status.observedGeneration : undefined;
+  const observed = (o.status as { observedGeneration?: unknown } | undefined)?.observedGeneration;
+  const observedGeneration = typeof observed === 'number' ? observed : undefined;
   return {
     cluster,
     kind: k.kind,
@@ -141,8 +166,24 @@ function setCert(row: StatusRow, certPem: string | undefined, rootPem: string | 
   return true;
 }
 
-function secretText(s: Secret | undefined, key: string): string | undefined {
-  return fromBase64(s?.data?.[key]);
+/**
+ * What `read` decodes, or `otherwise` when it throws a PkiError (a value that is not base64): that
+ * is recorded on the row, naming the object and field, and the row goes on with what does decode.
+ */
+function decoded<T>(row: StatusRow, read: () => T, otherwise: T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (!(err instanceof PkiError)) throw err;
+    row.undecodable ??= [];
+    if (!row.undecodable.includes(err.message)) row.undecodable.push(err.message);
+    return otherwise;
+  }
+}
+
+/** A base64 field of the row's object, `field` its path (status.signedCertificate); '' when absent or undecodable. */
+function fieldText(row: StatusRow, value: string | undefined, field: string, of = ''): string {
+  return decoded(row, () => base64Text(value, `${of}${field}`), '');
 }
 
 /** Rows of one cluster. Secrets are read only where an IssuedCertificate points at one. */
@@ -169,31 +210,35 @@ export async function clusterRows(k8s: K8s, cluster: Cluster, opts: { namespace?
   await Promise.all(
     (byKind.get('IssuedCertificate') ?? []).map(async (o) => {
       const k = KINDS.find((x) => x.kind === 'IssuedCertificate')!;
+      const ic = o as IcObj;
       const row = baseRow(cluster.name, k, o);
       setDriver(row, o);
-      row.state = o.status?.state ?? 'PENDING';
-      row.error = o.status?.error || undefined;
-      row.rotationState = o.spec?.rotationState;
-      row.observedRotationState = o.status?.observedRotationState;
-      const meshes = virtualMeshesOf(o).map((r) => `${r.namespace}/${r.name}`);
+      row.state = ic.status?.state ?? 'PENDING';
+      row.error = ic.status?.error || undefined;
+      row.rotationState = ic.spec?.rotationState;
+      row.observedRotationState = ic.status?.observedRotationState;
+      const meshes = virtualMeshesOf(ic).map((r) => `${r.namespace}/${r.name}`);
       if (meshes.length) row.virtualMeshes = meshes;
       // The engine writes istio-system/cacerts when the IssuedCertificate names no Secret.
-      const ref = (o.spec?.issuedCertificateSecret ?? DEFAULT_ISSUED_SECRET) as { name?: string; namespace?: string } | undefined;
+      const ref: api.ObjectRef | undefined = ic.spec?.issuedCertificateSecret ?? DEFAULT_ISSUED_SECRET;
       let found = false;
       if (ref?.name) {
         const ns = ref.namespace || row.namespace;
         try {
           const s = await k8s.findSecret(ns, ref.name);
-          const trust = s ? secretTrust(`${ns}/${ref.name}`, s.data) : undefined;
+          const trust = s ? decoded(row, () => secretTrust(`${ns}/${ref.name}`, s.data), undefined) : undefined;
           if (trust) row.trust = trust;
-          found = setCert(row, secretText(s, 'ca-cert.pem') ?? secretText(s, 'cert-chain.pem'), secretText(s, 'root-cert.pem'), `Secret ${ns}/${ref.name}`, now);
+          const text = (key: string) => decoded(row, () => secretText(s, key), '');
+          found = setCert(row, text(ISTIO_KEYS.caCert) || text(ISTIO_KEYS.certChain), text(ISTIO_KEYS.rootCert), `Secret ${ns}/${ref.name}`, now);
+          if (row.undecodable) row.detail = `issued Secret ${ns}/${ref.name} unreadable: ${row.undecodable.join('; ')}`;
         } catch (err) {
           row.detail = `issued Secret ${ns}/${ref.name} unreadable: ${errorMessage(err)}`;
         }
       }
-      const cr = requests.get(`${row.namespace}/${row.name}`);
+      const cr = requests.get(`${row.namespace}/${row.name}`) as CrObj | undefined;
       if (!found && cr) {
-        setCert(row, fromBase64(cr.status?.signedCertificate), fromBase64(cr.status?.signingRootCa), `CertificateRequest ${row.namespace}/${row.name}`, now);
+        const of = `CertificateRequest ${row.namespace}/${row.name} `;
+        setCert(row, fieldText(row, cr.status?.signedCertificate, 'status.signedCertificate', of), fieldText(row, cr.status?.signingRootCa, 'status.signingRootCa', of), `CertificateRequest ${row.namespace}/${row.name}`, now);
       }
       rows.push(row);
     }),
@@ -205,32 +250,37 @@ export async function clusterRows(k8s: K8s, cluster: Cluster, opts: { namespace?
       const row = baseRow(cluster.name, k, o);
       setDriver(row, o);
       switch (k.kind) {
-        case 'CertificateRequest':
-          row.state = o.status?.state ?? 'PENDING';
-          row.error = o.status?.error || undefined;
-          setCert(row, fromBase64(o.status?.signedCertificate), fromBase64(o.status?.signingRootCa), 'status.signedCertificate', now);
+        case 'CertificateRequest': {
+          const cr = o as CrObj;
+          row.state = cr.status?.state ?? 'PENDING';
+          row.error = cr.status?.error || undefined;
+          setCert(row, fieldText(row, cr.status?.signedCertificate, 'status.signedCertificate'), fieldText(row, cr.status?.signingRootCa, 'status.signingRootCa'), 'status.signedCertificate', now);
           row.detail = undefined;
           break;
-        case 'CertificateRotation':
-          row.state = o.status?.state ?? 'PENDING';
-          row.error = o.status?.error || undefined;
-          row.rotationState = o.status?.rotationState ?? 'NOT_ROTATING';
-          if (o.spec?.virtualMesh) {
-            const vm = `${o.spec.virtualMesh.namespace ?? row.namespace}/${o.spec.virtualMesh.name}`;
+        }
+        case 'CertificateRotation': {
+          const rot = o as RotationObj;
+          row.state = rot.status?.state ?? 'PENDING';
+          row.error = rot.status?.error || undefined;
+          row.rotationState = rot.status?.rotationState ?? 'NOT_ROTATING';
+          if (rot.spec?.virtualMesh) {
+            const vm = `${rot.spec.virtualMesh.namespace ?? row.namespace}/${rot.spec.virtualMesh.name}`;
             row.virtualMeshes = [vm];
             row.detail = `virtualMesh ${vm}`;
             // Filled in by collectStatus, which sees every cluster's certificates.
             if (row.state !== 'FINISHED' && row.state !== 'FAILED') {
-              const reissued = ((o.status?.conditions ?? []) as { state?: string }[]).filter((c) => c.state && c.state !== 'VERIFYING').pop()?.state;
+              const reissued = (rot.status?.conditions ?? []).filter((c) => c.state && c.state !== 'VERIFYING').pop()?.state;
               row.progressStep = row.rotationState === 'VERIFYING' ? reissued : row.rotationState;
               row.progress = [];
             }
           }
           break;
+        }
         case 'PodBounceDirective': {
-          const bounced = ((o.status?.podsBounced ?? []) as { bouncedPods?: string[] }[]).reduce((n, p) => n + (p.bouncedPods?.length ?? 0), 0);
-          const selectors = (o.spec?.podsToBounce ?? []).length;
-          const done = (o.status?.podsBounced ?? []).length;
+          const pbd = o as BounceObj;
+          const bounced = (pbd.status?.podsBounced ?? []).reduce((n, p) => n + (p.bouncedPods?.length ?? 0), 0);
+          const selectors = (pbd.spec?.podsToBounce ?? []).length;
+          const done = (pbd.status?.podsBounced ?? []).length;
           row.state = done >= selectors && selectors > 0 ? 'BOUNCED' : done > 0 ? 'BOUNCING' : 'PENDING';
           // PodBounceDirective has no observedGeneration: its status is the record of work done.
           row.generationLag = false;
@@ -238,12 +288,14 @@ export async function clusterRows(k8s: K8s, cluster: Cluster, opts: { namespace?
           break;
         }
         case 'VirtualMeshCertificateSigningRequest': {
-          const approval = o.status?.thirdPartyApproval?.approvalStatus ?? 'PENDING';
-          row.state = o.status?.computedStatus?.state ?? 'UNKNOWN';
-          row.error = o.status?.computedStatus?.message || (approval === 'DENIED' ? o.status?.thirdPartyApproval?.message : undefined) || undefined;
+          const csr = o as VmcsrObj;
+          const approval = csr.status?.thirdPartyApproval?.approvalStatus ?? 'PENDING';
+          row.state = csr.status?.computedStatus?.state ?? 'UNKNOWN';
+          row.error = csr.status?.computedStatus?.message || (approval === 'DENIED' ? csr.status?.thirdPartyApproval?.message : undefined) || undefined;
           row.generationLag = false;
           row.detail = `approval ${approval}`;
-          setCert(row, fromBase64(o.status?.response?.caCertificate), fromBase64(o.status?.response?.rootCertificate), 'status.response', now);
+          const response = csr.status?.response;
+          setCert(row, fieldText(row, response?.caCertificate, 'status.response.caCertificate'), fieldText(row, response?.rootCertificate, 'status.response.rootCertificate'), 'status.response', now);
           break;
         }
       }
@@ -273,8 +325,6 @@ export interface StatusReport {
   /** Per VirtualMesh of the IssuedCertificates shown: do its clusters trust the same roots? */
   trust: MeshVerdict[];
 }
-
-type RotationObj = Obj & { spec?: { virtualMesh?: { name?: string; namespace?: string } }; status?: { state?: string; rotationState?: string } };
 
 /** The active CertificateRotations of one cluster (every namespace, no selector). */
 async function activeRotations(k8s: K8s, cluster: string): Promise<ActiveRotation[]> {
@@ -428,6 +478,7 @@ export function findings(rows: StatusRow[], warnDays: number, verdicts: MeshVerd
     const what = describe(r);
     if (r.kind === 'Cluster') failures.push(r.error ?? `${what} is ${r.state}`);
     else if (isFailed(r) && !observed(r) && !isSuperseded(r, rows)) failures.push(`${what} is ${r.state}${r.error ? `: ${r.error}` : ''}`);
+    for (const u of r.undecodable ?? []) failures.push(`${what}: ${u}`);
     if (r.daysLeft !== undefined && r.daysLeft < warnDays) {
       if (r.daysLeft < 0) failures.push(`${what}: certificate expired on ${r.notAfter}`);
       else warnings.push(`${what}: certificate expires in ${r.daysLeft} days (${r.notAfter}), within --warn-days ${warnDays}`);

@@ -18,22 +18,23 @@ check fails.`;
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(InspectCertificateRequest);
-    const [{ runInspect }, inspect, { resourceOf }] = await Promise.all([
+    const [{ runInspect }, inspect, { renderCertificateRequest }, { resourceOf }] = await Promise.all([
       import('../../report/inspect-run.js'),
       import('../../report/inspect.js'),
+      import('../../report/inspect-render.js'),
       import('../../lib/kinds.js'),
     ]);
     const failed = await runInspect({
       arg: args.request,
       argName: 'REQUEST',
       kind: 'CertificateRequest',
-      nameKind: 'certificaterequest.certificates.mesh.gloo.solo.io',
+      group: resourceOf('CertificateRequest').group,
       flags,
       fetch: (k8s, ref) => k8s.find<import('../../report/inspect.js').CrObject>(resourceOf('CertificateRequest'), ref.namespace, ref.name),
       // The agent names the CertificateRequest after its IssuedCertificate.
       owner: (ic, ref) => ic.metadata.name === ref.name && ic.metadata.namespace === ref.namespace,
       report: inspect.inspectCertificateRequest,
-      render: inspect.renderCertificateRequest,
+      render: renderCertificateRequest,
     });
     if (failed) this.exit(1);
   }

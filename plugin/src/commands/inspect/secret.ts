@@ -19,17 +19,21 @@ from the management cluster (or --root-secret). Exits 1 when a check fails.`;
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(InspectSecret);
-    const [{ runInspect }, inspect] = await Promise.all([import('../../report/inspect-run.js'), import('../../report/inspect.js')]);
+    const [{ runInspect }, inspect, { renderSecret }] = await Promise.all([
+      import('../../report/inspect-run.js'),
+      import('../../report/inspect.js'),
+      import('../../report/inspect-render.js'),
+    ]);
     const failed = await runInspect({
       arg: args.secret,
       argName: 'SECRET',
       kind: 'Secret',
-      nameKind: 'secret',
+      group: '',
       flags,
       fetch: (k8s, ref) => k8s.findSecret(ref.namespace, ref.name),
       owner: (ic, ref) => ic.spec?.issuedCertificateSecret?.name === ref.name && (ic.spec.issuedCertificateSecret.namespace || ic.metadata.namespace) === ref.namespace,
       report: inspect.inspectSecret,
-      render: inspect.renderSecret,
+      render: renderSecret,
     });
     if (failed) this.exit(1);
   }

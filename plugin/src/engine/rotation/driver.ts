@@ -20,9 +20,6 @@ import { DEFAULT_KEEP_PREVIOUS_ROOTS, pruneOldRoots } from './retention.js';
 import { Machine } from './machine.js';
 import type { RotateOptions, RotateResult } from './rotate-options.js';
 
-export type { RotateOptions, RotateResult, RotationEvent } from './rotate-options.js';
-export { builtInVerifier, type Verifier, type VerifyContext, type VerifyDecision } from './verifier.js';
-
 export class RotationRefused extends UserError {
   override name = 'RotationRefused';
 }

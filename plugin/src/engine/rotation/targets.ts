@@ -4,10 +4,6 @@ import type { ClusterApi } from '../cluster-api.js';
 import type { IssuedCertificate, ObjectRef } from '../objects.js';
 import { belongsTo } from '../parents.js';
 
-// The parents helpers live in engine/parents.ts (report/ reads them too); re-exported here for
-// the modules that still import them from this one.
-export { belongsTo, parentsAnnotation, parentsOf, virtualMeshesOf } from '../parents.js';
-
 export interface MeshCertificate {
   cluster: ClusterApi;
   ic: IssuedCertificate;

@@ -1,7 +1,7 @@
 // --verify-command: the user's own connectivity check, run through the shell with the clusters
 // in the environment; exit 0 confirms the step. Its output goes to stderr (stdout is data).
 import { spawn } from 'node:child_process';
-import type { Verifier } from './driver.js';
+import type { Verifier } from './verifier.js';
 
 export function commandVerifier(command: string, env: Record<string, string> = {}): Verifier {
   return ({ clusters, after, rotation }) =>
