@@ -43,7 +43,7 @@ import { parse as parseYaml, stringify as yamlStringify } from 'yaml';
 import type { BenchResult } from './result.js';
 import { median } from './stats.js';
 import { kubeFixture, webhookHelpersFixture } from './fixtures.js';
-import { textBase64 as b64 } from '../schemas/x509/pem.js';
+import { textBase64 as b64 } from '#schemas/x509/pem.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -340,7 +340,7 @@ function configurations(mode: 'ours' | 'noop', url: string, caPem: string): { pa
 interface Material { rootPem: string; csrPem: string; signed: string[] }
 
 async function makeMaterial(): Promise<{ root: string; rootKey: string; csr: string; hosts: string[] }> {
-  const { createCsr, createRootCa, generateRsaKey } = await import('../schemas/x509/index.js');
+  const { createCsr, createRootCa, generateRsaKey } = await import('#schemas/x509/index.js');
   const [rootKey, agentKey] = await Promise.all([generateRsaKey(2048), generateRsaKey(2048)]);
   const root = createRootCa({ privateKeyPem: rootKey.privateKeyPem, subject: { O: 'gloo-mesh', CN: 'relay-root-ca' }, ttlDays: 365 });
   const hosts = ['spiffe://cluster-1/ns/istio-system/sa/istiod-service-account', 'istiod.istio-system.svc'];
@@ -350,7 +350,7 @@ async function makeMaterial(): Promise<{ root: string; rootKey: string; csr: str
 
 /** A certificate of its own for each CertificateRequest: the webhook meets each one cold, as in a mesh. */
 async function signFor(m: Awaited<ReturnType<typeof makeMaterial>>, count: number): Promise<Material> {
-  const { signIntermediate } = await import('../schemas/x509/index.js');
+  const { signIntermediate } = await import('#schemas/x509/index.js');
   const signed = Array.from({ length: count }, () => signIntermediate({ csrPem: m.csr, issuerCertPem: m.root, issuerKeyPem: m.rootKey, hosts: m.hosts, ttlDays: 30 }));
   return { rootPem: m.root, csrPem: m.csr, signed };
 }

@@ -3,7 +3,7 @@
 // signed certificate for the first time. More of them than the parsed-certificate cache holds
 // (schemas/x509/parse.ts keeps 32), so cycling through them never finds the leaf parsed already.
 // The root is shared, as it is across a VirtualMesh.
-import { createCsr, createRootCa, generateRsaKey, signIntermediate, textBase64 as b64 } from '../schemas/x509/index.js';
+import { createCsr, createRootCa, generateRsaKey, signIntermediate, textBase64 as b64 } from '#schemas/x509/index.js';
 import { webhookHelpersFixture } from './fixtures.js';
 
 export async function finishedCertificateRequestBodies(count: number): Promise<string[]> {

@@ -4,7 +4,7 @@
 // (driveIssuance), so its issued Secret (istio-system/cacerts) is in place. Not timed.
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRootCa, generateRsaKey } from '../schemas/x509/index.js';
+import { createRootCa, generateRsaKey } from '#schemas/x509/index.js';
 import { sandboxFixture, type Sandbox } from './fixtures.js';
 import { loadKubeconfig, kubeConfigFor } from '../plugin/src/lib/kubeconfig.js';
 import { K8s } from '../plugin/src/lib/k8s.js';
@@ -12,11 +12,11 @@ import { K8sClusterApi } from '../plugin/src/engine/k8s-cluster-api.js';
 import type { ClusterApi } from '../plugin/src/engine/cluster-api.js';
 import type { IssuedCertificate, ObjectRef } from '../plugin/src/engine/objects.js';
 import { CERT_API_VERSION } from '../plugin/src/engine/resources.js';
-import { ISTIO_KEYS } from '../schemas/x509/secret-keys.js';
+import { ISTIO_KEYS } from '#schemas/x509/secret-keys.js';
 import { parentsAnnotation } from '../plugin/src/engine/parents.js';
 import { driveIssuance } from '../plugin/src/engine/issuance/drive.js';
 import type { KeyMaker } from '../plugin/src/engine/issuance/agent.js';
-import { textBase64 as b64 } from '../schemas/x509/pem.js';
+import { textBase64 as b64 } from '#schemas/x509/pem.js';
 
 export const MGMT = 'mgmt';
 export const ISSUED = { namespace: 'istio-system', name: 'istiod-ca' } as const;

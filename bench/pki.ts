@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '../schemas/x509/index.js';
+import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '#schemas/x509/index.js';
 import type { BenchResult } from './result.js';
 import { median } from './stats.js';
 

@@ -10,7 +10,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { generateRsaKey } from '../schemas/x509/index.js';
+import { generateRsaKey } from '#schemas/x509/index.js';
 import { MGMT, createRootSecret, isMain, issueMesh, startMeshSandbox } from './mesh.js';
 import type { BenchResult } from './result.js';
 import { median } from './stats.js';

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { ClientRequest } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { createRootCa, generateRsaKey, parseCertificate } from '../../schemas/x509/index.js';
+import { createRootCa, generateRsaKey, parseCertificate } from '#schemas/x509/index.js';
 import { startBackend } from '../backend/index.js';
 import { startWebhook } from '../plugin/issue-rotate.helpers.js';
 import { findGlooMesh } from './ensure.js';

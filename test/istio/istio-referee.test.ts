@@ -6,7 +6,7 @@
 // The referee is built before the tests (`npx tsx test/istio/ensure.ts`); when it is missing every
 // test here fails with that command in its message: nothing is skipped.
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '../../schemas/x509/index.js';
+import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '#schemas/x509/index.js';
 import { driveIssuance } from '../../plugin/src/engine/issuance/drive.js';
 import { rotate } from '../../plugin/src/engine/rotation/driver.js';
 import { builtInVerifier, type Verifier } from '../../plugin/src/engine/rotation/verifier.js';

@@ -1,9 +1,9 @@
 // The signing hot path splices DER with derTlv instead of jsrsasign objects: it must encode
 // exactly as jsrsasign does, at every length-encoding boundary.
 import { describe, expect, it } from 'vitest';
-import { type Asn1Json, der, derTlv, generalNameHex, type GeneralNameParam, oidDecodersForTest, raw } from '../../schemas/x509/asn1.js';
+import { type Asn1Json, der, derTlv, generalNameHex, type GeneralNameParam, oidDecodersForTest, raw } from '#schemas/x509/asn1.js';
 import { seededRandom } from '../sandbox/faults.js';
-import { generalNamesDer } from '../../schemas/x509/names.js';
+import { generalNamesDer } from '#schemas/x509/names.js';
 
 describe('derTlv', () => {
   it('matches jsrsasign byte for byte at the length boundaries', () => {

@@ -1,7 +1,7 @@
 // The one codec for base64 values (Secret.data, the API's `bytes` fields): strict, and an error
 // that names the Secret key or field and says what was expected.
 import { describe, expect, it } from 'vitest';
-import { base64Text, secretText, textBase64 } from '../../schemas/x509/pem.js';
+import { base64Text, secretText, textBase64 } from '#schemas/x509/pem.js';
 
 const EXPECTED = 'expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =, no line breaks)';
 

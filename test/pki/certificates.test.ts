@@ -13,7 +13,7 @@ import {
   signIntermediate,
   splitPem,
   verifyChain,
-} from '../../schemas/x509/index.js';
+} from '#schemas/x509/index.js';
 import { DAY, Workdir } from './openssl.js';
 
 const w = new Workdir();

@@ -7,7 +7,7 @@ import {
   signIntermediate,
   verifyChain,
   verifyChainDetailed,
-} from '../../schemas/x509/index.js';
+} from '#schemas/x509/index.js';
 import { DAY, tamperSignature, Workdir } from './openssl.js';
 
 const w = new Workdir();

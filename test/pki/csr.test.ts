@@ -1,12 +1,12 @@
 import { createHash, createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { derTlv } from '../../schemas/x509/asn1.js';
+import { derTlv } from '#schemas/x509/asn1.js';
 import {
   createCsr,
   generateRsaKey,
   PkiError,
   verifyCsr,
-} from '../../schemas/x509/index.js';
+} from '#schemas/x509/index.js';
 import { Workdir } from './openssl.js';
 
 const w = new Workdir();

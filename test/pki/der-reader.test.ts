@@ -2,10 +2,10 @@
 // ASN1HEX finds in well-formed DER, and refuse (DerError only) what is not DER.
 import { constants, createPrivateKey, createPublicKey, type KeyObject, privateEncrypt, publicDecrypt, sign, verify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ASN1HEX } from '../../schemas/x509/asn1.js';
-import { checkContent, childrenOf, DerError, integerBits, type Tlv, tlvAt, topLevel } from '../../schemas/x509/der-reader.js';
-import { createCsr, createRootCa, generateRsaKey } from '../../schemas/x509/index.js';
-import { rsaKeyInSpki, verifyRsaPkcs1 } from '../../schemas/x509/keys.js';
+import { ASN1HEX } from '#schemas/x509/asn1.js';
+import { checkContent, childrenOf, DerError, integerBits, type Tlv, tlvAt, topLevel } from '#schemas/x509/der-reader.js';
+import { createCsr, createRootCa, generateRsaKey } from '#schemas/x509/index.js';
+import { rsaKeyInSpki, verifyRsaPkcs1 } from '#schemas/x509/keys.js';
 import { seededRandom } from '../sandbox/faults.js';
 import { Workdir } from './openssl.js';
 

@@ -1,7 +1,7 @@
 // The parsed-certificate and base64 caches: a few entries, found by key, with second-chance
 // eviction so that values in steady use (roots) outlive a stream of one-off ones.
 import { describe, expect, it } from 'vitest';
-import { RecentCache } from '../../schemas/x509/recent-cache.js';
+import { RecentCache } from '#schemas/x509/recent-cache.js';
 
 describe('RecentCache', () => {
   it('finds what it keeps, by string value, and holds at most its capacity', () => {

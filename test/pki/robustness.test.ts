@@ -13,8 +13,8 @@ import {
   verifyChain,
   verifyCsr,
   verifySigningSecret,
-} from '../../schemas/x509/index.js';
-import { parseCertificateFull } from '../../schemas/x509/parse.js';
+} from '#schemas/x509/index.js';
+import { parseCertificateFull } from '#schemas/x509/parse.js';
 import { Workdir } from './openssl.js';
 
 const w = new Workdir();

@@ -10,7 +10,7 @@ import {
   signIntermediate,
   splitPem,
   verifySigningSecret,
-} from '../../schemas/x509/index.js';
+} from '#schemas/x509/index.js';
 import { DAY, Workdir } from './openssl.js';
 
 const w = new Workdir();

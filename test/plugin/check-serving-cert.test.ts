@@ -16,7 +16,7 @@ import { buildWebhookServer, type WebhookServer } from '../../webhook/src/server
 import { evaluateServingCert, servingSecretOf } from '../../plugin/src/report/check.js';
 import { apply, b64, buildPlugin, kubectl, kubectlMeshCert, privateKeyBlocks, REPO, tempDir } from './helpers.js';
 import { namespace } from './fixtures.js';
-import { SERVING_CERTIFICATE_ANNOTATION } from '../../schemas/src/annotations.js';
+import { SERVING_CERTIFICATE_ANNOTATION } from '#schemas/src/annotations.js';
 
 interface Line { category: string; cluster: string; name: string; result: 'pass' | 'warn' | 'fail'; message: string; check?: string; hint?: string }
 interface Pki { dir: string; caPem: string; certPem: string }

@@ -1,5 +1,5 @@
 // Certificates for the plugin tests, made with schemas/x509 (openssl checks them in the tests).
-import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '../../schemas/x509/index.js';
+import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '#schemas/x509/index.js';
 import { b64 } from './helpers.js';
 
 export interface Ca { certPem: string; keyPem: string }

@@ -6,7 +6,7 @@
 // CRD's own rules admit it: a cluster without the webhook, or a request written before it was
 // installed, can hold one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRootCa, generateRsaKey } from '../../schemas/x509/index.js';
+import { createRootCa, generateRsaKey } from '#schemas/x509/index.js';
 import { type CrObject, inspectCertificateRequest, inspectSecret } from '../../plugin/src/report/inspect.js';
 import { BACKENDS, START_TIMEOUT_MS, startBackend, type Backend } from '../backend/index.js';
 import { apply, buildPlugin, kubectlMeshCert, patchStatus } from './helpers.js';

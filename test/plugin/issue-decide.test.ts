@@ -6,7 +6,7 @@ import { signingPlan } from '../../plugin/src/engine/issuance/signing-plan.js';
 import { ANN_FOR_GENERATION, ANN_ROTATION_ROOTS } from '../../plugin/src/engine/resources.js';
 import type { CertificateRequest, IssuedCertificate, IssuedState, Secret } from '../../plugin/src/engine/objects.js';
 import { issuedSecretData, issuedSecretRef } from '../../plugin/src/engine/issuance/agent.js';
-import { createCsr, createRootCa, signIntermediate } from '../../schemas/x509/index.js';
+import { createCsr, createRootCa, signIntermediate } from '#schemas/x509/index.js';
 import { generateKeyPairSync } from 'node:crypto';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');

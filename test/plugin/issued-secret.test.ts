@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driveIssuance } from '../../plugin/src/engine/issuance/drive.js';
 import type { CertificateRequest, IssuedCertificate } from '../../plugin/src/engine/objects.js';
-import { certificatesIn, createCsr, generateRsaKey, parseCertificate, signIntermediate } from '../../schemas/x509/index.js';
+import { certificatesIn, createCsr, generateRsaKey, parseCertificate, signIntermediate } from '#schemas/x509/index.js';
 import { b64, createIntermediateSigner, createRoot, issuedCertificate, opensslVerify, readIssuedSecret, startWorld, unb64, type Root, type World } from './issue-rotate.helpers.js';
 import { BACKENDS, START_TIMEOUT_MS } from '../backend/index.js';
 

@@ -1,7 +1,7 @@
 // The issuer writes FAILED with the field a problem belongs to: a CSR it cannot sign is the
 // request's spec.certificateSigningRequest; a signing Secret it cannot use is not.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PkiError, signIntermediate } from '../../schemas/x509/index.js';
+import { PkiError, signIntermediate } from '#schemas/x509/index.js';
 import type { ClusterApi } from '../../plugin/src/engine/cluster-api.js';
 import { signRequest, SigningError } from '../../plugin/src/engine/issuance/issuer.js';
 import type { CertificateRequest, IssuedCertificate, Secret } from '../../plugin/src/engine/objects.js';

@@ -7,7 +7,7 @@ import { rotate, RotationRefused } from '../../plugin/src/engine/rotation/driver
 import { builtInVerifier, type Verifier } from '../../plugin/src/engine/rotation/verifier.js';
 import type { RotateOptions } from '../../plugin/src/engine/rotation/rotate-options.js';
 import type { CertificateRotation, IssuedCertificate, ObjectRef } from '../../plugin/src/engine/objects.js';
-import { certificatesIn } from '../../schemas/x509/index.js';
+import { certificatesIn } from '#schemas/x509/index.js';
 import type { TrustWatcher } from '../trust-watcher/index.js';
 import { assertWatchedNoGaps, watchedMesh, createRoot, opensslVerify, readIssuedSecret, rootSecret, startWorld, type Root, type World } from './issue-rotate.helpers.js';
 import { BACKENDS, START_TIMEOUT_MS } from '../backend/index.js';

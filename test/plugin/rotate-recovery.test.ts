@@ -9,7 +9,7 @@ import { builtInVerifier, type Verifier } from '../../plugin/src/engine/rotation
 import type { RotateOptions } from '../../plugin/src/engine/rotation/rotate-options.js';
 import type { CertificateRotation, ObjectRef } from '../../plugin/src/engine/objects.js';
 import type { ReissueStep } from '../../plugin/src/engine/rotation/plan.js';
-import { certificatesIn, parseCertificate } from '../../schemas/x509/index.js';
+import { certificatesIn, parseCertificate } from '#schemas/x509/index.js';
 import type { TrustWatcher } from '../trust-watcher/index.js';
 import { assertWatchedNoGaps, watchedMesh, createRoot, readIssuedSecret, startWorld, type Root, type World } from './issue-rotate.helpers.js';
 import { BACKENDS, START_TIMEOUT_MS } from '../backend/index.js';

@@ -1,7 +1,7 @@
 // The built-in verification of `rotate --yes`: every cluster's intermediate against every
 // cluster's root-cert.pem, with real certificates (node:crypto keys, pki signing).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '../../schemas/x509/index.js';
+import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '#schemas/x509/index.js';
 import { checkTrust, type IssuedMaterial } from '../../plugin/src/engine/rotation/trust-check.js';
 import { builtInVerifier } from '../../plugin/src/engine/rotation/verifier.js';
 import type { CertificateRotation } from '../../plugin/src/engine/objects.js';

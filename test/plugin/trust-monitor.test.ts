@@ -6,7 +6,7 @@
 // With real certificates (node:crypto keys, pki signing) and clusters faked as far as
 // readIssued goes (getSecret).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '../../schemas/x509/index.js';
+import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '#schemas/x509/index.js';
 import { checkKeyed, checkTrust, keyed, readIssued, TrustVerdicts, type IssuedMaterial, type TrustFailure } from '../../plugin/src/engine/rotation/trust-check.js';
 import { TrustMonitor } from '../../plugin/src/engine/rotation/trust-monitor.js';
 import type { MeshCertificate } from '../../plugin/src/engine/rotation/targets.js';

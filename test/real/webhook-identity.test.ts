@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCsr, createRootCa, generateRsaKey } from '../../schemas/x509/index.js';
+import { createCsr, createRootCa, generateRsaKey } from '#schemas/x509/index.js';
 import type { Kube, KubeUser } from '../kube/index.js';
 import { applyObjects, auditArgs, auditedRequests, eventually, kubectl, kubectlOk, readManifest, REPO, run, startTimed } from './helpers.js';
 import { startWebhookProcess, webhookBundle, type WebhookProcess } from '../webhook/webhook-process.js';

@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kube, KubeCluster, KubeUser } from '../kube/index.js';
 import { apiCall, applyObjects, auditArgs, freePort, auditedRequests, eventually, kubectlOk, readManifest, REPO, run, startTimed } from './helpers.js';
 import { startWebhookProcess, webhookBundle, type WebhookProcess } from '../webhook/webhook-process.js';
-import { SERVING_CERTIFICATE_ANNOTATION } from '../../schemas/src/annotations.js';
+import { SERVING_CERTIFICATE_ANNOTATION } from '#schemas/src/annotations.js';
 
 const NS = 'mesh-cert-system';
 const SA_USER = `system:serviceaccount:${NS}:mesh-cert-webhook`;

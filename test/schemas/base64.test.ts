@@ -1,8 +1,8 @@
 // `format: byte` as Kubernetes reads it: standard, padded base64 without line breaks. isBase64
 // decodes instead of matching a regular expression (speed); it must accept exactly the grammar.
 import { describe, expect, it } from 'vitest';
-import { isBase64 } from '../../schemas/src/index.js';
-import { pemBlocksOfField } from '../../schemas/src/pem-fields.js';
+import { isBase64 } from '#schemas/src/index.js';
+import { pemBlocksOfField } from '#schemas/src/pem-fields.js';
 import { seededRandom } from '../sandbox/faults.js';
 
 const GRAMMAR = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

@@ -14,7 +14,7 @@ import {
   type CelRule,
   type GeneratedCelRule,
   type KindName,
-} from '../../schemas/src/index.js';
+} from '#schemas/src/index.js';
 
 type Obj = Record<string, any>;
 

@@ -1,8 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { KINDS, validateObject } from '../../schemas/src/index.js';
-import { generatedFiles } from '../../schemas/src/generated-files.js';
+import { KINDS, validateObject } from '#schemas/src/index.js';
+import { generatedFiles } from '#schemas/src/generated-files.js';
 
 type Obj = Record<string, any>;
 const repo = new URL('../../', import.meta.url);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEPRECATIONS, deprecationPatch, deprecationWarnings, validateObject, type JsonPatchOp } from '../../schemas/src/index.js';
+import { DEPRECATIONS, deprecationPatch, deprecationWarnings, validateObject, type JsonPatchOp } from '#schemas/src/index.js';
 
 type Obj = Record<string, any>;
 const ic = (spec: Obj): Obj => ({ apiVersion: 'certificates.mesh.gloo.solo.io/v1', kind: 'IssuedCertificate', metadata: { name: 'a', namespace: 'b' }, spec });

@@ -1,6 +1,6 @@
 // The FINISHED CertificateRequest guard against certificates made by the openssl binary.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { formatFieldError, validateObject, validateUpdate } from '../../schemas/src/index.js';
+import { formatFieldError, validateObject, validateUpdate } from '#schemas/src/index.js';
 import { b64, makePki, type Pki } from './fixtures.js';
 import type { Obj } from './objects.js';
 

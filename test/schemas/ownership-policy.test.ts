@@ -1,7 +1,7 @@
 // The ownership table (objects Gloo Mesh's controllers own) and the policy table (values the
 // protos allow but mesh-cert advises against): data, read by generic code.
 import { describe, expect, it } from 'vitest';
-import { GLOO_MESH_OWNER_LABELS, KINDS, POLICY, glooMeshOwnerLabel, ownedByGlooMesh, policyWarnings } from '../../schemas/src/index.js';
+import { GLOO_MESH_OWNER_LABELS, KINDS, POLICY, glooMeshOwnerLabel, ownedByGlooMesh, policyWarnings } from '#schemas/src/index.js';
 
 const obj = (kind: string, labels?: unknown, spec: Record<string, unknown> = {}) => ({ apiVersion: 'x/v1', kind, metadata: labels === undefined ? { name: 'n' } : { name: 'n', labels }, spec });
 

@@ -6,7 +6,7 @@ import {
   isLegalMove,
   validateUpdate,
   type StateMachine,
-} from '../../schemas/src/index.js';
+} from '#schemas/src/index.js';
 import { makePki, type Pki } from './fixtures.js';
 import { validObjects, type Obj } from './objects.js';
 

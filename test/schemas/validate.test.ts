@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { KINDS, ROTATION_STATES, canonicalRotationState, formatFieldError, jsonEqual, kindByResource, kindInfo, kindInfoOf, validateObject, type FieldError } from '../../schemas/src/index.js';
+import { KINDS, ROTATION_STATES, canonicalRotationState, formatFieldError, jsonEqual, kindByResource, kindInfo, kindInfoOf, validateObject, type FieldError } from '#schemas/src/index.js';
 import { b64, makePki, type Pki } from './fixtures.js';
 import { GLOO, validObjects, type Obj } from './objects.js';
 

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { evaluate } from '@marcbachmann/cel-js';
 import { parse as parseYaml } from 'yaml';
-import { KINDS, type KindName } from '../../schemas/src/index.js';
+import { KINDS, type KindName } from '#schemas/src/index.js';
 
 interface SchemaNode {
   type?: string;

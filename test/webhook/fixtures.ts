@@ -1,5 +1,5 @@
 // Valid objects of every kind, as a Gloo Mesh installation holds them.
-import type { KindName } from '../../schemas/src/index.js';
+import type { KindName } from '#schemas/src/index.js';
 import { meta, type Pki } from './helpers.js';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');

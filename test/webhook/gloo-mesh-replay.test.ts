@@ -3,8 +3,8 @@
 // them, and through the CEL rules of the committed CRDs. All are admitted; none on an object a
 // Gloo Mesh controller owns is patched; out-of-policy values and deprecated fields earn warnings.
 import { describe, expect, it } from 'vitest';
-import { parseCertificate } from '../../schemas/x509/index.js';
-import { ownedByGlooMesh } from '../../schemas/src/index.js';
+import { parseCertificate } from '#schemas/x509/index.js';
+import { ownedByGlooMesh } from '#schemas/src/index.js';
 import { applyJsonPatch } from '../../webhook/src/admission/json-patch.js';
 import { handleReview } from '../../webhook/src/admission/handle.js';
 import type { AdmissionResponse } from '../../webhook/src/admission/types.js';

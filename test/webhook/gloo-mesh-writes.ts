@@ -17,8 +17,8 @@
 // observedGeneration), agent/translation and agent/utils (CSR, AppendParentCerts), issuer/utils
 // (the certificate), pkg/mesh-networking/translation/.../mtls (the IssuedCertificate and the
 // PodBounceDirective), zephyr's cert-signer (VMCSR status).
-import type { KindName } from '../../schemas/src/index.js';
-import { createCsr, createRootCa, generateRsaKey } from '../../schemas/x509/index.js';
+import type { KindName } from '#schemas/src/index.js';
+import { createCsr, createRootCa, generateRsaKey } from '#schemas/x509/index.js';
 import { istioSignedCa } from './istio-certs.js';
 
 /** A Kubernetes object as JSON. */

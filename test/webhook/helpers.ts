@@ -7,7 +7,7 @@ import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KINDS, type KindName } from '../../schemas/src/index.js';
+import { KINDS, type KindName } from '#schemas/src/index.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const GEN_CERTS = join(REPO, 'webhook/gen-certs.sh');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { KINDS } from '../../schemas/src/index.js';
+import { KINDS } from '#schemas/src/index.js';
 import { GEN_CERTS, REPO } from './helpers.js';
 
  

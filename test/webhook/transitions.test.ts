@@ -1,7 +1,7 @@
 // Every move of every state machine, as a status write over HTTPS: each illegal one is denied
 // naming the state field (403 when it leaves a final state), each legal one is admitted.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { isLegalMove, STATE_MACHINES, type StateMachine } from '../../schemas/src/index.js';
+import { isLegalMove, STATE_MACHINES, type StateMachine } from '#schemas/src/index.js';
 import { certificateRequest, certificateRotation, finishedStatus, issuedCertificate, vmcsr } from './fixtures.js';
 import { genPki, review, startHarness, type Harness, type Pki } from './helpers.js';
 

@@ -9,8 +9,8 @@
 // restart, and nothing fails: the metric is an extra, never a reason to stop serving reviews.
 import { X509Certificate } from 'node:crypto';
 import { Gauge, type Registry } from 'prom-client';
-import { KINDS } from '../../schemas/src/index.js';
-import { certificatesOfField } from '../../schemas/src/pem-fields.js';
+import { KINDS } from '#schemas/src/index.js';
+import { certificatesOfField } from '#schemas/src/pem-fields.js';
 import { startInformer } from './informer.js';
 import { connect } from './kube-api.js';
 

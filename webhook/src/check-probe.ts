@@ -2,7 +2,7 @@
 // refuses (plugin/src/report/check.ts, checkDryRun): a CertificateRequest named
 // `mesh-cert-check-<time>`, sent with dryRun. Those reviews are counted apart from denials, so a
 // check run every few minutes does not show on a denial-rate dashboard or alert.
-import { CHECK_PROBE_PREFIX } from '../../schemas/src/annotations.js';
+import { CHECK_PROBE_PREFIX } from '#schemas/src/annotations.js';
 import type { Handled } from './admission/handle.js';
 
 export function isCheckProbe(h: Pick<Handled, 'dryRun' | 'kind' | 'name'>): boolean {

@@ -2,7 +2,7 @@
 // (informer.ts: list, watch, relist on 410, back off) whose objects are trusted only while they
 // are current. A watch the API server refuses (403: RBAC that allows list but not watch) makes
 // the cache untrusted at once: the list would silently go stale.
-import { KINDS } from '../../schemas/src/index.js';
+import { KINDS } from '#schemas/src/index.js';
 import type { RotationLister } from './admission/validate.js';
 import { startInformer } from './informer.js';
 import { connect } from './kube-api.js';

@@ -6,7 +6,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { deprecationPatch, KINDS, validateObject } from '../../schemas/src/index.js';
+import { deprecationPatch, KINDS, validateObject } from '#schemas/src/index.js';
 import { MAX_BODY_BYTES } from './admission/limits.js';
 import { InFlight } from './body.js';
 import { CERTIFICATE_EXPIRY, startExpiryExporter, type ExpiryExporter } from './certificate-expiry.js';

@@ -4,9 +4,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import * as pki from '../../../schemas/x509/index.js';
-import { splitPem, textBase64 } from '../../../schemas/x509/pem.js';
-import { ISTIO_KEYS, LEGACY_KEY } from '../../../schemas/x509/secret-keys.js';
+import * as pki from '#schemas/x509/index.js';
+import { splitPem, textBase64 } from '#schemas/x509/pem.js';
+import { ISTIO_KEYS, LEGACY_KEY } from '#schemas/x509/secret-keys.js';
 import { UserError } from '../lib/errors.js';
 import { resourceOf } from '../lib/kinds.js';
 import { ANN_ROTATION_ROOTS, DEFAULT_ISSUED_SECRET, PARENTS_ANNOTATION } from '../engine/resources.js';

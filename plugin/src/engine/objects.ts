@@ -3,7 +3,7 @@
 // so nothing of schemas is loaded at run time). The envelope is the engine's: objects read from a
 // cluster always have metadata (typed once, by the plugin's client, plugin/src/lib/k8s.ts) and the
 // engine always writes a spec.
-import type * as api from '../../../schemas/src/index.js';
+import type * as api from '#schemas/src/index.js';
 import type { ObjectMeta } from '../lib/k8s.js';
 
 export type { ObjectMeta };

@@ -1,6 +1,6 @@
 // Objects a Gloo Mesh controller owns: mesh-cert never drives or patches them, it only observes
 // (rule zero of the contract: whatever they write stands). The table of owner labels lives with the contract, in schemas/.
-import { glooMeshOwnerLabel } from '../../../schemas/src/ownership.js';
+import { glooMeshOwnerLabel } from '#schemas/src/ownership.js';
 import type { CertKind } from './resources.js';
 import type { KubeObject } from './objects.js';
 

@@ -1,8 +1,8 @@
 // The labels, annotations and Secret layouts this engine writes: one home for every string a
 // reader of a cluster would search for. The kinds' group, version and plural names have theirs in
 // schemas/src/registry.ts; what is here of them is read from there.
-import { GLOO_CERTIFICATES_GROUP, KINDS, apiVersionOf, type KindName } from '../../../schemas/src/registry.js';
-import { TLS_KEYS } from '../../../schemas/x509/secret-keys.js';
+import { GLOO_CERTIFICATES_GROUP, KINDS, apiVersionOf, type KindName } from '#schemas/src/registry.js';
+import { TLS_KEYS } from '#schemas/x509/secret-keys.js';
 
 /** The kinds the engine drives: those of Gloo Mesh's certificates group. */
 export type CertKind = Exclude<KindName, 'VirtualMeshCertificateSigningRequest'>;

@@ -3,7 +3,7 @@
 // chains, signing) belongs to schemas/x509, which `inspect`, `check` and `root create` load; its
 // PEM and base64 codec (pem.ts, no ASN.1) is light enough for this path and is the one used here.
 import { X509Certificate } from 'node:crypto';
-import { base64Text, certificatesIn } from '../../../schemas/x509/pem.js';
+import { base64Text, certificatesIn } from '#schemas/x509/pem.js';
 
 export interface CertBrief {
   subject: string;

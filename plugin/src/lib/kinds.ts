@@ -1,7 +1,7 @@
 // The mesh-cert kinds as the client addresses them. schemas/src/registry.ts is the one home of
 // the names; it is imported directly (not through schemas' index) because it is tiny and sits in
 // the start-up path, while the index pulls in ajv.
-import { KINDS, type KindInfo, type KindName } from '../../../schemas/src/registry.js';
+import { KINDS, type KindInfo, type KindName } from '#schemas/src/registry.js';
 import type { ResourceType } from './k8s.js';
 
 export { KINDS, type KindInfo, type KindName };

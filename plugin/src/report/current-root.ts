@@ -1,9 +1,9 @@
 // "The current root" of an issued certificate: the root-cert.pem of the signing Secret that the
 // IssuedCertificate names in the management cluster (or the Secret given by --root-secret).
-import { PkiError } from '../../../schemas/x509/errors.js';
-import { base64Text, certificatesIn } from '../../../schemas/x509/pem.js';
-import { ISTIO_KEYS } from '../../../schemas/x509/secret-keys.js';
-import type { IssuedCertificateSpec } from '../../../schemas/src/index.js';
+import { PkiError } from '#schemas/x509/errors.js';
+import { base64Text, certificatesIn } from '#schemas/x509/pem.js';
+import { ISTIO_KEYS } from '#schemas/x509/secret-keys.js';
+import type { IssuedCertificateSpec } from '#schemas/src/index.js';
 import type { Cluster } from '../lib/clusters.js';
 import { UserError, errorMessage } from '../lib/errors.js';
 import type { KObject } from '../lib/k8s.js';

@@ -2,9 +2,9 @@
 // (never the key itself), and the verifications: the chain to the root, the key matching the
 // certificate, and whether the CA was signed by the root currently in use. Building the report
 // only: inspect-render.ts prints it.
-import * as pki from '../../../schemas/x509/index.js';
-import { LEGACY_KEY, TLS_KEYS } from '../../../schemas/x509/secret-keys.js';
-import type { CertificateRequestSpec, CertificateRequestStatus } from '../../../schemas/src/index.js';
+import * as pki from '#schemas/x509/index.js';
+import { LEGACY_KEY, TLS_KEYS } from '#schemas/x509/secret-keys.js';
+import type { CertificateRequestSpec, CertificateRequestStatus } from '#schemas/src/index.js';
 import { daysLeft } from '../lib/certs.js';
 import { errorMessage } from '../lib/errors.js';
 import type { KObject, Secret } from '../lib/k8s.js';

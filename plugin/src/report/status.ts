@@ -3,10 +3,10 @@
 // signed certificate. Pure functions over fetched objects, plus the fetch itself.
 import type { Cluster, Settled } from '../lib/clusters.js';
 import { onClusters } from '../lib/clusters.js';
-import type * as api from '../../../schemas/src/index.js';
-import { PkiError } from '../../../schemas/x509/errors.js';
-import { base64Text, secretText } from '../../../schemas/x509/pem.js';
-import { ISTIO_KEYS } from '../../../schemas/x509/secret-keys.js';
+import type * as api from '#schemas/src/index.js';
+import { PkiError } from '#schemas/x509/errors.js';
+import { base64Text, secretText } from '#schemas/x509/pem.js';
+import { ISTIO_KEYS } from '#schemas/x509/secret-keys.js';
 import { briefOf, daysLeft } from '../lib/certs.js';
 import { UnreachableError, errorMessage } from '../lib/errors.js';
 import type { K8s, KObject } from '../lib/k8s.js';

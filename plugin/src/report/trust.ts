@@ -5,7 +5,7 @@
 // everything here but secretTrust's parsing is pure.
 import { anchorOf } from '../engine/rotation/bridge.js';
 import { briefOf, certPems, fromBase64, shortFingerprint } from '../lib/certs.js';
-import { ISTIO_KEYS } from '../../../schemas/x509/secret-keys.js';
+import { ISTIO_KEYS } from '#schemas/x509/secret-keys.js';
 
 /** A root as the reports name it: its subject and its SHA-256 fingerprint (AB:CD:…). */
 export interface RootInfo {

@@ -1,7 +1,7 @@
 // A strict RFC 6902 applier for the ops the webhook emits (add, replace, remove, test). The
 // mutating handler runs every patch through it before answering: the apiserver turns a patch that
 // fails to apply into an HTTP 500 for the user, so a patch that does not apply here is never sent.
-import type { JsonPatchOp } from '../../../schemas/src/index.js';
+import type { JsonPatchOp } from '#schemas/src/index.js';
 
 export class PatchError extends Error {}
 

@@ -1,7 +1,7 @@
 // Mutating admission: map deprecated fields onto their replacements (the table lives in schemas/)
 // with a JSONPatch and one warning per mapped field. Objects a Gloo Mesh controller owns are never
 // patched, only warned about: that controller would revert the patch on its next reconcile.
-import { deprecationPatch, glooMeshOwnerLabel, isObject } from '../../../schemas/src/index.js';
+import { deprecationPatch, glooMeshOwnerLabel, isObject } from '#schemas/src/index.js';
 import { applyJsonPatch } from './json-patch.js';
 import { clip, MAX_REPLY_BYTES, MAX_WARNING_CHARS } from './limits.js';
 import type { ParsedRequest } from './review.js';

@@ -1,7 +1,7 @@
 // Parsing an incoming AdmissionReview and wrapping a decision into the response review.
 // Three outcomes: not a review at all (HTTP 400, no uid to echo), a review whose request is
 // malformed (HTTP 200, denied with code 400 and the uid echoed), or a well-formed request.
-import { isObject, kindInfoOf, type KindInfo } from '../../../schemas/src/index.js';
+import { isObject, kindInfoOf, type KindInfo } from '#schemas/src/index.js';
 import { clip, MAX_UID_CHARS } from './limits.js';
 import {
   OPERATIONS,

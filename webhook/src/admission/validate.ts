@@ -12,8 +12,8 @@ import {
   type CertificateRotation,
   type FieldError,
   type KindInfo,
-} from '../../../schemas/src/index.js';
-import { validateObjectBounded } from '../../../schemas/src/validator.js';
+} from '#schemas/src/index.js';
+import { validateObjectBounded } from '#schemas/src/validator.js';
 import { clip, MAX_CAUSES, MAX_ECHO_CHARS, MAX_LINE_CHARS, MAX_WARNING_CHARS, MAX_WARNINGS } from './limits.js';
 import type { ParsedRequest } from './review.js';
 import type { Decision, ReviewResult, Status } from './types.js';

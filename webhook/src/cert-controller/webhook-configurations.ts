@@ -19,7 +19,7 @@ import { ok, type ApiStatus } from '../kube-api.js';
 import type { KubeApi } from './kube-api.js';
 import { signedBy } from './certificates.js';
 import { splitBundle } from './plan.js';
-import { SERVING_CERTIFICATE_ANNOTATION } from '../../../schemas/src/annotations.js';
+import { SERVING_CERTIFICATE_ANNOTATION } from '#schemas/src/annotations.js';
 
 export interface WebhookConfigurationNames {
   validating?: string;

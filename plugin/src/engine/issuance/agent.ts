@@ -1,11 +1,11 @@
 // The agent role's writes, each one step of the state machine in decide.ts. They run against
 // the managed cluster only: the private key is made, kept and used there.
 import { createHash } from 'node:crypto';
-import { buildIssuedSecretData, certificatesIn, createCsr, generateRsaKey, parseCertificate, PkiError, verifyChain } from '../../../../schemas/x509/index.js';
+import { buildIssuedSecretData, certificatesIn, createCsr, generateRsaKey, parseCertificate, PkiError, verifyChain } from '#schemas/x509/index.js';
 import { statusOf, type ClusterApi } from '../cluster-api.js';
 import type { CertificateRequest, IssuedCertificate, IssuedState, KubeObject, ObjectRef, Secret } from '../objects.js';
 import { resolveRef } from '../objects.js';
-import { base64Text, secretText, textBase64 } from '../../../../schemas/x509/pem.js';
+import { base64Text, secretText, textBase64 } from '#schemas/x509/pem.js';
 import { ANN_FOR_GENERATION, ANN_FOR_PLAN, CERT_API_VERSION, DEFAULT_ISSUED_SECRET, LABEL_BACKUP_OF, LABEL_ISSUED_CERTIFICATE, LABEL_MANAGED_BY, MANAGED_BY, PRIVATE_KEY_DATA_KEY, PRIVATE_KEY_SECRET_TYPE } from '../resources.js';
 import { generationOf, type AgentObservation } from './decide.js';
 import { holdsForeignCa } from './issued-secret.js';

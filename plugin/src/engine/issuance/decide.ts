@@ -2,11 +2,11 @@
 // next write? Every run of the engine is "observe, decide, act, repeat", so an interrupted run
 // picks up from whatever was recorded, and no write is made twice.
 import { ANN_BOUNCE_FOR, ANN_FOR_GENERATION, ANN_FOR_PLAN, PRIVATE_KEY_DATA_KEY } from '../resources.js';
-import { ISTIO_KEYS } from '../../../../schemas/x509/secret-keys.js';
+import { ISTIO_KEYS } from '#schemas/x509/secret-keys.js';
 import { issuedSecretData } from './agent.js';
 import type { CertificateRequest, IssuedCertificate, PodBounceDirective, Secret } from '../objects.js';
-import { PkiError } from '../../../../schemas/x509/errors.js';
-import { base64Text, secretText } from '../../../../schemas/x509/pem.js';
+import { PkiError } from '#schemas/x509/errors.js';
+import { base64Text, secretText } from '#schemas/x509/pem.js';
 import { issuedSecretMismatch } from './issued-secret.js';
 import type { PlanMaterial } from './plan-material.js';
 

@@ -2,11 +2,11 @@
 // IssuedCertificate's status. Istio reads this Secret; if it does not hold exactly the roots of
 // the plan and an intermediate signed by the plan's signer with its own key, it must be issued
 // again.
-import { certificatesIn, PkiError, privateKeyMatchesCert, verifyChain } from '../../../../schemas/x509/index.js';
+import { certificatesIn, PkiError, privateKeyMatchesCert, verifyChain } from '#schemas/x509/index.js';
 import type { Secret } from '../objects.js';
-import { secretText } from '../../../../schemas/x509/pem.js';
+import { secretText } from '#schemas/x509/pem.js';
 import { ISTIO_PREFERRED_KEYS, LABEL_MANAGED_BY, MANAGED_BY } from '../resources.js';
-import { ISTIO_KEYS } from '../../../../schemas/x509/secret-keys.js';
+import { ISTIO_KEYS } from '#schemas/x509/secret-keys.js';
 import { normPem, rootLabel, type PlanMaterial } from './plan-material.js';
 
 /** Why the Secret does not hold the plan, or undefined when it does. */

@@ -3,10 +3,10 @@
 // the signed intermediate and the trust bundle into the request's status, as Gloo Mesh's issuer
 // does: `signingRootCa` holds the signer's chain above the signed certificate (the signer first
 // when it is an intermediate) followed by every root to trust. No field beyond Gloo Mesh's.
-import { PkiError, signIntermediate } from '../../../../schemas/x509/index.js';
+import { PkiError, signIntermediate } from '#schemas/x509/index.js';
 import type { ClusterApi } from '../cluster-api.js';
 import type { CertificateRequest, IssuedCertificate } from '../objects.js';
-import { base64Text, textBase64 } from '../../../../schemas/x509/pem.js';
+import { base64Text, textBase64 } from '#schemas/x509/pem.js';
 import { generationOf } from './decide.js';
 import { loadPlan, type PlanMaterial, type SigningCache } from './plan-material.js';
 import { normPem, SigningError, uniquePems } from './signing-secret.js';

@@ -3,7 +3,7 @@
 // issuer signs from it, and the agent compares the issued Secret itself against it: a Secret that
 // does not hold this plan is issued again, whatever the status or the spec's generation say.
 import { createHash } from 'node:crypto';
-import { certificatesIn, parseCertificate, verifyChain } from '../../../../schemas/x509/index.js';
+import { certificatesIn, parseCertificate, verifyChain } from '#schemas/x509/index.js';
 import type { ClusterApi } from '../cluster-api.js';
 import type { IssuedCertificate, ObjectRef } from '../objects.js';
 import { refString } from '../objects.js';

@@ -3,7 +3,7 @@
 // `waitForReplicas` ready replacements. Recording before deleting makes a resumed run delete the
 // same pods (gone already: no-op) rather than their fresh replacements.
 import type { ClusterApi } from '../cluster-api.js';
-import { base64Text } from '../../../../schemas/x509/pem.js';
+import { base64Text } from '#schemas/x509/pem.js';
 import type { IssuedCertificate, ObjectRef, Pod, PodBounceDirective } from '../objects.js';
 import { refString, resolveRef } from '../objects.js';
 import { ANN_BOUNCE_FOR } from '../resources.js';

@@ -1,8 +1,8 @@
 // Which management-cluster Secret signs an IssuedCertificate, and which roots its cluster is
 // told to trust, as a table keyed by spec.rotationState (the multi-root rotation's steps, schemas/src/state-machines.ts).
-import { ROLLBACK_STEPS, ROTATION_STEPS } from '../../../../schemas/src/state-machines.js';
+import { ROLLBACK_STEPS, ROTATION_STEPS } from '#schemas/src/state-machines.js';
 import { ANN_ROTATION_ROOTS } from '../resources.js';
-import { canonicalRotationState } from '../../../../schemas/src/rotation-states.js';
+import { canonicalRotationState } from '#schemas/src/rotation-states.js';
 import type { IssuedCertificate, ObjectRef, RotationState } from '../objects.js';
 import { resolveRef } from '../objects.js';
 

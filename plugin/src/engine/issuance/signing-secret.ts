@@ -1,7 +1,7 @@
 // A management-cluster signing Secret, read and verified (schemas/x509 reads the Istio, legacy and
 // kubernetes.io/tls layouts). Only the issuer role reads these: their keys never leave the
 // management cluster.
-import { verifySigningSecret } from '../../../../schemas/x509/index.js';
+import { verifySigningSecret } from '#schemas/x509/index.js';
 import type { ClusterApi } from '../cluster-api.js';
 import type { ObjectRef } from '../objects.js';
 import { refString } from '../objects.js';

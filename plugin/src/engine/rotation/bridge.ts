@@ -2,7 +2,7 @@
 // the step begins. Normally these are among the step's own roots and change nothing; after an
 // earlier rotation failed or was deleted half-way, some cluster may still hold an intermediate of
 // a root this rotation does not name, and every cluster must trust it until none uses it.
-import { splitPem, verifyChainDetailed } from '../../../../schemas/x509/index.js';
+import { splitPem, verifyChainDetailed } from '#schemas/x509/index.js';
 import { uniquePems } from '../issuance/signing-secret.js';
 import { normPem } from '../issuance/plan-material.js';
 import type { IssuedMaterial } from './trust-check.js';

@@ -2,9 +2,9 @@
 // preflight refusals (every cluster answers, one active rotation per VirtualMesh, a new root that
 // is not the current one), the new root Secret when asked to make one, and the CertificateRotation
 // itself. The state machine that then steps it is machine.ts; the old roots are pruned after.
-import { createRootCa, generateRsaKey, verifySigningSecret, parseCertificate, LEGACY_KEY } from '../../../../schemas/x509/index.js';
-import { textBase64 } from '../../../../schemas/x509/pem.js';
-import { ISTIO_KEYS } from '../../../../schemas/x509/secret-keys.js';
+import { createRootCa, generateRsaKey, verifySigningSecret, parseCertificate, LEGACY_KEY } from '#schemas/x509/index.js';
+import { textBase64 } from '#schemas/x509/pem.js';
+import { ISTIO_KEYS } from '#schemas/x509/secret-keys.js';
 import { UserError, errorMessage } from '../../lib/errors.js';
 import type { ClusterApi } from '../cluster-api.js';
 import { isTransient, isUnreachable, retrying, statusOf } from '../cluster-api.js';

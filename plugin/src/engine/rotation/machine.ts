@@ -3,7 +3,7 @@
 // re-issue phase sets spec.rotationState on every IssuedCertificate of the VirtualMesh and drives
 // each through the issuance engine (signing root and trust bundle chosen by the step,
 // issuance/signing-plan.ts) until all are FINISHED for that step.
-import { canonicalRotationState } from '../../../../schemas/src/rotation-states.js';
+import { canonicalRotationState } from '#schemas/src/rotation-states.js';
 import { UserError, errorMessage } from '../../lib/errors.js';
 import { bounded, isDeadline, isTransient, isUnreachable, retrying } from '../cluster-api.js';
 import type { CertificateRotation, IssuedCertificate, RotationCondition, RotationState } from '../objects.js';

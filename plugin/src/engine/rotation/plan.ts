@@ -1,7 +1,7 @@
 // The rotation as data: the forward steps and the rollback path, and the pure function that
 // reads a CertificateRotation's recorded status and says what comes next. Resuming a killed run
 // is just calling nextPhase again.
-import { ROTATION_STEPS } from '../../../../schemas/src/state-machines.js';
+import { ROTATION_STEPS } from '#schemas/src/state-machines.js';
 import type { CertificateRotation, RotationState, RotationStatusState } from '../objects.js';
 
 export type ReissueStep = 'ADDING_NEW_ROOT' | 'PROPAGATING_NEW_INTERMEDIATE' | 'DELETING_OLD_ROOT';

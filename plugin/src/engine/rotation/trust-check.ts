@@ -6,10 +6,10 @@
 // (KeyedMaterial), and clusters mostly hold the same bundle. TrustVerdicts caches the verdicts;
 // checkTrust uses one per call, TrustMonitor keeps one for a whole step.
 import { createHash } from 'node:crypto';
-import { certificatesIn, verifyChain } from '../../../../schemas/x509/index.js';
+import { certificatesIn, verifyChain } from '#schemas/x509/index.js';
 import type { ClusterApi } from '../cluster-api.js';
-import { secretText } from '../../../../schemas/x509/pem.js';
-import { ISTIO_KEYS } from '../../../../schemas/x509/secret-keys.js';
+import { secretText } from '#schemas/x509/pem.js';
+import { ISTIO_KEYS } from '#schemas/x509/secret-keys.js';
 import { refString } from '../objects.js';
 import { issuedSecretRef } from '../issuance/agent.js';
 import type { MeshCertificate } from './targets.js';
