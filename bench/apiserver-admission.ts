@@ -32,7 +32,19 @@
 //   BENCH_ADMISSION_LANES (issuances written at once, default 4), BENCH_ADMISSION_APPLY_OBJECTS
 //   (default 60), BENCH_ADMISSION_APPLY_PAIRS (default 5).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { Agent, request } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -68,7 +80,11 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function serveNoop(cert: string, key: string): Promise<void> {
   const { default: Fastify } = await import('fastify');
-  const app = Fastify({ https: { cert: readFileSync(cert), key: readFileSync(key), minVersion: 'TLSv1.2' }, bodyLimit: 3 * 1024 * 1024, logger: false });
+  const app = Fastify({
+    https: { cert: readFileSync(cert), key: readFileSync(key), minVersion: 'TLSv1.2' },
+    bodyLimit: 3 * 1024 * 1024,
+    logger: false,
+  });
   const allow = async (req: { body: unknown }): Promise<unknown> => ({
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
@@ -91,7 +107,10 @@ async function snapshotWebhook(dir: string): Promise<string> {
     // a build in progress: dist empty or written less than 2 s ago
     const ready = existsSync(join(dist, 'main.js')) && Date.now() - statSync(join(dist, 'main.js')).mtimeMs > 2000;
     if (ready) break;
-    if (i > 120) throw new Error('webhook/dist/main.js is missing: build the webhook first (npm run build, or node webhook/build.mjs)');
+    if (i > 120)
+      throw new Error(
+        'webhook/dist/main.js is missing: build the webhook first (npm run build, or node webhook/build.mjs)',
+      );
     await sleep(500);
   }
   mkdirSync(join(dir, 'bin'), { recursive: true });
@@ -109,16 +128,37 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => {
   }
 });
 
-function startServer(mode: 'ours' | 'noop', bin: string, cert: string, key: string, kubeconfig: string, started: ChildProcess[]): Promise<{ url: string; healthUrl?: string; child: ChildProcess }> {
+function startServer(
+  mode: 'ours' | 'noop',
+  bin: string,
+  cert: string,
+  key: string,
+  kubeconfig: string,
+  started: ChildProcess[],
+): Promise<{ url: string; healthUrl?: string; child: ChildProcess }> {
   const args =
     mode === 'ours'
-      ? [bin, '--port', '0', '--health-port', '0', '--tls-cert-file', cert, '--tls-private-key-file', key, '--kubeconfig', kubeconfig]
+      ? [
+          bin,
+          '--port',
+          '0',
+          '--health-port',
+          '0',
+          '--tls-cert-file',
+          cert,
+          '--tls-private-key-file',
+          key,
+          '--kubeconfig',
+          kubeconfig,
+        ]
       : ['--import', 'tsx', SELF, '--serve-noop', cert, key];
   const env = { ...process.env };
   delete env.KUBECONFIG;
   // as test/kube starts its processes: setpriv execs node with PR_SET_PDEATHSIG, so a server dies
   // with this process even when it is SIGKILLed (the pid stays node's)
-  const [cmd, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', process.execPath, ...args]] : [process.execPath, args];
+  const [cmd, argv] = SETPRIV
+    ? [SETPRIV, ['--pdeathsig', 'KILL', '--', process.execPath, ...args]]
+    : [process.execPath, args];
   const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'], env });
   started.push(child);
   return new Promise((resolve, reject) => {
@@ -133,7 +173,9 @@ function startServer(mode: 'ours' | 'noop', bin: string, cert: string, key: stri
       resolve({ url: m[1]!, healthUrl: health?.[1], child });
     };
     child.stdout!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`${mode} webhook exited ${code} before serving: ${out.slice(0, 300)}`)));
+    child.on('exit', (code) =>
+      reject(new Error(`${mode} webhook exited ${code} before serving: ${out.slice(0, 300)}`)),
+    );
   });
 }
 
@@ -170,31 +212,54 @@ function httpGet(url: string): Promise<string> {
 // ---------------------------------------------------------------------------------------------
 // The apiserver client: admin client certificate, keep-alive
 
-interface Creds { url: string; caPem: string; certPem: string; keyPem: string }
-interface Reply { status: number; text: string; warnings: string[] }
+interface Creds {
+  url: string;
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+interface Reply {
+  status: number;
+  text: string;
+  warnings: string[];
+}
 
 class Api {
   readonly agent: Agent;
   /** Warning headers seen on writes, with how often (an admission warning costs the apiserver and the client). */
   readonly warnings = new Map<string, number>();
-  constructor(readonly c: Creds, sockets: number) {
+  constructor(
+    readonly c: Creds,
+    sockets: number,
+  ) {
     this.agent = new Agent({ keepAlive: true, maxSockets: sockets, ca: c.caPem, cert: c.certPem, key: c.keyPem });
   }
 
   call(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Reply> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
-      const req = request(new URL(path, this.c.url), {
-        method, agent: this.agent, timeout: 60_000,
-        headers: { accept: 'application/json', ...(payload ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) } : {}) },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        const w = res.headers.warning;
-        const warnings = w === undefined ? [] : Array.isArray(w) ? w : [w];
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), warnings }));
-        res.on('error', reject);
-      });
+      const req = request(
+        new URL(path, this.c.url),
+        {
+          method,
+          agent: this.agent,
+          timeout: 60_000,
+          headers: {
+            accept: 'application/json',
+            ...(payload ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) } : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          const w = res.headers.warning;
+          const warnings = w === undefined ? [] : Array.isArray(w) ? w : [w];
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), warnings }),
+          );
+          res.on('error', reject);
+        },
+      );
       req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 60 s`)));
       req.on('error', reject);
       req.end(payload);
@@ -204,7 +269,12 @@ class Api {
   /** A write that must succeed; returns its wall time in ms. */
   async write(method: 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<number> {
     const t = performance.now();
-    const r = await this.call(method, path, body, method === 'PATCH' ? 'application/merge-patch+json' : 'application/json');
+    const r = await this.call(
+      method,
+      path,
+      body,
+      method === 'PATCH' ? 'application/merge-patch+json' : 'application/json',
+    );
     const ms = performance.now() - t;
     if (r.status >= 300) throw new Error(`${method} ${path}: HTTP ${r.status}: ${r.text.slice(0, 500)}`);
     for (const w of r.warnings) this.warnings.set(w, (this.warnings.get(w) ?? 0) + 1);
@@ -222,7 +292,12 @@ class Api {
 // Histograms from the Prometheus text format
 
 /** Cumulative counts per upper bound (ascending, +Inf last), as the exposition gives them. */
-interface Histogram { les: number[]; cum: number[]; sum: number; count: number }
+interface Histogram {
+  les: number[];
+  cum: number[];
+  sum: number;
+  count: number;
+}
 type Histograms = Map<string, Histogram>; // key: `${name}|${type}`
 
 function labelsOf(s: string): Record<string, string> {
@@ -271,7 +346,12 @@ function diff(after: Histogram | undefined, before: Histogram | undefined): Hist
   if (!after) return undefined;
   const b = before ?? emptyLike(after);
   if (b.les.join() !== after.les.join()) throw new Error('a histogram changed buckets between scrapes');
-  return { les: after.les, cum: after.cum.map((c, i) => c - b.cum[i]!), sum: after.sum - b.sum, count: after.count - b.count };
+  return {
+    les: after.les,
+    cum: after.cum.map((c, i) => c - b.cum[i]!),
+    sum: after.sum - b.sum,
+    count: after.count - b.count,
+  };
 }
 
 function add(a: Histogram | undefined, b: Histogram): Histogram {
@@ -314,22 +394,38 @@ const HOOK_NAMES = {
 } as const;
 const KINDS_PATH = '/apis/admissionregistration.k8s.io/v1';
 
-function configurations(mode: 'ours' | 'noop', url: string, caPem: string): { path: string; body: Record<string, unknown> }[] {
+function configurations(
+  mode: 'ours' | 'noop',
+  url: string,
+  caPem: string,
+): { path: string; body: Record<string, unknown> }[] {
   return (['validating', 'mutating'] as const).map((which) => {
-    const manifest = parseYaml(readFileSync(join(REPO, `manifests/webhook/${which}webhookconfiguration.yaml`), 'utf8')) as {
-      kind: string; metadata: Record<string, unknown>; webhooks: Record<string, unknown>[];
+    const manifest = parseYaml(
+      readFileSync(join(REPO, `manifests/webhook/${which}webhookconfiguration.yaml`), 'utf8'),
+    ) as {
+      kind: string;
+      metadata: Record<string, unknown>;
+      webhooks: Record<string, unknown>[];
     };
-    if (manifest.webhooks.length !== 1) throw new Error(`manifests/webhook/${which}webhookconfiguration.yaml: expected one webhook`);
+    if (manifest.webhooks.length !== 1)
+      throw new Error(`manifests/webhook/${which}webhookconfiguration.yaml: expected one webhook`);
     const hook = manifest.webhooks[0]!;
     const cc = hook.clientConfig as { service: { path: string } };
-    const webhooks = [{
-      ...hook,
-      name: HOOK_NAMES[mode][which === 'validating' ? 'validating' : 'admit'],
-      clientConfig: { url: `${url}${cc.service.path}`, caBundle: b64(caPem) },
-    }];
+    const webhooks = [
+      {
+        ...hook,
+        name: HOOK_NAMES[mode][which === 'validating' ? 'validating' : 'admit'],
+        clientConfig: { url: `${url}${cc.service.path}`, caBundle: b64(caPem) },
+      },
+    ];
     return {
       path: `${KINDS_PATH}/${which}webhookconfigurations`,
-      body: { apiVersion: 'admissionregistration.k8s.io/v1', kind: manifest.kind, metadata: { name: CONFIG_NAMES[mode] }, webhooks },
+      body: {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: manifest.kind,
+        metadata: { name: CONFIG_NAMES[mode] },
+        webhooks,
+      },
     };
   });
 }
@@ -337,12 +433,20 @@ function configurations(mode: 'ours' | 'noop', url: string, caPem: string): { pa
 // ---------------------------------------------------------------------------------------------
 // The stream of writes
 
-interface Material { rootPem: string; csrPem: string; signed: string[] }
+interface Material {
+  rootPem: string;
+  csrPem: string;
+  signed: string[];
+}
 
 async function makeMaterial(): Promise<{ root: string; rootKey: string; csr: string; hosts: string[] }> {
   const { createCsr, createRootCa, generateRsaKey } = await import('#schemas/x509/index.js');
   const [rootKey, agentKey] = await Promise.all([generateRsaKey(2048), generateRsaKey(2048)]);
-  const root = createRootCa({ privateKeyPem: rootKey.privateKeyPem, subject: { O: 'gloo-mesh', CN: 'relay-root-ca' }, ttlDays: 365 });
+  const root = createRootCa({
+    privateKeyPem: rootKey.privateKeyPem,
+    subject: { O: 'gloo-mesh', CN: 'relay-root-ca' },
+    ttlDays: 365,
+  });
   const hosts = ['spiffe://cluster-1/ns/istio-system/sa/istiod-service-account', 'istiod.istio-system.svc'];
   const csr = createCsr({ privateKeyPem: agentKey.privateKeyPem, subject: { O: 'gloo-mesh', OU: 'cluster-1' }, hosts });
   return { root, rootKey: rootKey.privateKeyPem, csr, hosts };
@@ -351,7 +455,9 @@ async function makeMaterial(): Promise<{ root: string; rootKey: string; csr: str
 /** A certificate of its own for each CertificateRequest: the webhook meets each one cold, as in a mesh. */
 async function signFor(m: Awaited<ReturnType<typeof makeMaterial>>, count: number): Promise<Material> {
   const { signIntermediate } = await import('#schemas/x509/index.js');
-  const signed = Array.from({ length: count }, () => signIntermediate({ csrPem: m.csr, issuerCertPem: m.root, issuerKeyPem: m.rootKey, hosts: m.hosts, ttlDays: 30 }));
+  const signed = Array.from({ length: count }, () =>
+    signIntermediate({ csrPem: m.csr, issuerCertPem: m.root, issuerKeyPem: m.rootKey, hosts: m.hosts, ttlDays: 30 }),
+  );
   return { rootPem: m.root, csrPem: m.csr, signed };
 }
 
@@ -362,10 +468,16 @@ function issuedCertificate(name: string): Record<string, unknown> {
     metadata: {
       name,
       labels: { 'cluster.multicluster.solo.io': name, 'owner.networking.mesh.gloo.solo.io': 'gloo-mesh' },
-      annotations: { 'parents.networking.mesh.gloo.solo.io': '{"networking.mesh.gloo.solo.io/v1, Kind=VirtualMesh":[{"name":"virtual-mesh","namespace":"gloo-mesh"}]}' },
+      annotations: {
+        'parents.networking.mesh.gloo.solo.io':
+          '{"networking.mesh.gloo.solo.io/v1, Kind=VirtualMesh":[{"name":"virtual-mesh","namespace":"gloo-mesh"}]}',
+      },
     },
     spec: {
-      hosts: [`spiffe://${name}/ns/istio-system/sa/istiod-service-account`, `spiffe://${name}/ns/istio-system/sa/istio-ingressgateway-service-account`],
+      hosts: [
+        `spiffe://${name}/ns/istio-system/sa/istiod-service-account`,
+        `spiffe://${name}/ns/istio-system/sa/istio-ingressgateway-service-account`,
+      ],
       certOptions: { ttlDays: 365, rsaKeySizeBytes: 4096, orgName: 'gloo-mesh', secretRotationGracePeriodRatio: 0.1 },
       glooMeshCa: { signingCertificateSecret: { name: 'relay-root-tls-secret', namespace: 'gloo-mesh' } },
       issuedCertificateSecret: { name: 'cacerts', namespace: 'istio-system' },
@@ -378,7 +490,10 @@ function certificateRequest(name: string, csrPem: string): Record<string, unknow
   return {
     apiVersion: `${GROUP}/v1`,
     kind: 'CertificateRequest',
-    metadata: { name, labels: { 'cluster.multicluster.solo.io': name, 'agent.certificates.mesh.gloo.solo.io': 'gloo-mesh' } },
+    metadata: {
+      name,
+      labels: { 'cluster.multicluster.solo.io': name, 'agent.certificates.mesh.gloo.solo.io': 'gloo-mesh' },
+    },
     spec: { certificateSigningRequest: b64(csrPem) },
   };
 }
@@ -387,7 +502,10 @@ function podBounceDirective(name: string): Record<string, unknown> {
   return {
     apiVersion: `${GROUP}/v1`,
     kind: 'PodBounceDirective',
-    metadata: { name, labels: { 'cluster.multicluster.solo.io': name, 'owner.networking.mesh.gloo.solo.io': 'gloo-mesh' } },
+    metadata: {
+      name,
+      labels: { 'cluster.multicluster.solo.io': name, 'owner.networking.mesh.gloo.solo.io': 'gloo-mesh' },
+    },
     spec: {
       podsToBounce: [
         {
@@ -408,9 +526,16 @@ function podBounceDirective(name: string): Record<string, unknown> {
 }
 
 const STEPS = [
-  'IssuedCertificate create', 'IssuedCertificate status PENDING', 'CertificateRequest create', 'IssuedCertificate status REQUESTED',
-  'CertificateRequest status FINISHED', 'IssuedCertificate status ISSUED', 'PodBounceDirective create', 'PodBounceDirective status',
-  'IssuedCertificate status FINISHED', 'IssuedCertificate annotation',
+  'IssuedCertificate create',
+  'IssuedCertificate status PENDING',
+  'CertificateRequest create',
+  'IssuedCertificate status REQUESTED',
+  'CertificateRequest status FINISHED',
+  'IssuedCertificate status ISSUED',
+  'PodBounceDirective create',
+  'PodBounceDirective status',
+  'IssuedCertificate status FINISHED',
+  'IssuedCertificate annotation',
 ] as const;
 
 /** One Gloo Mesh issuance: WRITES_PER_CLUSTER writes, in order (STEPS). Returns each write's wall time. */
@@ -423,14 +548,30 @@ async function issuance(api: Api, ns: string, name: string, signedPem: string, m
   t.push(await icStatus('PENDING'));
   t.push(await api.write('POST', `${base}/certificaterequests`, certificateRequest(name, m.csrPem)));
   t.push(await icStatus('REQUESTED'));
-  t.push(await api.write('PATCH', `${base}/certificaterequests/${name}/status`, {
-    status: { state: 'FINISHED', observedGeneration: 1, signedCertificate: b64(signedPem), signingRootCa: b64(m.rootPem), certChain: b64(signedPem + m.rootPem) },
-  }));
+  t.push(
+    await api.write('PATCH', `${base}/certificaterequests/${name}/status`, {
+      status: {
+        state: 'FINISHED',
+        observedGeneration: 1,
+        signedCertificate: b64(signedPem),
+        signingRootCa: b64(m.rootPem),
+        certChain: b64(signedPem + m.rootPem),
+      },
+    }),
+  );
   t.push(await icStatus('ISSUED'));
   t.push(await api.write('POST', `${base}/podbouncedirectives`, podBounceDirective(name)));
-  t.push(await api.write('PATCH', `${base}/podbouncedirectives/${name}/status`, { status: { podsBounced: [{ bouncedPods: [`istiod-7d9c-${name}`] }] } }));
+  t.push(
+    await api.write('PATCH', `${base}/podbouncedirectives/${name}/status`, {
+      status: { podsBounced: [{ bouncedPods: [`istiod-7d9c-${name}`] }] },
+    }),
+  );
   t.push(await icStatus('FINISHED'));
-  t.push(await api.write('PATCH', ic, { metadata: { annotations: { 'bench.mesh-cert.io/reconciled': new Date().toISOString() } } }));
+  t.push(
+    await api.write('PATCH', ic, {
+      metadata: { annotations: { 'bench.mesh-cert.io/reconciled': new Date().toISOString() } },
+    }),
+  );
   return t;
 }
 
@@ -438,12 +579,14 @@ async function issuance(api: Api, ns: string, name: string, signedPem: string, m
 async function stream(api: Api, ns: string, m: Material): Promise<number[][]> {
   const times: number[][] = STEPS.map(() => []);
   let next = 0;
-  await Promise.all(Array.from({ length: LANES }, async () => {
-    for (let i = next++; i < CLUSTERS; i = next++) {
-      const t = await issuance(api, ns, `cluster-${i}`, m.signed[i % m.signed.length]!, m);
-      t.forEach((ms, step) => times[step]!.push(ms));
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: LANES }, async () => {
+      for (let i = next++; i < CLUSTERS; i = next++) {
+        const t = await issuance(api, ns, `cluster-${i}`, m.signed[i % m.signed.length]!, m);
+        t.forEach((ms, step) => times[step]!.push(ms));
+      }
+    }),
+  );
   return times;
 }
 
@@ -484,17 +627,22 @@ export async function benchApiserverAdmission(): Promise<BenchResult[]> {
       await sleep(100);
     }
     log(`webhooks: ours ${ours.url}, no-op ${noop.url}`);
-    const configs = { ours: configurations('ours', ours.url, cert.caPem), noop: configurations('noop', noop.url, cert.caPem) };
+    const configs = {
+      ours: configurations('ours', ours.url, cert.caPem),
+      noop: configurations('noop', noop.url, cert.caPem),
+    };
 
     await createNamespace(api, 'bench-probe');
     let probes = 0;
-    const calls = (hs: Histograms, name: string): number => (hs.get(`${name}|validating`)?.count ?? 0) + (hs.get(`${name}|admit`)?.count ?? 0);
+    const calls = (hs: Histograms, name: string): number =>
+      (hs.get(`${name}|validating`)?.count ?? 0) + (hs.get(`${name}|admit`)?.count ?? 0);
     /** Registers `mode`'s pair only, and waits until writes reach that pair and nothing else. */
     const use = async (mode: Mode): Promise<void> => {
       for (const m of ['ours', 'noop'] as const) {
         for (const which of ['validating', 'mutating']) {
           const r = await api.call('DELETE', `${KINDS_PATH}/${which}webhookconfigurations/${CONFIG_NAMES[m]}`);
-          if (r.status !== 200 && r.status !== 404) throw new Error(`deleting ${CONFIG_NAMES[m]}: HTTP ${r.status}: ${r.text.slice(0, 300)}`);
+          if (r.status !== 200 && r.status !== 404)
+            throw new Error(`deleting ${CONFIG_NAMES[m]}: HTTP ${r.status}: ${r.text.slice(0, 300)}`);
         }
       }
       if (mode !== 'none') for (const cfg of configs[mode]) await api.write('POST', cfg.path, cfg.body);
@@ -504,12 +652,18 @@ export async function benchApiserverAdmission(): Promise<BenchResult[]> {
       for (let i = 0; clean < 2; i++) {
         if (i > 200) throw new Error(`registration of ${mode} never took effect`);
         const before = parseWebhookHistograms(await api.metrics());
-        await api.write('POST', `${API}/namespaces/bench-probe/issuedcertificates`, issuedCertificate(`probe-${probes++}`));
+        await api.write(
+          'POST',
+          `${API}/namespaces/bench-probe/issuedcertificates`,
+          issuedCertificate(`probe-${probes++}`),
+        );
         const after = parseWebhookHistograms(await api.metrics());
         const count = (hs: Histograms, name: string, type: string): number => hs.get(`${name}|${type}`)?.count ?? 0;
         const only = (['ours', 'noop'] as const).every((m) => {
           const want = m === mode ? 1 : 0;
-          return (['validating', 'admit'] as const).every((type) => count(after, HOOK_NAMES[m][type], type) - count(before, HOOK_NAMES[m][type], type) === want);
+          return (['validating', 'admit'] as const).every(
+            (type) => count(after, HOOK_NAMES[m][type], type) - count(before, HOOK_NAMES[m][type], type) === want,
+          );
         });
         clean = only ? clean + 1 : 0;
         if (!only) await sleep(100);
@@ -517,14 +671,20 @@ export async function benchApiserverAdmission(): Promise<BenchResult[]> {
     };
 
     const material = await makeMaterial();
-    const pooled: Record<'ours' | 'noop', { validating?: Histogram; admit?: Histogram; writes: number[]; steps: number[][]; cpuMs: number; calls: number }> = {
+    const pooled: Record<
+      'ours' | 'noop',
+      { validating?: Histogram; admit?: Histogram; writes: number[]; steps: number[][]; cpuMs: number; calls: number }
+    > = {
       ours: { writes: [], steps: STEPS.map(() => []), cpuMs: 0, calls: 0 },
       noop: { writes: [], steps: STEPS.map(() => []), cpuMs: 0, calls: 0 },
     };
     /** Our handler's own time (mesh_cert_webhook_request_duration_seconds), per endpoint, over our rounds. */
     const handler = new Map<string, Histogram>();
     const OUR_METRIC = 'mesh_cert_webhook_request_duration_seconds';
-    const ourMetrics = async (): Promise<Histograms> => (ours.healthUrl ? parseHistograms(await httpGet(`${ours.healthUrl}/metrics`), OUR_METRIC, ['endpoint']) : new Map());
+    const ourMetrics = async (): Promise<Histograms> =>
+      ours.healthUrl
+        ? parseHistograms(await httpGet(`${ours.healthUrl}/metrics`), OUR_METRIC, ['endpoint'])
+        : new Map();
     const pidOf = { ours: ours.child.pid!, noop: noop.child.pid! };
     /** The apiserver's histogram per webhook, type and operation, over the measured rounds. */
     const byOperation = new Map<string, Histogram>();
@@ -544,7 +704,11 @@ export async function benchApiserverAdmission(): Promise<BenchResult[]> {
         const ns = `bench-${pair}-${mode}`;
         await createNamespace(api, ns);
         // one more write on the fresh registration, outside the measurement
-        await api.write('POST', `${API}/namespaces/bench-probe/issuedcertificates`, issuedCertificate(`probe-${probes++}`));
+        await api.write(
+          'POST',
+          `${API}/namespaces/bench-probe/issuedcertificates`,
+          issuedCertificate(`probe-${probes++}`),
+        );
         const handlerBefore = mode === 'ours' ? await ourMetrics() : undefined;
         const beforeText = await api.metrics();
         const before = parseWebhookHistograms(beforeText);
@@ -556,7 +720,8 @@ export async function benchApiserverAdmission(): Promise<BenchResult[]> {
         const cpu = cpuMs(pidOf[mode]) - cpu0;
         const afterText = await api.metrics();
         const after = parseWebhookHistograms(afterText);
-        if (api.warnings.size) log(`${mode}: warnings on writes: ${[...api.warnings].map(([w, n]) => `${n} x ${w}`).join('; ')}`);
+        if (api.warnings.size)
+          log(`${mode}: warnings on writes: ${[...api.warnings].map(([w, n]) => `${n} x ${w}`).join('; ')}`);
         const byOpBefore = parseHistograms(beforeText, METRIC, ['name', 'type', 'operation']);
         for (const [k, h] of parseHistograms(afterText, METRIC, ['name', 'type', 'operation'])) {
           if (!k.startsWith(`${HOOK_NAMES[mode].validating}|`) && !k.startsWith(`${HOOK_NAMES[mode].admit}|`)) continue;
@@ -570,15 +735,24 @@ export async function benchApiserverAdmission(): Promise<BenchResult[]> {
           }
         }
         const times = steps.flat();
-        const v = diff(after.get(`${HOOK_NAMES[mode].validating}|validating`), before.get(`${HOOK_NAMES[mode].validating}|validating`));
+        const v = diff(
+          after.get(`${HOOK_NAMES[mode].validating}|validating`),
+          before.get(`${HOOK_NAMES[mode].validating}|validating`),
+        );
         const a = diff(after.get(`${HOOK_NAMES[mode].admit}|admit`), before.get(`${HOOK_NAMES[mode].admit}|admit`));
         const other = mode === 'ours' ? 'noop' : 'ours';
-        const leaked = calls(after, HOOK_NAMES[other].validating) - calls(before, HOOK_NAMES[other].validating) + calls(after, HOOK_NAMES[other].admit) - calls(before, HOOK_NAMES[other].admit);
+        const leaked =
+          calls(after, HOOK_NAMES[other].validating) -
+          calls(before, HOOK_NAMES[other].validating) +
+          calls(after, HOOK_NAMES[other].admit) -
+          calls(before, HOOK_NAMES[other].admit);
         const want = CLUSTERS * WRITES_PER_CLUSTER;
         // At least one call per write: a PATCH that meets a stale object (the apiserver patches the
         // cached object first) conflicts in storage and is retried, admission included.
         if (!v || !a || v.count < want || a.count < want || leaked !== 0) {
-          throw new Error(`round ${pair}/${mode}: expected at least ${want} validating and ${want} mutating calls to ${mode} only; got ${v?.count}, ${a?.count}, ${leaked} to the other pair`);
+          throw new Error(
+            `round ${pair}/${mode}: expected at least ${want} validating and ${want} mutating calls to ${mode} only; got ${v?.count}, ${a?.count}, ${leaked} to the other pair`,
+          );
         }
         pooled[mode].validating = add(pooled[mode].validating, v);
         pooled[mode].admit = add(pooled[mode].admit, a);
@@ -586,12 +760,18 @@ export async function benchApiserverAdmission(): Promise<BenchResult[]> {
         steps.forEach((t, i) => pooled[mode].steps[i]!.push(...t));
         pooled[mode].cpuMs += cpu;
         pooled[mode].calls += v.count + a.count;
-        const row = { mode, v: histogramQuantile(0.99, v), a: histogramQuantile(0.99, a), vMean: v.sum / v.count, aMean: a.sum / a.count };
+        const row = {
+          mode,
+          v: histogramQuantile(0.99, v),
+          a: histogramQuantile(0.99, a),
+          vMean: v.sum / v.count,
+          aMean: a.sum / a.count,
+        };
         perRound.push(row);
         log(
           `pair ${pair} ${mode.padEnd(4)}: ${want} writes (${v.count} validating, ${a.count} mutating calls) in ${(wall / 1000).toFixed(1)} s; validating p99 ${ms(row.v).toFixed(2)} ms mean ${ms(row.vMean).toFixed(2)} ms ` +
-          `(${(aboveFirst(v) * 100).toFixed(1)}% > 5 ms); mutating p99 ${ms(row.a).toFixed(2)} ms mean ${ms(row.aMean).toFixed(2)} ms (${(aboveFirst(a) * 100).toFixed(1)}% > 5 ms); ` +
-          `write p50 ${q(times, 0.5).toFixed(1)} ms p99 ${q(times, 0.99).toFixed(1)} ms; webhook CPU ${cpu} ms; buckets [${v.les.join(', ')}] cumulative v [${v.cum.join(', ')}] a [${a.cum.join(', ')}]`,
+            `(${(aboveFirst(v) * 100).toFixed(1)}% > 5 ms); mutating p99 ${ms(row.a).toFixed(2)} ms mean ${ms(row.aMean).toFixed(2)} ms (${(aboveFirst(a) * 100).toFixed(1)}% > 5 ms); ` +
+            `write p50 ${q(times, 0.5).toFixed(1)} ms p99 ${q(times, 0.99).toFixed(1)} ms; webhook CPU ${cpu} ms; buckets [${v.les.join(', ')}] cumulative v [${v.cum.join(', ')}] a [${a.cum.join(', ')}]`,
         );
       }
     }
@@ -600,15 +780,23 @@ export async function benchApiserverAdmission(): Promise<BenchResult[]> {
     STEPS.forEach((step, i) => {
       const o = pooled.ours.steps[i]!;
       const n = pooled.noop.steps[i]!;
-      log(`  ${step.padEnd(36)} ${q(o, 0.5).toFixed(1)} / ${q(o, 0.99).toFixed(1)}  vs  ${q(n, 0.5).toFixed(1)} / ${q(n, 0.99).toFixed(1)}`);
+      log(
+        `  ${step.padEnd(36)} ${q(o, 0.5).toFixed(1)} / ${q(o, 0.99).toFixed(1)}  vs  ${q(n, 0.5).toFixed(1)} / ${q(n, 0.99).toFixed(1)}`,
+      );
     });
     log(`${METRIC} per webhook, type and operation, over the measured rounds:`);
     for (const [k, h] of [...byOperation].sort()) {
-      log(`  ${k.padEnd(52)} ${String(h.count).padStart(5)} calls, mean ${ms(h.sum / h.count).toFixed(2)} ms, ${(aboveFirst(h) * 100).toFixed(1)}% > 5 ms, p99 ${ms(histogramQuantile(0.99, h)).toFixed(2)} ms; cumulative [${h.cum.join(', ')}]`);
+      log(
+        `  ${k.padEnd(52)} ${String(h.count).padStart(5)} calls, mean ${ms(h.sum / h.count).toFixed(2)} ms, ${(aboveFirst(h) * 100).toFixed(1)}% > 5 ms, p99 ${ms(histogramQuantile(0.99, h)).toFixed(2)} ms; cumulative [${h.cum.join(', ')}]`,
+      );
     }
-    log(`our handler's own time (${OUR_METRIC}, buckets ${[...handler.values()][0]?.les.join(', ')} s), over our rounds:`);
+    log(
+      `our handler's own time (${OUR_METRIC}, buckets ${[...handler.values()][0]?.les.join(', ')} s), over our rounds:`,
+    );
     for (const [k, h] of [...handler].sort()) {
-      log(`  ${k.padEnd(40)} ${String(h.count).padStart(5)} reviews, mean ${ms(h.sum / h.count).toFixed(3)} ms, p99 ${ms(histogramQuantile(0.99, h)).toFixed(2)} ms`);
+      log(
+        `  ${k.padEnd(40)} ${String(h.count).padStart(5)} reviews, mean ${ms(h.sum / h.count).toFixed(3)} ms, p99 ${ms(histogramQuantile(0.99, h)).toFixed(2)} ms`,
+      );
     }
 
     // kubectl apply of N objects of our kinds into a new namespace: ours registered vs none
@@ -618,18 +806,29 @@ export async function benchApiserverAdmission(): Promise<BenchResult[]> {
     for (let i = 0; objects.length < APPLY_OBJECTS; i++) {
       const kind = Math.floor(i / third);
       const name = `apply-${i % third}`;
-      objects.push(kind === 0 ? issuedCertificate(name) : kind === 1 ? certificateRequest(name, material.csr) : podBounceDirective(name));
+      objects.push(
+        kind === 0
+          ? issuedCertificate(name)
+          : kind === 1
+            ? certificateRequest(name, material.csr)
+            : podBounceDirective(name),
+      );
     }
     writeFileSync(applyFile, objects.map((o) => yamlStringify(o)).join('---\n'));
     const cacheDir = join(work, 'kubectl-cache');
     const kubectlApply = (ns: string): Promise<number> =>
       new Promise((resolve, reject) => {
         const t = performance.now();
-        execFile(KUBECTL, ['--kubeconfig', kube.kubeconfigPath, '--cache-dir', cacheDir, '-n', ns, 'apply', '-f', applyFile], { maxBuffer: 16 << 20 }, (err, _out, stderr) => {
-          const wall = performance.now() - t;
-          if (err) reject(new Error(`kubectl apply -n ${ns}: ${stderr || err.message}`));
-          else resolve(wall);
-        });
+        execFile(
+          KUBECTL,
+          ['--kubeconfig', kube.kubeconfigPath, '--cache-dir', cacheDir, '-n', ns, 'apply', '-f', applyFile],
+          { maxBuffer: 16 << 20 },
+          (err, _out, stderr) => {
+            const wall = performance.now() - t;
+            if (err) reject(new Error(`kubectl apply -n ${ns}: ${stderr || err.message}`));
+            else resolve(wall);
+          },
+        );
       });
     const applied: Record<'ours' | 'none', number[]> = { ours: [], none: [] };
     let applies = 0;
@@ -646,7 +845,9 @@ export async function benchApiserverAdmission(): Promise<BenchResult[]> {
         await createNamespace(api, ns);
         const wall = await kubectlApply(ns);
         applied[mode].push(wall);
-        log(`kubectl apply ${APPLY_OBJECTS} objects, ${mode === 'ours' ? 'our webhooks' : 'no webhook'}: ${wall.toFixed(0)} ms`);
+        log(
+          `kubectl apply ${APPLY_OBJECTS} objects, ${mode === 'ours' ? 'our webhooks' : 'no webhook'}: ${wall.toFixed(0)} ms`,
+        );
       }
     }
     await use('none');
@@ -658,7 +859,10 @@ export async function benchApiserverAdmission(): Promise<BenchResult[]> {
       const n = perRound.filter((r) => r.mode === 'noop');
       return o.map((r, i) => (r[key] / n[i]![key]).toFixed(2)).join(', ');
     };
-    for (const [type, label, key] of [['validating', 'validating', 'v'], ['admit', 'mutating', 'a']] as const) {
+    for (const [type, label, key] of [
+      ['validating', 'validating', 'v'],
+      ['admit', 'mutating', 'a'],
+    ] as const) {
       const ho = pooled.ours[type]!;
       const hn = pooled.noop[type]!;
       results.push({
@@ -671,7 +875,10 @@ export async function benchApiserverAdmission(): Promise<BenchResult[]> {
         target: '<= 1.2',
       });
     }
-    for (const [type, label] of [['validating', 'validating'], ['admit', 'mutating']] as const) {
+    for (const [type, label] of [
+      ['validating', 'validating'],
+      ['admit', 'mutating'],
+    ] as const) {
       const ho = pooled.ours[type]!;
       const hn = pooled.noop[type]!;
       results.push({
@@ -689,20 +896,39 @@ export async function benchApiserverAdmission(): Promise<BenchResult[]> {
     results.push(
       {
         name: `API write wall time seen by the client, p50 (${wo.length} writes per side, ${LANES} at a time)`,
-        value: q(wo, 0.5), unit: 'ms', baseline: q(wn, 0.5), baselineName: 'no-op Fastify webhook, same registration and stream', ratio: q(wo, 0.5) / q(wn, 0.5), target: 'report only',
+        value: q(wo, 0.5),
+        unit: 'ms',
+        baseline: q(wn, 0.5),
+        baselineName: 'no-op Fastify webhook, same registration and stream',
+        ratio: q(wo, 0.5) / q(wn, 0.5),
+        target: 'report only',
       },
       {
         name: `API write wall time seen by the client, p99 (${wo.length} writes per side, ${LANES} at a time)`,
-        value: q(wo, 0.99), unit: 'ms', baseline: q(wn, 0.99), baselineName: 'no-op Fastify webhook, same registration and stream', ratio: q(wo, 0.99) / q(wn, 0.99), target: 'report only',
+        value: q(wo, 0.99),
+        unit: 'ms',
+        baseline: q(wn, 0.99),
+        baselineName: 'no-op Fastify webhook, same registration and stream',
+        ratio: q(wo, 0.99) / q(wn, 0.99),
+        target: 'report only',
       },
       {
         name: 'webhook process CPU (user + system) per webhook call, over the measured rounds',
-        value: pooled.ours.cpuMs / pooled.ours.calls, unit: 'ms', baseline: pooled.noop.cpuMs / pooled.noop.calls, baselineName: 'no-op Fastify webhook, same registration and stream',
-        ratio: pooled.ours.cpuMs / pooled.ours.calls / (pooled.noop.cpuMs / pooled.noop.calls), target: 'report only',
+        value: pooled.ours.cpuMs / pooled.ours.calls,
+        unit: 'ms',
+        baseline: pooled.noop.cpuMs / pooled.noop.calls,
+        baselineName: 'no-op Fastify webhook, same registration and stream',
+        ratio: pooled.ours.cpuMs / pooled.ours.calls / (pooled.noop.cpuMs / pooled.noop.calls),
+        target: 'report only',
       },
       {
         name: `kubectl apply -f of ${APPLY_OBJECTS} objects (IssuedCertificate, CertificateRequest, PodBounceDirective) into a new namespace, median wall of ${APPLY_PAIRS}`,
-        value: median(applied.ours), unit: 'ms', baseline: median(applied.none), baselineName: 'no webhook registered', ratio: median(applied.ours) / median(applied.none), target: 'report only',
+        value: median(applied.ours),
+        unit: 'ms',
+        baseline: median(applied.none),
+        baselineName: 'no webhook registered',
+        ratio: median(applied.ours) / median(applied.none),
+        target: 'report only',
       },
     );
     return results;
@@ -719,6 +945,8 @@ if (argv[0] === '--serve-noop') {
   await serveNoop(argv[1]!, argv[2]!);
 } else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   for (const r of await benchApiserverAdmission()) {
-    console.log(`${r.name}: ${r.value.toFixed(3)} ${r.unit} (baseline ${r.baselineName}: ${r.baseline.toFixed(3)}; ratio ${r.ratio.toFixed(3)}${r.target ? `; target ${r.target}` : ''})`);
+    console.log(
+      `${r.name}: ${r.value.toFixed(3)} ${r.unit} (baseline ${r.baselineName}: ${r.baseline.toFixed(3)}; ratio ${r.ratio.toFixed(3)}${r.target ? `; target ${r.target}` : ''})`,
+    );
   }
 }

@@ -49,16 +49,37 @@ export async function benchCli(opts: { runs?: number } = {}): Promise<BenchResul
     const h = median(help);
     const s = median(status);
     return [
-      { name: 'kubectl-mesh_cert --help (median wall)', value: h, unit: 'ms', baseline: base, baselineName: 'node -e 0', ratio: h / base, target: '<= 5x' },
-      { name: 'kubectl-mesh_cert status, 1-cluster sandbox (median wall)', value: s, unit: 'ms', baseline: base, baselineName: 'node -e 0', ratio: s / base, target: '<= 10x' },
+      {
+        name: 'kubectl-mesh_cert --help (median wall)',
+        value: h,
+        unit: 'ms',
+        baseline: base,
+        baselineName: 'node -e 0',
+        ratio: h / base,
+        target: '<= 5x',
+      },
+      {
+        name: 'kubectl-mesh_cert status, 1-cluster sandbox (median wall)',
+        value: s,
+        unit: 'ms',
+        baseline: base,
+        baselineName: 'node -e 0',
+        ratio: s / base,
+        target: '<= 10x',
+      },
     ];
   } finally {
     await sandbox.stop();
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]).replace(/\.ts$/, '') === fileURLToPath(import.meta.url).replace(/\.ts$/, '')) {
+if (
+  process.argv[1] &&
+  resolve(process.argv[1]).replace(/\.ts$/, '') === fileURLToPath(import.meta.url).replace(/\.ts$/, '')
+) {
   for (const r of await benchCli()) {
-    console.log(`${r.name}: ${r.value.toFixed(1)} ${r.unit} (baseline ${r.baselineName}: ${r.baseline.toFixed(1)} ms; ratio ${r.ratio.toFixed(2)}; target ${r.target})`);
+    console.log(
+      `${r.name}: ${r.value.toFixed(1)} ${r.unit} (baseline ${r.baselineName}: ${r.baseline.toFixed(1)} ms; ratio ${r.ratio.toFixed(2)}; target ${r.target})`,
+    );
   }
 }

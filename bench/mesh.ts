@@ -21,7 +21,6 @@ import { textBase64 as b64 } from '#schemas/x509/pem.js';
 export const MGMT = 'mgmt';
 export const ISSUED = { namespace: 'istio-system', name: 'istiod-ca' } as const;
 
-
 /** c001, c002, ...: sorted the same way as numbers, so `status` lists them in order. */
 export function clusterNames(n: number): string[] {
   const width = Math.max(2, String(n).length);
@@ -68,7 +67,12 @@ export async function createRootSecret(mgmt: ClusterApi, ref: ObjectRef, cn: str
     kind: 'Secret',
     metadata: { name: ref.name, namespace: ref.namespace },
     type: 'Opaque',
-    data: { [ISTIO_KEYS.caCert]: b64(pem), [ISTIO_KEYS.caKey]: b64(privateKeyPem), [ISTIO_KEYS.rootCert]: b64(pem), [ISTIO_KEYS.certChain]: b64(pem) },
+    data: {
+      [ISTIO_KEYS.caCert]: b64(pem),
+      [ISTIO_KEYS.caKey]: b64(privateKeyPem),
+      [ISTIO_KEYS.rootCert]: b64(pem),
+      [ISTIO_KEYS.certChain]: b64(pem),
+    },
   });
 }
 
@@ -92,11 +96,22 @@ export async function issueMesh(o: {
       const ic: IssuedCertificate = {
         apiVersion: CERT_API_VERSION,
         kind: 'IssuedCertificate',
-        metadata: { name: ISSUED.name, namespace: ISSUED.namespace, annotations: { 'parents.networking.mesh.gloo.solo.io': parentsAnnotation(undefined, o.vm) } },
-        spec: { hosts: [`spiffe://${c.name}.local/ns/istio-system/sa/istiod`], certOptions: { rsaKeySizeBytes: 2048, ttlDays: o.ttlDays }, glooMeshCa: { signingCertificateSecret: o.signing } },
+        metadata: {
+          name: ISSUED.name,
+          namespace: ISSUED.namespace,
+          annotations: { 'parents.networking.mesh.gloo.solo.io': parentsAnnotation(undefined, o.vm) },
+        },
+        spec: {
+          hosts: [`spiffe://${c.name}.local/ns/istio-system/sa/istiod`],
+          certOptions: { rsaKeySizeBytes: 2048, ttlDays: o.ttlDays },
+          glooMeshCa: { signingCertificateSecret: o.signing },
+        },
       };
       await c.createCustom('IssuedCertificate', ic);
-      const r = await driveIssuance({ cluster: c, namespace: ISSUED.namespace, name: ISSUED.name }, { mgmt: o.mgmt, deadline, ...(o.makeKey ? { makeKey: o.makeKey } : {}) });
+      const r = await driveIssuance(
+        { cluster: c, namespace: ISSUED.namespace, name: ISSUED.name },
+        { mgmt: o.mgmt, deadline, ...(o.makeKey ? { makeKey: o.makeKey } : {}) },
+      );
       if (r.outcome !== 'finished') throw new Error(`initial issuance in ${c.name}: ${r.outcome}: ${r.error}`);
     }),
   );

@@ -30,12 +30,15 @@ const OURS_SECONDS = 0.6;
 const KEYGEN_COUNT = 16;
 
 async function opensslSignsPerSecond(): Promise<number> {
-  const { stdout } = await run('openssl', ['speed', '-seconds', String(OPENSSL_SECONDS), 'rsa2048'], { maxBuffer: 1 << 20 });
+  const { stdout } = await run('openssl', ['speed', '-seconds', String(OPENSSL_SECONDS), 'rsa2048'], {
+    maxBuffer: 1 << 20,
+  });
   // "rsa 2048 bits 0.000245s 0.000017s   4083.1  60526.2"
   const line = stdout.split('\n').find((l) => /^rsa\s+2048 bits/.test(l.trim()));
   const fields = line?.trim().split(/\s+/);
   const signs = fields ? Number(fields[5]) : NaN;
-  if (!Number.isFinite(signs) || signs <= 0) throw new Error(`could not read sign/s from openssl speed output:\n${stdout}`);
+  if (!Number.isFinite(signs) || signs <= 0)
+    throw new Error(`could not read sign/s from openssl speed output:\n${stdout}`);
   return signs;
 }
 
@@ -79,17 +82,30 @@ interface Signer {
 /** An RSA-2048 root and a pool of distinct CSRs (own keys, own hosts), cycled through. */
 async function makeSigner(): Promise<Signer> {
   const rootKey = await generateRsaKey(2048);
-  const root = createRootCa({ privateKeyPem: rootKey.privateKeyPem, subject: { O: 'gloo-mesh', CN: 'bench root' }, ttlDays: 365 });
+  const root = createRootCa({
+    privateKeyPem: rootKey.privateKeyPem,
+    subject: { O: 'gloo-mesh', CN: 'bench root' },
+    ttlDays: 365,
+  });
   const keys = await Promise.all(Array.from({ length: 6 }, () => generateRsaKey(2048)));
   const requests = keys.map((k, i) => {
     const hosts = [`spiffe://cluster-${i}.local/ns/istio-system/sa/istiod`, 'istiod.istio-system.svc', `10.0.${i}.1`];
-    return { csrPem: createCsr({ privateKeyPem: k.privateKeyPem, subject: { O: 'gloo-mesh', OU: `cluster-${i}` }, hosts }), hosts };
+    return {
+      csrPem: createCsr({ privateKeyPem: k.privateKeyPem, subject: { O: 'gloo-mesh', OU: `cluster-${i}` }, hosts }),
+      hosts,
+    };
   });
   let n = 0;
   const signOne = (newHost: boolean) => {
     const r = requests[n++ % requests.length];
     const hosts = newHost ? [...r.hosts, `istiod-${n}.mesh.example`] : r.hosts;
-    return signIntermediate({ csrPem: r.csrPem, issuerCertPem: root, issuerKeyPem: rootKey.privateKeyPem, hosts, ttlDays: 30 });
+    return signIntermediate({
+      csrPem: r.csrPem,
+      issuerCertPem: root,
+      issuerKeyPem: rootKey.privateKeyPem,
+      hosts,
+      ttlDays: 30,
+    });
   };
   // Warm-up to steady state (JIT tiers, the issuer cache): about a second of signing.
   const warmEnd = performance.now() + 1000;
@@ -149,7 +165,15 @@ export async function benchPki(): Promise<BenchResult[]> {
       await generateRsaKey(2048);
       ourMs += performance.now() - t;
       t = performance.now();
-      await run('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', join(dir, `k${i}.pem`)]);
+      await run('openssl', [
+        'genpkey',
+        '-algorithm',
+        'RSA',
+        '-pkeyopt',
+        'rsa_keygen_bits:2048',
+        '-out',
+        join(dir, `k${i}.pem`),
+      ]);
       opensslMs += performance.now() - t;
     }
   } finally {
@@ -200,6 +224,8 @@ export async function benchPki(): Promise<BenchResult[]> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const results = await benchPki();
   for (const r of results) {
-    console.log(`${r.name}: ${r.value.toFixed(1)} ${r.unit}  (baseline ${r.baselineName}: ${r.baseline.toFixed(1)}; ratio ${r.ratio.toFixed(3)}; target ${r.target})`);
+    console.log(
+      `${r.name}: ${r.value.toFixed(1)} ${r.unit}  (baseline ${r.baselineName}: ${r.baseline.toFixed(1)}; ratio ${r.ratio.toFixed(3)}; target ${r.target})`,
+    );
   }
 }

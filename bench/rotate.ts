@@ -37,7 +37,15 @@ const log = (msg: string) => process.stderr.write(`rotate: ${msg}\n`);
 async function keyFloor(batches: number[]): Promise<number> {
   const t0 = performance.now();
   for (const n of batches) {
-    await Promise.all(Array.from({ length: n }, () => gen('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } })));
+    await Promise.all(
+      Array.from({ length: n }, () =>
+        gen('rsa', {
+          modulusLength: 2048,
+          publicKeyEncoding: { type: 'spki', format: 'pem' },
+          privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+        }),
+      ),
+    );
   }
   return performance.now() - t0;
 }
@@ -73,7 +81,11 @@ export async function benchRotate(): Promise<BenchResult[]> {
     // The watcher, on every managed cluster's issued Secret, from before the first write of the
     // rotation to after its last one.
     const { startTrustWatcher } = await trustWatcherFixture();
-    const watcher = await startTrustWatcher({ kubeconfigPath: mesh.sandbox.kubeconfigPath, contexts: names, secret: { namespace: ISSUED.namespace, name: 'cacerts' } });
+    const watcher = await startTrustWatcher({
+      kubeconfigPath: mesh.sandbox.kubeconfigPath,
+      contexts: names,
+      secret: { namespace: ISSUED.namespace, name: 'cacerts' },
+    });
     let stopped = false;
     try {
       await watcher.waitForQuiet(200, 60_000);
@@ -81,7 +93,10 @@ export async function benchRotate(): Promise<BenchResult[]> {
 
       // Idle baseline: the mesh issued, the watcher on, nothing running.
       const idle: number[] = [];
-      for (let i = 0; i < 20; i++) { idle.push(process.memoryUsage.rss()); await sleep(50); }
+      for (let i = 0; i < 20; i++) {
+        idle.push(process.memoryUsage.rss());
+        await sleep(50);
+      }
       const idleRss = median(idle);
       const maxBefore = maxRss();
 
@@ -96,7 +111,8 @@ export async function benchRotate(): Promise<BenchResult[]> {
         verify: builtInVerifier,
         stepTimeoutMs: 600_000,
         onEvent: (e) => {
-          if (e.type === 'certificate' && e.event.action === 'generate-key') keysPerStep.set(e.step, (keysPerStep.get(e.step) ?? 0) + 1);
+          if (e.type === 'certificate' && e.event.action === 'generate-key')
+            keysPerStep.set(e.step, (keysPerStep.get(e.step) ?? 0) + 1);
           if (e.type === 'step') log(`${((performance.now() - t) / 1000).toFixed(1)} s: ${e.state} ${e.rotationState}`);
         },
       });
@@ -106,7 +122,10 @@ export async function benchRotate(): Promise<BenchResult[]> {
       // The high-water rose during the rotation: it is the rotation's peak, exactly. Otherwise the
       // rotation stayed below an earlier peak (the initial issuance) and the samples tell.
       const peakRss = maxAfter > maxBefore ? maxAfter : Math.max(...samples);
-      if (r.outcome !== 'finished') throw new Error(`rotation ended ${r.outcome} (the watcher saw ${watcher.gaps.length} trust gap(s)): ${r.error ?? r.rotation.status?.error}`);
+      if (r.outcome !== 'finished')
+        throw new Error(
+          `rotation ended ${r.outcome} (the watcher saw ${watcher.gaps.length} trust gap(s)): ${r.error ?? r.rotation.status?.error}`,
+        );
 
       await watcher.waitForQuiet(300, 60_000);
       const report: Report = await watcher.stop();
@@ -114,15 +133,24 @@ export async function benchRotate(): Promise<BenchResult[]> {
       const gaps = report.gaps.length;
       const events = report.events - eventsBefore;
       if (gaps) {
-        try { watcher.assertNoGaps(); } catch (err) { log(`FAIL: ${(err as Error).message}`); }
+        try {
+          watcher.assertNoGaps();
+        } catch (err) {
+          log(`FAIL: ${(err as Error).message}`);
+        }
       }
       const stepCounts = [...keysPerStep.values()];
       const keyed = stepCounts.reduce((a, b) => a + b, 0);
-      if (keyed !== r.keysGenerated) log(`note: ${r.keysGenerated} keys counted by the engine, ${keyed} seen as events`);
-      log(`rotation ${(rotateMs / 1000).toFixed(1)} s; ${r.keysGenerated} keys (${[...keysPerStep].map(([s, n]) => `${s} ${n}`).join(', ')}); measuring the floor`);
+      if (keyed !== r.keysGenerated)
+        log(`note: ${r.keysGenerated} keys counted by the engine, ${keyed} seen as events`);
+      log(
+        `rotation ${(rotateMs / 1000).toFixed(1)} s; ${r.keysGenerated} keys (${[...keysPerStep].map(([s, n]) => `${s} ${n}`).join(', ')}); measuring the floor`,
+      );
       const floorMs = await keyFloor(stepCounts.length ? stepCounts : [r.keysGenerated]);
       const ratio = rotateMs / floorMs;
-      log(`floor ${(floorMs / 1000).toFixed(1)} s; ratio ${ratio.toFixed(2)}; ${gaps} gap(s) in ${events} change(s) seen; peak RSS ${(peakRss / MiB).toFixed(0)} MiB vs ${(idleRss / MiB).toFixed(0)} MiB idle`);
+      log(
+        `floor ${(floorMs / 1000).toFixed(1)} s; ratio ${ratio.toFixed(2)}; ${gaps} gap(s) in ${events} change(s) seen; peak RSS ${(peakRss / MiB).toFixed(0)} MiB vs ${(idleRss / MiB).toFixed(0)} MiB idle`,
+      );
 
       const flag = gaps ? ` - INVALID: the watcher saw ${gaps} trust gap(s)` : '';
       return [
@@ -165,7 +193,9 @@ export async function benchRotate(): Promise<BenchResult[]> {
 if (isMain(import.meta.url)) {
   const results = await benchRotate();
   for (const r of results) {
-    console.log(`${r.name}: ${r.value.toFixed(2)} ${r.unit}; ${r.baselineName}: ${r.baseline.toFixed(2)}; ratio ${r.ratio.toFixed(2)} (target ${r.target})`);
+    console.log(
+      `${r.name}: ${r.value.toFixed(2)} ${r.unit}; ${r.baselineName}: ${r.baseline.toFixed(2)}; ratio ${r.ratio.toFixed(2)} (target ${r.target})`,
+    );
   }
   if (results.some((r) => r.unit === 'gaps' && r.value > 0)) process.exitCode = 1;
 }

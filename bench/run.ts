@@ -16,9 +16,18 @@ type Suite = { title: string; load: () => Promise<() => Promise<BenchResult[]>> 
 const suites: Suite[] = [
   { title: 'Certificates (schemas/x509)', load: async () => (await import('./pki.js')).benchPki },
   { title: 'Admission webhook', load: async () => (await import('./webhook.js')).benchWebhook },
-  { title: 'Admission webhook memory at rest', load: async () => (await import('./webhook-memory.js')).benchWebhookMemory },
-  { title: 'Admission webhook under attack', load: async () => (await import('./webhook-attack.js')).benchWebhookAttack },
-  { title: 'Admission through kube-apiserver', load: async () => (await import('./apiserver-admission.js')).benchApiserverAdmission },
+  {
+    title: 'Admission webhook memory at rest',
+    load: async () => (await import('./webhook-memory.js')).benchWebhookMemory,
+  },
+  {
+    title: 'Admission webhook under attack',
+    load: async () => (await import('./webhook-attack.js')).benchWebhookAttack,
+  },
+  {
+    title: 'Admission through kube-apiserver',
+    load: async () => (await import('./apiserver-admission.js')).benchApiserverAdmission,
+  },
   { title: 'CLI start-up', load: async () => (await import('./cli.js')).benchCli },
   { title: 'Root rotation', load: async () => (await import('./rotate.js')).benchRotate },
   { title: 'Status across clusters', load: async () => (await import('./status.js')).benchStatus },
@@ -40,9 +49,13 @@ if (suiteIdx > 0) {
 }
 
 async function runSuite(suite: Suite): Promise<BenchResult[]> {
-  const child = promisify(execFile)(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), SUITE_FLAG, suite.title], {
-    maxBuffer: 64 << 20,
-  });
+  const child = promisify(execFile)(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), SUITE_FLAG, suite.title],
+    {
+      maxBuffer: 64 << 20,
+    },
+  );
   // The suite's progress and its servers' messages go to our stderr as they come.
   let lastLine = '';
   child.child.stderr?.on('data', (d: Buffer) => {
@@ -55,7 +68,10 @@ async function runSuite(suite: Suite): Promise<BenchResult[]> {
   } catch (err) {
     // execFile's message repeats all of stderr, which has been shown already.
     const e = err as { code?: number | string; signal?: string };
-    throw new Error(`the suite exited ${e.signal ?? `with ${e.code}`}${lastLine ? `: ${lastLine.slice(0, 300)}` : ''}`, { cause: err });
+    throw new Error(
+      `the suite exited ${e.signal ?? `with ${e.code}`}${lastLine ? `: ${lastLine.slice(0, 300)}` : ''}`,
+      { cause: err },
+    );
   }
   const line = stdout.split('\n').find((l) => l.startsWith(RESULT_LINE));
   if (!line) throw new Error(`the ${suite.title} suite printed no results`);
@@ -64,7 +80,9 @@ async function runSuite(suite: Suite): Promise<BenchResult[]> {
 
 async function runAll(): Promise<void> {
   const only = process.argv.slice(2);
-  const chosen = only.length ? suites.filter((s) => only.some((o) => s.title.toLowerCase().includes(o.toLowerCase()))) : suites;
+  const chosen = only.length
+    ? suites.filter((s) => only.some((o) => s.title.toLowerCase().includes(o.toLowerCase())))
+    : suites;
 
   function fmt(n: number): string {
     if (!Number.isFinite(n)) return String(n);
@@ -78,12 +96,17 @@ async function runAll(): Promise<void> {
     try {
       const results = await runSuite(suite);
       const rows = results.map(
-        (r) => `| ${r.name} | ${fmt(r.value)} ${r.unit} | ${r.baselineName}: ${fmt(r.baseline)} | ${fmt(r.ratio)} | ${r.target ?? ''} |`,
+        (r) =>
+          `| ${r.name} | ${fmt(r.value)} ${r.unit} | ${r.baselineName}: ${fmt(r.baseline)} | ${fmt(r.ratio)} | ${r.target ?? ''} |`,
       );
       for (const r of results) {
-        console.log(`${r.name}: ${fmt(r.value)} ${r.unit}  (baseline ${r.baselineName}: ${fmt(r.baseline)}; ratio ${fmt(r.ratio)}${r.target ? `; target ${r.target}` : ''})`);
+        console.log(
+          `${r.name}: ${fmt(r.value)} ${r.unit}  (baseline ${r.baselineName}: ${fmt(r.baseline)}; ratio ${fmt(r.ratio)}${r.target ? `; target ${r.target}` : ''})`,
+        );
       }
-      sections.push(`## ${suite.title}\n\n| figure | value | baseline (same run) | ratio | target |\n|---|---|---|---|---|\n${rows.join('\n')}\n`);
+      sections.push(
+        `## ${suite.title}\n\n| figure | value | baseline (same run) | ratio | target |\n|---|---|---|---|---|\n${rows.join('\n')}\n`,
+      );
     } catch (err) {
       failed = true;
       const msg = err instanceof Error ? err.message : String(err);

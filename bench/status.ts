@@ -34,7 +34,12 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; stdo
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (code !== 0) reject(new Error(`kubectl-mesh_cert ${args.join(' ')} exited ${code}: ${stderr.trim().split('\n').slice(0, 3).join(' | ')}`));
+      if (code !== 0)
+        reject(
+          new Error(
+            `kubectl-mesh_cert ${args.join(' ')} exited ${code}: ${stderr.trim().split('\n').slice(0, 3).join(' | ')}`,
+          ),
+        );
       else resolve({ ms, stdout });
     });
   });
@@ -42,10 +47,19 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; stdo
 
 /** The table must show every managed cluster's certificate FINISHED, or the timing is of something else. */
 function expectRows(stdout: string, clusters: string[], what: string): void {
-  const finished = new Set(stdout.split('\n').filter((l) => /\bIssuedCertificate\b/.test(l) && /\bFINISHED\b/.test(l)).map((l) => l.trim().split(/\s+/)[0]));
+  const finished = new Set(
+    stdout
+      .split('\n')
+      .filter((l) => /\bIssuedCertificate\b/.test(l) && /\bFINISHED\b/.test(l))
+      .map((l) => l.trim().split(/\s+/)[0]),
+  );
   const missing = clusters.filter((c) => !finished.has(c));
-  if (missing.length) throw new Error(`${what}: no FINISHED IssuedCertificate row for ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`);
-  if (finished.size !== clusters.length) throw new Error(`${what}: IssuedCertificate rows for ${finished.size} clusters, expected ${clusters.length}`);
+  if (missing.length)
+    throw new Error(
+      `${what}: no FINISHED IssuedCertificate row for ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`,
+    );
+  if (finished.size !== clusters.length)
+    throw new Error(`${what}: IssuedCertificate rows for ${finished.size} clusters, expected ${clusters.length}`);
 }
 
 export async function benchStatus(): Promise<BenchResult[]> {
@@ -60,7 +74,14 @@ export async function benchStatus(): Promise<BenchResult[]> {
     // One key for every cluster's intermediate: status only reads them, and 100 new keys would
     // add a minute of set-up on a small machine.
     const shared = generateRsaKey(2048);
-    await issueMesh({ mgmt, managed, vm: { namespace: 'gloo-mesh', name: 'bench-vm' }, signing: root, ttlDays: 365, makeKey: () => shared });
+    await issueMesh({
+      mgmt,
+      managed,
+      vm: { namespace: 'gloo-mesh', name: 'bench-vm' },
+      signing: root,
+      ttlDays: 365,
+      makeKey: () => shared,
+    });
     log(`${MANAGED} managed clusters issued in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
     const env = { ...process.env, KUBECONFIG: mesh.sandbox.kubeconfigPath, NO_COLOR: '1' };
@@ -77,7 +98,9 @@ export async function benchStatus(): Promise<BenchResult[]> {
     }
     const m = median(many);
     const s = median(single);
-    log(`across ${MANAGED}: ${many.map((x) => x.toFixed(0)).join(' ')} ms; across 1: ${single.map((x) => x.toFixed(0)).join(' ')} ms`);
+    log(
+      `across ${MANAGED}: ${many.map((x) => x.toFixed(0)).join(' ')} ms; across 1: ${single.map((x) => x.toFixed(0)).join(' ')} ms`,
+    );
     return [
       {
         name: `kubectl-mesh_cert status, ${MANAGED} managed clusters + mgmt, one FINISHED IssuedCertificate each (median wall of ${RUNS})`,
@@ -96,6 +119,8 @@ export async function benchStatus(): Promise<BenchResult[]> {
 
 if (isMain(import.meta.url)) {
   for (const r of await benchStatus()) {
-    console.log(`${r.name}: ${r.value.toFixed(0)} ${r.unit}; ${r.baselineName}: ${r.baseline.toFixed(0)}; ratio ${r.ratio.toFixed(2)} (target ${r.target})`);
+    console.log(
+      `${r.name}: ${r.value.toFixed(0)} ${r.unit}; ${r.baselineName}: ${r.baseline.toFixed(0)}; ratio ${r.ratio.toFixed(2)} (target ${r.target})`,
+    );
   }
 }

@@ -27,7 +27,13 @@ import { createSecureContext, connect as tlsConnect, type SecureContext } from '
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './result.js';
-import { attackShapesFixture, kubeFixture, webhookHelpersFixture, webhookObjectsFixture, webhookProcessFixture } from './fixtures.js';
+import {
+  attackShapesFixture,
+  kubeFixture,
+  webhookHelpersFixture,
+  webhookObjectsFixture,
+  webhookProcessFixture,
+} from './fixtures.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const WEBHOOK_BIN = fileURLToPath(new URL('../webhook/bin/mesh-cert-webhook', import.meta.url));
@@ -60,12 +66,22 @@ function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 }
 
 /** The kernel's listen-queue counters (this network namespace): overflows drop SYNs or final ACKs. */
-function listenCounters(): Record<'ListenOverflows' | 'ListenDrops' | 'TCPReqQFullDoCookies' | 'TCPReqQFullDrop', number> {
-  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+function listenCounters(): Record<
+  'ListenOverflows' | 'ListenDrops' | 'TCPReqQFullDoCookies' | 'TCPReqQFullDrop',
+  number
+> {
+  const lines = readFileSync('/proc/net/netstat', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('TcpExt:'));
   const names = lines[0]?.split(/\s+/) ?? [];
   const values = lines[1]?.split(/\s+/) ?? [];
   const get = (n: string): number => Number(values[names.indexOf(n)] ?? NaN);
-  return { ListenOverflows: get('ListenOverflows'), ListenDrops: get('ListenDrops'), TCPReqQFullDoCookies: get('TCPReqQFullDoCookies'), TCPReqQFullDrop: get('TCPReqQFullDrop') };
+  return {
+    ListenOverflows: get('ListenOverflows'),
+    ListenDrops: get('ListenDrops'),
+    TCPReqQFullDoCookies: get('TCPReqQFullDoCookies'),
+    TCPReqQFullDrop: get('TCPReqQFullDrop'),
+  };
 }
 
 function sysctl(name: string): string {
@@ -83,20 +99,52 @@ function sysctl(name: string): string {
 async function serveEmpty(certFile: string, keyFile: string, clientCaFile: string, backlog: number): Promise<void> {
   const { TLS_PROTOCOL_OPTIONS } = await import('../webhook/src/tls.js');
   const s = createServer(
-    { cert: readFileSync(certFile), key: readFileSync(keyFile), ca: readFileSync(clientCaFile), requestCert: true, rejectUnauthorized: true, ...TLS_PROTOCOL_OPTIONS },
+    {
+      cert: readFileSync(certFile),
+      key: readFileSync(keyFile),
+      ca: readFileSync(clientCaFile),
+      requestCert: true,
+      rejectUnauthorized: true,
+      ...TLS_PROTOCOL_OPTIONS,
+    },
     (req, res) => {
       req.resume();
       req.on('end', () => res.end('{}'));
     },
   );
-  s.listen({ port: 0, host: '127.0.0.1', backlog }, () => process.stdout.write(`READY https://127.0.0.1:${(s.address() as { port: number }).port}\n`));
+  s.listen({ port: 0, host: '127.0.0.1', backlog }, () =>
+    process.stdout.write(`READY https://127.0.0.1:${(s.address() as { port: number }).port}\n`),
+  );
   process.once('SIGTERM', () => process.exit(0));
 }
 
-function startServer(mode: 'webhook' | 'empty', tls: Tls, env: Record<string, string>, kubeconfig: string | undefined, backlog: number): Promise<{ url: string; healthUrl?: string; child: ChildProcess }> {
+function startServer(
+  mode: 'webhook' | 'empty',
+  tls: Tls,
+  env: Record<string, string>,
+  kubeconfig: string | undefined,
+  backlog: number,
+): Promise<{ url: string; healthUrl?: string; child: ChildProcess }> {
   const args =
     mode === 'webhook'
-      ? [WEBHOOK_BIN, '--port', '0', '--health-port', '0', '--tls-cert-file', tls.certFile, '--tls-private-key-file', tls.keyFile, '--client-ca-file', tls.clientCaFile, '--log-level', 'error', '--listen-backlog', String(backlog), ...(kubeconfig ? ['--kubeconfig', kubeconfig] : [])]
+      ? [
+          WEBHOOK_BIN,
+          '--port',
+          '0',
+          '--health-port',
+          '0',
+          '--tls-cert-file',
+          tls.certFile,
+          '--tls-private-key-file',
+          tls.keyFile,
+          '--client-ca-file',
+          tls.clientCaFile,
+          '--log-level',
+          'error',
+          '--listen-backlog',
+          String(backlog),
+          ...(kubeconfig ? ['--kubeconfig', kubeconfig] : []),
+        ]
       : ['--import', 'tsx', SELF, '--serve-empty', tls.certFile, tls.keyFile, tls.clientCaFile, String(backlog)];
   const e: NodeJS.ProcessEnv = { ...process.env, KUBERNETES_SERVICE_HOST: '', ...env };
   delete e.KUBECONFIG;
@@ -112,21 +160,38 @@ function startServer(mode: 'webhook' | 'empty', tls: Tls, env: Record<string, st
       resolve({ url: m[1]!, healthUrl: /health and metrics on (http:\/\/\S+)/.exec(out)?.[1], child });
     };
     child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${mode} server exited ${code} before serving: ${out.slice(0, 300)}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`${mode} server exited ${code} before serving: ${out.slice(0, 300)}`)),
+    );
   });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Clients
 
-function postOnce(url: string, path: string, body: string, agent: Agent, timeoutMs = 30_000): Promise<{ status: number; text: string }> {
+function postOnce(
+  url: string,
+  path: string,
+  body: string,
+  agent: Agent,
+  timeoutMs = 30_000,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(new URL(path, url), { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = request(
+      new URL(path, url),
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end(body);
@@ -135,7 +200,14 @@ function postOnce(url: string, path: string, body: string, agent: Agent, timeout
 
 /** Client process: `n` new connections at once when told to go, one review each; reports latencies. */
 async function floodClient(): Promise<void> {
-  const msg = await new Promise<{ url: string; n: number; body: string; caPem: string; certPem: string; keyPem: string }>((r) => process.once('message', r as never));
+  const msg = await new Promise<{
+    url: string;
+    n: number;
+    body: string;
+    caPem: string;
+    certPem: string;
+    keyPem: string;
+  }>((r) => process.once('message', r as never));
   const ctx: SecureContext = createSecureContext({ ca: msg.caPem, cert: msg.certPem, key: msg.keyPem });
   process.send!({ ready: true });
   await new Promise((r) => process.once('message', r));
@@ -144,7 +216,9 @@ async function floodClient(): Promise<void> {
   const cpu0 = process.cpuUsage();
   await Promise.all(
     Array.from({ length: msg.n }, async () => {
-      const agent = new Agent({ keepAlive: false, secureContext: ctx, maxSockets: 1 } as ConstructorParameters<typeof Agent>[0]);
+      const agent = new Agent({ keepAlive: false, secureContext: ctx, maxSockets: 1 } as ConstructorParameters<
+        typeof Agent
+      >[0]);
       const t = performance.now();
       try {
         const r = await postOnce(msg.url, '/validate', msg.body, agent, 60_000);
@@ -178,16 +252,27 @@ interface FloodResult {
 }
 
 async function flood(url: string, tls: Tls, body: string, total: number): Promise<FloodResult> {
-  const kids = Array.from({ length: CLIENTS }, () => fork(SELF, ['--flood-client'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const kids = Array.from({ length: CLIENTS }, () =>
+    fork(SELF, ['--flood-client'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  );
   const per = Math.ceil(total / CLIENTS);
   await Promise.all(
     kids.map((k, i) => {
       const ready = new Promise((r) => k.once('message', r));
-      k.send({ url, n: Math.min(per, total - i * per), body, caPem: tls.caPem, certPem: tls.clientCertPem, keyPem: tls.clientKeyPem });
+      k.send({
+        url,
+        n: Math.min(per, total - i * per),
+        body,
+        caPem: tls.caPem,
+        certPem: tls.clientCertPem,
+        keyPem: tls.clientKeyPem,
+      });
       return ready;
     }),
   );
-  const results = kids.map((k) => new Promise<{ latencies: number[]; errors: string[]; cpuMs: number }>((r) => k.once('message', r as never)));
+  const results = kids.map(
+    (k) => new Promise<{ latencies: number[]; errors: string[]; cpuMs: number }>((r) => k.once('message', r as never)),
+  );
   const before = listenCounters();
   const t0 = performance.now();
   for (const k of kids) k.send('go');
@@ -214,7 +299,10 @@ async function flood(url: string, tls: Tls, body: string, total: number): Promis
 function tlsSocket(url: string, tls: Tls): Promise<Socket> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const s = tlsConnect({ host: u.hostname, port: Number(u.port), ca: tls.caPem, cert: tls.clientCertPem, key: tls.clientKeyPem }, () => resolve(s));
+    const s = tlsConnect(
+      { host: u.hostname, port: Number(u.port), ca: tls.caPem, cert: tls.clientCertPem, key: tls.clientKeyPem },
+      () => resolve(s),
+    );
     s.once('error', reject);
   });
 }
@@ -226,7 +314,11 @@ async function slowRequest(url: string, tls: Tls, kind: 'headers' | 'body'): Pro
   s.on('error', () => undefined);
   s.on('data', () => undefined);
   const closed = new Promise<number>((r) => s.once('close', () => r(performance.now() - t)));
-  s.write(kind === 'headers' ? 'POST /validate HTTP/1.1\r\nHost: x\r\n' : 'POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"apiVersion":');
+  s.write(
+    kind === 'headers'
+      ? 'POST /validate HTTP/1.1\r\nHost: x\r\n'
+      : 'POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"apiVersion":',
+  );
   const drip = setInterval(() => s.writable && s.write(kind === 'headers' ? 'X-Drip: 1\r\n' : ' '), 400);
   const ms = await Promise.race([closed, sleep(60_000).then(() => Infinity)]);
   clearInterval(drip);
@@ -246,7 +338,14 @@ export async function benchWebhookAttack(): Promise<BenchResult[]> {
 
   const serving = genServingCert();
   const client = genClientCert(undefined, true);
-  const tls: Tls = { caPem: serving.caPem, certFile: serving.certFile, keyFile: serving.keyFile, clientCaFile: client.caFile, clientCertPem: client.certPem, clientKeyPem: client.keyPem };
+  const tls: Tls = {
+    caPem: serving.caPem,
+    certFile: serving.certFile,
+    keyFile: serving.keyFile,
+    clientCaFile: client.caFile,
+    clientCertPem: client.certPem,
+    clientKeyPem: client.keyPem,
+  };
   const env = deploymentEnv();
   // a real apiserver for the informers (CertificateRotation cache, expiry exporter), as in a pod
   let kube: { kubeconfigPath: string; stop(): Promise<void> } | undefined;
@@ -255,13 +354,21 @@ export async function benchWebhookAttack(): Promise<BenchResult[]> {
     findBinaries();
     kube = await startKube({ clusters: ['mgmt'], waitForControllers: false, timeoutMs: 120_000 });
   } catch (err) {
-    log(`no kube-apiserver (${(err as Error).message.split('\n')[0]}): measuring without the CertificateRotation informer`);
+    log(
+      `no kube-apiserver (${(err as Error).message.split('\n')[0]}): measuring without the CertificateRotation informer`,
+    );
   }
   const informer = kube ? ', CertificateRotation informer running' : ', no informer';
   log(`webhook with NODE_OPTIONS="${env.NODE_OPTIONS ?? ''}" (manifests/webhook/deployment.yaml)${informer}`);
   const webhook = await startServer('webhook', tls, env, kube?.kubeconfigPath, backlog);
   const pid = webhook.child.pid!;
-  const agent = new Agent({ keepAlive: true, maxSockets: 8, ca: tls.caPem, cert: tls.clientCertPem, key: tls.clientKeyPem });
+  const agent = new Agent({
+    keepAlive: true,
+    maxSockets: 8,
+    ca: tls.caPem,
+    cert: tls.clientCertPem,
+    key: tls.clientKeyPem,
+  });
   const small = JSON.stringify(review('IssuedCertificate', 'CREATE', issuedCertificate()));
   const results: BenchResult[] = [];
   const problems: string[] = [];
@@ -271,7 +378,8 @@ export async function benchWebhookAttack(): Promise<BenchResult[]> {
     if (r.status >= 500) problems.push(`${what}: HTTP ${r.status}`);
   };
   try {
-    for (let i = 0; i < 20; i++) for (const p of ['/validate', '/mutate']) check('warm-up', await postOnce(webhook.url, p, small, agent));
+    for (let i = 0; i < 20; i++)
+      for (const p of ['/validate', '/mutate']) check('warm-up', await postOnce(webhook.url, p, small, agent));
     await sleep(2000);
     const idle = status(pid, 'VmRSS');
     log(`at rest: ${idle.toFixed(1)} MiB`);
@@ -297,19 +405,34 @@ export async function benchWebhookAttack(): Promise<BenchResult[]> {
     log(`shapes done: ${status(pid, 'VmHWM').toFixed(1)} MiB peak`);
 
     // 2. six 2.8 MB reviews at once, then 40 large bodies at once (past the 16 MiB in-flight budget)
-    const six = new Agent({ keepAlive: true, maxSockets: 40, ca: tls.caPem, cert: tls.clientCertPem, key: tls.clientKeyPem });
-    (await Promise.all(Array.from({ length: 6 }, () => postOnce(webhook.url, '/validate', amp.body, six)))).forEach((r) => check('six at once', r));
+    const six = new Agent({
+      keepAlive: true,
+      maxSockets: 40,
+      ca: tls.caPem,
+      cert: tls.clientCertPem,
+      key: tls.clientKeyPem,
+    });
+    (await Promise.all(Array.from({ length: 6 }, () => postOnce(webhook.url, '/validate', amp.body, six)))).forEach(
+      (r) => check('six at once', r),
+    );
     const large = shapes.find((s) => s.name === 'large-valid')!;
     let overloaded = 0;
-    (await Promise.all(Array.from({ length: 40 }, () => postOnce(webhook.url, '/validate', large.body, six)))).forEach((r) => {
-      check('forty at once', r);
-      if (r.text.includes('"code":429')) overloaded++;
-    });
+    (await Promise.all(Array.from({ length: 40 }, () => postOnce(webhook.url, '/validate', large.body, six)))).forEach(
+      (r) => {
+        check('forty at once', r);
+        if (r.text.includes('"code":429')) overloaded++;
+      },
+    );
     six.destroy();
-    log(`forty large bodies at once: ${overloaded} answered 429 (in-flight budget); ${status(pid, 'VmHWM').toFixed(1)} MiB peak`);
+    log(
+      `forty large bodies at once: ${overloaded} answered 429 (in-flight budget); ${status(pid, 'VmHWM').toFixed(1)} MiB peak`,
+    );
 
     // 3. slow headers and bodies (four of each), while reviews go on
-    const slow = Promise.all([...Array.from({ length: 4 }, () => slowRequest(webhook.url, tls, 'headers')), ...Array.from({ length: 4 }, () => slowRequest(webhook.url, tls, 'body'))]);
+    const slow = Promise.all([
+      ...Array.from({ length: 4 }, () => slowRequest(webhook.url, tls, 'headers')),
+      ...Array.from({ length: 4 }, () => slowRequest(webhook.url, tls, 'body')),
+    ]);
     for (let i = 0; i < 20; i++) {
       check('during slow clients', await postOnce(webhook.url, '/validate', small, agent));
       await sleep(200);
@@ -317,15 +440,21 @@ export async function benchWebhookAttack(): Promise<BenchResult[]> {
     const cuts = await slow;
     const headerCut = Math.max(...cuts.slice(0, 4));
     const bodyCut = Math.max(...cuts.slice(4));
-    log(`slow headers cut after ${(headerCut / 1000).toFixed(1)} s, slow bodies after ${(bodyCut / 1000).toFixed(1)} s`);
+    log(
+      `slow headers cut after ${(headerCut / 1000).toFixed(1)} s, slow bodies after ${(bodyCut / 1000).toFixed(1)} s`,
+    );
 
     // 4. 3,000 bare TCP connections that never speak
     const u = new URL(webhook.url);
     const silent = await Promise.all(
-      Array.from({ length: 3000 }, () => new Promise<Socket>((resolve) => {
-        const s = netConnect(Number(u.port), u.hostname, () => resolve(s));
-        s.on('error', () => resolve(s));
-      })),
+      Array.from(
+        { length: 3000 },
+        () =>
+          new Promise<Socket>((resolve) => {
+            const s = netConnect(Number(u.port), u.hostname, () => resolve(s));
+            s.on('error', () => resolve(s));
+          }),
+      ),
     );
     const fresh = new Agent({ keepAlive: false, ca: tls.caPem, cert: tls.clientCertPem, key: tls.clientKeyPem });
     const during = performance.now();
@@ -335,11 +464,19 @@ export async function benchWebhookAttack(): Promise<BenchResult[]> {
     await Promise.all(silent.map((s) => (s.destroyed ? undefined : new Promise((r) => s.once('close', r)))));
     await sleep(1000);
     const suitePeak = status(pid, 'VmHWM');
-    log(`silent flood: a new connection's review took ${duringMs.toFixed(0)} ms; suite peak ${suitePeak.toFixed(1)} MiB`);
+    log(
+      `silent flood: a new connection's review took ${duringMs.toFixed(0)} ms; suite peak ${suitePeak.toFixed(1)} MiB`,
+    );
 
     // 5. 5,000 new connections at once: the webhook, the empty server, the webhook with Node's default backlog
-    log(`${CONNECTIONS} new connections at once from ${CLIENTS} client processes; net.core.somaxconn ${sysctl('net.core.somaxconn')}, net.ipv4.tcp_max_syn_backlog ${sysctl('net.ipv4.tcp_max_syn_backlog')}, net.ipv4.tcp_syncookies ${sysctl('net.ipv4.tcp_syncookies')}, ${cpus().length} cores`);
-    const measure = async (who: string, url: string, serverPid: number): Promise<FloodResult & { serverCpu: number }> => {
+    log(
+      `${CONNECTIONS} new connections at once from ${CLIENTS} client processes; net.core.somaxconn ${sysctl('net.core.somaxconn')}, net.ipv4.tcp_max_syn_backlog ${sysctl('net.ipv4.tcp_max_syn_backlog')}, net.ipv4.tcp_syncookies ${sysctl('net.ipv4.tcp_syncookies')}, ${cpus().length} cores`,
+    );
+    const measure = async (
+      who: string,
+      url: string,
+      serverPid: number,
+    ): Promise<FloodResult & { serverCpu: number }> => {
       const c0 = cpuMs(serverPid);
       const r = { ...(await flood(url, tls, small, CONNECTIONS)), serverCpu: 0 };
       r.serverCpu = (cpuMs(serverPid) - c0) / CONNECTIONS;
@@ -356,7 +493,12 @@ export async function benchWebhookAttack(): Promise<BenchResult[]> {
     log(`webhook peak ${floodPeak.toFixed(1)} MiB`);
     if (webhook.child.exitCode !== null) problems.push(`the webhook exited (${webhook.child.exitCode})`);
     const health = await fetch(`${webhook.healthUrl}/metrics`).then((r) => r.text());
-    log(health.split('\n').filter((l) => /^mesh_cert_webhook_(connections_dropped_total|tls_client_errors_total)/.test(l)).join(', '));
+    log(
+      health
+        .split('\n')
+        .filter((l) => /^mesh_cert_webhook_(connections_dropped_total|tls_client_errors_total)/.test(l))
+        .join(', '),
+    );
     const errorsMetric = health.split('\n').filter((l) => l.includes('result="error"'));
     if (errorsMetric.length) problems.push(`fallbacks: ${errorsMetric.join(', ')}`);
     agent.destroy();
@@ -367,13 +509,24 @@ export async function benchWebhookAttack(): Promise<BenchResult[]> {
     empty.child.kill('SIGTERM');
 
     const nodeBacklog = await startServer('webhook', tls, env, kube?.kubeconfigPath, NODE_DEFAULT_BACKLOG);
-    const ours511 = await measure(`webhook, --listen-backlog ${NODE_DEFAULT_BACKLOG}`, nodeBacklog.url, nodeBacklog.child.pid!);
+    const ours511 = await measure(
+      `webhook, --listen-backlog ${NODE_DEFAULT_BACKLOG}`,
+      nodeBacklog.url,
+      nodeBacklog.child.pid!,
+    );
     nodeBacklog.child.kill('SIGTERM');
 
     // 6. at rest without a cluster: what the informer costs
     const bare = await startServer('webhook', tls, env, undefined, backlog);
-    const bareAgent = new Agent({ keepAlive: true, maxSockets: 8, ca: tls.caPem, cert: tls.clientCertPem, key: tls.clientKeyPem });
-    for (let i = 0; i < 20; i++) for (const p of ['/validate', '/mutate']) await postOnce(bare.url, p, small, bareAgent);
+    const bareAgent = new Agent({
+      keepAlive: true,
+      maxSockets: 8,
+      ca: tls.caPem,
+      cert: tls.clientCertPem,
+      key: tls.clientKeyPem,
+    });
+    for (let i = 0; i < 20; i++)
+      for (const p of ['/validate', '/mutate']) await postOnce(bare.url, p, small, bareAgent);
     bareAgent.destroy();
     await sleep(2000);
     const bareIdle = status(bare.child.pid!, 'VmRSS');
@@ -385,22 +538,147 @@ export async function benchWebhookAttack(): Promise<BenchResult[]> {
     const EMPTY = 'empty Node HTTPS server, same TLS';
     const N = `${CONNECTIONS} new connections at once`;
     results.push(
-      { name: `resident memory at rest (after warm-up${informer})`, value: idle, unit: 'MiB', baseline: bareIdle, baselineName: 'the same, no cluster configured', ratio: idle / bareIdle, target: 'report only' },
-      { name: 'resident memory peak through the attack suite (VmHWM)', value: suitePeak, unit: 'MiB', baseline: idle, baselineName: 'at rest', ratio: suitePeak / idle, target: '<= 2' },
-      { name: `resident memory peak after ${N} too`, value: floodPeak, unit: 'MiB', baseline: idle, baselineName: 'at rest', ratio: floodPeak / idle, target: 'report only' },
-      { name: 'largest reply to any attack shape', value: largestReply, unit: 'bytes', baseline: largestBody, baselineName: 'largest request body', ratio: largestReply / largestBody, target: `<= ${MAX_REPLY_BYTES} bytes` },
-      { name: `2.8 MB review of 240,000 unknown fields: answered in (median of 5)`, value: median(times), unit: 'ms', baseline: median(parses), baselineName: 'JSON.parse of that body in the client', ratio: median(times) / median(parses) },
-      { name: 'slow headers cut after', value: headerCut / 1000, unit: 's', baseline: 5, baselineName: 'headers timeout', ratio: headerCut / 5000, target: '<= 1.3' },
-      { name: 'slow body cut after', value: bodyCut / 1000, unit: 's', baseline: 10, baselineName: 'request timeout', ratio: bodyCut / 10_000, target: '<= 1.3' },
-      { name: `${N} (TLS with client certificate, one review each): errors`, value: ours.errors.length, unit: 'errors', baseline: theirs.errors.length, baselineName: EMPTY, ratio: ours.errors.length === 0 ? 0 : ours.errors.length / Math.max(1, theirs.errors.length), target: '0' },
-      { name: `${N}: answered within timeoutSeconds (${TIMEOUT_SECONDS} s)`, value: ours.inTime, unit: 'connections', baseline: theirs.inTime, baselineName: EMPTY, ratio: ours.inTime / Math.max(1, theirs.inTime), target: `${CONNECTIONS}` },
-      { name: `${N}: p50`, value: ours.p50, unit: 'ms', baseline: theirs.p50, baselineName: EMPTY, ratio: ours.p50 / theirs.p50 },
-      { name: `${N}: p99`, value: ours.p99, unit: 'ms', baseline: theirs.p99, baselineName: EMPTY, ratio: ours.p99 / theirs.p99, target: `< ${TIMEOUT_SECONDS * 1000} ms` },
-      { name: `${N}: server CPU a connection`, value: ours.serverCpu, unit: 'ms', baseline: theirs.serverCpu, baselineName: EMPTY, ratio: ours.serverCpu / theirs.serverCpu },
-      { name: `${N}: listen queue overflows (kernel ListenOverflows)`, value: ours.overflows, unit: 'overflows', baseline: theirs.overflows, baselineName: EMPTY, ratio: ours.overflows / Math.max(1, theirs.overflows), target: 'report only' },
-      { name: `${N}, --listen-backlog ${NODE_DEFAULT_BACKLOG} (Node's default): p99`, value: ours511.p99, unit: 'ms', baseline: ours.p99, baselineName: `--listen-backlog ${backlog}`, ratio: ours511.p99 / ours.p99, target: 'report only' },
-      { name: `${N}, --listen-backlog ${NODE_DEFAULT_BACKLOG}: errors / listen queue overflows`, value: ours511.errors.length, unit: `errors / ${ours511.overflows} overflows`, baseline: ours.errors.length, baselineName: `--listen-backlog ${backlog} (${ours.overflows} overflows)`, ratio: ours511.errors.length / Math.max(1, ours.errors.length), target: 'report only' },
-      { name: `${N}: the load generator's own CPU a connection (${CLIENTS} client processes on the same cores)`, value: ours.clientCpuMs / CONNECTIONS, unit: 'ms', baseline: ours.serverCpu, baselineName: 'the webhook\'s CPU a connection', ratio: ours.clientCpuMs / CONNECTIONS / ours.serverCpu, target: 'report only' },
+      {
+        name: `resident memory at rest (after warm-up${informer})`,
+        value: idle,
+        unit: 'MiB',
+        baseline: bareIdle,
+        baselineName: 'the same, no cluster configured',
+        ratio: idle / bareIdle,
+        target: 'report only',
+      },
+      {
+        name: 'resident memory peak through the attack suite (VmHWM)',
+        value: suitePeak,
+        unit: 'MiB',
+        baseline: idle,
+        baselineName: 'at rest',
+        ratio: suitePeak / idle,
+        target: '<= 2',
+      },
+      {
+        name: `resident memory peak after ${N} too`,
+        value: floodPeak,
+        unit: 'MiB',
+        baseline: idle,
+        baselineName: 'at rest',
+        ratio: floodPeak / idle,
+        target: 'report only',
+      },
+      {
+        name: 'largest reply to any attack shape',
+        value: largestReply,
+        unit: 'bytes',
+        baseline: largestBody,
+        baselineName: 'largest request body',
+        ratio: largestReply / largestBody,
+        target: `<= ${MAX_REPLY_BYTES} bytes`,
+      },
+      {
+        name: `2.8 MB review of 240,000 unknown fields: answered in (median of 5)`,
+        value: median(times),
+        unit: 'ms',
+        baseline: median(parses),
+        baselineName: 'JSON.parse of that body in the client',
+        ratio: median(times) / median(parses),
+      },
+      {
+        name: 'slow headers cut after',
+        value: headerCut / 1000,
+        unit: 's',
+        baseline: 5,
+        baselineName: 'headers timeout',
+        ratio: headerCut / 5000,
+        target: '<= 1.3',
+      },
+      {
+        name: 'slow body cut after',
+        value: bodyCut / 1000,
+        unit: 's',
+        baseline: 10,
+        baselineName: 'request timeout',
+        ratio: bodyCut / 10_000,
+        target: '<= 1.3',
+      },
+      {
+        name: `${N} (TLS with client certificate, one review each): errors`,
+        value: ours.errors.length,
+        unit: 'errors',
+        baseline: theirs.errors.length,
+        baselineName: EMPTY,
+        ratio: ours.errors.length === 0 ? 0 : ours.errors.length / Math.max(1, theirs.errors.length),
+        target: '0',
+      },
+      {
+        name: `${N}: answered within timeoutSeconds (${TIMEOUT_SECONDS} s)`,
+        value: ours.inTime,
+        unit: 'connections',
+        baseline: theirs.inTime,
+        baselineName: EMPTY,
+        ratio: ours.inTime / Math.max(1, theirs.inTime),
+        target: `${CONNECTIONS}`,
+      },
+      {
+        name: `${N}: p50`,
+        value: ours.p50,
+        unit: 'ms',
+        baseline: theirs.p50,
+        baselineName: EMPTY,
+        ratio: ours.p50 / theirs.p50,
+      },
+      {
+        name: `${N}: p99`,
+        value: ours.p99,
+        unit: 'ms',
+        baseline: theirs.p99,
+        baselineName: EMPTY,
+        ratio: ours.p99 / theirs.p99,
+        target: `< ${TIMEOUT_SECONDS * 1000} ms`,
+      },
+      {
+        name: `${N}: server CPU a connection`,
+        value: ours.serverCpu,
+        unit: 'ms',
+        baseline: theirs.serverCpu,
+        baselineName: EMPTY,
+        ratio: ours.serverCpu / theirs.serverCpu,
+      },
+      {
+        name: `${N}: listen queue overflows (kernel ListenOverflows)`,
+        value: ours.overflows,
+        unit: 'overflows',
+        baseline: theirs.overflows,
+        baselineName: EMPTY,
+        ratio: ours.overflows / Math.max(1, theirs.overflows),
+        target: 'report only',
+      },
+      {
+        name: `${N}, --listen-backlog ${NODE_DEFAULT_BACKLOG} (Node's default): p99`,
+        value: ours511.p99,
+        unit: 'ms',
+        baseline: ours.p99,
+        baselineName: `--listen-backlog ${backlog}`,
+        ratio: ours511.p99 / ours.p99,
+        target: 'report only',
+      },
+      {
+        name: `${N}, --listen-backlog ${NODE_DEFAULT_BACKLOG}: errors / listen queue overflows`,
+        value: ours511.errors.length,
+        unit: `errors / ${ours511.overflows} overflows`,
+        baseline: ours.errors.length,
+        baselineName: `--listen-backlog ${backlog} (${ours.overflows} overflows)`,
+        ratio: ours511.errors.length / Math.max(1, ours.errors.length),
+        target: 'report only',
+      },
+      {
+        name: `${N}: the load generator's own CPU a connection (${CLIENTS} client processes on the same cores)`,
+        value: ours.clientCpuMs / CONNECTIONS,
+        unit: 'ms',
+        baseline: ours.serverCpu,
+        baselineName: "the webhook's CPU a connection",
+        ratio: ours.clientCpuMs / CONNECTIONS / ours.serverCpu,
+        target: 'report only',
+      },
     );
   } finally {
     agent.destroy();
@@ -417,6 +695,8 @@ if (argv[0] === '--serve-empty') {
   await floodClient();
 } else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   for (const r of await benchWebhookAttack()) {
-    console.log(`${r.name}: ${r.value.toFixed(2)} ${r.unit} (baseline ${r.baselineName}: ${r.baseline.toFixed(2)}; ratio ${r.ratio.toFixed(2)}${r.target ? `; target ${r.target}` : ''})`);
+    console.log(
+      `${r.name}: ${r.value.toFixed(2)} ${r.unit} (baseline ${r.baselineName}: ${r.baseline.toFixed(2)}; ratio ${r.ratio.toFixed(2)}${r.target ? `; target ${r.target}` : ''})`,
+    );
   }
 }

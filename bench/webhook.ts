@@ -38,7 +38,11 @@ async function serve(_mode: string, cert: string, key: string): Promise<void> {
   // The baseline: Fastify on the same TLS options and body limit, its own JSON parser, a handler
   // that does nothing.
   const { default: Fastify } = await import('fastify');
-  const app = Fastify({ https: { cert: readFileSync(cert), key: readFileSync(key), minVersion: 'TLSv1.2' }, bodyLimit: 3 * 1024 * 1024, logger: false });
+  const app = Fastify({
+    https: { cert: readFileSync(cert), key: readFileSync(key), minVersion: 'TLSv1.2' },
+    bodyLimit: 3 * 1024 * 1024,
+    logger: false,
+  });
   app.post('/validate', async () => ({}));
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   process.stdout.write(`READY ${url}\n`);
@@ -72,7 +76,13 @@ function start(mode: 'webhook' | 'empty', cert: string, key: string): Promise<{ 
 }
 
 /** Full speed for `duration` seconds, cycling through `bodies` (one body: autocannon's fixed request). */
-async function load(autocannon: Autocannon, url: string, bodies: string[], ca: string, duration = DURATION): Promise<AutocannonResult> {
+async function load(
+  autocannon: Autocannon,
+  url: string,
+  bodies: string[],
+  ca: string,
+  duration = DURATION,
+): Promise<AutocannonResult> {
   let next = 0;
   const r = await autocannon({
     url: `${url}/validate`,
@@ -80,17 +90,31 @@ async function load(autocannon: Autocannon, url: string, bodies: string[], ca: s
     headers: { 'content-type': 'application/json' },
     ...(bodies.length === 1
       ? { body: bodies[0] }
-      : { requests: [{ method: 'POST', setupRequest: (req: Record<string, unknown>) => ({ ...req, body: bodies[next++ % bodies.length] }) }] }),
+      : {
+          requests: [
+            {
+              method: 'POST',
+              setupRequest: (req: Record<string, unknown>) => ({ ...req, body: bodies[next++ % bodies.length] }),
+            },
+          ],
+        }),
     connections: CONNECTIONS,
     duration,
     tlsOptions: { ca },
   });
-  if (r.errors || r.timeouts || r.non2xx) throw new Error(`${url}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx responses`);
+  if (r.errors || r.timeouts || r.non2xx)
+    throw new Error(`${url}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx responses`);
   return r;
 }
 
 /** Open loop: requests evenly spaced at `rate`, on up to CONNECTIONS keep-alive connections. */
-async function pacedLatency(url: string, bodies: string[], ca: string, rate: number, seconds: number): Promise<{ p50: number; p99: number }> {
+async function pacedLatency(
+  url: string,
+  bodies: string[],
+  ca: string,
+  rate: number,
+  seconds: number,
+): Promise<{ p50: number; p99: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS, ca });
   const total = Math.round(rate * seconds);
   const latencies: number[] = [];
@@ -99,14 +123,23 @@ async function pacedLatency(url: string, bodies: string[], ca: string, rate: num
   let done = 0;
   const target = new URL('/validate', url);
   let next = 0;
-  const headersOf = (body: string) => ({ 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  const headersOf = (body: string) => ({
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
   // Open every connection (TLS handshakes) before the clock starts: the webhook keeps its
   // connections to the apiserver, so handshakes are not part of a review's latency.
   await Promise.all(
-    Array.from({ length: CONNECTIONS * 3 }, () =>
-      new Promise<void>((resolve, reject) => {
-        request(target, { method: 'POST', agent, headers: headersOf(bodies[0]!) }, (res) => res.resume().on('end', resolve)).on('error', reject).end(bodies[0]);
-      }),
+    Array.from(
+      { length: CONNECTIONS * 3 },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          request(target, { method: 'POST', agent, headers: headersOf(bodies[0]!) }, (res) =>
+            res.resume().on('end', resolve),
+          )
+            .on('error', reject)
+            .end(bodies[0]);
+        }),
     ),
   );
   await new Promise<void>((resolve) => {
@@ -161,16 +194,39 @@ export async function benchWebhook(): Promise<BenchResult[]> {
     time: `2026-11-23T10:0${i}:00Z`,
     fieldsType: 'FieldsV1',
     fieldsV1: {
-      'f:metadata': { 'f:labels': { '.': {}, 'f:cluster.multicluster.solo.io': {}, 'f:owner.networking.mesh.gloo.solo.io': {} }, 'f:annotations': { '.': {}, 'f:parents.networking.mesh.gloo.solo.io': {} } },
-      'f:spec': { '.': {}, 'f:hosts': {}, 'f:certOptions': { '.': {}, 'f:ttlDays': {}, 'f:rsaKeySizeBytes': {}, 'f:orgName': {} }, 'f:glooMeshCa': { '.': {}, 'f:signingCertificateSecret': { 'f:name': {}, 'f:namespace': {} } }, 'f:issuedCertificateSecret': {}, 'f:podBounceDirective': {} },
+      'f:metadata': {
+        'f:labels': { '.': {}, 'f:cluster.multicluster.solo.io': {}, 'f:owner.networking.mesh.gloo.solo.io': {} },
+        'f:annotations': { '.': {}, 'f:parents.networking.mesh.gloo.solo.io': {} },
+      },
+      'f:spec': {
+        '.': {},
+        'f:hosts': {},
+        'f:certOptions': { '.': {}, 'f:ttlDays': {}, 'f:rsaKeySizeBytes': {}, 'f:orgName': {} },
+        'f:glooMeshCa': { '.': {}, 'f:signingCertificateSecret': { 'f:name': {}, 'f:namespace': {} } },
+        'f:issuedCertificateSecret': {},
+        'f:podBounceDirective': {},
+      },
     },
   }));
   const icSpec = {
-    hosts: ['spiffe://cluster-1/ns/istio-system/sa/istiod-service-account', 'spiffe://cluster-1/ns/istio-system/sa/istio-ingressgateway-service-account'],
+    hosts: [
+      'spiffe://cluster-1/ns/istio-system/sa/istiod-service-account',
+      'spiffe://cluster-1/ns/istio-system/sa/istio-ingressgateway-service-account',
+    ],
     certOptions: { ttlDays: 365, rsaKeySizeBytes: 4096, orgName: 'gloo-mesh', secretRotationGracePeriodRatio: 0.1 },
     glooMeshCa: { signingCertificateSecret: { name: 'relay-root-tls-secret', namespace: 'gloo-mesh' } },
   };
-  const icOld = issuedCertificate('cluster-1', icSpec, { state: 'FINISHED', observedGeneration: 3, appliedGlooMeshCa: icSpec.glooMeshCa, observedRotationState: 'NOT_ROTATING' }, 3);
+  const icOld = issuedCertificate(
+    'cluster-1',
+    icSpec,
+    {
+      state: 'FINISHED',
+      observedGeneration: 3,
+      appliedGlooMeshCa: icSpec.glooMeshCa,
+      observedRotationState: 'NOT_ROTATING',
+    },
+    3,
+  );
   const icNew = structuredClone(icOld);
   (icNew.spec as { rotationState?: string }).rotationState = 'ADDING_NEW_ROOT';
   (icNew.metadata as { generation: number }).generation = 4;
@@ -193,7 +249,8 @@ export async function benchWebhook(): Promise<BenchResult[]> {
     for (const w of workloads) {
       // measure the path we mean: the review must be admitted
       const check = await post(webhook.url, '/validate', w.bodies[0]!, { ca: cert.caPem });
-      if (check.json?.response?.allowed !== true) throw new Error(`${w.name} is not admitted: ${check.text.slice(0, 300)}`);
+      if (check.json?.response?.allowed !== true)
+        throw new Error(`${w.name} is not admitted: ${check.text.slice(0, 300)}`);
       // warm-up (JIT) of both servers on this body before anything is measured
       for (const u of [webhook.url, empty.url]) await load(autocannon, u, w.bodies, cert.caPem, 2);
       // alternate the two servers and keep each one's best run: a busy neighbour on a 2-core
@@ -219,9 +276,32 @@ export async function benchWebhook(): Promise<BenchResult[]> {
       const half = { p50: median(ours.map((l) => l.p50)), p99: median(ours.map((l) => l.p99)) };
       const baseHalf = { p50: median(theirs.map((l) => l.p50)), p99: median(theirs.map((l) => l.p99)) };
       results.push(
-        { name: `${w.name}: reviews/s`, value: max, unit: 'req/s', baseline: base, baselineName: 'empty Fastify handler', ratio: max / base, target: '>= 0.8' },
-        { name: `${w.name}: p50 at ${rate} req/s (median of ${LATENCY_WINDOWS} windows)`, value: half.p50, unit: 'ms', baseline: baseHalf.p50, baselineName: 'empty Fastify handler, same rate', ratio: half.p50 / baseHalf.p50 },
-        { name: `${w.name}: p99 at ${rate} req/s (median of ${LATENCY_WINDOWS} windows)`, value: half.p99, unit: 'ms', baseline: baseHalf.p99, baselineName: 'empty Fastify handler, same rate', ratio: half.p99 / baseHalf.p99, target: '< 5 ms' },
+        {
+          name: `${w.name}: reviews/s`,
+          value: max,
+          unit: 'req/s',
+          baseline: base,
+          baselineName: 'empty Fastify handler',
+          ratio: max / base,
+          target: '>= 0.8',
+        },
+        {
+          name: `${w.name}: p50 at ${rate} req/s (median of ${LATENCY_WINDOWS} windows)`,
+          value: half.p50,
+          unit: 'ms',
+          baseline: baseHalf.p50,
+          baselineName: 'empty Fastify handler, same rate',
+          ratio: half.p50 / baseHalf.p50,
+        },
+        {
+          name: `${w.name}: p99 at ${rate} req/s (median of ${LATENCY_WINDOWS} windows)`,
+          value: half.p99,
+          unit: 'ms',
+          baseline: baseHalf.p99,
+          baselineName: 'empty Fastify handler, same rate',
+          ratio: half.p99 / baseHalf.p99,
+          target: '< 5 ms',
+        },
       );
     }
   } finally {
@@ -236,6 +316,8 @@ if (argv[0] === '--serve') {
   await serve(argv[1]!, argv[2]!, argv[3]!);
 } else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   for (const r of await benchWebhook()) {
-    console.log(`${r.name}: ${r.value.toFixed(2)} ${r.unit} (baseline ${r.baselineName}: ${r.baseline.toFixed(2)}; ratio ${r.ratio.toFixed(2)}${r.target ? `; target ${r.target}` : ''})`);
+    console.log(
+      `${r.name}: ${r.value.toFixed(2)} ${r.unit} (baseline ${r.baselineName}: ${r.baseline.toFixed(2)}; ratio ${r.ratio.toFixed(2)}${r.target ? `; target ${r.target}` : ''})`,
+    );
   }
 }

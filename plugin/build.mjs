@@ -46,18 +46,30 @@ const commandsPlugin = {
       const dir = join(here, 'src/commands');
       const files = commandFiles(dir).sort();
       const lines = files.map((f, i) => `import C${i} from ${JSON.stringify(f)};`);
-      const ids = files.map((f, i) => `${JSON.stringify(relative(dir, f).replace(/\.ts$/, '').split(sep).join(':'))}: C${i}`);
-      return { contents: `${lines.join('\n')}\nexport const COMMANDS = { ${ids.join(', ')} };\n`, resolveDir: dir, loader: 'js', watchFiles: files };
+      const ids = files.map(
+        (f, i) => `${JSON.stringify(relative(dir, f).replace(/\.ts$/, '').split(sep).join(':'))}: C${i}`,
+      );
+      return {
+        contents: `${lines.join('\n')}\nexport const COMMANDS = { ${ids.join(', ')} };\n`,
+        resolveDir: dir,
+        loader: 'js',
+        watchFiles: files,
+      };
     });
   },
 };
 
 // The CRDs of manifests/crds as this build knows them: `version` compares the cluster's with
 // them (report/version.ts), also from the single binary, which has no manifests/ beside it.
-const crds = readdirSync(join(root, 'manifests', 'crds')).filter((f) => /\.ya?ml$/.test(f)).sort()
+const crds = readdirSync(join(root, 'manifests', 'crds'))
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort()
   .flatMap((f) => parseAllDocuments(readFileSync(join(root, 'manifests', 'crds', f), 'utf8')).map((d) => d.toJS()))
   .filter((o) => o?.kind === 'CustomResourceDefinition')
-  .map((o) => ({ metadata: { name: o.metadata.name, labels: o.metadata.labels }, spec: { group: o.spec.group, versions: o.spec.versions } }));
+  .map((o) => ({
+    metadata: { name: o.metadata.name, labels: o.metadata.labels },
+    spec: { group: o.spec.group, versions: o.spec.versions },
+  }));
 const define = { __MESH_CERT_PJSON__: JSON.stringify(pjson), __MESH_CERT_CRDS__: JSON.stringify(crds) };
 
 // --sea FILE: one CommonJS file for a Node single-executable application (plugin/release/):
@@ -71,8 +83,11 @@ if (seaAt > 0) {
   if (!outfile) throw new Error('--sea needs the output file');
   await build({
     stdin: {
-      contents: "import { main, COMMANDS } from './src/index.ts';\nimport { MeshCertHelp, commandNotFound } from './src/lib/help.ts';\nglobalThis.__MESH_CERT_SEA_COMMANDS__ = { COMMANDS, MeshCertHelp, commandNotFound };\nvoid main(process.argv.slice(2));\n",
-      resolveDir: here, sourcefile: 'sea-main.ts', loader: 'ts',
+      contents:
+        "import { main, COMMANDS } from './src/index.ts';\nimport { MeshCertHelp, commandNotFound } from './src/lib/help.ts';\nglobalThis.__MESH_CERT_SEA_COMMANDS__ = { COMMANDS, MeshCertHelp, commandNotFound };\nvoid main(process.argv.slice(2));\n",
+      resolveDir: here,
+      sourcefile: 'sea-main.ts',
+      loader: 'ts',
     },
     outfile,
     bundle: true,
@@ -96,7 +111,7 @@ if (seaAt > 0) {
         "  if (typeof id === 'string' && /[\\\\/]plugin[\\\\/]dist[\\\\/][\\w.-]+?(\\.js)?$/.test(id)) return globalThis.__MESH_CERT_SEA_COMMANDS__;",
         // anything else but a built-in is not there: say so as Node would, without the SEA's warning
         "  if (typeof id !== 'string' || !__meshCertBuiltinRequire('node:module').isBuiltin(id)) {",
-        "    var e = new Error(\"Cannot find module '\" + id + \"' (not in the single executable)\"); e.code = 'MODULE_NOT_FOUND'; throw e;",
+        '    var e = new Error("Cannot find module \'" + id + "\' (not in the single executable)"); e.code = \'MODULE_NOT_FOUND\'; throw e;',
         '  }',
         '  return __meshCertBuiltinRequire(id);',
         '};',
@@ -137,7 +152,9 @@ const result = await build({
 // Tests build while other tests run the CLI: write every file atomically (temp + rename), chunks
 // before the entry, and keep older chunks a while so a running process can still load them.
 const written = new Set();
-const files = [...result.outputFiles].sort((a, b) => Number(a.path.endsWith('index.js')) - Number(b.path.endsWith('index.js')));
+const files = [...result.outputFiles].sort(
+  (a, b) => Number(a.path.endsWith('index.js')) - Number(b.path.endsWith('index.js')),
+);
 for (const f of files) {
   mkdirSync(dirname(f.path), { recursive: true });
   const tmp = `${f.path}.${process.pid}.tmp`;

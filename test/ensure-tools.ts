@@ -9,7 +9,7 @@ import { ensureHelm } from './helm/ensure.js';
 
 const TOOLS: { name: string; ensure: () => Promise<unknown> }[] = [
   { name: 'kube-apiserver, kube-controller-manager, etcd (test/kube)', ensure: () => ensureBinaries() },
-  { name: "the Istio referee (test/istio)", ensure: () => ensureReferee() },
+  { name: 'the Istio referee (test/istio)', ensure: () => ensureReferee() },
   { name: 'krew (test/krew)', ensure: () => ensureKrew() },
   { name: 'helm (test/helm)', ensure: () => ensureHelm() },
 ];

@@ -29,5 +29,7 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
   // CommonJS dependencies call require(); give the ESM bundle one.
-  banner: { js: "import { createRequire as __meshCertCreateRequire } from 'node:module'; const require = __meshCertCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __meshCertCreateRequire } from 'node:module'; const require = __meshCertCreateRequire(import.meta.url);",
+  },
 });

@@ -14,7 +14,12 @@ export const CHART = join(ROOT, 'manifests', 'helm', 'mesh-cert');
 const SRC = join(ROOT, 'manifests', 'crds');
 const DST = join(CHART, 'files', 'crds');
 
-const yamls = (dir) => (existsSync(dir) ? readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort() : []);
+const yamls = (dir) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => /\.ya?ml$/.test(f))
+        .sort()
+    : [];
 
 /** Differences between manifests/crds and the chart's copy, as sentences. */
 export function staleCrds() {
@@ -23,7 +28,8 @@ export function staleCrds() {
   const out = [];
   for (const f of src) {
     if (!dst.includes(f)) out.push(`${f} is missing from the chart`);
-    else if (!readFileSync(join(SRC, f)).equals(readFileSync(join(DST, f)))) out.push(`${f} differs from manifests/crds/${f}`);
+    else if (!readFileSync(join(SRC, f)).equals(readFileSync(join(DST, f))))
+      out.push(`${f} differs from manifests/crds/${f}`);
   }
   for (const f of dst) if (!src.includes(f)) out.push(`${f} is in the chart but not in manifests/crds`);
   return out;
@@ -39,7 +45,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv.includes('--check')) {
     const stale = staleCrds();
     if (stale.length) {
-      process.stderr.write(`the chart's CRDs are stale (run node plugin/release/chart.mjs):\n  ${stale.join('\n  ')}\n`);
+      process.stderr.write(
+        `the chart's CRDs are stale (run node plugin/release/chart.mjs):\n  ${stale.join('\n  ')}\n`,
+      );
       process.exit(1);
     }
   } else syncCrds();

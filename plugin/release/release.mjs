@@ -16,7 +16,18 @@
 // linux-arm64 when qemu-user and an arm64 C library are installed ("tested": "under qemu-aarch64").
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -51,7 +62,10 @@ function onPath(cmd) {
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
   if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`\`${cmd} ${args.join(' ')}\` failed (exit ${r.status}):\n${String(r.stderr || r.stdout || '').trim()}`);
+  if (r.status !== 0)
+    throw new Error(
+      `\`${cmd} ${args.join(' ')}\` failed (exit ${r.status}):\n${String(r.stderr || r.stdout || '').trim()}`,
+    );
   return r.stdout;
 }
 
@@ -65,14 +79,19 @@ function nodeBinary(platform, work) {
   const tgz = run('npm', ['pack', spec, '--silent', '--pack-destination', dir], { cwd: dir }).trim().split('\n').pop();
   run('tar', ['-xzf', join(dir, tgz), '-C', dir]);
   const bin = join(dir, 'package', 'bin', `node${p.exe}`);
-  if (!existsSync(bin)) throw new Error(`${spec} holds no bin/node${p.exe} (files: ${readdirSync(join(dir, 'package')).join(', ')})`);
+  if (!existsSync(bin))
+    throw new Error(`${spec} holds no bin/node${p.exe} (files: ${readdirSync(join(dir, 'package')).join(', ')})`);
   return bin;
 }
 
 /** A reproducible .tar.gz of `files` (in `dir`): sorted, owner 0, mtime 0, gzip without a name or time. */
 function tarGz(dir, files, out) {
   const tar = `${out}.tar`;
-  run('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--format=gnu', '-cf', tar, ...files], { cwd: dir });
+  run(
+    'tar',
+    ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--format=gnu', '-cf', tar, ...files],
+    { cwd: dir },
+  );
   writeFileSync(out, gzipSync(readFileSync(tar), { level: 9 }));
   rmSync(tar);
 }
@@ -118,11 +137,25 @@ async function main() {
   const mismatches = versionMismatches();
   if (mismatches.length) throw new Error(`the versions disagree:\n  ${mismatches.join('\n  ')}`);
   const out = arg('--out', join(ROOT, 'plugin', 'release', 'dist'));
-  const platforms = arg('--platforms', 'linux-x64').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const p of platforms) if (!PLATFORMS[p]) throw new Error(`--platforms: ${p} is not one of ${Object.keys(PLATFORMS).join(', ')} (darwin is not produced: see plugin/release/README.md)`);
-  const baseUrl = arg('--base-url', `https://github.com/mesh-cert/mesh-cert/releases/download/v${version}`).replace(/\/$/, '');
-  if (!/^20\./.test(process.versions.node)) log(`warning: building with Node ${process.version}; the release is tested with Node 20`);
-  if (!readFileSync(process.execPath).includes(SEA_FUSE)) throw new Error(`${process.execPath} (Node ${process.version}) has no single-executable fuse: use an official Node build`);
+  const platforms = arg('--platforms', 'linux-x64')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const p of platforms)
+    if (!PLATFORMS[p])
+      throw new Error(
+        `--platforms: ${p} is not one of ${Object.keys(PLATFORMS).join(', ')} (darwin is not produced: see plugin/release/README.md)`,
+      );
+  const baseUrl = arg('--base-url', `https://github.com/mesh-cert/mesh-cert/releases/download/v${version}`).replace(
+    /\/$/,
+    '',
+  );
+  if (!/^20\./.test(process.versions.node))
+    log(`warning: building with Node ${process.version}; the release is tested with Node 20`);
+  if (!readFileSync(process.execPath).includes(SEA_FUSE))
+    throw new Error(
+      `${process.execPath} (Node ${process.version}) has no single-executable fuse: use an official Node build`,
+    );
 
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
@@ -133,7 +166,16 @@ async function main() {
     const main = join(work, 'main.cjs');
     run(process.execPath, [join(ROOT, 'plugin', 'build.mjs'), '--sea', main], { stdio: ['ignore', 'pipe', 'inherit'] });
     const blob = join(work, 'sea.blob');
-    writeFileSync(join(work, 'sea-config.json'), JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false }));
+    writeFileSync(
+      join(work, 'sea-config.json'),
+      JSON.stringify({
+        main,
+        output: blob,
+        disableExperimentalSEAWarning: true,
+        useSnapshot: false,
+        useCodeCache: false,
+      }),
+    );
     run(process.execPath, ['--experimental-sea-config', join(work, 'sea-config.json')], { cwd: work });
 
     const description = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).description;
@@ -155,29 +197,55 @@ async function main() {
       // qemu-user libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross)
       const arm64Root = '/usr/aarch64-linux-gnu';
       const canArm64 = onPath('qemu-aarch64') && existsSync(join(arm64Root, 'lib', 'ld-linux-aarch64.so.1'));
-      const runner = platform === HOST ? [] : platform === 'linux-arm64' && canArm64 ? ['qemu-aarch64', '-L', arm64Root] : undefined;
+      const runner =
+        platform === HOST ? [] : platform === 'linux-arm64' && canArm64 ? ['qemu-aarch64', '-L', arm64Root] : undefined;
       let tested = false;
       if (runner) {
         const [cmd, ...pre] = [...runner, exe];
         const env = { ...process.env, NODE_OPTIONS: '' };
         const help = run(cmd, [...pre, '--help'], { env });
         const ver = run(cmd, [...pre, 'version'], { env });
-        if (!help.includes('kubectl mesh-cert') || !ver.includes(`mesh-cert ${version}`)) throw new Error(`${platform}: the binary runs but says:\n${help}\n${ver}`);
+        if (!help.includes('kubectl mesh-cert') || !ver.includes(`mesh-cert ${version}`))
+          throw new Error(`${platform}: the binary runs but says:\n${help}\n${ver}`);
         tested = runner.length ? `under ${runner[0]}` : true;
       }
       const archive = `${BIN}-v${version}-${p.os}-${p.arch}.tar.gz`;
       tarGz(dir, [bin], join(out, archive));
       const sum = sha256(join(out, archive));
       writeFileSync(join(out, `${archive}.sha256`), `${sum}  ${archive}\n`);
-      entries.push({ platform, os: p.os, arch: p.arch, bin, archive, sha256: sum, uri: `${baseUrl}/${archive}`, tested,
-        binaryBytes: statSync(exe).size, archiveBytes: statSync(join(out, archive)).size, seconds: Math.round((Date.now() - started) / 100) / 10 });
-      log(`${platform}: ${archive} ${mb(statSync(join(out, archive)).size)} (binary ${mb(statSync(exe).size)}), ${tested ? `tested (--help, version${tested === true ? '' : ` ${tested}`})` : 'UNTESTED (cannot run here)'}`);
+      entries.push({
+        platform,
+        os: p.os,
+        arch: p.arch,
+        bin,
+        archive,
+        sha256: sum,
+        uri: `${baseUrl}/${archive}`,
+        tested,
+        binaryBytes: statSync(exe).size,
+        archiveBytes: statSync(join(out, archive)).size,
+        seconds: Math.round((Date.now() - started) / 100) / 10,
+      });
+      log(
+        `${platform}: ${archive} ${mb(statSync(join(out, archive)).size)} (binary ${mb(statSync(exe).size)}), ${tested ? `tested (--help, version${tested === true ? '' : ` ${tested}`})` : 'UNTESTED (cannot run here)'}`,
+      );
     }
     writeFileSync(join(out, 'SHA256SUMS'), entries.map((e) => `${e.sha256}  ${e.archive}\n`).join(''));
     writeFileSync(join(out, `${PLUGIN}.yaml`), krewManifest(version, description, entries));
-    const summary = { version, node: process.version, postject: POSTJECT, baseUrl, platforms: entries, notProduced: { 'darwin-amd64, darwin-arm64': 'a Mach-O binary must be re-signed (codesign) after injection; no codesign here' } };
+    const summary = {
+      version,
+      node: process.version,
+      postject: POSTJECT,
+      baseUrl,
+      platforms: entries,
+      notProduced: {
+        'darwin-amd64, darwin-arm64': 'a Mach-O binary must be re-signed (codesign) after injection; no codesign here',
+      },
+    };
     writeFileSync(join(out, 'release.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    log(`done in ${Math.round((Date.now() - t0) / 1000)} s: ${relative(process.cwd(), out) || out}/ (${readdirSync(out).join(', ')})`);
+    log(
+      `done in ${Math.round((Date.now() - t0) / 1000)} s: ${relative(process.cwd(), out) || out}/ (${readdirSync(out).join(', ')})`,
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -29,5 +29,7 @@ export function versionSites(root = ROOT) {
 /** The sites that disagree with package.json, as sentences; empty when all agree. */
 export function versionMismatches(root = ROOT) {
   const want = packageVersion(root);
-  return versionSites(root).filter((s) => s.value !== want).map((s) => `${s.site} is ${JSON.stringify(s.value ?? null)}, package.json says ${want}`);
+  return versionSites(root)
+    .filter((s) => s.value !== want)
+    .map((s) => `${s.site} is ${JSON.stringify(s.value ?? null)}, package.json says ${want}`);
 }

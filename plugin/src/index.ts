@@ -15,7 +15,17 @@ function pjson() {
   // Injected by build.mjs from package.json; the fallback keeps `tsx plugin/src/index.ts` usable.
   return typeof __MESH_CERT_PJSON__ !== 'undefined'
     ? __MESH_CERT_PJSON__
-    : { name: 'mesh-cert', version: '0.0.0', type: 'module', oclif: { bin: 'kubectl mesh-cert', dirname: 'mesh-cert', topicSeparator: ' ', commands: { strategy: 'explicit', target: './plugin/dist/index.js', identifier: 'COMMANDS' } } };
+    : {
+        name: 'mesh-cert',
+        version: '0.0.0',
+        type: 'module',
+        oclif: {
+          bin: 'kubectl mesh-cert',
+          dirname: 'mesh-cert',
+          topicSeparator: ' ',
+          commands: { strategy: 'explicit', target: './plugin/dist/index.js', identifier: 'COMMANDS' },
+        },
+      };
 }
 
 async function drain(stream: NodeJS.WriteStream): Promise<void> {

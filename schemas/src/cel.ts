@@ -73,19 +73,20 @@ function transitionRule(kind: KindName, m: StateMachine): GeneratedCelRule {
 }
 
 /** Guards that CEL can express; the others (certificate checks) are the webhook's alone. */
-const GUARD_CEL: Partial<Record<GuardName, { rule: (stateIs: string) => string; message: string; fieldPath: string }>> = {
-  errorNotEmpty: {
-    rule: (stateIs) => `!(${stateIs}) || (${present('self', ['status', 'error'])} && size(self.status.error) > 0)`,
-    message: 'status.error must say what failed when the state is FAILED',
-    fieldPath: '.status.error',
-  },
-  responseNotAfterDenial: {
-    rule: () =>
-      `!(${present('self', ['status', 'response'])}) || ${valueOr('self', ['status', 'thirdPartyApproval', 'approvalStatus'], "'PENDING'")} != 'DENIED'`,
-    message: 'status.response may not be set once status.thirdPartyApproval.approvalStatus is DENIED',
-    fieldPath: '.status.response',
-  },
-};
+const GUARD_CEL: Partial<Record<GuardName, { rule: (stateIs: string) => string; message: string; fieldPath: string }>> =
+  {
+    errorNotEmpty: {
+      rule: (stateIs) => `!(${stateIs}) || (${present('self', ['status', 'error'])} && size(self.status.error) > 0)`,
+      message: 'status.error must say what failed when the state is FAILED',
+      fieldPath: '.status.error',
+    },
+    responseNotAfterDenial: {
+      rule: () =>
+        `!(${present('self', ['status', 'response'])}) || ${valueOr('self', ['status', 'thirdPartyApproval', 'approvalStatus'], "'PENDING'")} != 'DENIED'`,
+      message: 'status.response may not be set once status.thirdPartyApproval.approvalStatus is DENIED',
+      fieldPath: '.status.response',
+    },
+  };
 
 /** Rules for the root of a kind's CRD schema. */
 export function rootCelRules(kind: KindName): GeneratedCelRule[] {
@@ -97,7 +98,13 @@ export function rootCelRules(kind: KindName): GeneratedCelRule[] {
         const cel = GUARD_CEL[g];
         if (!cel) continue;
         const stateIs = `${valueOr('self', m.path, lit(m.states[0]!))} == ${lit(state)}`;
-        rules.push({ rule: cel.rule(stateIs), message: cel.message, fieldPath: cel.fieldPath, reason: 'FieldValueRequired', purpose: { type: 'guard', guard: g, machine: m, state } });
+        rules.push({
+          rule: cel.rule(stateIs),
+          message: cel.message,
+          fieldPath: cel.fieldPath,
+          reason: 'FieldValueRequired',
+          purpose: { type: 'guard', guard: g, machine: m, state },
+        });
       }
     }
   }
@@ -130,7 +137,14 @@ export function rootCelRules(kind: KindName): GeneratedCelRule[] {
   }
   for (const g of INVARIANTS[kind] ?? []) {
     const cel = GUARD_CEL[g];
-    if (cel) rules.push({ rule: cel.rule('true'), message: cel.message, fieldPath: cel.fieldPath, reason: 'FieldValueForbidden', purpose: { type: 'guard', guard: g } });
+    if (cel)
+      rules.push({
+        rule: cel.rule('true'),
+        message: cel.message,
+        fieldPath: cel.fieldPath,
+        reason: 'FieldValueForbidden',
+        purpose: { type: 'guard', guard: g },
+      });
   }
   return rules;
 }
@@ -145,7 +159,8 @@ function zeroOf(kind: string, path: readonly string[]): string {
 export function exclusiveCelRules(groups: readonly (readonly string[])[]): GeneratedCelRule[] {
   return groups.map((fields) => {
     const pairs: string[] = [];
-    for (let i = 0; i < fields.length; i++) for (let j = i + 1; j < fields.length; j++) pairs.push(`(has(self.${fields[i]}) && has(self.${fields[j]}))`);
+    for (let i = 0; i < fields.length; i++)
+      for (let j = i + 1; j < fields.length; j++) pairs.push(`(has(self.${fields[i]}) && has(self.${fields[j]}))`);
     return {
       rule: `!(${pairs.join(' || ')})`,
       message: `at most one of ${fields.join(', ')} may be set`,

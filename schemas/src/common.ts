@@ -1,7 +1,15 @@
 // Building blocks shared by every kind's schema. Each helper returns a TypeBox schema, so the
 // TypeScript type (Static<>) and the JSON Schema come from this one definition.
 import { ROTATION_STATES, ROTATION_STATE_ALIASES } from './rotation-states.js';
-import { Type, type TSchema, type TUnsafe, type Static, type ObjectOptions, type TProperties, type TObject } from '@sinclair/typebox';
+import {
+  Type,
+  type TSchema,
+  type TUnsafe,
+  type Static,
+  type ObjectOptions,
+  type TProperties,
+  type TObject,
+} from '@sinclair/typebox';
 
 /**
  * Above anything a 3 MiB object (the apiserver's request limit) can hold: the bound of every list,
@@ -25,12 +33,17 @@ export const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$';
 export const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 /** What each pattern means, for error messages (ajv's own says only "must match pattern"). */
 export const PATTERN_MEANINGS: Readonly<Record<string, string>> = {
-  [DNS_SUBDOMAIN]: "a lowercase RFC 1123 subdomain (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit)",
-  [DNS_LABEL]: "a lowercase RFC 1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit)",
+  [DNS_SUBDOMAIN]:
+    "a lowercase RFC 1123 subdomain (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit)",
+  [DNS_LABEL]:
+    "a lowercase RFC 1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit)",
 };
 
 /** A proto enum on the wire: the name as a string; integers are invalid. */
-export function StringEnum<const T extends readonly string[]>(values: T, options: { description?: string } = {}): TUnsafe<T[number]> {
+export function StringEnum<const T extends readonly string[]>(
+  values: T,
+  options: { description?: string } = {},
+): TUnsafe<T[number]> {
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], maxLength: LIMITS.enumName, ...options });
 }
 
@@ -41,16 +54,30 @@ export function PemBytes(pemType: PemType, description: string) {
 }
 
 /** Objects reject unknown fields; `exclusive` lists groups of fields of which at most one may be set (a proto oneof). */
-export function StrictObject<T extends TProperties>(properties: T, options: ObjectOptions & { exclusive?: string[][] } = {}): TObject<T> {
+export function StrictObject<T extends TProperties>(
+  properties: T,
+  options: ObjectOptions & { exclusive?: string[][] } = {},
+): TObject<T> {
   const { exclusive, ...rest } = options;
-  return Type.Object(properties, { additionalProperties: false, ...rest, ...(exclusive ? { 'x-exclusive': exclusive } : {}) });
+  return Type.Object(properties, {
+    additionalProperties: false,
+    ...rest,
+    ...(exclusive ? { 'x-exclusive': exclusive } : {}),
+  });
 }
 
-export const Str = (maxLength: number, description?: string) => Type.String({ maxLength, ...(description ? { description } : {}) });
+export const Str = (maxLength: number, description?: string) =>
+  Type.String({ maxLength, ...(description ? { description } : {}) });
 /** A proto uint32: every value it can hold (policy lives in policy.ts, as warnings). */
-export const Uint32 = (description?: string) => Type.Integer({ minimum: 0, maximum: LIMITS.uint32, ...(description ? { description } : {}) });
+export const Uint32 = (description?: string) =>
+  Type.Integer({ minimum: 0, maximum: LIMITS.uint32, ...(description ? { description } : {}) });
 export const Int64NonNegative = (description?: string) =>
-  Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, format: 'int64', ...(description ? { description } : {}) });
+  Type.Integer({
+    minimum: 0,
+    maximum: Number.MAX_SAFE_INTEGER,
+    format: 'int64',
+    ...(description ? { description } : {}),
+  });
 export const Timestamp = (description?: string) =>
   Type.String({ format: 'date-time', maxLength: 64, ...(description ? { description } : {}) });
 
@@ -86,7 +113,9 @@ export const CommonCertOptions = StrictObject(
     rsaKeySizeBytes: Type.Optional(Uint32('RSA key size in bits despite the name; 0 means the default, 4096')),
     orgName: Type.Optional(Str(LIMITS.text, 'subject O; default "gloo-mesh"')),
     // A proto float: JSON numbers only (no "NaN" strings); [0, 1] is policy, not schema.
-    secretRotationGracePeriodRatio: Type.Optional(Type.Number({ description: 'a fraction of the validity, default 0.10' })),
+    secretRotationGracePeriodRatio: Type.Optional(
+      Type.Number({ description: 'a fraction of the validity, default 0.10' }),
+    ),
   },
   { description: 'certificates.mesh.gloo.solo.io.CommonCertOptions' },
 );
@@ -133,11 +162,20 @@ export type IntermediateCertificateAuthority = Static<typeof IntermediateCertifi
 
 // The rotation states live in rotation-states.ts: the plugin's engine reads them without loading
 // TypeBox and the schemas.
-export { ROTATION_STATES, ROTATION_STATE_ALIASES, canonicalRotationState, type CertificateRotationState } from './rotation-states.js';
+export {
+  ROTATION_STATES,
+  ROTATION_STATE_ALIASES,
+  canonicalRotationState,
+  type CertificateRotationState,
+} from './rotation-states.js';
 
-export const CertificateRotationStateSchema = StringEnum([...ROTATION_STATES, ...(Object.keys(ROTATION_STATE_ALIASES) as 'NOT_APPLICABLE'[])], {
-  description: 'certificates.mesh.gloo.solo.io.CertificateRotationState (NOT_APPLICABLE: the cert-rotation-api name of NOT_ROTATING)',
-});
+export const CertificateRotationStateSchema = StringEnum(
+  [...ROTATION_STATES, ...(Object.keys(ROTATION_STATE_ALIASES) as 'NOT_APPLICABLE'[])],
+  {
+    description:
+      'certificates.mesh.gloo.solo.io.CertificateRotationState (NOT_APPLICABLE: the cert-rotation-api name of NOT_ROTATING)',
+  },
+);
 
 export const MESH_TYPES = ['ISTIO', 'APPMESH', 'CONSUL', 'LINKERD'] as const;
 export const COMPUTED_STATUS_STATES = ['UNKNOWN', 'ACCEPTED', 'INVALID', 'PROCESSING_ERROR', 'CONFLICT'] as const;
@@ -156,7 +194,13 @@ export const ObjectMeta = Type.Object(
 );
 
 /** The envelope every kind shares: apiVersion and kind pinned, metadata, spec and status. */
-export function KindEnvelope<S extends TSchema, T extends TSchema>(apiVersion: string, kind: string, spec: S, status: T, description: string) {
+export function KindEnvelope<S extends TSchema, T extends TSchema>(
+  apiVersion: string,
+  kind: string,
+  spec: S,
+  status: T,
+  description: string,
+) {
   return StrictObject(
     {
       apiVersion: Type.Literal(apiVersion),

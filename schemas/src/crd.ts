@@ -6,7 +6,19 @@ import { CATEGORIES, KINDS, type KindInfo, type KindName } from './registry.js';
 
 export type StructuralSchema = { [k: string]: unknown };
 
-const KEEP = ['type', 'description', 'enum', 'maxLength', 'minLength', 'pattern', 'maxItems', 'minItems', 'minimum', 'maximum', 'maxProperties'] as const;
+const KEEP = [
+  'type',
+  'description',
+  'enum',
+  'maxLength',
+  'minLength',
+  'pattern',
+  'maxItems',
+  'minItems',
+  'minimum',
+  'maximum',
+  'maxProperties',
+] as const;
 // Formats the apiserver knows; ours (x-pem-type) are checked by the webhook.
 const K8S_FORMATS = new Set(['byte', 'date-time', 'int64', 'int32', 'double', 'float']);
 
@@ -43,13 +55,28 @@ export interface PrinterColumn {
 }
 
 const AGE: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
-const STATE: PrinterColumn = { name: 'State', type: 'string', jsonPath: '.status.state', description: 'workflow state (empty means PENDING)' };
-const OBSERVED: PrinterColumn = { name: 'ObservedGeneration', type: 'integer', jsonPath: '.status.observedGeneration', priority: 1 };
+const STATE: PrinterColumn = {
+  name: 'State',
+  type: 'string',
+  jsonPath: '.status.state',
+  description: 'workflow state (empty means PENDING)',
+};
+const OBSERVED: PrinterColumn = {
+  name: 'ObservedGeneration',
+  type: 'integer',
+  jsonPath: '.status.observedGeneration',
+  priority: 1,
+};
 
 export const PRINTER_COLUMNS: Readonly<Record<KindName, PrinterColumn[]>> = {
   IssuedCertificate: [
     STATE,
-    { name: 'Rotation', type: 'string', jsonPath: '.status.observedRotationState', description: 'rotation step the agent applied' },
+    {
+      name: 'Rotation',
+      type: 'string',
+      jsonPath: '.status.observedRotationState',
+      description: 'rotation step the agent applied',
+    },
     OBSERVED,
     AGE,
   ],

@@ -28,7 +28,8 @@ export const DEPRECATIONS: readonly Deprecation[] = [
 // applyOp and the JSON pointers below take these paths as plain field names.
 for (const d of DEPRECATIONS) {
   for (const seg of [...d.deprecated, ...(d.replacement ?? [])]) {
-    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(seg)) throw new Error(`DEPRECATIONS: ${JSON.stringify(seg)} is not a plain field name`);
+    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(seg))
+      throw new Error(`DEPRECATIONS: ${JSON.stringify(seg)} is not a plain field name`);
   }
 }
 
@@ -38,7 +39,8 @@ export interface JsonPatchOp {
   value?: unknown;
 }
 
-const pointer = (segments: readonly string[]) => segments.map((s) => `/${s.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+const pointer = (segments: readonly string[]) =>
+  segments.map((s) => `/${s.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
 
 /** Builds `value` at `path` under the deepest existing ancestor, so the op cannot fail to apply. */
 function setOp(obj: unknown, path: readonly string[], value: unknown): JsonPatchOp {

@@ -61,7 +61,13 @@ function boundedJson(value: unknown, max: number): { text: string; cut: boolean 
       let first = true;
       for (const k in v as Record<string, unknown>) {
         const x = (v as Record<string, unknown>)[k];
-        if (!Object.prototype.hasOwnProperty.call(v, k) || x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+        if (
+          !Object.prototype.hasOwnProperty.call(v, k) ||
+          x === undefined ||
+          typeof x === 'function' ||
+          typeof x === 'symbol'
+        )
+          continue;
         out += `${first ? '' : ','}${JSON.stringify(k.length > max ? k.slice(0, max + 1) : k)}:`;
         first = false;
         if (!write(x)) return false;
@@ -88,7 +94,8 @@ export function renderValue(value: unknown): string {
   if (value === undefined) return 'null';
   const { text, cut } = boundedJson(value, MAX_VALUE_CHARS);
   if (!cut) return text;
-  const size = typeof value === 'string' ? `${value.length} chars` : Array.isArray(value) ? `a list of ${value.length}` : 'more';
+  const size =
+    typeof value === 'string' ? `${value.length} chars` : Array.isArray(value) ? `a list of ${value.length}` : 'more';
   return `${text.slice(0, MAX_VALUE_CHARS)}...(${size})`;
 }
 

@@ -55,8 +55,18 @@ const finishedCertificateValid: Guard = ({ newObj }) => {
   const signedCerts = certificatesOfField(signedB64);
   const rootCerts = certificatesOfField(rootB64);
   if (signedCerts === null || rootCerts === null) return errors; // not PEM: the schema says so, on the same path
-  if (!signedCerts) errors.push({ path: 'status.signedCertificate', type: 'Required', message: 'must hold the signed certificate when status.state is FINISHED' });
-  if (!rootCerts) errors.push({ path: 'status.signingRootCa', type: 'Required', message: 'must hold the root CA when status.state is FINISHED' });
+  if (!signedCerts)
+    errors.push({
+      path: 'status.signedCertificate',
+      type: 'Required',
+      message: 'must hold the signed certificate when status.state is FINISHED',
+    });
+  if (!rootCerts)
+    errors.push({
+      path: 'status.signingRootCa',
+      type: 'Required',
+      message: 'must hold the root CA when status.state is FINISHED',
+    });
   if (!signedCerts || !rootCerts) return errors;
 
   const chainField = certificatesOfField(getPath(newObj, ['status', 'certChain']));
@@ -86,9 +96,17 @@ const finishedCertificateValid: Guard = ({ newObj }) => {
   }
   const csr = pemTextOf(getPath(newObj, ['spec', 'certificateSigningRequest']));
   if (!csr) {
-    errors.push({ path: 'spec.certificateSigningRequest', type: 'Required', message: 'a FINISHED request needs the CSR its certificate answers' });
+    errors.push({
+      path: 'spec.certificateSigningRequest',
+      type: 'Required',
+      message: 'a FINISHED request needs the CSR its certificate answers',
+    });
   } else if (!matches(csr, leaf)) {
-    errors.push({ path: 'status.signedCertificate', type: 'Invalid', message: "its public key is not the one in spec.certificateSigningRequest" });
+    errors.push({
+      path: 'status.signedCertificate',
+      type: 'Invalid',
+      message: 'its public key is not the one in spec.certificateSigningRequest',
+    });
   }
   return errors;
 };
@@ -112,7 +130,14 @@ const responseNotAfterDenial: Guard = ({ newObj }) => {
   // Presence, not proto "set-ness", so the CRD's CEL rule (has()) and this agree.
   if (response === undefined || response === null) return [];
   if (getPath(newObj, ['status', 'thirdPartyApproval', 'approvalStatus']) !== 'DENIED') return [];
-  return [{ path: 'status.response', type: 'Forbidden', forbidden: true, message: 'may not be set once status.thirdPartyApproval.approvalStatus is DENIED' }];
+  return [
+    {
+      path: 'status.response',
+      type: 'Forbidden',
+      forbidden: true,
+      message: 'may not be set once status.thirdPartyApproval.approvalStatus is DENIED',
+    },
+  ];
 };
 
 /** The issued certificate in a VMCSR response is for the key in csrData. */
@@ -124,7 +149,13 @@ const responseSignsCsr: Guard = ({ newObj }) => {
   const bad = certs.length === 0 ? 'holds no certificate' : unparsable(certs);
   if (bad) return [{ path: 'status.response.caCertificate', type: 'Invalid', message: bad }];
   if (!matches(csr, certs[0]!)) {
-    return [{ path: 'status.response.caCertificate', type: 'Invalid', message: "its public key is not the one in spec.csrData" }];
+    return [
+      {
+        path: 'status.response.caCertificate',
+        type: 'Invalid',
+        message: 'its public key is not the one in spec.csrData',
+      },
+    ];
   }
   return [];
 };

@@ -2,7 +2,15 @@
 export * from './registry.js';
 export * from './common.js';
 export * from './kinds/index.js';
-export { type FieldError, type FieldErrorType, formatFieldError, formatFieldErrors, joinPath, pathOf, renderValue } from './field-error.js';
+export {
+  type FieldError,
+  type FieldErrorType,
+  formatFieldError,
+  formatFieldErrors,
+  joinPath,
+  pathOf,
+  renderValue,
+} from './field-error.js';
 export { validateObject, validateAs, fieldPathOf } from './validator.js';
 export {
   STATE_MACHINES,
@@ -27,7 +35,15 @@ export { isLegalMove, allowedTargets, type Conditions } from './moves.js';
 export { rootCelRules, exclusiveCelRules, type CelRule, type GeneratedCelRule, type CelPurpose } from './cel.js';
 export { crdFor, allCrds, toStructural, PRINTER_COLUMNS } from './crd.js';
 export { activeRotationConflicts, isActiveRotation, virtualMeshKey } from './rotation-conflicts.js';
-export { DEPRECATIONS, deprecationPatch, deprecationWarnings, type Deprecation, type DeprecationCase, type JsonPatchOp, type PatchOptions } from './deprecations.js';
+export {
+  DEPRECATIONS,
+  deprecationPatch,
+  deprecationWarnings,
+  type Deprecation,
+  type DeprecationCase,
+  type JsonPatchOp,
+  type PatchOptions,
+} from './deprecations.js';
 export { GLOO_MESH_OWNER_LABELS, glooMeshOwnerLabel, ownedByGlooMesh } from './ownership.js';
 export { POLICY, policyWarnings, type PolicyRule } from './policy.js';
 export { isObject, jsonEqual } from './object-path.js';

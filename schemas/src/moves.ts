@@ -8,7 +8,9 @@ export type Conditions = Readonly<Record<MoveCondition, boolean>>;
 export function isLegalMove(m: StateMachine, from: string, to: string, cond: Conditions): boolean {
   if (from === to) return true;
   if (m.final?.includes(from)) return false;
-  return m.moves.some((mv) => (mv.from === '*' || mv.from.includes(from)) && mv.to === to && (!mv.when || cond[mv.when]));
+  return m.moves.some(
+    (mv) => (mv.from === '*' || mv.from.includes(from)) && mv.to === to && (!mv.when || cond[mv.when]),
+  );
 }
 
 /** The states reachable from `from` in one write, in proto order. */

@@ -21,7 +21,8 @@ export interface PolicyRule {
 }
 
 const CERT_OPTIONS = ['spec', 'certOptions'] as const;
-const ORG_WHY = 'the X.509 upper bound for an organizationName (RFC 5280); OpenSSL-based tools refuse to build such a name';
+const ORG_WHY =
+  'the X.509 upper bound for an organizationName (RFC 5280); OpenSSL-based tools refuse to build such a name';
 
 export const POLICY: readonly PolicyRule[] = [
   {
@@ -31,7 +32,12 @@ export const POLICY: readonly PolicyRule[] = [
     zeroIsDefault: true,
     why: "RSA keys below 2048 bits are too weak (NIST SP 800-131A); mesh-cert's agent will not generate one",
   },
-  { kind: 'IssuedCertificate', path: [...CERT_OPTIONS, 'ttlDays'], max: 36500, why: 'a validity of more than 100 years outlives any rotation plan' },
+  {
+    kind: 'IssuedCertificate',
+    path: [...CERT_OPTIONS, 'ttlDays'],
+    max: 36500,
+    why: 'a validity of more than 100 years outlives any rotation plan',
+  },
   {
     kind: 'IssuedCertificate',
     path: [...CERT_OPTIONS, 'secretRotationGracePeriodRatio'],
@@ -64,7 +70,14 @@ interface Group {
 const BY_KIND = new Map<string, Group[]>();
 for (const rule of POLICY) {
   const parent = rule.path.slice(0, -1);
-  const c: Compiled = { rule, leaf: rule.path[rule.path.length - 1]!, min: rule.min ?? -Infinity, max: rule.max ?? Infinity, maxChars: rule.maxChars ?? Infinity, zeroIsDefault: rule.zeroIsDefault ?? false };
+  const c: Compiled = {
+    rule,
+    leaf: rule.path[rule.path.length - 1]!,
+    min: rule.min ?? -Infinity,
+    max: rule.max ?? Infinity,
+    maxChars: rule.maxChars ?? Infinity,
+    zeroIsDefault: rule.zeroIsDefault ?? false,
+  };
   const groups = BY_KIND.get(rule.kind) ?? [];
   const group = groups.find((g) => g.parent.join('.') === parent.join('.'));
   if (group) group.rules.push(c);
@@ -102,7 +115,10 @@ export function policyWarnings(kind: string, obj: unknown): readonly string[] {
       const c = group.rules[i]!;
       const v = parent[c.leaf];
       const why = v === undefined ? undefined : breach(c, v);
-      if (why) (out ??= []).push(`${pathOf(c.rule.path)}: ${typeof v === 'string' ? 'the value' : renderValue(v)} ${why}: ${c.rule.why}; admitted all the same`);
+      if (why)
+        (out ??= []).push(
+          `${pathOf(c.rule.path)}: ${typeof v === 'string' ? 'the value' : renderValue(v)} ${why}: ${c.rule.why}; admitted all the same`,
+        );
     }
   }
   return out ?? NONE;

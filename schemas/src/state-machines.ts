@@ -16,11 +16,7 @@ export interface Move {
 }
 
 /** Names of guards; the functions live in guards.ts. */
-export type GuardName =
-  | 'errorNotEmpty'
-  | 'finishedCertificateValid'
-  | 'responseNotAfterDenial'
-  | 'responseSignsCsr';
+export type GuardName = 'errorNotEmpty' | 'finishedCertificateValid' | 'responseNotAfterDenial' | 'responseSignsCsr';
 
 export interface StateMachine {
   kind: KindName;
@@ -53,7 +49,12 @@ export const STATE_MACHINES: readonly StateMachine[] = [
       { from: ['ISSUED'], to: 'FINISHED', why: 'pods bounced' },
       { from: '*', to: 'FAILED', why: 'any step can fail' },
       { from: ['FAILED'], to: 'PENDING', why: 'restart after a failure' },
-      { from: '*', to: 'PENDING', when: 'observedGenerationAdvances', why: 'a spec edit restarts issuance with a new key' },
+      {
+        from: '*',
+        to: 'PENDING',
+        when: 'observedGenerationAdvances',
+        why: 'a spec edit restarts issuance with a new key',
+      },
       {
         from: '*',
         to: 'REQUESTED',
@@ -115,7 +116,9 @@ export interface ImmutableRule {
   kind: KindName;
   fields: readonly (readonly string[])[];
   /** The fields freeze once the OLD object satisfies this. */
-  once: { path: readonly string[]; present: true; why: string } | { path: readonly string[]; notIn: readonly string[]; why: string };
+  once:
+    | { path: readonly string[]; present: true; why: string }
+    | { path: readonly string[]; notIn: readonly string[]; why: string };
 }
 
 export const IMMUTABLES: readonly ImmutableRule[] = [
@@ -145,7 +148,12 @@ export const INVARIANTS: Readonly<Partial<Record<KindName, readonly GuardName[]>
  * cannot verify each other. `state` is the CertificateRotation state while the step runs. */
 export const ROTATION_STEPS = [
   { rotationState: 'ADDING_NEW_ROOT', state: 'ROTATING', trustedRoots: ['old', 'new'], intermediatesSignedBy: 'old' },
-  { rotationState: 'PROPAGATING_NEW_INTERMEDIATE', state: 'ROTATING', trustedRoots: ['old', 'new'], intermediatesSignedBy: 'new' },
+  {
+    rotationState: 'PROPAGATING_NEW_INTERMEDIATE',
+    state: 'ROTATING',
+    trustedRoots: ['old', 'new'],
+    intermediatesSignedBy: 'new',
+  },
   { rotationState: 'VERIFYING', state: 'VERIFYING', trustedRoots: ['old', 'new'], intermediatesSignedBy: 'new' },
   { rotationState: 'DELETING_OLD_ROOT', state: 'ROTATING', trustedRoots: ['new'], intermediatesSignedBy: 'new' },
   { rotationState: 'VERIFYING', state: 'VERIFYING', trustedRoots: ['new'], intermediatesSignedBy: 'new' },

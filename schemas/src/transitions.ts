@@ -32,7 +32,8 @@ export function validateUpdate(oldObj: unknown, newObj: unknown, opts: { subReso
   // Guards and invariants judge a write that changes something; most updates meet neither, so
   // the comparison (a walk of both statuses when they are equal) is made only when one applies.
   let changed: boolean | undefined;
-  const hasChanged = (): boolean => (changed ??= !jsonEqual(old.status, newObj.status) || !jsonEqual(old.spec, newObj.spec));
+  const hasChanged = (): boolean =>
+    (changed ??= !jsonEqual(old.status, newObj.status) || !jsonEqual(old.spec, newObj.spec));
   const cond = conditionsOf(kind, old, newObj);
 
   for (const m of machinesOf(kind)) {
@@ -64,10 +65,20 @@ export function validateUpdate(oldObj: unknown, newObj: unknown, opts: { subReso
     const after = observedGenerationOf(kind, newObj);
     const generation = getPath(newObj, ['metadata', 'generation']);
     if (after < before) {
-      errors.push({ path: pathOf(ogPath), type: 'Invalid', value: after, message: `must not decrease (was ${before})` });
+      errors.push({
+        path: pathOf(ogPath),
+        type: 'Invalid',
+        value: after,
+        message: `must not decrease (was ${before})`,
+      });
     }
     if (typeof generation === 'number' && after > generation) {
-      errors.push({ path: pathOf(ogPath), type: 'Invalid', value: after, message: `must not exceed metadata.generation (${generation})` });
+      errors.push({
+        path: pathOf(ogPath),
+        type: 'Invalid',
+        value: after,
+        message: `must not exceed metadata.generation (${generation})`,
+      });
     }
   }
 
@@ -82,7 +93,12 @@ export function validateUpdate(oldObj: unknown, newObj: unknown, opts: { subReso
       if (!frozen) continue;
       for (const f of rule.fields) {
         if (!jsonEqual(getPath(old, f), getPath(newObj, f))) {
-          errors.push({ path: pathOf(f), type: 'Forbidden', forbidden: true, message: `field is immutable once ${rule.once.why}` });
+          errors.push({
+            path: pathOf(f),
+            type: 'Forbidden',
+            forbidden: true,
+            message: `field is immutable once ${rule.once.why}`,
+          });
         }
       }
     }

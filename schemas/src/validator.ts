@@ -30,9 +30,21 @@ function codePoints(s: string): number {
 function assertLengthRecheckIsExact(node: unknown, where: string): void {
   if (typeof node !== 'object' || node === null) return;
   const n = node as Record<string, unknown>;
-  if (typeof n.minLength === 'number' && n.minLength > 1) throw new Error(`${where}: minLength ${n.minLength} > 1 would need code-point counting (see validator.ts)`);
-  for (const k of ['anyOf', 'oneOf', 'not', 'if', 'propertyNames', 'contains', 'dependentSchemas', 'unevaluatedProperties', 'unevaluatedItems']) {
-    if (k in n && !(where.endsWith('.properties') || where.endsWith('.patternProperties'))) throw new Error(`${where}: ${k} would make the maxLength re-check inexact (see validator.ts)`);
+  if (typeof n.minLength === 'number' && n.minLength > 1)
+    throw new Error(`${where}: minLength ${n.minLength} > 1 would need code-point counting (see validator.ts)`);
+  for (const k of [
+    'anyOf',
+    'oneOf',
+    'not',
+    'if',
+    'propertyNames',
+    'contains',
+    'dependentSchemas',
+    'unevaluatedProperties',
+    'unevaluatedItems',
+  ]) {
+    if (k in n && !(where.endsWith('.properties') || where.endsWith('.patternProperties')))
+      throw new Error(`${where}: ${k} would make the maxLength re-check inexact (see validator.ts)`);
   }
   for (const [k, v] of Object.entries(n)) assertLengthRecheckIsExact(v, `${where}.${k}`);
 }
@@ -49,14 +61,27 @@ const quietLogger = {
 };
 
 function makeAjv(allErrors: boolean, unicode = false): Ajv {
-  const ajv = new Ajv({ unicode, logger: quietLogger, allErrors, strict: true, coerceTypes: false, useDefaults: false, removeAdditional: false, verbose: false });
+  const ajv = new Ajv({
+    unicode,
+    logger: quietLogger,
+    allErrors,
+    strict: true,
+    coerceTypes: false,
+    useDefaults: false,
+    removeAdditional: false,
+    verbose: false,
+  });
   ajv.addFormat('byte', { type: 'string', validate: isBase64 });
-  ajv.addFormat('date-time', { type: 'string', validate: (s: string) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)) });
+  ajv.addFormat('date-time', {
+    type: 'string',
+    validate: (s: string) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)),
+  });
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
 
   const pemType: SchemaValidateFunction = (schema: string, data: string) => {
     const problem = checkPemBytes(data, schema, schema === 'CERTIFICATE REQUEST');
-    pemType.errors = problem === undefined ? [] : [{ keyword: 'x-pem-type', message: problem, params: { pemType: schema } }];
+    pemType.errors =
+      problem === undefined ? [] : [{ keyword: 'x-pem-type', message: problem, params: { pemType: schema } }];
     return problem === undefined;
   };
   ajv.addKeyword({ keyword: 'x-pem-type', type: 'string', schemaType: 'string', errors: true, validate: pemType });
@@ -69,7 +94,11 @@ function makeAjv(allErrors: boolean, unicode = false): Ajv {
       let count = 0;
       for (const f of group) if (isSet(data[f])) count++;
       if (count > 1) {
-        (errors ??= []).push({ keyword: 'x-exclusive', message: `at most one of ${group.join(', ')} may be set`, params: { set: group.filter((f) => isSet(data[f])) } });
+        (errors ??= []).push({
+          keyword: 'x-exclusive',
+          message: `at most one of ${group.join(', ')} may be set`,
+          params: { set: group.filter((f) => isSet(data[f])) },
+        });
       }
     }
     exclusive.errors = errors ?? [];
@@ -141,8 +170,17 @@ export function holdsMoreValuesThan(root: unknown, max: number): boolean {
 }
 
 /** Renders an ajv instancePath against the schema, so map keys show as [key] and fields as .field. */
-export function fieldPathOf(rootSchema: JsonSchema, instancePath: string): { path: string; schema: JsonSchema | undefined } {
-  const segments = instancePath === '' ? [] : instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+export function fieldPathOf(
+  rootSchema: JsonSchema,
+  instancePath: string,
+): { path: string; schema: JsonSchema | undefined } {
+  const segments =
+    instancePath === ''
+      ? []
+      : instancePath
+          .slice(1)
+          .split('/')
+          .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   let schema: JsonSchema | undefined = rootSchema;
   let path = '';
   for (const seg of segments) {
@@ -159,7 +197,11 @@ export function fieldPathOf(rootSchema: JsonSchema, instancePath: string): { pat
       path = joinPath(path, seg, true);
       const pattern = schema?.patternProperties as Record<string, JsonSchema> | undefined;
       const additional = schema?.additionalProperties;
-      schema = pattern ? Object.values(pattern)[0] : typeof additional === 'object' ? (additional as JsonSchema) : undefined;
+      schema = pattern
+        ? Object.values(pattern)[0]
+        : typeof additional === 'object'
+          ? (additional as JsonSchema)
+          : undefined;
     }
   }
   return { path, schema };
@@ -191,7 +233,15 @@ function toFieldError(rootSchema: JsonSchema, obj: unknown, e: ErrorObject): Fie
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'additionalProperties':
-      return { path: joinPath(path, String(p.additionalProperty), !isObjectWithProperties(fieldPathOf(rootSchema, e.instancePath).schema)), type: 'Forbidden', message: 'field not declared in schema' };
+      return {
+        path: joinPath(
+          path,
+          String(p.additionalProperty),
+          !isObjectWithProperties(fieldPathOf(rootSchema, e.instancePath).schema),
+        ),
+        type: 'Forbidden',
+        message: 'field not declared in schema',
+      };
     case 'required':
       return { path: joinPath(path, String(p.missingProperty)), type: 'Required', message: 'must be set' };
     case 'enum': {
@@ -209,14 +259,24 @@ function toFieldError(rootSchema: JsonSchema, obj: unknown, e: ErrorObject): Fie
     case 'maxProperties':
       return { path, type: 'TooLong', value, message: `must have at most ${String(p.limit)} entries` };
     case 'minLength':
-      return { path, type: p.limit === 1 ? 'Required' : 'Invalid', value, message: p.limit === 1 ? 'must not be empty' : `must have at least ${String(p.limit)} characters` };
+      return {
+        path,
+        type: p.limit === 1 ? 'Required' : 'Invalid',
+        value,
+        message: p.limit === 1 ? 'must not be empty' : `must have at least ${String(p.limit)} characters`,
+      };
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
       return { path, type: 'Invalid', value, message: `must be ${String(p.comparison)} ${String(p.limit)}` };
     case 'pattern':
-      return { path, type: 'Invalid', value, message: `must be ${PATTERN_MEANINGS[String(p.pattern)] ?? `a string matching ${String(p.pattern)}`}` };
+      return {
+        path,
+        type: 'Invalid',
+        value,
+        message: `must be ${PATTERN_MEANINGS[String(p.pattern)] ?? `a string matching ${String(p.pattern)}`}`,
+      };
     case 'format': {
       const f = String(p.format);
       const msg =
@@ -232,7 +292,10 @@ function toFieldError(rootSchema: JsonSchema, obj: unknown, e: ErrorObject): Fie
       return {
         path: joinPath(path, set[set.length - 1]!),
         type: 'Forbidden',
-        message: `may not be set together with ${set.slice(0, -1).map((f) => joinPath(path, f)).join(', ')} (${e.message})`,
+        message: `may not be set together with ${set
+          .slice(0, -1)
+          .map((f) => joinPath(path, f))
+          .join(', ')} (${e.message})`,
       };
     }
     case 'x-pem-type':
@@ -249,7 +312,14 @@ function isObjectWithProperties(s: JsonSchema | undefined): boolean {
 
 // When one field breaks several keywords, say the most useful thing once: an integer where an
 // enum name belongs is best reported as "must be one of ...", not "must be a string".
-const PRIORITY: Record<string, number> = { Unsupported: 0, Required: 1, Forbidden: 2, TooLong: 3, Invalid: 4, Duplicate: 5 };
+const PRIORITY: Record<string, number> = {
+  Unsupported: 0,
+  Required: 1,
+  Forbidden: 2,
+  TooLong: 3,
+  Invalid: 4,
+  Duplicate: 5,
+};
 
 function dedupe(errors: FieldError[]): FieldError[] {
   const best = new Map<string, FieldError>();
@@ -281,13 +351,29 @@ export interface BoundedErrors {
  */
 export function validateObjectBounded(obj: unknown, maxErrors = MAX_MAPPED_ERRORS): BoundedErrors {
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-    return { errors: [{ path: '', type: 'Invalid', value: obj, message: 'must be a JSON object' }], more: 0, complete: true };
+    return {
+      errors: [{ path: '', type: 'Invalid', value: obj, message: 'must be a JSON object' }],
+      more: 0,
+      complete: true,
+    };
   }
   const o = obj as Record<string, unknown>;
-  const info = typeof o.apiVersion === 'string' && typeof o.kind === 'string' ? kindInfo(o.apiVersion, o.kind) : undefined;
+  const info =
+    typeof o.apiVersion === 'string' && typeof o.kind === 'string' ? kindInfo(o.apiVersion, o.kind) : undefined;
   if (!info) {
     const known = KINDS.map((k) => `${apiVersionOf(k)} ${k.kind}`).join(', ');
-    return { errors: [{ path: 'kind', type: 'Unsupported', value: `${String(o.apiVersion).slice(0, 100)} ${String(o.kind).slice(0, 100)}`, message: `must be one of ${known}` }], more: 0, complete: true };
+    return {
+      errors: [
+        {
+          path: 'kind',
+          type: 'Unsupported',
+          value: `${String(o.apiVersion).slice(0, 100)} ${String(o.kind).slice(0, 100)}`,
+          message: `must be one of ${known}`,
+        },
+      ],
+      more: 0,
+      complete: true,
+    };
   }
   return validateAsBounded(info.kind, obj, maxErrors);
 }
@@ -312,7 +398,11 @@ export function validateAsBounded(kind: KindName, obj: unknown, maxErrors = MAX_
     if (v(obj)) return { errors: [], more: 0, complete }; // cannot happen: the same schema
   }
   const root = KIND_SCHEMAS[kind].object as unknown as JsonSchema;
-  let raw = (v.errors ?? []).filter((e) => e.keyword !== 'maxLength' || codePoints(valueAt(obj, e.instancePath) as string) > (e.params as { limit: number }).limit);
+  let raw = (v.errors ?? []).filter(
+    (e) =>
+      e.keyword !== 'maxLength' ||
+      codePoints(valueAt(obj, e.instancePath) as string) > (e.params as { limit: number }).limit,
+  );
   if (raw.length === 0 && !complete) {
     // The first error was a length over the limit in UTF-16 units only: find the first real one
     // with characters counted as the apiserver counts them, still stopping there.

@@ -104,7 +104,10 @@ const A = jsr.KJUR.asn1;
 // jsrsasign cost when reading CSRs and certificates. Lengths fit in a double (DER lengths here are
 // at most 4 octets), so parseInt gives the same value; same contract: -1 when there is no length.
 {
-  const h = jsr.ASN1HEX as Asn1HexApi & { getL(hex: string, idx: number): string; getVblen(hex: string, idx: number): number };
+  const h = jsr.ASN1HEX as Asn1HexApi & {
+    getL(hex: string, idx: number): string;
+    getVblen(hex: string, idx: number): number;
+  };
   h.getVblen = (hex: string, idx: number): number => {
     const l = h.getL(hex, idx);
     if (l === '') return -1;
@@ -141,7 +144,10 @@ function fastOidDecoder(original: OidDecoder): OidDecoder {
 
 const asn1hexOids = jsr.ASN1HEX as unknown as { hextooidstr: OidDecoder };
 const originalOidDecoders = { oidHexToInt: A.ASN1Util.oidHexToInt as OidDecoder, hextooidstr: asn1hexOids.hextooidstr };
-const fastOidDecoders = { oidHexToInt: fastOidDecoder(originalOidDecoders.oidHexToInt), hextooidstr: fastOidDecoder(originalOidDecoders.hextooidstr) };
+const fastOidDecoders = {
+  oidHexToInt: fastOidDecoder(originalOidDecoders.oidHexToInt),
+  hextooidstr: fastOidDecoder(originalOidDecoders.hextooidstr),
+};
 A.ASN1Util.oidHexToInt = fastOidDecoders.oidHexToInt;
 asn1hexOids.hextooidstr = fastOidDecoders.hextooidstr;
 
@@ -184,7 +190,6 @@ export function derTlv(tag: number, parts: readonly Uint8Array[]): Buffer {
 export function raw(tlvHex: string): Asn1Json {
   return { asn1: { tlv: tlvHex } };
 }
-
 
 export function generalNameHex(name: GeneralNameParam): string {
   return new A.x509.GeneralName(name).tohex();

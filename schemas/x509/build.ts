@@ -24,7 +24,14 @@ const MAX_TTL_DAYS = 100 * 365;
 /** RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; seconds precision, Zulu. */
 function timeJson(d: Date): Asn1Json {
   const iso = d.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
-  const compact = iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10) + iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19) + 'Z';
+  const compact =
+    iso.slice(0, 4) +
+    iso.slice(5, 7) +
+    iso.slice(8, 10) +
+    iso.slice(11, 13) +
+    iso.slice(14, 16) +
+    iso.slice(17, 19) +
+    'Z';
   const year = d.getUTCFullYear();
   if (year >= 1950 && year < 2050) return { utctime: { str: compact.slice(2) } };
   return { gentime: { str: compact } };
@@ -50,7 +57,9 @@ const ZERO = Buffer.of(0);
 
 function checkTtl(ttlDays: number): void {
   if (typeof ttlDays !== 'number' || !Number.isFinite(ttlDays) || ttlDays <= 0 || ttlDays > MAX_TTL_DAYS) {
-    throw new PkiError(`ttlDays: expected a number of days greater than 0 and at most ${MAX_TTL_DAYS}, got ${String(ttlDays)}`);
+    throw new PkiError(
+      `ttlDays: expected a number of days greater than 0 and at most ${MAX_TTL_DAYS}, got ${String(ttlDays)}`,
+    );
   }
 }
 
@@ -130,7 +139,10 @@ export function createRootCa(opts: {
       validity: validityDer(now, opts.ttlDays),
       subject: name,
       spki,
-      extensions: [CA_EXTENSIONS_DER, Buffer.from(subjectKeyIdentifierHex(kid) + authorityKeyIdentifierHex(kid), 'hex')],
+      extensions: [
+        CA_EXTENSIONS_DER,
+        Buffer.from(subjectKeyIdentifierHex(kid) + authorityKeyIdentifierHex(kid), 'hex'),
+      ],
     },
     scheme,
     key,
@@ -177,7 +189,8 @@ function loadIssuer(certPem: string, keyPem: string): Issuer {
   const bc = exts.find((e) => e.extname === 'basicConstraints');
   if (!bc?.cA) throw new PkiError(`issuerCertPem: ${label} is not a CA certificate (basicConstraints CA:TRUE missing)`);
   const ku = exts.find((e) => e.extname === 'keyUsage');
-  if (ku && !(ku.names ?? []).includes('keyCertSign')) throw new PkiError(`issuerCertPem: ${label}: keyUsage lacks keyCertSign`);
+  if (ku && !(ku.names ?? []).includes('keyCertSign'))
+    throw new PkiError(`issuerCertPem: ${label}: keyUsage lacks keyCertSign`);
   if (bc.pathLen === 0) throw new PkiError(`issuerCertPem: ${label} has pathLen 0 and cannot sign CA certificates`);
   const ski = exts.find((e) => e.extname === 'subjectKeyIdentifier')?.kid?.hex;
   const spkiHex = x.publicKey.export({ type: 'spki', format: 'der' }).toString('hex');

@@ -18,7 +18,18 @@ export interface ChainFailure {
   why?: string;
   /** The certificate the failure is about, and what went wrong, for callers that map it (Secret keys). */
   role: CertRole;
-  reason: 'parse' | 'no-roots' | 'no-issuer' | 'issuer-key-mismatch' | 'untrusted-self-signed' | 'expired' | 'not-yet-valid' | 'not-ca' | 'no-cert-sign' | 'path-length' | 'too-long';
+  reason:
+    | 'parse'
+    | 'no-roots'
+    | 'no-issuer'
+    | 'issuer-key-mismatch'
+    | 'untrusted-self-signed'
+    | 'expired'
+    | 'not-yet-valid'
+    | 'not-ca'
+    | 'no-cert-sign'
+    | 'path-length'
+    | 'too-long';
 }
 
 export interface ChainSuccess {
@@ -48,7 +59,12 @@ export interface RoleLabels {
   roots: string;
 }
 
-const DEFAULT_LABELS: RoleLabels = { cert: 'certPem', chain: (i) => `chainPems[${i}]`, root: (i) => `rootPems[${i}]`, roots: 'rootPems' };
+const DEFAULT_LABELS: RoleLabels = {
+  cert: 'certPem',
+  chain: (i) => `chainPems[${i}]`,
+  root: (i) => `rootPems[${i}]`,
+  roots: 'rootPems',
+};
 
 function roleName(r: CertRole, labels: RoleLabels = DEFAULT_LABELS): string {
   return r.kind === 'cert' ? labels.cert : r.kind === 'chain' ? labels.chain(r.index) : labels.root(r.index);
@@ -72,7 +88,14 @@ function fail(n: Node, reason: ChainFailure['reason'], why: string, labels: Role
   const info = decodedOrFailure(n, labels);
   if ('ok' in info) return info;
   const certificate = certLabel(info);
-  return { ok: false, role: n.role, reason, certificate, why, error: `certificate ${certificate} (${roleName(n.role, labels)}): ${why}` };
+  return {
+    ok: false,
+    role: n.role,
+    reason,
+    certificate,
+    why,
+    error: `certificate ${certificate} (${roleName(n.role, labels)}): ${why}`,
+  };
 }
 
 // A signature check's verdict never changes for the same two certificates, and trust checks ask
@@ -122,18 +145,29 @@ function checkPath(path: Node[], at: Date, labels: RoleLabels): ChainFailure | u
     const n = path[i];
     // Validity comes with the structure; the leaf's decoded info is never needed when all is well.
     const { notBefore, notAfter } = n.p;
-    if (notBefore.getTime() > t) return fail(n, 'not-yet-valid', `not valid before ${notBefore.toISOString()} (checked at ${at.toISOString()})`, labels);
-    if (notAfter.getTime() < t) return fail(n, 'expired', `expired at ${notAfter.toISOString()} (checked at ${at.toISOString()})`, labels);
+    if (notBefore.getTime() > t)
+      return fail(
+        n,
+        'not-yet-valid',
+        `not valid before ${notBefore.toISOString()} (checked at ${at.toISOString()})`,
+        labels,
+      );
+    if (notAfter.getTime() < t)
+      return fail(n, 'expired', `expired at ${notAfter.toISOString()} (checked at ${at.toISOString()})`, labels);
     if (i === 0) continue;
     const c = decodedOrFailure(n, labels);
     if ('ok' in c) return c;
     if (!c.isCA) {
       const child = decodedOrFailure(path[i - 1], labels);
-      return 'ok' in child ? child : fail(n, 'not-ca', `is not a CA (basicConstraints CA:TRUE missing) but issued ${certLabel(child)}`, labels);
+      return 'ok' in child
+        ? child
+        : fail(n, 'not-ca', `is not a CA (basicConstraints CA:TRUE missing) but issued ${certLabel(child)}`, labels);
     }
-    if (c.keyUsage.length > 0 && !c.keyUsage.includes('keyCertSign')) return fail(n, 'no-cert-sign', 'keyUsage lacks keyCertSign', labels);
+    if (c.keyUsage.length > 0 && !c.keyUsage.includes('keyCertSign'))
+      return fail(n, 'no-cert-sign', 'keyUsage lacks keyCertSign', labels);
     // Certificates between this issuer and the leaf (the leaf itself does not count).
-    if (c.pathLen !== undefined && i - 1 > c.pathLen) return fail(n, 'path-length', `path length constraint ${c.pathLen} exceeded`, labels);
+    if (c.pathLen !== undefined && i - 1 > c.pathLen)
+      return fail(n, 'path-length', `path length constraint ${c.pathLen} exceeded`, labels);
   }
   return undefined;
 }
@@ -204,7 +238,12 @@ export function verifyChainDetailed(opts: ChainInput): ChainSuccess | ChainFailu
   // Possible issuers, roots first.
   const candidates = [...nodes.roots, ...nodes.chain];
   if (nodes.roots.length === 0) {
-    return { ok: false, role: { kind: 'root', index: 0 }, reason: 'no-roots', error: `${labels.roots}: no trusted root certificate given` };
+    return {
+      ok: false,
+      role: { kind: 'root', index: 0 },
+      reason: 'no-roots',
+      error: `${labels.roots}: no trusted root certificate given`,
+    };
   }
 
   let firstCheckFailure: ChainFailure | undefined;
@@ -219,7 +258,11 @@ export function verifyChainDetailed(opts: ChainInput): ChainSuccess | ChainFailu
 
   const complete = (path: Node[]): ChainSuccess | undefined => {
     // Callers that read the path get every certificate on it decoded, or a parse failure.
-    const bad = checkPath(path, at, labels) ?? (opts.decodePath === false ? undefined : path.map((n) => decodedOrFailure(n, labels)).find((d): d is ChainFailure => 'ok' in d));
+    const bad =
+      checkPath(path, at, labels) ??
+      (opts.decodePath === false
+        ? undefined
+        : path.map((n) => decodedOrFailure(n, labels)).find((d): d is ChainFailure => 'ok' in d));
     if (bad) {
       firstCheckFailure ??= bad;
       return undefined;
@@ -266,9 +309,20 @@ export function verifyChainDetailed(opts: ChainInput): ChainSuccess | ChainFailu
         path.length,
       );
     } else if (curInfo.selfSigned) {
-      noteFailure(fail(cur, 'untrusted-self-signed', 'self-signed and not among the trusted roots', labels), path.length);
+      noteFailure(
+        fail(cur, 'untrusted-self-signed', 'self-signed and not among the trusted roots', labels),
+        path.length,
+      );
     } else {
-      noteFailure(fail(cur, 'no-issuer', `its issuer "${curInfo.issuerText}" is neither in the chain nor among the trusted roots`, labels), path.length);
+      noteFailure(
+        fail(
+          cur,
+          'no-issuer',
+          `its issuer "${curInfo.issuerText}" is neither in the chain nor among the trusted roots`,
+          labels,
+        ),
+        path.length,
+      );
     }
     return undefined;
   };

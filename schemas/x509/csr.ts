@@ -124,9 +124,12 @@ function readCsrDer(der: Buffer, what: string, verifySignature: boolean): Parsed
     } catch {
       // keep the hex
     }
-    throw new PkiError(`${what}: signature algorithm ${oid} is not accepted (use SHA-256 or stronger with RSA, ECDSA or Ed25519)`);
+    throw new PkiError(
+      `${what}: signature algorithm ${oid} is not accepted (use SHA-256 or stronger with RSA, ECDSA or Ed25519)`,
+    );
   }
-  if (sigTlv.end === sigTlv.value || der[sigTlv.value] !== 0) throw malformed(what, 'signature BIT STRING has unused bits');
+  if (sigTlv.end === sigTlv.value || der[sigTlv.value] !== 0)
+    throw malformed(what, 'signature BIT STRING has unused bits');
   const spki = cri[2];
   const spkiParts = childrenOf(der, spki);
   if (spkiParts.length !== 2 || spkiParts[1].tag !== 0x03 || spkiParts[1].end === spkiParts[1].value) {
@@ -141,7 +144,8 @@ function readCsrDer(der: Buffer, what: string, verifySignature: boolean): Parsed
   const rsa = rsaKeyInSpki(der, spki.start);
   if (rsa) {
     checkRsaKey(what, rsa.bits, rsa.exponentUsable, alg);
-    if (verifySignature && !verifyRsaPkcs1(alg.hash, criDer, der.subarray(rsa.start, rsa.end), rsa.bits, signature)) throw badSignature(what);
+    if (verifySignature && !verifyRsaPkcs1(alg.hash, criDer, der.subarray(rsa.start, rsa.end), rsa.bits, signature))
+      throw badSignature(what);
   } else {
     const pub = publicKeyFromSpki(spkiDer, what);
     // An RSA key in another encoding of its SPKI is still an RSA key; others sign only with their own algorithms.
@@ -160,8 +164,14 @@ function readCsrDer(der: Buffer, what: string, verifySignature: boolean): Parsed
 }
 
 /** What an RSA key of a CSR must be, however its SubjectPublicKeyInfo was read. */
-function checkRsaKey(what: string, bits: number, exponentUsable: boolean, alg: VerifyAlgorithm): asserts alg is VerifyAlgorithm & { hash: string; family: 'rsa' } {
-  if (bits < MIN_RSA_BITS) throw new PkiError(`${what}: the CSR's RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required`);
+function checkRsaKey(
+  what: string,
+  bits: number,
+  exponentUsable: boolean,
+  alg: VerifyAlgorithm,
+): asserts alg is VerifyAlgorithm & { hash: string; family: 'rsa' } {
+  if (bits < MIN_RSA_BITS)
+    throw new PkiError(`${what}: the CSR's RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required`);
   if (!exponentUsable) throw new PkiError(`${what}: the CSR's RSA key has a public exponent that is even or below 3`);
   if (alg.family !== 'rsa' || !alg.hash) throw mismatch(what, alg.name, 'RSA');
 }

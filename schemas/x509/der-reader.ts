@@ -54,7 +54,7 @@ export function tlvAt(der: Uint8Array, at: number, limit: number = der.length): 
 export function childrenOf(der: Uint8Array, parent: Tlv): Tlv[] {
   if ((parent.tag & 0x20) === 0) throw new DerError('primitive element has no children');
   const out: Tlv[] = [];
-  for (let at = parent.value; at < parent.end; ) {
+  for (let at = parent.value; at < parent.end;) {
     const child = tlvAt(der, at, parent.end);
     out.push(child);
     at = child.end;
@@ -95,7 +95,8 @@ export function checkContent(der: Uint8Array, t: Tlv): void {
   const len = t.end - t.value;
   const first = der[t.value];
   // Universal types other than SEQUENCE and SET are primitive in DER (X.690 10.2).
-  if ((t.tag & 0xe0) === 0x20 && t.tag !== 0x30 && t.tag !== 0x31) throw new DerError('constructed encoding of a primitive type');
+  if ((t.tag & 0xe0) === 0x20 && t.tag !== 0x30 && t.tag !== 0x31)
+    throw new DerError('constructed encoding of a primitive type');
   switch (t.tag) {
     case 0x00:
       throw new DerError('end-of-contents marker outside an indefinite length');
@@ -105,12 +106,16 @@ export function checkContent(der: Uint8Array, t: Tlv): void {
     case 0x02:
     case 0x0a:
       if (len === 0) throw new DerError('empty INTEGER');
-      if (len > 1 && ((first === 0 && (der[t.value + 1] & 0x80) === 0) || (first === 0xff && (der[t.value + 1] & 0x80) !== 0))) {
+      if (
+        len > 1 &&
+        ((first === 0 && (der[t.value + 1] & 0x80) === 0) || (first === 0xff && (der[t.value + 1] & 0x80) !== 0))
+      ) {
         throw new DerError('INTEGER not in its shortest form');
       }
       return;
     case 0x03:
-      if (len === 0 || first > 7 || (len === 1 && first !== 0)) throw new DerError('BIT STRING with a bad unused-bits count');
+      if (len === 0 || first > 7 || (len === 1 && first !== 0))
+        throw new DerError('BIT STRING with a bad unused-bits count');
       return;
     case 0x05:
       if (len !== 0) throw new DerError('NULL with content');
@@ -119,7 +124,8 @@ export function checkContent(der: Uint8Array, t: Tlv): void {
       if (len === 0 || (der[t.end - 1] & 0x80) !== 0) throw new DerError('incomplete OBJECT IDENTIFIER');
       for (let i = t.value; i < t.end; i++) {
         // 0x80 opening an arc is a leading zero: not the shortest form.
-        if (der[i] === 0x80 && (i === t.value || (der[i - 1] & 0x80) === 0)) throw new DerError('OBJECT IDENTIFIER arc not in its shortest form');
+        if (der[i] === 0x80 && (i === t.value || (der[i - 1] & 0x80) === 0))
+          throw new DerError('OBJECT IDENTIFIER arc not in its shortest form');
       }
       return;
     case 0x0c:
@@ -129,11 +135,13 @@ export function checkContent(der: Uint8Array, t: Tlv): void {
     case 0x1c: {
       // UCS-2 and UCS-4, big-endian: whole characters, each a Unicode scalar value.
       const width = t.tag === 0x1e ? 2 : 4;
-      if (len % width !== 0) throw new DerError('BMPString or UniversalString of a length that is not whole characters');
+      if (len % width !== 0)
+        throw new DerError('BMPString or UniversalString of a length that is not whole characters');
       for (let i = t.value; i < t.end; i += width) {
         let c = 0;
         for (let j = 0; j < width; j++) c = c * 256 + der[i + j];
-        if (c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) throw new DerError('BMPString or UniversalString holding a value that is not a character');
+        if (c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+          throw new DerError('BMPString or UniversalString holding a value that is not a character');
       }
       return;
     }

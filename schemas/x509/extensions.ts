@@ -45,7 +45,10 @@ export function subjectKeyIdentifierHex(keyId: string): string {
   if (keyId.length === 40) return SKI_PREFIX + keyId;
   return extensionHex(OID.subjectKeyIdentifier, false, der({ octstr: { hex: keyId } }));
 }
-const SKI_PREFIX = extensionHex(OID.subjectKeyIdentifier, false, der({ octstr: { hex: '00'.repeat(20) } })).slice(0, -40);
+const SKI_PREFIX = extensionHex(OID.subjectKeyIdentifier, false, der({ octstr: { hex: '00'.repeat(20) } })).slice(
+  0,
+  -40,
+);
 const SKI_PREFIX_DER = Buffer.from(SKI_PREFIX, 'hex');
 
 /** The SubjectKeyIdentifier extension as DER for a 20-byte SHA-1 key identifier. */
@@ -56,7 +59,11 @@ export function subjectKeyIdentifierDer(keyId: Buffer): Buffer {
 
 /** AuthorityKeyIdentifier with keyIdentifier [0] only. */
 export function authorityKeyIdentifierHex(keyId: string): string {
-  return extensionHex(OID.authorityKeyIdentifier, false, der({ seq: [{ tag: { tag: '80', explicit: false, obj: { octstr: { hex: keyId } } } }] }));
+  return extensionHex(
+    OID.authorityKeyIdentifier,
+    false,
+    der({ seq: [{ tag: { tag: '80', explicit: false, obj: { octstr: { hex: keyId } } } }] }),
+  );
 }
 
 /** SubjectAltName; RFC 5280 wants it critical when the subject is empty. */

@@ -120,7 +120,10 @@ const RSA_ALG_ID = Buffer.from('300d06092a864886f70d0101010500', 'hex');
  * Keys read this way stay cheap: OpenSSL 3's SPKI decoder costs ~100 us a key, a PKCS#1 import a
  * thirtieth of that, and issuers and the webhook meet a new key with every CSR and certificate.
  */
-export function rsaKeyInSpki(der: Uint8Array, spkiStart = 0): { start: number; end: number; bits: number; exponentUsable: boolean } | undefined {
+export function rsaKeyInSpki(
+  der: Uint8Array,
+  spkiStart = 0,
+): { start: number; end: number; bits: number; exponentUsable: boolean } | undefined {
   try {
     const c = childrenOf(der, tlvAt(der, spkiStart));
     if (c.length !== 2 || !bytesAt(der, c[0].start, RSA_ALG_ID) || c[1].tag !== 0x03) return undefined;
@@ -131,7 +134,12 @@ export function rsaKeyInSpki(der: Uint8Array, spkiStart = 0): { start: number; e
     if (seq.end !== c[1].end) return undefined;
     const rsa = childrenOf(der, seq);
     if (rsa.length !== 2 || rsa[0].tag !== 0x02 || rsa[1].tag !== 0x02) return undefined;
-    return { start: seq.start, end: seq.end, bits: integerBits(der, rsa[0]), exponentUsable: exponentUsable(der, rsa[1]) };
+    return {
+      start: seq.start,
+      end: seq.end,
+      bits: integerBits(der, rsa[0]),
+      exponentUsable: exponentUsable(der, rsa[1]),
+    };
   } catch (e) {
     if (e instanceof DerError) return undefined;
     throw e;
@@ -176,7 +184,12 @@ export interface SignatureScheme {
   name: string;
 }
 
-const scheme = (hash: string | null, algIdHex: string, name: string): SignatureScheme => ({ hash, algIdHex, algId: Buffer.from(algIdHex, 'hex'), name });
+const scheme = (hash: string | null, algIdHex: string, name: string): SignatureScheme => ({
+  hash,
+  algIdHex,
+  algId: Buffer.from(algIdHex, 'hex'),
+  name,
+});
 const SCHEMES = {
   rsaSha256: scheme('sha256', '300d06092a864886f70d01010b0500', 'sha256WithRSAEncryption'),
   ecdsaSha256: scheme('sha256', '300a06082a8648ce3d040302', 'ecdsa-with-SHA256'),
@@ -226,7 +239,12 @@ const DIGEST_INFO_PREFIX: ReadonlyMap<string, Buffer> = new Map([
 
 /** publicDecrypt's options for a PKCS#1 DER key: it takes the key's import options beside the padding, which @types/node does not list. */
 function pkcs1DecryptKey(pkcs1: Buffer): RsaPublicKey {
-  const key: PublicKeyInput & { key: Buffer; padding: number } = { key: pkcs1, format: 'der', type: 'pkcs1', padding: constants.RSA_PKCS1_PADDING };
+  const key: PublicKeyInput & { key: Buffer; padding: number } = {
+    key: pkcs1,
+    format: 'der',
+    type: 'pkcs1',
+    padding: constants.RSA_PKCS1_PADDING,
+  };
   return key as unknown as RsaPublicKey;
 }
 
@@ -237,7 +255,13 @@ function pkcs1DecryptKey(pkcs1: Buffer): RsaPublicKey {
  * makes). For a new key it costs a sixth less than crypto.verify, which sets up an EVP
  * digest-verify context first; an issuer meets a new key with every CSR.
  */
-export function verifyRsaPkcs1(hash: string, data: Uint8Array, pkcs1: Buffer, modulusBits: number, signature: Uint8Array): boolean {
+export function verifyRsaPkcs1(
+  hash: string,
+  data: Uint8Array,
+  pkcs1: Buffer,
+  modulusBits: number,
+  signature: Uint8Array,
+): boolean {
   const prefix = DIGEST_INFO_PREFIX.get(hash);
   // RSA_verify, too, refuses a signature that is not exactly as long as the modulus.
   if (!prefix || signature.length !== Math.ceil(modulusBits / 8)) return false;

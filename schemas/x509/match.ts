@@ -21,14 +21,19 @@ function certOf(pem: string, what: string): X509Certificate {
  * certificate answer that request" skips it, since the issuer verified it before signing.
  * Throws PkiError when either does not parse.
  */
-export function publicKeyOfCsrMatchesCert(csrPem: string, certPem: string, opts: { verifyCsrSignature?: boolean } = {}): boolean {
+export function publicKeyOfCsrMatchesCert(
+  csrPem: string,
+  certPem: string,
+  opts: { verifyCsrSignature?: boolean } = {},
+): boolean {
   const csr = readCsr(csrPem, 'csrPem', { verifySignature: opts.verifyCsrSignature !== false });
   const cert = parseCertificateFull(certPem, 'certPem');
   if (cert.spkiDer.equals(csr.spkiDer)) return true;
   // Issuers copy the CSR's SubjectPublicKeyInfo, but one that re-encodes the key may write other
   // (equivalent) DER: compare OpenSSL's canonical encodings before saying no.
   try {
-    const spki = (der: Buffer) => createPublicKey({ key: der, format: 'der', type: 'spki' }).export({ type: 'spki', format: 'der' });
+    const spki = (der: Buffer) =>
+      createPublicKey({ key: der, format: 'der', type: 'spki' }).export({ type: 'spki', format: 'der' });
     return spki(cert.spkiDer).equals(spki(csr.spkiDer));
   } catch {
     return false;

@@ -51,7 +51,8 @@ export interface SanEntry {
 }
 
 const URI_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
-const DNS_NAME = /^(\*\.)?([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+const DNS_NAME =
+  /^(\*\.)?([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 
 /** How a host of an IssuedCertificate becomes a SAN: spiffe:// (any URI) -> URI, IP -> IP, else DNS. */
 export function classifyHost(host: string, what: string): SanEntry {
@@ -106,7 +107,9 @@ function generalNameDer(host: string, what: string): Buffer {
     const entry = classifyHost(host, what);
     // classifyHost admits only ASCII for DNS names and URIs.
     tlv =
-      entry.type === 'IP' ? Buffer.from(generalNameHex(toParam(entry)), 'hex') : derTlv(IMPLICIT_TAG[entry.type], [Buffer.from(entry.value, 'latin1')]);
+      entry.type === 'IP'
+        ? Buffer.from(generalNameHex(toParam(entry)), 'hex')
+        : derTlv(IMPLICIT_TAG[entry.type], [Buffer.from(entry.value, 'latin1')]);
     if (hostCache.size >= HOST_CACHE_MAX) hostCache.clear();
     hostCache.set(host, tlv);
   }

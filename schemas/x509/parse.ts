@@ -4,7 +4,14 @@ import { hash, type KeyObject, X509Certificate } from 'node:crypto';
 import { der as derOf, type ExtParam, oidName, parseX509Hex } from './asn1.js';
 import { checkContent, checkTree, childrenOf, DerError, type Tlv, tlvAt, topLevel } from './der-reader.js';
 import { PkiError, withoutLabel } from './errors.js';
-import { describeKeyObject, type KeyDescription, type KeyType, publicKeyFromSpki, rsaKeyInSpki, VERIFY_ALGORITHMS } from './keys.js';
+import {
+  describeKeyObject,
+  type KeyDescription,
+  type KeyType,
+  publicKeyFromSpki,
+  rsaKeyInSpki,
+  VERIFY_ALGORITHMS,
+} from './keys.js';
 import { type DistinguishedName, dnFromArray, dnText, type SanEntry, sanEntriesFromParams } from './names.js';
 import { pemToDer, toPem } from './pem.js';
 import { RecentCache } from './recent-cache.js';
@@ -86,7 +93,8 @@ const parsedCache = new RecentCache<ParsedCert>(32);
  * callers: treat it as read-only (parseCertificate hands out copies).
  */
 export function parseCertificateFull(pem: string, what = 'certificate'): ParsedCert {
-  if (typeof pem !== 'string') throw new PkiError(`${what}: expected PEM text, got ${pem === null ? 'null' : typeof pem}`);
+  if (typeof pem !== 'string')
+    throw new PkiError(`${what}: expected PEM text, got ${pem === null ? 'null' : typeof pem}`);
   const hit = parsedCache.get(pem);
   if (hit) return hit;
   const parsed = parseUncached(pem, what);
@@ -130,18 +138,27 @@ const SCHEMES_BY_ALG_TLV = new Map(
 function readStructure(der: Buffer, what: string): ParsedCert {
   const top = topLevel(der);
   const parts = top.tag === 0x30 ? childrenOf(der, top) : [];
-  if (parts.length !== 3 || parts[0].tag !== 0x30 || parts[1].tag !== 0x30 || parts[2].tag !== 0x03) throw new DerError('not a Certificate');
+  if (parts.length !== 3 || parts[0].tag !== 0x30 || parts[1].tag !== 0x30 || parts[2].tag !== 0x03)
+    throw new DerError('not a Certificate');
   const [tbsTlv, outerAlgTlv, sigTlv] = parts;
   const f = childrenOf(der, tbsTlv);
   let at = 0;
   if (f[0]?.tag === 0xa0) {
     const v = childrenOf(der, f[0]);
     // v1, v2 or v3 (0, 1, 2): there is no other X.509 version.
-    if (v.length !== 1 || v[0].tag !== 0x02 || v[0].end - v[0].value !== 1 || der[v[0].value] > 2) throw new DerError('version');
+    if (v.length !== 1 || v[0].tag !== 0x02 || v[0].end - v[0].value !== 1 || der[v[0].value] > 2)
+      throw new DerError('version');
     at = 1;
   }
   const [serial, innerAlgTlv, issuer, validity, subject, spki] = f.slice(at, at + 6);
-  if (serial?.tag !== 0x02 || innerAlgTlv?.tag !== 0x30 || issuer?.tag !== 0x30 || validity?.tag !== 0x30 || subject?.tag !== 0x30 || spki?.tag !== 0x30) {
+  if (
+    serial?.tag !== 0x02 ||
+    innerAlgTlv?.tag !== 0x30 ||
+    issuer?.tag !== 0x30 ||
+    validity?.tag !== 0x30 ||
+    subject?.tag !== 0x30 ||
+    spki?.tag !== 0x30
+  ) {
     throw new DerError('TBSCertificate fields');
   }
   checkContent(der, serial);
@@ -235,7 +252,19 @@ function checkName(der: Buffer, name: Tlv): void {
 // The extensions readers decode (SKI, KU, SAN, IAN, BC, name constraints, CRL distribution points,
 // policies, AKI, EKU, authority information access), by the DER of their OIDs: their values must
 // be DER through and through. A private extension's value is opaque to everyone, as to OpenSSL.
-const DECODED_EXTENSIONS = new Set(['551d0e', '551d0f', '551d11', '551d12', '551d13', '551d1e', '551d1f', '551d20', '551d23', '551d25', '2b06010505070101']);
+const DECODED_EXTENSIONS = new Set([
+  '551d0e',
+  '551d0f',
+  '551d11',
+  '551d12',
+  '551d13',
+  '551d1e',
+  '551d1f',
+  '551d20',
+  '551d23',
+  '551d25',
+  '2b06010505070101',
+]);
 
 /** Extensions ::= SEQUENCE SIZE (1..MAX) OF SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } */
 function checkExtensions(der: Buffer, wrapper: Tlv): void {
@@ -246,7 +275,9 @@ function checkExtensions(der: Buffer, wrapper: Tlv): void {
   const seen = new Set<string>();
   for (const ext of list) {
     const e = ext.tag === 0x30 ? childrenOf(der, ext) : [];
-    const ok = e[0]?.tag === 0x06 && (e.length === 2 ? e[1].tag === 0x04 : e.length === 3 && e[1].tag === 0x01 && e[2].tag === 0x04);
+    const ok =
+      e[0]?.tag === 0x06 &&
+      (e.length === 2 ? e[1].tag === 0x04 : e.length === 3 && e[1].tag === 0x01 && e[2].tag === 0x04);
     if (!ok) throw new DerError('extension');
     for (const part of e) checkContent(der, part);
     // RFC 5280 4.2: a certificate must not include more than one instance of an extension.
@@ -268,21 +299,44 @@ function checkExtensions(der: Buffer, wrapper: Tlv): void {
  */
 function derTime(der: Buffer, t: Tlv): Date {
   const s = der.toString('latin1', t.value, t.end);
-  const m = t.tag === 0x17 ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s) : t.tag === 0x18 ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s) : null;
+  const m =
+    t.tag === 0x17
+      ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s)
+      : t.tag === 0x18
+        ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s)
+        : null;
   if (!m) throw new DerError('validity time');
   let year = Number(m[1]);
   if (t.tag === 0x17) year += year < 50 ? 2000 : 1900;
-  const [mon, day, h, min, sec] = [m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number];
+  const [mon, day, h, min, sec] = [m[2], m[3], m[4], m[5], m[6]].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const d = new Date(0);
   d.setUTCFullYear(year, mon - 1, day);
   d.setUTCHours(h, min, sec, 0);
   // Date rolls 31 February over into March: a time that does not exist does not parse.
-  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== mon - 1 || d.getUTCDate() !== day || h > 23 || min > 59 || sec > 59) throw new DerError('validity time');
+  if (
+    d.getUTCFullYear() !== year ||
+    d.getUTCMonth() !== mon - 1 ||
+    d.getUTCDate() !== day ||
+    h > 23 ||
+    min > 59 ||
+    sec > 59
+  )
+    throw new DerError('validity time');
   return d;
 }
 
 /** Everything else a user reads about a certificate, decoded by jsrsasign from the DER. */
-function readInfo(der: Buffer, fields: { spkiDer: Buffer; notBefore: Date; notAfter: Date }, what: string): { info: CertInfo; publicKey?: KeyObject } {
+function readInfo(
+  der: Buffer,
+  fields: { spkiDer: Buffer; notBefore: Date; notAfter: Date },
+  what: string,
+): { info: CertInfo; publicKey?: KeyObject } {
   const hex = der.toString('hex');
   const p = parseX509Hex(hex);
   const exts: ExtParam[] = p.aExtInfo ? p.getExtParamArray() : [];

@@ -85,7 +85,9 @@ export function textBase64(text: string): string {
  * the same text; otherwise the expression decides.
  */
 export function blockBodyDer(body: string): Buffer | undefined {
-  return nonEmpty(decodeBase64Strict(body.replaceAll('\n', ''))) ?? nonEmpty(decodeBase64Strict(body.replace(/\s+/g, '')));
+  return (
+    nonEmpty(decodeBase64Strict(body.replaceAll('\n', ''))) ?? nonEmpty(decodeBase64Strict(body.replace(/\s+/g, '')))
+  );
 }
 
 function nonEmpty(b: Buffer | undefined): Buffer | undefined {
@@ -117,10 +119,14 @@ export function pemToDer(pem: string, types: readonly string[], what: string): B
   if (count > 1) throw new PkiError(`${what}: expected one ${types[0]} block, found ${count}`);
   const found = blockBodyDer(body);
   // Told apart only on failure: the trim is a copy of every body otherwise.
-  if (!found) throw new PkiError(body.trim() === '' ? `${what}: the ${types[0]} block is empty` : `${what}: the ${types[0]} block's body is not base64`);
+  if (!found)
+    throw new PkiError(
+      body.trim() === ''
+        ? `${what}: the ${types[0]} block is empty`
+        : `${what}: the ${types[0]} block's body is not base64`,
+    );
   return found;
 }
-
 
 /** The certificates in a bundle, canonical PEM each; other block types are ignored. */
 export function certificatesIn(text: string): string[] {

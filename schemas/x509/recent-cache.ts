@@ -22,7 +22,8 @@ export class RecentCache<V extends NonNullable<unknown> | null> {
   #hand = 0;
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity: expected a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`capacity: expected a positive integer, got ${capacity}`);
     this.#keys = new Array<string | undefined>(capacity).fill(undefined);
     this.#values = new Array<V | undefined>(capacity).fill(undefined);
     this.#marked = new Uint8Array(capacity);

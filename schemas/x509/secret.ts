@@ -91,10 +91,13 @@ const SECRET_LABELS: RoleLabels = {
 /** A chain failure in Secret terms: led by the key that holds what is wrong. */
 function chainErrorForSecret(f: ChainFailure): string {
   const detail = f.certificate && f.why ? `certificate ${f.certificate}: ${f.why}` : f.error;
-  const noIssuer = f.reason === 'no-issuer' || f.reason === 'issuer-key-mismatch' || f.reason === 'untrusted-self-signed';
+  const noIssuer =
+    f.reason === 'no-issuer' || f.reason === 'issuer-key-mismatch' || f.reason === 'untrusted-self-signed';
   switch (f.role.kind) {
     case 'cert':
-      return noIssuer ? `${ISTIO_KEYS.rootCert}: does not contain the root that issued ${ISTIO_KEYS.caCert} (${detail})` : `${ISTIO_KEYS.caCert}: ${detail}`;
+      return noIssuer
+        ? `${ISTIO_KEYS.rootCert}: does not contain the root that issued ${ISTIO_KEYS.caCert} (${detail})`
+        : `${ISTIO_KEYS.caCert}: ${detail}`;
     case 'chain':
       return noIssuer
         ? `${ISTIO_KEYS.rootCert}: does not contain the root that ${ISTIO_KEYS.certChain} leads to (${SECRET_LABELS.chain(f.role.index)}: ${detail})`
@@ -121,7 +124,8 @@ export function verifySigningSecret(data: Record<string, string>, opts: { at?: D
 }
 
 function readSigningSecret(data: Record<string, string>, at: Date) {
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new SecretError('data: expected the Secret data map');
+  if (data === null || typeof data !== 'object' || Array.isArray(data))
+    throw new SecretError('data: expected the Secret data map');
   const warnings: string[] = [];
   const has = (k: string) => data[k] !== undefined && data[k] !== null && data[k] !== '';
   let caCertPem: string;
@@ -131,12 +135,17 @@ function readSigningSecret(data: Record<string, string>, at: Date) {
   let legacy = false;
   let tls = false;
   if (has(ISTIO_KEYS.caCert)) {
-    for (const k of [ISTIO_KEYS.caKey, ISTIO_KEYS.rootCert]) if (!has(k)) throw new SecretError(`${k}: missing (the Istio cacerts layout needs ${ISTIO_KEYS.caCert}, ${ISTIO_KEYS.caKey}, ${ISTIO_KEYS.rootCert} and ${ISTIO_KEYS.certChain})`);
+    for (const k of [ISTIO_KEYS.caKey, ISTIO_KEYS.rootCert])
+      if (!has(k))
+        throw new SecretError(
+          `${k}: missing (the Istio cacerts layout needs ${ISTIO_KEYS.caCert}, ${ISTIO_KEYS.caKey}, ${ISTIO_KEYS.rootCert} and ${ISTIO_KEYS.certChain})`,
+        );
     caCertPem = oneCert(decodeValue(data, ISTIO_KEYS.caCert) as string, ISTIO_KEYS.caCert);
     caKeyPem = keyBlock(decodeValue(data, ISTIO_KEYS.caKey) as string, ISTIO_KEYS.caKey);
     rootText = decodeValue(data, ISTIO_KEYS.rootCert) as string;
     chainText = has(ISTIO_KEYS.certChain) ? decodeValue(data, ISTIO_KEYS.certChain) : undefined;
-    if (chainText === undefined) warnings.push(`${ISTIO_KEYS.certChain}: missing; treated as ${ISTIO_KEYS.caCert} alone (Istio expects it)`);
+    if (chainText === undefined)
+      warnings.push(`${ISTIO_KEYS.certChain}: missing; treated as ${ISTIO_KEYS.caCert} alone (Istio expects it)`);
   } else if (has(LEGACY_KEY) && has(ISTIO_KEYS.rootCert)) {
     legacy = true;
     caKeyPem = keyBlock(decodeValue(data, LEGACY_KEY) as string, LEGACY_KEY);
@@ -148,7 +157,9 @@ function readSigningSecret(data: Record<string, string>, at: Date) {
       throw new SecretError(`${LEGACY_KEY}: does not match ${ISTIO_KEYS.rootCert}`);
     }
     caCertPem = own;
-    warnings.push(`legacy layout: read ${LEGACY_KEY} as ${ISTIO_KEYS.caKey} and the root in ${ISTIO_KEYS.rootCert} as ${ISTIO_KEYS.caCert}; rewrite the Secret in the Istio cacerts layout (${ISTIO_KEYS.caCert}, ${ISTIO_KEYS.caKey}, ${ISTIO_KEYS.rootCert}, ${ISTIO_KEYS.certChain})`);
+    warnings.push(
+      `legacy layout: read ${LEGACY_KEY} as ${ISTIO_KEYS.caKey} and the root in ${ISTIO_KEYS.rootCert} as ${ISTIO_KEYS.caCert}; rewrite the Secret in the Istio cacerts layout (${ISTIO_KEYS.caCert}, ${ISTIO_KEYS.caKey}, ${ISTIO_KEYS.rootCert}, ${ISTIO_KEYS.certChain})`,
+    );
   } else if (has(TLS_KEYS.cert) && has(TLS_KEYS.key) && !has(ISTIO_KEYS.caKey) && !has(ISTIO_KEYS.rootCert)) {
     // cert-manager's CA Secrets (kubernetes.io/tls): tls.crt is the CA with its chain, ca.crt its root.
     tls = true;
@@ -157,16 +168,26 @@ function readSigningSecret(data: Record<string, string>, at: Date) {
     caCertPem = tlsCerts[0];
     caKeyPem = keyBlock(decodeValue(data, TLS_KEYS.key) as string, TLS_KEYS.key);
     if (has(TLS_KEYS.ca)) rootText = decodeValue(data, TLS_KEYS.ca) as string;
-    else if (tlsCerts.length === 1 && parseCertificateFull(caCertPem, TLS_KEYS.cert).info.selfSigned) rootText = caCertPem;
-    else throw new SecretError(`${TLS_KEYS.ca}: missing (a ${TLS_KEYS.cert} that is not a self-signed root needs the root that anchors it in ${TLS_KEYS.ca})`);
+    else if (tlsCerts.length === 1 && parseCertificateFull(caCertPem, TLS_KEYS.cert).info.selfSigned)
+      rootText = caCertPem;
+    else
+      throw new SecretError(
+        `${TLS_KEYS.ca}: missing (a ${TLS_KEYS.cert} that is not a self-signed root needs the root that anchors it in ${TLS_KEYS.ca})`,
+      );
     chainText = tlsCerts.join('');
   } else if (has(ISTIO_KEYS.caKey) || has(ISTIO_KEYS.rootCert) || has(ISTIO_KEYS.certChain)) {
-    throw new SecretError(`${ISTIO_KEYS.caCert}: missing (the Istio cacerts layout needs ${ISTIO_KEYS.caCert}, ${ISTIO_KEYS.caKey}, ${ISTIO_KEYS.rootCert} and ${ISTIO_KEYS.certChain})`);
+    throw new SecretError(
+      `${ISTIO_KEYS.caCert}: missing (the Istio cacerts layout needs ${ISTIO_KEYS.caCert}, ${ISTIO_KEYS.caKey}, ${ISTIO_KEYS.rootCert} and ${ISTIO_KEYS.certChain})`,
+    );
   } else if (has(LEGACY_KEY)) {
-    throw new SecretError(`${ISTIO_KEYS.rootCert}: missing (the legacy layout needs ${LEGACY_KEY} and ${ISTIO_KEYS.rootCert})`);
+    throw new SecretError(
+      `${ISTIO_KEYS.rootCert}: missing (the legacy layout needs ${LEGACY_KEY} and ${ISTIO_KEYS.rootCert})`,
+    );
   } else {
     const present = Object.keys(data);
-    throw new SecretError(`${ISTIO_KEYS.caCert}: missing; not a signing Secret (expected ${ISTIO_KEYS.caCert}, ${ISTIO_KEYS.caKey}, ${ISTIO_KEYS.rootCert}, ${ISTIO_KEYS.certChain}, or legacy ${LEGACY_KEY} + ${ISTIO_KEYS.rootCert}, or cert-manager's ${TLS_KEYS.cert} + ${TLS_KEYS.key} + ${TLS_KEYS.ca}; found ${present.length ? present.join(', ') : 'no keys'})`);
+    throw new SecretError(
+      `${ISTIO_KEYS.caCert}: missing; not a signing Secret (expected ${ISTIO_KEYS.caCert}, ${ISTIO_KEYS.caKey}, ${ISTIO_KEYS.rootCert}, ${ISTIO_KEYS.certChain}, or legacy ${LEGACY_KEY} + ${ISTIO_KEYS.rootCert}, or cert-manager's ${TLS_KEYS.cert} + ${TLS_KEYS.key} + ${TLS_KEYS.ca}; found ${present.length ? present.join(', ') : 'no keys'})`,
+    );
   }
 
   const caKey = legacy ? LEGACY_KEY : tls ? TLS_KEYS.key : ISTIO_KEYS.caKey;
@@ -189,19 +210,27 @@ function readSigningSecret(data: Record<string, string>, at: Date) {
   if (!legacy && !caX509.checkPrivateKey(privateKeyObject(caKeyPem, caKey))) {
     throw new SecretError(`${caKey}: does not match ${caCertKey}`);
   }
-  if (!ca.info.isCA) throw new SecretError(`${caCertKey}: ${certLabel(ca.info)} is not a CA certificate (basicConstraints CA:TRUE missing), so it cannot sign`);
+  if (!ca.info.isCA)
+    throw new SecretError(
+      `${caCertKey}: ${certLabel(ca.info)} is not a CA certificate (basicConstraints CA:TRUE missing), so it cannot sign`,
+    );
   if (ca.info.keyUsage.length > 0 && !ca.info.keyUsage.includes('keyCertSign')) {
     throw new SecretError(`${caCertKey}: ${certLabel(ca.info)} has keyUsage without keyCertSign, so it cannot sign`);
   }
   for (const [i, r] of roots.entries()) {
-    if (!r.info.isCA) throw new SecretError(`${ISTIO_KEYS.rootCert}: certificate ${i + 1} ${certLabel(r.info)} is not a CA certificate`);
+    if (!r.info.isCA)
+      throw new SecretError(
+        `${ISTIO_KEYS.rootCert}: certificate ${i + 1} ${certLabel(r.info)} is not a CA certificate`,
+      );
   }
 
   let chainPems: string[] = [];
   if (chainText !== undefined) {
     const chain = parseAll(chainText, ISTIO_KEYS.certChain);
     if (!chain[0].der.equals(ca.der)) {
-      throw new SecretError(`${ISTIO_KEYS.certChain}: does not start with ${ISTIO_KEYS.caCert} (the Istio layout puts ${ISTIO_KEYS.caCert} first, then the chain up to the root)`);
+      throw new SecretError(
+        `${ISTIO_KEYS.certChain}: does not start with ${ISTIO_KEYS.caCert} (the Istio layout puts ${ISTIO_KEYS.caCert} first, then the chain up to the root)`,
+      );
     }
     chainPems = chain.slice(1).map((c) => c.info.pem);
   }
@@ -211,10 +240,13 @@ function readSigningSecret(data: Record<string, string>, at: Date) {
   // Keep what lies strictly between ca-cert and its root; a root repeated in cert-chain is dropped.
   const between = v.path.slice(1, -1).map((c) => c.pem);
   const unused = chainPems.filter((p) => !between.includes(p) && !rootPems.includes(p)).length;
-  if (unused > 0) warnings.push(`${ISTIO_KEYS.certChain}: ${unused} certificate(s) not on the path to the root were ignored`);
+  if (unused > 0)
+    warnings.push(`${ISTIO_KEYS.certChain}: ${unused} certificate(s) not on the path to the root were ignored`);
   const daysLeft = (ca.info.notAfter.getTime() - at.getTime()) / DAY_MS;
   if (daysLeft < EXPIRY_WARNING_DAYS) {
-    warnings.push(`${caCertKey}: ${certLabel(ca.info)} expires in ${Math.max(0, Math.floor(daysLeft))} day(s), at ${ca.info.notAfter.toISOString()}`);
+    warnings.push(
+      `${caCertKey}: ${certLabel(ca.info)} expires in ${Math.max(0, Math.floor(daysLeft))} day(s), at ${ca.info.notAfter.toISOString()}`,
+    );
   }
   return { caCertPem: ca.info.pem, caKeyPem, rootPems, chainPems: between, warnings };
 }
@@ -232,10 +264,16 @@ export function buildIssuedSecretData(opts: {
   rootPems: string[];
   at?: Date;
 }): Record<string, string> {
-  const v = verifyChainDetailed({ certPem: opts.caCertPem, chainPems: opts.chainPems ?? [], rootPems: opts.rootPems, at: opts.at });
+  const v = verifyChainDetailed({
+    certPem: opts.caCertPem,
+    chainPems: opts.chainPems ?? [],
+    rootPems: opts.rootPems,
+    at: opts.at,
+  });
   if (!v.ok) throw new PkiError(`caCertPem does not chain to rootPems: ${v.error}`);
   const key = privateKeyObject(opts.caKeyPem, 'caKeyPem');
-  if (!new X509Certificate(v.path[0].pem).checkPrivateKey(key)) throw new PkiError('caKeyPem: does not match caCertPem');
+  if (!new X509Certificate(v.path[0].pem).checkPrivateKey(key))
+    throw new PkiError('caKeyPem: does not match caCertPem');
   const keyPem = splitPem(opts.caKeyPem).find((b) => /PRIVATE KEY$/.test(b.type))?.pem ?? opts.caKeyPem;
   const certChain = v.path.map((c) => c.pem).join('');
   const roots = opts.rootPems.flatMap((r) => certificatesIn(r)).join('');
@@ -264,16 +302,27 @@ export interface SecretInspection {
  * Everything `kubectl mesh-cert inspect secret` shows: every key decoded (certificates parsed,
  * private keys described by type and size only), and the verification verdict.
  */
-export function inspectSecretData(data: Record<string, string>, opts: { at?: Date; currentRootPems?: string[] } = {}): SecretInspection {
+export function inspectSecretData(
+  data: Record<string, string>,
+  opts: { at?: Date; currentRootPems?: string[] } = {},
+): SecretInspection {
   const at = opts.at ?? new Date();
-  const layout: SecretInspection['layout'] = data?.[ISTIO_KEYS.caCert] ? 'istio' : data?.[LEGACY_KEY] && data?.[ISTIO_KEYS.rootCert] ? 'legacy' : 'unknown';
+  const layout: SecretInspection['layout'] = data?.[ISTIO_KEYS.caCert]
+    ? 'istio'
+    : data?.[LEGACY_KEY] && data?.[ISTIO_KEYS.rootCert]
+      ? 'legacy'
+      : 'unknown';
   const entries: SecretInspection['entries'] = [];
   for (const key of Object.keys(data ?? {}).sort()) {
     try {
       const text = decodeValue(data, key);
       if (text === undefined) continue;
       const blocks = splitPem(text);
-      const certs = blocks.filter((b) => b.type === 'CERTIFICATE').map((b, i) => parseCertificateFull(b.pem, `${key} certificate ${i + 1}`).infoAs(`${key} certificate ${i + 1}`));
+      const certs = blocks
+        .filter((b) => b.type === 'CERTIFICATE')
+        .map((b, i) =>
+          parseCertificateFull(b.pem, `${key} certificate ${i + 1}`).infoAs(`${key} certificate ${i + 1}`),
+        );
       const keyBlockPem = blocks.find((b) => /PRIVATE KEY$/.test(b.type))?.pem;
       entries.push({
         key,
@@ -292,14 +341,24 @@ export function inspectSecretData(data: Record<string, string>, opts: { at?: Dat
     warnings: verdict.ok ? verdict.warnings : [],
   };
   if (verdict.ok) {
-    const chain = verifyChainDetailed({ certPem: verdict.caCertPem, chainPems: verdict.chainPems, rootPems: verdict.rootPems, at });
+    const chain = verifyChainDetailed({
+      certPem: verdict.caCertPem,
+      chainPems: verdict.chainPems,
+      rootPems: verdict.rootPems,
+      at,
+    });
     if (chain.ok) {
       out.verification = { ok: true, path: chain.path };
       out.caCert = chain.path[0];
     }
     out.keyMatchesCaCert = true;
     if (opts.currentRootPems) {
-      out.signedByCurrentRoot = verifyChainDetailed({ certPem: verdict.caCertPem, chainPems: verdict.chainPems, rootPems: opts.currentRootPems, at }).ok;
+      out.signedByCurrentRoot = verifyChainDetailed({
+        certPem: verdict.caCertPem,
+        chainPems: verdict.chainPems,
+        rootPems: opts.currentRootPems,
+        at,
+      }).ok;
     }
   } else {
     const caEntry = entries.find((e) => e.key === ISTIO_KEYS.caCert)?.certificates?.[0];

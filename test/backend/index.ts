@@ -19,9 +19,13 @@ export const BACKENDS: readonly BackendKind[] = parseBackends(process.env.MESH_C
 
 export function parseBackends(text: string | undefined): readonly BackendKind[] {
   if (!text) return KINDS;
-  const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = list.find((s) => !KINDS.includes(s as BackendKind));
-  if (bad !== undefined) throw new Error(`MESH_CERT_BACKENDS: unknown backend "${bad}" (expected a comma list of ${KINDS.join(', ')})`);
+  if (bad !== undefined)
+    throw new Error(`MESH_CERT_BACKENDS: unknown backend "${bad}" (expected a comma list of ${KINDS.join(', ')})`);
   return list as BackendKind[];
 }
 

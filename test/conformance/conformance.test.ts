@@ -27,11 +27,15 @@ describe('the sandbox held to kube-apiserver', () => {
   }, 60_000);
 
   for (const c of CASES) {
-    it(`${c.area}: ${c.id}: ${c.title}`, async () => {
-      const r = await runCase(c, sb!, kube!);
-      results.push(r);
-      expect(r.verdict, `silent divergence at ${r.detail}`).not.toBe('diverges');
-    }, (c.timeoutMs ?? 60_000) + 60_000);
+    it(
+      `${c.area}: ${c.id}: ${c.title}`,
+      async () => {
+        const r = await runCase(c, sb!, kube!);
+        results.push(r);
+        expect(r.verdict, `silent divergence at ${r.detail}`).not.toBe('diverges');
+      },
+      (c.timeoutMs ?? 60_000) + 60_000,
+    );
   }
 
   it('matches in at least 90% of the cases, refuses the rest plainly', () => {

@@ -34,11 +34,16 @@ const SKEW = /^WARNING: version difference between client .* exceeds the support
 
 /** What varies from run to run and server to server in any text: uids, times, ports, kubectl's skew warning. */
 export function normText(s: string): string {
-  return s.replace(SKEW, '').replace(UID, '<uid>').replace(TIME, '<time>').replace(PORT, '127.0.0.1:<port>')
+  return s
+    .replace(SKEW, '')
+    .replace(UID, '<uid>')
+    .replace(TIME, '<time>')
+    .replace(PORT, '127.0.0.1:<port>')
     .replace(/ResourceVersion in record \(\d+\)/g, 'ResourceVersion in record (<rv>)')
     .replace(/\/tmp\/(LIVE|MERGED)-\d+/g, '/tmp/$1-<n>')
     .replace(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/g, '<certificate>')
-    .replace(/\n{2,}/g, '\n').trim();
+    .replace(/\n{2,}/g, '\n')
+    .trim();
 }
 
 /** Request paths: resourceVersions and continue tokens differ by server. */
@@ -53,7 +58,9 @@ export function normAges(s: string): string {
 
 /** Long strings (a 300 KB annotation) are compared by length and hash, and shown short. */
 function shorten(s: string): string {
-  return s.length <= 300 ? s : `${s.slice(0, 60)}…<${s.length} chars, sha256 ${createHash('sha256').update(s).digest('hex').slice(0, 12)}>`;
+  return s.length <= 300
+    ? s
+    : `${s.slice(0, 60)}…<${s.length} chars, sha256 ${createHash('sha256').update(s).digest('hex').slice(0, 12)}>`;
 }
 
 function normDeep(v: unknown): unknown {
@@ -69,7 +76,16 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 export function pickMeta(m: any): Obs {
   if (!m || typeof m !== 'object') return {};
   const out: Obs = {};
-  for (const k of ['name', 'generateName', 'namespace', 'labels', 'finalizers', 'generation', 'deletionGracePeriodSeconds'] as const) if (m[k] !== undefined) out[k] = m[k];
+  for (const k of [
+    'name',
+    'generateName',
+    'namespace',
+    'labels',
+    'finalizers',
+    'generation',
+    'deletionGracePeriodSeconds',
+  ] as const)
+    if (m[k] !== undefined) out[k] = m[k];
   if (m.annotations) {
     const a = { ...m.annotations };
     delete a[LAST_APPLIED];
@@ -85,7 +101,8 @@ export function pickObject(o: any): unknown {
   if (!o || typeof o !== 'object') return o;
   if (Array.isArray(o.items) && typeof o.kind === 'string' && o.kind.endsWith('List')) {
     return {
-      kind: o.kind, apiVersion: o.apiVersion,
+      kind: o.kind,
+      apiVersion: o.apiVersion,
       ...(o.metadata?.continue ? { continue: '<set>' } : {}),
       ...(o.metadata?.remainingItemCount !== undefined ? { remainingItemCount: o.metadata.remainingItemCount } : {}),
       items: o.items.map(pickObject),
@@ -101,7 +118,8 @@ function warningsOf(h: RawResponse['headers']): string[] {
   const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
   // "299 - \"text\"" (several may be joined by ", " in one header line)
   const out: string[] = [];
-  for (const line of list) for (const m of line.matchAll(/\d{3} \S+ "((?:[^"\\]|\\.)*)"/g)) out.push(m[1].replace(/\\(.)/g, '$1'));
+  for (const line of list)
+    for (const m of line.matchAll(/\d{3} \S+ "((?:[^"\\]|\\.)*)"/g)) out.push(m[1].replace(/\\(.)/g, '$1'));
   return out.map(normText);
 }
 
@@ -120,14 +138,18 @@ export function statusObs(body: any): Obs {
     for (const c of d.causes as any[]) {
       const x = { reason: c.reason, field: c.field, message: c.message };
       const k = JSON.stringify(x);
-      if (!seen.has(k)) { seen.add(k); causes.push(x); }
+      if (!seen.has(k)) {
+        seen.add(k);
+        causes.push(x);
+      }
     }
     causes = causes.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
   }
   if (typeof message === 'string' && causes.length > 1) {
     const m = /^([\s\S]* is invalid: )\[([\s\S]*)\]$/.exec(message);
     const items = [...new Set(causes.map((c) => `${c.field}: ${c.message}`))].sort();
-    if (m && m[2].length === items.join(', ').length && items.every((it) => m[2].includes(it))) message = `${m[1]}[${items.join(', ')}]`;
+    if (m && m[2].length === items.join(', ').length && items.every((it) => m[2].includes(it)))
+      message = `${m[1]}[${items.join(', ')}]`;
   }
   out.message = message;
   if (d) {
@@ -162,23 +184,41 @@ export class Ctx {
   readonly log: Obs[] = [];
   private readonly hooks: string[] = [];
 
-  constructor(readonly t: Target, readonly hook: Hook, readonly ns: string) {}
+  constructor(
+    readonly t: Target,
+    readonly hook: Hook,
+    readonly ns: string,
+  ) {}
 
-  note(label: string, value: unknown): void { this.log.push({ note: label, value: normDeep(value) }); }
+  note(label: string, value: unknown): void {
+    this.log.push({ note: label, value: normDeep(value) });
+  }
 
   async kubectl(args: string[], input?: string, o: KubectlOptions = {}): Promise<RunResult> {
     const r = await this.t.kubectl(args, input);
     if (!o.quiet) {
-      const fix = (s: string): string => { let x = normText(s); if (o.ages) x = normAges(x); return o.fix ? o.fix(x) : x; };
+      const fix = (s: string): string => {
+        let x = normText(s);
+        if (o.ages) x = normAges(x);
+        return o.fix ? o.fix(x) : x;
+      };
       let stdout: unknown = fix(r.stdout);
-      if (o.json && r.code === 0) { try { stdout = pickObject(JSON.parse(r.stdout)); } catch { /* keep the text */ } }
+      if (o.json && r.code === 0) {
+        try {
+          stdout = pickObject(JSON.parse(r.stdout));
+        } catch {
+          /* keep the text */
+        }
+      }
       this.log.push({ kubectl: args.join(' '), exit: r.code, stdout, stderr: fix(r.stderr) });
     }
     return r;
   }
 
   /** kubectl in the case's namespace */
-  k(args: string[], input?: string, o: KubectlOptions = {}): Promise<RunResult> { return this.kubectl(['-n', this.ns, ...args], input, o); }
+  k(args: string[], input?: string, o: KubectlOptions = {}): Promise<RunResult> {
+    return this.kubectl(['-n', this.ns, ...args], input, o);
+  }
 
   async http(method: string, path: string, body?: unknown, o: HttpOptions = {}): Promise<RawResponse> {
     const r = await this.t.raw(method, path, body, o);
@@ -199,33 +239,63 @@ export class Ctx {
     return ok;
   }
 
-  async watch(path: string, until: (events: WatchEvent[]) => boolean, timeoutMs: number, pick: (e: WatchEvent) => unknown): Promise<WatchEvent[]> {
+  async watch(
+    path: string,
+    until: (events: WatchEvent[]) => boolean,
+    timeoutMs: number,
+    pick: (e: WatchEvent) => unknown,
+  ): Promise<WatchEvent[]> {
     const events = await this.t.watch(path, until, timeoutMs);
     this.log.push({ watch: normPath(path), events: events.map(pick) });
     return events;
   }
 
   /** Starts a watch now and returns a function that waits for its result (the events are logged then). */
-  watchFrom(path: string, until: (events: WatchEvent[]) => boolean, timeoutMs: number, pick: (e: WatchEvent) => unknown): () => Promise<WatchEvent[]> {
+  watchFrom(
+    path: string,
+    until: (events: WatchEvent[]) => boolean,
+    timeoutMs: number,
+    pick: (e: WatchEvent) => unknown,
+  ): () => Promise<WatchEvent[]> {
     const p = this.t.watch(path, until, timeoutMs);
-    return async () => { const events = await p; this.log.push({ watch: normPath(path), events: events.map(pick) }); return events; };
+    return async () => {
+      const events = await p;
+      this.log.push({ watch: normPath(path), events: events.map(pick) });
+      return events;
+    };
   }
 
   /**
    * Registers the case's webhook (the target's test webhook, by URL), limited to the case's
    * namespace, plus configmaps CREATE so a dry-run probe shows when the server calls it.
    */
-  async webhook(kind: 'Mutating' | 'Validating', rules: Array<Record<string, unknown>>, extra: Record<string, unknown> = {}): Promise<void> {
+  async webhook(
+    kind: 'Mutating' | 'Validating',
+    rules: Array<Record<string, unknown>>,
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
     const name = `${this.ns}.${kind.toLowerCase()}.conformance.test`;
     const plural = `${kind.toLowerCase()}webhookconfigurations`;
     const cfg = {
-      apiVersion: 'admissionregistration.k8s.io/v1', kind: `${kind}WebhookConfiguration`, metadata: { name },
-      webhooks: [{
-        name, clientConfig: { url: `${this.hook.url}/${this.ns}`, caBundle: this.hook.caBundle },
-        rules: [...rules, { apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps'], operations: ['CREATE'] }],
-        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': this.ns } },
-        sideEffects: 'None', admissionReviewVersions: ['v1'], timeoutSeconds: 5, failurePolicy: 'Fail', ...extra,
-      }],
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: `${kind}WebhookConfiguration`,
+      metadata: { name },
+      webhooks: [
+        {
+          name,
+          clientConfig: { url: `${this.hook.url}/${this.ns}`, caBundle: this.hook.caBundle },
+          rules: [
+            ...rules,
+            { apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps'], operations: ['CREATE'] },
+          ],
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': this.ns } },
+          sideEffects: 'None',
+          admissionReviewVersions: ['v1'],
+          timeoutSeconds: 5,
+          failurePolicy: 'Fail',
+          ...extra,
+        },
+      ],
     };
     const r = await this.t.raw('POST', `/apis/admissionregistration.k8s.io/v1/${plural}`, cfg);
     if (r.status !== 201) throw new Error(`registering the webhook: ${r.status} ${r.text}`);
@@ -234,8 +304,13 @@ export class Ctx {
     const end = Date.now() + 20_000;
     for (let i = 0; ; i++) {
       const before = this.hook.calls.length;
-      await this.t.raw('POST', `/api/v1/namespaces/${this.ns}/configmaps?dryRun=All`, { metadata: { name: `probe-${i}` } });
-      if (this.hook.calls.slice(before).some((c) => c.name === `probe-${i}` || c.object?.metadata?.name === `probe-${i}`)) break;
+      await this.t.raw('POST', `/api/v1/namespaces/${this.ns}/configmaps?dryRun=All`, {
+        metadata: { name: `probe-${i}` },
+      });
+      if (
+        this.hook.calls.slice(before).some((c) => c.name === `probe-${i}` || c.object?.metadata?.name === `probe-${i}`)
+      )
+        break;
       if (Date.now() > end) throw new Error('the webhook configuration did not take effect in 20 s');
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -244,7 +319,12 @@ export class Ctx {
 
   /** The calls the webhook got since registration, probes left out. */
   hookCalls(): any[] {
-    return this.hook.calls.filter((c) => !(c.resource?.resource === 'configmaps' && String(c.name ?? c.object?.metadata?.name ?? '').startsWith('probe-')));
+    return this.hook.calls.filter(
+      (c) =>
+        !(
+          c.resource?.resource === 'configmaps' && String(c.name ?? c.object?.metadata?.name ?? '').startsWith('probe-')
+        ),
+    );
   }
 
   async cleanup(): Promise<void> {
@@ -269,18 +349,29 @@ export function httpObs(method: string, path: string, r: RawResponse, pick: (bod
 export type Verdict = 'match' | 'refused' | 'diverges';
 
 export interface CaseResult {
-  id: string; area: string; title: string; verdict: Verdict;
+  id: string;
+  area: string;
+  title: string;
+  verdict: Verdict;
   /** for refused: the refusal message; for diverges: the first differing observation of each */
   detail?: string;
-  sandbox: Obs[]; kube: Obs[];
+  sandbox: Obs[];
+  kube: Obs[];
   ms: { sandbox: number; kube: number };
 }
 
-const stable = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x)
-  ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+const stable = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(
+          Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : x,
+  );
 
 export function isRefusal(o: Obs): boolean {
-  if (o.status === REFUSAL.code && o.reason === REFUSAL.reason && String(o.message ?? '').startsWith(REFUSAL.prefix)) return true;
+  if (o.status === REFUSAL.code && o.reason === REFUSAL.reason && String(o.message ?? '').startsWith(REFUSAL.prefix))
+    return true;
   if (typeof o.kubectl === 'string' && o.exit !== 0 && String(o.stderr).includes(REFUSAL.prefix)) return true;
   return false;
 }
@@ -288,10 +379,14 @@ export function isRefusal(o: Obs): boolean {
 export function verdict(sandbox: Obs[], kube: Obs[]): { verdict: Verdict; detail?: string } {
   const n = Math.max(sandbox.length, kube.length);
   for (let i = 0; i < n; i++) {
-    const a = sandbox[i]; const b = kube[i];
+    const a = sandbox[i];
+    const b = kube[i];
     if (a !== undefined && b !== undefined && stable(a) === stable(b)) continue;
     if (a !== undefined && isRefusal(a)) return { verdict: 'refused', detail: String(a.message ?? a.stderr) };
-    return { verdict: 'diverges', detail: `step ${i + 1}\n  sandbox: ${a === undefined ? '(none)' : stable(a)}\n  kube:    ${b === undefined ? '(none)' : stable(b)}` };
+    return {
+      verdict: 'diverges',
+      detail: `step ${i + 1}\n  sandbox: ${a === undefined ? '(none)' : stable(a)}\n  kube:    ${b === undefined ? '(none)' : stable(b)}`,
+    };
   }
   return { verdict: 'match' };
 }
@@ -305,7 +400,10 @@ export async function runOn(c: Case, t: Target, hook: Hook, suffix = ''): Promis
     const r = await t.raw('POST', '/api/v1/namespaces', { metadata: { name: ns } });
     if (r.status !== 201) throw new Error(`creating namespace ${ns}: ${r.status} ${r.text}`);
     // kube-controller-manager fills a new namespace a moment later: start from the filled state
-    for (const p of [`/api/v1/namespaces/${ns}/configmaps/kube-root-ca.crt`, `/api/v1/namespaces/${ns}/serviceaccounts/default`]) {
+    for (const p of [
+      `/api/v1/namespaces/${ns}/configmaps/kube-root-ca.crt`,
+      `/api/v1/namespaces/${ns}/serviceaccounts/default`,
+    ]) {
       const end = Date.now() + 30_000;
       while ((await t.raw('GET', p)).status !== 200) {
         if (Date.now() > end) throw new Error(`${p} did not appear in 30 s`);
@@ -314,8 +412,12 @@ export async function runOn(c: Case, t: Target, hook: Hook, suffix = ''): Promis
     }
     let timer: NodeJS.Timeout | undefined;
     const limit = c.timeoutMs ?? 60_000;
-    await Promise.race([c.run(ctx), new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`case did not finish in ${limit} ms`)), limit); })])
-      .finally(() => clearTimeout(timer));
+    await Promise.race([
+      c.run(ctx),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`case did not finish in ${limit} ms`)), limit);
+      }),
+    ]).finally(() => clearTimeout(timer));
   } catch (e) {
     ctx.log.push({ error: normText((e as Error).message) });
   } finally {
@@ -324,14 +426,33 @@ export async function runOn(c: Case, t: Target, hook: Hook, suffix = ''): Promis
   return { log: ctx.log, ms: Date.now() - t0 };
 }
 
-export async function runCase(c: Case, sb: { t: Target; hook: Hook }, kube: { t: Target; hook: Hook }, suffix = ''): Promise<CaseResult> {
+export async function runCase(
+  c: Case,
+  sb: { t: Target; hook: Hook },
+  kube: { t: Target; hook: Hook },
+  suffix = '',
+): Promise<CaseResult> {
   const [a, b] = await Promise.all([runOn(c, sb.t, sb.hook, suffix), runOn(c, kube.t, kube.hook, suffix)]);
-  return { id: c.id, area: c.area, title: c.title, ...verdict(a.log, b.log), sandbox: a.log, kube: b.log, ms: { sandbox: a.ms, kube: b.ms } };
+  return {
+    id: c.id,
+    area: c.area,
+    title: c.title,
+    ...verdict(a.log, b.log),
+    sandbox: a.log,
+    kube: b.log,
+    ms: { sandbox: a.ms, kube: b.ms },
+  };
 }
 
 // ---- the report ---------------------------------------------------------------------------
 
-export function score(results: CaseResult[]): { total: number; match: number; refused: number; diverges: number; pct: number } {
+export function score(results: CaseResult[]): {
+  total: number;
+  match: number;
+  refused: number;
+  diverges: number;
+  pct: number;
+} {
   const match = results.filter((r) => r.verdict === 'match').length;
   const refused = results.filter((r) => r.verdict === 'refused').length;
   const diverges = results.filter((r) => r.verdict === 'diverges').length;
@@ -339,12 +460,30 @@ export function score(results: CaseResult[]): { total: number; match: number; re
 }
 
 export function table(results: CaseResult[]): string {
-  const rows = results.map((r, i) => [String(i + 1), r.area, r.id, r.verdict === 'match' ? 'match' : r.verdict === 'refused' ? 'refused' : 'DIVERGES',
-    r.verdict === 'refused' ? (r.detail ?? '').slice(0, 110) : r.verdict === 'diverges' ? (r.detail ?? '').split('\n')[0] : '']);
+  const rows = results.map((r, i) => [
+    String(i + 1),
+    r.area,
+    r.id,
+    r.verdict === 'match' ? 'match' : r.verdict === 'refused' ? 'refused' : 'DIVERGES',
+    r.verdict === 'refused'
+      ? (r.detail ?? '').slice(0, 110)
+      : r.verdict === 'diverges'
+        ? (r.detail ?? '').split('\n')[0]
+        : '',
+  ]);
   const head = ['#', 'area', 'case', 'verdict', 'note'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(w[i]))
+      .join('  ')
+      .trimEnd();
   const s = score(results);
-  return [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line), '',
-    `score: ${s.match}/${s.total} match (${s.pct.toFixed(1)}%), ${s.refused} refused by the sandbox, ${s.diverges} silent divergence(s)`].join('\n');
+  return [
+    line(head),
+    line(w.map((n) => '-'.repeat(n))),
+    ...rows.map(line),
+    '',
+    `score: ${s.match}/${s.total} match (${s.pct.toFixed(1)}%), ${s.refused} refused by the sandbox, ${s.diverges} silent divergence(s)`,
+  ].join('\n');
 }

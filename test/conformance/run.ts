@@ -12,10 +12,23 @@ import { prepare, release, type Side } from './suite.js';
 import { attachTarget, startKubeTarget, startSandboxTarget } from './targets.js';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { kube: { type: 'string' }, sandbox: { type: 'string' }, only: { type: 'string' }, verbose: { type: 'boolean', short: 'v' }, json: { type: 'string' } }, strict: true });
-  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const { values } = parseArgs({
+    options: {
+      kube: { type: 'string' },
+      sandbox: { type: 'string' },
+      only: { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
+      json: { type: 'string' },
+    },
+    strict: true,
+  });
+  const only = values.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const cases = only ? CASES.filter((c) => only.some((o) => c.id === o || c.id.startsWith(o) || c.area === o)) : CASES;
-  let sb: Side | undefined; let kube: Side | undefined;
+  let sb: Side | undefined;
+  let kube: Side | undefined;
   try {
     [sb, kube] = await Promise.all([
       (values.sandbox ? Promise.resolve(attachTarget('sandbox', values.sandbox)) : startSandboxTarget()).then(prepare),
@@ -27,9 +40,12 @@ async function main(): Promise<void> {
       const r = await runCase(c, sb, kube, suffix);
       results.push(r);
       process.stdout.write(`${r.verdict.padEnd(8)} ${c.id} (${r.ms.sandbox} / ${r.ms.kube} ms)\n`);
-      if (r.verdict !== 'match' && r.detail) process.stdout.write(`         ${r.detail.replace(/\n/g, '\n         ')}\n`);
+      if (r.verdict !== 'match' && r.detail)
+        process.stdout.write(`         ${r.detail.replace(/\n/g, '\n         ')}\n`);
       if (values.verbose && r.verdict === 'diverges') {
-        process.stdout.write(`  sandbox log:\n${r.sandbox.map((o) => `    ${JSON.stringify(o)}`).join('\n')}\n  kube log:\n${r.kube.map((o) => `    ${JSON.stringify(o)}`).join('\n')}\n`);
+        process.stdout.write(
+          `  sandbox log:\n${r.sandbox.map((o) => `    ${JSON.stringify(o)}`).join('\n')}\n  kube log:\n${r.kube.map((o) => `    ${JSON.stringify(o)}`).join('\n')}\n`,
+        );
       }
     }
     process.stdout.write(`\n${table(results)}\n`);
@@ -39,4 +55,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => { process.stderr.write(`${(e as Error).stack ?? String(e)}\n`); process.exit(1); });
+main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

@@ -4,12 +4,16 @@ import { CRDS, widgetCrd } from './cases/common.js';
 import type { Target } from './targets.js';
 import { startHook, type Hook } from './webhook.js';
 
-export interface Side { t: Target; hook: Hook }
+export interface Side {
+  t: Target;
+  hook: Hook;
+}
 
 export async function prepare(t: Target): Promise<Side> {
   const hook = await startHook();
   const r = await t.raw('POST', CRDS, widgetCrd);
-  if (r.status !== 201 && r.status !== 409) throw new Error(`${t.kind}: installing the Widget CRD: ${r.status} ${r.text}`);
+  if (r.status !== 201 && r.status !== 409)
+    throw new Error(`${t.kind}: installing the Widget CRD: ${r.status} ${r.text}`);
   const end = Date.now() + 60_000;
   for (;;) {
     const l = await t.raw('GET', `/apis/${widgetCrd.spec.group}/v1/widgets`);

@@ -15,27 +15,40 @@ function demo(args: string[], timeoutMs: number, backendEnv?: string): Promise<{
   delete env.MESH_CERT_DEMO_BACKEND;
   if (backendEnv !== undefined) env.MESH_CERT_DEMO_BACKEND = backendEnv;
   return new Promise((res) => {
-    execFile(join(REPO, 'node_modules/.bin/tsx'), ['test/demo/demo.ts', ...args], { cwd: REPO, env, timeout: timeoutMs, maxBuffer: 32 << 20 }, (err, stdout, stderr) => {
-      res({ code: err ? 1 : 0, out: `${stdout}${stderr}` });
-    });
+    execFile(
+      join(REPO, 'node_modules/.bin/tsx'),
+      ['test/demo/demo.ts', ...args],
+      { cwd: REPO, env, timeout: timeoutMs, maxBuffer: 32 << 20 },
+      (err, stdout, stderr) => {
+        res({ code: err ? 1 : 0, out: `${stdout}${stderr}` });
+      },
+    );
   });
 }
 
 for (const backend of BACKENDS) {
   describe(backend, () => {
     describe('npm run demo', () => {
-      it('runs to the end: install, issuance, rotation, and the denials it shows', async () => {
-        // the sandbox is what `npm run demo` runs without an argument: it is asked for by default, not by name
-        const args = backend === 'sandbox' ? [] : ['--backend', backend];
-        const r = await demo(args, 150_000 + START_TIMEOUT_MS);
-        expect(r.code, r.out.slice(-3000)).toBe(0);
-        expect(r.out).toContain(`backend ${backend}: started in `);
-        expect(r.out).toContain('validatingwebhookconfiguration.admissionregistration.k8s.io/mesh-cert-webhook created');
-        expect(r.out).toContain('Warning: spec.org is deprecated');
-        expect(r.out).toMatch(/Warning: spec\.org is deprecated and differs from spec\.certOptions\.orgName \("other-org" vs "[^"]+"\): spec\.certOptions\.orgName is the one read/);
-        expect(r.out).toContain('IssuedCertificate cannot move status.state from PENDING to FINISHED');
-        expect(r.out).toContain('== Done');
-      }, 180_000 + START_TIMEOUT_MS);
+      it(
+        'runs to the end: install, issuance, rotation, and the denials it shows',
+        async () => {
+          // the sandbox is what `npm run demo` runs without an argument: it is asked for by default, not by name
+          const args = backend === 'sandbox' ? [] : ['--backend', backend];
+          const r = await demo(args, 150_000 + START_TIMEOUT_MS);
+          expect(r.code, r.out.slice(-3000)).toBe(0);
+          expect(r.out).toContain(`backend ${backend}: started in `);
+          expect(r.out).toContain(
+            'validatingwebhookconfiguration.admissionregistration.k8s.io/mesh-cert-webhook created',
+          );
+          expect(r.out).toContain('Warning: spec.org is deprecated');
+          expect(r.out).toMatch(
+            /Warning: spec\.org is deprecated and differs from spec\.certOptions\.orgName \("other-org" vs "[^"]+"\): spec\.certOptions\.orgName is the one read/,
+          );
+          expect(r.out).toContain('IssuedCertificate cannot move status.state from PENDING to FINISHED');
+          expect(r.out).toContain('== Done');
+        },
+        180_000 + START_TIMEOUT_MS,
+      );
     });
   });
 }

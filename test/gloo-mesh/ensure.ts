@@ -23,7 +23,12 @@ const TARGETS: readonly [string, string][] = [
   ['cert-issuer', './cert-issuer'],
 ];
 
-export interface GlooMeshBinaries { version: string; dir: string; certAgent: string; certIssuer: string }
+export interface GlooMeshBinaries {
+  version: string;
+  dir: string;
+  certAgent: string;
+  certIssuer: string;
+}
 
 function goMod(): string {
   return readFileSync(join(GLOO_MESH_DIR, 'go.mod'), 'utf8');
@@ -37,12 +42,18 @@ export function glooMeshVersion(): string {
 }
 
 export function cacheDirFor(version: string, env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
+  const base =
+    env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
   return join(base, 'mesh-cert', 'gloo-mesh', version);
 }
 
 function executable(path: string): boolean {
-  try { accessSync(path, constants.X_OK); return true; } catch { return false; }
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function binariesIn(dir: string, version: string): GlooMeshBinaries {
@@ -54,7 +65,10 @@ export function findGlooMesh(env: NodeJS.ProcessEnv = process.env): GlooMeshBina
   const version = glooMeshVersion();
   const b = binariesIn(cacheDirFor(version, env), version);
   const missing = TARGETS.map(([n]) => n).filter((n) => !executable(join(b.dir, n)));
-  if (missing.length) throw new Error(`gloo-mesh: ${missing.join(', ')} ${version} not built in ${b.dir}: run npx tsx test/gloo-mesh/ensure.ts`);
+  if (missing.length)
+    throw new Error(
+      `gloo-mesh: ${missing.join(', ')} ${version} not built in ${b.dir}: run npx tsx test/gloo-mesh/ensure.ts`,
+    );
   return b;
 }
 
@@ -62,18 +76,35 @@ export function findGlooMesh(env: NodeJS.ProcessEnv = process.env): GlooMeshBina
 async function requireServed(version: string, env: NodeJS.ProcessEnv): Promise<void> {
   let out: string;
   try {
-    ({ stdout: out } = await run('go', ['mod', 'download', '-json', `${GLOO_MESH_MODULE}@${version}`], { cwd: GLOO_MESH_DIR, env, encoding: 'utf8', maxBuffer: 1 << 20 }));
+    ({ stdout: out } = await run('go', ['mod', 'download', '-json', `${GLOO_MESH_MODULE}@${version}`], {
+      cwd: GLOO_MESH_DIR,
+      env,
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    }));
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
     // go mod download -json reports its error inside the JSON on stdout
-    const detail = (() => { try { return (JSON.parse(err.stdout ?? '') as { Error?: string }).Error; } catch { return undefined; } })();
-    throw new Error(`gloo-mesh: the module proxy does not serve ${GLOO_MESH_MODULE}@${version}: ${detail ?? err.stderr?.trim() ?? err.message} (see test/gloo-mesh/README.md)`, { cause: e });
+    const detail = (() => {
+      try {
+        return (JSON.parse(err.stdout ?? '') as { Error?: string }).Error;
+      } catch {
+        return undefined;
+      }
+    })();
+    throw new Error(
+      `gloo-mesh: the module proxy does not serve ${GLOO_MESH_MODULE}@${version}: ${detail ?? err.stderr?.trim() ?? err.message} (see test/gloo-mesh/README.md)`,
+      { cause: e },
+    );
   }
   const info = JSON.parse(out) as { Error?: string };
   if (info.Error) throw new Error(`gloo-mesh: ${info.Error} (see test/gloo-mesh/README.md)`);
 }
 
-export interface EnsureOptions { log?: (line: string) => void; env?: NodeJS.ProcessEnv }
+export interface EnsureOptions {
+  log?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
 
 /** The binaries, built first when they are missing. */
 export async function ensureGlooMesh(opts: EnsureOptions = {}): Promise<GlooMeshBinaries> {
@@ -84,10 +115,17 @@ export async function ensureGlooMesh(opts: EnsureOptions = {}): Promise<GlooMesh
   if (TARGETS.every(([n]) => executable(join(dir, n)))) return binariesIn(dir, version);
 
   const minimum = /^go\s+(\S+)\s*$/m.exec(goMod())?.[1];
-  const go = await goToolchain({ who: 'gloo-mesh', builds: `Gloo Mesh's cert-agent and issuer are built from ${GLOO_MESH_MODULE}`, ...(minimum ? { minimum } : {}), env });
+  const go = await goToolchain({
+    who: 'gloo-mesh',
+    builds: `Gloo Mesh's cert-agent and issuer are built from ${GLOO_MESH_MODULE}`,
+    ...(minimum ? { minimum } : {}),
+    env,
+  });
   await requireServed(version, env);
   if (!existsSync(join(GLOO_MESH_DIR, 'go.sum'))) {
-    throw new Error(`gloo-mesh: test/gloo-mesh/go.sum is missing: run \`go mod tidy\` in test/gloo-mesh and commit go.sum (the build is -mod=readonly)`);
+    throw new Error(
+      `gloo-mesh: test/gloo-mesh/go.sum is missing: run \`go mod tidy\` in test/gloo-mesh and commit go.sum (the build is -mod=readonly)`,
+    );
   }
   const parent = dirname(dir);
   await mkdir(parent, { recursive: true });
@@ -96,8 +134,24 @@ export async function ensureGlooMesh(opts: EnsureOptions = {}): Promise<GlooMesh
   await mkdir(tmp, { recursive: true });
   try {
     const t0 = Date.now();
-    log(`gloo-mesh: building cert-agent and cert-issuer ${version} with ${go} (test/gloo-mesh; about 1.5 min on 2 cores once the modules are downloaded)...`);
-    await goInherit('gloo-mesh', ['build', '-mod=readonly', '-trimpath', '-pgo=off', '-ldflags', '-s -w', '-o', `${tmp}/`, ...TARGETS.map(([, pkg]) => pkg)], { cwd: GLOO_MESH_DIR, env });
+    log(
+      `gloo-mesh: building cert-agent and cert-issuer ${version} with ${go} (test/gloo-mesh; about 1.5 min on 2 cores once the modules are downloaded)...`,
+    );
+    await goInherit(
+      'gloo-mesh',
+      [
+        'build',
+        '-mod=readonly',
+        '-trimpath',
+        '-pgo=off',
+        '-ldflags',
+        '-s -w',
+        '-o',
+        `${tmp}/`,
+        ...TARGETS.map(([, pkg]) => pkg),
+      ],
+      { cwd: GLOO_MESH_DIR, env },
+    );
     await mkdir(dir, { recursive: true });
     for (const [n] of TARGETS) await rename(join(tmp, n), join(dir, n));
     log(`gloo-mesh: built, took ${Math.round((Date.now() - t0) / 1000)} s`);
@@ -110,6 +164,9 @@ export async function ensureGlooMesh(opts: EnsureOptions = {}): Promise<GlooMesh
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   ensureGlooMesh().then(
     (b) => process.stdout.write(`gloo-mesh ${b.version}: ${b.dir}\n`),
-    (e: unknown) => { process.stderr.write(`${(e as Error).message}\n`); process.exit(1); },
+    (e: unknown) => {
+      process.stderr.write(`${(e as Error).message}\n`);
+      process.exit(1);
+    },
   );
 }

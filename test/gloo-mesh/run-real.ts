@@ -40,10 +40,18 @@ async function httpsOptions(method: string): Promise<RequestOptions> {
   return opts;
 }
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json; warnings: string[] }> {
+async function api(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Json; warnings: string[] }> {
   const opts = await httpsOptions(method);
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  if (payload) Object.assign(opts.headers as Json, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+  if (payload)
+    Object.assign(opts.headers as Json, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(payload),
+    });
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, kc.getCurrentCluster()!.server), opts, (res) => {
       const chunks: Buffer[] = [];
@@ -51,9 +59,14 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString();
         const warnings: string[] = [];
-        for (let i = 0; i < res.rawHeaders.length; i += 2) if (res.rawHeaders[i]!.toLowerCase() === 'warning') warnings.push(res.rawHeaders[i + 1]!);
+        for (let i = 0; i < res.rawHeaders.length; i += 2)
+          if (res.rawHeaders[i]!.toLowerCase() === 'warning') warnings.push(res.rawHeaders[i + 1]!);
         let j: Json;
-        try { j = JSON.parse(text) as Json; } catch { j = { text }; }
+        try {
+          j = JSON.parse(text) as Json;
+        } catch {
+          j = { text };
+        }
         resolve({ status: res.statusCode ?? 0, body: j, warnings });
       });
     });
@@ -62,7 +75,14 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
   });
 }
 
-interface Ev { t: number; type: string; key: string; state?: string; error?: string; generation?: number }
+interface Ev {
+  t: number;
+  type: string;
+  key: string;
+  state?: string;
+  error?: string;
+  generation?: number;
+}
 const events: Ev[] = [];
 
 /** Every event on a collection, from now on. */
@@ -77,17 +97,31 @@ async function watch(path: string): Promise<ClientRequest> {
         if (!line.trim()) continue;
         const e = JSON.parse(line) as { type: string; object: Json };
         const o = e.object;
-        events.push({ t: Date.now(), type: e.type, key: `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`, state: o.status?.state, error: o.status?.error, generation: o.metadata.generation });
+        events.push({
+          t: Date.now(),
+          type: e.type,
+          key: `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`,
+          state: o.status?.state,
+          error: o.status?.error,
+          generation: o.metadata.generation,
+        });
       }
     });
   });
-  req.on('error', () => { /* destroyed at the end */ });
+  req.on('error', () => {
+    /* destroyed at the end */
+  });
   req.end();
   return req;
 }
 
 function webhookConfigurations(url: string, caPem: string): { path: string; body: Json }[] {
-  return ([['mutatingwebhookconfiguration.yaml', 'mutatingwebhookconfigurations'], ['validatingwebhookconfiguration.yaml', 'validatingwebhookconfigurations']] as const).map(([file, resource]) => {
+  return (
+    [
+      ['mutatingwebhookconfiguration.yaml', 'mutatingwebhookconfigurations'],
+      ['validatingwebhookconfiguration.yaml', 'validatingwebhookconfigurations'],
+    ] as const
+  ).map(([file, resource]) => {
     const doc = parseAllDocuments(readFileSync(join(REPO, 'manifests/webhook', file), 'utf8'))[0]!.toJS() as Json;
     for (const w of doc.webhooks as Json[]) {
       w.clientConfig = { url: `${url}${w.clientConfig.service.path}`, caBundle: b64(caPem) };
@@ -112,7 +146,11 @@ async function main(): Promise<number> {
   const children: ChildProcess[] = [];
   const watches: ClientRequest[] = [];
   try {
-    for (const ns of [NS, 'istio-system']) must(`namespace ${ns}`, await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }));
+    for (const ns of [NS, 'istio-system'])
+      must(
+        `namespace ${ns}`,
+        await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }),
+      );
     for (const c of webhookConfigurations(webhook.url, webhook.caPem)) must(c.path, await api('POST', c.path, c.body));
     await sleep(3000); // the apiserver picks the configurations up through an informer
     // what Gloo Mesh's networking translator and istiod would have made: the VirtualMesh root
@@ -120,31 +158,83 @@ async function main(): Promise<number> {
     const rootKey = await generateRsaKey(2048);
     const root = createRootCa({ privateKeyPem: rootKey.privateKeyPem, subject: { O: 'gloo-mesh' }, ttlDays: 365 });
     const rootRef = { name: 'virtual-mesh.gloo-mesh', namespace: NS };
-    must('root Secret', await api('POST', `/api/v1/namespaces/${NS}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: rootRef, type: 'Opaque', data: { 'root-cert.pem': b64(root), 'key.pem': b64(rootKey.privateKeyPem) } }));
-    must('istio-ca-root-cert', await api('POST', '/api/v1/namespaces/istio-system/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio-ca-root-cert', namespace: 'istio-system' }, data: { 'root-cert.pem': root } }));
-    watches.push(...(await Promise.all([`${G}/issuedcertificates`, `${G}/certificaterequests`, `${G}/podbouncedirectives`, '/api/v1/namespaces/istio-system/secrets'].map(watch))));
+    must(
+      'root Secret',
+      await api('POST', `/api/v1/namespaces/${NS}/secrets`, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: rootRef,
+        type: 'Opaque',
+        data: { 'root-cert.pem': b64(root), 'key.pem': b64(rootKey.privateKeyPem) },
+      }),
+    );
+    must(
+      'istio-ca-root-cert',
+      await api('POST', '/api/v1/namespaces/istio-system/configmaps', {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'istio-ca-root-cert', namespace: 'istio-system' },
+        data: { 'root-cert.pem': root },
+      }),
+    );
+    watches.push(
+      ...(await Promise.all(
+        [
+          `${G}/issuedcertificates`,
+          `${G}/certificaterequests`,
+          `${G}/podbouncedirectives`,
+          '/api/v1/namespaces/istio-system/secrets',
+        ].map(watch),
+      )),
+    );
     await sleep(500);
-    must('PodBounceDirective', await api('POST', `${G}/podbouncedirectives`, {
-      apiVersion: 'certificates.mesh.gloo.solo.io/v1', kind: 'PodBounceDirective', metadata: { name: NAME, namespace: NS, labels: OWNED },
-      spec: { podsToBounce: [{ namespace: 'istio-system', labels: { app: 'istiod', istio: 'pilot' }, rootCertSync: { secretRef: { name: 'cacerts', namespace: 'istio-system' }, secretKey: 'root-cert.pem', configMapRef: { name: 'istio-ca-root-cert', namespace: 'istio-system' }, configMapKey: 'root-cert.pem' } }] },
-    }));
+    must(
+      'PodBounceDirective',
+      await api('POST', `${G}/podbouncedirectives`, {
+        apiVersion: 'certificates.mesh.gloo.solo.io/v1',
+        kind: 'PodBounceDirective',
+        metadata: { name: NAME, namespace: NS, labels: OWNED },
+        spec: {
+          podsToBounce: [
+            {
+              namespace: 'istio-system',
+              labels: { app: 'istiod', istio: 'pilot' },
+              rootCertSync: {
+                secretRef: { name: 'cacerts', namespace: 'istio-system' },
+                secretKey: 'root-cert.pem',
+                configMapRef: { name: 'istio-ca-root-cert', namespace: 'istio-system' },
+                configMapKey: 'root-cert.pem',
+              },
+            },
+          ],
+        },
+      }),
+    );
     // as the v1.1 translator writes it: both field generations, the VirtualMesh's cert options
-    must('IssuedCertificate', await api('POST', `${G}/issuedcertificates`, {
-      apiVersion: 'certificates.mesh.gloo.solo.io/v1', kind: 'IssuedCertificate', metadata: { name: NAME, namespace: NS, labels: OWNED },
-      spec: {
-        hosts: ['spiffe://cluster.local/ns/istio-system/sa/istiod-service-account'],
-        org: 'Istio',
-        signingCertificateSecret: rootRef,
-        glooMeshCa: { signingCertificateSecret: rootRef },
-        certOptions: { ttlDays: 365, rsaKeySizeBytes: 2048, orgName: 'acme', secretRotationGracePeriodRatio: 0.1 },
-        issuedCertificateSecret: { name: 'cacerts', namespace: 'istio-system' },
-        podBounceDirective: { name: NAME, namespace: NS },
-      },
-    }));
+    must(
+      'IssuedCertificate',
+      await api('POST', `${G}/issuedcertificates`, {
+        apiVersion: 'certificates.mesh.gloo.solo.io/v1',
+        kind: 'IssuedCertificate',
+        metadata: { name: NAME, namespace: NS, labels: OWNED },
+        spec: {
+          hosts: ['spiffe://cluster.local/ns/istio-system/sa/istiod-service-account'],
+          org: 'Istio',
+          signingCertificateSecret: rootRef,
+          glooMeshCa: { signingCertificateSecret: rootRef },
+          certOptions: { ttlDays: 365, rsaKeySizeBytes: 2048, orgName: 'acme', secretRotationGracePeriodRatio: 0.1 },
+          issuedCertificateSecret: { name: 'cacerts', namespace: 'istio-system' },
+          podBounceDirective: { name: NAME, namespace: NS },
+        },
+      }),
+    );
     const env = { ...process.env, KUBECONFIG: backend.kubeconfigPath };
     for (const name of ['cert-agent', 'cert-issuer']) {
       const log = createWriteStream(join(logs, `${name}.log`));
-      const c = spawn(join(bin, name), ['--metrics-port', '0', '--context', 'cluster-1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = spawn(join(bin, name), ['--metrics-port', '0', '--context', 'cluster-1'], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       c.stdout!.pipe(log);
       c.stderr!.pipe(log);
       children.push(c);
@@ -153,11 +243,16 @@ async function main(): Promise<number> {
     const started = Date.now();
     let finished = 0;
     while (Date.now() - started < 120_000) {
-      if ((await api('GET', `${G}/issuedcertificates/${NAME}`)).body.status?.state === 'FINISHED') { finished = Date.now(); break; }
+      if ((await api('GET', `${G}/issuedcertificates/${NAME}`)).body.status?.state === 'FINISHED') {
+        finished = Date.now();
+        break;
+      }
       await sleep(250);
     }
     if (!finished) {
-      console.log(`NOT FINISHED after 120 s: ${JSON.stringify((await api('GET', `${G}/issuedcertificates/${NAME}`)).body.status)}`);
+      console.log(
+        `NOT FINISHED after 120 s: ${JSON.stringify((await api('GET', `${G}/issuedcertificates/${NAME}`)).body.status)}`,
+      );
       return 1;
     }
     console.log(`IssuedCertificate FINISHED ${finished - started} ms after the controllers started`);
@@ -168,13 +263,19 @@ async function main(): Promise<number> {
       const all = events.filter((e) => e.key === key);
       const after = all.filter((e) => e.t > finished && e.t <= end).length;
       loop ||= after > MAX_WRITES_AFTER;
-      console.log(`${key}: ${all.length} events before and during (${all.map((e) => `${e.type}${e.state ? `:${e.state}` : ''}${e.error ? ` (${e.error})` : ''}`).join(' ')}); ${after} in the 60 s after FINISHED`);
+      console.log(
+        `${key}: ${all.length} events before and during (${all.map((e) => `${e.type}${e.state ? `:${e.state}` : ''}${e.error ? ` (${e.error})` : ''}`).join(' ')}); ${after} in the 60 s after FINISHED`,
+      );
     }
     const ic = (await api('GET', `${G}/issuedcertificates/${NAME}`)).body;
-    console.log(`IssuedCertificate: status ${JSON.stringify(ic.status)}, generation ${ic.metadata.generation}, spec.certOptions ${JSON.stringify(ic.spec.certOptions)}`);
+    console.log(
+      `IssuedCertificate: status ${JSON.stringify(ic.status)}, generation ${ic.metadata.generation}, spec.certOptions ${JSON.stringify(ic.spec.certOptions)}`,
+    );
     const cacerts = (await api('GET', '/api/v1/namespaces/istio-system/secrets/cacerts')).body;
     const ca = parseCertificate(Buffer.from(cacerts.data['ca-cert.pem'], 'base64').toString());
-    console.log(`cacerts: keys ${Object.keys(cacerts.data ?? {}).join(', ')}; ca-cert.pem subject "${ca.subjectText}", CA ${ca.isCA}`);
+    console.log(
+      `cacerts: keys ${Object.keys(cacerts.data ?? {}).join(', ')}; ca-cert.pem subject "${ca.subjectText}", CA ${ca.isCA}`,
+    );
     return loop ? 1 : 0;
   } finally {
     for (const w of watches) w.destroy();
@@ -185,4 +286,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (e: unknown) => { console.error(e); process.exit(1); });
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

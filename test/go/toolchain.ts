@@ -40,12 +40,19 @@ export async function goToolchain(r: GoRequirement): Promise<string> {
   try {
     ({ stdout: out } = await run('go', ['env', 'GOVERSION'], { encoding: 'utf8', env: r.env ?? process.env }));
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'is not on PATH' : `does not run (${(e as Error).message.trim()})`;
-    throw new MissingToolError(`${r.who}: the Go toolchain ("go") ${why}. ${r.builds}${r.minimum ? `; it needs Go >= ${r.minimum}` : ''}. Install Go${or}.`);
+    const why =
+      (e as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'is not on PATH'
+        : `does not run (${(e as Error).message.trim()})`;
+    throw new MissingToolError(
+      `${r.who}: the Go toolchain ("go") ${why}. ${r.builds}${r.minimum ? `; it needs Go >= ${r.minimum}` : ''}. Install Go${or}.`,
+    );
   }
   const version = out.trim();
   if (r.minimum && !atLeast(parseGoVersion(version), parseGoVersion(r.minimum))) {
-    throw new MissingToolError(`${r.who}: Go ${version} is too old: ${r.builds} and needs Go >= ${r.minimum} (its go.mod says so), and GOTOOLCHAIN cannot fetch a newer one here. Install a newer Go${or}.`);
+    throw new MissingToolError(
+      `${r.who}: Go ${version} is too old: ${r.builds} and needs Go >= ${r.minimum} (its go.mod says so), and GOTOOLCHAIN cannot fetch a newer one here. Install a newer Go${or}.`,
+    );
   }
   return version;
 }
@@ -53,11 +60,20 @@ export async function goToolchain(r: GoRequirement): Promise<string> {
 /** Runs go with inherited output (a build shows its own errors); rejects naming the command. */
 export function goInherit(who: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('go', args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn('go', args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new Error(`${who}: \`go ${args.join(' ')}\` (in ${opts.cwd}) failed with ${signal ?? `exit code ${code}`}; its errors are above`));
+      else
+        reject(
+          new Error(
+            `${who}: \`go ${args.join(' ')}\` (in ${opts.cwd}) failed with ${signal ?? `exit code ${code}`}; its errors are above`,
+          ),
+        );
     });
   });
 }
@@ -68,7 +84,11 @@ export async function removeStaleBuilds(parent: string): Promise<void> {
     const m = /^\.build-.*-(\d+)$/.exec(name);
     if (!m) continue;
     let alive = true;
-    try { process.kill(Number(m[1]), 0); } catch { alive = false; }
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch {
+      alive = false;
+    }
     if (!alive) await rm(join(parent, name), { recursive: true, force: true });
   }
 }

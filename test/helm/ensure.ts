@@ -13,7 +13,10 @@ export const HELM: GoTool = {
   pkg: 'helm.sh/helm/v4/cmd/helm',
   binary: 'helm',
   // as Helm's Makefile sets them
-  ldflagsX: (v) => [`helm.sh/helm/v4/internal/version.version=${v}`, 'helm.sh/helm/v4/internal/version.gitTreeState=clean'],
+  ldflagsX: (v) => [
+    `helm.sh/helm/v4/internal/version.version=${v}`,
+    'helm.sh/helm/v4/internal/version.gitTreeState=clean',
+  ],
   hint: 'the first build fetches ~100 MB of modules and takes 4 to 15 min on 2 cores',
 };
 
@@ -24,6 +27,9 @@ export const helmVersion = (): string => toolVersion(HELM);
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   ensureHelm().then(
     (p) => process.stdout.write(`helm ${helmVersion()}: ${p}\n`),
-    (e: unknown) => { process.stderr.write(`${(e as Error).message}\n`); process.exit(1); },
+    (e: unknown) => {
+      process.stderr.write(`${(e as Error).message}\n`);
+      process.exit(1);
+    },
   );
 }

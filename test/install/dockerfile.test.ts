@@ -13,8 +13,20 @@ import { cleanup, copyWorktree, REPO, run, servingCert, tmp } from './helpers.js
 const DOCKERFILE = join(REPO, 'webhook', 'Dockerfile');
 const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 
-interface Instr { op: string; args: string }
-interface Stage { name?: string; image: string; root: string; workdir: string; user?: string; entrypoint?: string[]; runs: number; contextCopies: string[] }
+interface Instr {
+  op: string;
+  args: string;
+}
+interface Stage {
+  name?: string;
+  image: string;
+  root: string;
+  workdir: string;
+  user?: string;
+  entrypoint?: string[];
+  runs: number;
+  contextCopies: string[];
+}
 
 /** Instructions, continuation lines joined, comments dropped. */
 export function parseDockerfile(text: string): Instr[] {
@@ -23,7 +35,10 @@ export function parseDockerfile(text: string): Instr[] {
   for (const raw of text.split('\n')) {
     const line = raw.trimEnd();
     if (/^\s*#/.test(line)) continue;
-    if (line.endsWith('\\')) { cur += `${line.slice(0, -1)} `; continue; }
+    if (line.endsWith('\\')) {
+      cur += `${line.slice(0, -1)} `;
+      continue;
+    }
     cur += line;
     const t = cur.trim();
     cur = '';
@@ -36,12 +51,21 @@ export function parseDockerfile(text: string): Instr[] {
 
 /** .dockerignore patterns to one test: is this context path (or a folder above it) excluded? */
 function ignorer(patterns: string[]): (path: string) => boolean {
-  const res = patterns.map((p) => p.trim()).filter((p) => p && !p.startsWith('#')).map((p) => {
-    const rx = p.replace(/^\/+/, '').replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*\*\//g, '\0').replace(/\*\*/g, '\u0001').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')
-      .replace(/\0/g, '(?:.*/)?').replace(/\u0001/g, '.*');
-    return new RegExp(`^${rx}$`);
-  });
+  const res = patterns
+    .map((p) => p.trim())
+    .filter((p) => p && !p.startsWith('#'))
+    .map((p) => {
+      const rx = p
+        .replace(/^\/+/, '')
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*\*\//g, '\0')
+        .replace(/\*\*/g, '\u0001')
+        .replace(/\*/g, '[^/]*')
+        .replace(/\?/g, '[^/]')
+        .replace(/\0/g, '(?:.*/)?')
+        .replace(/\u0001/g, '.*');
+      return new RegExp(`^${rx}$`);
+    });
   return (path) => {
     const parts = path.split('/');
     for (let i = 1; i <= parts.length; i++) if (res.some((r) => r.test(parts.slice(0, i).join('/')))) return true;
@@ -55,7 +79,9 @@ function subst(s: string, vars: Record<string, string>): string {
 
 /** Carries out the Dockerfile in `dir` with `context` as the build context; the stages. */
 function build(context: string, dir: string, log: string[]): Stage[] {
-  const ignored = ignorer(existsSync(`${DOCKERFILE}.dockerignore`) ? readFileSync(`${DOCKERFILE}.dockerignore`, 'utf8').split('\n') : []);
+  const ignored = ignorer(
+    existsSync(`${DOCKERFILE}.dockerignore`) ? readFileSync(`${DOCKERFILE}.dockerignore`, 'utf8').split('\n') : [],
+  );
   const vars: Record<string, string> = {};
   const stages: Stage[] = [];
   let st: Stage | undefined;
@@ -70,7 +96,14 @@ function build(context: string, dir: string, log: string[]): Stage[] {
     }
     if (op === 'FROM') {
       const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(subst(args, vars))!;
-      st = { image: m[1], name: m[2], root: join(dir, 'stages', String(stages.length)), workdir: '/', runs: 0, contextCopies: [] };
+      st = {
+        image: m[1],
+        name: m[2],
+        root: join(dir, 'stages', String(stages.length)),
+        workdir: '/',
+        runs: 0,
+        contextCopies: [],
+      };
       mkdirSync(st.root, { recursive: true });
       stages.push(st);
       continue;
@@ -93,10 +126,16 @@ function build(context: string, dir: string, log: string[]): Stage[] {
         const target = inStage(st, dest);
         for (const s of rest) {
           const path = src ? join(src.root, s) : join(context, s);
-          if (!existsSync(path)) throw new Error(`COPY ${args}: ${s} does not exist ${src ? `in stage ${from}` : 'in the context (a fresh clone)'}`);
+          if (!existsSync(path))
+            throw new Error(
+              `COPY ${args}: ${s} does not exist ${src ? `in stage ${from}` : 'in the context (a fresh clone)'}`,
+            );
           if (statSync(path).isDirectory()) {
             mkdirSync(target, { recursive: true });
-            cpSync(path, target, { recursive: true, filter: (p) => src !== undefined || !ignored(p.slice(context.length + 1)) || p === path });
+            cpSync(path, target, {
+              recursive: true,
+              filter: (p) => src !== undefined || !ignored(p.slice(context.length + 1)) || p === path,
+            });
           } else {
             const to = dest.endsWith('/') || rest.length > 1 ? join(target, basename(s)) : target;
             mkdirSync(join(to, '..'), { recursive: true });
@@ -108,26 +147,47 @@ function build(context: string, dir: string, log: string[]): Stage[] {
       case 'RUN': {
         // only WORKDIR is mapped: an absolute path in a RUN would be this machine's
         const abs = /(?:^|[\s'"=>])\/(?!dev\/null\b)/.exec(args);
-        if (abs) throw new Error(`RUN ${args}: absolute paths cannot be carried out here (keep them relative to WORKDIR)`);
+        if (abs)
+          throw new Error(`RUN ${args}: absolute paths cannot be carried out here (keep them relative to WORKDIR)`);
         const t0 = Date.now();
         const cmd = args.startsWith('[') ? (JSON.parse(args) as string[]) : ['sh', '-c', args];
         const npmCache = run('npm', ['config', 'get', 'cache']).stdout.trim();
-        run(cmd[0], cmd.slice(1), { cwd: join(st.root, st.workdir), env: { PATH: process.env.PATH, HOME: home, npm_config_cache: npmCache, npm_config_prefer_offline: 'true', npm_config_update_notifier: 'false' } });
+        run(cmd[0], cmd.slice(1), {
+          cwd: join(st.root, st.workdir),
+          env: {
+            PATH: process.env.PATH,
+            HOME: home,
+            npm_config_cache: npmCache,
+            npm_config_prefer_offline: 'true',
+            npm_config_update_notifier: 'false',
+          },
+        });
         log.push(`RUN ${args.slice(0, 60)}...: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
         st.runs++;
         break;
       }
-      case 'USER': st.user = args; break;
-      case 'ENTRYPOINT': st.entrypoint = JSON.parse(args) as string[]; break;
-      case 'EXPOSE': case 'ENV': case 'LABEL': case 'CMD': break;
-      default: throw new Error(`the test does not know ${op}`);
+      case 'USER':
+        st.user = args;
+        break;
+      case 'ENTRYPOINT':
+        st.entrypoint = JSON.parse(args) as string[];
+        break;
+      case 'EXPOSE':
+      case 'ENV':
+      case 'LABEL':
+      case 'CMD':
+        break;
+      default:
+        throw new Error(`the test does not know ${op}`);
     }
   }
   return stages;
 }
 
 function files(dir: string, prefix = ''): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`])).sort();
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? files(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]))
+    .sort();
 }
 
 describe('webhook/Dockerfile', () => {
@@ -170,7 +230,11 @@ describe('webhook/Dockerfile', () => {
   /** The entrypoint as user 65532 on a read-only bind mount of the image's root folder. */
   function entrypoint(args: string[]): { cmd: string; args: string[] } {
     const [exe, ...rest] = image.entrypoint!;
-    const argv = [exe === '/nodejs/bin/node' ? process.execPath : exe, ...rest.map((a) => (a.startsWith('/') ? join(image.root, a) : a)), ...args];
+    const argv = [
+      exe === '/nodejs/bin/node' ? process.execPath : exe,
+      ...rest.map((a) => (a.startsWith('/') ? join(image.root, a) : a)),
+      ...args,
+    ];
     const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
     const script = `mount --bind ${q(image.root)} ${q(image.root)} && mount -o remount,bind,ro ${q(image.root)} && cd ${q(join(image.root, image.workdir))} && exec setpriv --reuid=65532 --regid=65532 --clear-groups -- ${argv.map(q).join(' ')}`;
     return { cmd: 'unshare', args: ['-m', '--', 'sh', '-c', script] };
@@ -188,7 +252,13 @@ describe('webhook/Dockerfile', () => {
     const { cert, key } = servingCert(certs);
     chmodSync(key, 0o644);
     const before = files(image.root);
-    const e = entrypoint(['--port=0', '--health-port=0', `--tls-cert-file=${cert}`, `--tls-private-key-file=${key}`, '--log-level=warn']);
+    const e = entrypoint([
+      '--port=0',
+      '--health-port=0',
+      `--tls-cert-file=${cert}`,
+      `--tls-private-key-file=${key}`,
+      '--log-level=warn',
+    ]);
     const child = spawn(e.cmd, e.args, { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       let out = '';
@@ -197,11 +267,17 @@ describe('webhook/Dockerfile', () => {
         const onData = (c: Buffer): void => {
           out += c.toString();
           const m = /health and metrics on (http:\/\/\S+)/.exec(out);
-          if (m) { clearTimeout(timer); resolve(m[1]); }
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]);
+          }
         };
         child.stdout.on('data', onData);
         child.stderr.on('data', onData);
-        child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code}: ${out}`)); });
+        child.on('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`exited ${code}: ${out}`));
+        });
       });
       let ready = 0;
       for (let i = 0; i < 50 && ready !== 200; i++) {
@@ -209,7 +285,9 @@ describe('webhook/Dockerfile', () => {
         if (ready !== 200) await new Promise((r) => setTimeout(r, 200));
       }
       expect(ready).toBe(200);
-      expect(await (await fetch(`${healthUrl}/metrics`)).text()).toContain(`mesh_cert_webhook_build_info{version="${version}",`);
+      expect(await (await fetch(`${healthUrl}/metrics`)).text()).toContain(
+        `mesh_cert_webhook_build_info{version="${version}",`,
+      );
     } finally {
       child.kill('SIGKILL');
     }

@@ -55,12 +55,16 @@ function goMinimum(t: GoTool): string {
 
 function sourceHash(t: GoTool): string {
   const h = createHash('sha256');
-  for (const f of ['go.mod', 'go.sum']) h.update(`${f}\0`).update(readFileSync(join(moduleDir(t), f))).update('\0');
+  for (const f of ['go.mod', 'go.sum'])
+    h.update(`${f}\0`)
+      .update(readFileSync(join(moduleDir(t), f)))
+      .update('\0');
   return h.digest('hex').slice(0, 12);
 }
 
 export function cacheDir(t: GoTool, env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
+  const base =
+    env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
   return join(base, 'mesh-cert', t.name, toolVersion(t));
 }
 
@@ -83,8 +87,9 @@ export function findTool(t: GoTool, env: NodeJS.ProcessEnv = process.env): strin
   if (!executable(path)) {
     throw new Error(
       `${t.name}: ${t.module} ${toolVersion(t)} is not built (looked for ${path}); run \`npx tsx test/ensure-tools.ts\` ` +
-      `(or \`npm test\`, which runs it first). It is built from the Go module in test/${t.name}/ and needs Go >= ${goMinimum(t)} ` +
-      `and the Go module proxy on the first build (${t.hint}).`);
+        `(or \`npm test\`, which runs it first). It is built from the Go module in test/${t.name}/ and needs Go >= ${goMinimum(t)} ` +
+        `and the Go module proxy on the first build (${t.hint}).`,
+    );
   }
   return path;
 }
@@ -98,7 +103,10 @@ async function pruneOld(dir: string, keep: string, binary: string): Promise<void
   for (const o of others.slice(1)) await rm(o.p, { force: true });
 }
 
-export interface EnsureOptions { log?: (line: string) => void; env?: NodeJS.ProcessEnv }
+export interface EnsureOptions {
+  log?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
 
 /** The program's path, built first when it is missing. */
 export async function ensureTool(t: GoTool, opts: EnsureOptions = {}): Promise<string> {
@@ -106,7 +114,12 @@ export async function ensureTool(t: GoTool, opts: EnsureOptions = {}): Promise<s
   const env = opts.env ?? process.env;
   const path = toolPath(t, env);
   if (executable(path)) return path;
-  const go = await goToolchain({ who: t.name, builds: `${t.module} ${toolVersion(t)} is built from the Go module in test/${t.name}/`, minimum: goMinimum(t), env });
+  const go = await goToolchain({
+    who: t.name,
+    builds: `${t.module} ${toolVersion(t)} is built from the Go module in test/${t.name}/`,
+    minimum: goMinimum(t),
+    env,
+  });
   const dir = dirname(path);
   const parent = dirname(dir);
   await mkdir(dir, { recursive: true });
@@ -118,8 +131,11 @@ export async function ensureTool(t: GoTool, opts: EnsureOptions = {}): Promise<s
     const version = toolVersion(t);
     log(`${t.name}: building ${t.pkg} ${version} with ${go} (test/${t.name}; ${t.hint})...`);
     const ldflags = ['-s', '-w', ...t.ldflagsX(version).flatMap((x) => ['-X', x])].join(' ');
-    await goInherit(t.name, ['build', '-mod=readonly', '-trimpath', '-pgo=off', '-ldflags', ldflags, '-o', join(tmp, t.binary), t.pkg],
-      { cwd: moduleDir(t), env: { ...env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local' } });
+    await goInherit(
+      t.name,
+      ['build', '-mod=readonly', '-trimpath', '-pgo=off', '-ldflags', ldflags, '-o', join(tmp, t.binary), t.pkg],
+      { cwd: moduleDir(t), env: { ...env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local' } },
+    );
     await rename(join(tmp, t.binary), path);
     log(`${t.name}: built ${path}, took ${Math.round((Date.now() - t0) / 1000)} s`);
     await pruneOld(dir, path, t.binary);

@@ -24,7 +24,10 @@ export function cleanup(dir: string | undefined): void {
  * does not exclude (so uncommitted work is tested too), nothing built or installed.
  */
 export function copyWorktree(dest: string): string[] {
-  const out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO, maxBuffer: 64 << 20 }).toString();
+  const out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: REPO,
+    maxBuffer: 64 << 20,
+  }).toString();
   const files = [...new Set(out.split('\0').filter(Boolean))];
   const copied: string[] = [];
   for (const f of files) {
@@ -46,7 +49,11 @@ export function buildableCopy(dest: string): void {
   symlinkSync(join(REPO, 'node_modules'), join(dest, 'node_modules'));
 }
 
-export interface RunResult { stdout: string; stderr: string; status: number | null }
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  status: number | null;
+}
 
 /** Runs a command; a non-zero exit throws with the command, its exit and its output. */
 export function run(cmd: string, args: string[], opts: SpawnSyncOptions & { allowFail?: boolean } = {}): RunResult {
@@ -54,7 +61,9 @@ export function run(cmd: string, args: string[], opts: SpawnSyncOptions & { allo
   const res = { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), status: r.status };
   if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
   if (r.status !== 0 && !opts.allowFail) {
-    throw new Error(`\`${cmd} ${args.join(' ')}\` exited ${r.status ?? r.signal}\n--- stdout\n${res.stdout.slice(-4000)}\n--- stderr\n${res.stderr.slice(-4000)}`);
+    throw new Error(
+      `\`${cmd} ${args.join(' ')}\` exited ${r.status ?? r.signal}\n--- stdout\n${res.stdout.slice(-4000)}\n--- stderr\n${res.stderr.slice(-4000)}`,
+    );
   }
   return res;
 }
@@ -63,8 +72,25 @@ export function run(cmd: string, args: string[], opts: SpawnSyncOptions & { allo
 export function servingCert(dir: string): { cert: string; key: string } {
   const cert = join(dir, 'tls.crt');
   const key = join(dir, 'tls.key');
-  run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=mesh-cert-webhook',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert]);
+  run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=mesh-cert-webhook',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+  ]);
   return { cert, key };
 }
 

@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildableCopy, cleanup, kubectlOnlyBin, REPO, run, servingCert, tmp } from './helpers.js';
 
-interface PackJson { filename: string; size: number; unpackedSize: number; entryCount: number; files: { path: string; size: number }[] }
+interface PackJson {
+  filename: string;
+  size: number;
+  unpackedSize: number;
+  entryCount: number;
+  files: { path: string; size: number }[];
+}
 
 const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 let dir: string;
@@ -25,20 +31,37 @@ describe('npm pack and npm i -g', () => {
     // prepack's output goes to stdout before the JSON
     pack = (JSON.parse(r.stdout.slice(r.stdout.indexOf('[\n'))) as PackJson[])[0];
     tgz = join(dir, pack.filename);
-    process.stdout.write(`npm pack: ${pack.filename} ${(statSync(tgz).size / 1e6).toFixed(2)} MB packed, ${(pack.unpackedSize / 1e6).toFixed(1)} MB unpacked, ${pack.entryCount} files, ${((Date.now() - t0) / 1000).toFixed(0)} s (prepack build included)\n`);
+    process.stdout.write(
+      `npm pack: ${pack.filename} ${(statSync(tgz).size / 1e6).toFixed(2)} MB packed, ${(pack.unpackedSize / 1e6).toFixed(1)} MB unpacked, ${pack.entryCount} files, ${((Date.now() - t0) / 1000).toFixed(0)} s (prepack build included)\n`,
+    );
   }, 600_000);
   afterAll(() => cleanup(dir));
 
   it('packs the bundles, the CRDs and the manifests, and nothing test-only', () => {
     const files = pack.files.map((f) => f.path);
-    for (const f of ['package.json', 'README.md', 'plugin/bin/kubectl-mesh_cert', 'plugin/dist/index.js', 'webhook/bin/mesh-cert-webhook', 'webhook/dist/main.js',
-      'manifests/kustomization.yaml', 'manifests/webhook/deployment.yaml', 'manifests/helm/mesh-cert/Chart.yaml', 'manifests/helm/mesh-cert/values.yaml']) {
+    for (const f of [
+      'package.json',
+      'README.md',
+      'plugin/bin/kubectl-mesh_cert',
+      'plugin/dist/index.js',
+      'webhook/bin/mesh-cert-webhook',
+      'webhook/dist/main.js',
+      'manifests/kustomization.yaml',
+      'manifests/webhook/deployment.yaml',
+      'manifests/helm/mesh-cert/Chart.yaml',
+      'manifests/helm/mesh-cert/values.yaml',
+    ]) {
       expect(files, f).toContain(f);
     }
     expect(files.filter((f) => /^manifests\/crds\/.*\.yaml$/.test(f))).toHaveLength(5);
     expect(files.filter((f) => /^plugin\/dist\/chunks\/.*\.js$/.test(f)).length).toBeGreaterThan(5);
-    const unwanted = files.filter((f) => /^(test|bench|schemas|\.ci|node_modules)\//.test(f) || /^(plugin|webhook)\/(src|release)\//.test(f)
-      || /\.(map|ts|tmp|log)$/.test(f) || /(^|\/)(build\.mjs|Dockerfile|gen-certs\.sh|tsconfig\.json|package-lock\.json)$/.test(f));
+    const unwanted = files.filter(
+      (f) =>
+        /^(test|bench|schemas|\.ci|node_modules)\//.test(f) ||
+        /^(plugin|webhook)\/(src|release)\//.test(f) ||
+        /\.(map|ts|tmp|log)$/.test(f) ||
+        /(^|\/)(build\.mjs|Dockerfile|gen-certs\.sh|tsconfig\.json|package-lock\.json)$/.test(f),
+    );
     expect(unwanted).toEqual([]);
     // every chunk the entry can load is in the package (a clean build: no chunks of older builds)
     const index = readFileSync(join(dir, 'src', 'plugin/dist/index.js'), 'utf8');
@@ -46,7 +69,11 @@ describe('npm pack and npm i -g', () => {
   });
 
   it('declares no runtime dependency: the bundles hold all they need', () => {
-    const pj = JSON.parse(run('tar', ['-xzOf', tgz, 'package/package.json']).stdout) as { dependencies?: object; private?: boolean; version: string };
+    const pj = JSON.parse(run('tar', ['-xzOf', tgz, 'package/package.json']).stdout) as {
+      dependencies?: object;
+      private?: boolean;
+      version: string;
+    };
     expect(pj.dependencies ?? {}).toEqual({});
     expect(pj.private).toBeUndefined();
     expect(pj.version).toBe(version);
@@ -66,17 +93,37 @@ describe('npm pack and npm i -g', () => {
     const help = run(join(bin, 'kubectl-mesh_cert'), ['--help'], { cwd: away }).stdout;
     expect(help).toContain('kubectl mesh-cert');
     expect(help).toMatch(/version\s/);
-    expect(run(join(bin, 'kubectl-mesh_cert'), ['version'], { cwd: away }).stdout).toContain(`Client: mesh-cert ${version} (node ${process.version}`);
-    expect(run(join(bin, 'mesh-cert-webhook'), ['--version'], { cwd: away }).stdout).toBe(`mesh-cert-webhook ${version}\n`);
+    expect(run(join(bin, 'kubectl-mesh_cert'), ['version'], { cwd: away }).stdout).toContain(
+      `Client: mesh-cert ${version} (node ${process.version}`,
+    );
+    expect(run(join(bin, 'mesh-cert-webhook'), ['--version'], { cwd: away }).stdout).toBe(
+      `mesh-cert-webhook ${version}\n`,
+    );
     // as kubectl finds it
     const path = `${kubectlOnlyBin(dir)}:${bin}:${process.env.PATH}`;
-    expect(run('kubectl', ['mesh-cert', 'version', '-o', 'json'], { cwd: away, env: { ...process.env, PATH: path } }).stdout).toContain(`"version": "${version}"`);
+    expect(
+      run('kubectl', ['mesh-cert', 'version', '-o', 'json'], { cwd: away, env: { ...process.env, PATH: path } }).stdout,
+    ).toContain(`"version": "${version}"`);
   });
 
   it('the installed webhook serves and its mesh_cert_webhook_build_info says its version', async () => {
     const { cert, key } = servingCert(dir);
-    const child = spawn(join(prefix, 'bin', 'mesh-cert-webhook'), ['--port', '0', '--health-port', '0', '--tls-cert-file', cert, '--tls-private-key-file', key, '--log-level', 'warn'],
-      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      join(prefix, 'bin', 'mesh-cert-webhook'),
+      [
+        '--port',
+        '0',
+        '--health-port',
+        '0',
+        '--tls-cert-file',
+        cert,
+        '--tls-private-key-file',
+        key,
+        '--log-level',
+        'warn',
+      ],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     try {
       let out = '';
       const healthUrl = await new Promise<string>((resolve, reject) => {
@@ -84,13 +131,26 @@ describe('npm pack and npm i -g', () => {
         child.stdout.on('data', (c: Buffer) => {
           out += c.toString();
           const m = /health and metrics on (http:\/\/\S+)/.exec(out);
-          if (m) { clearTimeout(timer); resolve(m[1]); }
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]);
+          }
         });
-        child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
-        child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`the webhook exited ${code}: ${out}`)); });
+        child.stderr.on('data', (c: Buffer) => {
+          out += c.toString();
+        });
+        child.on('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`the webhook exited ${code}: ${out}`));
+        });
       });
       const metrics = await (await fetch(`${healthUrl}/metrics`)).text();
-      expect(metrics).toMatch(new RegExp(`^mesh_cert_webhook_build_info\\{version="${version.replace(/\./g, '\\.')}",node_version="${process.version}"\\} 1$`, 'm'));
+      expect(metrics).toMatch(
+        new RegExp(
+          `^mesh_cert_webhook_build_info\\{version="${version.replace(/\./g, '\\.')}",node_version="${process.version}"\\} 1$`,
+          'm',
+        ),
+      );
     } finally {
       child.kill('SIGKILL');
     }

@@ -16,7 +16,8 @@ import { goInherit, goToolchain as requireGo, removeStaleBuilds } from '../go/to
 export const ISTIO_DIR = dirname(fileURLToPath(import.meta.url));
 export const REFEREE_DIR = join(ISTIO_DIR, 'referee');
 const SOURCES = ['go.mod', 'go.sum', 'main.go'];
-const BUILD_HINT = 'the first build downloads ~48 MB of Go modules (~300 MB unpacked) and takes 1.5 to 3 min on 2 cores';
+const BUILD_HINT =
+  'the first build downloads ~48 MB of Go modules (~300 MB unpacked) and takes 1.5 to 3 min on 2 cores';
 
 function goMod(): string {
   return readFileSync(join(REFEREE_DIR, 'go.mod'), 'utf8');
@@ -39,13 +40,17 @@ export function goMinimum(): string {
 /** First 12 hex digits of a hash of the referee's sources. */
 export function sourceHash(): string {
   const h = createHash('sha256');
-  for (const f of SOURCES) h.update(`${f}\0`).update(readFileSync(join(REFEREE_DIR, f))).update('\0');
+  for (const f of SOURCES)
+    h.update(`${f}\0`)
+      .update(readFileSync(join(REFEREE_DIR, f)))
+      .update('\0');
   return h.digest('hex').slice(0, 12);
 }
 
 /** $XDG_CACHE_HOME/mesh-cert/istio/<istio version>, as test/kube/release.ts does for kube. */
 export function cacheDirFor(version: string, env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
+  const base =
+    env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
   return join(base, 'mesh-cert', 'istio', version);
 }
 
@@ -54,7 +59,12 @@ export function refereePath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 function executable(path: string): boolean {
-  try { accessSync(path, constants.X_OK); return true; } catch { return false; }
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The built referee, or an Error that says how to build it. Never builds. */
@@ -63,25 +73,35 @@ export function findReferee(env: NodeJS.ProcessEnv = process.env): string {
   if (!executable(path)) {
     throw new Error(
       `istio: the Istio referee (istio.io/istio ${istioVersion()}, sources ${sourceHash()}) is not built (looked for ${path}); ` +
-      `run \`npx tsx test/istio/ensure.ts\` first (needs Go >= ${goMinimum()}; ${BUILD_HINT}, see test/istio/README.md)`);
+        `run \`npx tsx test/istio/ensure.ts\` first (needs Go >= ${goMinimum()}; ${BUILD_HINT}, see test/istio/README.md)`,
+    );
   }
   return path;
 }
 
 /** The toolchain's version ("go1.26.8"), or an error that names Go and what to do. */
 export function goToolchain(minimum: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  return requireGo({ who: 'istio', builds: `The Istio referee (test/istio/referee) is built from the Go module istio.io/istio ${istioVersion()}`, minimum, env });
+  return requireGo({
+    who: 'istio',
+    builds: `The Istio referee (test/istio/referee) is built from the Go module istio.io/istio ${istioVersion()}`,
+    minimum,
+    env,
+  });
 }
 
 /** Binaries of earlier sources pile up as referee/ changes: keep the two most recent besides the new one. */
 async function pruneOldBuilds(dir: string, keep: string): Promise<void> {
-  const others = (await readdir(dir)).filter((n) => /^istio-referee-[0-9a-f]{12}$/.test(n) && join(dir, n) !== keep)
+  const others = (await readdir(dir))
+    .filter((n) => /^istio-referee-[0-9a-f]{12}$/.test(n) && join(dir, n) !== keep)
     .map((n) => ({ path: join(dir, n), mtime: statSync(join(dir, n)).mtimeMs }))
     .sort((a, b) => b.mtime - a.mtime);
   for (const o of others.slice(2)) await rm(o.path, { force: true });
 }
 
-export interface EnsureOptions { log?: (line: string) => void; env?: NodeJS.ProcessEnv }
+export interface EnsureOptions {
+  log?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
 
 /** The referee's path, built first when it is missing. */
 export async function ensureReferee(opts: EnsureOptions = {}): Promise<string> {
@@ -99,10 +119,15 @@ export async function ensureReferee(opts: EnsureOptions = {}): Promise<string> {
   await mkdir(tmp, { recursive: true });
   try {
     const t0 = Date.now();
-    log(`istio: building the referee against istio.io/istio ${istioVersion()} with ${go} (test/istio/referee; ${BUILD_HINT})...`);
+    log(
+      `istio: building the referee against istio.io/istio ${istioVersion()} with ${go} (test/istio/referee; ${BUILD_HINT})...`,
+    );
     // static, trimmed, stripped; -mod=readonly: go.sum must already hold every module
-    await goInherit('istio', ['build', '-mod=readonly', '-trimpath', '-pgo=off', '-ldflags', '-s -w', '-o', join(tmp, 'istio-referee'), '.'],
-      { cwd: REFEREE_DIR, env: { ...env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local' } });
+    await goInherit(
+      'istio',
+      ['build', '-mod=readonly', '-trimpath', '-pgo=off', '-ldflags', '-s -w', '-o', join(tmp, 'istio-referee'), '.'],
+      { cwd: REFEREE_DIR, env: { ...env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local' } },
+    );
     await rename(join(tmp, 'istio-referee'), path);
     log(`istio: built ${path}, took ${Math.round((Date.now() - t0) / 1000)} s`);
     await pruneOldBuilds(dir, path);
@@ -115,6 +140,9 @@ export async function ensureReferee(opts: EnsureOptions = {}): Promise<string> {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   ensureReferee().then(
     (p) => process.stdout.write(`istio referee (istio.io/istio ${istioVersion()}): ${p}\n`),
-    (e: unknown) => { process.stderr.write(`${(e as Error).message}\n`); process.exit(1); },
+    (e: unknown) => {
+      process.stderr.write(`${(e as Error).message}\n`);
+      process.exit(1);
+    },
   );
 }

@@ -26,17 +26,32 @@ it('the Istio referee is built', () => {
   expect(findReferee()).toContain(`/mesh-cert/istio/${istioVersion()}/istio-referee-`);
 });
 
-interface Ca { certPem: string; keyPem: string }
+interface Ca {
+  certPem: string;
+  keyPem: string;
+}
 
 async function root(cn: string): Promise<Ca> {
   const { privateKeyPem } = await generateRsaKey(2048);
-  return { certPem: createRootCa({ privateKeyPem, subject: { O: 'referee-test', CN: cn }, ttlDays: 10 }), keyPem: privateKeyPem };
+  return {
+    certPem: createRootCa({ privateKeyPem, subject: { O: 'referee-test', CN: cn }, ttlDays: 10 }),
+    keyPem: privateKeyPem,
+  };
 }
 
 async function intermediate(cn: string, issuer: Ca): Promise<Ca> {
   const { privateKeyPem } = await generateRsaKey(2048);
   const csrPem = createCsr({ privateKeyPem, subject: { O: 'referee-test', CN: cn }, hosts: [] });
-  return { certPem: signIntermediate({ csrPem, issuerCertPem: issuer.certPem, issuerKeyPem: issuer.keyPem, hosts: [], ttlDays: 5 }), keyPem: privateKeyPem };
+  return {
+    certPem: signIntermediate({
+      csrPem,
+      issuerCertPem: issuer.certPem,
+      issuerKeyPem: issuer.keyPem,
+      hosts: [],
+      ttlDays: 5,
+    }),
+    keyPem: privateKeyPem,
+  };
 }
 
 /** cacerts data in the Istio layout: cert-chain.pem is the CA certificate followed by its issuer. */
@@ -66,16 +81,30 @@ describe('the referee fails what istiod would refuse (negative controls)', () =>
     expect(r.ok).toBe(true);
     expect(r.istio).toBe(istioVersion());
     expect(r.pairs).toHaveLength(4);
-    expect(r.clusters.c1).toMatchObject({ loaded: true, layout: 'istiod', workload: 'spiffe://cluster.local/ns/default/sa/c1' });
-    expect(r.clusters.c1!.chain).toEqual(['spiffe://cluster.local/ns/default/sa/c1', 'CN=a1,O=referee-test', 'CN=root A,O=referee-test']);
+    expect(r.clusters.c1).toMatchObject({
+      loaded: true,
+      layout: 'istiod',
+      workload: 'spiffe://cluster.local/ns/default/sa/c1',
+    });
+    expect(r.clusters.c1!.chain).toEqual([
+      'spiffe://cluster.local/ns/default/sa/c1',
+      'CN=a1,O=referee-test',
+      'CN=root A,O=referee-test',
+    ]);
   });
 
   it('fails a ca-key.pem that does not match ca-cert.pem', async () => {
-    const r = await runReferee({ c1: cacerts(a1, rootA, [rootA], { 'ca-key.pem': a2.keyPem }), c2: cacerts(a2, rootA, [rootA]) });
+    const r = await runReferee({
+      c1: cacerts(a1, rootA, [rootA], { 'ca-key.pem': a2.keyPem }),
+      c2: cacerts(a2, rootA, [rootA]),
+    });
     expect(r.ok).toBe(false);
     expect(r.clusters.c1!.loaded).toBe(false);
     expect(r.clusters.c1!.error).toMatch(/failed to create CA KeyCertBundle \(the cert does not match the key/);
-    expect(pair(r, 'c1', 'c2')).toMatchObject({ ok: false, error: 'c1 did not load, so it has no workload certificate' });
+    expect(pair(r, 'c1', 'c2')).toMatchObject({
+      ok: false,
+      error: 'c1 did not load, so it has no workload certificate',
+    });
     expect(pair(r, 'c2', 'c1')).toMatchObject({ ok: false, error: 'c1 did not load, so it has no roots' });
     expect(pair(r, 'c2', 'c2').ok).toBe(true);
   });
@@ -106,11 +135,18 @@ describe('the referee fails what istiod would refuse (negative controls)', () =>
   });
 
   it('shows that a stale tls.crt wins over the *.pem keys (what cacerts written whole prevents)', async () => {
-    const data = { ...cacerts(a1, rootA, [rootA]), 'tls.crt': b64(b1.certPem), 'tls.key': b64(b1.keyPem), 'ca.crt': b64(rootB.certPem) };
+    const data = {
+      ...cacerts(a1, rootA, [rootA]),
+      'tls.crt': b64(b1.certPem),
+      'tls.key': b64(b1.keyPem),
+      'ca.crt': b64(rootB.certPem),
+    };
     const r = await runReferee({ c1: data });
     expect(r.clusters.c1).toMatchObject({ loaded: true, layout: 'tls' });
     expect(r.clusters.c1!.chain).toContain('CN=b1,O=referee-test');
-    expect(r.clusters.c1!.warnings).toContain('ca-cert.pem is ignored: istiod loads tls.crt, tls.key and ca.crt in preference');
+    expect(r.clusters.c1!.warnings).toContain(
+      'ca-cert.pem is ignored: istiod loads tls.crt, tls.key and ca.crt in preference',
+    );
   });
 });
 
@@ -140,8 +176,14 @@ describe("mesh-cert's cacerts through istiod's plugged-in CA, at every rotation 
     const out = { namespace: 'istio-system', name: `${vmName}-cacerts` };
     await Promise.all(
       w.managed.map(async (c) => {
-        await c.createCustom('IssuedCertificate', issuedCertificate(vmName, 'istio-system', { signing: OLD, vm, issuedSecret: out }));
-        const r = await driveIssuance({ cluster: c, namespace: 'istio-system', name: vmName }, { mgmt: w.mgmt, deadline: Date.now() + 30_000 });
+        await c.createCustom(
+          'IssuedCertificate',
+          issuedCertificate(vmName, 'istio-system', { signing: OLD, vm, issuedSecret: out }),
+        );
+        const r = await driveIssuance(
+          { cluster: c, namespace: 'istio-system', name: vmName },
+          { mgmt: w.mgmt, deadline: Date.now() + 30_000 },
+        );
         expect(r.outcome, r.error).toBe('finished');
       }),
     );
@@ -149,7 +191,10 @@ describe("mesh-cert's cacerts through istiod's plugged-in CA, at every rotation 
   }
 
   /** Every cluster's cacerts, as the clusters hold them now, through the referee: all load, all pairs verify. */
-  async function referee(out: ObjectRef, when: string): Promise<Report & { secrets: Record<string, Record<string, string>> }> {
+  async function referee(
+    out: ObjectRef,
+    when: string,
+  ): Promise<Report & { secrets: Record<string, Record<string, string>> }> {
     const secrets: Record<string, Record<string, string>> = {};
     for (const c of w.managed) {
       const s = await c.getSecret(out.namespace, out.name);
@@ -169,11 +214,19 @@ describe("mesh-cert's cacerts through istiod's plugged-in CA, at every rotation 
     return { ...r, secrets };
   }
 
-  const rootsOf = (r: Report) => Object.fromEntries(CLUSTERS.map((c) => [c, r.clusters[c]!.roots!.map((s) => /CN=([^,]+)/.exec(s)?.[1]).sort()]));
+  const rootsOf = (r: Report) =>
+    Object.fromEntries(CLUSTERS.map((c) => [c, r.clusters[c]!.roots!.map((s) => /CN=([^,]+)/.exec(s)?.[1]).sort()]));
   const signerOf = (r: Report, c: string) => /CN=([^,]+)/.exec(r.clusters[c]!.caIssuer ?? '')?.[1];
 
   function base(vm: ObjectRef, extra: Partial<RotateOptions> = {}): RotateOptions {
-    return { mgmt: w.mgmt, clusters: w.managed, virtualMesh: vm, verify: builtInVerifier, stepTimeoutMs: 30_000, ...extra };
+    return {
+      mgmt: w.mgmt,
+      clusters: w.managed,
+      virtualMesh: vm,
+      verify: builtInVerifier,
+      stepTimeoutMs: 30_000,
+      ...extra,
+    };
   }
 
   it('loads, signs and verifies across all clusters before, during (after each step) and after a full root rotation', async () => {
@@ -208,7 +261,10 @@ describe("mesh-cert's cacerts through istiod's plugged-in CA, at every rotation 
     expect(outcome, seen.join('\n')).toBe('finished');
     // each rotation step of the contract (schemas/src/state-machines.ts) was refereed on its own
     for (const step of ['ADDING_NEW_ROOT', 'PROPAGATING_NEW_INTERMEDIATE', 'DELETING_OLD_ROOT', 'FINISHED']) {
-      expect(seen.filter((s) => s.endsWith(`/${step}`)), seen.join('\n')).toHaveLength(1);
+      expect(
+        seen.filter((s) => s.endsWith(`/${step}`)),
+        seen.join('\n'),
+      ).toHaveLength(1);
     }
     // the steps in between made every cluster's istiod trust both roots at once
     expect(seen).toContain('roots new root+old root');
@@ -223,7 +279,10 @@ describe("mesh-cert's cacerts through istiod's plugged-in CA, at every rotation 
     const { vm, out } = await mesh('vm-istio-rb');
     await referee(out, 'after issuance');
     const newRoot = await createRoot(w.mgmt, { namespace: 'gloo-mesh', name: 'new-root-istio-rb' }, 'new root rb');
-    const reject: Verifier = async (ctx) => (ctx.after === 'PROPAGATING_NEW_INTERMEDIATE' ? { ok: false, reason: 'traffic failed' } : { ok: true, message: 'ok' });
+    const reject: Verifier = async (ctx) =>
+      ctx.after === 'PROPAGATING_NEW_INTERMEDIATE'
+        ? { ok: false, reason: 'traffic failed' }
+        : { ok: true, message: 'ok' };
     const seen: string[] = [];
     let r;
     let last: Report | undefined;
@@ -234,7 +293,10 @@ describe("mesh-cert's cacerts through istiod's plugged-in CA, at every rotation 
       last = await referee(out, `rollback, after ${step}`);
     } while (r.outcome === 'stopped' && seen.length < 20);
     expect(r.outcome, seen.join('\n')).toBe('failed');
-    expect(seen.some((s) => s.endsWith('ROLLING_BACK')), seen.join('\n')).toBe(true);
+    expect(
+      seen.some((s) => s.endsWith('ROLLING_BACK')),
+      seen.join('\n'),
+    ).toBe(true);
     for (const c of CLUSTERS) {
       expect(rootsOf(last!)[c]).toEqual(['old root']);
       expect(signerOf(last!, c)).toBe('old root');

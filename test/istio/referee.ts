@@ -42,7 +42,10 @@ export interface Report {
  * Feeds the referee `cacerts` Secrets' data (cluster name -> Secret.data, base64 values). Throws
  * when the referee is not built (with the command that builds it) or cannot read its input.
  */
-export async function runReferee(clusters: Record<string, Record<string, string>>, opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Report> {
+export async function runReferee(
+  clusters: Record<string, Record<string, string>>,
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<Report> {
   const bin = findReferee(opts.env);
   return new Promise((resolve, reject) => {
     const child = spawn(bin, ['-'], { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
@@ -51,22 +54,33 @@ export async function runReferee(clusters: Record<string, Record<string, string>
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const stderr = Buffer.concat(err).toString('utf8').trim();
       if (code !== 0 && code !== 1) {
-        reject(new Error(`istio referee ${bin} failed with ${signal ?? `exit code ${code}`}${stderr ? `: ${stderr}` : ''}`));
+        reject(
+          new Error(`istio referee ${bin} failed with ${signal ?? `exit code ${code}`}${stderr ? `: ${stderr}` : ''}`),
+        );
         return;
       }
       try {
         const report = JSON.parse(Buffer.concat(out).toString('utf8')) as Omit<Report, 'ok'>;
         resolve({ ...report, ok: code === 0 });
       } catch (e) {
-        reject(new Error(`istio referee ${bin}: unreadable report (${(e as Error).message})${stderr ? `; stderr: ${stderr}` : ''}`));
+        reject(
+          new Error(
+            `istio referee ${bin}: unreadable report (${(e as Error).message})${stderr ? `; stderr: ${stderr}` : ''}`,
+          ),
+        );
       }
     });
-    child.stdin.on('error', () => { /* reported through close */ });
+    child.stdin.on('error', () => {
+      /* reported through close */
+    });
     child.stdin.end(JSON.stringify(clusters));
   });
 }
@@ -74,7 +88,9 @@ export async function runReferee(clusters: Record<string, Record<string, string>
 /** One line per failure, for assertion messages. */
 export function failures(r: Report): string[] {
   return [
-    ...Object.entries(r.clusters).filter(([, c]) => !c.loaded).map(([n, c]) => `${n} did not load: ${c.error}`),
+    ...Object.entries(r.clusters)
+      .filter(([, c]) => !c.loaded)
+      .map(([n, c]) => `${n} did not load: ${c.error}`),
     ...r.pairs.filter((p) => !p.ok).map((p) => `${p.from}'s workload against ${p.to}'s roots: ${p.error}`),
   ];
 }

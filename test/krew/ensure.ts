@@ -25,6 +25,9 @@ export const krewVersion = (): string => toolVersion(KREW);
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   ensureKrew().then(
     (p) => process.stdout.write(`krew ${krewVersion()}: ${p}\n`),
-    (e: unknown) => { process.stderr.write(`${(e as Error).message}\n`); process.exit(1); },
+    (e: unknown) => {
+      process.stderr.write(`${(e as Error).message}\n`);
+      process.exit(1);
+    },
   );
 }

@@ -16,11 +16,22 @@ export interface KubeBinaries {
 }
 
 function executable(path: string): boolean {
-  try { accessSync(path, constants.X_OK); return true; } catch { return false; }
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function binariesIn(dir: string, source: KubeBinaries['source']): KubeBinaries {
-  return { dir, source, apiserver: join(dir, 'kube-apiserver'), controllerManager: join(dir, 'kube-controller-manager'), etcd: join(dir, 'etcd') };
+  return {
+    dir,
+    source,
+    apiserver: join(dir, 'kube-apiserver'),
+    controllerManager: join(dir, 'kube-controller-manager'),
+    etcd: join(dir, 'etcd'),
+  };
 }
 
 /** Names of the binaries missing from dir. */
@@ -37,11 +48,17 @@ export function findBinaries(env: NodeJS.ProcessEnv = process.env): KubeBinaries
   const assets = env.KUBEBUILDER_ASSETS;
   if (assets) {
     const missing = missingIn(assets);
-    if (missing.length) throw new Error(`kube: KUBEBUILDER_ASSETS=${assets} lacks ${missing.join(', ')} (envtest's assets do not ship kube-controller-manager); put them there, or unset KUBEBUILDER_ASSETS to use binaries built from Go modules (npx tsx test/kube/ensure.ts)`);
+    if (missing.length)
+      throw new Error(
+        `kube: KUBEBUILDER_ASSETS=${assets} lacks ${missing.join(', ')} (envtest's assets do not ship kube-controller-manager); put them there, or unset KUBEBUILDER_ASSETS to use binaries built from Go modules (npx tsx test/kube/ensure.ts)`,
+      );
     return binariesIn(assets, 'KUBEBUILDER_ASSETS');
   }
   const dir = cacheDirFor(KUBE_RELEASE, env);
   const missing = missingIn(dir);
-  if (missing.length) throw new Error(`kube: ${missing.join(', ')} (release ${KUBE_RELEASE}) not built yet (looked in ${dir}); run \`npx tsx test/kube/ensure.ts\` first (needs Go; the first build takes many minutes, see test/kube/README.md), or set KUBEBUILDER_ASSETS`);
+  if (missing.length)
+    throw new Error(
+      `kube: ${missing.join(', ')} (release ${KUBE_RELEASE}) not built yet (looked in ${dir}); run \`npx tsx test/kube/ensure.ts\` first (needs Go; the first build takes many minutes, see test/kube/README.md), or set KUBEBUILDER_ASSETS`,
+    );
   return binariesIn(dir, 'cache');
 }

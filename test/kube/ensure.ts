@@ -23,34 +23,64 @@ function kubeLdflags(release: string): string {
   const { major, minor } = majorMinor(release);
   // without these the servers report v0.0.0-master and kubectl version shows no release
   const vars = { gitVersion: release, gitMajor: major, gitMinor: minor, gitTreeState: 'clean' };
-  const x = Object.entries(vars).flatMap(([k, v]) => [`-X k8s.io/component-base/version.${k}=${v}`, `-X k8s.io/client-go/pkg/version.${k}=${v}`]);
+  const x = Object.entries(vars).flatMap(([k, v]) => [
+    `-X k8s.io/component-base/version.${k}=${v}`,
+    `-X k8s.io/client-go/pkg/version.${k}=${v}`,
+  ]);
   return `all=-s -w ${x.join(' ')}`;
 }
 
-interface Step { names: string[]; module: 'apiserver' | 'etcd'; args: (out: string) => string[] }
+interface Step {
+  names: string[];
+  module: 'apiserver' | 'etcd';
+  args: (out: string) => string[];
+}
 
 function steps(release: string, etcdVersion: string): Step[] {
   return [
     {
       // one go build for both: they share most packages, so the second costs little more than a link
-      names: ['kube-apiserver', 'kube-controller-manager'], module: 'apiserver',
-      args: (out) => [...commonFlags(), '-tags', 'selinux,notest,grpcnotrace', '-ldflags', kubeLdflags(release), '-o', `${out}/`,
-        'k8s.io/kubernetes/cmd/kube-apiserver', 'k8s.io/kubernetes/cmd/kube-controller-manager'],
+      names: ['kube-apiserver', 'kube-controller-manager'],
+      module: 'apiserver',
+      args: (out) => [
+        ...commonFlags(),
+        '-tags',
+        'selinux,notest,grpcnotrace',
+        '-ldflags',
+        kubeLdflags(release),
+        '-o',
+        `${out}/`,
+        'k8s.io/kubernetes/cmd/kube-apiserver',
+        'k8s.io/kubernetes/cmd/kube-controller-manager',
+      ],
     },
     {
-      names: ['etcd'], module: 'etcd',
-      args: (out) => [...commonFlags(), '-ldflags', `-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=${etcdVersion}`, '-o', join(out, 'etcd'), 'go.etcd.io/etcd/server/v3'],
+      names: ['etcd'],
+      module: 'etcd',
+      args: (out) => [
+        ...commonFlags(),
+        '-ldflags',
+        `-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=${etcdVersion}`,
+        '-o',
+        join(out, 'etcd'),
+        'go.etcd.io/etcd/server/v3',
+      ],
     },
   ];
 }
 
 function requiredVersion(module: string, path: string): string {
-  const m = new RegExp(`^\\s*${path.replace(/[./]/g, '\\$&')}\\s+(\\S+)`, 'm').exec(readFileSync(join(KUBE_DIR, module, 'go.mod'), 'utf8'));
+  const m = new RegExp(`^\\s*${path.replace(/[./]/g, '\\$&')}\\s+(\\S+)`, 'm').exec(
+    readFileSync(join(KUBE_DIR, module, 'go.mod'), 'utf8'),
+  );
   if (!m) throw new Error(`test/kube/${module}/go.mod does not require ${path}: run npx tsx test/kube/generate.ts`);
   return m[1];
 }
 
-export interface EnsureOptions { log?: (line: string) => void; env?: NodeJS.ProcessEnv }
+export interface EnsureOptions {
+  log?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
 
 /** The binaries, built first when they are missing. */
 export async function ensureBinaries(opts: EnsureOptions = {}): Promise<KubeBinaries> {
@@ -76,7 +106,9 @@ export async function ensureBinaries(opts: EnsureOptions = {}): Promise<KubeBina
     for (const step of steps(KUBE_RELEASE, etcdVersion)) {
       if (!step.names.some((n) => missing.includes(n))) continue;
       const t0 = Date.now();
-      log(`kube: building ${step.names.join(', ')} ${step.module === 'etcd' ? etcdVersion : KUBE_RELEASE} with ${go} (test/kube/${step.module}; the first build on a machine fetches ~130 MB of modules and takes ~7 min on 2 cores)...`);
+      log(
+        `kube: building ${step.names.join(', ')} ${step.module === 'etcd' ? etcdVersion : KUBE_RELEASE} with ${go} (test/kube/${step.module}; the first build on a machine fetches ~130 MB of modules and takes ~7 min on 2 cores)...`,
+      );
       await goInherit(step.args(tmp), { cwd: join(KUBE_DIR, step.module), env: buildEnv });
       for (const n of step.names) await rename(join(tmp, n), join(dir, n));
       log(`kube: built ${step.names.join(', ')}, took ${Math.round((Date.now() - t0) / 1000)} s`);
@@ -90,6 +122,9 @@ export async function ensureBinaries(opts: EnsureOptions = {}): Promise<KubeBina
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   ensureBinaries().then(
     (b) => process.stdout.write(`kube ${KUBE_RELEASE} binaries: ${b.dir}\n`),
-    (e: unknown) => { process.stderr.write(`${(e as Error).message}\n`); process.exit(1); },
+    (e: unknown) => {
+      process.stderr.write(`${(e as Error).message}\n`);
+      process.exit(1);
+    },
   );
 }

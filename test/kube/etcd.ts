@@ -8,13 +8,18 @@ import { logTail, startChild, type Child } from './process.js';
 import { sleep } from './http.js';
 import { ADDRESS_IN_USE, freePort } from './ports.js';
 
-export interface Etcd { url: string; child: Child }
+export interface Etcd {
+  url: string;
+  child: Child;
+}
 
 function healthy(url: string): Promise<boolean> {
   return new Promise((resolve) => {
     const req = request(`${url}/health`, { timeout: 1000, agent: false }, (res) => {
       let text = '';
-      res.on('data', (d: Buffer) => { text += d.toString(); });
+      res.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
       res.on('end', () => resolve(res.statusCode === 200 && /"health":\s*"true"/.test(text)));
     });
     req.on('error', () => resolve(false));
@@ -30,12 +35,24 @@ export async function startEtcd(bin: string, dir: string, timeoutMs: number): Pr
     const url = `http://127.0.0.1:${client}`;
     const peerUrl = `http://127.0.0.1:${peer}`;
     const logFile = join(dir, `etcd-${attempt}.log`);
-    const child = startChild('etcd', bin, [
-      '--name=mesh-cert', `--data-dir=${join(dir, `data-${attempt}`)}`,
-      `--listen-client-urls=${url}`, `--advertise-client-urls=${url}`,
-      `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`, `--initial-cluster=mesh-cert=${peerUrl}`,
-      '--unsafe-no-fsync', '--log-level=warn', '--logger=zap', '--log-outputs=stderr',
-    ], logFile);
+    const child = startChild(
+      'etcd',
+      bin,
+      [
+        '--name=mesh-cert',
+        `--data-dir=${join(dir, `data-${attempt}`)}`,
+        `--listen-client-urls=${url}`,
+        `--advertise-client-urls=${url}`,
+        `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+        `--initial-cluster=mesh-cert=${peerUrl}`,
+        '--unsafe-no-fsync',
+        '--log-level=warn',
+        '--logger=zap',
+        '--log-outputs=stderr',
+      ],
+      logFile,
+    );
     const deadline = Date.now() + timeoutMs;
     while (!child.hasExited() && Date.now() < deadline) {
       if (await healthy(url)) return { url, child };
@@ -44,6 +61,8 @@ export async function startEtcd(bin: string, dir: string, timeoutMs: number): Pr
     await child.stop(1000);
     const tail = await logTail(logFile);
     if (ADDRESS_IN_USE.test(tail) && attempt < 3) continue;
-    throw new Error(`kube: etcd did not become healthy on ${url} within ${timeoutMs} ms (${await child.exited}); its log ends:\n${tail}`);
+    throw new Error(
+      `kube: etcd did not become healthy on ${url} within ${timeoutMs} ms (${await child.exited}); its log ends:\n${tail}`,
+    );
   }
 }

@@ -40,14 +40,27 @@ export async function generateModules(root: string, release = KUBE_RELEASE): Pro
     await rm(join(dir, 'go.sum'), { force: true });
     try {
       // GOTOOLCHAIN=local: tidy must not rewrite the go line to a toolchain it would then fetch
-      await run('go', ['mod', 'tidy'], { cwd: dir, env: { ...process.env, GOTOOLCHAIN: 'local' }, maxBuffer: 16 << 20 });
+      await run('go', ['mod', 'tidy'], {
+        cwd: dir,
+        env: { ...process.env, GOTOOLCHAIN: 'local' },
+        maxBuffer: 16 << 20,
+      });
     } catch (e) {
-      throw new Error(`kube: go mod tidy in ${dir} failed: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}`, { cause: e });
+      throw new Error(
+        `kube: go mod tidy in ${dir} failed: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}`,
+        { cause: e },
+      );
     }
   }
 }
 
-interface GoModJson { Go?: string; GoDebug?: unknown[]; Tool?: unknown[]; Replace?: unknown[]; Require?: { Path: string; Version: string }[] }
+interface GoModJson {
+  Go?: string;
+  GoDebug?: unknown[];
+  Tool?: unknown[];
+  Replace?: unknown[];
+  Require?: { Path: string; Version: string }[];
+}
 
 async function goModJson(file: string): Promise<GoModJson> {
   const { stdout } = await run('go', ['mod', 'edit', '-json', file], { encoding: 'utf8', maxBuffer: 16 << 20 });
@@ -73,11 +86,17 @@ export async function checkDirectives(): Promise<string[]> {
     const diffs: string[] = [];
     for (const m of MODULES) {
       await writeFile(join(tmp, `${m}.mod`), files[m]);
-      const [generated, committed] = await Promise.all([goModJson(join(tmp, `${m}.mod`)), goModJson(join(KUBE_DIR, m, 'go.mod'))]);
+      const [generated, committed] = await Promise.all([
+        goModJson(join(tmp, `${m}.mod`)),
+        goModJson(join(KUBE_DIR, m, 'go.mod')),
+      ]);
       // tidy marks them "// indirect" (no Go file imports a tool's module), so compare path and version only
       const ours = (generated.Require ?? []).map((r) => r.Path);
       const [want, have] = [decided(generated, ours), decided(committed, ours)];
-      if (want !== have) diffs.push(`test/kube/${m}/go.mod differs from what generate.ts derives for ${KUBE_RELEASE}:\nwant ${want}\nhave ${have}`);
+      if (want !== have)
+        diffs.push(
+          `test/kube/${m}/go.mod differs from what generate.ts derives for ${KUBE_RELEASE}:\nwant ${want}\nhave ${have}`,
+        );
     }
     return diffs;
   } finally {
@@ -93,7 +112,10 @@ export async function checkModules(): Promise<string[]> {
     const diffs: string[] = [];
     for (const m of MODULES) {
       for (const f of ['go.mod', 'go.sum']) {
-        const [want, have] = await Promise.all([readFile(join(tmp, m, f), 'utf8'), readFile(join(KUBE_DIR, m, f), 'utf8').catch(() => '')]);
+        const [want, have] = await Promise.all([
+          readFile(join(tmp, m, f), 'utf8'),
+          readFile(join(KUBE_DIR, m, f), 'utf8').catch(() => ''),
+        ]);
         if (want !== have) diffs.push(`test/kube/${m}/${f} differs from what generate.ts makes for ${KUBE_RELEASE}`);
       }
     }
@@ -107,15 +129,23 @@ async function main(): Promise<void> {
   if (process.argv.includes('--check')) {
     const diffs = await checkModules();
     for (const d of diffs) process.stderr.write(`${d}\n`);
-    if (diffs.length) { process.stderr.write('run `npx tsx test/kube/generate.ts` and commit the result\n'); process.exit(1); }
+    if (diffs.length) {
+      process.stderr.write('run `npx tsx test/kube/generate.ts` and commit the result\n');
+      process.exit(1);
+    }
     process.stdout.write(`test/kube go.mod/go.sum match ${KUBE_RELEASE}\n`);
     return;
   }
   const t0 = Date.now();
   await generateModules(KUBE_DIR);
-  process.stdout.write(`wrote test/kube/{${MODULES.join(',')}}/go.{mod,sum} for ${KUBE_RELEASE} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `wrote test/kube/{${MODULES.join(',')}}/go.{mod,sum} for ${KUBE_RELEASE} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+  );
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main().catch((e: unknown) => { process.stderr.write(`${(e as Error).message}\n`); process.exit(1); });
+  main().catch((e: unknown) => {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(1);
+  });
 }

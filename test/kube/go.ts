@@ -23,15 +23,29 @@ export function goToolchain(minimum?: string): Promise<string> {
 export async function servedGoMod(module: string, version: string, cwd: string): Promise<string> {
   let out: string;
   try {
-    ({ stdout: out } = await run('go', ['mod', 'download', '-json', `${module}@${version}`], { cwd, encoding: 'utf8', maxBuffer: 1 << 20 }));
+    ({ stdout: out } = await run('go', ['mod', 'download', '-json', `${module}@${version}`], {
+      cwd,
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    }));
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
     // go mod download -json reports its error inside the JSON on stdout
-    const detail = (() => { try { return (JSON.parse(err.stdout ?? '') as { Error?: string }).Error; } catch { return undefined; } })();
-    throw new Error(`kube: go mod download ${module}@${version} failed: ${detail ?? err.stderr?.trim() ?? err.message}`, { cause: e });
+    const detail = (() => {
+      try {
+        return (JSON.parse(err.stdout ?? '') as { Error?: string }).Error;
+      } catch {
+        return undefined;
+      }
+    })();
+    throw new Error(
+      `kube: go mod download ${module}@${version} failed: ${detail ?? err.stderr?.trim() ?? err.message}`,
+      { cause: e },
+    );
   }
   const info = JSON.parse(out) as { GoMod?: string; Error?: string };
-  if (info.Error || !info.GoMod) throw new Error(`kube: go mod download ${module}@${version}: ${info.Error ?? 'no GoMod in the answer'}`);
+  if (info.Error || !info.GoMod)
+    throw new Error(`kube: go mod download ${module}@${version}: ${info.Error ?? 'no GoMod in the answer'}`);
   return readFile(info.GoMod, 'utf8');
 }
 

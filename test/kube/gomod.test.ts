@@ -38,7 +38,9 @@ describe('go.mod generation', () => {
   });
 
   it('refuses a local replace it cannot follow', () => {
-    expect(() => parseUpstreamGoMod(`${UPSTREAM}replace example.com/x => ../x\n`)).toThrow(/local folder outside staging/);
+    expect(() => parseUpstreamGoMod(`${UPSTREAM}replace example.com/x => ../x\n`)).toThrow(
+      /local folder outside staging/,
+    );
   });
 
   it('derives versions and the cache folder from release.json', () => {

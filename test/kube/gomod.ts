@@ -39,16 +39,26 @@ export function parseUpstreamGoMod(text: string): UpstreamGoMod {
     const m = /^(\S+)(?:\s+\S+)?\s*=>\s*(\S+)(?:\s+(\S+))?$/.exec(r);
     if (!m) throw new Error(`cannot read replace "${r}"`);
     if (m[2].startsWith('./staging/')) staging.push(m[1]);
-    else if (m[2].startsWith('.') || m[2].startsWith('/')) throw new Error(`upstream replace "${r}" points at a local folder outside staging/: cannot be followed from a consumer module`);
+    else if (m[2].startsWith('.') || m[2].startsWith('/'))
+      throw new Error(
+        `upstream replace "${r}" points at a local folder outside staging/: cannot be followed from a consumer module`,
+      );
     else otherReplaces.push(r);
   }
-  if (!staging.length) throw new Error('upstream go.mod has no `=> ./staging/...` replaces: is this k8s.io/kubernetes\'s go.mod?');
+  if (!staging.length)
+    throw new Error("upstream go.mod has no `=> ./staging/...` replaces: is this k8s.io/kubernetes's go.mod?");
   const requires = new Map<string, string>();
   for (const r of directiveLines(text, 'require')) {
     const [path, version] = r.split(/\s+/);
     if (path && version) requires.set(path, version);
   }
-  return { goLine: `go ${goLine[1]}`, godebug: directiveLines(text, 'godebug').map((g) => `godebug ${g}`), staging: staging.sort(), otherReplaces, requires };
+  return {
+    goLine: `go ${goLine[1]}`,
+    godebug: directiveLines(text, 'godebug').map((g) => `godebug ${g}`),
+    staging: staging.sort(),
+    otherReplaces,
+    requires,
+  };
 }
 
 const HEADER = (what: string): string =>

@@ -88,7 +88,11 @@ export interface Kube {
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 function adminContext(c: ClusterProcesses): KubeconfigContext {
-  return { name: c.name, cluster: { name: c.name, url: c.url, caPem: c.caPem }, user: { name: `${c.name}-admin`, certPem: c.admin.certPem, keyPem: c.admin.keyPem } };
+  return {
+    name: c.name,
+    cluster: { name: c.name, url: c.url, caPem: c.caPem },
+    user: { name: `${c.name}-admin`, certPem: c.admin.certPem, keyPem: c.admin.keyPem },
+  };
 }
 
 export async function startKube(opts: KubeOptions): Promise<Kube> {
@@ -96,7 +100,8 @@ export async function startKube(opts: KubeOptions): Promise<Kube> {
   const dup = opts.clusters.find((c, i) => opts.clusters.indexOf(c) !== i);
   if (dup) throw new Error(`startKube: cluster name "${dup}" given twice`);
   const bad = opts.clusters.find((c) => !NAME.test(c));
-  if (bad !== undefined) throw new Error(`startKube: cluster name "${bad}" must be a lowercase RFC 1123 label (e.g. mgmt, cluster1)`);
+  if (bad !== undefined)
+    throw new Error(`startKube: cluster name "${bad}" must be a lowercase RFC 1123 label (e.g. mgmt, cluster1)`);
   const bins = opts.binaries ?? findBinaries();
   const timeoutMs = opts.timeoutMs ?? 90_000;
   const crds = opts.crds === false ? [] : await readCrds(opts.crdDir ?? DEFAULT_CRD_DIR);
@@ -104,7 +109,16 @@ export async function startKube(opts: KubeOptions): Promise<Kube> {
   const dir = await makeLaunchDir();
   const children: Child[] = [];
   // a launcher that exits without stop() (a crashed test) still takes its processes and files along
-  const onExit = (): void => { for (const c of children) { try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ } } removeNow(dir); };
+  const onExit = (): void => {
+    for (const c of children) {
+      try {
+        process.kill(c.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    removeNow(dir);
+  };
   process.on('exit', onExit);
   const stopAll = async (): Promise<void> => {
     // apiservers and controller-managers first, etcd (children[0]) last, so nothing logs etcd errors on the way out
@@ -118,19 +132,28 @@ export async function startKube(opts: KubeOptions): Promise<Kube> {
     const etcd: Etcd = await startEtcd(bins.etcd, join(dir, 'etcd'), timeoutMs);
     children.push(etcd.child);
     // allSettled: a cluster that fails must not leave its siblings starting after stopAll has run
-    const settled = await Promise.allSettled(opts.clusters.map(async (name) => {
-      const cdir = join(dir, name);
-      await mkdir(cdir, { recursive: true });
-      const c = await startApiserver({ name, dir: cdir, bins, etcdUrl: etcd.url, timeoutMs, apiserverArgs: opts.apiserverArgs });
-      children.push(c.apiserver);
-      c.controllerManager = await startControllerManager(c, bins);
-      children.push(c.controllerManager);
-      await Promise.all([
-        crds.length ? installCrds(c.admin, crds, name, timeoutMs) : undefined,
-        opts.waitForControllers === false ? undefined : waitControllers(c, timeoutMs),
-      ]);
-      return c;
-    }));
+    const settled = await Promise.allSettled(
+      opts.clusters.map(async (name) => {
+        const cdir = join(dir, name);
+        await mkdir(cdir, { recursive: true });
+        const c = await startApiserver({
+          name,
+          dir: cdir,
+          bins,
+          etcdUrl: etcd.url,
+          timeoutMs,
+          apiserverArgs: opts.apiserverArgs,
+        });
+        children.push(c.apiserver);
+        c.controllerManager = await startControllerManager(c, bins);
+        children.push(c.controllerManager);
+        await Promise.all([
+          crds.length ? installCrds(c.admin, crds, name, timeoutMs) : undefined,
+          opts.waitForControllers === false ? undefined : waitControllers(c, timeoutMs),
+        ]);
+        return c;
+      }),
+    );
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     const procs = settled.map((r) => (r as PromiseFulfilledResult<ClusterProcesses>).value);
@@ -138,13 +161,28 @@ export async function startKube(opts: KubeOptions): Promise<Kube> {
     const kubeconfigPath = opts.kubeconfigPath ?? join(dir, 'kubeconfig');
     await writeFile(kubeconfigPath, kubeconfigYaml(procs.map(adminContext)), { mode: 0o600 });
     const byName = new Map(procs.map((c) => [c.name, c]));
-    const clusters = new Map<string, KubeCluster>(procs.map((c) => [c.name, {
-      name: c.name, url: c.url, caPem: c.caPem, certPem: c.admin.certPem, keyPem: c.admin.keyPem, etcdPrefix: c.etcdPrefix,
-      pids: { apiserver: c.apiserver.pid, controllerManager: c.controllerManager?.pid ?? 0 }, apiserverLog: c.apiserver.logFile,
-    }]));
+    const clusters = new Map<string, KubeCluster>(
+      procs.map((c) => [
+        c.name,
+        {
+          name: c.name,
+          url: c.url,
+          caPem: c.caPem,
+          certPem: c.admin.certPem,
+          keyPem: c.admin.keyPem,
+          etcdPrefix: c.etcdPrefix,
+          pids: { apiserver: c.apiserver.pid, controllerManager: c.controllerManager?.pid ?? 0 },
+          apiserverLog: c.apiserver.logFile,
+        },
+      ]),
+    );
     let users = 0;
     return {
-      release: KUBE_RELEASE, dir, kubeconfigPath, clusters, binaries: bins,
+      release: KUBE_RELEASE,
+      dir,
+      kubeconfigPath,
+      clusters,
+      binaries: bins,
       etcd: { url: etcd.url, pid: etcd.child.pid },
       async mintUser(u: MintUserOptions): Promise<KubeUser> {
         const c = byName.get(u.cluster);
@@ -153,7 +191,18 @@ export async function startKube(opts: KubeOptions): Promise<Kube> {
         const cert = await makeClientCert(c.ca, u.user, groups);
         const context = `${u.user}@${c.name}`;
         const path = u.kubeconfigPath ?? join(dir, `user-${++users}.kubeconfig`);
-        await writeFile(path, kubeconfigYaml([{ name: context, namespace: u.namespace, cluster: { name: c.name, url: c.url, caPem: c.caPem }, user: { name: context, certPem: cert.certPem, keyPem: cert.keyPem } }]), { mode: 0o600 });
+        await writeFile(
+          path,
+          kubeconfigYaml([
+            {
+              name: context,
+              namespace: u.namespace,
+              cluster: { name: c.name, url: c.url, caPem: c.caPem },
+              user: { name: context, certPem: cert.certPem, keyPem: cert.keyPem },
+            },
+          ]),
+          { mode: 0o600 },
+        );
         return { user: u.user, groups, kubeconfigPath: path, context, certPem: cert.certPem, keyPem: cert.keyPem };
       },
       stop: stopAll,

@@ -19,9 +19,18 @@ export function kubeconfigYaml(contexts: KubeconfigContext[]): string {
     apiVersion: 'v1',
     kind: 'Config',
     preferences: {},
-    clusters: [...clusters.values()].map((c) => ({ name: c.name, cluster: { server: c.url, 'certificate-authority-data': b64(c.caPem) } })),
-    users: [...users.values()].map((u) => ({ name: u.name, user: { 'client-certificate-data': b64(u.certPem), 'client-key-data': b64(u.keyPem) } })),
-    contexts: contexts.map((c) => ({ name: c.name, context: { cluster: c.cluster.name, user: c.user.name, namespace: c.namespace ?? 'default' } })),
+    clusters: [...clusters.values()].map((c) => ({
+      name: c.name,
+      cluster: { server: c.url, 'certificate-authority-data': b64(c.caPem) },
+    })),
+    users: [...users.values()].map((u) => ({
+      name: u.name,
+      user: { 'client-certificate-data': b64(u.certPem), 'client-key-data': b64(u.keyPem) },
+    })),
+    contexts: contexts.map((c) => ({
+      name: c.name,
+      context: { cluster: c.cluster.name, user: c.user.name, namespace: c.namespace ?? 'default' },
+    })),
     'current-context': contexts[0]?.name ?? '',
   });
 }

@@ -11,11 +11,16 @@ const PREFIX = 'mesh-cert-kube-';
 export async function makeLaunchDir(): Promise<string> {
   for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
     const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(name);
-    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1])))
+      await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
   }
   return mkdtemp(join(tmpdir(), `${PREFIX}${process.pid}-`));
 }
 
 export function removeNow(dir: string): void {
-  try { rmSync(dir, { recursive: true, force: true }); } catch { /* best effort at exit */ }
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    /* best effort at exit */
+  }
 }

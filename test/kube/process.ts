@@ -7,10 +7,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, createWriteStream, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => { try { accessSync(p, constants.X_OK); return true; } catch { return false; } });
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => {
+  try {
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+});
 
 /** How children are tied to the launcher's life, for the README and error messages. */
-export const DEATH_TIE = SETPRIV ? `${SETPRIV} --pdeathsig KILL` : 'none (setpriv not found: a SIGKILLed launcher leaves its children running)';
+export const DEATH_TIE = SETPRIV
+  ? `${SETPRIV} --pdeathsig KILL`
+  : 'none (setpriv not found: a SIGKILLed launcher leaves its children running)';
 
 export interface Child {
   name: string;
@@ -23,27 +32,46 @@ export interface Child {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function startChild(name: string, bin: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): Child {
-  const [cmd, argv] = SETPRIV && process.platform === 'linux' ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, args];
+export function startChild(
+  name: string,
+  bin: string,
+  args: string[],
+  logFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Child {
+  const [cmd, argv] =
+    SETPRIV && process.platform === 'linux' ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, args];
   const log = createWriteStream(logFile, { flags: 'a' });
   const proc: ChildProcess = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
   proc.stdout?.pipe(log, { end: false });
   proc.stderr?.pipe(log, { end: false });
   let done = false;
   const exited = new Promise<string>((resolve) => {
-    proc.on('error', (e) => { done = true; log.end(); resolve(`spawn error: ${e.message}`); });
-    proc.on('exit', (code, signal) => { done = true; resolve(signal ? `signal ${signal}` : `exit code ${code}`); });
+    proc.on('error', (e) => {
+      done = true;
+      log.end();
+      resolve(`spawn error: ${e.message}`);
+    });
+    proc.on('exit', (code, signal) => {
+      done = true;
+      resolve(signal ? `signal ${signal}` : `exit code ${code}`);
+    });
   });
   // close the log only once both pipes are drained, so the tail is complete when we read it
   proc.on('close', () => log.end());
   if (proc.pid === undefined) throw new Error(`kube: could not start ${name} (${bin})`);
   return {
-    name, pid: proc.pid, logFile, exited,
+    name,
+    pid: proc.pid,
+    logFile,
+    exited,
     hasExited: () => done,
     async stop(graceMs = 5000) {
       if (done) return;
       proc.kill('SIGTERM');
-      const timer = setTimeout(() => { if (!done) proc.kill('SIGKILL'); }, graceMs);
+      const timer = setTimeout(() => {
+        if (!done) proc.kill('SIGKILL');
+      }, graceMs);
       await exited;
       clearTimeout(timer);
     },
@@ -53,11 +81,28 @@ export function startChild(name: string, bin: string, args: string[], logFile: s
 /** The last lines of a log, for error messages. */
 export async function logTail(file: string, lines = 25): Promise<string> {
   const text = await readFile(file, 'utf8').catch(() => '');
-  return text.trimEnd().split('\n').slice(-lines).map((l) => `    ${l}`).join('\n');
+  return text
+    .trimEnd()
+    .split('\n')
+    .slice(-lines)
+    .map((l) => `    ${l}`)
+    .join('\n');
 }
 
 /** Whether a process id runs: signal 0 probes without signalling; a zombie (dead, not yet reaped) does not count. */
 export function alive(pid: number): boolean {
-  try { process.kill(pid, 0); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false; }
-  try { return !/^[ZX]$/.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[0]); } catch { return process.platform !== 'linux'; }
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    return !/^[ZX]$/.test(
+      readFileSync(`/proc/${pid}/stat`, 'utf8')
+        .replace(/^.*\) /, '')
+        .split(' ')[0],
+    );
+  } catch {
+    return process.platform !== 'linux';
+  }
 }

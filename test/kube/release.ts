@@ -11,7 +11,9 @@ export const KUBE_DIR = dirname(fileURLToPath(import.meta.url));
 function readRelease(): string {
   const { kubernetes } = JSON.parse(readFileSync(join(KUBE_DIR, 'release.json'), 'utf8')) as { kubernetes?: unknown };
   if (typeof kubernetes !== 'string' || !/^v1\.\d+\.\d+(-[0-9A-Za-z.]+)?$/.test(kubernetes)) {
-    throw new Error(`test/kube/release.json: "kubernetes" must be a release tag such as "v1.34.4", got ${JSON.stringify(kubernetes)}`);
+    throw new Error(
+      `test/kube/release.json: "kubernetes" must be a release tag such as "v1.34.4", got ${JSON.stringify(kubernetes)}`,
+    );
   }
   return kubernetes;
 }
@@ -33,6 +35,7 @@ export function majorMinor(release: string): { major: string; minor: string } {
 
 /** $XDG_CACHE_HOME/mesh-cert/kube/<release>, ~/.cache/... when XDG_CACHE_HOME is unset. */
 export function cacheDirFor(release: string, env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
+  const base =
+    env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
   return join(base, 'mesh-cert', 'kube', release);
 }

@@ -22,7 +22,10 @@ describe('base64Text', () => {
 
 describe('secretText', () => {
   it('names the Secret and the key in its error', () => {
-    const secret = { metadata: { namespace: 'istio-system', name: 'cacerts' }, data: { 'ca-cert.pem': textBase64('pem'), 'root-cert.pem': 'not base64' } };
+    const secret = {
+      metadata: { namespace: 'istio-system', name: 'cacerts' },
+      data: { 'ca-cert.pem': textBase64('pem'), 'root-cert.pem': 'not base64' },
+    };
     expect(secretText(secret, 'ca-cert.pem')).toBe('pem');
     expect(secretText(secret, 'cert-chain.pem')).toBe('');
     expect(() => secretText(secret, 'root-cert.pem')).toThrow(`Secret istio-system/cacerts root-cert.pem: ${EXPECTED}`);

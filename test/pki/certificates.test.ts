@@ -22,11 +22,24 @@ let rootKey: Key;
 let otherRootKey: Key;
 let caKey: Key;
 let root: string;
-const HOSTS = ['spiffe://cluster-1.local/ns/istio-system/sa/istiod', '10.0.0.7', '2001:db8::7', 'istiod.istio-system.svc'];
+const HOSTS = [
+  'spiffe://cluster-1.local/ns/istio-system/sa/istiod',
+  '10.0.0.7',
+  '2001:db8::7',
+  'istiod.istio-system.svc',
+];
 
 beforeAll(async () => {
-  [rootKey, otherRootKey, caKey] = await Promise.all([generateRsaKey(2048), generateRsaKey(2048), generateRsaKey(2048)]);
-  root = createRootCa({ privateKeyPem: rootKey.privateKeyPem, subject: { O: 'gloo-mesh', CN: 'root-ca' }, ttlDays: 3650 });
+  [rootKey, otherRootKey, caKey] = await Promise.all([
+    generateRsaKey(2048),
+    generateRsaKey(2048),
+    generateRsaKey(2048),
+  ]);
+  root = createRootCa({
+    privateKeyPem: rootKey.privateKeyPem,
+    subject: { O: 'gloo-mesh', CN: 'root-ca' },
+    ttlDays: 3650,
+  });
 });
 afterAll(() => w.cleanup());
 
@@ -54,16 +67,29 @@ describe('createRootCa', () => {
   });
 
   it('refuses a TTL that is not a positive number of days and a subject without O or CN', () => {
-    expect(() => createRootCa({ privateKeyPem: rootKey.privateKeyPem, subject: { O: 'x' }, ttlDays: 0 })).toThrow(/^ttlDays: expected a number of days greater than 0/);
-    expect(() => createRootCa({ privateKeyPem: rootKey.privateKeyPem, subject: { O: 'x' }, ttlDays: Number.NaN })).toThrow(PkiError);
-    expect(() => createRootCa({ privateKeyPem: rootKey.privateKeyPem, subject: {}, ttlDays: 1 })).toThrow(/subject: a root CA needs at least O or CN/);
+    expect(() => createRootCa({ privateKeyPem: rootKey.privateKeyPem, subject: { O: 'x' }, ttlDays: 0 })).toThrow(
+      /^ttlDays: expected a number of days greater than 0/,
+    );
+    expect(() =>
+      createRootCa({ privateKeyPem: rootKey.privateKeyPem, subject: { O: 'x' }, ttlDays: Number.NaN }),
+    ).toThrow(PkiError);
+    expect(() => createRootCa({ privateKeyPem: rootKey.privateKeyPem, subject: {}, ttlDays: 1 })).toThrow(
+      /subject: a root CA needs at least O or CN/,
+    );
   });
 });
 
 describe('signIntermediate', () => {
   it('signs a CA certificate openssl verifies against the root, with the extensions, subject, SANs, validity and serial we promise', () => {
     const now = new Date();
-    const cert = signIntermediate({ csrPem: csrFor(caKey), issuerCertPem: root, issuerKeyPem: rootKey.privateKeyPem, hosts: HOSTS, ttlDays: 90, now });
+    const cert = signIntermediate({
+      csrPem: csrFor(caKey),
+      issuerCertPem: root,
+      issuerKeyPem: rootKey.privateKeyPem,
+      hosts: HOSTS,
+      ttlDays: 90,
+      now,
+    });
     const v = w.verify({ certPem: cert, rootPems: [root] });
     expect(v.ok, v.output).toBe(true);
 
@@ -92,7 +118,10 @@ describe('signIntermediate', () => {
     expect(na.getTime()).toBe(sec + 90 * DAY);
 
     // Serial: 128 random bits, positive.
-    const serial = w.ok(['x509', '-noout', '-serial', '-in', w.file(cert)]).trim().replace('serial=', '');
+    const serial = w
+      .ok(['x509', '-noout', '-serial', '-in', w.file(cert)])
+      .trim()
+      .replace('serial=', '');
     expect(serial).toMatch(/^[0-9A-F]+$/);
     expect(BigInt('0x' + serial) > 0n).toBe(true);
     expect(BigInt('0x' + serial) < 2n ** 128n).toBe(true);
@@ -103,14 +132,38 @@ describe('signIntermediate', () => {
   it('gives each certificate a different serial', () => {
     const csr = csrFor(caKey);
     const serials = new Set(
-      Array.from({ length: 20 }, () => parseCertificate(signIntermediate({ csrPem: csr, issuerCertPem: root, issuerKeyPem: rootKey.privateKeyPem, hosts: HOSTS, ttlDays: 1 })).serial),
+      Array.from(
+        { length: 20 },
+        () =>
+          parseCertificate(
+            signIntermediate({
+              csrPem: csr,
+              issuerCertPem: root,
+              issuerKeyPem: rootKey.privateKeyPem,
+              hosts: HOSTS,
+              ttlDays: 1,
+            }),
+          ).serial,
+      ),
     );
     expect(serials.size).toBe(20);
   });
 
   it('can sign under an intermediate (no path length limit), and openssl verifies the 3-level chain', () => {
-    const mid = signIntermediate({ csrPem: csrFor(caKey, 'mid'), issuerCertPem: root, issuerKeyPem: rootKey.privateKeyPem, hosts: ['mid.example'], ttlDays: 30 });
-    const leaf = signIntermediate({ csrPem: csrFor(otherRootKey, 'leaf'), issuerCertPem: mid, issuerKeyPem: caKey.privateKeyPem, hosts: ['leaf.example'], ttlDays: 10 });
+    const mid = signIntermediate({
+      csrPem: csrFor(caKey, 'mid'),
+      issuerCertPem: root,
+      issuerKeyPem: rootKey.privateKeyPem,
+      hosts: ['mid.example'],
+      ttlDays: 30,
+    });
+    const leaf = signIntermediate({
+      csrPem: csrFor(otherRootKey, 'leaf'),
+      issuerCertPem: mid,
+      issuerKeyPem: caKey.privateKeyPem,
+      hosts: ['leaf.example'],
+      ttlDays: 10,
+    });
     const v = w.verify({ certPem: leaf, chainPems: [mid], rootPems: [root] });
     expect(v.ok, v.output).toBe(true);
     expect(w.verify({ certPem: leaf, rootPems: [root] }).ok).toBe(false);
@@ -121,49 +174,108 @@ describe('signIntermediate', () => {
     const der = Buffer.from(csr.replace(/-----[A-Z ]+-----/g, ''), 'base64');
     der[der.length - 3] ^= 0xff; // inside the signature
     const bad = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
-    expect(() => signIntermediate({ csrPem: bad, issuerCertPem: root, issuerKeyPem: rootKey.privateKeyPem, hosts: HOSTS, ttlDays: 1 })).toThrow(
-      /^csrPem: the CSR's signature does not verify/,
-    );
+    expect(() =>
+      signIntermediate({
+        csrPem: bad,
+        issuerCertPem: root,
+        issuerKeyPem: rootKey.privateKeyPem,
+        hosts: HOSTS,
+        ttlDays: 1,
+      }),
+    ).toThrow(/^csrPem: the CSR's signature does not verify/);
   });
 
   it('refuses a CSR with an RSA key below 2048 bits (openssl-made)', () => {
     w.ok(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024', '-out', 'weak.key']);
     const weak = w.ok(['req', '-new', '-key', w.path('weak.key'), '-subj', '/O=gloo-mesh/OU=weak']);
     expect(w.reqVerify(weak).ok).toBe(true);
-    expect(() => signIntermediate({ csrPem: weak, issuerCertPem: root, issuerKeyPem: rootKey.privateKeyPem, hosts: HOSTS, ttlDays: 1 })).toThrow(
-      "csrPem: the CSR's RSA key has 1024 bits; at least 2048 are required",
-    );
+    expect(() =>
+      signIntermediate({
+        csrPem: weak,
+        issuerCertPem: root,
+        issuerKeyPem: rootKey.privateKeyPem,
+        hosts: HOSTS,
+        ttlDays: 1,
+      }),
+    ).toThrow("csrPem: the CSR's RSA key has 1024 bits; at least 2048 are required");
   });
 
-  it('refuses an issuer key that is not the issuer certificate\'s, and a non-CA issuer', () => {
-    expect(() => signIntermediate({ csrPem: csrFor(caKey), issuerCertPem: root, issuerKeyPem: otherRootKey.privateKeyPem, hosts: HOSTS, ttlDays: 1 })).toThrow(
-      'issuerKeyPem: does not match issuerCertPem',
-    );
+  it("refuses an issuer key that is not the issuer certificate's, and a non-CA issuer", () => {
+    expect(() =>
+      signIntermediate({
+        csrPem: csrFor(caKey),
+        issuerCertPem: root,
+        issuerKeyPem: otherRootKey.privateKeyPem,
+        hosts: HOSTS,
+        ttlDays: 1,
+      }),
+    ).toThrow('issuerKeyPem: does not match issuerCertPem');
     // A non-CA certificate made by openssl, signed by our root.
     const ext = w.file('basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n', 'leaf.ext');
     const leafCsr = w.file(csrFor(otherRootKey, 'leaf'));
-    const leaf = w.ok(['x509', '-req', '-in', leafCsr, '-CA', w.file(root), '-CAkey', w.file(rootKey.privateKeyPem), '-set_serial', '7', '-days', '5', '-extfile', ext]);
-    expect(() => signIntermediate({ csrPem: csrFor(caKey), issuerCertPem: leaf, issuerKeyPem: otherRootKey.privateKeyPem, hosts: HOSTS, ttlDays: 1 })).toThrow(
-      /issuerCertPem: .*is not a CA certificate/,
-    );
+    const leaf = w.ok([
+      'x509',
+      '-req',
+      '-in',
+      leafCsr,
+      '-CA',
+      w.file(root),
+      '-CAkey',
+      w.file(rootKey.privateKeyPem),
+      '-set_serial',
+      '7',
+      '-days',
+      '5',
+      '-extfile',
+      ext,
+    ]);
+    expect(() =>
+      signIntermediate({
+        csrPem: csrFor(caKey),
+        issuerCertPem: leaf,
+        issuerKeyPem: otherRootKey.privateKeyPem,
+        hosts: HOSTS,
+        ttlDays: 1,
+      }),
+    ).toThrow(/issuerCertPem: .*is not a CA certificate/);
   });
 
   it('refuses to sign with an expired issuer', () => {
     const past = new Date(Date.now() - 400 * DAY);
-    const oldRoot = createRootCa({ privateKeyPem: otherRootKey.privateKeyPem, subject: { CN: 'old' }, ttlDays: 30, now: past });
-    expect(() => signIntermediate({ csrPem: csrFor(caKey), issuerCertPem: oldRoot, issuerKeyPem: otherRootKey.privateKeyPem, hosts: HOSTS, ttlDays: 1 })).toThrow(
-      /issuerCertPem: "CN=old" expired at/,
-    );
+    const oldRoot = createRootCa({
+      privateKeyPem: otherRootKey.privateKeyPem,
+      subject: { CN: 'old' },
+      ttlDays: 30,
+      now: past,
+    });
+    expect(() =>
+      signIntermediate({
+        csrPem: csrFor(caKey),
+        issuerCertPem: oldRoot,
+        issuerKeyPem: otherRootKey.privateKeyPem,
+        hosts: HOSTS,
+        ttlDays: 1,
+      }),
+    ).toThrow(/issuerCertPem: "CN=old" expired at/);
   });
 
   it('signs with EC and Ed25519 issuer keys too (made by openssl), and openssl verifies the results', () => {
     w.ok(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384', '-out', 'ec-issuer.key']);
     w.ok(['genpkey', '-algorithm', 'ED25519', '-out', 'ed-issuer.key']);
-    for (const [file, alg] of [['ec-issuer.key', /ecdsa-with-SHA384/], ['ed-issuer.key', /ED25519/]] as const) {
+    for (const [file, alg] of [
+      ['ec-issuer.key', /ecdsa-with-SHA384/],
+      ['ed-issuer.key', /ED25519/],
+    ] as const) {
       const issuerKey = w.read(file);
       const issuer = createRootCa({ privateKeyPem: issuerKey, subject: { O: 'gloo-mesh', CN: file }, ttlDays: 10 });
       expect(w.verify({ certPem: issuer, rootPems: [issuer] }).ok).toBe(true);
-      const cert = signIntermediate({ csrPem: csrFor(caKey), issuerCertPem: issuer, issuerKeyPem: issuerKey, hosts: HOSTS, ttlDays: 5 });
+      const cert = signIntermediate({
+        csrPem: csrFor(caKey),
+        issuerCertPem: issuer,
+        issuerKeyPem: issuerKey,
+        hosts: HOSTS,
+        ttlDays: 5,
+      });
       const v = w.verify({ certPem: cert, rootPems: [issuer] });
       expect(v.ok, v.output).toBe(true);
       expect(w.text(cert)).toMatch(alg);
@@ -173,9 +285,19 @@ describe('signIntermediate', () => {
   it('works with a 4096-bit key', async () => {
     const big = await generateRsaKey(4096);
     expect(describeKey(big.privateKeyPem)).toEqual({ type: 'RSA', bits: 4096 });
-    const csr = createCsr({ privateKeyPem: big.privateKeyPem, subject: { O: 'gloo-mesh', OU: 'big' }, hosts: ['big.example'] });
+    const csr = createCsr({
+      privateKeyPem: big.privateKeyPem,
+      subject: { O: 'gloo-mesh', OU: 'big' },
+      hosts: ['big.example'],
+    });
     expect(w.reqVerify(csr).ok).toBe(true);
-    const cert = signIntermediate({ csrPem: csr, issuerCertPem: root, issuerKeyPem: rootKey.privateKeyPem, hosts: ['big.example'], ttlDays: 1 });
+    const cert = signIntermediate({
+      csrPem: csr,
+      issuerCertPem: root,
+      issuerKeyPem: rootKey.privateKeyPem,
+      hosts: ['big.example'],
+      ttlDays: 1,
+    });
     expect(w.verify({ certPem: cert, rootPems: [root] }).ok).toBe(true);
     expect(parseCertificate(cert)).toMatchObject({ keyType: 'RSA', keyBits: 4096 });
     expect(w.text(cert)).toMatch(/Public-Key: \(4096 bit\)/);
@@ -227,16 +349,30 @@ describe('parseCertificate', () => {
   });
 
   it('agrees with openssl on our certificates', () => {
-    const cert = signIntermediate({ csrPem: csrFor(caKey), issuerCertPem: root, issuerKeyPem: rootKey.privateKeyPem, hosts: HOSTS, ttlDays: 30 });
+    const cert = signIntermediate({
+      csrPem: csrFor(caKey),
+      issuerCertPem: root,
+      issuerKeyPem: rootKey.privateKeyPem,
+      hosts: HOSTS,
+      ttlDays: 30,
+    });
     const info = parseCertificate(cert);
-    const fp = w.ok(['x509', '-noout', '-fingerprint', '-sha256', '-in', w.file(cert)]).trim().split('=')[1];
+    const fp = w
+      .ok(['x509', '-noout', '-fingerprint', '-sha256', '-in', w.file(cert)])
+      .trim()
+      .split('=')[1];
     expect(info.fingerprintSha256).toBe(fp);
     expect(certificateFingerprint(cert)).toBe(fp);
     expect(info).toMatchObject({
       subject: { O: 'gloo-mesh', OU: 'cluster-1' },
       subjectText: 'O=gloo-mesh, OU=cluster-1',
       issuer: { O: 'gloo-mesh', CN: 'root-ca' },
-      hosts: ['spiffe://cluster-1.local/ns/istio-system/sa/istiod', '10.0.0.7', '2001:db8::7', 'istiod.istio-system.svc'],
+      hosts: [
+        'spiffe://cluster-1.local/ns/istio-system/sa/istiod',
+        '10.0.0.7',
+        '2001:db8::7',
+        'istiod.istio-system.svc',
+      ],
       isCA: true,
       keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'],
       keyType: 'RSA',
@@ -253,9 +389,23 @@ describe('parseCertificate', () => {
   it('reads certificates openssl made: EC key, pathlen, extended key usage, GeneralizedTime beyond 2049', () => {
     w.ok(['ecparam', '-name', 'secp384r1', '-genkey', '-noout', '-out', 'p384.key']);
     const pem = w.ok([
-      'req', '-x509', '-new', '-key', w.path('p384.key'), '-subj', '/C=US/O=acme/CN=ec-root', '-days', '15000',
-      '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:1', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-      '-addext', 'extendedKeyUsage=serverAuth,clientAuth', '-addext', 'subjectAltName=DNS:ec.acme.io,email:ops@acme.io',
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      w.path('p384.key'),
+      '-subj',
+      '/C=US/O=acme/CN=ec-root',
+      '-days',
+      '15000',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE,pathlen:1',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      '-addext',
+      'extendedKeyUsage=serverAuth,clientAuth',
+      '-addext',
+      'subjectAltName=DNS:ec.acme.io,email:ops@acme.io',
     ]);
     const info = parseCertificate(pem);
     const dates = w.ok(['x509', '-noout', '-startdate', '-enddate', '-serial', '-in', w.file(pem)]);
@@ -272,14 +422,31 @@ describe('parseCertificate', () => {
       keyType: 'EC',
       keyBits: 384,
       curve: 'P-384',
-      sans: [{ type: 'DNS', value: 'ec.acme.io' }, { type: 'email', value: 'ops@acme.io' }],
+      sans: [
+        { type: 'DNS', value: 'ec.acme.io' },
+        { type: 'email', value: 'ops@acme.io' },
+      ],
       signatureAlgorithm: 'ecdsa-with-SHA256',
       selfSigned: true,
     });
   });
 
   it('reads a certificate with an empty subject, as SPIFFE workload certificates have', () => {
-    const pem = w.ok(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', w.path('empty-subject.key'), '-subj', '/', '-addext', 'subjectAltName=critical,URI:spiffe://c1/ns/a/sa/b', '-days', '2']);
+    const pem = w.ok([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      w.path('empty-subject.key'),
+      '-subj',
+      '/',
+      '-addext',
+      'subjectAltName=critical,URI:spiffe://c1/ns/a/sa/b',
+      '-days',
+      '2',
+    ]);
     const info = parseCertificate(pem);
     expect(info.subjectText).toBe('');
     expect(info.hosts).toEqual(['spiffe://c1/ns/a/sa/b']);
@@ -288,21 +455,31 @@ describe('parseCertificate', () => {
 
   it('throws PkiError for text that is not a certificate', () => {
     expect(() => parseCertificate('nope')).toThrow(/certificate: no PEM CERTIFICATE block found/);
-    expect(() => parseCertificate('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')).toThrow(/certificate: the certificate does not parse/);
+    expect(() => parseCertificate('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')).toThrow(
+      /certificate: the certificate does not parse/,
+    );
   });
 });
 
 describe('public and private key matching', () => {
   it('tells whether a CSR and a certificate carry the same key, and a private key belongs to a certificate', () => {
     const csr = csrFor(caKey);
-    const cert = signIntermediate({ csrPem: csr, issuerCertPem: root, issuerKeyPem: rootKey.privateKeyPem, hosts: HOSTS, ttlDays: 1 });
+    const cert = signIntermediate({
+      csrPem: csr,
+      issuerCertPem: root,
+      issuerKeyPem: rootKey.privateKeyPem,
+      hosts: HOSTS,
+      ttlDays: 1,
+    });
     expect(publicKeyOfCsrMatchesCert(csr, cert)).toBe(true);
     expect(publicKeyOfCsrMatchesCert(csrFor(otherRootKey), cert)).toBe(false);
     expect(privateKeyMatchesCert(caKey.privateKeyPem, cert)).toBe(true);
     expect(privateKeyMatchesCert(otherRootKey.privateKeyPem, cert)).toBe(false);
     // The same pair through openssl: the moduli are equal.
     const mod = (args: string[]) => w.ok(args).trim();
-    expect(mod(['x509', '-noout', '-modulus', '-in', w.file(cert)])).toBe(mod(['req', '-noout', '-modulus', '-in', w.file(csr)]));
+    expect(mod(['x509', '-noout', '-modulus', '-in', w.file(cert)])).toBe(
+      mod(['req', '-noout', '-modulus', '-in', w.file(csr)]),
+    );
   });
 
   it('describes keys by type and size only', () => {
@@ -312,7 +489,20 @@ describe('public and private key matching', () => {
     w.ok(['genrsa', '-traditional', '-out', 'pkcs1.key', '2048']);
     expect(w.read('pkcs1.key')).toMatch(/BEGIN RSA PRIVATE KEY/);
     expect(describeKey(w.read('pkcs1.key'))).toEqual({ type: 'RSA', bits: 2048 });
-    w.ok(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-aes256', '-pass', 'pass:x', '-out', 'enc.key']);
-    expect(() => describeKey(w.read('enc.key'))).toThrow('privateKeyPem: the private key is encrypted; give it unencrypted');
+    w.ok([
+      'genpkey',
+      '-algorithm',
+      'RSA',
+      '-pkeyopt',
+      'rsa_keygen_bits:2048',
+      '-aes256',
+      '-pass',
+      'pass:x',
+      '-out',
+      'enc.key',
+    ]);
+    expect(() => describeKey(w.read('enc.key'))).toThrow(
+      'privateKeyPem: the private key is encrypted; give it unencrypted',
+    );
   });
 });

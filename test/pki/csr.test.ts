@@ -1,12 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { derTlv } from '#schemas/x509/asn1.js';
-import {
-  createCsr,
-  generateRsaKey,
-  PkiError,
-  verifyCsr,
-} from '#schemas/x509/index.js';
+import { createCsr, generateRsaKey, PkiError, verifyCsr } from '#schemas/x509/index.js';
 import { Workdir } from './openssl.js';
 
 const w = new Workdir();
@@ -29,7 +24,9 @@ describe('createCsr', () => {
     expect(verified.ok, verified.output).toBe(true);
     const text = w.ok(['req', '-noout', '-text', '-in', path]);
     expect(text).toMatch(/Subject: O\s*=\s*gloo-mesh, OU\s*=\s*cluster-1, CN\s*=\s*istio-ca/);
-    expect(text).toMatch(/URI:spiffe:\/\/cluster.local\/ns\/istio-system\/sa\/istiod, IP Address:10.1.2.3, IP Address:FD00:0:0:0:0:0:0:1, DNS:istiod.istio-system.svc/);
+    expect(text).toMatch(
+      /URI:spiffe:\/\/cluster.local\/ns\/istio-system\/sa\/istiod, IP Address:10.1.2.3, IP Address:FD00:0:0:0:0:0:0:1, DNS:istiod.istio-system.svc/,
+    );
     expect(text).toMatch(/Public-Key: \(2048 bit\)/);
     expect(text).toMatch(/Signature Algorithm: sha256WithRSAEncryption/);
     // The CSR's key is the generated key.
@@ -55,20 +52,36 @@ describe('createCsr', () => {
   });
 
   it('rejects hosts that are neither DNS names, IPs nor URIs, naming the entry', () => {
-    expect(() => createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'x' }, hosts: ['ok.example', 'bad host'] })).toThrow(
-      /hosts\[1\]: "bad host" is not a DNS name, an IP address or a URI/,
-    );
+    expect(() =>
+      createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'x' }, hosts: ['ok.example', 'bad host'] }),
+    ).toThrow(/hosts\[1\]: "bad host" is not a DNS name, an IP address or a URI/);
     expect(() => createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'x' }, hosts: [''] })).toThrow(PkiError);
   });
 
   it('encodes the same hosts the same way however often and in whatever order they come (host cache)', () => {
-    const a = createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'x' }, hosts: ['10.0.0.1', 'a.example', 'spiffe://td/ns/a'] });
-    const b = createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'x' }, hosts: ['spiffe://td/ns/a', '10.0.0.1', 'a.example'] });
+    const a = createCsr({
+      privateKeyPem: key.privateKeyPem,
+      subject: { O: 'x' },
+      hosts: ['10.0.0.1', 'a.example', 'spiffe://td/ns/a'],
+    });
+    const b = createCsr({
+      privateKeyPem: key.privateKeyPem,
+      subject: { O: 'x' },
+      hosts: ['spiffe://td/ns/a', '10.0.0.1', 'a.example'],
+    });
     expect(verifyCsr(a).hosts).toEqual(['10.0.0.1', 'a.example', 'spiffe://td/ns/a']);
     expect(verifyCsr(b).hosts).toEqual(['spiffe://td/ns/a', '10.0.0.1', 'a.example']);
     // A bad host after good, already-seen ones is still refused.
-    expect(() => createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'x' }, hosts: ['10.0.0.1', 'a.example', 'a..b'] })).toThrow(/^hosts\[2\]: "a\.\.b"/);
-    expect(() => createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'x' }, hosts: ['a.example', 7 as unknown as string] })).toThrow(/^hosts\[1\]: expected a non-empty string/);
+    expect(() =>
+      createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'x' }, hosts: ['10.0.0.1', 'a.example', 'a..b'] }),
+    ).toThrow(/^hosts\[2\]: "a\.\.b"/);
+    expect(() =>
+      createCsr({
+        privateKeyPem: key.privateKeyPem,
+        subject: { O: 'x' },
+        hosts: ['a.example', 7 as unknown as string],
+      }),
+    ).toThrow(/^hosts\[1\]: expected a non-empty string/);
   });
 
   it('rejects a private key that does not parse without echoing it', () => {
@@ -86,7 +99,11 @@ describe('createCsr', () => {
 
 describe('verifyCsr', () => {
   it('reads what createCsr wrote', () => {
-    const csr = createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'gloo-mesh', OU: 'east' }, hosts: ['spiffe://east/ns/a', '192.168.0.1', 'east.example'] });
+    const csr = createCsr({
+      privateKeyPem: key.privateKeyPem,
+      subject: { O: 'gloo-mesh', OU: 'east' },
+      hosts: ['spiffe://east/ns/a', '192.168.0.1', 'east.example'],
+    });
     const info = verifyCsr(csr);
     expect(info.subject).toEqual({ O: 'gloo-mesh', OU: 'east' });
     expect(info.subjectText).toBe('O=gloo-mesh, OU=east');
@@ -105,8 +122,15 @@ describe('verifyCsr', () => {
   it('reads CSRs made by openssl: RSA with SANs, and EC P-256', () => {
     const keyPath = w.file(key.privateKeyPem, 'rsa.key');
     const rsaCsr = w.ok([
-      'req', '-new', '-key', keyPath, '-subj', '/O=acme/OU=mesh/CN=ca',
-      '-addext', 'subjectAltName=DNS:a.acme.io,IP:10.9.8.7,URI:spiffe://acme/ns/x', '-sha384',
+      'req',
+      '-new',
+      '-key',
+      keyPath,
+      '-subj',
+      '/O=acme/OU=mesh/CN=ca',
+      '-addext',
+      'subjectAltName=DNS:a.acme.io,IP:10.9.8.7,URI:spiffe://acme/ns/x',
+      '-sha384',
     ]);
     const rsa = verifyCsr(rsaCsr);
     expect(rsa.subject).toEqual({ O: 'acme', OU: 'mesh', CN: 'ca' });
@@ -116,11 +140,20 @@ describe('verifyCsr', () => {
     w.ok(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ec.key']);
     const ecCsr = w.ok(['req', '-new', '-key', w.path('ec.key'), '-subj', '/O=acme/CN=ec']);
     const ec = verifyCsr(ecCsr);
-    expect(ec).toMatchObject({ keyType: 'EC', keyBits: 256, signatureAlgorithm: 'ecdsa-with-SHA256', subject: { O: 'acme', CN: 'ec' } });
+    expect(ec).toMatchObject({
+      keyType: 'EC',
+      keyBits: 256,
+      signatureAlgorithm: 'ecdsa-with-SHA256',
+      subject: { O: 'acme', CN: 'ec' },
+    });
   });
 
   it('refuses a CSR whose signature does not verify, and one signed with SHA-1', () => {
-    const csr = createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'gloo-mesh', OU: 'west' }, hosts: ['west.example'] });
+    const csr = createCsr({
+      privateKeyPem: key.privateKeyPem,
+      subject: { O: 'gloo-mesh', OU: 'west' },
+      hosts: ['west.example'],
+    });
     // Change one letter of the subject: structure intact, signature now wrong.
     const der = Buffer.from(csr.replace(/-----[A-Z ]+-----/g, ''), 'base64');
     const at = der.indexOf(Buffer.from('west'));
@@ -134,10 +167,12 @@ describe('verifyCsr', () => {
   });
 
   it('says what is wrong with input that is not a CSR', () => {
-    expect(() => verifyCsr('hello')).toThrow(/csrPem: no PEM CERTIFICATE REQUEST or NEW CERTIFICATE REQUEST block found/);
-    expect(() => verifyCsr('-----BEGIN CERTIFICATE REQUEST-----\nMAMCAQA=\n-----END CERTIFICATE REQUEST-----\n')).toThrow(
-      /csrPem: not a valid PKCS#10 certificate request/,
+    expect(() => verifyCsr('hello')).toThrow(
+      /csrPem: no PEM CERTIFICATE REQUEST or NEW CERTIFICATE REQUEST block found/,
     );
+    expect(() =>
+      verifyCsr('-----BEGIN CERTIFICATE REQUEST-----\nMAMCAQA=\n-----END CERTIFICATE REQUEST-----\n'),
+    ).toThrow(/csrPem: not a valid PKCS#10 certificate request/);
   });
 });
 
@@ -148,7 +183,8 @@ describe('verifyCsr refuses well-signed CSRs that break the rules', () => {
   const SHA256_RSA = Buffer.from('300d06092a864886f70d01010b0500', 'hex');
   const ECDSA_SHA256 = Buffer.from('300a06082a8648ce3d040302', 'hex');
   const NAME_CN_X = Buffer.from('300c310a300806035504030c0178', 'hex');
-  const pem = (der: Buffer) => `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
+  const pem = (der: Buffer) =>
+    `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
 
   function assemble(opts: { subject: Buffer; spki: Buffer; algId: Buffer; sign: (cri: Buffer) => Buffer }): string {
     const cri = tlv(0x30, Buffer.of(2, 1, 0), opts.subject, opts.spki, Buffer.of(0xa0, 0));
@@ -158,7 +194,10 @@ describe('verifyCsr refuses well-signed CSRs that break the rules', () => {
   const rsaSign = (cri: Buffer) => sign('sha256', cri, createPrivateKey(key.privateKeyPem));
   // With e = 1 the signature is the PKCS#1 v1.5 encoding of the digest itself: no key needed.
   const forgeForExponentOne = (cri: Buffer) => {
-    const digestInfo = Buffer.concat([Buffer.from('3031300d060960864801650304020105000420', 'hex'), createHash('sha256').update(cri).digest()]);
+    const digestInfo = Buffer.concat([
+      Buffer.from('3031300d060960864801650304020105000420', 'hex'),
+      createHash('sha256').update(cri).digest(),
+    ]);
     return Buffer.concat([Buffer.of(0, 1), Buffer.alloc(256 - 3 - digestInfo.length, 0xff), Buffer.of(0), digestInfo]);
   };
 
@@ -170,12 +209,16 @@ describe('verifyCsr refuses well-signed CSRs that break the rules', () => {
 
   it('an empty subject written with a longer length than DER allows', () => {
     const csr = assemble({ subject: Buffer.of(0x30, 0x81, 0x00), spki: rsaSpki(), algId: SHA256_RSA, sign: rsaSign });
-    expect(() => verifyCsr(csr)).toThrow('csrPem: not a valid PKCS#10 certificate request (malformed DER: length not in its shortest form)');
+    expect(() => verifyCsr(csr)).toThrow(
+      'csrPem: not a valid PKCS#10 certificate request (malformed DER: length not in its shortest form)',
+    );
   });
 
   it('an RSA key under an ECDSA signature algorithm', () => {
     const csr = assemble({ subject: NAME_CN_X, spki: rsaSpki(), algId: ECDSA_SHA256, sign: rsaSign });
-    expect(() => verifyCsr(csr)).toThrow('csrPem: the CSR is signed with ecdsa-with-SHA256, which its RSA key does not use');
+    expect(() => verifyCsr(csr)).toThrow(
+      'csrPem: the CSR is signed with ecdsa-with-SHA256, which its RSA key does not use',
+    );
   });
 
   it('an RSA key with public exponent 1, whose "signature" anyone can write', () => {

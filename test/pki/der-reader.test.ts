@@ -1,9 +1,26 @@
 // der-reader finds elements by offset on the CSR hot path; it must find exactly what jsrsasign's
 // ASN1HEX finds in well-formed DER, and refuse (DerError only) what is not DER.
-import { constants, createPrivateKey, createPublicKey, type KeyObject, privateEncrypt, publicDecrypt, sign, verify } from 'node:crypto';
+import {
+  constants,
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  privateEncrypt,
+  publicDecrypt,
+  sign,
+  verify,
+} from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ASN1HEX } from '#schemas/x509/asn1.js';
-import { checkContent, childrenOf, DerError, integerBits, type Tlv, tlvAt, topLevel } from '#schemas/x509/der-reader.js';
+import {
+  checkContent,
+  childrenOf,
+  DerError,
+  integerBits,
+  type Tlv,
+  tlvAt,
+  topLevel,
+} from '#schemas/x509/der-reader.js';
 import { createCsr, createRootCa, generateRsaKey } from '#schemas/x509/index.js';
 import { rsaKeyInSpki, verifyRsaPkcs1 } from '#schemas/x509/keys.js';
 import { seededRandom } from '../sandbox/faults.js';
@@ -18,11 +35,29 @@ beforeAll(async () => {
   const key = await generateRsaKey(2048);
   rsaPem = key.privateKeyPem;
   const root = createRootCa({ privateKeyPem: key.privateKeyPem, subject: { O: 'gloo-mesh', CN: 'root' }, ttlDays: 30 });
-  const csr = createCsr({ privateKeyPem: key.privateKeyPem, subject: { O: 'gloo-mesh', OU: 'a' }, hosts: ['spiffe://x/ns/a', '10.0.0.1'] });
+  const csr = createCsr({
+    privateKeyPem: key.privateKeyPem,
+    subject: { O: 'gloo-mesh', OU: 'a' },
+    hosts: ['spiffe://x/ns/a', '10.0.0.1'],
+  });
   // And DER written by openssl itself: an EC certificate with a long (3-octet length) extension.
   w.ok(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ec.key']);
   const longSan = Array.from({ length: 900 }, (_, i) => `DNS:h${i}.example`).join(',');
-  w.ok(['req', '-x509', '-new', '-key', 'ec.key', '-subj', '/O=x/CN=ec', '-days', '2', '-addext', `subjectAltName=${longSan}`, '-out', 'ec.pem']);
+  w.ok([
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    'ec.key',
+    '-subj',
+    '/O=x/CN=ec',
+    '-days',
+    '2',
+    '-addext',
+    `subjectAltName=${longSan}`,
+    '-out',
+    'ec.pem',
+  ]);
   samples = [
     ['our root', derOf(root)],
     ['our CSR', derOf(csr)],
@@ -58,7 +93,16 @@ describe('der-reader', () => {
 
   it('reads each length form and refuses what DER forbids', () => {
     for (const n of [0, 1, 127, 128, 255, 256, 65535, 65536, 1 << 24]) {
-      const head = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : n < 0x1000000 ? [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff] : [0x84, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
+      const head =
+        n < 0x80
+          ? [n]
+          : n < 0x100
+            ? [0x81, n]
+            : n < 0x10000
+              ? [0x82, n >> 8, n & 0xff]
+              : n < 0x1000000
+                ? [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff]
+                : [0x84, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
       const der = Buffer.concat([Buffer.of(0x04, ...head), Buffer.alloc(n)]);
       expect(topLevel(der), `length ${n}`).toEqual({ tag: 0x04, start: 0, value: 1 + head.length, end: der.length });
     }
@@ -72,13 +116,19 @@ describe('der-reader', () => {
       ['trailing bytes', Buffer.of(0x05, 0x00, 0x00), 'trailing bytes after the element'],
       ['multi-octet tag', Buffer.of(0x1f, 0x81, 0x01, 0x00), 'multi-octet tag'],
       ['long form for a short length', Buffer.of(0x04, 0x81, 0x01, 0x00), 'length not in its shortest form'],
-      ['leading zero length octet', Buffer.concat([Buffer.of(0x04, 0x82, 0x00, 0x80), Buffer.alloc(0x80)]), 'length not in its shortest form'],
+      [
+        'leading zero length octet',
+        Buffer.concat([Buffer.of(0x04, 0x82, 0x00, 0x80), Buffer.alloc(0x80)]),
+        'length not in its shortest form',
+      ],
     ];
     for (const [name, der, message] of refused) expect(() => topLevel(der), name).toThrow(new DerError(message));
     // A child running past its parent's end, though still inside the buffer.
     const nested = Buffer.of(0x30, 0x03, 0x04, 0x03, 0x01, 0x02, 0x03);
     expect(() => childrenOf(nested, tlvAt(nested, 0))).toThrow('element runs past its parent');
-    expect(() => childrenOf(Buffer.of(0x04, 0x01, 0x00), tlvAt(Buffer.of(0x04, 0x01, 0x00), 0))).toThrow('primitive element has no children');
+    expect(() => childrenOf(Buffer.of(0x04, 0x01, 0x00), tlvAt(Buffer.of(0x04, 0x01, 0x00), 0))).toThrow(
+      'primitive element has no children',
+    );
   });
 
   it('on damaged DER throws DerError only, and every element it returns lies inside its parent', () => {
@@ -140,7 +190,15 @@ describe('verifyRsaPkcs1', () => {
         ['one byte short', hash, data, good.subarray(1)],
         ['one byte long', hash, data, Buffer.concat([Buffer.of(0), good])],
         // A raw RSA block whose padding is right but whose DigestInfo carries trailing garbage.
-        ['garbage after the digest', hash, data, privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([digestInfoOf(hash, data, key), Buffer.of(0)]))],
+        [
+          'garbage after the digest',
+          hash,
+          data,
+          privateEncrypt(
+            { key, padding: constants.RSA_PKCS1_PADDING },
+            Buffer.concat([digestInfoOf(hash, data, key), Buffer.of(0)]),
+          ),
+        ],
       ];
       for (let i = 0; i < 50; i++) {
         const bad = Buffer.from(good);
@@ -167,7 +225,24 @@ describe('checkContent', () => {
     checkContent(der, topLevel(der));
   };
   it('accepts what DER allows and refuses what it does not, naming the rule', () => {
-    for (const good of ['0101ff', '020100', '02020080', '0201ff', '0202ff7f', '030100', '03020780', '0500', '06032a8648', '0603551d13', '0c03616263', '0c02c3a9', '1e020041', '1c0400010000', '3000', '1300']) {
+    for (const good of [
+      '0101ff',
+      '020100',
+      '02020080',
+      '0201ff',
+      '0202ff7f',
+      '030100',
+      '03020780',
+      '0500',
+      '06032a8648',
+      '0603551d13',
+      '0c03616263',
+      '0c02c3a9',
+      '1e020041',
+      '1c0400010000',
+      '3000',
+      '1300',
+    ]) {
       expect(() => check(good), good).not.toThrow();
     }
     const bad: Array<[string, RegExp]> = [

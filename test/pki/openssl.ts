@@ -46,7 +46,10 @@ export class Workdir {
    * `openssl verify -CAfile roots -untrusted chain cert` (optionally -attime): does openssl accept
    * the chain? Returns the exit code's verdict and its output for diagnostics.
    */
-  verify(opts: { certPem: string; chainPems?: string[]; rootPems: string[]; at?: Date }): { ok: boolean; output: string } {
+  verify(opts: { certPem: string; chainPems?: string[]; rootPems: string[]; at?: Date }): {
+    ok: boolean;
+    output: string;
+  } {
     const args = ['verify', '-CAfile', this.file(opts.rootPems.join(''))];
     if (opts.chainPems?.length) args.push('-untrusted', this.file(opts.chainPems.join('')));
     if (opts.at) args.push('-attime', String(Math.floor(opts.at.getTime() / 1000)));

@@ -35,7 +35,8 @@ function mulberry32(seed: number): () => number {
 }
 
 const derOf = (pem: string) => Buffer.from(pem.replace(/-----[A-Z ]+-----/g, ''), 'base64');
-const pemOf = (type: string, der: Buffer) => `-----BEGIN ${type}-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END ${type}-----\n`;
+const pemOf = (type: string, der: Buffer) =>
+  `-----BEGIN ${type}-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END ${type}-----\n`;
 
 /** One random damage: flip a bit, overwrite a byte, truncate, or drop a byte. */
 function mutate(der: Buffer, rnd: () => number): Buffer {
@@ -58,8 +59,18 @@ function mutate(der: Buffer, rnd: () => number): Buffer {
 beforeAll(async () => {
   [rootKey, caKey] = await Promise.all([generateRsaKey(2048), generateRsaKey(2048)]);
   root = createRootCa({ privateKeyPem: rootKey.privateKeyPem, subject: { O: 'gloo-mesh', CN: 'root' }, ttlDays: 30 });
-  csr = createCsr({ privateKeyPem: caKey.privateKeyPem, subject: { O: 'gloo-mesh', OU: 'fuzz' }, hosts: ['spiffe://fuzz/ns/a', '10.0.0.9', 'fuzz.example'] });
-  cert = signIntermediate({ csrPem: csr, issuerCertPem: root, issuerKeyPem: rootKey.privateKeyPem, hosts: ['fuzz.example'], ttlDays: 5 });
+  csr = createCsr({
+    privateKeyPem: caKey.privateKeyPem,
+    subject: { O: 'gloo-mesh', OU: 'fuzz' },
+    hosts: ['spiffe://fuzz/ns/a', '10.0.0.9', 'fuzz.example'],
+  });
+  cert = signIntermediate({
+    csrPem: csr,
+    issuerCertPem: root,
+    issuerKeyPem: rootKey.privateKeyPem,
+    hosts: ['fuzz.example'],
+    ttlDays: 5,
+  });
 });
 afterAll(() => w.cleanup());
 
@@ -83,10 +94,24 @@ describe('damaged input', () => {
         // Whatever we accept, openssl must accept too.
         accepted++;
         expect(w.reqVerify(bad).ok, `mutation ${i} accepted by us only`).toBe(true);
-        const signed = signIntermediate({ csrPem: bad, issuerCertPem: root, issuerKeyPem: rootKey.privateKeyPem, hosts: ['fuzz.example'], ttlDays: 1 });
+        const signed = signIntermediate({
+          csrPem: bad,
+          issuerCertPem: root,
+          issuerKeyPem: rootKey.privateKeyPem,
+          hosts: ['fuzz.example'],
+          ttlDays: 1,
+        });
         expect(publicKeyOfCsrMatchesCert(bad, signed)).toBe(true);
       } else {
-        expect(() => signIntermediate({ csrPem: bad, issuerCertPem: root, issuerKeyPem: rootKey.privateKeyPem, hosts: ['fuzz.example'], ttlDays: 1 })).toThrow(PkiError);
+        expect(() =>
+          signIntermediate({
+            csrPem: bad,
+            issuerCertPem: root,
+            issuerKeyPem: rootKey.privateKeyPem,
+            hosts: ['fuzz.example'],
+            ttlDays: 1,
+          }),
+        ).toThrow(PkiError);
       }
     }
     // Nearly every mutation breaks the signature or the structure.
@@ -138,7 +163,12 @@ describe('damaged input', () => {
       const r = w.openssl(['x509', '-noout', '-subject', '-dates'], bad);
       expect(r.code, `mutation ${i} parses for us only: ${r.stderr}`).toBe(0);
       // The validity we read is openssl's.
-      const dates = Object.fromEntries(r.stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      const dates = Object.fromEntries(
+        r.stdout
+          .split('\n')
+          .filter((l) => l.includes('='))
+          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      );
       expect(parsed.notBefore.getTime(), `mutation ${i}`).toBe(new Date(dates.notBefore!).getTime());
       expect(parsed.notAfter.getTime(), `mutation ${i}`).toBe(new Date(dates.notAfter!).getTime());
       try {
@@ -218,7 +248,9 @@ describe('damaged input', () => {
       if (ours) expect(w.openssl(['x509', '-noout'], pem).code, name).toBe(0);
     }
     // Input of the wrong type is a PkiError too, not a TypeError from the cache.
-    expect(() => parseCertificateFull(undefined as unknown as string)).toThrow(new PkiError('certificate: expected PEM text, got undefined'));
+    expect(() => parseCertificateFull(undefined as unknown as string)).toThrow(
+      new PkiError('certificate: expected PEM text, got undefined'),
+    );
   });
 
   it('Secrets: verifySigningSecret returns a verdict for any garbage and never echoes key material', () => {
@@ -238,10 +270,18 @@ describe('damaged input', () => {
         expect(r.error).not.toMatch(/PRIVATE KEY|[A-Za-z0-9+/]{40}/);
       }
     }
-    const junks: Record<string, string>[] = [{ 'ca-cert.pem': 'x' }, { 'ca-cert.pem': '' }, { 'key.pem': 'AAAA' }, { 'root-cert.pem': '====' }];
+    const junks: Record<string, string>[] = [
+      { 'ca-cert.pem': 'x' },
+      { 'ca-cert.pem': '' },
+      { 'key.pem': 'AAAA' },
+      { 'root-cert.pem': '====' },
+    ];
     for (const junk of junks) {
       expect(verifySigningSecret(junk).ok).toBe(false);
     }
-    expect(verifySigningSecret(null as unknown as Record<string, string>)).toEqual({ ok: false, error: 'data: expected the Secret data map' });
+    expect(verifySigningSecret(null as unknown as Record<string, string>)).toEqual({
+      ok: false,
+      error: 'data: expected the Secret data map',
+    });
   });
 });

@@ -48,9 +48,23 @@ function expectError(data: Record<string, string>, expected: string | RegExp): s
 beforeAll(async () => {
   [rootKey, otherKey, caKey] = await Promise.all([generateRsaKey(2048), generateRsaKey(2048), generateRsaKey(2048)]);
   root = createRootCa({ privateKeyPem: rootKey.privateKeyPem, subject: { O: 'gloo-mesh', CN: 'root' }, ttlDays: 365 });
-  otherRoot = createRootCa({ privateKeyPem: otherKey.privateKeyPem, subject: { O: 'gloo-mesh', CN: 'root' }, ttlDays: 365 });
-  const csr = createCsr({ privateKeyPem: caKey.privateKeyPem, subject: { O: 'gloo-mesh', OU: 'signer' }, hosts: ['signer.example'] });
-  ca = signIntermediate({ csrPem: csr, issuerCertPem: root, issuerKeyPem: rootKey.privateKeyPem, hosts: ['signer.example'], ttlDays: 200 });
+  otherRoot = createRootCa({
+    privateKeyPem: otherKey.privateKeyPem,
+    subject: { O: 'gloo-mesh', CN: 'root' },
+    ttlDays: 365,
+  });
+  const csr = createCsr({
+    privateKeyPem: caKey.privateKeyPem,
+    subject: { O: 'gloo-mesh', OU: 'signer' },
+    hosts: ['signer.example'],
+  });
+  ca = signIntermediate({
+    csrPem: csr,
+    issuerCertPem: root,
+    issuerKeyPem: rootKey.privateKeyPem,
+    hosts: ['signer.example'],
+    ttlDays: 200,
+  });
 });
 afterAll(() => w.cleanup());
 
@@ -69,71 +83,171 @@ describe('verifySigningSecret', () => {
   });
 
   it('accepts a root signing Secret (ca-cert is the root) and one whose cert-chain holds a further intermediate', async () => {
-    expect(verifySigningSecret(istio({ caCert: root, caKey: rootKey.privateKeyPem, root, chain: root }))).toMatchObject({ ok: true, chainPems: [] });
+    expect(verifySigningSecret(istio({ caCert: root, caKey: rootKey.privateKeyPem, root, chain: root }))).toMatchObject(
+      { ok: true, chainPems: [] },
+    );
     const subKey = otherKey;
     const sub = signIntermediate({
-      csrPem: createCsr({ privateKeyPem: subKey.privateKeyPem, subject: { O: 'gloo-mesh', OU: 'sub' }, hosts: ['sub.example'] }),
-      issuerCertPem: ca, issuerKeyPem: caKey.privateKeyPem, hosts: ['sub.example'], ttlDays: 100,
+      csrPem: createCsr({
+        privateKeyPem: subKey.privateKeyPem,
+        subject: { O: 'gloo-mesh', OU: 'sub' },
+        hosts: ['sub.example'],
+      }),
+      issuerCertPem: ca,
+      issuerKeyPem: caKey.privateKeyPem,
+      hosts: ['sub.example'],
+      ttlDays: 100,
     });
     const r = verifySigningSecret(istio({ caCert: sub, caKey: subKey.privateKeyPem, root, chain: sub + ca + root }));
     expect(r).toMatchObject({ ok: true, chainPems: [ca], rootPems: [root] });
   });
 
   it('accepts plain PEM values (stringData style) as well as base64', () => {
-    expect(verifySigningSecret({ 'ca-cert.pem': ca, 'ca-key.pem': caKey.privateKeyPem, 'root-cert.pem': root, 'cert-chain.pem': ca + root }).ok).toBe(true);
+    expect(
+      verifySigningSecret({
+        'ca-cert.pem': ca,
+        'ca-key.pem': caKey.privateKeyPem,
+        'root-cert.pem': root,
+        'cert-chain.pem': ca + root,
+      }).ok,
+    ).toBe(true);
   });
 
   it('names the Secret key that is wrong', () => {
-    expectError(istio({ caCert: ca, caKey: otherKey.privateKeyPem, root, chain: ca + root }), 'ca-key.pem: does not match ca-cert.pem');
+    expectError(
+      istio({ caCert: ca, caKey: otherKey.privateKeyPem, root, chain: ca + root }),
+      'ca-key.pem: does not match ca-cert.pem',
+    );
     expectError(istio({ caCert: ca, root, chain: ca }), /^ca-key\.pem: missing/);
     expectError(istio({ caCert: ca, caKey: caKey.privateKeyPem, chain: ca }), /^root-cert\.pem: missing/);
     expectError(istio({ caKey: caKey.privateKeyPem, root, chain: ca }), /^ca-cert\.pem: missing/);
     expectError({}, /^ca-cert\.pem: missing; not a signing Secret .*found no keys\)$/);
     // cert-manager's layout: an intermediate in tls.crt needs its root in ca.crt
-    expectError({ 'tls.crt': b64(ca), 'tls.key': b64(caKey.privateKeyPem) }, /^ca\.crt: missing \(a tls\.crt that is not a self-signed root needs the root that anchors it in ca\.crt\)$/);
-    expectError({ 'tls.crt': b64(ca), 'tls.key': b64(otherKey.privateKeyPem), 'ca.crt': b64(root) }, 'tls.key: does not match tls.crt');
-    expect(verifySigningSecret({ 'tls.crt': b64(ca), 'tls.key': b64(caKey.privateKeyPem), 'ca.crt': b64(root) })).toMatchObject({ ok: true, caCertPem: ca });
-    expectError(istio({ caCert: ca, caKey: caKey.privateKeyPem, root: otherRoot, chain: ca + otherRoot }), /^root-cert\.pem: does not contain the root that issued ca-cert\.pem/);
-    expectError(istio({ caCert: ca, caKey: caKey.privateKeyPem, root, chain: root }), 'cert-chain.pem: does not start with ca-cert.pem (the Istio layout puts ca-cert.pem first, then the chain up to the root)');
-    expectError(istio({ caCert: ca + root, caKey: caKey.privateKeyPem, root, chain: ca }), 'ca-cert.pem: expected one certificate, found 2');
-    expectError(istio({ caCert: 'not a cert', caKey: caKey.privateKeyPem, root, chain: ca }), 'ca-cert.pem: not PEM after base64 decoding');
+    expectError(
+      { 'tls.crt': b64(ca), 'tls.key': b64(caKey.privateKeyPem) },
+      /^ca\.crt: missing \(a tls\.crt that is not a self-signed root needs the root that anchors it in ca\.crt\)$/,
+    );
+    expectError(
+      { 'tls.crt': b64(ca), 'tls.key': b64(otherKey.privateKeyPem), 'ca.crt': b64(root) },
+      'tls.key: does not match tls.crt',
+    );
+    expect(
+      verifySigningSecret({ 'tls.crt': b64(ca), 'tls.key': b64(caKey.privateKeyPem), 'ca.crt': b64(root) }),
+    ).toMatchObject({ ok: true, caCertPem: ca });
+    expectError(
+      istio({ caCert: ca, caKey: caKey.privateKeyPem, root: otherRoot, chain: ca + otherRoot }),
+      /^root-cert\.pem: does not contain the root that issued ca-cert\.pem/,
+    );
+    expectError(
+      istio({ caCert: ca, caKey: caKey.privateKeyPem, root, chain: root }),
+      'cert-chain.pem: does not start with ca-cert.pem (the Istio layout puts ca-cert.pem first, then the chain up to the root)',
+    );
+    expectError(
+      istio({ caCert: ca + root, caKey: caKey.privateKeyPem, root, chain: ca }),
+      'ca-cert.pem: expected one certificate, found 2',
+    );
+    expectError(
+      istio({ caCert: 'not a cert', caKey: caKey.privateKeyPem, root, chain: ca }),
+      'ca-cert.pem: not PEM after base64 decoding',
+    );
     const csrOnly = createCsr({ privateKeyPem: caKey.privateKeyPem, subject: { O: 'x' }, hosts: [] });
-    expectError(istio({ caCert: csrOnly, caKey: caKey.privateKeyPem, root, chain: ca }), 'ca-cert.pem: no PEM certificate found');
-    expectError({ ...istio({ caCert: ca, root, chain: ca }), 'ca-key.pem': '%%%' }, 'ca-key.pem: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =)');
+    expectError(
+      istio({ caCert: csrOnly, caKey: caKey.privateKeyPem, root, chain: ca }),
+      'ca-cert.pem: no PEM certificate found',
+    );
+    expectError(
+      { ...istio({ caCert: ca, root, chain: ca }), 'ca-key.pem': '%%%' },
+      'ca-key.pem: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =)',
+    );
     // Unpadded: a lenient decoder reads it as something; the strict one names the key.
-    expectError({ ...istio({ caCert: ca, root, chain: ca }), 'ca-key.pem': b64(caKey.privateKeyPem).replace(/=+$/, '') + 'A' }, 'ca-key.pem: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =)');
-    expectError({ ...istio({ caCert: ca, root, chain: ca }), 'ca-key.pem': b64('hello') }, 'ca-key.pem: not PEM after base64 decoding');
-    const garbledKey = '-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEA\n-----END PRIVATE KEY-----\n';
-    expectError(istio({ caCert: ca, caKey: garbledKey, root, chain: ca }), 'ca-key.pem: the private key does not parse');
+    expectError(
+      { ...istio({ caCert: ca, root, chain: ca }), 'ca-key.pem': b64(caKey.privateKeyPem).replace(/=+$/, '') + 'A' },
+      'ca-key.pem: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =)',
+    );
+    expectError(
+      { ...istio({ caCert: ca, root, chain: ca }), 'ca-key.pem': b64('hello') },
+      'ca-key.pem: not PEM after base64 decoding',
+    );
+    const garbledKey =
+      '-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEA\n-----END PRIVATE KEY-----\n';
+    expectError(
+      istio({ caCert: ca, caKey: garbledKey, root, chain: ca }),
+      'ca-key.pem: the private key does not parse',
+    );
   });
 
   it('refuses a ca-cert that is not a CA, an expired ca-cert, and a root-cert entry that is not a CA', () => {
     const ext = w.file('basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n', 'leaf.ext');
-    const leafCsr = createCsr({ privateKeyPem: otherKey.privateKeyPem, subject: { O: 'gloo-mesh', OU: 'leaf' }, hosts: [] });
-    const leaf = w.ok(['x509', '-req', '-in', w.file(leafCsr), '-CA', w.file(root), '-CAkey', w.file(rootKey.privateKeyPem), '-set_serial', '5', '-days', '5', '-extfile', ext]);
-    expectError(istio({ caCert: leaf, caKey: otherKey.privateKeyPem, root, chain: leaf + root }), /^ca-cert\.pem: "O=gloo-mesh, OU=leaf" is not a CA certificate/);
+    const leafCsr = createCsr({
+      privateKeyPem: otherKey.privateKeyPem,
+      subject: { O: 'gloo-mesh', OU: 'leaf' },
+      hosts: [],
+    });
+    const leaf = w.ok([
+      'x509',
+      '-req',
+      '-in',
+      w.file(leafCsr),
+      '-CA',
+      w.file(root),
+      '-CAkey',
+      w.file(rootKey.privateKeyPem),
+      '-set_serial',
+      '5',
+      '-days',
+      '5',
+      '-extfile',
+      ext,
+    ]);
+    expectError(
+      istio({ caCert: leaf, caKey: otherKey.privateKeyPem, root, chain: leaf + root }),
+      /^ca-cert\.pem: "O=gloo-mesh, OU=leaf" is not a CA certificate/,
+    );
 
     const old = signIntermediate({
       csrPem: createCsr({ privateKeyPem: caKey.privateKeyPem, subject: { O: 'gloo-mesh', OU: 'old' }, hosts: [] }),
-      issuerCertPem: root, issuerKeyPem: rootKey.privateKeyPem, hosts: ['old.example'], ttlDays: 1, now: new Date(Date.now() - 3 * DAY),
+      issuerCertPem: root,
+      issuerKeyPem: rootKey.privateKeyPem,
+      hosts: ['old.example'],
+      ttlDays: 1,
+      now: new Date(Date.now() - 3 * DAY),
     });
-    expectError(istio({ caCert: old, caKey: caKey.privateKeyPem, root, chain: old + root }), /^ca-cert\.pem: certificate "O=gloo-mesh, OU=old": expired at/);
-    expectError(istio({ caCert: ca, caKey: caKey.privateKeyPem, root: root + leaf, chain: ca }), /^root-cert\.pem: certificate 2 "O=gloo-mesh, OU=leaf" is not a CA certificate$/);
+    expectError(
+      istio({ caCert: old, caKey: caKey.privateKeyPem, root, chain: old + root }),
+      /^ca-cert\.pem: certificate "O=gloo-mesh, OU=old": expired at/,
+    );
+    expectError(
+      istio({ caCert: ca, caKey: caKey.privateKeyPem, root: root + leaf, chain: ca }),
+      /^root-cert\.pem: certificate 2 "O=gloo-mesh, OU=leaf" is not a CA certificate$/,
+    );
   });
 
   it('names the certificate of cert-chain.pem that fails, by position', () => {
     // An expired copy of the signer (same key and name) in the middle of the chain.
     const expiredCa = signIntermediate({
       csrPem: createCsr({ privateKeyPem: caKey.privateKeyPem, subject: { O: 'gloo-mesh', OU: 'signer' }, hosts: [] }),
-      issuerCertPem: root, issuerKeyPem: rootKey.privateKeyPem, hosts: ['signer.example'], ttlDays: 1, now: new Date(Date.now() - 5 * DAY),
+      issuerCertPem: root,
+      issuerKeyPem: rootKey.privateKeyPem,
+      hosts: ['signer.example'],
+      ttlDays: 1,
+      now: new Date(Date.now() - 5 * DAY),
     });
     const sub = signIntermediate({
       csrPem: createCsr({ privateKeyPem: otherKey.privateKeyPem, subject: { O: 'gloo-mesh', OU: 'sub' }, hosts: [] }),
-      issuerCertPem: ca, issuerKeyPem: caKey.privateKeyPem, hosts: ['sub.example'], ttlDays: 10,
+      issuerCertPem: ca,
+      issuerKeyPem: caKey.privateKeyPem,
+      hosts: ['sub.example'],
+      ttlDays: 10,
     });
-    expectError(istio({ caCert: sub, caKey: otherKey.privateKeyPem, root, chain: sub + expiredCa + root }), /^cert-chain\.pem certificate 2: certificate "O=gloo-mesh, OU=signer": expired at/);
+    expectError(
+      istio({ caCert: sub, caKey: otherKey.privateKeyPem, root, chain: sub + expiredCa + root }),
+      /^cert-chain\.pem certificate 2: certificate "O=gloo-mesh, OU=signer": expired at/,
+    );
     expect(w.verify({ certPem: sub, chainPems: [expiredCa], rootPems: [root] }).ok).toBe(false);
-    expectError(istio({ caCert: sub, caKey: otherKey.privateKeyPem, root, chain: sub }), /^root-cert\.pem: does not contain the root that issued ca-cert\.pem \(certificate "O=gloo-mesh, OU=sub": its issuer "O=gloo-mesh, OU=signer" is neither/);
+    expectError(
+      istio({ caCert: sub, caKey: otherKey.privateKeyPem, root, chain: sub }),
+      /^root-cert\.pem: does not contain the root that issued ca-cert\.pem \(certificate "O=gloo-mesh, OU=sub": its issuer "O=gloo-mesh, OU=signer" is neither/,
+    );
   });
 
   it('reads the legacy key.pem + root-cert.pem layout with a warning', () => {
@@ -142,15 +256,25 @@ describe('verifySigningSecret', () => {
     if (!r.ok) return;
     expect(r.caCertPem).toBe(root);
     expect(r.warnings).toHaveLength(1);
-    expect(r.warnings[0]).toMatch(/^legacy layout: read key\.pem as ca-key\.pem and the root in root-cert\.pem as ca-cert\.pem/);
-    expectError({ 'key.pem': b64(otherKey.privateKeyPem), 'root-cert.pem': b64(root) }, 'key.pem: does not match root-cert.pem');
+    expect(r.warnings[0]).toMatch(
+      /^legacy layout: read key\.pem as ca-key\.pem and the root in root-cert\.pem as ca-cert\.pem/,
+    );
+    expectError(
+      { 'key.pem': b64(otherKey.privateKeyPem), 'root-cert.pem': b64(root) },
+      'key.pem: does not match root-cert.pem',
+    );
     expectError({ 'key.pem': b64(rootKey.privateKeyPem) }, /^root-cert\.pem: missing \(the legacy layout/);
   });
 
   it('warns when cert-chain.pem is missing, and when the CA expires within 30 days', () => {
     const r = verifySigningSecret(istio({ caCert: ca, caKey: caKey.privateKeyPem, root }));
-    expect(r).toMatchObject({ ok: true, warnings: ['cert-chain.pem: missing; treated as ca-cert.pem alone (Istio expects it)'] });
-    const soon = verifySigningSecret(istio({ caCert: ca, caKey: caKey.privateKeyPem, root, chain: ca + root }), { at: new Date(Date.now() + 190 * DAY) });
+    expect(r).toMatchObject({
+      ok: true,
+      warnings: ['cert-chain.pem: missing; treated as ca-cert.pem alone (Istio expects it)'],
+    });
+    const soon = verifySigningSecret(istio({ caCert: ca, caKey: caKey.privateKeyPem, root, chain: ca + root }), {
+      at: new Date(Date.now() + 190 * DAY),
+    });
     expect(soon.ok).toBe(true);
     if (soon.ok) expect(soon.warnings[0]).toMatch(/^ca-cert\.pem: "O=gloo-mesh, OU=signer" expires in (9|10) day\(s\)/);
   });
@@ -165,7 +289,11 @@ describe('buildIssuedSecretData', () => {
     expect(unb64(data['root-cert.pem'])).toBe(otherRoot + root);
     expect(unb64(data['ca-key.pem']).trim()).toBe(caKey.privateKeyPem.trim());
     // openssl builds the chain from the Secret's own files.
-    const v = w.verify({ certPem: unb64(data['ca-cert.pem']), chainPems: [unb64(data['cert-chain.pem'])], rootPems: [unb64(data['root-cert.pem'])] });
+    const v = w.verify({
+      certPem: unb64(data['ca-cert.pem']),
+      chainPems: [unb64(data['cert-chain.pem'])],
+      rootPems: [unb64(data['root-cert.pem'])],
+    });
     expect(v.ok, v.output).toBe(true);
     // And it reads back as a valid signing Secret.
     expect(verifySigningSecret(data)).toMatchObject({ ok: true, warnings: [] });
@@ -174,8 +302,12 @@ describe('buildIssuedSecretData', () => {
   });
 
   it('refuses to build a Secret that would not verify, or whose key does not match', () => {
-    expect(() => buildIssuedSecretData({ caCertPem: ca, caKeyPem: caKey.privateKeyPem, rootPems: [otherRoot] })).toThrow(/^caCertPem does not chain to rootPems: certificate "O=gloo-mesh, OU=signer"/);
-    expect(() => buildIssuedSecretData({ caCertPem: ca, caKeyPem: otherKey.privateKeyPem, rootPems: [root] })).toThrow('caKeyPem: does not match caCertPem');
+    expect(() =>
+      buildIssuedSecretData({ caCertPem: ca, caKeyPem: caKey.privateKeyPem, rootPems: [otherRoot] }),
+    ).toThrow(/^caCertPem does not chain to rootPems: certificate "O=gloo-mesh, OU=signer"/);
+    expect(() => buildIssuedSecretData({ caCertPem: ca, caKeyPem: otherKey.privateKeyPem, rootPems: [root] })).toThrow(
+      'caKeyPem: does not match caCertPem',
+    );
   });
 });
 
@@ -185,8 +317,14 @@ describe('inspectSecretData', () => {
     const r = inspectSecretData(data, { currentRootPems: [otherRoot] });
     expect(r.layout).toBe('istio');
     expect(r.entries.map((e) => e.key)).toEqual(['ca-cert.pem', 'ca-key.pem', 'cert-chain.pem', 'root-cert.pem']);
-    expect(r.entries.find((e) => e.key === 'ca-key.pem')).toEqual({ key: 'ca-key.pem', privateKey: { type: 'RSA', bits: 2048 } });
-    expect(r.entries.find((e) => e.key === 'cert-chain.pem')?.certificates?.map((c) => c.subjectText)).toEqual(['O=gloo-mesh, OU=signer', 'O=gloo-mesh, CN=root']);
+    expect(r.entries.find((e) => e.key === 'ca-key.pem')).toEqual({
+      key: 'ca-key.pem',
+      privateKey: { type: 'RSA', bits: 2048 },
+    });
+    expect(r.entries.find((e) => e.key === 'cert-chain.pem')?.certificates?.map((c) => c.subjectText)).toEqual([
+      'O=gloo-mesh, OU=signer',
+      'O=gloo-mesh, CN=root',
+    ]);
     expect(r.verification.ok).toBe(true);
     expect(r.caCert?.fingerprintSha256).toBe(parseCertificate(ca).fingerprintSha256);
     expect(r.keyMatchesCaCert).toBe(true);

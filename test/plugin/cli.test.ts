@@ -6,13 +6,17 @@ let kubeconfig: string;
 
 beforeAll(() => {
   buildPlugin();
-  kubeconfig = writeFile(tempDir(), 'config', `apiVersion: v1
+  kubeconfig = writeFile(
+    tempDir(),
+    'config',
+    `apiVersion: v1
 kind: Config
 current-context: mgmt
 clusters: [{name: mgmt, cluster: {server: "https://127.0.0.1:9"}}, {name: east, cluster: {server: "https://127.0.0.1:9"}}, {name: west, cluster: {server: "https://127.0.0.1:9"}}]
 users: [{name: u, user: {token: x}}]
 contexts: [{name: mgmt, context: {cluster: mgmt, user: u}}, {name: east, context: {cluster: east, user: u}}, {name: west, context: {cluster: west, user: u}}]
-`);
+`,
+  );
 });
 
 describe('kubectl mesh-cert: help and usage', () => {
@@ -20,7 +24,8 @@ describe('kubectl mesh-cert: help and usage', () => {
     const r = await kubectlMeshCert(['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('$ kubectl mesh-cert [COMMAND]');
-    for (const c of ['status', 'check', 'approve', 'deny', 'completion']) expect(r.stdout).toMatch(new RegExp(`\\n  ${c}\\s`));
+    for (const c of ['status', 'check', 'approve', 'deny', 'completion'])
+      expect(r.stdout).toMatch(new RegExp(`\\n  ${c}\\s`));
     expect(r.stdout).toMatch(/\n {2}root\s+Create or import root CAs/);
     expect(r.stdout).not.toContain('__complete');
   });
@@ -48,7 +53,9 @@ describe('kubectl mesh-cert: help and usage', () => {
   it('names the unknown context and the known ones', async () => {
     const r = await kubectlMeshCert(['status', '--kubeconfig', kubeconfig, '--context', 'nowhere']);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe('error: --context "nowhere" is not a context of the kubeconfig (known: mgmt, east, west)');
+    expect(r.stderr.trim()).toBe(
+      'error: --context "nowhere" is not a context of the kubeconfig (known: mgmt, east, west)',
+    );
   });
 
   it('says which kubeconfig is missing', async () => {
@@ -100,7 +107,9 @@ describe('kubectl plugin completion', () => {
 
   it('completes commands and topics', async () => {
     const all = await complete('');
-    expect(all.values).toEqual(expect.arrayContaining(['status', 'check', 'approve', 'deny', 'root', 'inspect', 'completion']));
+    expect(all.values).toEqual(
+      expect.arrayContaining(['status', 'check', 'approve', 'deny', 'root', 'inspect', 'completion']),
+    );
     expect(all.values).not.toContain('__complete');
     expect(all.directive).toBe(':4');
     expect((await complete('st')).values).toEqual(['status']);
@@ -145,7 +154,9 @@ describe('kubectl mesh-cert: help and did-you-mean (issue 19)', () => {
   it('suggests the closest command and flag', async () => {
     const c = await kubectlMeshCert(['stauts']);
     expect(c.code).toBe(1);
-    expect(c.stderr.trim()).toBe('error: unknown command "stauts" for "kubectl mesh-cert"; did you mean "status"? (kubectl mesh-cert --help lists the commands)');
+    expect(c.stderr.trim()).toBe(
+      'error: unknown command "stauts" for "kubectl mesh-cert"; did you mean "status"? (kubectl mesh-cert --help lists the commands)',
+    );
     const f = await kubectlMeshCert(['status', '--contxt', 'x']);
     expect(f.stderr.trim()).toBe('error: Nonexistent flag: --contxt (did you mean --context for --contxt?)');
   });

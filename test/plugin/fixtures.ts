@@ -2,14 +2,25 @@
 import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '#schemas/x509/index.js';
 import { b64 } from './helpers.js';
 
-export interface Ca { certPem: string; keyPem: string }
+export interface Ca {
+  certPem: string;
+  keyPem: string;
+}
 
 export async function makeRoot(cn: string, ttlDays = 365): Promise<Ca> {
   const { privateKeyPem } = await generateRsaKey(2048);
-  return { keyPem: privateKeyPem, certPem: createRootCa({ privateKeyPem, subject: { O: 'mesh-cert-test', CN: cn }, ttlDays }) };
+  return {
+    keyPem: privateKeyPem,
+    certPem: createRootCa({ privateKeyPem, subject: { O: 'mesh-cert-test', CN: cn }, ttlDays }),
+  };
 }
 
-export async function makeIntermediate(root: Ca, cn: string, ttlDays: number, hosts: string[] = []): Promise<Ca & { csrPem: string }> {
+export async function makeIntermediate(
+  root: Ca,
+  cn: string,
+  ttlDays: number,
+  hosts: string[] = [],
+): Promise<Ca & { csrPem: string }> {
   const { privateKeyPem } = await generateRsaKey(2048);
   const csrPem = createCsr({ privateKeyPem, subject: { O: 'mesh-cert-test', OU: cn, CN: cn }, hosts });
   const certPem = signIntermediate({ csrPem, issuerCertPem: root.certPem, issuerKeyPem: root.keyPem, hosts, ttlDays });
@@ -23,7 +34,12 @@ export function cacertsSecret(ns: string, name: string, ca: Ca, root: Ca): objec
     kind: 'Secret',
     metadata: { name, namespace: ns },
     type: 'Opaque',
-    data: { 'ca-cert.pem': b64(ca.certPem), 'ca-key.pem': b64(ca.keyPem), 'root-cert.pem': b64(root.certPem), 'cert-chain.pem': b64(ca.certPem + root.certPem) },
+    data: {
+      'ca-cert.pem': b64(ca.certPem),
+      'ca-key.pem': b64(ca.keyPem),
+      'root-cert.pem': b64(root.certPem),
+      'cert-chain.pem': b64(ca.certPem + root.certPem),
+    },
   };
 }
 

@@ -17,10 +17,17 @@ export function buildPlugin(): void {
   built = true;
 }
 
-export interface RunResult { code: number; stdout: string; stderr: string }
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** `kubectl mesh-cert <args>` with its own environment (KUBECONFIG etc. only as given). */
-export function kubectlMeshCert(args: string[], opts: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function kubectlMeshCert(
+  args: string[],
+  opts: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   const env: Record<string, string> = {
     PATH: `${BIN_DIR}:${process.env.PATH ?? '/usr/bin:/bin'}`,
     HOME: process.env.HOME ?? tmpdir(),
@@ -28,10 +35,19 @@ export function kubectlMeshCert(args: string[], opts: { env?: Record<string, str
   };
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;
   return new Promise((resolve) => {
-    const child = execFile(KUBECTL, ['mesh-cert', ...args], { env, timeout: opts.timeoutMs ?? 50_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
+    const child = execFile(
+      KUBECTL,
+      ['mesh-cert', ...args],
+      { env, timeout: opts.timeoutMs ?? 50_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
     else child.stdin?.end();
   });
@@ -58,29 +74,61 @@ export function privateKeyBlocks(text: string): string[] {
  */
 export function kubectl(kubeconfig: string, context: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile(KUBECTL, ['--kubeconfig', kubeconfig, '--context', context, ...args], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`kubectl ${args.join(' ')}: ${String(stderr) || err.message}`));
-      else resolve(String(stdout));
-    });
+    const child = execFile(
+      KUBECTL,
+      ['--kubeconfig', kubeconfig, '--context', context, ...args],
+      { maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`kubectl ${args.join(' ')}: ${String(stderr) || err.message}`));
+        else resolve(String(stdout));
+      },
+    );
     child.stdin?.end(input ?? '');
   });
 }
 
 /** Applies objects (JSON is YAML) to a context. */
 export async function apply(kubeconfig: string, context: string, ...objects: object[]): Promise<void> {
-  await kubectl(kubeconfig, context, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+  await kubectl(
+    kubeconfig,
+    context,
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+  );
 }
 
 /** Merge-patches the status subresource of an object. */
-export async function patchStatus(kubeconfig: string, context: string, resource: string, namespace: string, name: string, status: object): Promise<void> {
-  await kubectl(kubeconfig, context, ['patch', resource, name, '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+export async function patchStatus(
+  kubeconfig: string,
+  context: string,
+  resource: string,
+  namespace: string,
+  name: string,
+  status: object,
+): Promise<void> {
+  await kubectl(kubeconfig, context, [
+    'patch',
+    resource,
+    name,
+    '-n',
+    namespace,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ status }),
+  ]);
 }
 
 export const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 export const unb64 = (s: string | undefined): string => (s ? Buffer.from(s, 'base64').toString('utf8') : '');
 
 /** `openssl verify` of a certificate with an untrusted chain against roots; returns its output. */
-export function opensslVerify(dir: string, certPem: string, rootsPem: string, chainPem?: string): { ok: boolean; output: string } {
+export function opensslVerify(
+  dir: string,
+  certPem: string,
+  rootsPem: string,
+  chainPem?: string,
+): { ok: boolean; output: string } {
   const cert = writeFile(dir, `cert-${Math.random().toString(36).slice(2)}.pem`, certPem);
   const roots = writeFile(dir, `roots-${Math.random().toString(36).slice(2)}.pem`, rootsPem);
   const args = ['verify', '-CAfile', roots];

@@ -12,7 +12,8 @@ import { BACKENDS, START_TIMEOUT_MS, startBackend, type Backend } from '../backe
 import { apply, buildPlugin, kubectlMeshCert, patchStatus } from './helpers.js';
 import { namespace } from './fixtures.js';
 
-const pemOf = (der: Buffer) => `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
+const pemOf = (der: Buffer) =>
+  `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 /** A FINISHED CertificateRequest whose signingRootCa holds basicConstraints with an explicit FALSE. */
@@ -33,7 +34,11 @@ async function undecodableRequest(): Promise<CrObject> {
 
 function expectReported(report: ReturnType<typeof inspectCertificateRequest>): void {
   expect(report.certificates.map((c) => c.source)).toEqual(['status.signedCertificate']);
-  expect(report.checks).toContainEqual({ name: 'status.signingRootCa parses', ok: false, message: 'certificate: the certificate does not parse' });
+  expect(report.checks).toContainEqual({
+    name: 'status.signingRootCa parses',
+    ok: false,
+    message: 'certificate: the certificate does not parse',
+  });
   expect(report.checks.find((c) => c.name === 'chain to signingRootCa')).toMatchObject({ ok: false });
 }
 
@@ -45,25 +50,46 @@ describe('inspect certificaterequest', () => {
 
   it('reports a field that is not base64 as a failed check naming it, and reads it as absent', async () => {
     const cr = await undecodableRequest();
-    const report = inspectCertificateRequest('mgmt', { ...cr, status: { ...cr.status!, signedCertificate: 'not base64!' } }, undefined);
+    const report = inspectCertificateRequest(
+      'mgmt',
+      { ...cr, status: { ...cr.status!, signedCertificate: 'not base64!' } },
+      undefined,
+    );
     expect(report.checks).toContainEqual({
       name: 'status.signedCertificate decodes',
       ok: false,
-      message: 'status.signedCertificate: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =, no line breaks)',
+      message:
+        'status.signedCertificate: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =, no line breaks)',
     });
-    expect(report.checks).toContainEqual({ name: 'signed certificate', ok: null, message: 'none yet (state FINISHED)' });
+    expect(report.checks).toContainEqual({
+      name: 'signed certificate',
+      ok: null,
+      message: 'none yet (state FINISHED)',
+    });
   });
 });
 
 describe('inspect secret', () => {
   it('reports a value that is not base64 as a failed check naming the Secret and the key', async () => {
     const key = await generateRsaKey(2048);
-    const root = createRootCa({ privateKeyPem: key.privateKeyPem, subject: { O: 'gloo-mesh', CN: 'root' }, ttlDays: 2 });
-    const report = inspectSecret('mgmt', { metadata: { name: 'root', namespace: 'gloo-mesh' }, data: { 'root-cert.pem': b64(root), 'ca-cert.pem': 'QUJD-_8=' } }, undefined);
+    const root = createRootCa({
+      privateKeyPem: key.privateKeyPem,
+      subject: { O: 'gloo-mesh', CN: 'root' },
+      ttlDays: 2,
+    });
+    const report = inspectSecret(
+      'mgmt',
+      {
+        metadata: { name: 'root', namespace: 'gloo-mesh' },
+        data: { 'root-cert.pem': b64(root), 'ca-cert.pem': 'QUJD-_8=' },
+      },
+      undefined,
+    );
     expect(report.checks).toContainEqual({
       name: 'ca-cert.pem decodes',
       ok: false,
-      message: 'Secret gloo-mesh/root ca-cert.pem: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =, no line breaks)',
+      message:
+        'Secret gloo-mesh/root ca-cert.pem: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =, no line breaks)',
     });
     // What does decode is still reported.
     expect(report.certificates.map((c) => c.source)).toEqual(['root-cert.pem']);
@@ -80,19 +106,40 @@ for (const backend of BACKENDS) {
       world = await startBackend(backend, ['mgmt']);
       cr = await undecodableRequest();
       const { generation: _, ...metadata } = cr.metadata as Record<string, unknown>;
-      await apply(world.kubeconfigPath, 'mgmt', namespace('gloo-mesh'), { apiVersion: cr.apiVersion, kind: cr.kind, metadata });
-      await patchStatus(world.kubeconfigPath, 'mgmt', 'certificaterequests.certificates.mesh.gloo.solo.io', 'gloo-mesh', 'cluster-1', cr.status!);
+      await apply(world.kubeconfigPath, 'mgmt', namespace('gloo-mesh'), {
+        apiVersion: cr.apiVersion,
+        kind: cr.kind,
+        metadata,
+      });
+      await patchStatus(
+        world.kubeconfigPath,
+        'mgmt',
+        'certificaterequests.certificates.mesh.gloo.solo.io',
+        'gloo-mesh',
+        'cluster-1',
+        cr.status!,
+      );
     }, START_TIMEOUT_MS);
     afterAll(async () => {
       await world?.stop();
     });
 
     it('kubectl mesh-cert inspect certificaterequest reports it as a failed check and exits 1', async () => {
-      const r = await kubectlMeshCert(['inspect', 'certificaterequest', 'gloo-mesh/cluster-1', '--context', 'mgmt', '-o', 'json'], { env: { KUBECONFIG: world.kubeconfigPath } });
+      const r = await kubectlMeshCert(
+        ['inspect', 'certificaterequest', 'gloo-mesh/cluster-1', '--context', 'mgmt', '-o', 'json'],
+        { env: { KUBECONFIG: world.kubeconfigPath } },
+      );
       expect(r.stderr).toBe('');
       expect(r.code).toBe(1);
       const report = JSON.parse(r.stdout) as ReturnType<typeof inspectCertificateRequest>;
-      expect(report).toMatchObject({ cluster: 'mgmt', namespace: 'gloo-mesh', name: 'cluster-1', state: 'FINISHED', generation: 1, observedGeneration: 1 });
+      expect(report).toMatchObject({
+        cluster: 'mgmt',
+        namespace: 'gloo-mesh',
+        name: 'cluster-1',
+        state: 'FINISHED',
+        generation: 1,
+        observedGeneration: 1,
+      });
       expectReported(report);
     });
   });

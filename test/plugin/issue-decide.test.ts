@@ -11,24 +11,50 @@ import { generateKeyPairSync } from 'node:crypto';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 // Real material: the agent judges an issued Secret by what it would write from the signed request.
-const pem = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+const pem = () =>
+  generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 const ROOT_KEY = pem();
 const ROOT_PEM = createRootCa({ privateKeyPem: ROOT_KEY, subject: { O: 'test', CN: 'decide root' }, ttlDays: 30 });
 const AGENT_KEY = pem();
-const SIGNED = signIntermediate({ csrPem: createCsr({ privateKeyPem: AGENT_KEY, subject: { O: 'test', OU: 'c' }, hosts: [] }), issuerCertPem: ROOT_PEM, issuerKeyPem: ROOT_KEY, hosts: [], ttlDays: 10 });
+const SIGNED = signIntermediate({
+  csrPem: createCsr({ privateKeyPem: AGENT_KEY, subject: { O: 'test', OU: 'c' }, hosts: [] }),
+  issuerCertPem: ROOT_PEM,
+  issuerKeyPem: ROOT_KEY,
+  hosts: [],
+  ttlDays: 10,
+});
 
-function ic(state: IssuedState | undefined, gen = 2, observed = 2, spec: Partial<IssuedCertificate['spec']> = {}): IssuedCertificate {
+function ic(
+  state: IssuedState | undefined,
+  gen = 2,
+  observed = 2,
+  spec: Partial<IssuedCertificate['spec']> = {},
+): IssuedCertificate {
   return {
     metadata: { name: 'c', namespace: 'istio-system', generation: gen, uid: 'u1' },
-    spec: { hosts: ['spiffe://cluster.local/ns/istio-system/sa/istiod'], glooMeshCa: { signingCertificateSecret: { name: 'root', namespace: 'gloo-mesh' } }, ...spec },
+    spec: {
+      hosts: ['spiffe://cluster.local/ns/istio-system/sa/istiod'],
+      glooMeshCa: { signingCertificateSecret: { name: 'root', namespace: 'gloo-mesh' } },
+      ...spec,
+    },
     status: state ? { state, observedGeneration: observed } : undefined,
   };
 }
-const keyFor = (gen: number): Secret => ({ metadata: { name: 'c', annotations: { [ANN_FOR_GENERATION]: String(gen) } }, data: { 'private-key': b64(AGENT_KEY) } });
+const keyFor = (gen: number): Secret => ({
+  metadata: { name: 'c', annotations: { [ANN_FOR_GENERATION]: String(gen) } },
+  data: { 'private-key': b64(AGENT_KEY) },
+});
 function cr(gen: number, status?: CertificateRequest['status'], crGen = 1): CertificateRequest {
-  return { metadata: { name: 'c', generation: crGen, annotations: { [ANN_FOR_GENERATION]: String(gen) } }, spec: { certificateSigningRequest: b64('csr') }, status };
+  return {
+    metadata: { name: 'c', generation: crGen, annotations: { [ANN_FOR_GENERATION]: String(gen) } },
+    spec: { certificateSigningRequest: b64('csr') },
+    status,
+  };
 }
-const issued = (request: CertificateRequest): Secret => ({ metadata: { name: 'cacerts' }, data: issuedSecretData(request, AGENT_KEY) });
+const issued = (request: CertificateRequest): Secret => ({
+  metadata: { name: 'cacerts' },
+  data: issuedSecretData(request, AGENT_KEY),
+});
 
 describe('decideAgent', () => {
   it('starts a fresh certificate by generating a key, then requesting, then marking REQUESTED', () => {
@@ -48,12 +74,31 @@ describe('decideAgent', () => {
     const base = { ic: ic('REQUESTED'), keySecret: keyFor(2) };
     expect(decideAgent({ ...base, request: cr(2) }).type).toBe('await-signature');
     // a stale FINISHED answer (for the previous CSR) is not an answer
-    expect(decideAgent({ ...base, request: cr(2, { state: 'FINISHED', observedGeneration: 1, signedCertificate: b64(SIGNED) }, 2) }).type).toBe('await-signature');
-    const done = cr(2, { state: 'FINISHED', observedGeneration: 1, signedCertificate: b64(SIGNED), signingRootCa: b64(ROOT_PEM) });
+    expect(
+      decideAgent({
+        ...base,
+        request: cr(2, { state: 'FINISHED', observedGeneration: 1, signedCertificate: b64(SIGNED) }, 2),
+      }).type,
+    ).toBe('await-signature');
+    const done = cr(2, {
+      state: 'FINISHED',
+      observedGeneration: 1,
+      signedCertificate: b64(SIGNED),
+      signingRootCa: b64(ROOT_PEM),
+    });
     expect(decideAgent({ ...base, request: done }).type).toBe('write-issued-secret');
     expect(decideAgent({ ...base, request: done, issuedSecret: issued(done) }).type).toBe('mark-issued');
-    expect(decideAgent({ ic: ic('ISSUED'), keySecret: keyFor(2), request: done, issuedSecret: issued(done) }).type).toBe('finish');
-    expect(decideAgent({ ic: ic('ISSUED', 2, 2, { podBounceDirective: { name: 'p', namespace: 'istio-system' } }), keySecret: keyFor(2), request: done, issuedSecret: issued(done) }).type).toBe('bounce-and-finish');
+    expect(
+      decideAgent({ ic: ic('ISSUED'), keySecret: keyFor(2), request: done, issuedSecret: issued(done) }).type,
+    ).toBe('finish');
+    expect(
+      decideAgent({
+        ic: ic('ISSUED', 2, 2, { podBounceDirective: { name: 'p', namespace: 'istio-system' } }),
+        keySecret: keyFor(2),
+        request: done,
+        issuedSecret: issued(done),
+      }).type,
+    ).toBe('bounce-and-finish');
     expect(decideAgent({ ic: ic('FINISHED') }).type).toBe('done');
     // a Secret holding the signed certificate but also a key Istio would prefer is written again
     const stale = issued(done);
@@ -62,8 +107,16 @@ describe('decideAgent', () => {
   });
 
   it('fails with the issuer error when the request failed', () => {
-    const a = decideAgent({ ic: ic('REQUESTED'), keySecret: keyFor(2), request: cr(2, { state: 'FAILED', observedGeneration: 1, error: 'signing Secret gloo-mesh/root not found' }) });
-    expect(a).toEqual({ type: 'fail', error: 'CertificateRequest: signing Secret gloo-mesh/root not found', retry: false });
+    const a = decideAgent({
+      ic: ic('REQUESTED'),
+      keySecret: keyFor(2),
+      request: cr(2, { state: 'FAILED', observedGeneration: 1, error: 'signing Secret gloo-mesh/root not found' }),
+    });
+    expect(a).toEqual({
+      type: 'fail',
+      error: 'CertificateRequest: signing Secret gloo-mesh/root not found',
+      retry: false,
+    });
   });
 
   it('restarts a finished certificate whose spec changed (new generation)', () => {
@@ -103,16 +156,43 @@ describe('signingPlan', () => {
     return o;
   };
   it('outside a rotation signs and trusts the certificate’s own signing Secret (deprecated field as fallback)', () => {
-    expect(signingPlan(ic('PENDING'))).toEqual({ signer: { name: 'root', namespace: 'gloo-mesh' }, trust: [{ name: 'root', namespace: 'gloo-mesh' }], bridgeRootPems: [] });
-    const dep = ic('PENDING', 1, 1, { glooMeshCa: undefined, signingCertificateSecret: { name: 'legacy', namespace: 'x' } });
-    expect(signingPlan(dep)).toEqual({ signer: { name: 'legacy', namespace: 'x' }, trust: [{ name: 'legacy', namespace: 'x' }], bridgeRootPems: [] });
+    expect(signingPlan(ic('PENDING'))).toEqual({
+      signer: { name: 'root', namespace: 'gloo-mesh' },
+      trust: [{ name: 'root', namespace: 'gloo-mesh' }],
+      bridgeRootPems: [],
+    });
+    const dep = ic('PENDING', 1, 1, {
+      glooMeshCa: undefined,
+      signingCertificateSecret: { name: 'legacy', namespace: 'x' },
+    });
+    expect(signingPlan(dep)).toEqual({
+      signer: { name: 'legacy', namespace: 'x' },
+      trust: [{ name: 'legacy', namespace: 'x' }],
+      bridgeRootPems: [],
+    });
     expect(signingPlan(ic('PENDING', 1, 1, { glooMeshCa: undefined }))).toHaveProperty('error');
   });
   it('follows the multi-root table', () => {
-    expect(signingPlan(rotating('ADDING_NEW_ROOT'))).toEqual({ signer: roots.old, trust: [roots.old, roots.new], bridgeRootPems: [] });
-    expect(signingPlan(rotating('PROPAGATING_NEW_INTERMEDIATE'))).toEqual({ signer: roots.new, trust: [roots.new, roots.old], bridgeRootPems: [] });
-    expect(signingPlan(rotating('DELETING_OLD_ROOT'))).toEqual({ signer: roots.new, trust: [roots.new], bridgeRootPems: [] });
-    expect(signingPlan(rotating('ROLLING_BACK'))).toEqual({ signer: roots.old, trust: [roots.old, roots.new], bridgeRootPems: [] });
+    expect(signingPlan(rotating('ADDING_NEW_ROOT'))).toEqual({
+      signer: roots.old,
+      trust: [roots.old, roots.new],
+      bridgeRootPems: [],
+    });
+    expect(signingPlan(rotating('PROPAGATING_NEW_INTERMEDIATE'))).toEqual({
+      signer: roots.new,
+      trust: [roots.new, roots.old],
+      bridgeRootPems: [],
+    });
+    expect(signingPlan(rotating('DELETING_OLD_ROOT'))).toEqual({
+      signer: roots.new,
+      trust: [roots.new],
+      bridgeRootPems: [],
+    });
+    expect(signingPlan(rotating('ROLLING_BACK'))).toEqual({
+      signer: roots.old,
+      trust: [roots.old, roots.new],
+      bridgeRootPems: [],
+    });
     expect(signingPlan(rotating('PREVIOUS_CA'))).toEqual({ signer: roots.old, trust: [roots.old], bridgeRootPems: [] });
   });
   it('names the missing annotation when a rotation step has no recorded roots', () => {
@@ -121,15 +201,27 @@ describe('signingPlan', () => {
   });
 
   it("reads a signing Secret named without a namespace in the IssuedCertificate's own, and NOT_APPLICABLE as NOT_ROTATING", () => {
-    const bare = ic('PENDING', 1, 1, { glooMeshCa: { signingCertificateSecret: { name: 'root' } }, rotationState: 'NOT_APPLICABLE' });
-    expect(signingPlan(bare)).toEqual({ signer: { name: 'root', namespace: 'istio-system' }, trust: [{ name: 'root', namespace: 'istio-system' }], bridgeRootPems: [] });
+    const bare = ic('PENDING', 1, 1, {
+      glooMeshCa: { signingCertificateSecret: { name: 'root' } },
+      rotationState: 'NOT_APPLICABLE',
+    });
+    expect(signingPlan(bare)).toEqual({
+      signer: { name: 'root', namespace: 'istio-system' },
+      trust: [{ name: 'root', namespace: 'istio-system' }],
+      bridgeRootPems: [],
+    });
   });
 });
 
 describe('issuedSecretRef', () => {
-  it("is the Secret the IssuedCertificate names, in its own namespace when it names none, else istio-system/cacerts", () => {
-    expect(issuedSecretRef(ic('PENDING', 1, 1, { issuedCertificateSecret: { name: 'mine' } }))).toEqual({ name: 'mine', namespace: 'istio-system' });
-    expect(issuedSecretRef(ic('PENDING', 1, 1, { issuedCertificateSecret: { name: 'mine', namespace: 'other' } }))).toEqual({ name: 'mine', namespace: 'other' });
+  it('is the Secret the IssuedCertificate names, in its own namespace when it names none, else istio-system/cacerts', () => {
+    expect(issuedSecretRef(ic('PENDING', 1, 1, { issuedCertificateSecret: { name: 'mine' } }))).toEqual({
+      name: 'mine',
+      namespace: 'istio-system',
+    });
+    expect(
+      issuedSecretRef(ic('PENDING', 1, 1, { issuedCertificateSecret: { name: 'mine', namespace: 'other' } })),
+    ).toEqual({ name: 'mine', namespace: 'other' });
     expect(issuedSecretRef(ic('PENDING'))).toEqual({ name: 'cacerts', namespace: 'istio-system' });
   });
 });

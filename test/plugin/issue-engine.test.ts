@@ -7,7 +7,19 @@ import type { K8sClusterApi } from '../../plugin/src/engine/k8s-cluster-api.js';
 import { driveIssuance } from '../../plugin/src/engine/issuance/drive.js';
 import type { CertificateRequest, IssuedCertificate, PodBounceDirective } from '../../plugin/src/engine/objects.js';
 import { CERT_API_VERSION, PRIVATE_KEY_SECRET_TYPE } from '../../plugin/src/engine/resources.js';
-import { createIntermediateSigner, createRoot, allText, issuedCertificate, opensslVerify, privateKeysIn, readIssuedSecret, startWorld, unb64, type Root, type World } from './issue-rotate.helpers.js';
+import {
+  createIntermediateSigner,
+  createRoot,
+  allText,
+  issuedCertificate,
+  opensslVerify,
+  privateKeysIn,
+  readIssuedSecret,
+  startWorld,
+  unb64,
+  type Root,
+  type World,
+} from './issue-rotate.helpers.js';
 import { BACKENDS, START_TIMEOUT_MS } from '../backend/index.js';
 
 let w: World;
@@ -26,15 +38,27 @@ for (const backend of BACKENDS) {
     });
 
     function subjectOf(pem: string): string {
-      return execFileSync('openssl', ['x509', '-noout', '-subject', '-nameopt', 'RFC2253'], { input: pem, encoding: 'utf8' }).trim();
+      return execFileSync('openssl', ['x509', '-noout', '-subject', '-nameopt', 'RFC2253'], {
+        input: pem,
+        encoding: 'utf8',
+      }).trim();
     }
 
     describe('issue', () => {
       it('issues in two managed clusters; every chain passes openssl verify against root-cert.pem', async () => {
         const results = await Promise.all(
           w.managed.map(async (c) => {
-            await c.createCustom('IssuedCertificate', issuedCertificate('istiod-ca', 'istio-system', { signing: ROOT, hosts: [`spiffe://${c.name}.local/ns/istio-system/sa/istiod`, 'istiod.istio-system.svc'] }));
-            return driveIssuance({ cluster: c, namespace: 'istio-system', name: 'istiod-ca' }, { mgmt: w.mgmt, deadline: deadline() });
+            await c.createCustom(
+              'IssuedCertificate',
+              issuedCertificate('istiod-ca', 'istio-system', {
+                signing: ROOT,
+                hosts: [`spiffe://${c.name}.local/ns/istio-system/sa/istiod`, 'istiod.istio-system.svc'],
+              }),
+            );
+            return driveIssuance(
+              { cluster: c, namespace: 'istio-system', name: 'istiod-ca' },
+              { mgmt: w.mgmt, deadline: deadline() },
+            );
           }),
         );
         for (const [i, r] of results.entries()) {
@@ -49,7 +73,10 @@ for (const backend of BACKENDS) {
           expect(opensslVerify(s.caCert, s.chain, root.certPem).ok).toBe(true);
           expect(s.root.trim()).toBe(root.certPem.trim());
           expect(subjectOf(s.caCert)).toBe('subject=OU=istiod-ca,O=mesh-cert-test');
-          const sans = execFileSync('openssl', ['x509', '-noout', '-ext', 'subjectAltName,basicConstraints,keyUsage'], { input: s.caCert, encoding: 'utf8' });
+          const sans = execFileSync('openssl', ['x509', '-noout', '-ext', 'subjectAltName,basicConstraints,keyUsage'], {
+            input: s.caCert,
+            encoding: 'utf8',
+          });
           expect(sans).toContain(`URI:spiffe://${c.name}.local/ns/istio-system/sa/istiod`);
           expect(sans).toContain('DNS:istiod.istio-system.svc');
           expect(sans).toMatch(/CA:TRUE/);
@@ -65,8 +92,16 @@ for (const backend of BACKENDS) {
 
       it('runs with the admission webhook in the loop (an illegal state move is denied)', async () => {
         const c = w.api('c1');
-        const ic = await c.createCustom<IssuedCertificate>('IssuedCertificate', issuedCertificate('illegal', 'istio-system', { signing: ROOT, issuedSecret: { namespace: 'istio-system', name: 'illegal' } }));
-        const err = await c.replaceCustomStatus('IssuedCertificate', { ...ic, status: { state: 'FINISHED', observedGeneration: 1 } }).catch((e: Error) => e);
+        const ic = await c.createCustom<IssuedCertificate>(
+          'IssuedCertificate',
+          issuedCertificate('illegal', 'istio-system', {
+            signing: ROOT,
+            issuedSecret: { namespace: 'istio-system', name: 'illegal' },
+          }),
+        );
+        const err = await c
+          .replaceCustomStatus('IssuedCertificate', { ...ic, status: { state: 'FINISHED', observedGeneration: 1 } })
+          .catch((e: Error) => e);
         expect(err).toBeInstanceOf(Error);
         expect((err as Error).message).toMatch(/PENDING to FINISHED/);
       });
@@ -74,11 +109,18 @@ for (const backend of BACKENDS) {
       it('never lets a private key of a managed cluster reach the management cluster', async () => {
         const managedKeys = new Set<string>();
         for (const c of w.managed) {
-          for (const s of await c.listSecrets()) for (const k of privateKeysIn(allText(s))) managedKeys.add(k.replace(/\s+/g, ''));
+          for (const s of await c.listSecrets())
+            for (const k of privateKeysIn(allText(s))) managedKeys.add(k.replace(/\s+/g, ''));
         }
         expect(managedKeys.size).toBeGreaterThanOrEqual(2);
         const mgmtObjects: unknown[] = [...(await w.mgmt.listSecrets())];
-        for (const kind of ['IssuedCertificate', 'CertificateRequest', 'CertificateRotation', 'PodBounceDirective'] as const) mgmtObjects.push(...(await w.mgmt.listCustom(kind)));
+        for (const kind of [
+          'IssuedCertificate',
+          'CertificateRequest',
+          'CertificateRotation',
+          'PodBounceDirective',
+        ] as const)
+          mgmtObjects.push(...(await w.mgmt.listCustom(kind)));
         const mgmtKeys = privateKeysIn(allText(mgmtObjects)).map((k) => k.replace(/\s+/g, ''));
         expect(mgmtKeys.length).toBeGreaterThan(0); // the root's own key is there: the scan sees keys
         for (const k of mgmtKeys) expect(managedKeys.has(k)).toBe(false);
@@ -92,11 +134,17 @@ for (const backend of BACKENDS) {
       it('resumes after an interruption at every write, without a second key', async () => {
         const c = w.api('c1');
         const out = { namespace: 'istio-system', name: 'resume-cacerts' };
-        await c.createCustom('IssuedCertificate', issuedCertificate('resume-ca', 'istio-system', { signing: ROOT, issuedSecret: out }));
+        await c.createCustom(
+          'IssuedCertificate',
+          issuedCertificate('resume-ca', 'istio-system', { signing: ROOT, issuedSecret: out }),
+        );
         const actions: string[] = [];
         let firstKey: string | undefined;
         for (let run = 0; run < 20; run++) {
-          const r = await driveIssuance({ cluster: c, namespace: 'istio-system', name: 'resume-ca' }, { mgmt: w.mgmt, deadline: deadline(), maxWrites: 1 });
+          const r = await driveIssuance(
+            { cluster: c, namespace: 'istio-system', name: 'resume-ca' },
+            { mgmt: w.mgmt, deadline: deadline(), maxWrites: 1 },
+          );
           actions.push(...r.actions);
           const key = unb64((await c.getSecret('istio-system', 'resume-ca'))?.data?.['private-key']);
           if (key) {
@@ -106,7 +154,15 @@ for (const backend of BACKENDS) {
           if (r.outcome === 'finished') break;
           expect(r.outcome).toBe('stopped');
         }
-        expect(actions).toEqual(['generate-key', 'request', 'mark-requested', 'sign', 'write-issued-secret', 'mark-issued', 'finish']);
+        expect(actions).toEqual([
+          'generate-key',
+          'request',
+          'mark-requested',
+          'sign',
+          'write-issued-secret',
+          'mark-issued',
+          'finish',
+        ]);
         const s = await readIssuedSecret(c, out);
         expect(s.key.trim()).toBe(firstKey!.trim());
         expect(opensslVerify(s.caCert, s.chain, s.root).ok).toBe(true);
@@ -115,13 +171,23 @@ for (const backend of BACKENDS) {
       it('re-issues with a new key when the spec changes (new generation)', async () => {
         const c = w.api('c2');
         const before = await readIssuedSecret(c);
-        await c.mergePatchCustom('IssuedCertificate', 'istio-system', 'istiod-ca', { spec: { hosts: ['spiffe://renamed.local/ns/istio-system/sa/istiod'] } });
-        const r = await driveIssuance({ cluster: c, namespace: 'istio-system', name: 'istiod-ca' }, { mgmt: w.mgmt, deadline: deadline() });
+        await c.mergePatchCustom('IssuedCertificate', 'istio-system', 'istiod-ca', {
+          spec: { hosts: ['spiffe://renamed.local/ns/istio-system/sa/istiod'] },
+        });
+        const r = await driveIssuance(
+          { cluster: c, namespace: 'istio-system', name: 'istiod-ca' },
+          { mgmt: w.mgmt, deadline: deadline() },
+        );
         expect(r.outcome, r.error).toBe('finished');
         expect(r.actions[0]).toBe('restart');
         const after = await readIssuedSecret(c);
         expect(after.key).not.toBe(before.key);
-        expect(execFileSync('openssl', ['x509', '-noout', '-ext', 'subjectAltName'], { input: after.caCert, encoding: 'utf8' })).toContain('spiffe://renamed.local');
+        expect(
+          execFileSync('openssl', ['x509', '-noout', '-ext', 'subjectAltName'], {
+            input: after.caCert,
+            encoding: 'utf8',
+          }),
+        ).toContain('spiffe://renamed.local');
         expect(opensslVerify(after.caCert, after.chain, after.root).ok).toBe(true);
       });
 
@@ -130,8 +196,14 @@ for (const backend of BACKENDS) {
         const signer = { namespace: 'gloo-mesh', name: 'signing-intermediate' };
         await createIntermediateSigner(w.mgmt, signer, root);
         const out = { namespace: 'istio-system', name: 'via-intermediate-cacerts' };
-        await c.createCustom('IssuedCertificate', issuedCertificate('via-intermediate', 'istio-system', { signing: signer, issuedSecret: out }));
-        const r = await driveIssuance({ cluster: c, namespace: 'istio-system', name: 'via-intermediate' }, { mgmt: w.mgmt, deadline: deadline() });
+        await c.createCustom(
+          'IssuedCertificate',
+          issuedCertificate('via-intermediate', 'istio-system', { signing: signer, issuedSecret: out }),
+        );
+        const r = await driveIssuance(
+          { cluster: c, namespace: 'istio-system', name: 'via-intermediate' },
+          { mgmt: w.mgmt, deadline: deadline() },
+        );
         expect(r.outcome, r.error).toBe('finished');
         const s = await readIssuedSecret(c, out);
         expect(s.chain.match(/BEGIN CERTIFICATE/g)).toHaveLength(3);
@@ -143,10 +215,18 @@ for (const backend of BACKENDS) {
       it('refuses an issued Secret that is the private-key Secret itself (written whole, it would erase the key)', async () => {
         const c = w.api('c2');
         const same = { namespace: 'istio-system', name: 'self-named' };
-        await c.createCustom('IssuedCertificate', issuedCertificate('self-named', 'istio-system', { signing: ROOT, issuedSecret: same }));
-        const r = await driveIssuance({ cluster: c, namespace: 'istio-system', name: 'self-named' }, { mgmt: w.mgmt, deadline: deadline() });
+        await c.createCustom(
+          'IssuedCertificate',
+          issuedCertificate('self-named', 'istio-system', { signing: ROOT, issuedSecret: same }),
+        );
+        const r = await driveIssuance(
+          { cluster: c, namespace: 'istio-system', name: 'self-named' },
+          { mgmt: w.mgmt, deadline: deadline() },
+        );
         expect(r.outcome).toBe('failed');
-        expect(r.error).toMatch(/^spec\.issuedCertificateSecret: Invalid value: "istio-system\/self-named": names the private-key Secret/);
+        expect(r.error).toMatch(
+          /^spec\.issuedCertificateSecret: Invalid value: "istio-system\/self-named": names the private-key Secret/,
+        );
         expect(await c.getSecret('istio-system', 'self-named')).toBeUndefined();
       });
 
@@ -154,8 +234,14 @@ for (const backend of BACKENDS) {
         const c = w.api('c1');
         const missing = { namespace: 'gloo-mesh', name: 'late-root' };
         const out = { namespace: 'istio-system', name: 'late-cacerts' };
-        await c.createCustom('IssuedCertificate', issuedCertificate('late-ca', 'istio-system', { signing: missing, issuedSecret: out }));
-        const r1 = await driveIssuance({ cluster: c, namespace: 'istio-system', name: 'late-ca' }, { mgmt: w.mgmt, deadline: deadline() });
+        await c.createCustom(
+          'IssuedCertificate',
+          issuedCertificate('late-ca', 'istio-system', { signing: missing, issuedSecret: out }),
+        );
+        const r1 = await driveIssuance(
+          { cluster: c, namespace: 'istio-system', name: 'late-ca' },
+          { mgmt: w.mgmt, deadline: deadline() },
+        );
         expect(r1.outcome).toBe('failed');
         expect(r1.error).toContain('gloo-mesh/late-root');
         const failed = (await c.getCustom<IssuedCertificate>('IssuedCertificate', 'istio-system', 'late-ca'))!;
@@ -165,7 +251,10 @@ for (const backend of BACKENDS) {
         expect(await c.getSecret('istio-system', 'late-ca')).toBeUndefined();
         expect(await c.getCustom('CertificateRequest', 'istio-system', 'late-ca')).toBeUndefined();
         await createRoot(w.mgmt, missing, 'late root');
-        const r2 = await driveIssuance({ cluster: c, namespace: 'istio-system', name: 'late-ca' }, { mgmt: w.mgmt, deadline: deadline() });
+        const r2 = await driveIssuance(
+          { cluster: c, namespace: 'istio-system', name: 'late-ca' },
+          { mgmt: w.mgmt, deadline: deadline() },
+        );
         expect(r2.outcome, r2.error).toBe('finished');
         expect(r2.actions.filter((a) => a === 'generate-key')).toHaveLength(1);
         const s = await readIssuedSecret(c, out);
@@ -176,39 +265,63 @@ for (const backend of BACKENDS) {
       it('refuses a signing Secret in the wrong layout with an error naming the Secret key', async () => {
         const c = w.api('c1');
         const bad = { namespace: 'gloo-mesh', name: 'bad-layout' };
-        await w.mgmt.createSecret({ apiVersion: 'v1', kind: 'Secret', metadata: { ...bad }, type: 'Opaque', data: { 'ca-cert.pem': Buffer.from(root.certPem).toString('base64') } });
-        await c.createCustom('IssuedCertificate', issuedCertificate('bad-layout', 'istio-system', { signing: bad, issuedSecret: { namespace: 'istio-system', name: 'bad-layout-out' } }));
-        const r = await driveIssuance({ cluster: c, namespace: 'istio-system', name: 'bad-layout' }, { mgmt: w.mgmt, deadline: deadline() });
+        await w.mgmt.createSecret({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { ...bad },
+          type: 'Opaque',
+          data: { 'ca-cert.pem': Buffer.from(root.certPem).toString('base64') },
+        });
+        await c.createCustom(
+          'IssuedCertificate',
+          issuedCertificate('bad-layout', 'istio-system', {
+            signing: bad,
+            issuedSecret: { namespace: 'istio-system', name: 'bad-layout-out' },
+          }),
+        );
+        const r = await driveIssuance(
+          { cluster: c, namespace: 'istio-system', name: 'bad-layout' },
+          { mgmt: w.mgmt, deadline: deadline() },
+        );
         expect(r.outcome).toBe('failed');
         expect(r.error).toMatch(/signing Secret gloo-mesh\/bad-layout: .*(ca-key\.pem|key\.pem)/);
         expect(await c.getSecret('istio-system', 'bad-layout-out')).toBeUndefined();
       });
 
       // fault injection: the sandbox only
-      if (backend === 'sandbox') it('finishes through injected 409 and 500 answers', async () => {
-        const c = w.sandbox!.clusters.get('c1')!;
-        const api = w.api('c1');
-        const out = { namespace: 'istio-system', name: 'faulty-cacerts' };
-        await api.createCustom('IssuedCertificate', issuedCertificate('faulty-ca', 'istio-system', { signing: ROOT, issuedSecret: out }));
-        c.setFaults([
-          { status: 500, fraction: 0.25 },
-          { status: 409, fraction: 0.3, match: { method: 'PUT' } },
-        ]);
-        w.sandbox!.clusters.get('mgmt')!.setFaults([{ status: 500, fraction: 0.3 }]);
-        try {
-          const r = await driveIssuance({ cluster: api, namespace: 'istio-system', name: 'faulty-ca' }, { mgmt: w.mgmt, deadline: deadline() });
-          expect(r.outcome, r.error).toBe('finished');
-          expect(r.actions).toContain('retry');
-          // a write answered 500 may be made again, but no key is generated once a CSR was requested
-          expect(r.actions.lastIndexOf('generate-key')).toBeLessThan(r.actions.indexOf('request'));
-        } finally {
-          c.clearFaults();
-          w.sandbox!.clusters.get('mgmt')!.clearFaults();
-        }
-        const s = await readIssuedSecret(api, out);
-        expect(opensslVerify(s.caCert, s.chain, s.root).ok).toBe(true);
-        expect(unb64((await api.getSecret('istio-system', 'faulty-ca'))?.data?.['private-key']).trim()).toBe(s.key.trim());
-      });
+      if (backend === 'sandbox')
+        it('finishes through injected 409 and 500 answers', async () => {
+          const c = w.sandbox!.clusters.get('c1')!;
+          const api = w.api('c1');
+          const out = { namespace: 'istio-system', name: 'faulty-cacerts' };
+          await api.createCustom(
+            'IssuedCertificate',
+            issuedCertificate('faulty-ca', 'istio-system', { signing: ROOT, issuedSecret: out }),
+          );
+          c.setFaults([
+            { status: 500, fraction: 0.25 },
+            { status: 409, fraction: 0.3, match: { method: 'PUT' } },
+          ]);
+          w.sandbox!.clusters.get('mgmt')!.setFaults([{ status: 500, fraction: 0.3 }]);
+          try {
+            const r = await driveIssuance(
+              { cluster: api, namespace: 'istio-system', name: 'faulty-ca' },
+              { mgmt: w.mgmt, deadline: deadline() },
+            );
+            expect(r.outcome, r.error).toBe('finished');
+            expect(r.actions).toContain('retry');
+            // a write answered 500 may be made again, but no key is generated once a CSR was requested
+            expect(r.actions.lastIndexOf('generate-key')).toBeLessThan(r.actions.indexOf('request'));
+          } finally {
+            c.clearFaults();
+            w.sandbox!.clusters.get('mgmt')!.clearFaults();
+          }
+          const s = await readIssuedSecret(api, out);
+          expect(opensslVerify(s.caCert, s.chain, s.root).ok).toBe(true);
+          expect(unb64((await api.getSecret('istio-system', 'faulty-ca'))?.data?.['private-key']).trim()).toBe(
+            s.key.trim(),
+          );
+        });
     });
 
     describe('pod bounce', () => {
@@ -219,9 +332,21 @@ for (const backend of BACKENDS) {
         let serial = 0;
         const createReadyPod = async (app: string) => {
           const name = `${app}-${++serial}`;
-          await core.createNamespacedPod({ namespace: 'istio-system', body: { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'istio-system', labels: { app } }, spec: { containers: [{ name: 'c', image: 'istio/proxyv2' }] } } });
+          await core.createNamespacedPod({
+            namespace: 'istio-system',
+            body: {
+              apiVersion: 'v1',
+              kind: 'Pod',
+              metadata: { name, namespace: 'istio-system', labels: { app } },
+              spec: { containers: [{ name: 'c', image: 'istio/proxyv2' }] },
+            },
+          });
           await core.patchNamespacedPodStatus(
-            { namespace: 'istio-system', name, body: { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } } },
+            {
+              namespace: 'istio-system',
+              name,
+              body: { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } },
+            },
             cn.setHeaderOptions('Content-Type', cn.PatchStrategy.MergePatch),
           );
           return name;
@@ -232,7 +357,12 @@ for (const backend of BACKENDS) {
           apiVersion: CERT_API_VERSION,
           kind: 'PodBounceDirective',
           metadata: { name: 'bounce', namespace: 'istio-system' },
-          spec: { podsToBounce: [{ namespace: 'istio-system', labels: { app: 'istiod' }, waitForReplicas: 1 }, { namespace: 'istio-system', labels: { app: 'gateway' }, waitForReplicas: 0 }] },
+          spec: {
+            podsToBounce: [
+              { namespace: 'istio-system', labels: { app: 'istiod' }, waitForReplicas: 1 },
+              { namespace: 'istio-system', labels: { app: 'gateway' }, waitForReplicas: 0 },
+            ],
+          },
         });
         // a stand-in for the ReplicaSet controller: recreate one istiod pod once both are gone
         let replaced = '';
@@ -241,14 +371,25 @@ for (const backend of BACKENDS) {
           if (busy || replaced) return;
           busy = true;
           try {
-            if ((await api.listPods('istio-system', { app: 'istiod' })).length === 0) replaced = await createReadyPod('istiod');
+            if ((await api.listPods('istio-system', { app: 'istiod' })).length === 0)
+              replaced = await createReadyPod('istiod');
           } finally {
             busy = false;
           }
         }, 100);
         try {
-          await api.createCustom('IssuedCertificate', issuedCertificate('bounced-ca', 'istio-system', { signing: ROOT, issuedSecret: { namespace: 'istio-system', name: 'bounced-cacerts' }, podBounce: { namespace: 'istio-system', name: 'bounce' } }));
-          const r = await driveIssuance({ cluster: api, namespace: 'istio-system', name: 'bounced-ca' }, { mgmt: w.mgmt, deadline: deadline() });
+          await api.createCustom(
+            'IssuedCertificate',
+            issuedCertificate('bounced-ca', 'istio-system', {
+              signing: ROOT,
+              issuedSecret: { namespace: 'istio-system', name: 'bounced-cacerts' },
+              podBounce: { namespace: 'istio-system', name: 'bounce' },
+            }),
+          );
+          const r = await driveIssuance(
+            { cluster: api, namespace: 'istio-system', name: 'bounced-ca' },
+            { mgmt: w.mgmt, deadline: deadline() },
+          );
           expect(r.outcome, r.error).toBe('finished');
         } finally {
           clearInterval(controller);

@@ -5,7 +5,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRootCa, generateRsaKey, signIntermediate, createCsr, certificatesIn, parseCertificate } from '#schemas/x509/index.js';
+import {
+  createRootCa,
+  generateRsaKey,
+  signIntermediate,
+  createCsr,
+  certificatesIn,
+  parseCertificate,
+} from '#schemas/x509/index.js';
 import type { Sandbox } from '../sandbox/index.js';
 import { startBackend, type BackendKind } from '../backend/index.js';
 import { loadKubeconfig, kubeConfigFor } from '../../plugin/src/lib/kubeconfig.js';
@@ -23,12 +30,21 @@ export const b64 = (s: string) => Buffer.from(s).toString('base64');
 export const unb64 = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString('utf8') : '');
 
 /** The real admission webhook (webhook/), served on 127.0.0.1 with certificates from gen-certs.sh. */
-export async function startWebhook(kubeconfig?: string): Promise<{ url: string; caPem: string; close(): Promise<void> }> {
+export async function startWebhook(
+  kubeconfig?: string,
+): Promise<{ url: string; caPem: string; close(): Promise<void> }> {
   const { buildWebhookServer } = await import('../../webhook/src/server.js');
   const dir = mkdtempSync(join(tmpdir(), 'mc-webhook-'));
-  execFileSync(join(REPO, 'webhook/gen-certs.sh'), ['--out', dir, '--san', 'IP:127.0.0.1', '--san', 'DNS:localhost'], { stdio: 'pipe' });
+  execFileSync(join(REPO, 'webhook/gen-certs.sh'), ['--out', dir, '--san', 'IP:127.0.0.1', '--san', 'DNS:localhost'], {
+    stdio: 'pipe',
+  });
   const server = await buildWebhookServer({
-    port: 0, healthPort: 0, host: '127.0.0.1', tlsCertFile: join(dir, 'tls.crt'), tlsKeyFile: join(dir, 'tls.key'), logLevel: 'silent',
+    port: 0,
+    healthPort: 0,
+    host: '127.0.0.1',
+    tlsCertFile: join(dir, 'tls.crt'),
+    tlsKeyFile: join(dir, 'tls.key'),
+    logLevel: 'silent',
     ...(kubeconfig ? { kubeconfig } : { rotationCache: null }),
   });
   const caPem = readFileSync(join(dir, 'ca.crt'), 'utf8');
@@ -45,23 +61,54 @@ export async function startWebhook(kubeconfig?: string): Promise<{ url: string; 
 /** Registers the webhook for every write (and status write) of our kinds in a cluster. */
 export async function registerWebhook(api: ClusterApi, url: string, caPem: string): Promise<void> {
   const cn = await import('@kubernetes/client-node');
-  await registerWebhookWith((api as K8sClusterApi).k8s.kubeConfig.makeApiClient(cn.AdmissionregistrationV1Api), url, caPem);
+  await registerWebhookWith(
+    (api as K8sClusterApi).k8s.kubeConfig.makeApiClient(cn.AdmissionregistrationV1Api),
+    url,
+    caPem,
+  );
 }
 
 /** The same for a context of a kubeconfig file (CLI tests). */
-export async function registerWebhookIn(kubeconfigPath: string, context: string, url: string, caPem: string): Promise<void> {
+export async function registerWebhookIn(
+  kubeconfigPath: string,
+  context: string,
+  url: string,
+  caPem: string,
+): Promise<void> {
   const cn = await import('@kubernetes/client-node');
   const kc = await kubeConfigFor(await loadKubeconfig(kubeconfigPath), context);
   await registerWebhookWith(kc.makeApiClient(cn.AdmissionregistrationV1Api), url, caPem);
 }
 
-async function registerWebhookWith(adm: import('@kubernetes/client-node').AdmissionregistrationV1Api, url: string, caPem: string): Promise<void> {
+async function registerWebhookWith(
+  adm: import('@kubernetes/client-node').AdmissionregistrationV1Api,
+  url: string,
+  caPem: string,
+): Promise<void> {
   const rules = [
-    { apiGroups: ['certificates.mesh.gloo.solo.io'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['*', '*/status'], scope: 'Namespaced' },
+    {
+      apiGroups: ['certificates.mesh.gloo.solo.io'],
+      apiVersions: ['v1'],
+      operations: ['CREATE', 'UPDATE'],
+      resources: ['*', '*/status'],
+      scope: 'Namespaced',
+    },
   ];
-  const hook = (name: string, path: string) => ({ name, clientConfig: { url: `${url}${path}`, caBundle: b64(caPem) }, rules, sideEffects: 'None', admissionReviewVersions: ['v1'], failurePolicy: 'Fail', timeoutSeconds: 5 });
-  await adm.createValidatingWebhookConfiguration({ body: { metadata: { name: 'mesh-cert-webhook' }, webhooks: [hook('validate.mesh-cert.io', '/validate')] } as never });
-  await adm.createMutatingWebhookConfiguration({ body: { metadata: { name: 'mesh-cert-webhook' }, webhooks: [hook('mutate.mesh-cert.io', '/mutate')] } as never });
+  const hook = (name: string, path: string) => ({
+    name,
+    clientConfig: { url: `${url}${path}`, caBundle: b64(caPem) },
+    rules,
+    sideEffects: 'None',
+    admissionReviewVersions: ['v1'],
+    failurePolicy: 'Fail',
+    timeoutSeconds: 5,
+  });
+  await adm.createValidatingWebhookConfiguration({
+    body: { metadata: { name: 'mesh-cert-webhook' }, webhooks: [hook('validate.mesh-cert.io', '/validate')] } as never,
+  });
+  await adm.createMutatingWebhookConfiguration({
+    body: { metadata: { name: 'mesh-cert-webhook' }, webhooks: [hook('mutate.mesh-cert.io', '/mutate')] } as never,
+  });
 }
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -69,8 +116,12 @@ export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 /** kubectl against the in-process sandbox: asynchronous, since a blocking call would starve it. */
 export function kubectlAsync(kubeconfig: string, context: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile('/usr/bin/kubectl', ['--kubeconfig', kubeconfig, '--context', context, ...args], { maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout),
+    execFile(
+      '/usr/bin/kubectl',
+      ['--kubeconfig', kubeconfig, '--context', context, ...args],
+      { maxBuffer: 64 << 20 },
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout),
     ),
   );
 }
@@ -82,7 +133,12 @@ export function kubectlAsync(kubeconfig: string, context: string, args: string[]
 export async function startCliSandbox(
   clusters: string[],
   backend: BackendKind = 'sandbox',
-): Promise<{ kubeconfigPath: string; sandbox?: Sandbox; kubectl(context: string, args: string[]): Promise<string>; stop(): Promise<void> }> {
+): Promise<{
+  kubeconfigPath: string;
+  sandbox?: Sandbox;
+  kubectl(context: string, args: string[]): Promise<string>;
+  stop(): Promise<void>;
+}> {
   const b = await startBackend(backend, clusters);
   const webhook = await startWebhook(b.kubeconfigPath);
   const kubectl = (context: string, args: string[]) => kubectlAsync(b.kubeconfigPath, context, args);
@@ -116,7 +172,10 @@ export interface World {
   stop(): Promise<void>;
 }
 
-export async function startWorld(managedNames: string[], opts: { webhook?: boolean; backend?: BackendKind } = {}): Promise<World> {
+export async function startWorld(
+  managedNames: string[],
+  opts: { webhook?: boolean; backend?: BackendKind } = {},
+): Promise<World> {
   const backend = await startBackend(opts.backend ?? 'sandbox', ['mgmt', ...managedNames]);
   // The webhook in the loop: every write the engine makes must be one it admits. Its rotation
   // cache watches the management cluster (the kubeconfig's current context).
@@ -167,7 +226,12 @@ export function rootSecret(ref: ObjectRef, certPem: string, keyPem: string): Sec
     kind: 'Secret',
     metadata: { name: ref.name, namespace: ref.namespace },
     type: 'Opaque',
-    data: { [ISTIO_KEYS.caCert]: b64(certPem), [ISTIO_KEYS.caKey]: b64(keyPem), [ISTIO_KEYS.rootCert]: b64(certPem), [ISTIO_KEYS.certChain]: b64(certPem) },
+    data: {
+      [ISTIO_KEYS.caCert]: b64(certPem),
+      [ISTIO_KEYS.caKey]: b64(keyPem),
+      [ISTIO_KEYS.rootCert]: b64(certPem),
+      [ISTIO_KEYS.certChain]: b64(certPem),
+    },
   };
 }
 
@@ -175,21 +239,42 @@ export function rootSecret(ref: ObjectRef, certPem: string, keyPem: string): Sec
 export async function createIntermediateSigner(mgmt: ClusterApi, ref: ObjectRef, root: Root): Promise<void> {
   const { privateKeyPem } = await generateRsaKey(2048);
   const csr = createCsr({ privateKeyPem, subject: { O: 'mesh-cert-test', CN: 'signing intermediate' }, hosts: [] });
-  const cert = signIntermediate({ csrPem: csr, issuerCertPem: root.certPem, issuerKeyPem: root.keyPem, hosts: [], ttlDays: 20 });
+  const cert = signIntermediate({
+    csrPem: csr,
+    issuerCertPem: root.certPem,
+    issuerKeyPem: root.keyPem,
+    hosts: [],
+    ttlDays: 20,
+  });
   await mgmt.createSecret({
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { name: ref.name, namespace: ref.namespace },
     type: 'Opaque',
-    data: { [ISTIO_KEYS.caCert]: b64(cert), [ISTIO_KEYS.caKey]: b64(privateKeyPem), [ISTIO_KEYS.rootCert]: b64(root.certPem), [ISTIO_KEYS.certChain]: b64(cert + root.certPem) },
+    data: {
+      [ISTIO_KEYS.caCert]: b64(cert),
+      [ISTIO_KEYS.caKey]: b64(privateKeyPem),
+      [ISTIO_KEYS.rootCert]: b64(root.certPem),
+      [ISTIO_KEYS.certChain]: b64(cert + root.certPem),
+    },
   });
 }
 
-export function issuedCertificate(name: string, namespace: string, opts: { signing: ObjectRef; vm?: ObjectRef; hosts?: string[]; podBounce?: ObjectRef; issuedSecret?: ObjectRef }): IssuedCertificate {
+export function issuedCertificate(
+  name: string,
+  namespace: string,
+  opts: { signing: ObjectRef; vm?: ObjectRef; hosts?: string[]; podBounce?: ObjectRef; issuedSecret?: ObjectRef },
+): IssuedCertificate {
   return {
     apiVersion: CERT_API_VERSION,
     kind: 'IssuedCertificate',
-    metadata: { name, namespace, ...(opts.vm ? { annotations: { 'parents.networking.mesh.gloo.solo.io': parentsAnnotation(undefined, opts.vm) } } : {}) },
+    metadata: {
+      name,
+      namespace,
+      ...(opts.vm
+        ? { annotations: { 'parents.networking.mesh.gloo.solo.io': parentsAnnotation(undefined, opts.vm) } }
+        : {}),
+    },
     spec: {
       hosts: opts.hosts ?? [`spiffe://${name}.local/ns/istio-system/sa/istiod`],
       certOptions: { rsaKeySizeBytes: 2048, ttlDays: 7, orgName: 'mesh-cert-test' },
@@ -207,7 +292,10 @@ export interface IssuedFiles {
   key: string;
 }
 
-export async function readIssuedSecret(api: ClusterApi, ref: ObjectRef = { namespace: 'istio-system', name: 'cacerts' }): Promise<IssuedFiles> {
+export async function readIssuedSecret(
+  api: ClusterApi,
+  ref: ObjectRef = { namespace: 'istio-system', name: 'cacerts' },
+): Promise<IssuedFiles> {
   const s = await api.getSecret(ref.namespace, ref.name);
   if (!s) throw new Error(`${api.name}: Secret ${ref.namespace}/${ref.name} missing`);
   return {
@@ -238,7 +326,10 @@ export function opensslVerify(certPem: string, chainPem: string, rootsPem: strin
     }
     args.push(join(dir, 'cert.pem'));
     try {
-      return { ok: true, output: execFileSync('openssl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+      return {
+        ok: true,
+        output: execFileSync('openssl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+      };
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string };
       return { ok: false, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
@@ -254,7 +345,9 @@ function isSelfSigned(pem: string): boolean {
 
 /** Every private key PEM block in any object of a cluster (Secrets and custom objects). */
 export function privateKeysIn(text: string): string[] {
-  return [...text.matchAll(/-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?-----END \1PRIVATE KEY-----/g)].map((m) => m[0]);
+  return [...text.matchAll(/-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?-----END \1PRIVATE KEY-----/g)].map(
+    (m) => m[0],
+  );
 }
 
 /** Decodes every base64 string in an object tree, so a key hidden in `data` or `bytes` shows. */
@@ -276,14 +369,28 @@ export function allText(obj: unknown): string {
  * independent trust watcher (test/trust-watcher) already watching every managed cluster's issued
  * Secret, so that every later change is checked. The caller stops the watcher and asserts no gaps.
  */
-export async function watchedMesh(w: World, vmName: string, signing: ObjectRef): Promise<{ vm: ObjectRef; out: ObjectRef; watcher: TrustWatcher }> {
+export async function watchedMesh(
+  w: World,
+  vmName: string,
+  signing: ObjectRef,
+): Promise<{ vm: ObjectRef; out: ObjectRef; watcher: TrustWatcher }> {
   const vm = { namespace: 'gloo-mesh', name: vmName };
   const out = { namespace: 'istio-system', name: `${vmName}-cacerts` };
-  const watcher = await startTrustWatcher({ kubeconfigPath: w.kubeconfigPath, contexts: w.managed.map((c) => c.name), secret: out });
+  const watcher = await startTrustWatcher({
+    kubeconfigPath: w.kubeconfigPath,
+    contexts: w.managed.map((c) => c.name),
+    secret: out,
+  });
   await Promise.all(
     w.managed.map(async (c) => {
-      await c.createCustom('IssuedCertificate', issuedCertificate(vmName, 'istio-system', { signing, vm, issuedSecret: out }));
-      const r = await driveIssuance({ cluster: c, namespace: 'istio-system', name: vmName }, { mgmt: w.mgmt, deadline: Date.now() + 30_000 });
+      await c.createCustom(
+        'IssuedCertificate',
+        issuedCertificate(vmName, 'istio-system', { signing, vm, issuedSecret: out }),
+      );
+      const r = await driveIssuance(
+        { cluster: c, namespace: 'istio-system', name: vmName },
+        { mgmt: w.mgmt, deadline: Date.now() + 30_000 },
+      );
       if (r.outcome !== 'finished') throw new Error(`issuing ${vmName} in ${c.name}: ${r.outcome}: ${r.error}`);
     }),
   );

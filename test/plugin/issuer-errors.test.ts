@@ -21,11 +21,17 @@ function mgmtWith(secrets: Record<string, object>): ClusterApi {
 
 const ic: IssuedCertificate = {
   metadata: { name: 'east', namespace: 'istio-system', generation: 1 },
-  spec: { hosts: ['spiffe://east/ns/istio-system/sa/istiod'], glooMeshCa: { signingCertificateSecret: { namespace: 'gloo-mesh', name: 'root' } } },
+  spec: {
+    hosts: ['spiffe://east/ns/istio-system/sa/istiod'],
+    glooMeshCa: { signingCertificateSecret: { namespace: 'gloo-mesh', name: 'root' } },
+  },
 };
 
 function requestFor(csr: string): CertificateRequest {
-  return { metadata: { name: 'east', namespace: 'istio-system', generation: 1 }, spec: { certificateSigningRequest: b64(csr) } };
+  return {
+    metadata: { name: 'east', namespace: 'istio-system', generation: 1 },
+    spec: { certificateSigningRequest: b64(csr) },
+  };
 }
 
 /** The CSR with one bit of its signature flipped. */
@@ -52,7 +58,10 @@ describe('issuer errors', () => {
     for (const [csr, why] of [
       [withBadSignature(csrPem), "csrPem: the CSR's signature does not verify with its own public key"],
       ['not a CSR', 'csrPem: no PEM CERTIFICATE REQUEST'],
-      ['-----BEGIN CERTIFICATE REQUEST-----\nMAMCAQA=\n-----END CERTIFICATE REQUEST-----\n', 'csrPem: not a valid PKCS#10 certificate request'],
+      [
+        '-----BEGIN CERTIFICATE REQUEST-----\nMAMCAQA=\n-----END CERTIFICATE REQUEST-----\n',
+        'csrPem: not a valid PKCS#10 certificate request',
+      ],
     ] as const) {
       const err = await signRequest(mgmt(), ic, requestFor(csr)).catch((e: unknown) => e);
       expect(err, why).toBeInstanceOf(SigningError);
@@ -69,7 +78,13 @@ describe('issuer errors', () => {
   it('marks PkiErrors from reading a CSR with the input they are about, and only those', () => {
     const csrError = (() => {
       try {
-        signIntermediate({ csrPem: withBadSignature(csrPem), issuerCertPem: root.certPem, issuerKeyPem: root.keyPem, hosts: ['a.example'], ttlDays: 1 });
+        signIntermediate({
+          csrPem: withBadSignature(csrPem),
+          issuerCertPem: root.certPem,
+          issuerKeyPem: root.keyPem,
+          hosts: ['a.example'],
+          ttlDays: 1,
+        });
       } catch (e) {
         return e;
       }
@@ -78,7 +93,13 @@ describe('issuer errors', () => {
     expect((csrError as PkiError).input).toBe('csrPem');
     const hostError = (() => {
       try {
-        signIntermediate({ csrPem, issuerCertPem: root.certPem, issuerKeyPem: root.keyPem, hosts: ['not a host'], ttlDays: 1 });
+        signIntermediate({
+          csrPem,
+          issuerCertPem: root.certPem,
+          issuerKeyPem: root.keyPem,
+          hosts: ['not a host'],
+          ttlDays: 1,
+        });
       } catch (e) {
         return e;
       }

@@ -37,7 +37,12 @@ let requestSockets: Socket[] = [];
 
 function secretBody(name: string): string {
   // ~6 KiB: written in pieces, so the response is chunked (no Content-Length).
-  return JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'ns' }, data: { filler: 'A'.repeat(6000), name: Buffer.from(name).toString('base64') } });
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: 'ns' },
+    data: { filler: 'A'.repeat(6000), name: Buffer.from(name).toString('base64') },
+  });
 }
 
 function writeChunked(res: ServerResponse, body: string, pieces = 4, end = true): void {
@@ -61,12 +66,16 @@ beforeAll(async () => {
     requests++;
     requestSockets.push(req.socket);
     if (req.headers.authorization !== `Bearer ${TOKEN}`) {
-      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', message: 'Unauthorized', reason: 'Unauthorized', code: 401 }));
+      res
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ kind: 'Status', message: 'Unauthorized', reason: 'Unauthorized', code: 401 }));
       return;
     }
     const path = req.url ?? '';
     if (path.startsWith('/version')) {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ major: '1', minor: '31', gitVersion: 'v1.31.0' }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ major: '1', minor: '31', gitVersion: 'v1.31.0' }));
       return;
     }
     const m = /\/secrets\/([^/?]+)/.exec(path);
@@ -91,7 +100,9 @@ beforeAll(async () => {
       setTimeout(() => writeChunked(res, secretBody(name)), 60);
       return;
     }
-    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', message: `secrets "${name}" not found`, reason: 'NotFound', code: 404 }));
+    res
+      .writeHead(404, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ kind: 'Status', message: `secrets "${name}" not found`, reason: 'NotFound', code: 404 }));
   });
   // Far longer than any test: the server never closes an idle connection itself.
   server.keepAliveTimeout = 120_000;
@@ -120,7 +131,18 @@ function kubeConfig(opts: { clientCert?: { certPem: string; keyPem: string } } =
   const kc = new KubeConfig();
   kc.loadFromOptions({
     clusters: [{ name: 'local', server: url, caData: Buffer.from(tls.caPem).toString('base64'), skipTLSVerify: false }],
-    users: [{ name: 'admin', token: TOKEN, ...(opts.clientCert ? { certData: Buffer.from(opts.clientCert.certPem).toString('base64'), keyData: Buffer.from(opts.clientCert.keyPem).toString('base64') } : {}) }],
+    users: [
+      {
+        name: 'admin',
+        token: TOKEN,
+        ...(opts.clientCert
+          ? {
+              certData: Buffer.from(opts.clientCert.certPem).toString('base64'),
+              keyData: Buffer.from(opts.clientCert.keyPem).toString('base64'),
+            }
+          : {}),
+      },
+    ],
     contexts: [{ name: 'local', cluster: 'local', user: 'admin' }],
     currentContext: 'local',
   });
@@ -140,7 +162,14 @@ describe('keep-alive connections of one cluster client', () => {
   it('20 calls of one client and its copies go over 1 TLS connection, not 20', async () => {
     const k = await client();
     for (let i = 0; i < 20; i++) {
-      const view = i % 4 === 0 ? k : i % 4 === 1 ? k.withDeadline(Date.now() + 60_000, '--timeout 1m') : i % 4 === 2 ? k.withLimits({ requestTimeoutMs: 10_000 }) : k;
+      const view =
+        i % 4 === 0
+          ? k
+          : i % 4 === 1
+            ? k.withDeadline(Date.now() + 60_000, '--timeout 1m')
+            : i % 4 === 2
+              ? k.withLimits({ requestTimeoutMs: 10_000 })
+              : k;
       if (i % 5 === 4) expect(await view.version()).toBe('v1.31.0');
       else expect((await view.getSecret('ns', `ok-${i}`)).metadata.name).toBe(`ok-${i}`);
     }
@@ -198,7 +227,9 @@ describe('keep-alive connections of one cluster client', () => {
     await k.getSecret('ns', 'ok-warm');
     expect(handshakes).toBe(1);
     // The pooled connection carries the stalled call: cut off by --request-timeout.
-    await expect(k.withLimits({ requestTimeoutMs: 300 }).getSecret('ns', 'stall-1')).rejects.toBeInstanceOf(RequestTimeoutError);
+    await expect(k.withLimits({ requestTimeoutMs: 300 }).getSecret('ns', 'stall-1')).rejects.toBeInstanceOf(
+      RequestTimeoutError,
+    );
     await until(() => pending.size === 0); // the server saw that connection closed
     for (let i = 0; i < 10; i++) expect((await k.getSecret('ns', `ok-after-${i}`)).metadata.name).toBe(`ok-after-${i}`);
     // One new connection for the ten calls after the cut: the dead one was not handed out again.
@@ -209,9 +240,13 @@ describe('keep-alive connections of one cluster client', () => {
 
   it('a call that never gets an answer, one cut by the deadline and one interrupted leave the pool working', async () => {
     const k = await client();
-    await expect(k.withLimits({ requestTimeoutMs: 200 }).getSecret('ns', 'hang-1')).rejects.toBeInstanceOf(RequestTimeoutError);
+    await expect(k.withLimits({ requestTimeoutMs: 200 }).getSecret('ns', 'hang-1')).rejects.toBeInstanceOf(
+      RequestTimeoutError,
+    );
     expect((await k.getSecret('ns', 'ok-1')).metadata.name).toBe('ok-1');
-    await expect(k.withDeadline(Date.now() + 200, '--timeout 200ms').getSecret('ns', 'stall-2')).rejects.toBeInstanceOf(DeadlineError);
+    await expect(k.withDeadline(Date.now() + 200, '--timeout 200ms').getSecret('ns', 'stall-2')).rejects.toBeInstanceOf(
+      DeadlineError,
+    );
     expect((await k.getSecret('ns', 'ok-2')).metadata.name).toBe('ok-2');
     const ctl = new AbortController();
     const interrupted = k.withLimits({ signal: ctl.signal }).getSecret('ns', 'hang-2');
@@ -226,10 +261,17 @@ describe('keep-alive connections of one cluster client', () => {
 
   it('a call cut off while waiting for a free connection (all busy) does not leak one', async () => {
     const k = await client();
-    const busy = Array.from({ length: INITIAL_SOCKETS_PER_CLUSTER }, (_, i) => k.withLimits({ requestTimeoutMs: 1500 }).getSecret('ns', `hang-q${i}`).catch((e: unknown) => e));
+    const busy = Array.from({ length: INITIAL_SOCKETS_PER_CLUSTER }, (_, i) =>
+      k
+        .withLimits({ requestTimeoutMs: 1500 })
+        .getSecret('ns', `hang-q${i}`)
+        .catch((e: unknown) => e),
+    );
     await until(() => pending.size === INITIAL_SOCKETS_PER_CLUSTER);
     // No socket is free: this one waits in the agent's queue and is cut off there.
-    await expect(k.withLimits({ requestTimeoutMs: 300 }).getSecret('ns', 'ok-queued')).rejects.toBeInstanceOf(RequestTimeoutError);
+    await expect(k.withLimits({ requestTimeoutMs: 300 }).getSecret('ns', 'ok-queued')).rejects.toBeInstanceOf(
+      RequestTimeoutError,
+    );
     for (const e of await Promise.all(busy)) expect(e).toBeInstanceOf(RequestTimeoutError);
     await until(() => pending.size === 0);
     const before = handshakes;
@@ -269,11 +311,15 @@ describe('keep-alive connections of one cluster client', () => {
         `kc.loadFromOptions({ clusters: [{ name: 'l', server: process.env.URL!, caData: process.env.CA!, skipTLSVerify: false }], users: [{ name: 'u', token: ${JSON.stringify(TOKEN)} }], contexts: [{ name: 'l', cluster: 'l', user: 'u' }], currentContext: 'l' });`,
         "const k = await K8s.forKubeConfig('l', kc);",
         "await Promise.all([1, 2, 3, 4].map((i) => k.getSecret('ns', `ok-${i}`)));",
-        "await k.version();",
+        'await k.version();',
         "process.stdout.write('done\\n');",
       ].join('\n'),
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO, env: { ...process.env, URL: url, CA: Buffer.from(tls.caPem).toString('base64') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: REPO,
+      env: { ...process.env, URL: url, CA: Buffer.from(tls.caPem).toString('base64') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let doneAt = 0;
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {

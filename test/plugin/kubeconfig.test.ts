@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { delimiter } from 'node:path';
-import { kubeconfigPaths, loadKubeconfig, pickContext, singleContextDoc, namespaceOf } from '../../plugin/src/lib/kubeconfig.js';
+import {
+  kubeconfigPaths,
+  loadKubeconfig,
+  pickContext,
+  singleContextDoc,
+  namespaceOf,
+} from '../../plugin/src/lib/kubeconfig.js';
 import { resolveClusters } from '../../plugin/src/lib/clusters.js';
 import { tempDir, writeFile } from './helpers.js';
 
@@ -29,7 +35,10 @@ describe('kubeconfig loading as kubectl merges it', () => {
     const d = tempDir();
     const a = writeFile(d, 'a.yaml', kubeconfig('one', 'https://127.0.0.1:1001', { current: 'one' }) + '');
     // b defines "one" again (must lose) and "two", and a different current-context (must lose).
-    const b = writeFile(d, 'b.yaml', `apiVersion: v1
+    const b = writeFile(
+      d,
+      'b.yaml',
+      `apiVersion: v1
 kind: Config
 current-context: two
 clusters:
@@ -43,7 +52,8 @@ users:
 contexts:
 - name: two
   context: {cluster: two, user: two, namespace: istio-system}
-`);
+`,
+    );
     const prev = process.env.KUBECONFIG;
     process.env.KUBECONFIG = [a, join(d, 'missing.yaml'), b].join(delimiter);
     try {
@@ -62,7 +72,9 @@ contexts:
   it('--kubeconfig wins over KUBECONFIG and must exist', async () => {
     expect(kubeconfigPaths('/x/config', { KUBECONFIG: '/a:/b' })).toEqual(['/x/config']);
     expect(kubeconfigPaths(undefined, { KUBECONFIG: `/a${delimiter}/b` })).toEqual(['/a', '/b']);
-    await expect(loadKubeconfig('/nonexistent/kubeconfig')).rejects.toThrow('--kubeconfig /nonexistent/kubeconfig: no such file');
+    await expect(loadKubeconfig('/nonexistent/kubeconfig')).rejects.toThrow(
+      '--kubeconfig /nonexistent/kubeconfig: no such file',
+    );
   });
 
   it('resolves relative file references against the file that holds them', async () => {
@@ -79,7 +91,9 @@ contexts:
     const d = tempDir();
     const p = writeFile(d, 'config', kubeconfig('c', 'https://127.0.0.1:1', { current: 'c' }));
     const kc = await loadKubeconfig(p);
-    expect(() => pickContext(kc, 'nope', '--mgmt-context')).toThrow('--mgmt-context "nope" is not a context of the kubeconfig (known: c)');
+    expect(() => pickContext(kc, 'nope', '--mgmt-context')).toThrow(
+      '--mgmt-context "nope" is not a context of the kubeconfig (known: c)',
+    );
     expect(pickContext(kc, undefined).name).toBe('c');
   });
 
@@ -93,13 +107,17 @@ contexts:
 describe('cluster selection', () => {
   async function three(): Promise<string> {
     const d = tempDir();
-    return writeFile(d, 'config', `apiVersion: v1
+    return writeFile(
+      d,
+      'config',
+      `apiVersion: v1
 kind: Config
 current-context: mgmt
 clusters: [{name: mgmt, cluster: {server: "https://127.0.0.1:1"}}, {name: c1, cluster: {server: "https://127.0.0.1:2"}}, {name: c2, cluster: {server: "https://127.0.0.1:3"}}]
 users: [{name: u, user: {token: x}}]
 contexts: [{name: mgmt, context: {cluster: mgmt, user: u}}, {name: c1, context: {cluster: c1, user: u}}, {name: c2, context: {cluster: c2, user: u}}]
-`);
+`,
+    );
   }
 
   it('defaults to the current context as management and every other context as managed', async () => {
@@ -116,7 +134,11 @@ contexts: [{name: mgmt, context: {cluster: mgmt, user: u}}, {name: c1, context: 
     const b = await resolveClusters({ kubeconfig, 'all-contexts': true });
     expect(b.managed.map((c) => c.name)).toEqual(['mgmt', 'c1', 'c2']);
     expect(b.all.map((c) => c.name)).toEqual(['mgmt', 'c1', 'c2']);
-    await expect(resolveClusters({ kubeconfig, cluster: 'c1,zz' })).rejects.toThrow('--cluster names "zz", which is not a context of the kubeconfig (known: mgmt, c1, c2)');
-    await expect(resolveClusters({ kubeconfig, cluster: ',' })).rejects.toThrow('--cluster expects a comma-separated list');
+    await expect(resolveClusters({ kubeconfig, cluster: 'c1,zz' })).rejects.toThrow(
+      '--cluster names "zz", which is not a context of the kubeconfig (known: mgmt, c1, c2)',
+    );
+    await expect(resolveClusters({ kubeconfig, cluster: ',' })).rejects.toThrow(
+      '--cluster expects a comma-separated list',
+    );
   });
 });

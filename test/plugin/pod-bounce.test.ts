@@ -19,7 +19,12 @@ function cluster(pbd: PodBounceDirective): { api: ClusterApi; calls: string[] } 
       cur = body as unknown as PodBounceDirective;
       return body;
     },
-    async mergePatchCustom<T extends KubeObject>(_kind: string, _ns: string, _name: string, patch: { metadata: { annotations: Record<string, string> } }): Promise<T> {
+    async mergePatchCustom<T extends KubeObject>(
+      _kind: string,
+      _ns: string,
+      _name: string,
+      patch: { metadata: { annotations: Record<string, string> } },
+    ): Promise<T> {
       cur = { ...cur, metadata: { ...cur.metadata, annotations: patch.metadata.annotations } };
       return cur as unknown as T;
     },
@@ -41,7 +46,10 @@ const ic: IssuedCertificate = {
 
 describe('bouncePods', () => {
   it('names a selector without a namespace and deletes nothing', async () => {
-    const { api, calls } = cluster({ metadata: { name: 'bounce', namespace: 'gloo-mesh' }, spec: { podsToBounce: [{ labels: { app: 'istiod' } }] } });
+    const { api, calls } = cluster({
+      metadata: { name: 'bounce', namespace: 'gloo-mesh' },
+      spec: { podsToBounce: [{ labels: { app: 'istiod' } }] },
+    });
     await expect(bouncePods(api, ic, { deadline: Date.now() + 5_000 })).rejects.toThrow(
       'PodBounceDirective gloo-mesh/bounce: spec.podsToBounce[0].namespace: Required value: the namespace of the pods to bounce',
     );
@@ -49,8 +57,15 @@ describe('bouncePods', () => {
   });
 
   it('names the missing field of a rootCertSync', async () => {
-    const sync = { secretRef: { name: 'cacerts', namespace: 'istio-system' }, secretKey: 'root-cert.pem', configMapRef: { name: 'istio-ca-root-cert' } };
-    const { api, calls } = cluster({ metadata: { name: 'bounce', namespace: 'gloo-mesh' }, spec: { podsToBounce: [{ namespace: 'istio-system', rootCertSync: sync }] } });
+    const sync = {
+      secretRef: { name: 'cacerts', namespace: 'istio-system' },
+      secretKey: 'root-cert.pem',
+      configMapRef: { name: 'istio-ca-root-cert' },
+    };
+    const { api, calls } = cluster({
+      metadata: { name: 'bounce', namespace: 'gloo-mesh' },
+      spec: { podsToBounce: [{ namespace: 'istio-system', rootCertSync: sync }] },
+    });
     await expect(bouncePods(api, ic, { deadline: Date.now() + 5_000 })).rejects.toThrow(
       'PodBounceDirective gloo-mesh/bounce: spec.podsToBounce[0].rootCertSync.configMapKey: Required value',
     );

@@ -55,7 +55,9 @@ describe('clusterTasks', () => {
     const draws = out.text.split(/\x1b\[2A/);
     // The first draw, then every redraw moves up over the two lines it replaces.
     expect(draws.length).toBeGreaterThanOrEqual(2);
-    const last = draws[draws.length - 1]!.split('\n').filter(Boolean).map((l) => l.replace(/^\r\x1b\[2K/, '').replace(/\x1b\[\d+m/g, ''));
+    const last = draws[draws.length - 1]!.split('\n')
+      .filter(Boolean)
+      .map((l) => l.replace(/^\r\x1b\[2K/, '').replace(/\x1b\[\d+m/g, ''));
     expect(last).toHaveLength(2);
     expect(last[0]).toMatch(/^\S c1 {2}istio-system\/a-rather-…$/);
     expect(last[0]!.length).toBeLessThan(30);
@@ -65,9 +67,20 @@ describe('clusterTasks', () => {
 
 describe('commandLine', () => {
   it('quotes only the words a shell would split or expand', () => {
-    expect(commandLine(['kubectl', 'mesh-cert', 'issue', 'ca', '--host', 'spiffe://a.local/ns/x', '--org', "ACME's mesh", '-l', 'a=b,c!=d'])).toBe(
-      `kubectl mesh-cert issue ca --host spiffe://a.local/ns/x --org 'ACME'\\''s mesh' -l 'a=b,c!=d'`,
-    );
+    expect(
+      commandLine([
+        'kubectl',
+        'mesh-cert',
+        'issue',
+        'ca',
+        '--host',
+        'spiffe://a.local/ns/x',
+        '--org',
+        "ACME's mesh",
+        '-l',
+        'a=b,c!=d',
+      ]),
+    ).toBe(`kubectl mesh-cert issue ca --host spiffe://a.local/ns/x --org 'ACME'\\''s mesh' -l 'a=b,c!=d'`);
   });
 });
 
@@ -76,11 +89,23 @@ for (const backend of BACKENDS) {
     const world = useCliWorld(backend, ['mgmt', 'c1', 'c2']);
     const { mc } = world;
     const ISSUE = (name: string, clusters: string) => [
-      'issue', name, '--mgmt-context', 'mgmt', '--managed-clusters', clusters, '-n', 'istio-system',
-      '--host', `spiffe://${name}.local/ns/istio-system/sa/istiod`, '--signing-secret', 'gloo-mesh/root-ca', '--key-size', '2048',
+      'issue',
+      name,
+      '--mgmt-context',
+      'mgmt',
+      '--managed-clusters',
+      clusters,
+      '-n',
+      'istio-system',
+      '--host',
+      `spiffe://${name}.local/ns/istio-system/sa/istiod`,
+      '--signing-secret',
+      'gloo-mesh/root-ca',
+      '--key-size',
+      '2048',
     ];
 
-    it('issue piped: timestamped lines naming each cluster as it goes, and each cluster\'s outcome', async () => {
+    it("issue piped: timestamped lines naming each cluster as it goes, and each cluster's outcome", async () => {
       const r = await mc(ISSUE('progress-ca', 'c1,c2'));
       expect(r.code, r.stderr).toBe(0);
       for (const c of ['c1', 'c2']) {
@@ -91,27 +116,71 @@ for (const backend of BACKENDS) {
     }, 60_000);
 
     it('rotate after Ctrl-C: exit 130, the command that resumes and the --abort that rolls back, which works', async () => {
-      const issued = await mc([...ISSUE('rot-int', 'c1,c2'), '--virtual-mesh', 'gloo-mesh/vm-int', '--issued-secret', 'istio-system/rot-int-cacerts']);
+      const issued = await mc([
+        ...ISSUE('rot-int', 'c1,c2'),
+        '--virtual-mesh',
+        'gloo-mesh/vm-int',
+        '--issued-secret',
+        'istio-system/rot-int-cacerts',
+      ]);
       expect(issued.code, issued.stderr).toBe(0);
-      const root2 = await mc(['root', 'create', 'gloo-mesh/root-int-2', '--mgmt-context', 'mgmt', '--key-size', '2048']);
+      const root2 = await mc([
+        'root',
+        'create',
+        'gloo-mesh/root-int-2',
+        '--mgmt-context',
+        'mgmt',
+        '--key-size',
+        '2048',
+      ]);
       expect(root2.code, root2.stderr).toBe(0);
-      const args = ['mesh-cert', 'rotate', '--virtual-mesh', 'gloo-mesh/vm-int', '--mgmt-context', 'mgmt', '--managed-clusters', 'c1,c2', '--new-root-secret', 'gloo-mesh/root-int-2', '--yes'];
-      const child = spawn(KUBECTL, args, { env: { ...world.env, PATH: `${BIN_DIR}:${process.env.PATH}`, NO_COLOR: '1', HOME: process.env.HOME ?? '/tmp' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const args = [
+        'mesh-cert',
+        'rotate',
+        '--virtual-mesh',
+        'gloo-mesh/vm-int',
+        '--mgmt-context',
+        'mgmt',
+        '--managed-clusters',
+        'c1,c2',
+        '--new-root-secret',
+        'gloo-mesh/root-int-2',
+        '--yes',
+      ];
+      const child = spawn(KUBECTL, args, {
+        env: { ...world.env, PATH: `${BIN_DIR}:${process.env.PATH}`, NO_COLOR: '1', HOME: process.env.HOME ?? '/tmp' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let stderr = '';
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-      const reached = new Promise<void>((r) => child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (/▸ ROTATING ADDING_NEW_ROOT/.test(stderr)) r();
-      }));
+      const reached = new Promise<void>((r) =>
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          if (/▸ ROTATING ADDING_NEW_ROOT/.test(stderr)) r();
+        }),
+      );
       expect(await Promise.race([reached.then(() => 'step'), exited.then(() => 'exited')]), stderr).toBe('step');
       child.kill('SIGINT');
       expect(await exited).toBe(130);
-      expect(stderr).toContain(`the rotation is recorded in the management cluster; to resume it: kubectl ${args.join(' ')}\n`);
+      expect(stderr).toContain(
+        `the rotation is recorded in the management cluster; to resume it: kubectl ${args.join(' ')}\n`,
+      );
       const abort = /to roll it back instead: (kubectl mesh-cert rotate .*)\n/.exec(stderr)?.[1];
-      expect(abort).toBe('kubectl mesh-cert rotate --virtual-mesh gloo-mesh/vm-int --abort --mgmt-context mgmt --managed-clusters c1,c2');
+      expect(abort).toBe(
+        'kubectl mesh-cert rotate --virtual-mesh gloo-mesh/vm-int --abort --mgmt-context mgmt --managed-clusters c1,c2',
+      );
       const r = await mc(abort!.split(' ').slice(2));
       expect(r.stderr).toMatch(/rotation gloo-mesh\/vm-int-\d{14} FAILED: aborted by the user \(--abort\)/);
-      const rot = JSON.parse(await world.kubectl('mgmt', ['get', 'certificaterotations.certificates.mesh.gloo.solo.io', '-n', 'gloo-mesh', '-o', 'json'])).items.find((o: any) => o.spec.virtualMesh.name === 'vm-int');
+      const rot = JSON.parse(
+        await world.kubectl('mgmt', [
+          'get',
+          'certificaterotations.certificates.mesh.gloo.solo.io',
+          '-n',
+          'gloo-mesh',
+          '-o',
+          'json',
+        ]),
+      ).items.find((o: any) => o.spec.virtualMesh.name === 'vm-int');
       expect(rot.status).toMatchObject({ state: 'FAILED', rotationState: 'PREVIOUS_CA' });
     }, 120_000);
   });
@@ -125,7 +194,10 @@ for (const backend of BACKENDS) {
     beforeAll(async () => {
       buildPlugin();
       b = await startBackend(backend, ['mgmt', 'c1']);
-      const setup = await kubectlMeshCert(['root', 'create', 'gloo-mesh/root-ca', '--mgmt-context', 'mgmt', '--key-size', '2048'], { env: { KUBECONFIG: b.kubeconfigPath } });
+      const setup = await kubectlMeshCert(
+        ['root', 'create', 'gloo-mesh/root-ca', '--mgmt-context', 'mgmt', '--key-size', '2048'],
+        { env: { KUBECONFIG: b.kubeconfigPath } },
+      );
       expect(setup.code, setup.stderr).toBe(0);
     }, START_TIMEOUT_MS);
 
@@ -136,18 +208,48 @@ for (const backend of BACKENDS) {
 
     it('exits 130 and prints the exact command that resumes', async () => {
       await b.pause('mgmt');
-      const args = ['mesh-cert', 'issue', 'int-ca', '--mgmt-context', 'mgmt', '--managed-clusters', 'c1', '-n', 'default', '--host', 'spiffe://int.local/ns/x', '--signing-secret', 'gloo-mesh/root-ca', '--key-size', '2048', '--request-timeout', '1s'];
-      const child = spawn(KUBECTL, args, { env: { KUBECONFIG: b.kubeconfigPath, PATH: `${BIN_DIR}:${process.env.PATH}`, NO_COLOR: '1', HOME: process.env.HOME ?? '/tmp' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const args = [
+        'mesh-cert',
+        'issue',
+        'int-ca',
+        '--mgmt-context',
+        'mgmt',
+        '--managed-clusters',
+        'c1',
+        '-n',
+        'default',
+        '--host',
+        'spiffe://int.local/ns/x',
+        '--signing-secret',
+        'gloo-mesh/root-ca',
+        '--key-size',
+        '2048',
+        '--request-timeout',
+        '1s',
+      ];
+      const child = spawn(KUBECTL, args, {
+        env: {
+          KUBECONFIG: b.kubeconfigPath,
+          PATH: `${BIN_DIR}:${process.env.PATH}`,
+          NO_COLOR: '1',
+          HOME: process.env.HOME ?? '/tmp',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let stderr = '';
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       // The IssuedCertificate is written in c1; reading the plan from mgmt is then retried.
-      await new Promise<void>((r) => child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (/c1 {2}default\/int-ca: retry/.test(stderr)) r();
-      }));
+      await new Promise<void>((r) =>
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          if (/c1 {2}default\/int-ca: retry/.test(stderr)) r();
+        }),
+      );
       child.kill('SIGINT');
       expect(await exited).toBe(130);
-      expect(stderr).toContain(`interrupted\nthe record is kept in the clusters; to resume, run the same command: kubectl ${args.join(' ')}\n`);
+      expect(stderr).toContain(
+        `interrupted\nthe record is kept in the clusters; to resume, run the same command: kubectl ${args.join(' ')}\n`,
+      );
     }, 60_000);
   });
 }

@@ -5,7 +5,19 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, START_TIMEOUT_MS, startBackend, type Backend } from '../backend/index.js';
-import { apply, b64, buildPlugin, kubectl, kubectlMeshCert, opensslFingerprint, opensslVerify, privateKeyBlocks, tempDir, unb64, writeFile } from './helpers.js';
+import {
+  apply,
+  b64,
+  buildPlugin,
+  kubectl,
+  kubectlMeshCert,
+  opensslFingerprint,
+  opensslVerify,
+  privateKeyBlocks,
+  tempDir,
+  unb64,
+  writeFile,
+} from './helpers.js';
 
 let world: Backend;
 let env: Record<string, string>;
@@ -24,7 +36,9 @@ for (const backend of BACKENDS) {
     });
 
     async function secretData(context: string, ns: string, name: string): Promise<Record<string, string>> {
-      const s = JSON.parse(await kubectl(world.kubeconfigPath, context, ['get', 'secret', name, '-n', ns, '-o', 'json'])) as { data: Record<string, string> };
+      const s = JSON.parse(
+        await kubectl(world.kubeconfigPath, context, ['get', 'secret', name, '-n', ns, '-o', 'json']),
+      ) as { data: Record<string, string> };
       return Object.fromEntries(Object.entries(s.data).map(([k, v]) => [k, unb64(v)]));
     }
 
@@ -42,10 +56,59 @@ for (const backend of BACKENDS) {
       const d = join(dir, sub);
       mkdirSync(d, { recursive: true });
       const run = (...args: string[]) => execFileSync('openssl', args, { cwd: d, stdio: 'pipe' });
-      run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'root.key', '-out', 'root-cert.pem', '-days', '400', '-subj', '/O=acme/CN=acme root', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-      run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.csr', '-subj', '/O=acme/CN=acme intermediate');
-      writeFile(d, 'ext.cnf', 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\n');
-      run('x509', '-req', '-in', 'ca.csr', '-CA', 'root-cert.pem', '-CAkey', 'root.key', '-CAcreateserial', '-out', 'ca-cert.pem', '-days', '200', '-extfile', 'ext.cnf');
+      run(
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'root.key',
+        '-out',
+        'root-cert.pem',
+        '-days',
+        '400',
+        '-subj',
+        '/O=acme/CN=acme root',
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      );
+      run(
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'ca-key.pem',
+        '-out',
+        'ca.csr',
+        '-subj',
+        '/O=acme/CN=acme intermediate',
+      );
+      writeFile(
+        d,
+        'ext.cnf',
+        'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\n',
+      );
+      run(
+        'x509',
+        '-req',
+        '-in',
+        'ca.csr',
+        '-CA',
+        'root-cert.pem',
+        '-CAkey',
+        'root.key',
+        '-CAcreateserial',
+        '-out',
+        'ca-cert.pem',
+        '-days',
+        '200',
+        '-extfile',
+        'ext.cnf',
+      );
       execFileSync('rm', [join(d, 'root.key'), join(d, 'ca.csr'), join(d, 'ext.cnf')]);
       const read = (f: string) => execFileSync('cat', [join(d, f)], { encoding: 'utf8' });
       return { dir: d, rootCert: read('root-cert.pem'), caCert: read('ca-cert.pem'), caKey: read('ca-key.pem') };
@@ -53,26 +116,68 @@ for (const backend of BACKENDS) {
 
     describe('root create', () => {
       it('generates a self-signed root into the Istio layout that openssl verifies', async () => {
-        const r = await kubectlMeshCert(['root', 'create', 'gloo-mesh/root-ca', '--org', 'acme', '--ttl-days', '400', '--key-size', '2048', '-o', 'json'], { env });
+        const r = await kubectlMeshCert(
+          [
+            'root',
+            'create',
+            'gloo-mesh/root-ca',
+            '--org',
+            'acme',
+            '--ttl-days',
+            '400',
+            '--key-size',
+            '2048',
+            '-o',
+            'json',
+          ],
+          { env },
+        );
         expect(r.stderr).toBe('');
         expect(r.code).toBe(0);
         const out = JSON.parse(r.stdout);
-        expect(out).toMatchObject({ cluster: 'mgmt', secret: { namespace: 'gloo-mesh', name: 'root-ca' }, action: 'created', chainLength: 1, roots: 1 });
+        expect(out).toMatchObject({
+          cluster: 'mgmt',
+          secret: { namespace: 'gloo-mesh', name: 'root-ca' },
+          action: 'created',
+          chainLength: 1,
+          roots: 1,
+        });
         expect(privateKeyBlocks(r.stdout)).toEqual([]);
-        const d = (await secretData('mgmt', 'gloo-mesh', 'root-ca'));
-        expect(Object.keys(d).sort()).toEqual(['ca-cert.pem', 'ca-key.pem', 'cert-chain.pem', 'key.pem', 'root-cert.pem']);
+        const d = await secretData('mgmt', 'gloo-mesh', 'root-ca');
+        expect(Object.keys(d).sort()).toEqual([
+          'ca-cert.pem',
+          'ca-key.pem',
+          'cert-chain.pem',
+          'key.pem',
+          'root-cert.pem',
+        ]);
         expect(d['ca-cert.pem']).toBe(d['root-cert.pem']);
         // key.pem too, for Gloo Mesh's own issuer (its legacy layout)
         expect(d['key.pem']).toBe(d['ca-key.pem']);
         expect(opensslVerify(dir, d['ca-cert.pem'], d['root-cert.pem']).ok).toBe(true);
         expect(out.root.fingerprintSha256).toBe(opensslFingerprint(dir, d['root-cert.pem']));
-        const text = execFileSync('openssl', ['x509', '-noout', '-subject', '-enddate', '-ext', 'basicConstraints,keyUsage', '-in', writeFile(dir, 'root.pem', d['root-cert.pem'])], { encoding: 'utf8' });
+        const text = execFileSync(
+          'openssl',
+          [
+            'x509',
+            '-noout',
+            '-subject',
+            '-enddate',
+            '-ext',
+            'basicConstraints,keyUsage',
+            '-in',
+            writeFile(dir, 'root.pem', d['root-cert.pem']),
+          ],
+          { encoding: 'utf8' },
+        );
         expect(text).toMatch(/subject=O\s*=\s*acme, CN\s*=\s*acme root CA/);
         expect(text).toContain('CA:TRUE');
         expect(text).toContain('Certificate Sign');
         // The key is the certificate's, and 2048 bits.
         const mod = (args: string[], input: string) => execFileSync('openssl', args, { input, encoding: 'utf8' });
-        expect(mod(['rsa', '-noout', '-modulus'], d['ca-key.pem'])).toBe(mod(['x509', '-noout', '-modulus'], d['ca-cert.pem']));
+        expect(mod(['rsa', '-noout', '-modulus'], d['ca-key.pem'])).toBe(
+          mod(['x509', '-noout', '-modulus'], d['ca-cert.pem']),
+        );
         expect(mod(['rsa', '-noout', '-text'], d['ca-key.pem'])).toContain('2048 bit');
       });
 
@@ -80,31 +185,41 @@ for (const backend of BACKENDS) {
         const before = (await secretData('mgmt', 'gloo-mesh', 'root-ca'))['root-cert.pem'];
         const r = await kubectlMeshCert(['root', 'create', 'gloo-mesh/root-ca', '--key-size', '2048'], { env });
         expect(r.code).toBe(1);
-        expect(r.stderr.trim()).toBe('error: Secret gloo-mesh/root-ca already exists on cluster "mgmt": pass --force to overwrite it');
+        expect(r.stderr.trim()).toBe(
+          'error: Secret gloo-mesh/root-ca already exists on cluster "mgmt": pass --force to overwrite it',
+        );
         expect((await secretData('mgmt', 'gloo-mesh', 'root-ca'))['root-cert.pem']).toBe(before);
-        const f = await kubectlMeshCert(['root', 'create', 'gloo-mesh/root-ca', '--key-size', '2048', '--force'], { env });
+        const f = await kubectlMeshCert(['root', 'create', 'gloo-mesh/root-ca', '--key-size', '2048', '--force'], {
+          env,
+        });
         expect(f.code, f.stderr).toBe(0);
         expect(f.stdout).toContain('secret/root-ca replaced in namespace gloo-mesh on cluster mgmt');
         expect((await secretData('mgmt', 'gloo-mesh', 'root-ca'))['root-cert.pem']).not.toBe(before);
       });
 
       it('writes to --mgmt-context and prints -o name', async () => {
-        const r = await kubectlMeshCert(['root', 'create', 'gloo-mesh/east-root', '--key-size', '2048', '--mgmt-context', 'east', '-o', 'name'], { env });
+        const r = await kubectlMeshCert(
+          ['root', 'create', 'gloo-mesh/east-root', '--key-size', '2048', '--mgmt-context', 'east', '-o', 'name'],
+          { env },
+        );
         expect(r.code).toBe(0);
         expect(r.stdout).toBe('secret/east-root\n');
-        expect((await secretExists('east', 'gloo-mesh', 'east-root'))).toBe(true);
-        expect((await secretExists('mgmt', 'gloo-mesh', 'east-root'))).toBe(false);
+        expect(await secretExists('east', 'gloo-mesh', 'east-root')).toBe(true);
+        expect(await secretExists('mgmt', 'gloo-mesh', 'east-root')).toBe(false);
       });
 
       it('imports an openssl-made intermediate with its chain from a directory', async () => {
         const ca = opensslCa('import-ok');
-        const r = await kubectlMeshCert(['root', 'create', 'gloo-mesh/imported', '--from-files', ca.dir, '-o', 'yaml'], { env });
+        const r = await kubectlMeshCert(
+          ['root', 'create', 'gloo-mesh/imported', '--from-files', ca.dir, '-o', 'yaml'],
+          { env },
+        );
         expect(r.stderr).toBe('');
         expect(r.code).toBe(0);
         expect(r.stdout).toContain('imported: true');
         expect(r.stdout).toContain('chainLength: 2');
         expect(privateKeyBlocks(r.stdout)).toEqual([]);
-        const d = (await secretData('mgmt', 'gloo-mesh', 'imported'));
+        const d = await secretData('mgmt', 'gloo-mesh', 'imported');
         expect(d['ca-cert.pem'].trim()).toBe(ca.caCert.trim());
         expect(d['root-cert.pem'].trim()).toBe(ca.rootCert.trim());
         expect(d['cert-chain.pem'].replace(/\s/g, '')).toBe((ca.caCert + ca.rootCert).replace(/\s/g, ''));
@@ -123,19 +238,27 @@ for (const backend of BACKENDS) {
         const a = opensslCa('bad-a');
         const b = opensslCa('bad-b');
         // b's key with a's certificates: the key matches no certificate.
-        const mismatch = [join(a.dir, 'ca-cert.pem'), join(a.dir, 'root-cert.pem'), join(b.dir, 'ca-key.pem')].join(',');
+        const mismatch = [join(a.dir, 'ca-cert.pem'), join(a.dir, 'root-cert.pem'), join(b.dir, 'ca-key.pem')].join(
+          ',',
+        );
         const r1 = await kubectlMeshCert(['root', 'create', 'gloo-mesh/bad1', '--from-files', mismatch], { env });
         expect(r1.code).toBe(1);
-        expect(r1.stderr.trim()).toBe('error: --from-files: the private key in ca-key.pem matches none of the certificates');
+        expect(r1.stderr.trim()).toBe(
+          'error: --from-files: the private key in ca-key.pem matches none of the certificates',
+        );
         // The intermediate without its root: the chain stops.
         const noRoot = [join(a.dir, 'ca-cert.pem'), join(a.dir, 'ca-key.pem')].join(',');
         const r2 = await kubectlMeshCert(['root', 'create', 'gloo-mesh/bad2', '--from-files', noRoot], { env });
         expect(r2.code).toBe(1);
-        expect(r2.stderr).toMatch(/error: --from-files: the chain of .*acme intermediate stops: its issuer \(.*acme root\) is not among the files/);
-        const r3 = await kubectlMeshCert(['root', 'create', 'gloo-mesh/bad3', '--from-files', join(dir, 'nope')], { env });
+        expect(r2.stderr).toMatch(
+          /error: --from-files: the chain of .*acme intermediate stops: its issuer \(.*acme root\) is not among the files/,
+        );
+        const r3 = await kubectlMeshCert(['root', 'create', 'gloo-mesh/bad3', '--from-files', join(dir, 'nope')], {
+          env,
+        });
         expect(r3.code).toBe(1);
         expect(r3.stderr).toContain('no such file or directory');
-        for (const n of ['bad1', 'bad2', 'bad3']) expect((await secretExists('mgmt', 'gloo-mesh', n))).toBe(false);
+        for (const n of ['bad1', 'bad2', 'bad3']) expect(await secretExists('mgmt', 'gloo-mesh', n)).toBe(false);
         for (const r of [r1, r2, r3]) expect(privateKeyBlocks(r.stderr + r.stdout)).toEqual([]);
       });
     });
@@ -150,8 +273,12 @@ for (const backend of BACKENDS) {
         const ca = rep.certificates.find((c: { source: string }) => c.source === 'ca-cert.pem');
         expect(ca).toMatchObject({ isCA: true, keyType: 'RSA', keyBits: 2048, selfSigned: false });
         expect(ca.subject).toContain('acme intermediate');
-        expect(ca.fingerprintSha256).toBe(opensslFingerprint(dir, (await secretData('mgmt', 'gloo-mesh', 'imported'))['ca-cert.pem']));
-        expect(rep.privateKeys).toEqual([{ source: 'ca-key.pem', keyType: 'RSA', keyBits: 2048, matchesCertificate: true }]);
+        expect(ca.fingerprintSha256).toBe(
+          opensslFingerprint(dir, (await secretData('mgmt', 'gloo-mesh', 'imported'))['ca-cert.pem']),
+        );
+        expect(rep.privateKeys).toEqual([
+          { source: 'ca-key.pem', keyType: 'RSA', keyBits: 2048, matchesCertificate: true },
+        ]);
         const byName = Object.fromEntries(rep.checks.map((c: { name: string; ok: boolean | null }) => [c.name, c.ok]));
         expect(byName['signing Secret layout']).toBe(true);
         expect(byName['chain to root-cert.pem']).toBe(true);
@@ -159,11 +286,21 @@ for (const backend of BACKENDS) {
       });
 
       it('tells whether the CA is signed by the current root (--root-secret)', async () => {
-        const yes = await kubectlMeshCert(['inspect', 'secret', 'gloo-mesh/imported', '--root-secret', 'gloo-mesh/imported', '-o', 'json'], { env });
-        expect(JSON.parse(yes.stdout).checks.find((c: { name: string }) => c.name === 'signed by the current root').ok).toBe(true);
-        const no = await kubectlMeshCert(['inspect', 'secret', 'gloo-mesh/imported', '--root-secret', 'gloo-mesh/root-ca'], { env });
+        const yes = await kubectlMeshCert(
+          ['inspect', 'secret', 'gloo-mesh/imported', '--root-secret', 'gloo-mesh/imported', '-o', 'json'],
+          { env },
+        );
+        expect(
+          JSON.parse(yes.stdout).checks.find((c: { name: string }) => c.name === 'signed by the current root').ok,
+        ).toBe(true);
+        const no = await kubectlMeshCert(
+          ['inspect', 'secret', 'gloo-mesh/imported', '--root-secret', 'gloo-mesh/root-ca'],
+          { env },
+        );
         expect(no.code).toBe(1);
-        expect(no.stdout).toMatch(/✗ signed by the current root: does not chain to the root of Secret gloo-mesh\/root-ca on cluster mgmt/);
+        expect(no.stdout).toMatch(
+          /✗ signed by the current root: does not chain to the root of Secret gloo-mesh\/root-ca on cluster mgmt/,
+        );
       });
 
       it('renders a readable report', async () => {
@@ -180,14 +317,29 @@ for (const backend of BACKENDS) {
         const missing = await kubectlMeshCert(['inspect', 'secret', 'gloo-mesh/nothing-here'], { env });
         expect(missing.code).toBe(1);
         expect(missing.stderr.trim()).toBe('error: Secret gloo-mesh/nothing-here not found on cluster "mgmt"');
-        await apply(world.kubeconfigPath, 'mgmt', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'wrong', namespace: 'gloo-mesh' }, data: { 'tls.pem': b64('hello') } });
+        await apply(world.kubeconfigPath, 'mgmt', {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'wrong', namespace: 'gloo-mesh' },
+          data: { 'tls.pem': b64('hello') },
+        });
         const wrong = await kubectlMeshCert(['inspect', 'secret', 'gloo-mesh/wrong'], { env });
         expect(wrong.code).toBe(1);
         expect(wrong.stdout).toContain('✗ known layout: keys tls.pem match no known layout');
         // ca-cert.pem and a key that does not match it.
         const a = opensslCa('layout-a');
         const b = opensslCa('layout-b');
-        await apply(world.kubeconfigPath, 'mgmt', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mismatch', namespace: 'gloo-mesh' }, data: { 'ca-cert.pem': b64(a.caCert), 'ca-key.pem': b64(b.caKey), 'root-cert.pem': b64(a.rootCert), 'cert-chain.pem': b64(a.caCert + a.rootCert) } });
+        await apply(world.kubeconfigPath, 'mgmt', {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'mismatch', namespace: 'gloo-mesh' },
+          data: {
+            'ca-cert.pem': b64(a.caCert),
+            'ca-key.pem': b64(b.caKey),
+            'root-cert.pem': b64(a.rootCert),
+            'cert-chain.pem': b64(a.caCert + a.rootCert),
+          },
+        });
         const mm = await kubectlMeshCert(['inspect', 'secret', 'gloo-mesh/mismatch', '-o', 'json'], { env });
         expect(mm.code).toBe(1);
         const rep = JSON.parse(mm.stdout);
@@ -197,7 +349,10 @@ for (const backend of BACKENDS) {
       });
 
       it('looks in the cluster of --context', async () => {
-        const r = await kubectlMeshCert(['inspect', 'secret', 'gloo-mesh/east-root', '--context', 'east', '-o', 'json'], { env });
+        const r = await kubectlMeshCert(
+          ['inspect', 'secret', 'gloo-mesh/east-root', '--context', 'east', '-o', 'json'],
+          { env },
+        );
         expect(r.code).toBe(0);
         expect(JSON.parse(r.stdout).cluster).toBe('east');
       });

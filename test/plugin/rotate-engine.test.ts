@@ -9,7 +9,17 @@ import type { RotateOptions } from '../../plugin/src/engine/rotation/rotate-opti
 import type { CertificateRotation, IssuedCertificate, ObjectRef } from '../../plugin/src/engine/objects.js';
 import { certificatesIn } from '#schemas/x509/index.js';
 import type { TrustWatcher } from '../trust-watcher/index.js';
-import { assertWatchedNoGaps, watchedMesh, createRoot, opensslVerify, readIssuedSecret, rootSecret, startWorld, type Root, type World } from './issue-rotate.helpers.js';
+import {
+  assertWatchedNoGaps,
+  watchedMesh,
+  createRoot,
+  opensslVerify,
+  readIssuedSecret,
+  rootSecret,
+  startWorld,
+  type Root,
+  type World,
+} from './issue-rotate.helpers.js';
 import { BACKENDS, START_TIMEOUT_MS } from '../backend/index.js';
 
 let w: World;
@@ -42,15 +52,27 @@ for (const backend of BACKENDS) {
     }
 
     function fingerprint(pem: string): string {
-      return execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256'], { input: pem, encoding: 'utf8' }).trim();
+      return execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256'], {
+        input: pem,
+        encoding: 'utf8',
+      }).trim();
     }
     function issuerOf(pem: string): string {
-      return execFileSync('openssl', ['x509', '-noout', '-issuer', '-nameopt', 'RFC2253'], { input: pem, encoding: 'utf8' }).trim();
+      return execFileSync('openssl', ['x509', '-noout', '-issuer', '-nameopt', 'RFC2253'], {
+        input: pem,
+        encoding: 'utf8',
+      }).trim();
     }
 
     /** openssl verify for every ordered pair (a's intermediate against b's root-cert.pem), self included. */
-    async function assertMutualTrust(out: ObjectRef, when: string, clusters = w.managed): Promise<{ roots: Map<string, string[]>; issuers: Map<string, string> }> {
-      const issued = new Map(await Promise.all(clusters.map(async (c) => [c.name, await readIssuedSecret(c, out)] as const)));
+    async function assertMutualTrust(
+      out: ObjectRef,
+      when: string,
+      clusters = w.managed,
+    ): Promise<{ roots: Map<string, string[]>; issuers: Map<string, string> }> {
+      const issued = new Map(
+        await Promise.all(clusters.map(async (c) => [c.name, await readIssuedSecret(c, out)] as const)),
+      );
       for (const [a, sa] of issued) {
         for (const [b, sb] of issued) {
           const v = opensslVerify(sa.caCert, sa.chain, sb.root);
@@ -64,11 +86,20 @@ for (const backend of BACKENDS) {
     }
 
     async function rotationOf(vm: ObjectRef): Promise<CertificateRotation[]> {
-      return (await w.mgmt.listCustom<CertificateRotation>('CertificateRotation', vm.namespace)).filter((r) => r.spec.virtualMesh.name === vm.name);
+      return (await w.mgmt.listCustom<CertificateRotation>('CertificateRotation', vm.namespace)).filter(
+        (r) => r.spec.virtualMesh.name === vm.name,
+      );
     }
 
     function base(vm: ObjectRef, extra: Partial<RotateOptions> = {}): RotateOptions {
-      return { mgmt: w.mgmt, clusters: w.managed, virtualMesh: vm, verify: builtInVerifier, stepTimeoutMs: 30_000, ...extra };
+      return {
+        mgmt: w.mgmt,
+        clusters: w.managed,
+        virtualMesh: vm,
+        verify: builtInVerifier,
+        stepTimeoutMs: 30_000,
+        ...extra,
+      };
     }
 
     describe('rotate', () => {
@@ -88,9 +119,17 @@ for (const backend of BACKENDS) {
           seen.push(`${r.rotation.status?.state}/${step}`);
           const t = await assertMutualTrust(out, `after ${step}`);
           // what each cluster holds once the step before this status was completed
-          const expectRoots = step === 'ADDING_NEW_ROOT' ? [oldFp] : step === 'FINISHED' || (step === 'VERIFYING' && seen.some((s) => s.endsWith('DELETING_OLD_ROOT'))) ? [newFp] : step === 'DELETING_OLD_ROOT' ? [oldFp, newFp].sort() : [oldFp, newFp].sort();
+          const expectRoots =
+            step === 'ADDING_NEW_ROOT'
+              ? [oldFp]
+              : step === 'FINISHED' || (step === 'VERIFYING' && seen.some((s) => s.endsWith('DELETING_OLD_ROOT')))
+                ? [newFp]
+                : step === 'DELETING_OLD_ROOT'
+                  ? [oldFp, newFp].sort()
+                  : [oldFp, newFp].sort();
           for (const c of CLUSTERS) expect(t.roots.get(c), `${c} roots at ${step}`).toEqual(expectRoots);
-          const signer = step === 'ADDING_NEW_ROOT' || step === 'PROPAGATING_NEW_INTERMEDIATE' ? 'old root' : 'new root full';
+          const signer =
+            step === 'ADDING_NEW_ROOT' || step === 'PROPAGATING_NEW_INTERMEDIATE' ? 'old root' : 'new root full';
           for (const c of CLUSTERS) expect(t.issuers.get(c)).toContain(`CN=${signer}`);
         }
         expect(outcome).toBe('finished');
@@ -104,7 +143,14 @@ for (const backend of BACKENDS) {
         ]);
         expect(keys).toBe(9); // three steps x three clusters, nothing issued twice
         const [r] = await rotationOf(vm);
-        expect(r!.status?.conditions?.map((c) => c.state)).toEqual(['ADDING_NEW_ROOT', 'PROPAGATING_NEW_INTERMEDIATE', 'VERIFYING', 'DELETING_OLD_ROOT', 'VERIFYING', 'FINISHED']);
+        expect(r!.status?.conditions?.map((c) => c.state)).toEqual([
+          'ADDING_NEW_ROOT',
+          'PROPAGATING_NEW_INTERMEDIATE',
+          'VERIFYING',
+          'DELETING_OLD_ROOT',
+          'VERIFYING',
+          'FINISHED',
+        ]);
         for (const c of w.managed) {
           const ic = (await c.getCustom<IssuedCertificate>('IssuedCertificate', 'istio-system', 'vm-full'))!;
           expect(ic.spec.glooMeshCa?.signingCertificateSecret).toEqual(newRoot.ref);
@@ -141,8 +187,13 @@ for (const backend of BACKENDS) {
         it(`rolls back from the verification after ${at} without a trust gap`, async () => {
           const vmName = at === 'DELETING_OLD_ROOT' ? 'vm-rb2' : 'vm-rb1';
           const { vm, out } = await mesh(vmName);
-          const newRoot = await createRoot(w.mgmt, { namespace: 'gloo-mesh', name: `${vmName}-new` }, `new root ${vmName}`);
-          const reject: Verifier = async (ctx) => (ctx.after === at ? { ok: false, reason: 'traffic from c2 to c3 failed' } : { ok: true, message: 'ok' });
+          const newRoot = await createRoot(
+            w.mgmt,
+            { namespace: 'gloo-mesh', name: `${vmName}-new` },
+            `new root ${vmName}`,
+          );
+          const reject: Verifier = async (ctx) =>
+            ctx.after === at ? { ok: false, reason: 'traffic from c2 to c3 failed' } : { ok: true, message: 'ok' };
           const steps: string[] = [];
           let r;
           do {
@@ -171,12 +222,22 @@ for (const backend of BACKENDS) {
       it('refuses a new root in the wrong layout, the current root, and a second rotation; nothing changes', async () => {
         const { vm } = await mesh('vm-refuse');
         const bad = { namespace: 'gloo-mesh', name: 'bad-new-root' };
-        await w.mgmt.createSecret({ apiVersion: 'v1', kind: 'Secret', metadata: { ...bad }, type: 'Opaque', data: { 'ca-cert.pem': Buffer.from(oldRoot.certPem).toString('base64') } });
-        await expect(rotate(base(vm, { newRootSecret: bad }))).rejects.toThrow(/--new-root-secret gloo-mesh\/bad-new-root: .*key/);
+        await w.mgmt.createSecret({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { ...bad },
+          type: 'Opaque',
+          data: { 'ca-cert.pem': Buffer.from(oldRoot.certPem).toString('base64') },
+        });
+        await expect(rotate(base(vm, { newRootSecret: bad }))).rejects.toThrow(
+          /--new-root-secret gloo-mesh\/bad-new-root: .*key/,
+        );
         const copy = { namespace: 'gloo-mesh', name: 'old-root-copy' };
         await w.mgmt.createSecret(rootSecret(copy, oldRoot.certPem, oldRoot.keyPem));
         await expect(rotate(base(vm, { newRootSecret: copy }))).rejects.toThrow(/is the current root/);
-        await expect(rotate(base(vm, { newRootSecret: { namespace: 'gloo-mesh', name: 'nope' } }))).rejects.toThrow(/Secret not found/);
+        await expect(rotate(base(vm, { newRootSecret: { namespace: 'gloo-mesh', name: 'nope' } }))).rejects.toThrow(
+          /Secret not found/,
+        );
         expect(await rotationOf(vm)).toEqual([]);
         // an active rotation: a different new root is refused, naming the active one
         const r1 = await createRoot(w.mgmt, { namespace: 'gloo-mesh', name: 'refuse-new-1' }, 'refuse 1');
@@ -225,7 +286,8 @@ for (const backend of BACKENDS) {
               newRootSecret: newRoot.ref,
               stepTimeoutMs: 2500,
               onEvent: (e) => {
-                if (e.type === 'step' && e.rotationState === 'PROPAGATING_NEW_INTERMEDIATE' && !stopping) stopping = w.pause('c3');
+                if (e.type === 'step' && e.rotationState === 'PROPAGATING_NEW_INTERMEDIATE' && !stopping)
+                  stopping = w.pause('c3');
               },
             }),
           );
@@ -240,24 +302,35 @@ for (const backend of BACKENDS) {
       }, 180_000);
 
       // fault injection: the sandbox only
-      if (backend === 'sandbox') it('finishes through injected 409 and 500 answers from the management and a managed cluster', async () => {
-        const { vm, out } = await mesh('vm-faults');
-        const newRoot = await createRoot(w.mgmt, { namespace: 'gloo-mesh', name: 'new-root-faults' }, 'new root faults');
-        const mgmt = w.sandbox!.clusters.get('mgmt')!;
-        const c2 = w.sandbox!.clusters.get('c2')!;
-        mgmt.setFaults([{ status: 500, fraction: 0.15 }, { status: 409, fraction: 0.2, match: { method: 'PUT' } }]);
-        c2.setFaults([{ status: 500, fraction: 0.15 }, { status: 409, fraction: 0.2, match: { method: 'PUT' } }]);
-        let r;
-        try {
-          r = await rotate(base(vm, { newRootSecret: newRoot.ref }));
-        } finally {
-          mgmt.clearFaults();
-          c2.clearFaults();
-        }
-        expect(r.outcome, r.error).toBe('finished');
-        const t = await assertMutualTrust(out, 'after a faulty rotation');
-        for (const c of CLUSTERS) expect(t.issuers.get(c)).toContain('CN=new root faults');
-      }, 180_000);
+      if (backend === 'sandbox')
+        it('finishes through injected 409 and 500 answers from the management and a managed cluster', async () => {
+          const { vm, out } = await mesh('vm-faults');
+          const newRoot = await createRoot(
+            w.mgmt,
+            { namespace: 'gloo-mesh', name: 'new-root-faults' },
+            'new root faults',
+          );
+          const mgmt = w.sandbox!.clusters.get('mgmt')!;
+          const c2 = w.sandbox!.clusters.get('c2')!;
+          mgmt.setFaults([
+            { status: 500, fraction: 0.15 },
+            { status: 409, fraction: 0.2, match: { method: 'PUT' } },
+          ]);
+          c2.setFaults([
+            { status: 500, fraction: 0.15 },
+            { status: 409, fraction: 0.2, match: { method: 'PUT' } },
+          ]);
+          let r;
+          try {
+            r = await rotate(base(vm, { newRootSecret: newRoot.ref }));
+          } finally {
+            mgmt.clearFaults();
+            c2.clearFaults();
+          }
+          expect(r.outcome, r.error).toBe('finished');
+          const t = await assertMutualTrust(out, 'after a faulty rotation');
+          for (const c of CLUSTERS) expect(t.issuers.get(c)).toContain('CN=new root faults');
+        }, 180_000);
 
       it('--generate-root creates the new root Secret and rotates to it', async () => {
         const { vm, out } = await mesh('vm-gen');
@@ -284,8 +357,13 @@ for (const backend of BACKENDS) {
           expect(r.outcome, r.error).toBe('finished');
           roots.push(r.rotation.spec.newRootCaSecret.name);
           if (i === 0) expect(r.retention).toEqual({ removed: [], kept: [] });
-          if (i === 1) expect(r.retention).toEqual({ removed: [], kept: ['gloo-mesh/old-root (not created by mesh-cert)'] });
-          if (i === 2) expect(r.retention).toEqual({ removed: [`gloo-mesh/${roots[0]}`], kept: ['gloo-mesh/old-root (not created by mesh-cert)'] });
+          if (i === 1)
+            expect(r.retention).toEqual({ removed: [], kept: ['gloo-mesh/old-root (not created by mesh-cert)'] });
+          if (i === 2)
+            expect(r.retention).toEqual({
+              removed: [`gloo-mesh/${roots[0]}`],
+              kept: ['gloo-mesh/old-root (not created by mesh-cert)'],
+            });
         }
         expect(await w.mgmt.getSecret('gloo-mesh', roots[0]!)).toBeUndefined();
         expect(await w.mgmt.getSecret('gloo-mesh', roots[1]!)).toBeDefined();

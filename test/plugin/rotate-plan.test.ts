@@ -6,11 +6,20 @@ import { ROTATION_SIGNING } from '../../plugin/src/engine/issuance/signing-plan.
 import { belongsTo, parentsAnnotation } from '../../plugin/src/engine/parents.js';
 import type { CertificateRotation, IssuedCertificate, RotationState } from '../../plugin/src/engine/objects.js';
 
-function rot(state: string | undefined, rotationState?: RotationState, condStates: RotationState[] = []): CertificateRotation {
+function rot(
+  state: string | undefined,
+  rotationState?: RotationState,
+  condStates: RotationState[] = [],
+): CertificateRotation {
   return {
     metadata: { name: 'r', namespace: 'gloo-mesh', generation: 1 },
-    spec: { virtualMesh: { name: 'vm', namespace: 'gloo-mesh' }, newRootCaSecret: { name: 'new', namespace: 'gloo-mesh' } },
-    status: state ? { state: state as never, rotationState, conditions: condStates.map((s) => ({ timestamp: 't', state: s })) } : undefined,
+    spec: {
+      virtualMesh: { name: 'vm', namespace: 'gloo-mesh' },
+      newRootCaSecret: { name: 'new', namespace: 'gloo-mesh' },
+    },
+    status: state
+      ? { state: state as never, rotationState, conditions: condStates.map((s) => ({ timestamp: 't', state: s })) }
+      : undefined,
   };
 }
 
@@ -24,21 +33,64 @@ describe('nextPhase', () => {
       'VERIFYING/VERIFYING/verify',
       'FINISHED/FINISHED/finish',
     ]);
-    expect(Object.keys(ROTATION_SIGNING).sort()).toEqual(['ADDING_NEW_ROOT', 'DELETING_OLD_ROOT', 'PREVIOUS_CA', 'PROPAGATING_NEW_INTERMEDIATE', 'ROLLING_BACK']);
+    expect(Object.keys(ROTATION_SIGNING).sort()).toEqual([
+      'ADDING_NEW_ROOT',
+      'DELETING_OLD_ROOT',
+      'PREVIOUS_CA',
+      'PROPAGATING_NEW_INTERMEDIATE',
+      'ROLLING_BACK',
+    ]);
     expect(nextPhase(rot(undefined))).toEqual({ kind: 'forward', index: 0, enter: true });
-    expect(nextPhase(rot('ROTATING', 'ADDING_NEW_ROOT', ['ADDING_NEW_ROOT']))).toEqual({ kind: 'forward', index: 0, enter: false });
-    expect(nextPhase(rot('VERIFYING', 'VERIFYING', ['ADDING_NEW_ROOT', 'PROPAGATING_NEW_INTERMEDIATE', 'VERIFYING']))).toEqual({ kind: 'forward', index: 2, enter: false });
-    expect(nextPhase(rot('VERIFYING', 'VERIFYING', ['ADDING_NEW_ROOT', 'PROPAGATING_NEW_INTERMEDIATE', 'VERIFYING', 'DELETING_OLD_ROOT', 'VERIFYING']))).toEqual({ kind: 'forward', index: 4, enter: false });
+    expect(nextPhase(rot('ROTATING', 'ADDING_NEW_ROOT', ['ADDING_NEW_ROOT']))).toEqual({
+      kind: 'forward',
+      index: 0,
+      enter: false,
+    });
+    expect(
+      nextPhase(rot('VERIFYING', 'VERIFYING', ['ADDING_NEW_ROOT', 'PROPAGATING_NEW_INTERMEDIATE', 'VERIFYING'])),
+    ).toEqual({ kind: 'forward', index: 2, enter: false });
+    expect(
+      nextPhase(
+        rot('VERIFYING', 'VERIFYING', [
+          'ADDING_NEW_ROOT',
+          'PROPAGATING_NEW_INTERMEDIATE',
+          'VERIFYING',
+          'DELETING_OLD_ROOT',
+          'VERIFYING',
+        ]),
+      ),
+    ).toEqual({ kind: 'forward', index: 4, enter: false });
     expect(nextPhase(rot('FINISHED', 'FINISHED'))).toEqual({ kind: 'over', state: 'FINISHED' });
   });
 
   it('rolls back through both roots first once DELETING_OLD_ROOT was reached', () => {
-    expect(rollbackSteps(rot('ROTATING', 'ROLLING_BACK', ['ADDING_NEW_ROOT', 'PROPAGATING_NEW_INTERMEDIATE', 'VERIFYING', 'ROLLING_BACK']))).toEqual(['ROLLING_BACK']);
-    expect(rollbackSteps(rot('ROTATING', 'ROLLING_BACK', ['ADDING_NEW_ROOT', 'PROPAGATING_NEW_INTERMEDIATE', 'VERIFYING', 'DELETING_OLD_ROOT', 'VERIFYING', 'ROLLING_BACK']))).toEqual([
-      'PROPAGATING_NEW_INTERMEDIATE',
-      'ROLLING_BACK',
-    ]);
-    expect(nextPhase(rot('ROTATING', 'PREVIOUS_CA', ['ROLLING_BACK', 'PREVIOUS_CA']))).toEqual({ kind: 'rollback', steps: ['PREVIOUS_CA'], statusStep: 'PREVIOUS_CA' });
+    expect(
+      rollbackSteps(
+        rot('ROTATING', 'ROLLING_BACK', [
+          'ADDING_NEW_ROOT',
+          'PROPAGATING_NEW_INTERMEDIATE',
+          'VERIFYING',
+          'ROLLING_BACK',
+        ]),
+      ),
+    ).toEqual(['ROLLING_BACK']);
+    expect(
+      rollbackSteps(
+        rot('ROTATING', 'ROLLING_BACK', [
+          'ADDING_NEW_ROOT',
+          'PROPAGATING_NEW_INTERMEDIATE',
+          'VERIFYING',
+          'DELETING_OLD_ROOT',
+          'VERIFYING',
+          'ROLLING_BACK',
+        ]),
+      ),
+    ).toEqual(['PROPAGATING_NEW_INTERMEDIATE', 'ROLLING_BACK']);
+    expect(nextPhase(rot('ROTATING', 'PREVIOUS_CA', ['ROLLING_BACK', 'PREVIOUS_CA']))).toEqual({
+      kind: 'rollback',
+      steps: ['PREVIOUS_CA'],
+      statusStep: 'PREVIOUS_CA',
+    });
     expect(nextPhase(rot('FAILED', 'PREVIOUS_CA'))).toEqual({ kind: 'over', state: 'FAILED' });
   });
 
@@ -57,7 +109,8 @@ describe('nextPhase', () => {
       paths.push([...reached, ...r, 'PREVIOUS_CA']);
     }
     for (const path of paths) {
-      for (let i = 1; i < path.length; i++) expect(compatible(path[i - 1]!, path[i]!), `${path[i - 1]} -> ${path[i]} in ${path.join(',')}`).toBe(true);
+      for (let i = 1; i < path.length; i++)
+        expect(compatible(path[i - 1]!, path[i]!), `${path[i - 1]} -> ${path[i]} in ${path.join(',')}`).toBe(true);
     }
     // and the naive rollback straight from DELETING_OLD_ROOT would break it
     expect(compatible('DELETING_OLD_ROOT', 'ROLLING_BACK')).toBe(false);
@@ -68,7 +121,10 @@ describe('VirtualMesh membership', () => {
   it('reads and writes Gloo Mesh’s parents annotation', () => {
     const vm = { name: 'vm', namespace: 'gloo-mesh' };
     const a = parentsAnnotation(undefined, vm);
-    const o: IssuedCertificate = { metadata: { name: 'x', annotations: { 'parents.networking.mesh.gloo.solo.io': a } }, spec: {} };
+    const o: IssuedCertificate = {
+      metadata: { name: 'x', annotations: { 'parents.networking.mesh.gloo.solo.io': a } },
+      spec: {},
+    };
     expect(belongsTo(o, vm)).toBe(true);
     expect(belongsTo(o, { name: 'other', namespace: 'gloo-mesh' })).toBe(false);
     expect(JSON.parse(a)).toEqual({ 'networking.mesh.gloo.solo.io/v1, Kind=VirtualMesh': [vm] });

@@ -11,7 +11,15 @@ import type { CertificateRotation, ObjectRef } from '../../plugin/src/engine/obj
 import type { ReissueStep } from '../../plugin/src/engine/rotation/plan.js';
 import { certificatesIn, parseCertificate } from '#schemas/x509/index.js';
 import type { TrustWatcher } from '../trust-watcher/index.js';
-import { assertWatchedNoGaps, watchedMesh, createRoot, readIssuedSecret, startWorld, type Root, type World } from './issue-rotate.helpers.js';
+import {
+  assertWatchedNoGaps,
+  watchedMesh,
+  createRoot,
+  readIssuedSecret,
+  startWorld,
+  type Root,
+  type World,
+} from './issue-rotate.helpers.js';
 import { BACKENDS, START_TIMEOUT_MS } from '../backend/index.js';
 
 let w: World;
@@ -31,19 +39,28 @@ for (const backend of BACKENDS) {
     const mesh = (vmName: string) => watchedMesh(w, vmName, OLD);
 
     function base(vm: ObjectRef, extra: Partial<RotateOptions> = {}): RotateOptions {
-      return { mgmt: w.mgmt, clusters: w.managed, virtualMesh: vm, verify: builtInVerifier, stepTimeoutMs: 30_000, ...extra };
+      return {
+        mgmt: w.mgmt,
+        clusters: w.managed,
+        virtualMesh: vm,
+        verify: builtInVerifier,
+        stepTimeoutMs: 30_000,
+        ...extra,
+      };
     }
 
     /** Runs a rotation until the first certificate has finished `step`, then stops it there (a kill). */
     async function rotateUntilMidStep(vm: ObjectRef, root: Root, step: ReissueStep): Promise<CertificateRotation> {
       const ctl = new AbortController();
-      const r = await rotate(base(vm, {
-        newRootSecret: root.ref,
-        signal: ctl.signal,
-        onEvent: (e) => {
-          if (e.type === 'certificate' && e.step === step && e.event.action === 'finish') ctl.abort();
-        },
-      }));
+      const r = await rotate(
+        base(vm, {
+          newRootSecret: root.ref,
+          signal: ctl.signal,
+          onEvent: (e) => {
+            if (e.type === 'certificate' && e.step === step && e.event.action === 'finish') ctl.abort();
+          },
+        }),
+      );
       expect(r.outcome).toBe('stopped');
       expect(r.rotation.status?.rotationState).toBe(step);
       return r.rotation;
@@ -54,8 +71,13 @@ for (const backend of BACKENDS) {
       const fp = parseCertificate(root.certPem).fingerprintSha256;
       for (const c of w.managed) {
         const s = await readIssuedSecret(c, out);
-        expect(certificatesIn(s.root).map((p) => parseCertificate(p).fingerprintSha256), `${c.name} root-cert.pem`).toEqual([fp]);
-        expect(parseCertificate(s.caCert).issuerText, `${c.name} ca-cert.pem issuer`).toBe(parseCertificate(root.certPem).subjectText);
+        expect(
+          certificatesIn(s.root).map((p) => parseCertificate(p).fingerprintSha256),
+          `${c.name} root-cert.pem`,
+        ).toEqual([fp]);
+        expect(parseCertificate(s.caCert).issuerText, `${c.name} ca-cert.pem issuer`).toBe(
+          parseCertificate(root.certPem).subjectText,
+        );
       }
     }
 
@@ -101,8 +123,14 @@ for (const backend of BACKENDS) {
         const secret = (await c1.getSecret(out.namespace, out.name))!;
         const c2 = await readIssuedSecret(w.api('c2'), out);
         // c1's root-cert.pem replaced by c2's chain top: status still says FINISHED for this generation.
-        await c1.replaceSecret({ ...secret, data: { ...secret.data, 'root-cert.pem': Buffer.from(c2.caCert).toString('base64') } });
-        const r = await driveIssuance({ cluster: c1, namespace: 'istio-system', name: 'vm-tampered' }, { mgmt: w.mgmt, deadline: Date.now() + 30_000 });
+        await c1.replaceSecret({
+          ...secret,
+          data: { ...secret.data, 'root-cert.pem': Buffer.from(c2.caCert).toString('base64') },
+        });
+        const r = await driveIssuance(
+          { cluster: c1, namespace: 'istio-system', name: 'vm-tampered' },
+          { mgmt: w.mgmt, deadline: Date.now() + 30_000 },
+        );
         expect(r.outcome, r.error).toBe('finished');
         expect(r.actions).toContain('write-issued-secret');
         const s = await readIssuedSecret(c1, out);

@@ -19,7 +19,12 @@ const NOT_BASE64 = 'not base64!';
 const EXPECTED = 'expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =, no line breaks)';
 
 function request(name: string, status: Record<string, unknown>) {
-  return { apiVersion: GLOO, kind: 'CertificateRequest', metadata: { name, namespace: 'gloo-mesh', generation: 1 }, status: { observedGeneration: 1, ...status } };
+  return {
+    apiVersion: GLOO,
+    kind: 'CertificateRequest',
+    metadata: { name, namespace: 'gloo-mesh', generation: 1 },
+    status: { observedGeneration: 1, ...status },
+  };
 }
 
 /** A K8s that lists the given objects per kind and finds no Secret: all clusterRows reads. */
@@ -36,7 +41,12 @@ describe('status rows', () => {
         request('good', { state: 'FINISHED', signedCertificate: b64(root.certPem), signingRootCa: b64(root.certPem) }),
       ],
       VirtualMeshCertificateSigningRequest: [
-        { apiVersion: 'security.zephyr.solo.io/v1alpha1', kind: 'VirtualMeshCertificateSigningRequest', metadata: { name: 'vm', namespace: 'gloo-mesh' }, status: { response: { caCertificate: b64(root.certPem), rootCertificate: 'QUJD-_8=' } } },
+        {
+          apiVersion: 'security.zephyr.solo.io/v1alpha1',
+          kind: 'VirtualMeshCertificateSigningRequest',
+          metadata: { name: 'vm', namespace: 'gloo-mesh' },
+          status: { response: { caCertificate: b64(root.certPem), rootCertificate: 'QUJD-_8=' } },
+        },
       ],
     };
     const rows = await clusterRows(listing(objects), { name: 'mgmt' } as Parameters<typeof clusterRows>[1], {});
@@ -58,17 +68,29 @@ describe('status rows', () => {
 
   it("names the CertificateRequest an IssuedCertificate's dates would come from", async () => {
     const objects = {
-      IssuedCertificate: [{ apiVersion: GLOO, kind: 'IssuedCertificate', metadata: { name: 'c1', namespace: 'gloo-mesh' }, spec: { issuedCertificateSecret: { name: 'none', namespace: 'x' } }, status: { state: 'FINISHED' } }],
+      IssuedCertificate: [
+        {
+          apiVersion: GLOO,
+          kind: 'IssuedCertificate',
+          metadata: { name: 'c1', namespace: 'gloo-mesh' },
+          spec: { issuedCertificateSecret: { name: 'none', namespace: 'x' } },
+          status: { state: 'FINISHED' },
+        },
+      ],
       CertificateRequest: [request('c1', { state: 'FINISHED', signingRootCa: NOT_BASE64 })],
     };
     const rows = await clusterRows(listing(objects), { name: 'mgmt' } as Parameters<typeof clusterRows>[1], {});
-    expect(rows.find((r) => r.kind === 'IssuedCertificate')!.undecodable).toEqual([`CertificateRequest gloo-mesh/c1 status.signingRootCa: ${EXPECTED}`]);
+    expect(rows.find((r) => r.kind === 'IssuedCertificate')!.undecodable).toEqual([
+      `CertificateRequest gloo-mesh/c1 status.signingRootCa: ${EXPECTED}`,
+    ]);
   });
 });
 
 /** The CertificateRequest CRD with its status left unvalidated, as Gloo Mesh's own CRDs declare it. */
 function unvalidatedStatusCrd(): object {
-  const crd = parse(readFileSync(join(REPO, 'manifests/crds/certificaterequests.certificates.mesh.gloo.solo.io.yaml'), 'utf8'));
+  const crd = parse(
+    readFileSync(join(REPO, 'manifests/crds/certificaterequests.certificates.mesh.gloo.solo.io.yaml'), 'utf8'),
+  );
   const schema = crd.spec.versions[0].schema.openAPIV3Schema;
   schema.properties.status = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
   // Our rules on status fields have nothing left to point at (kube-apiserver refuses them so).
@@ -85,20 +107,41 @@ for (const backend of BACKENDS) {
       world = await startBackend(backend, ['mgmt']);
       const root = await makeRoot('root');
       await apply(world.kubeconfigPath, 'mgmt', unvalidatedStatusCrd());
-      await kubectl(world.kubeconfigPath, 'mgmt', ['wait', '--for=condition=Established', 'crd/certificaterequests.certificates.mesh.gloo.solo.io']);
+      await kubectl(world.kubeconfigPath, 'mgmt', [
+        'wait',
+        '--for=condition=Established',
+        'crd/certificaterequests.certificates.mesh.gloo.solo.io',
+      ]);
       await apply(world.kubeconfigPath, 'mgmt', namespace('gloo-mesh'));
-      for (const name of ['bad', 'good']) await apply(world.kubeconfigPath, 'mgmt', { apiVersion: GLOO, kind: 'CertificateRequest', metadata: { name, namespace: 'gloo-mesh' } });
+      for (const name of ['bad', 'good'])
+        await apply(world.kubeconfigPath, 'mgmt', {
+          apiVersion: GLOO,
+          kind: 'CertificateRequest',
+          metadata: { name, namespace: 'gloo-mesh' },
+        });
       const crs = 'certificaterequests.certificates.mesh.gloo.solo.io';
-      await patchStatus(world.kubeconfigPath, 'mgmt', crs, 'gloo-mesh', 'bad', { state: 'FINISHED', signedCertificate: NOT_BASE64, signingRootCa: b64(root.certPem) });
-      await patchStatus(world.kubeconfigPath, 'mgmt', crs, 'gloo-mesh', 'good', { state: 'FINISHED', signedCertificate: b64(root.certPem), signingRootCa: b64(root.certPem) });
+      await patchStatus(world.kubeconfigPath, 'mgmt', crs, 'gloo-mesh', 'bad', {
+        state: 'FINISHED',
+        signedCertificate: NOT_BASE64,
+        signingRootCa: b64(root.certPem),
+      });
+      await patchStatus(world.kubeconfigPath, 'mgmt', crs, 'gloo-mesh', 'good', {
+        state: 'FINISHED',
+        signedCertificate: b64(root.certPem),
+        signingRootCa: b64(root.certPem),
+      });
     }, START_TIMEOUT_MS);
     afterAll(async () => {
       await world?.stop();
     });
 
     it('kubectl mesh-cert status shows every row, reports the undecodable field as a problem and exits 1', async () => {
-      const r = await kubectlMeshCert(['status', '--context', 'mgmt', '-n', 'gloo-mesh', '-o', 'json'], { env: { KUBECONFIG: world.kubeconfigPath } });
-      expect(r.stderr).toBe(`problem: CertificateRequest gloo-mesh/bad on cluster mgmt: status.signedCertificate: ${EXPECTED}\n`);
+      const r = await kubectlMeshCert(['status', '--context', 'mgmt', '-n', 'gloo-mesh', '-o', 'json'], {
+        env: { KUBECONFIG: world.kubeconfigPath },
+      });
+      expect(r.stderr).toBe(
+        `problem: CertificateRequest gloo-mesh/bad on cluster mgmt: status.signedCertificate: ${EXPECTED}\n`,
+      );
       expect(r.code).toBe(1);
       const items = (JSON.parse(r.stdout) as { items: { metadata: { name: string } }[] }).items;
       expect(items.map((o) => o.metadata.name).sort()).toEqual(['bad', 'good']);

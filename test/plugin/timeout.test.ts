@@ -18,7 +18,12 @@ import { K8sClusterApi } from '../../plugin/src/engine/k8s-cluster-api.js';
 import { isTransient, retrying } from '../../plugin/src/engine/cluster-api.js';
 import { limitsOf } from '../../plugin/src/lib/base.js';
 
-const IC_TYPE = { group: 'certificates.mesh.gloo.solo.io', version: 'v1', plural: 'issuedcertificates', kind: 'IssuedCertificate' };
+const IC_TYPE = {
+  group: 'certificates.mesh.gloo.solo.io',
+  version: 'v1',
+  plural: 'issuedcertificates',
+  kind: 'IssuedCertificate',
+};
 
 let sandbox: Sandbox;
 let kubeconfig: string;
@@ -35,31 +40,38 @@ let proxyClosedStalls = 0;
  * requests pass through, except those stallMatch picks, which get the real status and headers
  * and the first half of the real body, then nothing (the connection stays open).
  */
-async function startProxy(target: { url: string; caPem: string }): Promise<{ server: HttpsServer; url: string; caPem: string }> {
+async function startProxy(target: {
+  url: string;
+  caPem: string;
+}): Promise<{ server: HttpsServer; url: string; caPem: string }> {
   const tls = await makeServingCert('mesh-cert-stall-proxy');
   const server = createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
     const up = new URL(req.url ?? '/', target.url);
-    const fwd = httpsRequest(up, { method: req.method, headers: { ...req.headers, host: up.host }, ca: target.caPem }, (upRes) => {
-      const chunks: Buffer[] = [];
-      upRes.on('data', (c: Buffer) => chunks.push(c));
-      upRes.on('end', () => {
-        const body = Buffer.concat(chunks);
-        const headers = { ...upRes.headers };
-        delete headers['transfer-encoding'];
-        headers['content-length'] = String(body.length);
-        res.writeHead(upRes.statusCode ?? 502, headers);
-        if (stallMatch?.(req.method ?? 'GET', req.url ?? '')) {
-          res.write(body.subarray(0, Math.max(1, Math.floor(body.length / 2))));
-          stalled.add(res);
-          res.on('close', () => {
-            proxyClosedStalls++;
-            stalled.delete(res);
-          });
-          return; // never end: the client has headers and half a body
-        }
-        res.end(body);
-      });
-    });
+    const fwd = httpsRequest(
+      up,
+      { method: req.method, headers: { ...req.headers, host: up.host }, ca: target.caPem },
+      (upRes) => {
+        const chunks: Buffer[] = [];
+        upRes.on('data', (c: Buffer) => chunks.push(c));
+        upRes.on('end', () => {
+          const body = Buffer.concat(chunks);
+          const headers = { ...upRes.headers };
+          delete headers['transfer-encoding'];
+          headers['content-length'] = String(body.length);
+          res.writeHead(upRes.statusCode ?? 502, headers);
+          if (stallMatch?.(req.method ?? 'GET', req.url ?? '')) {
+            res.write(body.subarray(0, Math.max(1, Math.floor(body.length / 2))));
+            stalled.add(res);
+            res.on('close', () => {
+              proxyClosedStalls++;
+              stalled.delete(res);
+            });
+            return; // never end: the client has headers and half a body
+          }
+          res.end(body);
+        });
+      },
+    );
     fwd.on('error', (err) => {
       res.writeHead(502);
       res.end(String(err));
@@ -89,9 +101,26 @@ async function mc(args: string[], timeoutMs = 25_000): Promise<RunResult & { ms:
 }
 
 const issueArgs = (name: string, clusters: string, timeout: string) => [
-  'issue', name, '--mgmt-context', 'mgmt', '--managed-clusters', clusters, '-n', 'istio-system',
-  '--host', `spiffe://mesh.local/ns/istio-system/sa/${name}`, '--signing-secret', 'gloo-mesh/root-ca', '--key-size', '2048',
-  '--issued-secret', `istio-system/${name}-cacerts`, '--timeout', timeout, '-o', 'json',
+  'issue',
+  name,
+  '--mgmt-context',
+  'mgmt',
+  '--managed-clusters',
+  clusters,
+  '-n',
+  'istio-system',
+  '--host',
+  `spiffe://mesh.local/ns/istio-system/sa/${name}`,
+  '--signing-secret',
+  'gloo-mesh/root-ca',
+  '--key-size',
+  '2048',
+  '--issued-secret',
+  `istio-system/${name}-cacerts`,
+  '--timeout',
+  timeout,
+  '-o',
+  'json',
 ];
 
 beforeAll(async () => {
@@ -102,7 +131,12 @@ beforeAll(async () => {
   proxy = p.server;
   const d = await startDeadServer();
   dead = d.server;
-  const entries = [...sandbox.clusters.values()].map((c) => ({ name: c.name, url: c.url, caPem: c.caPem, token: c.token }));
+  const entries = [...sandbox.clusters.values()].map((c) => ({
+    name: c.name,
+    url: c.url,
+    caPem: c.caPem,
+    token: c.token,
+  }));
   entries.push({ name: 'c2-proxied', url: p.url, caPem: p.caPem, token: c2.token });
   entries.push({ name: 'dead', url: d.url, caPem: sandbox.caPem, token: 'none' });
   kubeconfig = join(tempDir('mesh-cert-timeout-'), 'kubeconfig');
@@ -140,7 +174,9 @@ describe('issue --timeout bounds every API call', () => {
     expect(r.ms, r.stderr).toBeLessThan(7_000);
     expect(r.code, r.stderr).toBe(124);
     expect(r.stderr).toMatch(/c2/);
-    expect(r.stderr).toMatch(/create CertificateRequest istio-system\/stalled-ca on cluster "c2" did not answer within --timeout 5s/);
+    expect(r.stderr).toMatch(
+      /create CertificateRequest istio-system\/stalled-ca on cluster "c2" did not answer within --timeout 5s/,
+    );
     // the cluster that answered is done all the same
     const items = JSON.parse(r.stdout).items as { cluster: string; state: string; outcome: string }[];
     expect(items.find((i) => i.cluster === 'c1')?.state).toBe('FINISHED');
@@ -158,7 +194,9 @@ describe('issue --timeout bounds every API call', () => {
     }
     expect(r.ms, r.stderr).toBeLessThan(7_000);
     expect(r.code, r.stderr).toBe(124);
-    expect(r.stderr).toMatch(/get IssuedCertificate istio-system\/midbody-ca on cluster "c2-proxied" did not answer within --timeout 5s/);
+    expect(r.stderr).toMatch(
+      /get IssuedCertificate istio-system\/midbody-ca on cluster "c2-proxied" did not answer within --timeout 5s/,
+    );
     const items = JSON.parse(r.stdout).items as { cluster: string; state: string }[];
     expect(items.find((i) => i.cluster === 'c1')?.state).toBe('FINISHED');
     // the client hung up the stalled response (the process exited, or the abort closed it)
@@ -176,11 +214,23 @@ describe('issue --timeout bounds every API call', () => {
 
 describe('a single call is bounded without a command deadline', () => {
   it('status: --request-timeout ends a call to a silent cluster; the cluster is UNREACHABLE, the others are shown', async () => {
-    const r = await mc(['status', '--mgmt-context', 'mgmt', '--managed-clusters', 'c1,dead', '--request-timeout', '1500ms', '-o', 'json']);
+    const r = await mc([
+      'status',
+      '--mgmt-context',
+      'mgmt',
+      '--managed-clusters',
+      'c1,dead',
+      '--request-timeout',
+      '1500ms',
+      '-o',
+      'json',
+    ]);
     expect(r.ms, r.stderr).toBeLessThan(5_000);
     expect(r.code).toBe(1);
     // -o json is a List of real objects: the unreachable cluster is named on stderr, and has no items
-    expect(r.stderr).toMatch(/problem: cluster "dead" is unreachable: .* did not answer within --request-timeout 1500ms/);
+    expect(r.stderr).toMatch(
+      /problem: cluster "dead" is unreachable: .* did not answer within --request-timeout 1500ms/,
+    );
     const items = JSON.parse(r.stdout).items as { metadata?: { annotations?: Record<string, string> } }[];
     expect(items.some((o) => o.metadata?.annotations?.['mesh-cert.solo.io/cluster'] === 'dead')).toBe(false);
   }, 30_000);
@@ -200,9 +250,15 @@ describe('which --timeout bounds what', () => {
       import('../../plugin/src/commands/status.js'),
     ]);
     expect(limitsOf(Issue.flags, { timeout: '5s' }, 1_000)).toEqual({ deadline: 6_000, deadlineFlag: '--timeout 5s' });
-    expect(limitsOf(Rotate.flags, { timeout: '10s' }, 1_000)).toEqual({ requestTimeoutMs: 10_000, requestTimeoutFlag: '--timeout 10s' });
+    expect(limitsOf(Rotate.flags, { timeout: '10s' }, 1_000)).toEqual({
+      requestTimeoutMs: 10_000,
+      requestTimeoutFlag: '--timeout 10s',
+    });
     expect(limitsOf(Rotate.flags, { timeout: '5m' }, 1_000)).toEqual({});
-    expect(limitsOf(Status.flags, { 'request-timeout': '0' })).toEqual({ requestTimeoutMs: 0, requestTimeoutFlag: '--request-timeout 0' });
+    expect(limitsOf(Status.flags, { 'request-timeout': '0' })).toEqual({
+      requestTimeoutMs: 0,
+      requestTimeoutFlag: '--request-timeout 0',
+    });
     expect(() => limitsOf(Issue.flags, { timeout: 'later' })).toThrow(/--timeout expects a duration/);
   });
 });
@@ -215,23 +271,43 @@ describe('K8s client limits (library)', () => {
   it('a deadline cuts off a stalled call (headers sent, body stalled) and names the call and the cluster', async () => {
     stallMatch = (method, path) => method === 'GET' && path.includes('/issuedcertificates/lib-stall');
     try {
-      await kubectl(kubeconfig, 'c2', ['apply', '-f', '-'], JSON.stringify({
-        apiVersion: 'certificates.mesh.gloo.solo.io/v1', kind: 'IssuedCertificate', metadata: { name: 'lib-stall', namespace: 'istio-system' },
-        spec: { hosts: ['spiffe://x/y'], glooMeshCa: { signingCertificateSecret: { name: 'root-ca', namespace: 'gloo-mesh' } } },
-      }));
+      await kubectl(
+        kubeconfig,
+        'c2',
+        ['apply', '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'certificates.mesh.gloo.solo.io/v1',
+          kind: 'IssuedCertificate',
+          metadata: { name: 'lib-stall', namespace: 'istio-system' },
+          spec: {
+            hosts: ['spiffe://x/y'],
+            glooMeshCa: { signingCertificateSecret: { name: 'root-ca', namespace: 'gloo-mesh' } },
+          },
+        }),
+      );
       const k8s = (await client('c2-proxied')).withDeadline(Date.now() + 800, '--timeout 800ms');
       const t0 = Date.now();
-      const err = await k8s.get(IC_TYPE, 'istio-system', 'lib-stall').then(() => undefined, (e: unknown) => e);
+      const err = await k8s.get(IC_TYPE, 'istio-system', 'lib-stall').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(Date.now() - t0).toBeLessThan(1_500);
       expect(err).toBeInstanceOf(DeadlineError);
       expect((err as DeadlineError).exitCode).toBe(124);
-      expect((err as DeadlineError).message).toBe('get IssuedCertificate istio-system/lib-stall on cluster "c2-proxied" did not answer within --timeout 800ms');
+      expect((err as DeadlineError).message).toBe(
+        'get IssuedCertificate istio-system/lib-stall on cluster "c2-proxied" did not answer within --timeout 800ms',
+      );
       // past the deadline nothing more is sent, and retrying() does not loop on it
       const t1 = Date.now();
-      const again = await retrying(Date.now() + 10_000, () => k8s.get(IC_TYPE, 'istio-system', 'lib-stall')).then(() => undefined, (e: unknown) => e);
+      const again = await retrying(Date.now() + 10_000, () => k8s.get(IC_TYPE, 'istio-system', 'lib-stall')).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(again).toBeInstanceOf(DeadlineError);
       // the message still names the call that did not answer
-      expect((again as Error).message).toBe('get IssuedCertificate istio-system/lib-stall on cluster "c2-proxied" did not answer within --timeout 800ms; get IssuedCertificate istio-system/lib-stall was not sent');
+      expect((again as Error).message).toBe(
+        'get IssuedCertificate istio-system/lib-stall on cluster "c2-proxied" did not answer within --timeout 800ms; get IssuedCertificate istio-system/lib-stall was not sent',
+      );
       expect(Date.now() - t1).toBeLessThan(100);
       expect(isTransient(again)).toBe(true); // "no answer": never written as FAILED
     } finally {
@@ -242,22 +318,34 @@ describe('K8s client limits (library)', () => {
   it('the per-request timeout ends a call to a silent server as an unreachable cluster', async () => {
     const k8s = await client('dead', { requestTimeoutMs: 400 });
     const t0 = Date.now();
-    const err = await k8s.getSecret('default', 'x').then(() => undefined, (e: unknown) => e);
+    const err = await k8s.getSecret('default', 'x').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(Date.now() - t0).toBeLessThan(1_200);
     expect(err).toBeInstanceOf(RequestTimeoutError);
     expect(err).toBeInstanceOf(UnreachableError);
-    expect((err as Error).message).toMatch(/^cluster "dead" is unreachable: get Secret default\/x did not answer within 400ms/);
+    expect((err as Error).message).toMatch(
+      /^cluster "dead" is unreachable: get Secret default\/x did not answer within 400ms/,
+    );
   });
 
   it('ClusterApi.withDeadline bounds the engine view; the earlier deadline wins', async () => {
-    const api = new K8sClusterApi(await client('dead', { requestTimeoutMs: 20_000, deadline: Date.now() + 120_000, deadlineFlag: '--timeout 2m' }));
+    const api = new K8sClusterApi(
+      await client('dead', { requestTimeoutMs: 20_000, deadline: Date.now() + 120_000, deadlineFlag: '--timeout 2m' }),
+    );
     const bounded = api.withDeadline(Date.now() + 300, 'the step deadline');
     expect(bounded.withDeadline(Date.now() + 60_000)).toBe(bounded);
     const t0 = Date.now();
-    const err = await bounded.getSecret('istio-system', 'cacerts').then(() => undefined, (e: unknown) => e);
+    const err = await bounded.getSecret('istio-system', 'cacerts').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(Date.now() - t0).toBeLessThan(1_000);
     expect(err).toBeInstanceOf(DeadlineError);
-    expect((err as Error).message).toBe('get Secret istio-system/cacerts on cluster "dead" did not answer within the step deadline');
+    expect((err as Error).message).toBe(
+      'get Secret istio-system/cacerts on cluster "dead" did not answer within the step deadline',
+    );
   });
 
   it('a healthy call within the limits is unaffected (merge patch content type kept)', async () => {

@@ -7,7 +7,15 @@
 // readIssued goes (getSecret).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCsr, createRootCa, generateRsaKey, signIntermediate } from '#schemas/x509/index.js';
-import { checkKeyed, checkTrust, keyed, readIssued, TrustVerdicts, type IssuedMaterial, type TrustFailure } from '../../plugin/src/engine/rotation/trust-check.js';
+import {
+  checkKeyed,
+  checkTrust,
+  keyed,
+  readIssued,
+  TrustVerdicts,
+  type IssuedMaterial,
+  type TrustFailure,
+} from '../../plugin/src/engine/rotation/trust-check.js';
 import { TrustMonitor } from '../../plugin/src/engine/rotation/trust-monitor.js';
 import type { MeshCertificate } from '../../plugin/src/engine/rotation/targets.js';
 import type { ClusterApi } from '../../plugin/src/engine/cluster-api.js';
@@ -28,7 +36,13 @@ function intermediate(cluster: string, under: 'old' | 'new'): string {
   let pem = interCache.get(k);
   if (!pem) {
     const [root, key] = under === 'old' ? [oldRoot, oldKey] : [newRoot, newKey];
-    pem = signIntermediate({ csrPem: createCsr({ privateKeyPem: interKey, subject: { O: 'mesh', OU: `${cluster}-${under}` }, hosts: [] }), issuerCertPem: root, issuerKeyPem: key, hosts: [], ttlDays: 5 });
+    pem = signIntermediate({
+      csrPem: createCsr({ privateKeyPem: interKey, subject: { O: 'mesh', OU: `${cluster}-${under}` }, hosts: [] }),
+      issuerCertPem: root,
+      issuerKeyPem: key,
+      hosts: [],
+      ttlDays: 5,
+    });
     interCache.set(k, pem);
   }
   return pem;
@@ -61,11 +75,22 @@ const STATES: { under: 'old' | 'new'; roots: ('old' | 'new')[] }[] = [
 class FakeMesh {
   readonly state = new Map<string, number | undefined>();
   readonly certs: MeshCertificate[];
-  constructor(readonly names: string[], initial: number | ((name: string) => number | undefined) = 0) {
+  constructor(
+    readonly names: string[],
+    initial: number | ((name: string) => number | undefined) = 0,
+  ) {
     for (const n of names) this.state.set(n, typeof initial === 'number' ? initial : initial(n));
     this.certs = names.map((name) => ({
-      cluster: { name, getSecret: async (ns: string, secret: string) => this.secret(name, ns, secret) } as unknown as ClusterApi,
-      ic: { apiVersion: 'x', kind: 'IssuedCertificate', metadata: { name: `ic-${name}`, namespace: 'istio-system' }, spec: { issuedCertificateSecret: { namespace: 'istio-system', name: 'cacerts' } } } as unknown as IssuedCertificate,
+      cluster: {
+        name,
+        getSecret: async (ns: string, secret: string) => this.secret(name, ns, secret),
+      } as unknown as ClusterApi,
+      ic: {
+        apiVersion: 'x',
+        kind: 'IssuedCertificate',
+        metadata: { name: `ic-${name}`, namespace: 'istio-system' },
+        spec: { issuedCertificateSecret: { namespace: 'istio-system', name: 'cacerts' } },
+      } as unknown as IssuedCertificate,
     }));
   }
   private secret(name: string, ns: string, secret: string) {
@@ -75,7 +100,10 @@ class FakeMesh {
     const ca = intermediate(name, st.under);
     const signer = st.under === 'old' ? oldRoot : newRoot;
     const roots = st.roots.map((r) => (r === 'old' ? oldRoot : newRoot));
-    return { metadata: { name: secret, namespace: ns }, data: { 'ca-cert.pem': b64(ca), 'cert-chain.pem': b64(ca + signer), 'root-cert.pem': b64(roots.join('')) } };
+    return {
+      metadata: { name: secret, namespace: ns },
+      data: { 'ca-cert.pem': b64(ca), 'cert-chain.pem': b64(ca + signer), 'root-cert.pem': b64(roots.join('')) },
+    };
   }
   cert(name: string): MeshCertificate {
     return this.certs[this.names.indexOf(name)]!;
@@ -89,7 +117,14 @@ class ReferenceMonitor {
   checks = 0;
   static async start(certs: MeshCertificate[]): Promise<ReferenceMonitor> {
     const m = new ReferenceMonitor();
-    const read = await Promise.all(certs.map((c) => readIssued([c]).then((r) => r[0], () => undefined)));
+    const read = await Promise.all(
+      certs.map((c) =>
+        readIssued([c]).then(
+          (r) => r[0],
+          () => undefined,
+        ),
+      ),
+    );
     for (const r of read) if (r) m.material.set(`${r.cluster}\u0000${r.secret}`, r);
     m.check('the step began');
     return m;
@@ -161,7 +196,9 @@ describe('TrustMonitor', () => {
     expect(mon.gap).toEqual({
       from: 'a',
       to: 'b',
-      error: expect.stringContaining('cluster "a"\'s intermediate (istio-system/cacerts) does not verify against cluster "b"\'s root-cert.pem: '),
+      error: expect.stringContaining(
+        'cluster "a"\'s intermediate (istio-system/cacerts) does not verify against cluster "b"\'s root-cert.pem: ',
+      ),
       after: 'cluster "b" was re-issued',
     });
     const first = mon.gap;
@@ -214,7 +251,11 @@ describe('checkTrust', () => {
   it('treats PEMs that differ only in whitespace as the same bundle and intermediate', async () => {
     const mesh = new FakeMesh(['x', 'y'], 1);
     const [x, y] = await readIssued(mesh.certs);
-    const spaced: IssuedMaterial = { ...y!, caCertPem: y!.caCertPem.replace(/\n/g, '\r\n'), rootPems: y!.rootPems.map((p) => `  ${p}\n\n`) };
+    const spaced: IssuedMaterial = {
+      ...y!,
+      caCertPem: y!.caCertPem.replace(/\n/g, '\r\n'),
+      rootPems: y!.rootPems.map((p) => `  ${p}\n\n`),
+    };
     expect(keyed(spaced).bundle).toBe(keyed(y!).bundle);
     expect(keyed(spaced).intermediate).toBe(keyed(y!).intermediate);
     expect(keyed(x!).intermediate).not.toBe(keyed(y!).intermediate);

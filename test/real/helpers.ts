@@ -3,7 +3,7 @@
 // made and whether RBAC allowed them.
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import type { Agent} from 'node:https';
+import type { Agent } from 'node:https';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -14,28 +14,59 @@ import { findBinaries, startKube, type Kube, type KubeOptions } from '../kube/in
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const KUBECTL = '/usr/bin/kubectl';
 
-export interface Run { code: number; stdout: string; stderr: string; ms: number }
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 /** A command with its exit code, never rejecting (a timeout is code 124 with a note on stderr). */
-export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<Run> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {},
+): Promise<Run> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const child = execFile(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd ?? REPO, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 32 << 20 }, (err, stdout, stderr) => {
-      const e = err as (Error & { code?: unknown; killed?: boolean }) | null;
-      const code = !e ? 0 : e.killed ? 124 : typeof e.code === 'number' ? e.code : 1;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) + (e?.killed ? `\n(killed after ${opts.timeoutMs ?? 60_000} ms)` : ''), ms: Date.now() - t0 });
-    });
+    const child = execFile(
+      cmd,
+      args,
+      { env: opts.env ?? process.env, cwd: opts.cwd ?? REPO, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 32 << 20 },
+      (err, stdout, stderr) => {
+        const e = err as (Error & { code?: unknown; killed?: boolean }) | null;
+        const code = !e ? 0 : e.killed ? 124 : typeof e.code === 'number' ? e.code : 1;
+        resolve({
+          code,
+          stdout: String(stdout),
+          stderr: String(stderr) + (e?.killed ? `\n(killed after ${opts.timeoutMs ?? 60_000} ms)` : ''),
+          ms: Date.now() - t0,
+        });
+      },
+    );
     child.stdin?.end(opts.input ?? '');
   });
 }
 
 /** kubectl with a kubeconfig (and optionally a context). */
-export function kubectl(kubeconfig: string, args: string[], opts: { context?: string; input?: string; timeoutMs?: number } = {}): Promise<Run> {
-  return run(KUBECTL, ['--kubeconfig', kubeconfig, ...(opts.context ? ['--context', opts.context] : []), ...args], opts);
+export function kubectl(
+  kubeconfig: string,
+  args: string[],
+  opts: { context?: string; input?: string; timeoutMs?: number } = {},
+): Promise<Run> {
+  return run(
+    KUBECTL,
+    ['--kubeconfig', kubeconfig, ...(opts.context ? ['--context', opts.context] : []), ...args],
+    opts,
+  );
 }
 
 /** kubectl that must succeed: its stdout. */
-export async function kubectlOk(kubeconfig: string, args: string[], opts: { context?: string; input?: string; timeoutMs?: number } = {}): Promise<string> {
+export async function kubectlOk(
+  kubeconfig: string,
+  args: string[],
+  opts: { context?: string; input?: string; timeoutMs?: number } = {},
+): Promise<string> {
   const r = await kubectl(kubeconfig, args, opts);
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
   return r.stdout;
@@ -43,13 +74,18 @@ export async function kubectlOk(kubeconfig: string, args: string[], opts: { cont
 
 /** Objects (JSON is YAML) applied through `kubectl apply -f -`. */
 export function applyObjects(kubeconfig: string, context: string, objects: object[]): Promise<string> {
-  return kubectlOk(kubeconfig, ['apply', '-f', '-'], { context, input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
+  return kubectlOk(kubeconfig, ['apply', '-f', '-'], {
+    context,
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+  });
 }
 
 /** Every document of a YAML manifest file. */
 export async function readManifest(path: string): Promise<Record<string, any>[]> {
   const text = await readFile(join(REPO, path), 'utf8');
-  return parseAllDocuments(text).map((d) => d.toJS()).filter(Boolean);
+  return parseAllDocuments(text)
+    .map((d) => d.toJS())
+    .filter(Boolean);
 }
 
 /** startKube, timed: the figure the report gives for "time to start the real cluster". */
@@ -58,7 +94,9 @@ export async function startTimed(opts: KubeOptions): Promise<{ kube: Kube; start
   const t0 = Date.now();
   const kube = await startKube({ timeoutMs: 120_000, ...opts });
   const startMs = Date.now() - t0;
-  process.stdout.write(`[real] ${opts.clusters.length} cluster(s) ${opts.clusters.join(',')} ready in ${(startMs / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `[real] ${opts.clusters.length} cluster(s) ${opts.clusters.join(',')} ready in ${(startMs / 1000).toFixed(1)} s\n`,
+  );
   return { kube, startMs };
 }
 
@@ -70,12 +108,15 @@ export async function startTimed(opts: KubeOptions): Promise<{ kube: Kube; start
  */
 export async function auditArgs(dir: string, users: string[]): Promise<string[]> {
   const policy = join(dir, 'audit-policy.yaml');
-  await writeFile(policy, JSON.stringify({
-    apiVersion: 'audit.k8s.io/v1',
-    kind: 'Policy',
-    omitStages: ['RequestReceived'],
-    rules: [{ level: 'Metadata', users }, { level: 'None' }],
-  }));
+  await writeFile(
+    policy,
+    JSON.stringify({
+      apiVersion: 'audit.k8s.io/v1',
+      kind: 'Policy',
+      omitStages: ['RequestReceived'],
+      rules: [{ level: 'Metadata', users }, { level: 'None' }],
+    }),
+  );
   return [`--audit-policy-file=${policy}`, '--audit-log-path=-', '--audit-log-format=json'];
 }
 
@@ -126,18 +167,25 @@ export async function auditedRequests(logFile: string, user?: string): Promise<A
 }
 
 /** "group resource verb" keys, as RBAC rules are read. */
-export const ruleKey = (group: string, resource: string, verb: string): string => `${group || 'core'} ${resource} ${verb}`;
+export const ruleKey = (group: string, resource: string, verb: string): string =>
+  `${group || 'core'} ${resource} ${verb}`;
 
 /** Every (group, resource, verb) a ClusterRole grants (no wildcards in ours). */
 export function grants(role: { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] }): Set<string> {
   const s = new Set<string>();
-  for (const r of role.rules) for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) s.add(ruleKey(g, res, v));
+  for (const r of role.rules)
+    for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) s.add(ruleKey(g, res, v));
   return s;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -147,7 +195,8 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
     await sleep(everyMs);
   }
 }
@@ -166,7 +215,15 @@ export function apiCall(agent: Agent, base: string, method: string, path: string
   return new Promise((resolve) => {
     const req = request(
       new URL(path, base),
-      { method, agent, timeout: 30_000, headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) } },
+      {
+        method,
+        agent,
+        timeout: 30_000,
+        headers: {
+          accept: 'application/json',
+          ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+        },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (d: Buffer) => chunks.push(d));

@@ -22,7 +22,12 @@ beforeAll(async () => {
   ({ kube } = await startTimed({ clusters: ['mgmt'], crds: false }));
   kc = kube.kubeconfigPath;
   const docs = parseAllDocuments(await ok(['kustomize', 'manifests/'])).map((d) => d.toJS());
-  rendered = docs.map((o: any) => ({ kind: o.kind, apiVersion: o.apiVersion, name: o.metadata.name, namespace: o.metadata.namespace }));
+  rendered = docs.map((o: any) => ({
+    kind: o.kind,
+    apiVersion: o.apiVersion,
+    name: o.metadata.name,
+    namespace: o.metadata.namespace,
+  }));
 }, 180_000);
 
 afterAll(async () => {
@@ -63,10 +68,14 @@ describe('kubectl apply -k manifests/ on a real control plane', () => {
     // NotFound for their namespace: kube-apiserver's behaviour, not a fault of the manifests.
     const r = await k(['apply', '-k', 'manifests/', '--dry-run=server']);
     const namespaced = rendered.filter((o) => o.namespace);
-    for (const o of rendered.filter((x) => !x.namespace)) expect(r.stdout).toContain(`${line(o)} created (server dry run)`);
+    for (const o of rendered.filter((x) => !x.namespace))
+      expect(r.stdout).toContain(`${line(o)} created (server dry run)`);
     const errors = r.stderr.trim().split('\n').filter(Boolean);
     expect(errors).toHaveLength(namespaced.length);
-    for (const e of errors) expect(e).toBe('Error from server (NotFound): error when creating "manifests/": namespaces "mesh-cert-system" not found');
+    for (const e of errors)
+      expect(e).toBe(
+        'Error from server (NotFound): error when creating "manifests/": namespaces "mesh-cert-system" not found',
+      );
     // nothing was written
     expect((await k(['get', 'namespace', 'mesh-cert-system'])).code).not.toBe(0);
     expect((await ok(['get', 'crd', '-o', 'name'])).trim()).toBe('');
@@ -86,7 +95,9 @@ describe('kubectl apply -k manifests/ on a real control plane', () => {
     let celRules = 0;
     for (const name of crds) {
       const crd = JSON.parse(await ok(['get', 'crd', name, '-o', 'json']));
-      const cond = Object.fromEntries((crd.status.conditions as { type: string; status: string }[]).map((c) => [c.type, c.status]));
+      const cond = Object.fromEntries(
+        (crd.status.conditions as { type: string; status: string }[]).map((c) => [c.type, c.status]),
+      );
       expect(cond, name).toMatchObject({ Established: 'True', NamesAccepted: 'True' });
       expect(cond.NonStructuralSchema, name).toBeUndefined();
       celRules += (JSON.stringify(crd.spec).match(/"x-kubernetes-validations"/g) ?? []).length;
@@ -107,38 +118,70 @@ describe('kubectl apply -k manifests/ on a real control plane', () => {
     const ns = JSON.parse(await ok(['get', 'namespace', 'mesh-cert-system', '-o', 'json']));
     expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
     for (const o of rendered.filter((x) => x.kind !== 'CustomResourceDefinition')) {
-      const args = ['get', `${o.kind.toLowerCase()}.${o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : ''}`.replace(/\.$/, ''), o.name, '-o', 'name'];
+      const args = [
+        'get',
+        `${o.kind.toLowerCase()}.${o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : ''}`.replace(/\.$/, ''),
+        o.name,
+        '-o',
+        'name',
+      ];
       expect((await k(o.namespace ? [...args, '-n', o.namespace] : args)).code, `${o.kind}/${o.name}`).toBe(0);
     }
     const vwc = JSON.parse(await ok(['get', 'validatingwebhookconfiguration', 'mesh-cert-webhook', '-o', 'json']));
     expect(vwc.webhooks.map((w: any) => [w.name, w.failurePolicy, w.clientConfig.service])).toEqual([
-      ['validate.mesh-cert.io', 'Ignore', { name: 'mesh-cert-webhook', namespace: 'mesh-cert-system', path: '/validate', port: 443 }],
+      [
+        'validate.mesh-cert.io',
+        'Ignore',
+        { name: 'mesh-cert-webhook', namespace: 'mesh-cert-system', path: '/validate', port: 443 },
+      ],
     ]);
     const mwc = JSON.parse(await ok(['get', 'mutatingwebhookconfiguration', 'mesh-cert-webhook', '-o', 'json']));
     expect(mwc.webhooks.map((w: any) => [w.name, w.failurePolicy])).toEqual([['mutate.mesh-cert.io', 'Ignore']]);
     // the Service got a cluster IP; the ServiceAccount is bound to the ClusterRole
     const svc = JSON.parse(await ok(['get', 'service', 'mesh-cert-webhook', '-n', 'mesh-cert-system', '-o', 'json']));
     expect(svc.spec.clusterIP).toMatch(/^10\.0\.0\.\d+$/);
-    const can = async (...args: string[]) => (await k(['auth', 'can-i', ...args, '--as', 'system:serviceaccount:mesh-cert-system:mesh-cert-webhook'])).stdout.trim();
+    const can = async (...args: string[]) =>
+      (
+        await k(['auth', 'can-i', ...args, '--as', 'system:serviceaccount:mesh-cert-system:mesh-cert-webhook'])
+      ).stdout.trim();
     expect(await can('watch', 'certificaterotations.certificates.mesh.gloo.solo.io')).toBe('yes');
     expect(await can('update', 'secrets/mesh-cert-webhook-certs', '-n', 'mesh-cert-system')).toBe('yes');
     expect(await can('patch', 'validatingwebhookconfigurations/mesh-cert-webhook')).toBe('yes');
     // the certificate Secret is shipped empty, for the webhook to fill
-    const secret = JSON.parse(await ok(['get', 'secret', 'mesh-cert-webhook-certs', '-n', 'mesh-cert-system', '-o', 'json']));
+    const secret = JSON.parse(
+      await ok(['get', 'secret', 'mesh-cert-webhook-certs', '-n', 'mesh-cert-system', '-o', 'json']),
+    );
     expect([secret.type, secret.data]).toEqual(['Opaque', undefined]);
   });
 
   it("the Deployment's pods pass the namespace's restricted Pod Security admission (they stay Pending: no kubelet)", async () => {
     // The ReplicaSet controller (kube-controller-manager) creates the pods; a pod template that
     // broke the `restricted` profile would be refused here (FailedCreate), not at run time.
-    const pods = await eventually('3 webhook pods created', async () => {
-      const list = JSON.parse(await ok(['get', 'pods', '-n', 'mesh-cert-system', '-l', 'app.kubernetes.io/name=mesh-cert-webhook', '-o', 'json']));
-      return list.items.length === 3 ? list.items : undefined;
-    }, 30_000);
+    const pods = await eventually(
+      '3 webhook pods created',
+      async () => {
+        const list = JSON.parse(
+          await ok([
+            'get',
+            'pods',
+            '-n',
+            'mesh-cert-system',
+            '-l',
+            'app.kubernetes.io/name=mesh-cert-webhook',
+            '-o',
+            'json',
+          ]),
+        );
+        return list.items.length === 3 ? list.items : undefined;
+      },
+      30_000,
+    );
     for (const p of pods) expect(p.status.phase).toBe('Pending');
     const events = await ok(['get', 'events', '-n', 'mesh-cert-system', '-o', 'json']);
     expect(JSON.parse(events).items.filter((e: any) => e.reason === 'FailedCreate')).toEqual([]);
-    const deploy = JSON.parse(await ok(['get', 'deployment', 'mesh-cert-webhook', '-n', 'mesh-cert-system', '-o', 'json']));
+    const deploy = JSON.parse(
+      await ok(['get', 'deployment', 'mesh-cert-webhook', '-n', 'mesh-cert-system', '-o', 'json']),
+    );
     expect(deploy.status.replicas).toBe(3);
     expect(deploy.status.readyReplicas ?? 0).toBe(0);
   });
@@ -151,14 +194,21 @@ describe('kubectl apply -k manifests/ on a real control plane', () => {
   });
 
   it('applying again changes nothing', async () => {
-    const before = JSON.parse(await ok(['get', 'poddisruptionbudget', 'mesh-cert-webhook', '-n', 'mesh-cert-system', '-o', 'json']));
+    const before = JSON.parse(
+      await ok(['get', 'poddisruptionbudget', 'mesh-cert-webhook', '-n', 'mesh-cert-system', '-o', 'json']),
+    );
     const r = await k(['apply', '-k', 'manifests/']);
     expect(r.code, r.stderr).toBe(0);
-    const changed = r.stdout.trim().split('\n').filter((l) => !l.endsWith(' unchanged'));
+    const changed = r.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => !l.endsWith(' unchanged'));
     // kubectl's client-side apply always re-sends a PodDisruptionBudget's selector (its patch
     // strategy is "replace") and so says "configured"; the object itself does not change.
     expect(changed.filter((l) => l !== 'poddisruptionbudget.policy/mesh-cert-webhook configured')).toEqual([]);
-    const after = JSON.parse(await ok(['get', 'poddisruptionbudget', 'mesh-cert-webhook', '-n', 'mesh-cert-system', '-o', 'json']));
+    const after = JSON.parse(
+      await ok(['get', 'poddisruptionbudget', 'mesh-cert-webhook', '-n', 'mesh-cert-system', '-o', 'json']),
+    );
     expect(after.metadata.generation).toBe(before.metadata.generation);
   });
 
@@ -179,11 +229,32 @@ describe('kubectl apply -k manifests/ on a real control plane', () => {
   it('re-applying keeps what the webhook wrote into its Secret and webhook configurations', async () => {
     // what the webhook's leader does once it runs (here by hand: no kubelet runs its pods)
     const data = { 'ca.crt': Buffer.from('a CA').toString('base64') };
-    await ok(['patch', 'secret', 'mesh-cert-webhook-certs', '-n', 'mesh-cert-system', '--type=merge', '-p', JSON.stringify({ data })]);
-    await ok(['patch', 'validatingwebhookconfiguration', 'mesh-cert-webhook', '--type=json', '-p', JSON.stringify([{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: data['ca.crt'] }])]);
+    await ok([
+      'patch',
+      'secret',
+      'mesh-cert-webhook-certs',
+      '-n',
+      'mesh-cert-system',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ data }),
+    ]);
+    await ok([
+      'patch',
+      'validatingwebhookconfiguration',
+      'mesh-cert-webhook',
+      '--type=json',
+      '-p',
+      JSON.stringify([{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: data['ca.crt'] }]),
+    ]);
     const r = await k(['apply', '-k', 'manifests/']);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(await ok(['get', 'secret', 'mesh-cert-webhook-certs', '-n', 'mesh-cert-system', '-o', 'json'])).data).toEqual(data);
-    expect(JSON.parse(await ok(['get', 'validatingwebhookconfiguration', 'mesh-cert-webhook', '-o', 'json'])).webhooks[0].clientConfig.caBundle).toBe(data['ca.crt']);
+    expect(
+      JSON.parse(await ok(['get', 'secret', 'mesh-cert-webhook-certs', '-n', 'mesh-cert-system', '-o', 'json'])).data,
+    ).toEqual(data);
+    expect(
+      JSON.parse(await ok(['get', 'validatingwebhookconfiguration', 'mesh-cert-webhook', '-o', 'json'])).webhooks[0]
+        .clientConfig.caBundle,
+    ).toBe(data['ca.crt']);
   });
 });

@@ -20,7 +20,19 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kube, KubeCluster, KubeUser } from '../kube/index.js';
-import { apiCall, applyObjects, auditArgs, freePort, auditedRequests, eventually, kubectlOk, readManifest, REPO, run, startTimed } from './helpers.js';
+import {
+  apiCall,
+  applyObjects,
+  auditArgs,
+  freePort,
+  auditedRequests,
+  eventually,
+  kubectlOk,
+  readManifest,
+  REPO,
+  run,
+  startTimed,
+} from './helpers.js';
 import { startWebhookProcess, webhookBundle, type WebhookProcess } from '../webhook/webhook-process.js';
 import { SERVING_CERTIFICATE_ANNOTATION } from '#schemas/src/annotations.js';
 
@@ -45,24 +57,50 @@ const ok = (args: string[], input?: string) => kubectlOk(kc, args, { input });
 const api = (method: string, path: string, body?: unknown) => apiCall(admin, cluster.url, method, path, body);
 
 /** A CertificateRequest the CRD admits and only the webhook refuses (its CSR is no PEM CSR). */
-const onlyTheWebhookRefuses = (name: string) => api('POST', `${API}/namespaces/default/certificaterequests?dryRun=All`, {
-  apiVersion: 'certificates.mesh.gloo.solo.io/v1', kind: 'CertificateRequest', metadata: { name, namespace: 'default' },
-  spec: { certificateSigningRequest: Buffer.from('not a certificate request').toString('base64') },
-});
-const valid = (name: string) => api('POST', `${API}/namespaces/default/issuedcertificates?dryRun=All`, {
-  apiVersion: 'certificates.mesh.gloo.solo.io/v1', kind: 'IssuedCertificate', metadata: { name, namespace: 'default' },
-  spec: { hosts: ['spiffe://cluster.local/ns/istio-system/sa/istiod'] },
-});
+const onlyTheWebhookRefuses = (name: string) =>
+  api('POST', `${API}/namespaces/default/certificaterequests?dryRun=All`, {
+    apiVersion: 'certificates.mesh.gloo.solo.io/v1',
+    kind: 'CertificateRequest',
+    metadata: { name, namespace: 'default' },
+    spec: { certificateSigningRequest: Buffer.from('not a certificate request').toString('base64') },
+  });
+const valid = (name: string) =>
+  api('POST', `${API}/namespaces/default/issuedcertificates?dryRun=All`, {
+    apiVersion: 'certificates.mesh.gloo.solo.io/v1',
+    kind: 'IssuedCertificate',
+    metadata: { name, namespace: 'default' },
+    spec: { hosts: ['spiffe://cluster.local/ns/istio-system/sa/istiod'] },
+  });
 const DENIED = 'admission webhook "validate.mesh-cert.io" denied the request';
 
 /** The webhook in self mode as the Deployment runs it, here with the ServiceAccount's identity. */
 async function startSelf(extra: string[] = []): Promise<WebhookProcess & { identity: string }> {
   const w = await startWebhookProcess([
-    '--tls-mode', 'self', '--kubeconfig', identity.kubeconfigPath, '--namespace', NS,
-    '--tls-secret', SECRET, '--service', 'mesh-cert-webhook', '--tls-san', '127.0.0.1',
-    '--validating-webhook-configuration', 'mesh-cert-webhook', '--mutating-webhook-configuration', 'mesh-cert-webhook',
-    '--leader-election-lease', 'mesh-cert-webhook-leader', '--cert-check-interval', '1s',
-    '--port', String(port), '--log-level', 'info', ...extra,
+    '--tls-mode',
+    'self',
+    '--kubeconfig',
+    identity.kubeconfigPath,
+    '--namespace',
+    NS,
+    '--tls-secret',
+    SECRET,
+    '--service',
+    'mesh-cert-webhook',
+    '--tls-san',
+    '127.0.0.1',
+    '--validating-webhook-configuration',
+    'mesh-cert-webhook',
+    '--mutating-webhook-configuration',
+    'mesh-cert-webhook',
+    '--leader-election-lease',
+    'mesh-cert-webhook-leader',
+    '--cert-check-interval',
+    '1s',
+    '--port',
+    String(port),
+    '--log-level',
+    'info',
+    ...extra,
   ]);
   webhooks.push(w);
   const id = /"identity":"([^"]+)"/.exec(w.output())?.[1];
@@ -72,25 +110,37 @@ async function startSelf(extra: string[] = []): Promise<WebhookProcess & { ident
 
 async function secretData(): Promise<Record<string, string>> {
   const s = JSON.parse(await ok(['get', 'secret', SECRET, '-n', NS, '-o', 'json']));
-  return Object.fromEntries(Object.entries((s.data ?? {}) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  return Object.fromEntries(
+    Object.entries((s.data ?? {}) as Record<string, string>).map(([k, v]) => [
+      k,
+      Buffer.from(v, 'base64').toString('utf8'),
+    ]),
+  );
 }
 
 async function validating(): Promise<{ failurePolicy: string; caBundle?: string }> {
   const v = JSON.parse(await ok(['get', 'validatingwebhookconfiguration', 'mesh-cert-webhook', '-o', 'json']));
   const w = v.webhooks[0];
-  return { failurePolicy: w.failurePolicy, caBundle: w.clientConfig.caBundle ? Buffer.from(w.clientConfig.caBundle, 'base64').toString('utf8') : undefined };
+  return {
+    failurePolicy: w.failurePolicy,
+    caBundle: w.clientConfig.caBundle ? Buffer.from(w.clientConfig.caBundle, 'base64').toString('utf8') : undefined,
+  };
 }
 
-const pems = (text: string | undefined): string[] => text?.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+const pems = (text: string | undefined): string[] =>
+  text?.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
 
 /** The certificate the webhook presents, by its SHA-256 fingerprint. */
 function servedFingerprint(): Promise<string> {
   return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'mesh-cert-webhook.mesh-cert-system.svc' }, () => {
-      const fp = s.getPeerCertificate().fingerprint256;
-      s.end();
-      resolve(fp);
-    });
+    const s = connect(
+      { host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'mesh-cert-webhook.mesh-cert-system.svc' },
+      () => {
+        const fp = s.getPeerCertificate().fingerprint256;
+        s.end();
+        resolve(fp);
+      },
+    );
     s.on('error', reject);
   });
 }
@@ -98,7 +148,15 @@ function servedFingerprint(): Promise<string> {
 /** The Secret back to what manifests/webhook ships (no data), and the configurations as shipped. */
 async function resetToShipped(): Promise<void> {
   const s = JSON.parse(await ok(['get', 'secret', SECRET, '-n', NS, '-o', 'json']));
-  await ok(['replace', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: SECRET, namespace: NS, resourceVersion: s.metadata.resourceVersion, labels: s.metadata.labels }, type: 'Opaque' }));
+  await ok(
+    ['replace', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: SECRET, namespace: NS, resourceVersion: s.metadata.resourceVersion, labels: s.metadata.labels },
+      type: 'Opaque',
+    }),
+  );
   await register();
 }
 
@@ -108,7 +166,8 @@ async function register(): Promise<void> {
     ...(await readManifest('manifests/webhook/validatingwebhookconfiguration.yaml')),
     ...(await readManifest('manifests/webhook/mutatingwebhookconfiguration.yaml')),
   ];
-  for (const c of configs) for (const w of c.webhooks) w.clientConfig = { url: `https://127.0.0.1:${port}${w.clientConfig.service.path}` };
+  for (const c of configs)
+    for (const w of c.webhooks) w.clientConfig = { url: `https://127.0.0.1:${port}${w.clientConfig.service.path}` };
   for (const c of configs) await ok(['delete', c.kind.toLowerCase(), c.metadata.name, '--ignore-not-found']);
   await applyObjects(kc, 'mgmt', configs);
 }
@@ -122,7 +181,15 @@ beforeAll(async () => {
   // the webhook as it ships: its bundle, built aside so webhook/dist is left to whoever runs it
   webhookBundle();
   // as shipped: the namespace, the RBAC and the empty certificate Secret
-  await ok(['apply', '-f', 'manifests/webhook/namespace.yaml', '-f', 'manifests/webhook/rbac.yaml', '-f', 'manifests/webhook/certificate-secret.yaml']);
+  await ok([
+    'apply',
+    '-f',
+    'manifests/webhook/namespace.yaml',
+    '-f',
+    'manifests/webhook/rbac.yaml',
+    '-f',
+    'manifests/webhook/certificate-secret.yaml',
+  ]);
   identity = await kube.mintUser({ cluster: 'mgmt', user: SA_USER, groups: SA_GROUPS });
   port = await freePort();
   await register();
@@ -142,10 +209,14 @@ describe("the webhook's own TLS on a real control plane, with the permissions of
     expect((await onlyTheWebhookRefuses('before')).status).toBe(201);
 
     const w = await startSelf();
-    const armed = await eventually('the validating webhook armed', async () => {
-      const v = await validating();
-      return v.failurePolicy === 'Fail' && v.caBundle ? v : undefined;
-    }, 30_000);
+    const armed = await eventually(
+      'the validating webhook armed',
+      async () => {
+        const v = await validating();
+        return v.failurePolicy === 'Fail' && v.caBundle ? v : undefined;
+      },
+      30_000,
+    );
     const data = await secretData();
     expect(Object.keys(data).sort()).toEqual(['ca-bundle.crt', 'ca.crt', 'ca.key', 'tls.crt', 'tls.key']);
     // the caBundle is the Secret's bundle: the one CA, ECDSA P-256, ten years; it signed the serving certificate
@@ -160,36 +231,61 @@ describe("the webhook's own TLS on a real control plane, with the permissions of
     const years = (x: X509Certificate) => (Date.parse(x.validTo) - Date.parse(x.validFrom)) / (365 * 86_400_000);
     expect(Math.round(years(ca))).toBe(10);
     expect(Math.round(years(serving))).toBe(1);
-    expect(serving.subjectAltName).toBe('DNS:mesh-cert-webhook, DNS:mesh-cert-webhook.mesh-cert-system, DNS:mesh-cert-webhook.mesh-cert-system.svc, DNS:mesh-cert-webhook.mesh-cert-system.svc.cluster.local, IP Address:127.0.0.1');
+    expect(serving.subjectAltName).toBe(
+      'DNS:mesh-cert-webhook, DNS:mesh-cert-webhook.mesh-cert-system, DNS:mesh-cert-webhook.mesh-cert-system.svc, DNS:mesh-cert-webhook.mesh-cert-system.svc.cluster.local, IP Address:127.0.0.1',
+    );
     expect(await servedFingerprint()).toBe(serving.fingerprint256);
     // the certificate it serves is published on both configurations, for `check` (no key in it)
     for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
-      const published = await eventually(`the serving certificate published on the ${kind}`, async () =>
-        JSON.parse(await ok(['get', kind, 'mesh-cert-webhook', '-o', 'json'])).metadata.annotations?.[SERVING_CERTIFICATE_ANNOTATION] as string | undefined, 15_000);
+      const published = await eventually(
+        `the serving certificate published on the ${kind}`,
+        async () =>
+          JSON.parse(await ok(['get', kind, 'mesh-cert-webhook', '-o', 'json'])).metadata.annotations?.[
+            SERVING_CERTIFICATE_ANNOTATION
+          ] as string | undefined,
+        15_000,
+      );
       expect(new X509Certificate(published).fingerprint256).toBe(serving.fingerprint256);
       expect(published).not.toContain('PRIVATE KEY');
     }
     // the mutating webhook got the same bundle and stays Ignore
-    const m = JSON.parse(await ok(['get', 'mutatingwebhookconfiguration', 'mesh-cert-webhook', '-o', 'json'])).webhooks[0];
-    expect([m.failurePolicy, Buffer.from(m.clientConfig.caBundle, 'base64').toString('utf8')]).toEqual(['Ignore', data['ca-bundle.crt']]);
+    const m = JSON.parse(await ok(['get', 'mutatingwebhookconfiguration', 'mesh-cert-webhook', '-o', 'json']))
+      .webhooks[0];
+    expect([m.failurePolicy, Buffer.from(m.clientConfig.caBundle, 'base64').toString('utf8')]).toEqual([
+      'Ignore',
+      data['ca-bundle.crt'],
+    ]);
 
     // kube-apiserver calls it with that trust: an object only the webhook refuses is denied, a valid one admitted
-    const denied = await eventually('a denial by the webhook', async () => {
-      const r = await onlyTheWebhookRefuses('after');
-      return r.status === 422 ? r : undefined;
-    }, 15_000);
+    const denied = await eventually(
+      'a denial by the webhook',
+      async () => {
+        const r = await onlyTheWebhookRefuses('after');
+        return r.status === 422 ? r : undefined;
+      },
+      15_000,
+    );
     expect(denied.message).toContain(DENIED);
     expect((await valid('after')).status).toBe(201);
 
     // a re-apply of the shipped configuration puts Ignore back: the webhook arms it again
-    await ok(['patch', 'validatingwebhookconfiguration', 'mesh-cert-webhook', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Ignore' }])]);
+    await ok([
+      'patch',
+      'validatingwebhookconfiguration',
+      'mesh-cert-webhook',
+      '--type=json',
+      '-p',
+      JSON.stringify([{ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Ignore' }]),
+    ]);
     await eventually('re-armed', async () => (await validating()).failurePolicy === 'Fail', 15_000);
 
     // every request it made was allowed, each of the kinds rbac.yaml names for it was used, and
     // its writes touched only its own objects, by name
     const reqs = (await auditedRequests(cluster.apiserverLog, SA_USER)).filter((r) => r.userAgent.includes(w.identity));
     expect(reqs.filter((r) => r.decision !== 'allow')).toEqual([]);
-    const seen = [...new Set(reqs.map((r) => `${r.verb} ${r.resource}.${r.apiGroup}${r.name ? ` ${r.name}` : ''}`))].sort();
+    const seen = [
+      ...new Set(reqs.map((r) => `${r.verb} ${r.resource}.${r.apiGroup}${r.name ? ` ${r.name}` : ''}`)),
+    ].sort();
     expect(seen).toEqual([
       'create leases.coordination.k8s.io mesh-cert-webhook-leader',
       'get leases.coordination.k8s.io mesh-cert-webhook-leader',
@@ -232,7 +328,9 @@ describe("the webhook's own TLS on a real control plane, with the permissions of
         if (pems((await validating()).caBundle).length === 2) bundleOfTwo = true;
       }
     }
-    process.stdout.write(`[real] self TLS renewal: ${writes} writes, ${served.size} serving certificates seen, ${cas.size} CAs, ${failures.length} failures\n`);
+    process.stdout.write(
+      `[real] self TLS renewal: ${writes} writes, ${served.size} serving certificates seen, ${cas.size} CAs, ${failures.length} failures\n`,
+    );
     expect(failures).toEqual([]);
     // the serving certificate was renewed (more than once), the CA too, with both CAs trusted during the overlap
     expect(served.size).toBeGreaterThanOrEqual(2);
@@ -240,7 +338,11 @@ describe("the webhook's own TLS on a real control plane, with the permissions of
     expect(bundleOfTwo).toBe(true);
     // and after the first CA expired, the bundle holds only the new one
     const last = await secretData();
-    await eventually('the expired CA dropped from the caBundle', async () => JSON.stringify(pems((await validating()).caBundle)) === JSON.stringify(pems(last['ca.crt'])), 10_000);
+    await eventually(
+      'the expired CA dropped from the caBundle',
+      async () => JSON.stringify(pems((await validating()).caBundle)) === JSON.stringify(pems(last['ca.crt'])),
+      10_000,
+    );
     expect(w.output()).toMatch(/serving certificate renewal/);
     expect(w.output()).toMatch(/CA renewal: made the next CA/);
     expect(w.output()).toMatch(/CA renewal: the next CA, trusted by the API server, takes over/);
@@ -252,7 +354,9 @@ describe("the webhook's own TLS on a real control plane, with the permissions of
     const since = (await auditedRequests(cluster.apiserverLog, SA_USER)).length;
     const a = await startSelf();
     const b = await startSelf(['--port', '0']);
-    const holder = async () => JSON.parse(await ok(['get', 'lease', 'mesh-cert-webhook-leader', '-n', NS, '-o', 'json'])).spec.holderIdentity as string;
+    const holder = async () =>
+      JSON.parse(await ok(['get', 'lease', 'mesh-cert-webhook-leader', '-n', NS, '-o', 'json'])).spec
+        .holderIdentity as string;
     await eventually('armed', async () => (await validating()).failurePolicy === 'Fail', 30_000);
     const leaderId = await holder();
     expect([a.identity, b.identity]).toContain(leaderId);
@@ -262,28 +366,49 @@ describe("the webhook's own TLS on a real control plane, with the permissions of
     for (const w of [leader, other]) {
       const port = Number(new URL(w.url).port);
       const fp = await new Promise<string>((resolve, reject) => {
-        const s = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => { resolve(s.getPeerCertificate().fingerprint256); s.end(); });
+        const s = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+          resolve(s.getPeerCertificate().fingerprint256);
+          s.end();
+        });
         s.on('error', reject);
       });
       expect(fp).toBe(serving.fingerprint256);
     }
     // a few more rounds of checks by both
-    await eventually('the other replica has read the Secret a few times', async () => {
-      const reqs = (await auditedRequests(cluster.apiserverLog, SA_USER)).slice(since);
-      return reqs.filter((r) => r.userAgent.includes(other.identity) && r.verb === 'get' && r.resource === 'secrets').length >= 3;
-    }, 20_000);
+    await eventually(
+      'the other replica has read the Secret a few times',
+      async () => {
+        const reqs = (await auditedRequests(cluster.apiserverLog, SA_USER)).slice(since);
+        return (
+          reqs.filter((r) => r.userAgent.includes(other.identity) && r.verb === 'get' && r.resource === 'secrets')
+            .length >= 3
+        );
+      },
+      20_000,
+    );
     const reqs = (await auditedRequests(cluster.apiserverLog, SA_USER)).slice(since);
-    const writes = (id: string) => reqs.filter((r) => r.userAgent.includes(id) && ['create', 'update', 'patch'].includes(r.verb));
-    expect(writes(leader.identity).map((r) => r.resource)).toEqual(expect.arrayContaining(['secrets', 'leases', 'validatingwebhookconfigurations', 'mutatingwebhookconfigurations']));
+    const writes = (id: string) =>
+      reqs.filter((r) => r.userAgent.includes(id) && ['create', 'update', 'patch'].includes(r.verb));
+    expect(writes(leader.identity).map((r) => r.resource)).toEqual(
+      expect.arrayContaining(['secrets', 'leases', 'validatingwebhookconfigurations', 'mutatingwebhookconfigurations']),
+    );
     // the other one may have tried to create the Lease first (refused: it exists), and wrote nothing
-    expect(writes(other.identity).filter((r) => !(r.verb === 'create' && r.resource === 'leases' && r.code === 409))).toEqual([]);
+    expect(
+      writes(other.identity).filter((r) => !(r.verb === 'create' && r.resource === 'leases' && r.code === 409)),
+    ).toEqual([]);
 
     await leader.stop();
     await eventually('the other replica holds the Lease', async () => (await holder()) === other.identity, 30_000);
-    await eventually('and writes: it renews the Lease', async () => {
-      const after = (await auditedRequests(cluster.apiserverLog, SA_USER)).slice(since);
-      return after.some((r) => r.userAgent.includes(other.identity) && r.verb === 'update' && r.resource === 'leases');
-    }, 15_000);
+    await eventually(
+      'and writes: it renews the Lease',
+      async () => {
+        const after = (await auditedRequests(cluster.apiserverLog, SA_USER)).slice(since);
+        return after.some(
+          (r) => r.userAgent.includes(other.identity) && r.verb === 'update' && r.resource === 'leases',
+        );
+      },
+      15_000,
+    );
     expect(other.output()).toContain('became the leader');
     await other.stop();
   }, 120_000);
@@ -297,31 +422,61 @@ describe("the webhook's own TLS on a real control plane, with the permissions of
     const setBundle = async (caFile: string) => {
       const caBundle = Buffer.from(await readFile(caFile)).toString('base64');
       for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
-        await ok(['patch', kind, 'mesh-cert-webhook', '--type=json', '-p', JSON.stringify([{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: caBundle }])]);
+        await ok([
+          'patch',
+          kind,
+          'mesh-cert-webhook',
+          '--type=json',
+          '-p',
+          JSON.stringify([{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: caBundle }]),
+        ]);
       }
     };
     // a CA that did not sign the served certificate: left unarmed, writes pass
     await setBundle(join(dir, 'other/ca.crt'));
     const since = (await auditedRequests(cluster.apiserverLog, SA_USER)).length;
     const w = await startWebhookProcess([
-      '--tls-cert-file', join(dir, 'files/tls.crt'), '--tls-private-key-file', join(dir, 'files/tls.key'),
-      '--kubeconfig', identity.kubeconfigPath, '--namespace', NS, '--validating-webhook-configuration', 'mesh-cert-webhook', '--mutating-webhook-configuration', 'mesh-cert-webhook',
-      '--cert-check-interval', '1s', '--port', String(port), '--log-level', 'info',
+      '--tls-cert-file',
+      join(dir, 'files/tls.crt'),
+      '--tls-private-key-file',
+      join(dir, 'files/tls.key'),
+      '--kubeconfig',
+      identity.kubeconfigPath,
+      '--namespace',
+      NS,
+      '--validating-webhook-configuration',
+      'mesh-cert-webhook',
+      '--mutating-webhook-configuration',
+      'mesh-cert-webhook',
+      '--cert-check-interval',
+      '1s',
+      '--port',
+      String(port),
+      '--log-level',
+      'info',
     ]);
     webhooks.push(w);
-    await eventually('a few checks of the configuration', async () => {
-      const reqs = (await auditedRequests(cluster.apiserverLog, SA_USER)).slice(since);
-      return reqs.filter((r) => r.verb === 'get' && r.resource === 'validatingwebhookconfigurations').length >= 3;
-    }, 30_000);
+    await eventually(
+      'a few checks of the configuration',
+      async () => {
+        const reqs = (await auditedRequests(cluster.apiserverLog, SA_USER)).slice(since);
+        return reqs.filter((r) => r.verb === 'get' && r.resource === 'validatingwebhookconfigurations').length >= 3;
+      },
+      30_000,
+    );
     expect((await validating()).failurePolicy).toBe('Ignore');
     expect((await onlyTheWebhookRefuses('unarmed')).status).toBe(201);
     // the right CA, as cert-manager's cainjector would put it: armed, and judged
     await setBundle(join(dir, 'files/ca.crt'));
     await eventually('armed', async () => (await validating()).failurePolicy === 'Fail', 30_000);
-    const denied = await eventually('a denial by the webhook', async () => {
-      const r = await onlyTheWebhookRefuses('armed');
-      return r.status === 422 ? r : undefined;
-    }, 15_000);
+    const denied = await eventually(
+      'a denial by the webhook',
+      async () => {
+        const r = await onlyTheWebhookRefuses('armed');
+        return r.status === 422 ? r : undefined;
+      },
+      15_000,
+    );
     expect(denied.message).toContain(DENIED);
     // it touched no Secret: files mode leaves the certificate to whoever made it
     const reqs = (await auditedRequests(cluster.apiserverLog, SA_USER)).slice(since);

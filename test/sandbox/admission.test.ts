@@ -16,21 +16,43 @@ beforeAll(async () => {
   c = sb.clusters.get('adm')!;
   expect((await raw(c, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', widgetCrd)).status).toBe(201);
 });
-afterAll(async () => { await sb?.stop(); await Promise.all(hooks.map((h) => h.close())); });
+afterAll(async () => {
+  await sb?.stop();
+  await Promise.all(hooks.map((h) => h.close()));
+});
 afterEach(async () => {
   for (const path of configs.splice(0)) await raw(c, 'DELETE', path);
 });
 
 type Kind = 'Mutating' | 'Validating';
-async function configure(kind: Kind, hook: TestWebhook, extra: Record<string, unknown> = {}, name = `${kind.toLowerCase()}.sandbox.test`): Promise<void> {
+async function configure(
+  kind: Kind,
+  hook: TestWebhook,
+  extra: Record<string, unknown> = {},
+  name = `${kind.toLowerCase()}.sandbox.test`,
+): Promise<void> {
   const plural = `${kind.toLowerCase()}webhookconfigurations`;
   const body = {
-    apiVersion: 'admissionregistration.k8s.io/v1', kind: `${kind}WebhookConfiguration`, metadata: { name: `${kind.toLowerCase()}-cfg` },
-    webhooks: [{
-      name, clientConfig: { url: hook.url, caBundle: hook.caBundle }, sideEffects: 'None', admissionReviewVersions: ['v1'],
-      rules: [{ apiGroups: [GROUP], apiVersions: ['v1'], resources: ['widgets'], operations: ['CREATE', 'UPDATE', 'DELETE'] }],
-      ...extra,
-    }],
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: `${kind}WebhookConfiguration`,
+    metadata: { name: `${kind.toLowerCase()}-cfg` },
+    webhooks: [
+      {
+        name,
+        clientConfig: { url: hook.url, caBundle: hook.caBundle },
+        sideEffects: 'None',
+        admissionReviewVersions: ['v1'],
+        rules: [
+          {
+            apiGroups: [GROUP],
+            apiVersions: ['v1'],
+            resources: ['widgets'],
+            operations: ['CREATE', 'UPDATE', 'DELETE'],
+          },
+        ],
+        ...extra,
+      },
+    ],
   };
   const r = await raw(c, 'POST', `/apis/admissionregistration.k8s.io/v1/${plural}`, body);
   expect(r.status, JSON.stringify(r.body)).toBe(201);
@@ -52,27 +74,52 @@ describe('admission webhooks', () => {
     await raw(c, 'DELETE', `${W}/r1`);
     const [create, update, del] = h.calls.map((x) => x.request);
     expect(create).toMatchObject({
-      kind: { group: GROUP, version: 'v1', kind: 'Widget' }, resource: { group: GROUP, version: 'v1', resource: 'widgets' },
-      requestKind: { kind: 'Widget' }, name: 'r1', namespace: 'default', operation: 'CREATE', dryRun: false,
-      userInfo: { username: 'sandbox-admin' }, oldObject: null, options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1' },
+      kind: { group: GROUP, version: 'v1', kind: 'Widget' },
+      resource: { group: GROUP, version: 'v1', resource: 'widgets' },
+      requestKind: { kind: 'Widget' },
+      name: 'r1',
+      namespace: 'default',
+      operation: 'CREATE',
+      dryRun: false,
+      userInfo: { username: 'sandbox-admin' },
+      oldObject: null,
+      options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1' },
     });
     expect(create.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(create.object.metadata).toMatchObject({ name: 'r1', generation: 1 });
-    expect(update).toMatchObject({ operation: 'UPDATE', dryRun: true, object: { spec: { size: 4 } }, oldObject: { spec: { size: 3 } }, options: { kind: 'UpdateOptions' } });
+    expect(update).toMatchObject({
+      operation: 'UPDATE',
+      dryRun: true,
+      object: { spec: { size: 4 } },
+      oldObject: { spec: { size: 3 } },
+      options: { kind: 'UpdateOptions' },
+    });
     expect(update.object.metadata.generation).toBe(2);
-    expect(del).toMatchObject({ operation: 'DELETE', object: null, oldObject: { metadata: { name: 'r1' } }, options: { kind: 'DeleteOptions' } });
+    expect(del).toMatchObject({
+      operation: 'DELETE',
+      object: null,
+      oldObject: { metadata: { name: 'r1' } },
+      options: { kind: 'DeleteOptions' },
+    });
     // dry run changed nothing
     expect(new Set(h.calls.map((x) => x.request.uid)).size).toBe(3);
   });
 
-  it('a denial reaches kubectl as kube-apiserver words it, with the webhook\'s code', async () => {
-    const h = await hook((req) => (req.object?.spec?.size === 7
-      ? { allowed: false, status: { code: 403, reason: 'Forbidden', message: 'size 7 is unlucky' } }
-      : { allowed: true }));
+  it("a denial reaches kubectl as kube-apiserver words it, with the webhook's code", async () => {
+    const h = await hook((req) =>
+      req.object?.spec?.size === 7
+        ? { allowed: false, status: { code: 403, reason: 'Forbidden', message: 'size 7 is unlucky' } }
+        : { allowed: true },
+    );
     await configure('Validating', h, {}, 'deny.sandbox.test');
     const r = await raw(c, 'POST', W, widget('lucky', 'default', { size: 7 }));
     expect(r.status).toBe(403);
-    expect(r.body).toMatchObject({ kind: 'Status', reason: 'Forbidden', code: 403, message: 'admission webhook "deny.sandbox.test" denied the request: size 7 is unlucky' });
+    expect(r.body).toMatchObject({
+      kind: 'Status',
+      reason: 'Forbidden',
+      code: 403,
+      message: 'admission webhook "deny.sandbox.test" denied the request: size 7 is unlucky',
+    });
     const k = kubectlFor(sb.kubeconfigPath);
     const out = await k(['apply', '-f', '-'], JSON.stringify(widget('lucky', 'default', { size: 7 })));
     expect(out.code).not.toBe(0);
@@ -87,8 +134,14 @@ describe('admission webhooks', () => {
 
   it('applies a mutating JSONPatch before schema validation and returns warnings as Warning headers', async () => {
     const m = await hook((req) => ({
-      allowed: true, warnings: ['size was clamped to 10'],
-      patch: b64(JSON.stringify([{ op: 'replace', path: '/spec/size', value: Math.min(req.object.spec.size, 10) }, { op: 'add', path: '/metadata/labels', value: { mutated: 'yes' } }])),
+      allowed: true,
+      warnings: ['size was clamped to 10'],
+      patch: b64(
+        JSON.stringify([
+          { op: 'replace', path: '/spec/size', value: Math.min(req.object.spec.size, 10) },
+          { op: 'add', path: '/metadata/labels', value: { mutated: 'yes' } },
+        ]),
+      ),
       patchType: 'JSONPatch',
     }));
     await configure('Mutating', m);
@@ -116,10 +169,24 @@ describe('admission webhooks', () => {
     await raw(c, 'POST', '/api/v1/namespaces', { metadata: { name: 'prod', labels: { env: 'prod' } } });
     for (const ns of ['default', 'prod']) {
       await raw(c, 'POST', `/apis/${GROUP}/v1/namespaces/${ns}/widgets`, widget('s', ns));
-      await raw(c, 'PATCH', `/apis/${GROUP}/v1/namespaces/${ns}/widgets/s`, { spec: { size: 2 } }, { contentType: 'application/merge-patch+json' });
-      await raw(c, 'PATCH', `/apis/${GROUP}/v1/namespaces/${ns}/widgets/s/status`, { status: { phase: 'New' } }, { contentType: 'application/merge-patch+json' });
+      await raw(
+        c,
+        'PATCH',
+        `/apis/${GROUP}/v1/namespaces/${ns}/widgets/s`,
+        { spec: { size: 2 } },
+        { contentType: 'application/merge-patch+json' },
+      );
+      await raw(
+        c,
+        'PATCH',
+        `/apis/${GROUP}/v1/namespaces/${ns}/widgets/s/status`,
+        { status: { phase: 'New' } },
+        { contentType: 'application/merge-patch+json' },
+      );
     }
-    expect(h.calls.map((x) => `${x.request.namespace} ${x.request.operation} ${x.request.subResource}`)).toEqual(['prod UPDATE status']);
+    expect(h.calls.map((x) => `${x.request.namespace} ${x.request.operation} ${x.request.subResource}`)).toEqual([
+      'prod UPDATE status',
+    ]);
   });
 
   it('evaluates matchConditions (CEL over object, oldObject, request) and objectSelector', async () => {
@@ -136,12 +203,27 @@ describe('admission webhooks', () => {
   });
 
   it('writes racing through admission: patches both apply (retried), the stale PUT gets 409', async () => {
-    const slow = await hook(async () => { await new Promise((r) => setTimeout(r, 150)); return { allowed: true }; });
+    const slow = await hook(async () => {
+      await new Promise((r) => setTimeout(r, 150));
+      return { allowed: true };
+    });
     await configure('Mutating', slow);
     expect((await raw(c, 'POST', W, widget('race', 'default', { size: 1 }))).status).toBe(201);
     const [a, b] = await Promise.all([
-      raw(c, 'PATCH', `${W}/race`, { metadata: { labels: { a: '1' } } }, { contentType: 'application/merge-patch+json' }),
-      raw(c, 'PATCH', `${W}/race`, { metadata: { labels: { b: '2' } } }, { contentType: 'application/merge-patch+json' }),
+      raw(
+        c,
+        'PATCH',
+        `${W}/race`,
+        { metadata: { labels: { a: '1' } } },
+        { contentType: 'application/merge-patch+json' },
+      ),
+      raw(
+        c,
+        'PATCH',
+        `${W}/race`,
+        { metadata: { labels: { b: '2' } } },
+        { contentType: 'application/merge-patch+json' },
+      ),
     ]);
     expect([a.status, b.status]).toEqual([200, 200]);
     expect((await raw(c, 'GET', `${W}/race`)).body.metadata.labels).toEqual({ a: '1', b: '2' });
@@ -156,7 +238,9 @@ describe('admission webhooks', () => {
     const r = await raw(c, 'POST', W, widget('t1'));
     expect(r.status).toBe(500);
     expect(r.body.reason).toBe('InternalError');
-    expect(r.body.message).toMatch(/^Internal error occurred: failed calling webhook "slow\.sandbox\.test": failed to call webhook: Post "https:\/\/127\.0\.0\.1:\d+\/admit\?timeout=1s": context deadline exceeded$/);
+    expect(r.body.message).toMatch(
+      /^Internal error occurred: failed calling webhook "slow\.sandbox\.test": failed to call webhook: Post "https:\/\/127\.0\.0\.1:\d+\/admit\?timeout=1s": context deadline exceeded$/,
+    );
     await raw(c, 'DELETE', configs.pop()!);
     await configure('Validating', slow, { timeoutSeconds: 1, failurePolicy: 'Ignore' }, 'slow.sandbox.test');
     expect((await raw(c, 'POST', W, widget('t2'))).status).toBe(201);
@@ -169,7 +253,10 @@ describe('admission webhooks', () => {
     expect((await raw(c, 'GET', `${W}/d1`)).status).toBe(404);
     await raw(c, 'DELETE', configs.pop()!);
     const bad = await raw(c, 'POST', '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations', {
-      metadata: { name: 'x' }, webhooks: [{ name: 'x.sandbox.test', clientConfig: { url: h.url }, sideEffects: 'Some', admissionReviewVersions: ['v1'] }],
+      metadata: { name: 'x' },
+      webhooks: [
+        { name: 'x.sandbox.test', clientConfig: { url: h.url }, sideEffects: 'Some', admissionReviewVersions: ['v1'] },
+      ],
     });
     expect(bad.status).toBe(422);
     expect(bad.body.message).toContain('webhooks[0].sideEffects: Unsupported value: "Some"');
@@ -182,7 +269,12 @@ describe('admission webhooks', () => {
   it('reaches a webhook configured with clientConfig.service through a route, verifying <svc>.<ns>.svc', async () => {
     const h = await hook(() => ({ allowed: false, status: { code: 422, message: 'routed and denied' } }));
     const { namespace, name } = TEST_WEBHOOK_SERVICE;
-    await configure('Validating', h, { clientConfig: { service: { namespace, name, path: '/validate', port: 443 }, caBundle: h.caBundle } }, 'svc.sandbox.test');
+    await configure(
+      'Validating',
+      h,
+      { clientConfig: { service: { namespace, name, path: '/validate', port: 443 }, caBundle: h.caBundle } },
+      'svc.sandbox.test',
+    );
     const unrouted = await raw(c, 'POST', W, widget('v1'));
     expect(unrouted.status).toBe(500);
     expect(unrouted.body.message).toContain(`service "${namespace}/${name}" is not routed in the sandbox`);
@@ -193,7 +285,12 @@ describe('admission webhooks', () => {
     // a Service whose certificate does not carry its DNS name fails TLS verification
     c.routeService('webhooks', 'other', Number(new URL(h.url).port));
     await raw(c, 'DELETE', configs.pop()!);
-    await configure('Validating', h, { clientConfig: { service: { namespace: 'webhooks', name: 'other', path: '/validate' }, caBundle: h.caBundle } }, 'svc.sandbox.test');
+    await configure(
+      'Validating',
+      h,
+      { clientConfig: { service: { namespace: 'webhooks', name: 'other', path: '/validate' }, caBundle: h.caBundle } },
+      'svc.sandbox.test',
+    );
     const wrongName = await raw(c, 'POST', W, widget('v2'));
     expect(wrongName.status).toBe(500);
     expect(wrongName.body.message).toMatch(/other\.webhooks\.svc/);

@@ -13,10 +13,20 @@ import type { KObject } from './store.js';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 
-interface Rule { apiGroups?: string[]; apiVersions?: string[]; resources?: string[]; operations?: string[]; scope?: string }
+interface Rule {
+  apiGroups?: string[];
+  apiVersions?: string[];
+  resources?: string[];
+  operations?: string[];
+  scope?: string;
+}
 export interface Webhook {
   name: string;
-  clientConfig: { url?: string; caBundle?: string; service?: { namespace: string; name: string; path?: string; port?: number } };
+  clientConfig: {
+    url?: string;
+    caBundle?: string;
+    service?: { namespace: string; name: string; path?: string; port?: number };
+  };
   rules?: Rule[];
   failurePolicy?: 'Fail' | 'Ignore';
   matchPolicy?: string;
@@ -43,9 +53,16 @@ export interface AdmissionAttributes {
   namespaceLabels?: Record<string, string>;
 }
 
-export interface AdmissionResult { object: KObject | null; warnings: string[] }
+export interface AdmissionResult {
+  object: KObject | null;
+  warnings: string[];
+}
 
-const USER = { username: 'sandbox-admin', uid: 'sandbox-admin-uid', groups: ['system:masters', 'system:authenticated'] };
+const USER = {
+  username: 'sandbox-admin',
+  uid: 'sandbox-admin-uid',
+  groups: ['system:masters', 'system:authenticated'],
+};
 
 const any = (list: string[] | undefined, v: string): boolean => !!list && (list.includes('*') || list.includes(v));
 
@@ -54,8 +71,14 @@ function ruleMatches(r: Rule, a: AdmissionAttributes): boolean {
   if (!any(r.operations, a.operation) || !any(r.apiGroups, res.group) || !any(r.apiVersions, res.version)) return false;
   const full = a.subResource ? `${res.plural}/${a.subResource}` : res.plural;
   const resources = r.resources ?? [];
-  const resOk = resources.some((x) => x === full || x === '*/*' || (x === '*' && !a.subResource)
-    || (a.subResource && x === `*/${a.subResource}`) || (!!a.subResource && x === `${res.plural}/*`));
+  const resOk = resources.some(
+    (x) =>
+      x === full ||
+      x === '*/*' ||
+      (x === '*' && !a.subResource) ||
+      (a.subResource && x === `*/${a.subResource}`) ||
+      (!!a.subResource && x === `${res.plural}/*`),
+  );
   if (!resOk) return false;
   const scope = r.scope ?? '*';
   return scope === '*' || (scope === 'Namespaced') === res.namespaced;
@@ -66,10 +89,17 @@ function conditionsHold(w: Webhook, a: AdmissionAttributes): boolean {
   if (!w.matchConditions?.length) return true;
   const res = a.resource;
   const ctx = {
-    object: a.object, oldObject: a.oldObject,
+    object: a.object,
+    oldObject: a.oldObject,
     request: {
-      kind: { group: res.group, version: res.version, kind: res.kind }, resource: { group: res.group, version: res.version, resource: res.plural },
-      subResource: a.subResource, name: a.name, namespace: a.namespace ?? '', operation: a.operation, userInfo: USER, dryRun: a.dryRun,
+      kind: { group: res.group, version: res.version, kind: res.kind },
+      resource: { group: res.group, version: res.version, resource: res.plural },
+      subResource: a.subResource,
+      name: a.name,
+      namespace: a.namespace ?? '',
+      operation: a.operation,
+      userInfo: USER,
+      dryRun: a.dryRun,
     },
   };
   for (const c of w.matchConditions) {
@@ -90,24 +120,45 @@ export function webhookMatches(w: Webhook, a: AdmissionAttributes): boolean {
   if ((a.resource.namespaced || isNs) && !labelSelectorMatcher(w.namespaceSelector)(a.namespaceLabels)) return false;
   const objSel = labelSelectorMatcher(w.objectSelector);
   // a null object (the old one on CREATE, the new one on DELETE) matches nothing
-  if (!((a.object && objSel(a.object.metadata.labels)) || (a.oldObject && objSel(a.oldObject.metadata.labels)))) return false;
+  if (!((a.object && objSel(a.object.metadata.labels)) || (a.oldObject && objSel(a.oldObject.metadata.labels))))
+    return false;
   return conditionsHold(w, a);
 }
 
-interface ReviewResponse { uid?: string; allowed?: boolean; patch?: string; patchType?: string | null; warnings?: string[]; status?: { code?: number; message?: string; reason?: string; details?: unknown; status?: string } }
-interface ReviewEnvelope { apiVersion?: unknown; kind?: unknown; response?: ReviewResponse }
+interface ReviewResponse {
+  uid?: string;
+  allowed?: boolean;
+  patch?: string;
+  patchType?: string | null;
+  warnings?: string[];
+  status?: { code?: number; message?: string; reason?: string; details?: unknown; status?: string };
+}
+interface ReviewEnvelope {
+  apiVersion?: unknown;
+  kind?: unknown;
+  response?: ReviewResponse;
+}
 
 /** Node's connection errors in the words of Go's net/http client, as kube-apiserver reports them. */
 function goNetError(e: NodeJS.ErrnoException & { address?: string; port?: number }, url: URL): string {
   const hostPort = `${url.hostname}:${url.port || 443}`;
   switch (e.code) {
-    case 'ECONNREFUSED': return `dial tcp ${e.address ?? url.hostname}:${e.port ?? (url.port || 443)}: connect: connection refused`;
-    case 'ECONNRESET': return `read tcp ${hostPort}: read: connection reset by peer`;
-    case 'ENOTFOUND': case 'EAI_AGAIN': return `dial tcp: lookup ${url.hostname}: no such host`;
-    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE': case 'SELF_SIGNED_CERT_IN_CHAIN': case 'DEPTH_ZERO_SELF_SIGNED_CERT': case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'ECONNREFUSED':
+      return `dial tcp ${e.address ?? url.hostname}:${e.port ?? (url.port || 443)}: connect: connection refused`;
+    case 'ECONNRESET':
+      return `read tcp ${hostPort}: read: connection reset by peer`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `dial tcp: lookup ${url.hostname}: no such host`;
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
       return 'tls: failed to verify certificate: x509: certificate signed by unknown authority';
-    case 'CERT_HAS_EXPIRED': return 'tls: failed to verify certificate: x509: certificate has expired or is not yet valid';
-    default: return e.message;
+    case 'CERT_HAS_EXPIRED':
+      return 'tls: failed to verify certificate: x509: certificate has expired or is not yet valid';
+    default:
+      return e.message;
   }
 }
 
@@ -115,13 +166,25 @@ function review(_w: Webhook, a: AdmissionAttributes, obj: KObject | null): Recor
   const res = a.resource;
   const gvk = { group: res.group, version: res.version, kind: res.kind };
   const gvr = { group: res.group, version: res.version, resource: res.plural };
-  const optionsKind = a.operation === 'CREATE' ? 'CreateOptions' : a.operation === 'UPDATE' ? 'UpdateOptions' : 'DeleteOptions';
+  const optionsKind =
+    a.operation === 'CREATE' ? 'CreateOptions' : a.operation === 'UPDATE' ? 'UpdateOptions' : 'DeleteOptions';
   return {
-    apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
     request: {
-      uid: randomUUID(), kind: gvk, resource: gvr, ...(a.subResource ? { subResource: a.subResource, requestSubResource: a.subResource } : {}),
-      requestKind: gvk, requestResource: gvr, name: a.name, ...(a.namespace ? { namespace: a.namespace } : {}),
-      operation: a.operation, userInfo: USER, object: obj, oldObject: a.oldObject, dryRun: a.dryRun,
+      uid: randomUUID(),
+      kind: gvk,
+      resource: gvr,
+      ...(a.subResource ? { subResource: a.subResource, requestSubResource: a.subResource } : {}),
+      requestKind: gvk,
+      requestResource: gvr,
+      name: a.name,
+      ...(a.namespace ? { namespace: a.namespace } : {}),
+      operation: a.operation,
+      userInfo: USER,
+      object: obj,
+      oldObject: a.oldObject,
+      dryRun: a.dryRun,
       options: { kind: optionsKind, apiVersion: 'meta.k8s.io/v1', ...a.options },
     },
   };
@@ -130,14 +193,20 @@ function review(_w: Webhook, a: AdmissionAttributes, obj: KObject | null): Recor
 class CallError extends Error {}
 
 /** Where a webhook is reached: its url, or a Service routed to a loopback port (TLS name `<svc>.<ns>.svc`, as the apiserver dials it). */
-function target(w: Webhook, src: WebhookSource): { url: URL; connect?: { hostname: string; port: number; servername: string } } {
+function target(
+  w: Webhook,
+  src: WebhookSource,
+): { url: URL; connect?: { hostname: string; port: number; servername: string } } {
   if (w.clientConfig.url) return { url: new URL(w.clientConfig.url) };
   const svc = w.clientConfig.service;
   if (!svc) throw new CallError('failed to call webhook: clientConfig has neither url nor service');
   const host = `${svc.name}.${svc.namespace}.svc`;
   const url = new URL(`https://${host}:${svc.port ?? 443}${svc.path ?? '/'}`);
   const port = src.servicePort(svc.namespace, svc.name, svc.port ?? 443);
-  if (port === undefined) throw new CallError(`failed to call webhook: Post "${url.toString()}": service "${svc.namespace}/${svc.name}" is not routed in the sandbox (route it with --service ${svc.namespace}/${svc.name}=PORT)`);
+  if (port === undefined)
+    throw new CallError(
+      `failed to call webhook: Post "${url.toString()}": service "${svc.namespace}/${svc.name}" is not routed in the sandbox (route it with --service ${svc.namespace}/${svc.name}=PORT)`,
+    );
   return { url, connect: { hostname: '127.0.0.1', port, servername: host } };
 }
 
@@ -149,28 +218,56 @@ function post(w: Webhook, src: WebhookSource, body: Record<string, unknown>): Pr
   const payload = JSON.stringify(body);
   const ca = w.clientConfig.caBundle ? Buffer.from(w.clientConfig.caBundle, 'base64').toString('utf8') : undefined;
   return new Promise((resolve, reject) => {
-    const req = request(url, {
-      method: 'POST', ca, timeout: timeoutS * 1000, ...(connect ?? {}),
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json, */*', 'Content-Length': Buffer.byteLength(payload) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        clearTimeout(timer);
-        const text = Buffer.concat(chunks).toString('utf8');
-        if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) { reject(new CallError(`failed to call webhook: the server responded with the status code ${res.statusCode}: ${text.slice(0, 200)}`)); return; }
-        try {
-          const parsed = JSON.parse(text) as ReviewEnvelope;
-          if (!parsed || typeof parsed !== 'object') throw new Error('the body is not an object');
-          resolve(parsed);
-        } catch (e) { reject(new CallError(`failed to call webhook: ${(e as Error).message}`)); }
-      });
-      res.on('error', (e) => { clearTimeout(timer); reject(new CallError(`failed to call webhook: ${e.message}`)); });
-    });
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        ca,
+        timeout: timeoutS * 1000,
+        ...(connect ?? {}),
+        headers: {
+          'Content-Type': 'application/json',
+          Accept: 'application/json, */*',
+          'Content-Length': Buffer.byteLength(payload),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          clearTimeout(timer);
+          const text = Buffer.concat(chunks).toString('utf8');
+          if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) {
+            reject(
+              new CallError(
+                `failed to call webhook: the server responded with the status code ${res.statusCode}: ${text.slice(0, 200)}`,
+              ),
+            );
+            return;
+          }
+          try {
+            const parsed = JSON.parse(text) as ReviewEnvelope;
+            if (!parsed || typeof parsed !== 'object') throw new Error('the body is not an object');
+            resolve(parsed);
+          } catch (e) {
+            reject(new CallError(`failed to call webhook: ${(e as Error).message}`));
+          }
+        });
+        res.on('error', (e) => {
+          clearTimeout(timer);
+          reject(new CallError(`failed to call webhook: ${e.message}`));
+        });
+      },
+    );
     // a whole-call deadline, as the apiserver's context timeout (the socket timeout is only idle time)
-    const timer = setTimeout(() => { req.destroy(new CallError(`failed to call webhook: ${shown}: context deadline exceeded`)); }, timeoutS * 1000);
+    const timer = setTimeout(() => {
+      req.destroy(new CallError(`failed to call webhook: ${shown}: context deadline exceeded`));
+    }, timeoutS * 1000);
     req.on('timeout', () => req.destroy(new CallError(`failed to call webhook: ${shown}: context deadline exceeded`)));
-    req.on('error', (e) => { clearTimeout(timer); reject(e instanceof CallError ? e : new CallError(`failed to call webhook: ${shown}: ${goNetError(e, url)}`)); });
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e instanceof CallError ? e : new CallError(`failed to call webhook: ${shown}: ${goNetError(e, url)}`));
+    });
     req.end(payload);
   });
 }
@@ -179,21 +276,34 @@ function post(w: Webhook, src: WebhookSource, body: Record<string, unknown>): Pr
 function denial(name: string, st: ReviewResponse['status']): ApiError {
   const deniedBy = `admission webhook "${name}" denied the request`;
   const code = st?.code && st.code >= 400 ? st.code : 400;
-  const msg = st?.message ? `${deniedBy}: ${st.message}` : st?.reason ? `${deniedBy}: ${st.reason}` : `${deniedBy} without explanation`;
+  const msg = st?.message
+    ? `${deniedBy}: ${st.message}`
+    : st?.reason
+      ? `${deniedBy}: ${st.reason}`
+      : `${deniedBy} without explanation`;
   return new ApiError(code, st?.reason ?? '', msg, st?.details as never);
 }
 
 /** VerifyAdmissionResponse for v1 reviews. */
 function verify(env: ReviewEnvelope, uid: string, mutating: boolean): ReviewResponse {
   // the answer is decoded into a v1 AdmissionReview: a v1beta1 one does not convert
-  if (env.apiVersion === 'admission.k8s.io/v1beta1' && env.kind === 'AdmissionReview') throw new CallError('failed to call webhook: converting (v1beta1.AdmissionReview) to (v1.AdmissionReview): unknown conversion');
+  if (env.apiVersion === 'admission.k8s.io/v1beta1' && env.kind === 'AdmissionReview')
+    throw new CallError(
+      'failed to call webhook: converting (v1beta1.AdmissionReview) to (v1.AdmissionReview): unknown conversion',
+    );
   const r = env.response;
   if (!r) throw new Error('webhook response was absent');
-  if ((r.uid ?? '') !== uid) throw new Error(`expected response.uid=${JSON.stringify(uid)}, got ${JSON.stringify(r.uid ?? '')}`);
-  const [group, version] = typeof env.apiVersion === 'string' && env.apiVersion.includes('/') ? env.apiVersion.split('/') : ['', typeof env.apiVersion === 'string' ? env.apiVersion : ''];
+  if ((r.uid ?? '') !== uid)
+    throw new Error(`expected response.uid=${JSON.stringify(uid)}, got ${JSON.stringify(r.uid ?? '')}`);
+  const [group, version] =
+    typeof env.apiVersion === 'string' && env.apiVersion.includes('/')
+      ? env.apiVersion.split('/')
+      : ['', typeof env.apiVersion === 'string' ? env.apiVersion : ''];
   const kind = typeof env.kind === 'string' ? env.kind : '';
   if (env.apiVersion !== 'admission.k8s.io/v1' || kind !== 'AdmissionReview') {
-    throw new Error(`expected webhook response of admission.k8s.io/v1, Kind=AdmissionReview, got ${group}/${version}, Kind=${kind}`);
+    throw new Error(
+      `expected webhook response of admission.k8s.io/v1, Kind=AdmissionReview, got ${group}/${version}, Kind=${kind}`,
+    );
   }
   const hasPatch = typeof r.patch === 'string' && r.patch.length > 0;
   const hasType = r.patchType !== undefined && r.patchType !== null;
@@ -208,7 +318,13 @@ function verify(env: ReviewEnvelope, uid: string, mutating: boolean): ReviewResp
   return r;
 }
 
-async function call(w: Webhook, src: WebhookSource, a: AdmissionAttributes, obj: KObject | null, mutating: boolean): Promise<{ patched?: KObject; warnings: string[] } | undefined> {
+async function call(
+  w: Webhook,
+  src: WebhookSource,
+  a: AdmissionAttributes,
+  obj: KObject | null,
+  mutating: boolean,
+): Promise<{ patched?: KObject; warnings: string[] } | undefined> {
   if (a.dryRun && !['None', 'NoneOnDryRun'].includes(w.sideEffects ?? 'Unknown')) {
     throw badRequest(`admission webhook "${w.name}" does not support dry run`);
   }
@@ -217,7 +333,9 @@ async function call(w: Webhook, src: WebhookSource, a: AdmissionAttributes, obj:
   let resp: ReviewResponse;
   try {
     const env = await post(w, src, body);
-    try { resp = verify(env, uid, mutating); } catch (e) {
+    try {
+      resp = verify(env, uid, mutating);
+    } catch (e) {
       if (e instanceof CallError) throw e;
       throw new CallError(`received invalid webhook response: ${(e as Error).message}`);
     }
@@ -229,17 +347,34 @@ async function call(w: Webhook, src: WebhookSource, a: AdmissionAttributes, obj:
   if (!resp.allowed) throw Object.assign(denial(w.name, resp.status), { warnings });
   if (resp.patch && mutating) {
     let ops: unknown;
-    try { ops = JSON.parse(Buffer.from(resp.patch, 'base64').toString('utf8')); } catch (e) {
+    try {
+      ops = JSON.parse(Buffer.from(resp.patch, 'base64').toString('utf8'));
+    } catch (e) {
       if ((w.failurePolicy ?? 'Fail') === 'Ignore') return { warnings };
-      throw Object.assign(internal(`failed calling webhook "${w.name}": received undecodable patch in webhook response: ${(e as Error).message}`), { warnings });
+      throw Object.assign(
+        internal(
+          `failed calling webhook "${w.name}": received undecodable patch in webhook response: ${(e as Error).message}`,
+        ),
+        { warnings },
+      );
     }
     if (!Array.isArray(ops) || !ops.length) return { warnings };
-    if (!obj) throw Object.assign(internal(`admission webhook "${w.name}" attempted to modify the object, which is not supported for this operation`), { warnings });
+    if (!obj)
+      throw Object.assign(
+        internal(
+          `admission webhook "${w.name}" attempted to modify the object, which is not supported for this operation`,
+        ),
+        { warnings },
+      );
     if (resp.patchType !== 'JSONPatch') {
       if ((w.failurePolicy ?? 'Fail') === 'Ignore') return { warnings };
-      throw Object.assign(internal(`failed calling webhook "${w.name}": unsupported patch type "${resp.patchType}"`), { warnings });
+      throw Object.assign(internal(`failed calling webhook "${w.name}": unsupported patch type "${resp.patchType}"`), {
+        warnings,
+      });
     }
-    try { return { patched: jsonPatch(obj as unknown as Json, ops) as unknown as KObject, warnings }; } catch (e) {
+    try {
+      return { patched: jsonPatch(obj as unknown as Json, ops) as unknown as KObject, warnings };
+    } catch (e) {
       if (e instanceof JsonPatchError) throw Object.assign(internalPlain(e.message), { warnings });
       throw e;
     }
@@ -280,7 +415,7 @@ export async function validate(src: WebhookSource, a: AdmissionAttributes): Prom
   const warnings: string[] = [];
   for (const r of results) {
     if (r.status === 'fulfilled') warnings.push(...(r.value?.warnings ?? []));
-    else warnings.push(...(((r.reason as { warnings?: string[] }).warnings) ?? []));
+    else warnings.push(...((r.reason as { warnings?: string[] }).warnings ?? []));
   }
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw Object.assign(failed.reason as Error, { warnings });

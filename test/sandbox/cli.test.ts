@@ -15,8 +15,12 @@ const TSX = join(REPO, 'node_modules/.bin/tsx');
 function start(args: string[]): { child: ReturnType<typeof spawn>; out: () => string; exit: Promise<number | null> } {
   const child = spawn(TSX, ['test/sandbox/main.ts', ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   return { child, out: () => out, exit };
 }
@@ -27,15 +31,25 @@ describe('npm run sandbox', () => {
     const kubeconfig = join(dir, 'kc.yaml');
     const p = start(['--clusters', 'mgmt,cluster1,cluster2', '--kubeconfig', kubeconfig]);
     await new Promise<void>((res, rej) => {
-      const t = setInterval(() => { if (p.out().includes('ready')) { clearInterval(t); res(); } }, 50);
-      void p.exit.then((code) => { clearInterval(t); rej(new Error(`exited ${code}: ${p.out()}`)); });
+      const t = setInterval(() => {
+        if (p.out().includes('ready')) {
+          clearInterval(t);
+          res();
+        }
+      }, 50);
+      void p.exit.then((code) => {
+        clearInterval(t);
+        rej(new Error(`exited ${code}: ${p.out()}`));
+      });
     });
     const kc = parse(readFileSync(kubeconfig, 'utf8'));
     expect(kc.contexts.map((c: { name: string }) => c.name)).toEqual(['mgmt', 'cluster1', 'cluster2']);
     expect(kc['current-context']).toBe('mgmt');
     const k = kubectlFor(kubeconfig);
     const crds = await k(['--context', 'cluster2', 'get', 'crd', '-o', 'name']);
-    expect(crds.stdout).toContain('customresourcedefinition.apiextensions.k8s.io/issuedcertificates.certificates.mesh.gloo.solo.io');
+    expect(crds.stdout).toContain(
+      'customresourcedefinition.apiextensions.k8s.io/issuedcertificates.certificates.mesh.gloo.solo.io',
+    );
     p.child.kill('SIGTERM');
     expect(await p.exit).toBe(0);
     expect(p.out()).toContain('SIGTERM, stopping');
@@ -46,7 +60,14 @@ describe('npm run sandbox', () => {
   it('--no-crds starts without CRDs; bad arguments exit 2 naming the problem', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sandbox-cli-'));
     const p = start(['--clusters', 'solo', '--kubeconfig', join(dir, 'kc'), '--no-crds']);
-    await new Promise<void>((res) => { const t = setInterval(() => { if (p.out().includes('ready')) { clearInterval(t); res(); } }, 50); });
+    await new Promise<void>((res) => {
+      const t = setInterval(() => {
+        if (p.out().includes('ready')) {
+          clearInterval(t);
+          res();
+        }
+      }, 50);
+    });
     const crds = await kubectlFor(join(dir, 'kc'))(['get', 'crd']);
     expect(crds.stderr).toContain('No resources found');
     p.child.kill('SIGINT');

@@ -27,7 +27,13 @@ export function apiStatus(err: unknown): { code?: number; reason?: string; messa
   const e = err as { code?: number; body?: unknown };
   if (typeof e?.code !== 'number') return undefined;
   let body = e.body;
-  if (typeof body === 'string') { try { body = JSON.parse(body); } catch { /* not JSON */ } }
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      /* not JSON */
+    }
+  }
   const b = (body ?? {}) as { code?: number; reason?: string; message?: string };
   return { code: b.code ?? e.code, reason: b.reason, message: b.message };
 }

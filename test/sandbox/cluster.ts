@@ -9,7 +9,10 @@ import { createHandler, type RequestRecord } from './server.js';
 import type { ServingCert } from './tls.js';
 
 export interface SandboxCluster {
-  name: string; url: string; caPem: string; token: string;
+  name: string;
+  url: string;
+  caPem: string;
+  token: string;
   /** Faults from now on (replacing earlier ones); which requests fail is drawn from a seeded generator (opts.seed, default 1). */
   setFaults(f: Fault[], opts?: FaultOptions): void;
   clearFaults(): void;
@@ -29,9 +32,14 @@ export interface SandboxCluster {
   start(): Promise<void>;
 }
 
-export interface ClusterOptions { bookmarkIntervalMs?: number; port?: number }
+export interface ClusterOptions {
+  bookmarkIntervalMs?: number;
+  port?: number;
+}
 
-export interface PodReplacementOptions { readyAfterMs?: number }
+export interface PodReplacementOptions {
+  readyAfterMs?: number;
+}
 
 export class Cluster implements SandboxCluster {
   readonly api: ClusterApi;
@@ -44,17 +52,31 @@ export class Cluster implements SandboxCluster {
   private readonly sockets = new Set<Socket>();
   private readonly watches = new Set<() => void>();
 
-  constructor(readonly name: string, private readonly tls: ServingCert, private readonly opts: ClusterOptions = {}) {
+  constructor(
+    readonly name: string,
+    private readonly tls: ServingCert,
+    private readonly opts: ClusterOptions = {},
+  ) {
     this.api = new ClusterApi(name, tls.caPem);
     this.port = opts.port ?? 0;
   }
 
-  get url(): string { return `https://127.0.0.1:${this.port}`; }
-  get caPem(): string { return this.tls.caPem; }
-  get running(): boolean { return !!this.server; }
+  get url(): string {
+    return `https://127.0.0.1:${this.port}`;
+  }
+  get caPem(): string {
+    return this.tls.caPem;
+  }
+  get running(): boolean {
+    return !!this.server;
+  }
 
-  setFaults(f: Fault[], opts?: FaultOptions): void { this.faults.set(f, opts); }
-  clearFaults(): void { this.faults.clear(); }
+  setFaults(f: Fault[], opts?: FaultOptions): void {
+    this.faults.set(f, opts);
+  }
+  clearFaults(): void {
+    this.faults.clear();
+  }
   replaceDeletedPods(opts: PodReplacementOptions | false): void {
     this.api.pods.config = opts ? { readyAfterMs: opts.readyAfterMs ?? 200 } : undefined;
   }
@@ -64,15 +86,29 @@ export class Cluster implements SandboxCluster {
 
   async start(): Promise<void> {
     if (this.server) return;
-    const server = createServer({ cert: this.tls.certPem, key: this.tls.keyPem }, createHandler({
-      api: this.api, token: this.token, faults: this.faults, address: () => `127.0.0.1:${this.port}`,
-      watches: this.watches, bookmarkIntervalMs: this.opts.bookmarkIntervalMs ?? 5000, requests: this.requests,
-    }));
+    const server = createServer(
+      { cert: this.tls.certPem, key: this.tls.keyPem },
+      createHandler({
+        api: this.api,
+        token: this.token,
+        faults: this.faults,
+        address: () => `127.0.0.1:${this.port}`,
+        watches: this.watches,
+        bookmarkIntervalMs: this.opts.bookmarkIntervalMs ?? 5000,
+        requests: this.requests,
+      }),
+    );
     server.keepAliveTimeout = 30_000;
-    server.on('connection', (s: Socket) => { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); });
+    server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+      server.listen(this.port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
     this.port = (server.address() as { port: number }).port;
     this.server = server;

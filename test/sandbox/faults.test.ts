@@ -15,7 +15,9 @@ beforeAll(async () => {
   c = sb.clusters.get('f')!;
   await raw(c, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'cm' }, data: { a: '1' } });
 });
-afterAll(async () => { await sb?.stop(); });
+afterAll(async () => {
+  await sb?.stop();
+});
 
 describe('faults', () => {
   it('answers 409 Conflict naming the resource from the path', async () => {
@@ -24,7 +26,11 @@ describe('faults', () => {
     expect(got.status).toBe(200);
     const put = await raw(c, 'PUT', '/api/v1/namespaces/default/configmaps/cm', got.body);
     expect(put.status).toBe(409);
-    expect(put.body).toMatchObject({ reason: 'Conflict', message: 'Operation cannot be fulfilled on configmaps "cm": the object has been modified; please apply your changes to the latest version and try again' });
+    expect(put.body).toMatchObject({
+      reason: 'Conflict',
+      message:
+        'Operation cannot be fulfilled on configmaps "cm": the object has been modified; please apply your changes to the latest version and try again',
+    });
     c.clearFaults();
     expect((await raw(c, 'PUT', '/api/v1/namespaces/default/configmaps/cm', got.body)).status).toBe(200);
   });
@@ -49,7 +55,9 @@ describe('faults', () => {
     const order: string[] = [];
     await Promise.all([
       raw(c, 'GET', '/api/v1/namespaces/default/secrets').then(() => order.push('delayed')),
-      new Promise((r) => setTimeout(r, 20)).then(() => raw(c, 'GET', '/api/v1/namespaces/default/configmaps')).then(() => order.push('prompt')),
+      new Promise((r) => setTimeout(r, 20))
+        .then(() => raw(c, 'GET', '/api/v1/namespaces/default/configmaps'))
+        .then(() => order.push('prompt')),
     ]);
     expect(order).toEqual(['prompt', 'delayed']);
     expect(internals.faults.hits).toEqual([1]);
@@ -72,9 +80,13 @@ describe('faults', () => {
 
   it('draws failing requests from a seeded generator: the same seed replays the same pattern', async () => {
     const pattern = async (seed?: number): Promise<string> => {
-      c.setFaults([{ status: 500, fraction: 0.5, match: { pathIncludes: '/configmaps' } }], seed === undefined ? undefined : { seed });
+      c.setFaults(
+        [{ status: 500, fraction: 0.5, match: { pathIncludes: '/configmaps' } }],
+        seed === undefined ? undefined : { seed },
+      );
       let p = '';
-      for (let i = 0; i < 16; i++) p += (await raw(c, 'GET', '/api/v1/namespaces/default/configmaps')).status === 500 ? 'x' : '.';
+      for (let i = 0; i < 16; i++)
+        p += (await raw(c, 'GET', '/api/v1/namespaces/default/configmaps')).status === 500 ? 'x' : '.';
       return p;
     };
     const first = await pattern();
@@ -94,14 +106,20 @@ describe('faults', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('Internal error occurred: injected fault');
     const api = kubeConfigFor(sb.kubeconfigPath, 'f').makeApiClient(CoreV1Api);
-    expect(apiStatus(await api.listNamespacedConfigMap({ namespace: 'default' }).catch((e: unknown) => e))).toMatchObject({ code: 500, reason: 'InternalError' });
+    expect(
+      apiStatus(await api.listNamespacedConfigMap({ namespace: 'default' }).catch((e: unknown) => e)),
+    ).toMatchObject({ code: 500, reason: 'InternalError' });
     c.setFaults([{ status: 429, fraction: 1, match: { pathIncludes: '/configmaps' } }]);
-    expect(apiStatus(await api.listNamespacedConfigMap({ namespace: 'default' }).catch((e: unknown) => e))).toMatchObject({ code: 429 });
+    expect(
+      apiStatus(await api.listNamespacedConfigMap({ namespace: 'default' }).catch((e: unknown) => e)),
+    ).toMatchObject({ code: 429 });
     // client-go retries 429 + Retry-After; let the fault stop after the first answers
     const internals = sb.internals.get('f')!;
     setTimeout(() => c.clearFaults(), 1500);
     const retried = await k(['get', 'configmaps', '-o', 'name']);
     expect(retried.stdout).toBe('configmap/cm\nconfigmap/kube-root-ca.crt\n');
-    expect(internals.requests.filter((x) => x.path.includes('/configmaps') && x.status === 429).length).toBeGreaterThan(1);
+    expect(internals.requests.filter((x) => x.path.includes('/configmaps') && x.status === 429).length).toBeGreaterThan(
+      1,
+    );
   });
 });

@@ -1,11 +1,19 @@
 // Fault injection: a chosen fraction of matching requests is delayed and/or answered with a
 // 409, 500 or 429 Status instead of being served.
-import type { ApiError} from './errors.js';
+import type { ApiError } from './errors.js';
 import { conflict, internal, tooManyRequests } from './errors.js';
 
-export interface Fault { status?: 409 | 500 | 429; delayMs?: number; fraction: number; match?: { method?: string; pathIncludes?: string } }
+export interface Fault {
+  status?: 409 | 500 | 429;
+  delayMs?: number;
+  fraction: number;
+  match?: { method?: string; pathIncludes?: string };
+}
 
-export interface FaultDecision { delayMs: number; error?: ApiError }
+export interface FaultDecision {
+  delayMs: number;
+  error?: ApiError;
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -43,15 +51,19 @@ export class FaultInjector {
   set(faults: Fault[], opts: FaultOptions = {}): void {
     if (!this.fixedRandom) this.random = seededRandom(opts.seed ?? 1);
     for (const f of faults) {
-      if (!(f.fraction >= 0 && f.fraction <= 1)) throw new Error(`fault fraction must be between 0 and 1, got ${f.fraction}`);
-      if (f.status !== undefined && ![409, 500, 429].includes(f.status)) throw new Error(`fault status must be 409, 500 or 429, got ${f.status}`);
+      if (!(f.fraction >= 0 && f.fraction <= 1))
+        throw new Error(`fault fraction must be between 0 and 1, got ${f.fraction}`);
+      if (f.status !== undefined && ![409, 500, 429].includes(f.status))
+        throw new Error(`fault status must be 409, 500 or 429, got ${f.status}`);
     }
     this.faults = faults.map((f) => ({ ...f }));
     this.hits.length = 0;
     this.hits.push(...faults.map(() => 0));
   }
 
-  clear(): void { this.set([]); }
+  clear(): void {
+    this.set([]);
+  }
 
   /** Applies the delay of every firing fault; the first firing status fault answers the request. */
   async apply(method: string, path: string): Promise<ApiError | undefined> {
@@ -77,7 +89,7 @@ function faultError(status: 409 | 500 | 429, path: string): ApiError {
   const segs = path.split('?')[0].split('/').filter(Boolean);
   const isCore = segs[0] === 'api';
   const rest = segs.slice(isCore ? 2 : 3);
-  const group = isCore ? '' : segs[1] ?? '';
+  const group = isCore ? '' : (segs[1] ?? '');
   const [plural, name] = rest[0] === 'namespaces' && rest.length >= 3 ? [rest[2], rest[3]] : [rest[0], rest[1]];
   return conflict({ group, plural: plural ?? 'unknown' }, name ?? '');
 }

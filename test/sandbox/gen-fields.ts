@@ -17,15 +17,30 @@ import { BUILTIN, gvKey } from './resources.js';
 type Schema = Record<string, any>;
 type Node = 0 | 1 | string | { p: Record<string, Node> } | { m: Node } | { a: Node };
 
-interface Conn { url: string; ca: string; cert: string; key: string }
+interface Conn {
+  url: string;
+  ca: string;
+  cert: string;
+  key: string;
+}
 
 function get(c: Conn, path: string): Promise<any> {
   return new Promise((resolve, reject) => {
-    const req = request(`${c.url}${path}`, { ca: c.ca, cert: c.cert, key: c.key, headers: { Accept: 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => { try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))); } catch (e) { reject(e); } });
-    });
+    const req = request(
+      `${c.url}${path}`,
+      { ca: c.ca, cert: c.cert, key: c.key, headers: { Accept: 'application/json' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          } catch (e) {
+            reject(e);
+          }
+        });
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -42,24 +57,33 @@ export async function generate(c: Conn): Promise<{ types: Record<string, Node>; 
   }
   const kinds: Record<string, string> = {};
   for (const r of BUILTIN) {
-    const name = Object.keys(schemas).find((n) => (schemas[n]['x-kubernetes-group-version-kind'] ?? [])
-      .some((g: any) => g.group === r.group && g.version === r.version && g.kind === r.kind));
+    const name = Object.keys(schemas).find((n) =>
+      (schemas[n]['x-kubernetes-group-version-kind'] ?? []).some(
+        (g: any) => g.group === r.group && g.version === r.version && g.kind === r.kind,
+      ),
+    );
     if (!name) throw new Error(`no OpenAPI schema for ${r.group}/${r.version} ${r.kind}`);
     kinds[`${r.group}/${r.version}/${r.kind}`] = name;
   }
   kinds['meta/v1/ObjectMeta'] = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
   const types: Record<string, Node> = {};
   const node = (s: Schema): Node => {
-    if (s.$ref) { visit(refName(s.$ref)); return refName(s.$ref); }
+    if (s.$ref) {
+      visit(refName(s.$ref));
+      return refName(s.$ref);
+    }
     if (s.allOf?.length === 1) return node(s.allOf[0]);
-    if (s['x-kubernetes-preserve-unknown-fields'] || s['x-kubernetes-int-or-string']) return s.properties ? { p: props(s) } : 1;
+    if (s['x-kubernetes-preserve-unknown-fields'] || s['x-kubernetes-int-or-string'])
+      return s.properties ? { p: props(s) } : 1;
     if (s.properties) return { p: props(s) };
-    if (s.additionalProperties && typeof s.additionalProperties === 'object') return { m: node(s.additionalProperties) };
+    if (s.additionalProperties && typeof s.additionalProperties === 'object')
+      return { m: node(s.additionalProperties) };
     if (s.items) return { a: node(s.items) };
     if (s.type === 'object' || s.type === undefined) return 1;
     return 0;
   };
-  const props = (s: Schema): Record<string, Node> => Object.fromEntries(Object.entries(s.properties as Record<string, Schema>).map(([k, v]) => [k, node(v)]));
+  const props = (s: Schema): Record<string, Node> =>
+    Object.fromEntries(Object.entries(s.properties as Record<string, Schema>).map(([k, v]) => [k, node(v)]));
   const visit = (name: string): void => {
     if (name in types) return;
     const s = schemas[name];
@@ -79,7 +103,9 @@ async function main(): Promise<void> {
     const c = kube.clusters.get('gen')!;
     const data = await generate({ url: c.url, ca: c.caPem, cert: c.certPem, key: c.keyPem });
     writeFileSync(out, `${JSON.stringify({ release: kube.release, ...data })}\n`);
-    process.stdout.write(`wrote ${out}: ${Object.keys(data.kinds).length} kinds, ${Object.keys(data.types).length} types\n`);
+    process.stdout.write(
+      `wrote ${out}: ${Object.keys(data.kinds).length} kinds, ${Object.keys(data.types).length} types\n`,
+    );
   } finally {
     await kube.stop();
   }

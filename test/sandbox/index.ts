@@ -41,14 +41,20 @@ export const DEFAULT_CRD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 
 /** Every CustomResourceDefinition document in the *.yaml / *.yml / *.json files of a directory. */
 export async function readCrds(dir: string): Promise<unknown[]> {
   let files: string[];
-  try { files = (await readdir(dir)).filter((f) => /\.(ya?ml|json)$/.test(f)).sort(); } catch { return []; }
-  const docs = await Promise.all(files.map(async (f) => {
-    const text = await readFile(join(dir, f), 'utf8');
-    return parseAllDocuments(text).map((d) => {
-      if (d.errors.length) throw new Error(`${join(dir, f)}: ${d.errors[0].message}`);
-      return d.toJS() as { kind?: string } | null;
-    });
-  }));
+  try {
+    files = (await readdir(dir)).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
+  } catch {
+    return [];
+  }
+  const docs = await Promise.all(
+    files.map(async (f) => {
+      const text = await readFile(join(dir, f), 'utf8');
+      return parseAllDocuments(text).map((d) => {
+        if (d.errors.length) throw new Error(`${join(dir, f)}: ${d.errors[0].message}`);
+        return d.toJS() as { kind?: string } | null;
+      });
+    }),
+  );
   return docs.flat().filter((d): d is { kind: string } => d?.kind === 'CustomResourceDefinition');
 }
 
@@ -59,7 +65,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const dup = opts.clusters.find((c, i) => opts.clusters.indexOf(c) !== i);
   if (dup) throw new Error(`startSandbox: cluster name "${dup}" given twice`);
   const bad = opts.clusters.find((c) => !NAME.test(c));
-  if (bad !== undefined) throw new Error(`startSandbox: cluster name "${bad}" must be a lowercase RFC 1123 label (e.g. mgmt, cluster1)`);
+  if (bad !== undefined)
+    throw new Error(`startSandbox: cluster name "${bad}" must be a lowercase RFC 1123 label (e.g. mgmt, cluster1)`);
 
   const [tls, crds] = await Promise.all([
     makeServingCert(),
@@ -70,7 +77,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     const c = new Cluster(name, tls, { bookmarkIntervalMs: opts.bookmarkIntervalMs });
     for (const [svc, port] of Object.entries(opts.services ?? {})) {
       const [ns, svcName] = svc.split('/');
-      if (!ns || !svcName || !Number.isInteger(port)) throw new Error(`startSandbox: services key "${svc}" must be "namespace/name" with an integer port`);
+      if (!ns || !svcName || !Number.isInteger(port))
+        throw new Error(`startSandbox: services key "${svc}" must be "namespace/name" with an integer port`);
       c.routeService(ns, svcName, port);
     }
     if (opts.replaceDeletedPods) c.replaceDeletedPods(opts.replaceDeletedPods === true ? {} : opts.replaceDeletedPods);
@@ -85,11 +93,16 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       started.push(c);
     }
     let kubeconfigPath = opts.kubeconfigPath;
-    if (!kubeconfigPath) { tmp = await mkdtemp(join(tmpdir(), 'sandbox-kube-')); kubeconfigPath = join(tmp, 'kubeconfig'); }
+    if (!kubeconfigPath) {
+      tmp = await mkdtemp(join(tmpdir(), 'sandbox-kube-'));
+      kubeconfigPath = join(tmp, 'kubeconfig');
+    }
     await writeFile(kubeconfigPath, kubeconfigYaml([...internals.values()]), { mode: 0o600 });
     const tmpDir = tmp;
     return {
-      kubeconfigPath, internals, caPem: tls.caPem,
+      kubeconfigPath,
+      internals,
+      caPem: tls.caPem,
       clusters: new Map([...internals].map(([k, v]) => [k, v as SandboxCluster])),
       async stop() {
         await Promise.all([...internals.values()].map((c) => c.stop()));

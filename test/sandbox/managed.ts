@@ -23,8 +23,11 @@ export function leavesOf(o: KObject | Record<string, unknown>, statusOnly?: bool
     if (statusOnly !== undefined && (k === 'status') !== statusOnly) continue;
     if (k === 'metadata') {
       const m = (v ?? {}) as Record<string, unknown>;
-      for (const mk of ['labels', 'annotations']) for (const [lk, lv] of Object.entries((m[mk] ?? {}) as object)) out.set(`.metadata.${mk}.${lk}`, JSON.stringify(lv));
-      for (const mk of ['finalizers', 'ownerReferences']) if (m[mk] !== undefined) out.set(`.metadata.${mk}`, JSON.stringify(m[mk]));
+      for (const mk of ['labels', 'annotations'])
+        for (const [lk, lv] of Object.entries((m[mk] ?? {}) as object))
+          out.set(`.metadata.${mk}.${lk}`, JSON.stringify(lv));
+      for (const mk of ['finalizers', 'ownerReferences'])
+        if (m[mk] !== undefined) out.set(`.metadata.${mk}`, JSON.stringify(m[mk]));
       continue;
     }
     walk(v, `.${k}`);
@@ -32,7 +35,13 @@ export function leavesOf(o: KObject | Record<string, unknown>, statusOnly?: bool
   return out;
 }
 
-export interface Manager { name: string; operation: 'Apply' | 'Update'; apiVersion: string; subresource: string; fields: Set<string> }
+export interface Manager {
+  name: string;
+  operation: 'Apply' | 'Update';
+  apiVersion: string;
+  subresource: string;
+  fields: Set<string>;
+}
 
 /** Ownership of one object (one uid). */
 export class Ownership {
@@ -40,13 +49,22 @@ export class Ownership {
 
   private get(name: string, operation: Manager['operation'], apiVersion: string, subresource: string): Manager {
     let m = this.managers.find((x) => x.name === name && x.operation === operation && x.subresource === subresource);
-    if (!m) { m = { name, operation, apiVersion, subresource, fields: new Set() }; this.managers.push(m); }
+    if (!m) {
+      m = { name, operation, apiVersion, subresource, fields: new Set() };
+      this.managers.push(m);
+    }
     m.apiVersion = apiVersion;
     return m;
   }
 
   /** A create or an update by `manager` from `before` (undefined: create) to `after`. */
-  recordUpdate(manager: string, apiVersion: string, subresource: string, before: Leaves | undefined, after: Leaves): void {
+  recordUpdate(
+    manager: string,
+    apiVersion: string,
+    subresource: string,
+    before: Leaves | undefined,
+    after: Leaves,
+  ): void {
     const changed = [...after].filter(([k, v]) => before?.get(k) !== v).map(([k]) => k);
     const gone = before ? [...before.keys()].filter((k) => !after.has(k)) : [];
     for (const m of this.managers) for (const k of gone) m.fields.delete(k);
@@ -60,17 +78,31 @@ export class Ownership {
 
   /** Fields `manager` applied last time (its Apply entry). */
   applied(manager: string, subresource: string): Set<string> {
-    return this.managers.find((m) => m.name === manager && m.operation === 'Apply' && m.subresource === subresource)?.fields ?? new Set();
+    return (
+      this.managers.find((m) => m.name === manager && m.operation === 'Apply' && m.subresource === subresource)
+        ?.fields ?? new Set()
+    );
   }
 
   /** Other managers owning a field (any operation, same subresource). */
   ownersOf(field: string, except: string, subresource: string): Manager[] {
-    return this.managers.filter((m) => m.fields.has(field) && !(m.name === except && m.operation === 'Apply') && m.subresource === subresource);
+    return this.managers.filter(
+      (m) => m.fields.has(field) && !(m.name === except && m.operation === 'Apply') && m.subresource === subresource,
+    );
   }
 
   /** After an apply: the applier owns exactly `applied`; with force, others lose those fields. */
-  recordApply(manager: string, apiVersion: string, subresource: string, applied: Set<string>, force: boolean, after: Leaves): void {
-    if (force) for (const m of this.managers) if (!(m.name === manager && m.operation === 'Apply')) for (const k of applied) m.fields.delete(k);
+  recordApply(
+    manager: string,
+    apiVersion: string,
+    subresource: string,
+    applied: Set<string>,
+    force: boolean,
+    after: Leaves,
+  ): void {
+    if (force)
+      for (const m of this.managers)
+        if (!(m.name === manager && m.operation === 'Apply')) for (const k of applied) m.fields.delete(k);
     const m = this.get(manager, 'Apply', apiVersion, subresource);
     m.fields = new Set([...applied].filter((k) => after.has(k)));
     for (const x of this.managers) for (const k of [...x.fields]) if (!after.has(k)) x.fields.delete(k);
@@ -78,7 +110,8 @@ export class Ownership {
   }
 
   private prune(): void {
-    for (let i = this.managers.length - 1; i >= 0; i--) if (!this.managers[i].fields.size && this.managers[i].operation === 'Update') this.managers.splice(i, 1);
+    for (let i = this.managers.length - 1; i >= 0; i--)
+      if (!this.managers[i].fields.size && this.managers[i].operation === 'Update') this.managers.splice(i, 1);
   }
 }
 
@@ -112,6 +145,7 @@ export function removeLeaf(o: Record<string, unknown>, path: string): void {
 /** ".metadata.labels.app.kubernetes.io/name" splits at labels/annotations keys whole. */
 function splitPath(path: string): string[] {
   const parts = path.slice(1).split('.');
-  if (parts[0] === 'metadata' && (parts[1] === 'labels' || parts[1] === 'annotations') && parts.length > 3) return [parts[0], parts[1], parts.slice(2).join('.')];
+  if (parts[0] === 'metadata' && (parts[1] === 'labels' || parts[1] === 'annotations') && parts.length > 3)
+    return [parts[0], parts[1], parts.slice(2).join('.')];
   return parts;
 }

@@ -7,4 +7,5 @@ export const now = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, '
 const GEN_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 
 /** The 5-character suffix generateName gets. */
-export const randomSuffix = (): string => Array.from({ length: 5 }, () => GEN_CHARS[Math.floor(Math.random() * GEN_CHARS.length)]).join('');
+export const randomSuffix = (): string =>
+  Array.from({ length: 5 }, () => GEN_CHARS[Math.floor(Math.random() * GEN_CHARS.length)]).join('');

@@ -5,13 +5,27 @@ import type { Json } from './patch.js';
 
 export type KObject = { apiVersion?: string; kind?: string; metadata: Meta; [k: string]: Json | Meta | undefined };
 export interface Meta {
-  name?: string; namespace?: string; generateName?: string; uid?: string; resourceVersion?: string; generation?: number;
-  creationTimestamp?: string; deletionTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string>;
+  name?: string;
+  namespace?: string;
+  generateName?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
   [k: string]: Json | undefined;
 }
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
-export interface StoreEvent { rv: number; type: EventType; key: string; object: KObject; prev?: KObject }
+export interface StoreEvent {
+  rv: number;
+  type: EventType;
+  key: string;
+  object: KObject;
+  prev?: KObject;
+}
 export type Listener = (e: StoreEvent) => void;
 
 const objKey = (ns: string | undefined, name: string): string => `${ns ?? ''}/${name}`;
@@ -26,8 +40,12 @@ export class Store {
 
   constructor(readonly ringSize = 1000) {}
 
-  get resourceVersion(): number { return this.rv; }
-  get oldestWatchable(): number { return this.horizon; }
+  get resourceVersion(): number {
+    return this.rv;
+  }
+  get oldestWatchable(): number {
+    return this.horizon;
+  }
 
   get(key: string, ns: string | undefined, name: string): KObject | undefined {
     const o = this.data.get(key)?.get(objKey(ns, name));
@@ -38,8 +56,10 @@ export class Store {
   list(key: string, ns?: string): KObject[] {
     const m = this.data.get(key);
     if (!m) return [];
-    return [...m.entries()].filter(([k]) => ns === undefined || k.startsWith(`${ns}/`))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => structuredClone(o));
+    return [...m.entries()]
+      .filter(([k]) => ns === undefined || k.startsWith(`${ns}/`))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, o]) => structuredClone(o));
   }
 
   /** Writes the object with the next resourceVersion; the caller has done all checks. */
@@ -47,7 +67,10 @@ export class Store {
     const stored = structuredClone(obj);
     stored.metadata.resourceVersion = String(++this.rv);
     let m = this.data.get(key);
-    if (!m) { m = new Map(); this.data.set(key, m); }
+    if (!m) {
+      m = new Map();
+      this.data.set(key, m);
+    }
     const k = objKey(stored.metadata.namespace, stored.metadata.name!);
     const prev = m.get(k);
     m.set(k, stored);
@@ -78,14 +101,23 @@ export class Store {
     return this.ring.filter((e) => e.rv > rv && e.key === key);
   }
 
-  subscribe(l: Listener): () => void { this.listeners.add(l); return () => this.listeners.delete(l); }
+  subscribe(l: Listener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
 
   /** Forgets the event history up to now, as etcd compaction does. */
-  compact(): void { this.ring.length = 0; this.horizon = this.rv + 1; }
+  compact(): void {
+    this.ring.length = 0;
+    this.horizon = this.rv + 1;
+  }
 
   private emit(e: StoreEvent): void {
     this.ring.push(e);
-    if (this.ring.length > this.ringSize) { const dropped = this.ring.shift()!; this.horizon = dropped.rv + 1; }
+    if (this.ring.length > this.ringSize) {
+      const dropped = this.ring.shift()!;
+      this.horizon = dropped.rv + 1;
+    }
     for (const l of this.listeners) l(e);
   }
 }

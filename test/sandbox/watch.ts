@@ -23,12 +23,20 @@ export interface WatchOptions {
 }
 
 export function serveWatch(res: ServerResponse, o: WatchOptions, registry: Set<() => void>): void {
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Transfer-Encoding': 'chunked',
+  });
   // headers go out at once, as kube-apiserver sends them: clients (client-node's Watch, informers)
   // wait for them before they count the watch as established
   res.flushHeaders();
-  const write = (type: string, object: unknown): void => { res.write(`${JSON.stringify({ type, object })}\n`); };
-  const inScope = (ob: KObject): boolean => (o.namespace === undefined || ob.metadata.namespace === o.namespace) && (o.name === undefined || ob.metadata.name === o.name);
+  const write = (type: string, object: unknown): void => {
+    res.write(`${JSON.stringify({ type, object })}\n`);
+  };
+  const inScope = (ob: KObject): boolean =>
+    (o.namespace === undefined || ob.metadata.namespace === o.namespace) &&
+    (o.name === undefined || ob.metadata.name === o.name);
 
   const deliver = (e: StoreEvent): void => {
     if (e.key !== o.key || !inScope(e.object)) return;
@@ -37,8 +45,14 @@ export function serveWatch(res: ServerResponse, o: WatchOptions, registry: Set<(
       const before = o.match(e.prev);
       // an object leaving (entering) the selection is DELETED (ADDED) for this watcher
       // kube-apiserver's watch cache sends the last state that matched
-      if (before && !now) { write('DELETED', o.encode(e.prev)); return; }
-      if (!before && now) { write('ADDED', o.encode(e.object)); return; }
+      if (before && !now) {
+        write('DELETED', o.encode(e.prev));
+        return;
+      }
+      if (!before && now) {
+        write('ADDED', o.encode(e.object));
+        return;
+      }
     }
     if (now) write(e.type, o.encode(e.object));
   };
@@ -56,8 +70,13 @@ export function serveWatch(res: ServerResponse, o: WatchOptions, registry: Set<(
     const past = Number.isFinite(n) ? o.store.eventsSince(n, o.key) : undefined;
     if (!past) {
       write('ERROR', {
-        kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure',
-        message: `too old resource version: ${rv} (${o.store.oldestWatchable - 1})`, reason: 'Expired', code: 410,
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `too old resource version: ${rv} (${o.store.oldestWatchable - 1})`,
+        reason: 'Expired',
+        code: 410,
       });
       res.end();
       return;
@@ -65,9 +84,14 @@ export function serveWatch(res: ServerResponse, o: WatchOptions, registry: Set<(
     for (const e of past) deliver(e);
   }
   const unsubscribe = o.store.subscribe(deliver);
-  const bookmark = o.bookmarks ? setInterval(() => write('BOOKMARK', o.bookmarkObject(String(o.store.resourceVersion))), o.bookmarkIntervalMs) : undefined;
+  const bookmark = o.bookmarks
+    ? setInterval(() => write('BOOKMARK', o.bookmarkObject(String(o.store.resourceVersion))), o.bookmarkIntervalMs)
+    : undefined;
   const finish = (): void => {
-    unsubscribe(); clearInterval(bookmark); clearTimeout(timer); registry.delete(finish);
+    unsubscribe();
+    clearInterval(bookmark);
+    clearTimeout(timer);
+    registry.delete(finish);
     if (!res.writableEnded) res.end();
   };
   const timer = setTimeout(finish, o.timeoutMs);

@@ -13,12 +13,30 @@ describe('isBase64', () => {
     // Mostly the alphabet, with padding, URL-safe characters, whitespace and others mixed in.
     const common = 'Ab9+/';
     // U+0141, U+012B, U+013D, U+202F and U+205F: Node's decoder reads their low bytes as A, +, =, / and _.
-    const odd = ['=', '-', '_', ' ', '\n', '\r', '!', '.', 'é', '\u0000', '%', '\u0141', '\u012b', '\u013d', '\u202f', '\u205f'];
+    const odd = [
+      '=',
+      '-',
+      '_',
+      ' ',
+      '\n',
+      '\r',
+      '!',
+      '.',
+      'é',
+      '\u0000',
+      '%',
+      '\u0141',
+      '\u012b',
+      '\u013d',
+      '\u202f',
+      '\u205f',
+    ];
     let accepted = 0;
     for (let i = 0; i < 200_000; i++) {
       const n = Math.floor(random() * 14);
       let s = '';
-      for (let j = 0; j < n; j++) s += random() < 0.75 ? common[Math.floor(random() * common.length)] : odd[Math.floor(random() * odd.length)];
+      for (let j = 0; j < n; j++)
+        s += random() < 0.75 ? common[Math.floor(random() * common.length)] : odd[Math.floor(random() * odd.length)];
       const expected = GRAMMAR.test(s);
       if (isBase64(s) !== expected) expect.fail(`isBase64(${JSON.stringify(s)}) should be ${expected}`);
       if (expected) accepted++;
@@ -49,11 +67,30 @@ describe('PEM block bodies', () => {
   it('decode as removing every whitespace character would, and refuse the rest', () => {
     const random = seededRandom(20261124);
     // U+202F and U+205F are whitespace to \s, and Node's decoder would read them as / and _.
-    const extras = ['\n', '\r\n', ' ', '\t', '\v', '\f', '\u00a0', '\u2028', '\u202f', '\u205f', '\u0141', '!', '-', '_', '.'];
+    const extras = [
+      '\n',
+      '\r\n',
+      ' ',
+      '\t',
+      '\v',
+      '\f',
+      '\u00a0',
+      '\u2028',
+      '\u202f',
+      '\u205f',
+      '\u0141',
+      '!',
+      '-',
+      '_',
+      '.',
+    ];
     let decoded = 0;
     let refused = 0;
     for (let i = 0; i < 3000; i++) {
-      const der = Buffer.from([0x30, ...Array.from({ length: 1 + Math.floor(random() * 90) }, () => Math.floor(random() * 256))]);
+      const der = Buffer.from([
+        0x30,
+        ...Array.from({ length: 1 + Math.floor(random() * 90) }, () => Math.floor(random() * 256)),
+      ]);
       let body = der.toString('base64').replace(/(.{64})/g, '$1\n');
       // Some bodies stay as a PEM writer leaves them; the others get a stray character added
       // somewhere, or put in place of one.

@@ -32,7 +32,9 @@ function run(rule: string, self: unknown, oldSelf?: unknown): unknown {
 
 function crdOnDisk(kind: KindName): Obj {
   const info = KINDS.find((k) => k.kind === kind)!;
-  return parseYaml(readFileSync(new URL(`../../manifests/crds/${info.plural}.${info.group}.yaml`, import.meta.url), 'utf8'));
+  return parseYaml(
+    readFileSync(new URL(`../../manifests/crds/${info.plural}.${info.group}.yaml`, import.meta.url), 'utf8'),
+  );
 }
 
 function rootRulesOnDisk(kind: KindName): CelRule[] {
@@ -55,7 +57,12 @@ function setPath(obj: Obj, path: readonly string[], value: unknown): Obj {
   return obj;
 }
 
-const base = (kind: KindName): Obj => ({ apiVersion: 'x/v1', kind, metadata: { name: 'n', namespace: 'ns', generation: 9 }, spec: {} });
+const base = (kind: KindName): Obj => ({
+  apiVersion: 'x/v1',
+  kind,
+  metadata: { name: 'n', namespace: 'ns', generation: 9 },
+  spec: {},
+});
 
 describe('transition rules agree with the state tables for every pair of states', () => {
   for (const m of STATE_MACHINES) {
@@ -71,10 +78,21 @@ describe('transition rules agree with the state tables for every pair of states'
             for (const f of froms) {
               for (const t of tos) {
                 const oldObj = setPath(setPath(base(m.kind), ['status', 'observedGeneration'], 1), m.path, f);
-                const newObj = setPath(setPath(base(m.kind), ['status', 'observedGeneration'], advances ? 2 : 1), m.path, t);
-                const expected = isLegalMove(m, from, to, { observedGenerationAdvances: advances && m.kind !== 'VirtualMeshCertificateSigningRequest' });
-                expect(run(rule.rule, newObj, oldObj), `${f ?? '(omitted)'} → ${t ?? '(omitted)'} advances=${advances}`).toBe(expected);
-                expect(run(rule.messageExpression!, newObj, oldObj)).toBe(`${m.kind} cannot move ${m.path.join('.')} from ${from} to ${to}`);
+                const newObj = setPath(
+                  setPath(base(m.kind), ['status', 'observedGeneration'], advances ? 2 : 1),
+                  m.path,
+                  t,
+                );
+                const expected = isLegalMove(m, from, to, {
+                  observedGenerationAdvances: advances && m.kind !== 'VirtualMeshCertificateSigningRequest',
+                });
+                expect(
+                  run(rule.rule, newObj, oldObj),
+                  `${f ?? '(omitted)'} → ${t ?? '(omitted)'} advances=${advances}`,
+                ).toBe(expected);
+                expect(run(rule.messageExpression!, newObj, oldObj)).toBe(
+                  `${m.kind} cannot move ${m.path.join('.')} from ${from} to ${to}`,
+                );
                 evaluated++;
               }
             }
@@ -88,8 +106,12 @@ describe('transition rules agree with the state tables for every pair of states'
   it('treats a missing status as the zero value', () => {
     const m = STATE_MACHINES.find((x) => x.kind === 'IssuedCertificate')!;
     const rule = rulesOf('IssuedCertificate').find((r) => r.purpose.type === 'transition')!;
-    expect(run(rule.rule, setPath(base('IssuedCertificate'), m.path, 'REQUESTED'), base('IssuedCertificate'))).toBe(true);
-    expect(run(rule.rule, setPath(base('IssuedCertificate'), m.path, 'FINISHED'), base('IssuedCertificate'))).toBe(false);
+    expect(run(rule.rule, setPath(base('IssuedCertificate'), m.path, 'REQUESTED'), base('IssuedCertificate'))).toBe(
+      true,
+    );
+    expect(run(rule.rule, setPath(base('IssuedCertificate'), m.path, 'FINISHED'), base('IssuedCertificate'))).toBe(
+      false,
+    );
     expect(run(rule.rule, base('IssuedCertificate'), setPath(base('IssuedCertificate'), m.path, 'FAILED'))).toBe(true);
     expect(run(rule.rule, base('IssuedCertificate'), setPath(base('IssuedCertificate'), m.path, 'ISSUED'))).toBe(false);
   });
@@ -128,15 +150,29 @@ describe('guard rules agree with the guards', () => {
   });
 
   it('a VMCSR response may be set unless the request is DENIED (PENDING included, as zephyr signs)', () => {
-    const r = rulesOf('VirtualMeshCertificateSigningRequest').find((x) => x.purpose.type === 'guard' && x.purpose.guard === 'responseNotAfterDenial')!;
+    const r = rulesOf('VirtualMeshCertificateSigningRequest').find(
+      (x) => x.purpose.type === 'guard' && x.purpose.guard === 'responseNotAfterDenial',
+    )!;
     expect(r).toBeDefined();
-    const approvals = [undefined, {}, { approvalStatus: 'PENDING' }, { approvalStatus: 'APPROVED' }, { approvalStatus: 'DENIED' }];
+    const approvals = [
+      undefined,
+      {},
+      { approvalStatus: 'PENDING' },
+      { approvalStatus: 'APPROVED' },
+      { approvalStatus: 'DENIED' },
+    ];
     for (const response of [undefined, {}, { caCertificate: 'AAAA' }]) {
       for (const approval of approvals) {
-        const obj = setPath(setPath(base('VirtualMeshCertificateSigningRequest'), ['status', 'response'], response), ['status', 'thirdPartyApproval'], approval);
+        const obj = setPath(
+          setPath(base('VirtualMeshCertificateSigningRequest'), ['status', 'response'], response),
+          ['status', 'thirdPartyApproval'],
+          approval,
+        );
         const guardOk = GUARDS.responseNotAfterDenial({ oldObj: {}, newObj: obj }).length === 0;
         expect(run(r.rule, obj), JSON.stringify(obj.status)).toBe(guardOk);
-        expect(guardOk, JSON.stringify(obj.status)).toBe(response === undefined || approval?.approvalStatus !== 'DENIED');
+        expect(guardOk, JSON.stringify(obj.status)).toBe(
+          response === undefined || approval?.approvalStatus !== 'DENIED',
+        );
       }
     }
   });
@@ -160,7 +196,10 @@ describe('observedGeneration and immutability rules agree with validateUpdate', 
 
   it('CertificateRotation targets freeze once it leaves PENDING', () => {
     const rules = rulesOf('CertificateRotation').filter((x) => x.purpose.type === 'immutable');
-    expect(rules.map((r) => (r.purpose.type === 'immutable' ? r.purpose.field.join('.') : ''))).toEqual(['spec.virtualMesh', 'spec.newRootCaSecret']);
+    expect(rules.map((r) => (r.purpose.type === 'immutable' ? r.purpose.field.join('.') : ''))).toEqual([
+      'spec.virtualMesh',
+      'spec.newRootCaSecret',
+    ]);
     const variants = [undefined, { name: 'a' }, { name: 'a', namespace: 'gloo-mesh' }, { name: 'b' }];
     for (const r of rules) {
       if (r.purpose.type !== 'immutable') continue;
@@ -171,7 +210,10 @@ describe('observedGeneration and immutability rules agree with validateUpdate', 
             const oldObj = setPath(setPath(base('CertificateRotation'), ['status', 'state'], state), field, before);
             const newObj = setPath(setPath(base('CertificateRotation'), ['status', 'state'], state), field, after);
             const webhookOk = validateUpdate(oldObj, newObj).every((e) => e.path !== field.join('.'));
-            expect(run(r.rule, newObj, oldObj), `${String(state)} ${JSON.stringify(before)}→${JSON.stringify(after)}`).toBe(webhookOk);
+            expect(
+              run(r.rule, newObj, oldObj),
+              `${String(state)} ${JSON.stringify(before)}→${JSON.stringify(after)}`,
+            ).toBe(webhookOk);
           }
         }
       }
@@ -183,8 +225,16 @@ describe('observedGeneration and immutability rules agree with validateUpdate', 
     for (const response of [undefined, { rootCertificate: 'AAAA' }]) {
       for (const before of [undefined, 'QUFBQQ==', 'QkJCQg==']) {
         for (const after of [undefined, 'QUFBQQ==', 'QkJCQg==']) {
-          const oldObj = setPath(setPath(base('VirtualMeshCertificateSigningRequest'), ['status', 'response'], response), ['spec', 'csrData'], before);
-          const newObj = setPath(setPath(base('VirtualMeshCertificateSigningRequest'), ['status', 'response'], response), ['spec', 'csrData'], after);
+          const oldObj = setPath(
+            setPath(base('VirtualMeshCertificateSigningRequest'), ['status', 'response'], response),
+            ['spec', 'csrData'],
+            before,
+          );
+          const newObj = setPath(
+            setPath(base('VirtualMeshCertificateSigningRequest'), ['status', 'response'], response),
+            ['spec', 'csrData'],
+            after,
+          );
           const webhookOk = validateUpdate(oldObj, newObj).every((e) => e.path !== 'spec.csrData');
           expect(run(r.rule, newObj, oldObj)).toBe(webhookOk);
           expect(webhookOk).toBe(response === undefined || before === after);
@@ -199,7 +249,9 @@ describe('oneof rules on nested schemas', () => {
     let groups = 0;
     const walk = (node: Obj, at: string) => {
       for (const v of node['x-kubernetes-validations'] ?? []) {
-        const fields = [...String(v.message).matchAll(/(\w+)(?:,|$| may)/g)].map((m) => m[1]!).filter((f) => node.properties?.[f]);
+        const fields = [...String(v.message).matchAll(/(\w+)(?:,|$| may)/g)]
+          .map((m) => m[1]!)
+          .filter((f) => node.properties?.[f]);
         expect(fields.length, `${at}: ${v.message}`).toBeGreaterThanOrEqual(2);
         for (let mask = 0; mask < 1 << fields.length; mask++) {
           const self: Obj = {};
@@ -274,7 +326,8 @@ describe('every rule type-checks against its schema', () => {
             checked++;
           }
         }
-        for (const [key, child] of Object.entries<Obj>(node.properties ?? {})) visit(child, depth >= 1 ? 1 : depth + 1, `${at}.${key}`);
+        for (const [key, child] of Object.entries<Obj>(node.properties ?? {}))
+          visit(child, depth >= 1 ? 1 : depth + 1, `${at}.${key}`);
         if (node.items) visit(node.items, 1, `${at}[]`);
       };
       visit(root, 0, k.kind);
@@ -286,7 +339,10 @@ describe('every rule type-checks against its schema', () => {
 
   it('catches a rule that mixes types', () => {
     const env = typedEnv(crdOnDisk('IssuedCertificate').spec.versions[0].schema.openAPIV3Schema, 0);
-    expect(env.check("(has(self.status) && has(self.status.observedGeneration) ? self.status.observedGeneration : 0.0) > 1").valid).toBe(false);
-    expect(env.check("self.status.state == 1").valid).toBe(false);
+    expect(
+      env.check('(has(self.status) && has(self.status.observedGeneration) ? self.status.observedGeneration : 0.0) > 1')
+        .valid,
+    ).toBe(false);
+    expect(env.check('self.status.state == 1').valid).toBe(false);
   });
 });

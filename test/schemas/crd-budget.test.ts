@@ -19,30 +19,46 @@ function budget(files: string[]): Promise<{ code: number; out: string }> {
     execFile(
       'go',
       ['run', `-modfile=${join(REPO, 'test/kube/apiserver/go.mod')}`, '.', ...files],
-      { cwd: join(REPO, 'test/schemas/crd-budget'), env: { ...process.env, GOFLAGS: '-mod=readonly', GOTOOLCHAIN: 'local' }, maxBuffer: 1 << 22 },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
+      {
+        cwd: join(REPO, 'test/schemas/crd-budget'),
+        env: { ...process.env, GOFLAGS: '-mod=readonly', GOTOOLCHAIN: 'local' },
+        maxBuffer: 1 << 22,
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
     );
   });
 }
 
 describe("CRDs against the apiserver's own CRD validation", () => {
-  it('admits every committed CRD: structural, every CEL rule compiles and fits the cost budget', { timeout: 600_000 }, async () => {
-    const files = readdirSync(CRDS).filter((f) => f.endsWith('.yaml')).map((f) => join(CRDS, f));
-    expect(files.length).toBe(5);
-    const r = await budget(files);
-    expect(r.out).not.toMatch(/: [1-9]\d* errors/);
-    expect(r.code, r.out).toBe(0);
-    expect(r.out.match(/: 0 errors/g)).toHaveLength(files.length);
-  });
+  it(
+    'admits every committed CRD: structural, every CEL rule compiles and fits the cost budget',
+    { timeout: 600_000 },
+    async () => {
+      const files = readdirSync(CRDS)
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => join(CRDS, f));
+      expect(files.length).toBe(5);
+      const r = await budget(files);
+      expect(r.out).not.toMatch(/: [1-9]\d* errors/);
+      expect(r.code, r.out).toBe(0);
+      expect(r.out.match(/: 0 errors/g)).toHaveLength(files.length);
+    },
+  );
 
   it('is a real check: a rule over the unbounded lists is refused for its cost', { timeout: 600_000 }, async () => {
     // What a per-item rule over PodBounceDirective's lists would cost with 3 MiB bounds: this is
     // why such checks live in the webhook, not in CEL.
-    const crd = parseYaml(readFileSync(join(CRDS, 'podbouncedirectives.certificates.mesh.gloo.solo.io.yaml'), 'utf8')) as {
+    const crd = parseYaml(
+      readFileSync(join(CRDS, 'podbouncedirectives.certificates.mesh.gloo.solo.io.yaml'), 'utf8'),
+    ) as {
       spec: { versions: { schema: { openAPIV3Schema: Record<string, unknown> } }[] };
     };
     crd.spec.versions[0]!.schema.openAPIV3Schema['x-kubernetes-validations'] = [
-      { rule: "!has(self.spec.podsToBounce) || self.spec.podsToBounce.all(p, !has(p.labels) || p.labels.all(k, p.labels[k].matches('^[a-z]*$')))", message: 'x' },
+      {
+        rule: "!has(self.spec.podsToBounce) || self.spec.podsToBounce.all(p, !has(p.labels) || p.labels.all(k, p.labels[k].matches('^[a-z]*$')))",
+        message: 'x',
+      },
     ];
     const file = join(mkdtempSync(join(tmpdir(), 'mesh-cert-crd-budget-')), 'costly.yaml');
     writeFileSync(file, toYaml(crd));

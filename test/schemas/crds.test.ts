@@ -24,7 +24,8 @@ describe('committed files equal what `npm run crds` writes', () => {
 
   it('leaves no stray files in manifests/crds or schemas/json', () => {
     for (const dir of ['manifests/crds', 'schemas/json']) {
-      for (const name of readdirSync(new URL(dir, repo))) expect(files.has(`${dir}/${name}`), `${dir}/${name}`).toBe(true);
+      for (const name of readdirSync(new URL(dir, repo)))
+        expect(files.has(`${dir}/${name}`), `${dir}/${name}`).toBe(true);
     }
   });
 });
@@ -38,12 +39,28 @@ function walk(node: Obj, path: string, visit: (n: Obj, p: string) => void): void
   visit(node, path);
   for (const [k, v] of Object.entries<Obj>(node.properties ?? {})) walk(v, `${path}.${k}`, visit);
   if (node.items) walk(node.items, `${path}[]`, visit);
-  if (node.additionalProperties && typeof node.additionalProperties === 'object') walk(node.additionalProperties, `${path}[*]`, visit);
+  if (node.additionalProperties && typeof node.additionalProperties === 'object')
+    walk(node.additionalProperties, `${path}[*]`, visit);
 }
 
 const ALLOWED_KEYS = new Set([
-  'type', 'description', 'properties', 'required', 'items', 'enum', 'maxLength', 'minLength', 'pattern', 'maxItems', 'minItems',
-  'minimum', 'maximum', 'format', 'additionalProperties', 'maxProperties', 'x-kubernetes-validations',
+  'type',
+  'description',
+  'properties',
+  'required',
+  'items',
+  'enum',
+  'maxLength',
+  'minLength',
+  'pattern',
+  'maxItems',
+  'minItems',
+  'minimum',
+  'maximum',
+  'format',
+  'additionalProperties',
+  'maxProperties',
+  'x-kubernetes-validations',
 ]);
 
 for (const info of KINDS) {
@@ -58,7 +75,14 @@ for (const info of KINDS) {
       expect(crd.metadata.name).toBe(`${info.plural}.${info.group}`);
       expect(crd.spec.group).toBe(info.group);
       expect(crd.spec.scope).toBe('Namespaced');
-      expect(crd.spec.names).toEqual({ kind: info.kind, listKind: `${info.kind}List`, plural: info.plural, singular: info.singular, shortNames: info.shortNames, categories: ['mesh-cert'] });
+      expect(crd.spec.names).toEqual({
+        kind: info.kind,
+        listKind: `${info.kind}List`,
+        plural: info.plural,
+        singular: info.singular,
+        shortNames: info.shortNames,
+        categories: ['mesh-cert'],
+      });
       expect(crd.spec.versions).toHaveLength(1);
       expect(version).toMatchObject({ name: info.version, served: true, storage: true, subresources: { status: {} } });
     });
@@ -69,11 +93,15 @@ for (const info of KINDS) {
         nodes++;
         expect(typeof n.type, `${p} has no type`).toBe('string');
         for (const k of Object.keys(n)) expect(ALLOWED_KEYS.has(k), `${p} uses ${k}`).toBe(true);
-        if (n.type === 'string' && !['.apiVersion', '.kind'].includes(p)) expect(n.maxLength ?? n.enum, `${p} string without maxLength`).toBeDefined();
+        if (n.type === 'string' && !['.apiVersion', '.kind'].includes(p))
+          expect(n.maxLength ?? n.enum, `${p} string without maxLength`).toBeDefined();
         if (n.type === 'array') expect(n.maxItems, `${p} list without maxItems`).toBeDefined();
-        if (n.type === 'object' && n.additionalProperties) expect(n.maxProperties, `${p} map without maxProperties`).toBeDefined();
-        if (n.type === 'object' && p !== '.metadata') expect(n.properties ?? n.additionalProperties, `${p} object without fields`).toBeDefined();
-        if (n.required) for (const r of n.required) expect(n.properties?.[r], `${p} requires undeclared ${r}`).toBeDefined();
+        if (n.type === 'object' && n.additionalProperties)
+          expect(n.maxProperties, `${p} map without maxProperties`).toBeDefined();
+        if (n.type === 'object' && p !== '.metadata')
+          expect(n.properties ?? n.additionalProperties, `${p} object without fields`).toBeDefined();
+        if (n.required)
+          for (const r of n.required) expect(n.properties?.[r], `${p} requires undeclared ${r}`).toBeDefined();
       });
       expect(JSON.stringify(crd)).not.toContain('x-kubernetes-preserve-unknown-fields');
       expect(nodes).toBeGreaterThan(5);
@@ -86,10 +114,19 @@ for (const info of KINDS) {
       });
       const expected: Record<string, string[]> = {
         IssuedCertificate: ['.spec.agentCa.vault.caBundle', '.status.appliedAgentCa.vault.caBundle'],
-        CertificateRequest: ['.spec.certificateSigningRequest', '.status.signedCertificate', '.status.signingRootCa', '.status.certChain'],
+        CertificateRequest: [
+          '.spec.certificateSigningRequest',
+          '.status.signedCertificate',
+          '.status.signingRootCa',
+          '.status.certChain',
+        ],
         CertificateRotation: [],
         PodBounceDirective: [],
-        VirtualMeshCertificateSigningRequest: ['.spec.csrData', '.status.response.caCertificate', '.status.response.rootCertificate'],
+        VirtualMeshCertificateSigningRequest: [
+          '.spec.csrData',
+          '.status.response.caCertificate',
+          '.status.response.rootCertificate',
+        ],
       };
       expect(bytes).toEqual(expected[info.kind]);
     });
@@ -112,8 +149,10 @@ for (const info of KINDS) {
         expect(byName.State).toMatchObject({ type: 'string', jsonPath: '.status.state' });
         expect(byName.ObservedGeneration).toMatchObject({ type: 'integer', jsonPath: '.status.observedGeneration' });
       }
-      if (info.kind === 'CertificateRotation') expect(byName.VirtualMesh).toMatchObject({ type: 'string', jsonPath: '.spec.virtualMesh.name' });
-      if (info.kind === 'VirtualMeshCertificateSigningRequest') expect(byName.Approval).toMatchObject({ jsonPath: '.status.thirdPartyApproval.approvalStatus' });
+      if (info.kind === 'CertificateRotation')
+        expect(byName.VirtualMesh).toMatchObject({ type: 'string', jsonPath: '.spec.virtualMesh.name' });
+      if (info.kind === 'VirtualMeshCertificateSigningRequest')
+        expect(byName.Approval).toMatchObject({ jsonPath: '.status.thirdPartyApproval.approvalStatus' });
       // Every column reads a declared field.
       for (const c of cols) {
         if (c.jsonPath.startsWith('.metadata')) continue;
@@ -128,7 +167,9 @@ for (const info of KINDS) {
       expect(json.properties.apiVersion.const).toBe(`${info.group}/${info.version}`);
       expect(json.properties.kind.const).toBe(info.kind);
       expect(json.additionalProperties).toBe(false);
-      expect(validateObject({ apiVersion: `${info.group}/${info.version}`, kind: info.kind, metadata: { name: 'x' } })).toEqual([]);
+      expect(
+        validateObject({ apiVersion: `${info.group}/${info.version}`, kind: info.kind, metadata: { name: 'x' } }),
+      ).toEqual([]);
     });
   });
 }

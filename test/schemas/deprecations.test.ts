@@ -1,18 +1,33 @@
 import { describe, expect, it } from 'vitest';
-import { DEPRECATIONS, deprecationPatch, deprecationWarnings, validateObject, type JsonPatchOp } from '#schemas/src/index.js';
+import {
+  DEPRECATIONS,
+  deprecationPatch,
+  deprecationWarnings,
+  validateObject,
+  type JsonPatchOp,
+} from '#schemas/src/index.js';
 
 type Obj = Record<string, any>;
-const ic = (spec: Obj): Obj => ({ apiVersion: 'certificates.mesh.gloo.solo.io/v1', kind: 'IssuedCertificate', metadata: { name: 'a', namespace: 'b' }, spec });
+const ic = (spec: Obj): Obj => ({
+  apiVersion: 'certificates.mesh.gloo.solo.io/v1',
+  kind: 'IssuedCertificate',
+  metadata: { name: 'a', namespace: 'b' },
+  spec,
+});
 const ref = { name: 'virtual-mesh', namespace: 'gloo-mesh' };
 
 /** A strict RFC 6902 applier for add/replace: fails where a real apiserver would. */
 function apply(obj: Obj, patch: JsonPatchOp[]): Obj {
   const out = structuredClone(obj);
   for (const op of patch) {
-    const segs = op.path.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const segs = op.path
+      .slice(1)
+      .split('/')
+      .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
     let parent: any = out;
     for (const s of segs.slice(0, -1)) {
-      if (parent === null || typeof parent !== 'object' || !(s in parent)) throw new Error(`path ${op.path}: missing parent ${s}`);
+      if (parent === null || typeof parent !== 'object' || !(s in parent))
+        throw new Error(`path ${op.path}: missing parent ${s}`);
       parent = parent[s];
     }
     const last = segs[segs.length - 1]!;
@@ -38,7 +53,9 @@ describe('deprecationPatch', () => {
     const obj = ic({ org: 'acme' });
     const r = deprecationPatch(obj);
     expect(r.patch).toEqual([{ op: 'add', path: '/spec/certOptions', value: { orgName: 'acme' } }]);
-    expect(r.warnings).toEqual(['spec.org is deprecated: copied to spec.certOptions.orgName; set spec.certOptions.orgName instead']);
+    expect(r.warnings).toEqual([
+      'spec.org is deprecated: copied to spec.certOptions.orgName; set spec.certOptions.orgName instead',
+    ]);
     const patched = apply(obj, r.patch);
     expect(patched.spec).toEqual({ org: 'acme', certOptions: { orgName: 'acme' } });
     expect(validateObject(patched)).toEqual([]);
@@ -78,15 +95,27 @@ describe('deprecationPatch', () => {
 
   it('patches nothing when both are set, equal or not: validation warns about those', () => {
     for (const spec of [
-      { org: 'gloo-mesh', certOptions: { orgName: 'gloo-mesh' }, signingCertificateSecret: ref, glooMeshCa: { signingCertificateSecret: { namespace: 'gloo-mesh', name: 'virtual-mesh' } } },
-      { org: 'Istio', certOptions: { orgName: 'acme' }, signingCertificateSecret: ref, glooMeshCa: { signingCertificateSecret: { name: 'other' } } },
+      {
+        org: 'gloo-mesh',
+        certOptions: { orgName: 'gloo-mesh' },
+        signingCertificateSecret: ref,
+        glooMeshCa: { signingCertificateSecret: { namespace: 'gloo-mesh', name: 'virtual-mesh' } },
+      },
+      {
+        org: 'Istio',
+        certOptions: { orgName: 'acme' },
+        signingCertificateSecret: ref,
+        glooMeshCa: { signingCertificateSecret: { name: 'other' } },
+      },
     ]) {
       expect(deprecationPatch(ic(spec))).toEqual({ patch: [], warnings: [] });
     }
   });
 
   it('never patches an object a Gloo Mesh controller owns: one warning per field it would have copied', () => {
-    const r = deprecationPatch(ic({ org: 'Istio', signingCertificateSecret: ref }), { ownerLabel: 'owner.networking.mesh.gloo.solo.io' });
+    const r = deprecationPatch(ic({ org: 'Istio', signingCertificateSecret: ref }), {
+      ownerLabel: 'owner.networking.mesh.gloo.solo.io',
+    });
     expect(r.patch).toEqual([]);
     expect(r.warnings).toEqual([
       'spec.org is deprecated: not copied to spec.certOptions.orgName, since a Gloo Mesh controller owns this IssuedCertificate (label owner.networking.mesh.gloo.solo.io) and writes only spec.org',
@@ -95,14 +124,20 @@ describe('deprecationPatch', () => {
   });
 
   it('does not map signingCertificateSecret while an agent CA is configured (only one CA), and does not deny either', () => {
-    expect(deprecationPatch(ic({ signingCertificateSecret: ref, agentCa: { vault: { server: 'https://vault:8200' } } }))).toEqual({ patch: [], warnings: [] });
+    expect(
+      deprecationPatch(ic({ signingCertificateSecret: ref, agentCa: { vault: { server: 'https://vault:8200' } } })),
+    ).toEqual({ patch: [], warnings: [] });
   });
 
   it('does nothing for objects without deprecated fields, other kinds, and zephyr certConfig.org', () => {
     for (const obj of [
       ic({ certOptions: { orgName: 'x' } }),
       ic({ org: '' }),
-      { apiVersion: 'security.zephyr.solo.io/v1alpha1', kind: 'VirtualMeshCertificateSigningRequest', spec: { certConfig: { org: 'service-mesh-hub' } } },
+      {
+        apiVersion: 'security.zephyr.solo.io/v1alpha1',
+        kind: 'VirtualMeshCertificateSigningRequest',
+        spec: { certConfig: { org: 'service-mesh-hub' } },
+      },
       { apiVersion: 'certificates.mesh.gloo.solo.io/v1', kind: 'CertificateRequest', spec: { org: 'x' } },
       null,
       'text',
@@ -115,31 +150,61 @@ describe('deprecationPatch', () => {
 
 describe('deprecationWarnings (validation): every case admitted, each with one warning naming both fields', () => {
   it('both equal (as Gloo Mesh 1.1 writes them)', () => {
-    expect(deprecationWarnings(ic({ org: 'gloo-mesh', certOptions: { orgName: 'gloo-mesh' }, signingCertificateSecret: ref, glooMeshCa: { signingCertificateSecret: { namespace: 'gloo-mesh', name: 'virtual-mesh' } } }))).toEqual([
+    expect(
+      deprecationWarnings(
+        ic({
+          org: 'gloo-mesh',
+          certOptions: { orgName: 'gloo-mesh' },
+          signingCertificateSecret: ref,
+          glooMeshCa: { signingCertificateSecret: { namespace: 'gloo-mesh', name: 'virtual-mesh' } },
+        }),
+      ),
+    ).toEqual([
       'spec.org is deprecated: spec.certOptions.orgName is set to the same value and is the one read',
       'spec.signingCertificateSecret is deprecated: spec.glooMeshCa.signingCertificateSecret is set to the same value and is the one read',
     ]);
   });
 
   it('both set and different (org: Istio next to a VirtualMesh orgName): the replacement wins', () => {
-    expect(deprecationWarnings(ic({ org: 'Istio', certOptions: { orgName: 'acme' }, signingCertificateSecret: ref, glooMeshCa: { signingCertificateSecret: { name: 'other' } } }))).toEqual([
+    expect(
+      deprecationWarnings(
+        ic({
+          org: 'Istio',
+          certOptions: { orgName: 'acme' },
+          signingCertificateSecret: ref,
+          glooMeshCa: { signingCertificateSecret: { name: 'other' } },
+        }),
+      ),
+    ).toEqual([
       'spec.org is deprecated and differs from spec.certOptions.orgName ("Istio" vs "acme"): spec.certOptions.orgName is the one read',
       'spec.signingCertificateSecret is deprecated and differs from spec.glooMeshCa.signingCertificateSecret ({"name":"virtual-mesh","namespace":"gloo-mesh"} vs {"name":"other"}): spec.glooMeshCa.signingCertificateSecret is the one read',
     ]);
   });
 
   it('old only (the mutating webhook did not copy: an owned object, or no mutating webhook)', () => {
-    expect(deprecationWarnings(ic({ org: 'Istio' }))).toEqual(['spec.org is deprecated: set spec.certOptions.orgName instead (readers fall back to spec.org while it is unset)']);
+    expect(deprecationWarnings(ic({ org: 'Istio' }))).toEqual([
+      'spec.org is deprecated: set spec.certOptions.orgName instead (readers fall back to spec.org while it is unset)',
+    ]);
   });
 
   it('old only next to an agent CA', () => {
-    expect(deprecationWarnings(ic({ signingCertificateSecret: ref, agentCa: { vault: { server: 'https://vault:8200' } } }))).toEqual([
+    expect(
+      deprecationWarnings(ic({ signingCertificateSecret: ref, agentCa: { vault: { server: 'https://vault:8200' } } })),
+    ).toEqual([
       'spec.signingCertificateSecret is deprecated and cannot be copied to spec.glooMeshCa.signingCertificateSecret while spec.agentCa is set (one CA per certificate): remove spec.signingCertificateSecret',
     ]);
   });
 
   it('new only, or the zephyr org: nothing', () => {
-    expect(deprecationWarnings(ic({ certOptions: { orgName: 'acme' }, glooMeshCa: { signingCertificateSecret: ref } }))).toEqual([]);
-    expect(deprecationWarnings({ apiVersion: 'security.zephyr.solo.io/v1alpha1', kind: 'VirtualMeshCertificateSigningRequest', spec: { certConfig: { org: 'service-mesh-hub' } } })).toEqual([]);
+    expect(
+      deprecationWarnings(ic({ certOptions: { orgName: 'acme' }, glooMeshCa: { signingCertificateSecret: ref } })),
+    ).toEqual([]);
+    expect(
+      deprecationWarnings({
+        apiVersion: 'security.zephyr.solo.io/v1alpha1',
+        kind: 'VirtualMeshCertificateSigningRequest',
+        spec: { certConfig: { org: 'service-mesh-hub' } },
+      }),
+    ).toEqual([]);
   });
 });

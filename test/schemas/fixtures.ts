@@ -33,18 +33,54 @@ export function makePki(): Pki {
       f('ca.ext'),
       '[ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n',
     );
-    const key = (name: string) => ssl('genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', f(name));
+    const key = (name: string) =>
+      ssl('genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', f(name));
     for (const k of ['root.key', 'other-root.key', 'mid.key', 'int.key', 'other.key']) key(k);
     const selfSigned = (k: string, out: string, cn: string) =>
-      ssl('req', '-x509', '-new', '-key', f(k), '-subj', `/O=mesh-cert-test/CN=${cn}`, '-days', '30', '-out', f(out), '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+      ssl(
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        f(k),
+        '-subj',
+        `/O=mesh-cert-test/CN=${cn}`,
+        '-days',
+        '30',
+        '-out',
+        f(out),
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      );
     selfSigned('root.key', 'root.pem', 'root');
     selfSigned('other-root.key', 'other-root.pem', 'other root');
-    const csr = (k: string, out: string, cn: string) => ssl('req', '-new', '-key', f(k), '-subj', `/O=gloo-mesh/OU=test/CN=${cn}`, '-out', f(out));
+    const csr = (k: string, out: string, cn: string) =>
+      ssl('req', '-new', '-key', f(k), '-subj', `/O=gloo-mesh/OU=test/CN=${cn}`, '-out', f(out));
     csr('int.key', 'int.csr', 'istio');
     csr('other.key', 'other.csr', 'other');
     csr('mid.key', 'mid.csr', 'mid');
     const sign = (csrFile: string, caCert: string, caKey: string, out: string) =>
-      ssl('x509', '-req', '-in', f(csrFile), '-CA', f(caCert), '-CAkey', f(caKey), '-CAcreateserial', '-days', '10', '-extfile', f('ca.ext'), '-extensions', 'ca', '-out', f(out));
+      ssl(
+        'x509',
+        '-req',
+        '-in',
+        f(csrFile),
+        '-CA',
+        f(caCert),
+        '-CAkey',
+        f(caKey),
+        '-CAcreateserial',
+        '-days',
+        '10',
+        '-extfile',
+        f('ca.ext'),
+        '-extensions',
+        'ca',
+        '-out',
+        f(out),
+      );
     sign('int.csr', 'root.pem', 'root.key', 'int.pem');
     sign('mid.csr', 'root.pem', 'root.key', 'mid.pem');
     sign('int.csr', 'mid.pem', 'mid.key', 'int-by-mid.pem');

@@ -34,12 +34,18 @@ describe('a current FINISHED CertificateRequest', () => {
   });
 
   it('is admitted when it chains through certChain (signed cert first, then the signer chain)', () => {
-    const status = { signedCertificate: b64(pki.signedByMid), signingRootCa: b64(pki.rootCert), certChain: b64(pki.signedByMid + pki.midCert) };
+    const status = {
+      signedCertificate: b64(pki.signedByMid),
+      signingRootCa: b64(pki.rootCert),
+      certChain: b64(pki.signedByMid + pki.midCert),
+    };
     expect(check(finished(status))).toEqual([]);
   });
 
   it("is admitted when signingRootCa is the signer's chain as a bundle: the signer first, the root last", () => {
-    expect(check(finished({ signedCertificate: b64(pki.signedByMid), signingRootCa: b64(pki.midCert + pki.rootCert) }))).toEqual([]);
+    expect(
+      check(finished({ signedCertificate: b64(pki.signedByMid), signingRootCa: b64(pki.midCert + pki.rootCert) })),
+    ).toEqual([]);
   });
 
   it('is admitted when the bundle ends at an intermediate: a trust anchor as given', () => {
@@ -51,7 +57,11 @@ describe('a current FINISHED CertificateRequest', () => {
   });
 
   it('is admitted with several roots (old and new during a rotation)', () => {
-    expect(check(finished({ signedCertificate: b64(pki.signedByRoot), signingRootCa: b64(pki.otherRootCert + pki.rootCert) }))).toEqual([]);
+    expect(
+      check(
+        finished({ signedCertificate: b64(pki.signedByRoot), signingRootCa: b64(pki.otherRootCert + pki.rootCert) }),
+      ),
+    ).toEqual([]);
   });
 
   it('is denied without the intermediate that links it to the root', () => {
@@ -68,7 +78,7 @@ describe('a current FINISHED CertificateRequest', () => {
 
   it("is denied when the certificate is for another key than the CSR's", () => {
     expect(check(finished({ signedCertificate: b64(pki.signedOtherKey), signingRootCa: b64(pki.rootCert) }))).toEqual([
-      "status.signedCertificate: Invalid value: its public key is not the one in spec.certificateSigningRequest",
+      'status.signedCertificate: Invalid value: its public key is not the one in spec.certificateSigningRequest',
     ]);
   });
 
@@ -83,12 +93,15 @@ describe('a current FINISHED CertificateRequest', () => {
     const fake = '-----BEGIN CERTIFICATE-----\nMAMCAQA=\n-----END CERTIFICATE-----\n';
     const errors = check(finished({ signedCertificate: b64(fake), signingRootCa: b64(pki.rootCert) }));
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^status\.signedCertificate: Invalid value: certificate 1 does not parse \(not a Certificate\)$/);
+    expect(errors[0]).toMatch(
+      /^status\.signedCertificate: Invalid value: certificate 1 does not parse \(not a Certificate\)$/,
+    );
   });
 
   it('is denied when a certificate is not DER through and through: an extension value, a key', () => {
     const der = Buffer.from(pki.otherRootCert.replace(/-----[A-Z ]+-----/g, ''), 'base64');
-    const pem = (d: Buffer) => `-----BEGIN CERTIFICATE-----\n${d.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
+    const pem = (d: Buffer) =>
+      `-----BEGIN CERTIFICATE-----\n${d.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
     // basicConstraints' value (OCTET STRING 04 05, then 30 03 01 01 ff) made a multi-octet tag.
     const bc = der.indexOf(Buffer.from('0603551d13', 'hex'));
     const badExt = Buffer.from(der);
@@ -99,9 +112,14 @@ describe('a current FINISHED CertificateRequest', () => {
     const badKey = Buffer.from(der);
     const modulus = der.indexOf(Buffer.from('0282010100', 'hex'));
     badKey[modulus] = 0x01;
-    for (const [bad, why] of [[badExt, /^status\.signingRootCa: Invalid value: certificate 2 does not parse \(multi-octet tag\)$/], [badKey, /^status\.signingRootCa: Invalid value: certificate 2 does not parse: the public key does not parse$/]] as const) {
+    for (const [bad, why] of [
+      [badExt, /^status\.signingRootCa: Invalid value: certificate 2 does not parse \(multi-octet tag\)$/],
+      [badKey, /^status\.signingRootCa: Invalid value: certificate 2 does not parse: the public key does not parse$/],
+    ] as const) {
       // An extra root that does not parse is refused, though the leaf chains to the first one.
-      const errors = check(finished({ signedCertificate: b64(pki.signedByRoot), signingRootCa: b64(pki.rootCert + pem(bad)) }));
+      const errors = check(
+        finished({ signedCertificate: b64(pki.signedByRoot), signingRootCa: b64(pki.rootCert + pem(bad)) }),
+      );
       expect(errors).toHaveLength(1);
       expect(errors[0]).toMatch(why);
     }
@@ -111,14 +129,25 @@ describe('a current FINISHED CertificateRequest', () => {
     const junk = `${pki.signedByRoot}-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n`;
     const obj = finished({ signedCertificate: b64(junk), signingRootCa: b64(pki.rootCert) });
     expect(validateUpdate(pending(2), obj)).toEqual([]);
-    expect(validateObject(obj).map(formatFieldError)).toEqual([expect.stringMatching(/^status\.signedCertificate: Invalid value: .*PEM block 2 \(CERTIFICATE\) has a body that is not base64$/)]);
+    expect(validateObject(obj).map(formatFieldError)).toEqual([
+      expect.stringMatching(
+        /^status\.signedCertificate: Invalid value: .*PEM block 2 \(CERTIFICATE\) has a body that is not base64$/,
+      ),
+    ]);
   });
 
   it('is admitted from FAILED (Gloo Mesh re-signs straight away) and checked the same way', () => {
     const failed = finished({}, 2);
     failed.status = { observedGeneration: 2, state: 'FAILED', error: 'no signing secret' };
-    expect(validateUpdate(failed, finished({ signedCertificate: b64(pki.signedByRoot), signingRootCa: b64(pki.rootCert) }))).toEqual([]);
-    expect(validateUpdate(failed, finished({ signedCertificate: b64(pki.signedOtherKey), signingRootCa: b64(pki.rootCert) }))).toHaveLength(1);
+    expect(
+      validateUpdate(failed, finished({ signedCertificate: b64(pki.signedByRoot), signingRootCa: b64(pki.rootCert) })),
+    ).toEqual([]);
+    expect(
+      validateUpdate(
+        failed,
+        finished({ signedCertificate: b64(pki.signedOtherKey), signingRootCa: b64(pki.rootCert) }),
+      ),
+    ).toHaveLength(1);
   });
 });
 

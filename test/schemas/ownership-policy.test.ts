@@ -1,9 +1,21 @@
 // The ownership table (objects Gloo Mesh's controllers own) and the policy table (values the
 // protos allow but mesh-cert advises against): data, read by generic code.
 import { describe, expect, it } from 'vitest';
-import { GLOO_MESH_OWNER_LABELS, KINDS, POLICY, glooMeshOwnerLabel, ownedByGlooMesh, policyWarnings } from '#schemas/src/index.js';
+import {
+  GLOO_MESH_OWNER_LABELS,
+  KINDS,
+  POLICY,
+  glooMeshOwnerLabel,
+  ownedByGlooMesh,
+  policyWarnings,
+} from '#schemas/src/index.js';
 
-const obj = (kind: string, labels?: unknown, spec: Record<string, unknown> = {}) => ({ apiVersion: 'x/v1', kind, metadata: labels === undefined ? { name: 'n' } : { name: 'n', labels }, spec });
+const obj = (kind: string, labels?: unknown, spec: Record<string, unknown> = {}) => ({
+  apiVersion: 'x/v1',
+  kind,
+  metadata: labels === undefined ? { name: 'n' } : { name: 'n', labels },
+  spec,
+});
 
 describe('GLOO_MESH_OWNER_LABELS', () => {
   it('lists the owner labels of Gloo Mesh: the translator owns IssuedCertificates and PodBounceDirectives, the agent CertificateRequests', () => {
@@ -17,20 +29,66 @@ describe('GLOO_MESH_OWNER_LABELS', () => {
 
   it('owns an object by the presence of the label, whatever its value', () => {
     for (const value of ['gloo-mesh', 'istio-system', '']) {
-      expect(ownedByGlooMesh('IssuedCertificate', obj('IssuedCertificate', { 'owner.networking.mesh.gloo.solo.io': value }))).toBe(true);
-      expect(ownedByGlooMesh('PodBounceDirective', obj('PodBounceDirective', { 'owner.networking.mesh.gloo.solo.io': value }))).toBe(true);
-      expect(ownedByGlooMesh('CertificateRequest', obj('CertificateRequest', { 'agent.certificates.mesh.gloo.solo.io': value }))).toBe(true);
+      expect(
+        ownedByGlooMesh('IssuedCertificate', obj('IssuedCertificate', { 'owner.networking.mesh.gloo.solo.io': value })),
+      ).toBe(true);
+      expect(
+        ownedByGlooMesh(
+          'PodBounceDirective',
+          obj('PodBounceDirective', { 'owner.networking.mesh.gloo.solo.io': value }),
+        ),
+      ).toBe(true);
+      expect(
+        ownedByGlooMesh(
+          'CertificateRequest',
+          obj('CertificateRequest', { 'agent.certificates.mesh.gloo.solo.io': value }),
+        ),
+      ).toBe(true);
     }
-    expect(glooMeshOwnerLabel('CertificateRequest', obj('CertificateRequest', { 'agent.certificates.mesh.gloo.solo.io': 'gloo-mesh' }))).toBe('agent.certificates.mesh.gloo.solo.io');
+    expect(
+      glooMeshOwnerLabel(
+        'CertificateRequest',
+        obj('CertificateRequest', { 'agent.certificates.mesh.gloo.solo.io': 'gloo-mesh' }),
+      ),
+    ).toBe('agent.certificates.mesh.gloo.solo.io');
   });
 
   it("does not own by another kind's label, another label, or none", () => {
-    expect(ownedByGlooMesh('IssuedCertificate', obj('IssuedCertificate', { 'agent.certificates.mesh.gloo.solo.io': 'gloo-mesh' }))).toBe(false);
-    expect(ownedByGlooMesh('CertificateRequest', obj('CertificateRequest', { 'owner.networking.mesh.gloo.solo.io': 'gloo-mesh' }))).toBe(false);
-    expect(ownedByGlooMesh('CertificateRotation', obj('CertificateRotation', { 'owner.networking.mesh.gloo.solo.io': 'gloo-mesh' }))).toBe(false);
-    expect(ownedByGlooMesh('VirtualMeshCertificateSigningRequest', obj('VirtualMeshCertificateSigningRequest', { 'owner.networking.mesh.gloo.solo.io': 'x' }))).toBe(false);
-    for (const labels of [undefined, {}, { app: 'x' }, null, 'owner.networking.mesh.gloo.solo.io', ['owner.networking.mesh.gloo.solo.io']]) {
-      expect(ownedByGlooMesh('IssuedCertificate', obj('IssuedCertificate', labels)), JSON.stringify(labels)).toBe(false);
+    expect(
+      ownedByGlooMesh(
+        'IssuedCertificate',
+        obj('IssuedCertificate', { 'agent.certificates.mesh.gloo.solo.io': 'gloo-mesh' }),
+      ),
+    ).toBe(false);
+    expect(
+      ownedByGlooMesh(
+        'CertificateRequest',
+        obj('CertificateRequest', { 'owner.networking.mesh.gloo.solo.io': 'gloo-mesh' }),
+      ),
+    ).toBe(false);
+    expect(
+      ownedByGlooMesh(
+        'CertificateRotation',
+        obj('CertificateRotation', { 'owner.networking.mesh.gloo.solo.io': 'gloo-mesh' }),
+      ),
+    ).toBe(false);
+    expect(
+      ownedByGlooMesh(
+        'VirtualMeshCertificateSigningRequest',
+        obj('VirtualMeshCertificateSigningRequest', { 'owner.networking.mesh.gloo.solo.io': 'x' }),
+      ),
+    ).toBe(false);
+    for (const labels of [
+      undefined,
+      {},
+      { app: 'x' },
+      null,
+      'owner.networking.mesh.gloo.solo.io',
+      ['owner.networking.mesh.gloo.solo.io'],
+    ]) {
+      expect(ownedByGlooMesh('IssuedCertificate', obj('IssuedCertificate', labels)), JSON.stringify(labels)).toBe(
+        false,
+      );
     }
     expect(ownedByGlooMesh('IssuedCertificate', null)).toBe(false);
     expect(ownedByGlooMesh('IssuedCertificate', { metadata: 'x' })).toBe(false);
@@ -38,7 +96,8 @@ describe('GLOO_MESH_OWNER_LABELS', () => {
 });
 
 describe('POLICY', () => {
-  const ic = (certOptions: Record<string, unknown>, extra: Record<string, unknown> = {}) => obj('IssuedCertificate', undefined, { certOptions, ...extra });
+  const ic = (certOptions: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    obj('IssuedCertificate', undefined, { certOptions, ...extra });
 
   it('warns below 2048 key bits, above 100 years, outside [0, 1], beyond 64 characters of O', () => {
     expect(policyWarnings('IssuedCertificate', ic({ rsaKeySizeBytes: 1024 }))).toEqual([
@@ -48,8 +107,15 @@ describe('POLICY', () => {
       'spec.certOptions.ttlDays: 40000 is above 36500: a validity of more than 100 years outlives any rotation plan; admitted all the same',
       'spec.certOptions.secretRotationGracePeriodRatio: -0.1 is below 0: it is the fraction of the validity left when the certificate is renewed (0.10 by default); admitted all the same',
     ]);
-    expect(policyWarnings('IssuedCertificate', ic({ orgName: '\u{1F512}'.repeat(65) }, { org: 'o'.repeat(65) }))).toHaveLength(2);
-    expect(policyWarnings('VirtualMeshCertificateSigningRequest', obj('VirtualMeshCertificateSigningRequest', undefined, { certConfig: { org: 'o'.repeat(65) } }))).toHaveLength(1);
+    expect(
+      policyWarnings('IssuedCertificate', ic({ orgName: '\u{1F512}'.repeat(65) }, { org: 'o'.repeat(65) })),
+    ).toHaveLength(2);
+    expect(
+      policyWarnings(
+        'VirtualMeshCertificateSigningRequest',
+        obj('VirtualMeshCertificateSigningRequest', undefined, { certConfig: { org: 'o'.repeat(65) } }),
+      ),
+    ).toHaveLength(1);
   });
 
   it('is quiet within policy, at the edges, for the proto defaults (0) and for what the schema judges', () => {

@@ -21,21 +21,50 @@ beforeAll(() => {
 // oracle independent of schemas/src/state-machines.ts. Staying is always legal.
 const ORACLE: Record<string, { always: string[]; onAdvance: string[]; final: string[] }> = {
   IssuedCertificate: {
-    always: ['PENDING>REQUESTED', 'FAILED>REQUESTED', 'REQUESTED>ISSUED', 'ISSUED>FINISHED', 'PENDING>FAILED', 'REQUESTED>FAILED', 'ISSUED>FAILED', 'FINISHED>FAILED', 'FAILED>PENDING'],
+    always: [
+      'PENDING>REQUESTED',
+      'FAILED>REQUESTED',
+      'REQUESTED>ISSUED',
+      'ISSUED>FINISHED',
+      'PENDING>FAILED',
+      'REQUESTED>FAILED',
+      'ISSUED>FAILED',
+      'FINISHED>FAILED',
+      'FAILED>PENDING',
+    ],
     onAdvance: ['REQUESTED>PENDING', 'ISSUED>PENDING', 'FINISHED>PENDING', 'ISSUED>REQUESTED', 'FINISHED>REQUESTED'],
     final: [],
   },
   CertificateRequest: {
-    always: ['PENDING>FINISHED', 'FAILED>FINISHED', 'PENDING>FAILED', 'FINISHED>FAILED', 'FINISHED>PENDING', 'FAILED>PENDING'],
+    always: [
+      'PENDING>FINISHED',
+      'FAILED>FINISHED',
+      'PENDING>FAILED',
+      'FINISHED>FAILED',
+      'FINISHED>PENDING',
+      'FAILED>PENDING',
+    ],
     onAdvance: [],
     final: [],
   },
   CertificateRotation: {
-    always: ['PENDING>ROTATING', 'ROTATING>VERIFYING', 'VERIFYING>ROTATING', 'VERIFYING>FINISHED', 'PENDING>FAILED', 'ROTATING>FAILED', 'VERIFYING>FAILED'],
+    always: [
+      'PENDING>ROTATING',
+      'ROTATING>VERIFYING',
+      'VERIFYING>ROTATING',
+      'VERIFYING>FINISHED',
+      'PENDING>FAILED',
+      'ROTATING>FAILED',
+      'VERIFYING>FAILED',
+    ],
     onAdvance: [],
     final: ['FINISHED', 'FAILED'],
   },
-  VirtualMeshCertificateSigningRequest: { always: ['PENDING>APPROVED', 'PENDING>DENIED'], onAdvance: [], final: ['APPROVED', 'DENIED'] },
+  VirtualMeshCertificateSigningRequest: {
+    always: ['PENDING>APPROVED', 'PENDING>DENIED'],
+    onAdvance: [],
+    final: ['APPROVED', 'DENIED'],
+  },
 };
 
 function setPath(obj: Obj, path: readonly string[], value: unknown): void {
@@ -68,7 +97,10 @@ describe('every ordered pair of states, for every kind, against the table', () =
         let checked = 0;
         for (const from of m.states) {
           for (const to of m.states) {
-            const expected = from === to || oracle.always.includes(`${from}>${to}`) || (advances && oracle.onAdvance.includes(`${from}>${to}`));
+            const expected =
+              from === to ||
+              oracle.always.includes(`${from}>${to}`) ||
+              (advances && oracle.onAdvance.includes(`${from}>${to}`));
             expect(isLegalMove(m, from, to, { observedGenerationAdvances: advances }), `${from}>${to}`).toBe(expected);
             // The zero value may be written out or omitted; both must mean the same.
             const froms = from === m.states[0] ? [from, undefined] : [from];
@@ -81,7 +113,10 @@ describe('every ordered pair of states, for every kind, against the table', () =
                 const label = `${m.kind} ${f ?? '(omitted)'} → ${t ?? '(omitted)'}: ${errors.map(formatFieldError).join('; ')}`;
                 if (expected) expect(errors, label).toEqual([]);
                 else {
-                  expect(errors.map((e) => e.path), label).toEqual([m.path.join('.')]);
+                  expect(
+                    errors.map((e) => e.path),
+                    label,
+                  ).toEqual([m.path.join('.')]);
                   const isFinal = oracle.final.includes(from);
                   expect(errors[0]!.type, label).toBe(isFinal ? 'Forbidden' : 'Invalid');
                   expect(errors[0]!.forbidden ?? false, label).toBe(isFinal);
@@ -100,7 +135,9 @@ describe('every ordered pair of states, for every kind, against the table', () =
   it('says which moves are allowed', () => {
     const m = STATE_MACHINES.find((x) => x.kind === 'IssuedCertificate')!;
     const [e] = validateUpdate(objectIn(m, 'PENDING', 1), objectIn(m, 'FINISHED', 1));
-    expect(formatFieldError(e!)).toBe('status.state: Invalid value: "FINISHED": IssuedCertificate cannot move from PENDING to FINISHED; allowed: REQUESTED, FAILED');
+    expect(formatFieldError(e!)).toBe(
+      'status.state: Invalid value: "FINISHED": IssuedCertificate cannot move from PENDING to FINISHED; allowed: REQUESTED, FAILED',
+    );
     const [f] = validateUpdate(objectIn(m, 'ISSUED', 1), objectIn(m, 'PENDING', 1));
     expect(f!.message).toBe('IssuedCertificate cannot move from ISSUED to PENDING; allowed: FINISHED, FAILED');
   });
@@ -117,19 +154,25 @@ describe('status rules', () => {
 
   it('observedGeneration never decreases', () => {
     const errors = validateUpdate(ic('REQUESTED', 4), ic('REQUESTED', 3));
-    expect(errors.map(formatFieldError)).toEqual(['status.observedGeneration: Invalid value: 3: must not decrease (was 4)']);
+    expect(errors.map(formatFieldError)).toEqual([
+      'status.observedGeneration: Invalid value: 3: must not decrease (was 4)',
+    ]);
   });
 
   it('observedGeneration never exceeds metadata.generation', () => {
     const errors = validateUpdate(ic('REQUESTED', 4), ic('REQUESTED', 6));
-    expect(errors.map(formatFieldError)).toEqual(['status.observedGeneration: Invalid value: 6: must not exceed metadata.generation (5)']);
+    expect(errors.map(formatFieldError)).toEqual([
+      'status.observedGeneration: Invalid value: 6: must not exceed metadata.generation (5)',
+    ]);
   });
 
   it('a missing observedGeneration is 0', () => {
     const old = ic('FINISHED', 0);
     delete old.status.observedGeneration;
     expect(validateUpdate(old, ic('PENDING', 5))).toEqual([]);
-    expect(validateUpdate(ic('FINISHED', 2), { ...ic('FINISHED', 0), status: { state: 'FINISHED' } }).map((e) => e.path)).toEqual(['status.observedGeneration']);
+    expect(
+      validateUpdate(ic('FINISHED', 2), { ...ic('FINISHED', 0), status: { state: 'FINISHED' } }).map((e) => e.path),
+    ).toEqual(['status.observedGeneration']);
   });
 
   for (const kind of ['IssuedCertificate', 'CertificateRequest', 'CertificateRotation']) {
@@ -147,7 +190,11 @@ describe('status rules', () => {
     const old = ic('FINISHED', 5);
     const { status: _s, ...noStatus } = ic('FINISHED', 5);
     // FINISHED → PENDING without an advancing observedGeneration, and observedGeneration 5 → 0.
-    expect(validateUpdate(old, noStatus).map((e) => e.path).sort()).toEqual(['status.observedGeneration', 'status.state']);
+    expect(
+      validateUpdate(old, noStatus)
+        .map((e) => e.path)
+        .sort(),
+    ).toEqual(['status.observedGeneration', 'status.state']);
   });
 });
 
@@ -156,7 +203,10 @@ describe('immutable fields', () => {
     apiVersion: 'certificates.mesh.gloo.solo.io/v1',
     kind: 'CertificateRotation',
     metadata: { name: 'r', namespace: 'gloo-mesh', generation: 1 },
-    spec: { virtualMesh: { name: vm, namespace: 'gloo-mesh' }, newRootCaSecret: { name: root, namespace: 'gloo-mesh' } },
+    spec: {
+      virtualMesh: { name: vm, namespace: 'gloo-mesh' },
+      newRootCaSecret: { name: root, namespace: 'gloo-mesh' },
+    },
     status: { observedGeneration: 1, ...(state ? { state } : {}) },
   });
 
@@ -241,7 +291,9 @@ describe('VirtualMeshCertificateSigningRequest approval and response', () => {
     delete old.status.response;
     const neu = vm();
     neu.status.response.caCertificate = Buffer.from(pki.signedOtherKey).toString('base64');
-    expect(validateUpdate(old, neu).map(formatFieldError)).toEqual(["status.response.caCertificate: Invalid value: its public key is not the one in spec.csrData"]);
+    expect(validateUpdate(old, neu).map(formatFieldError)).toEqual([
+      'status.response.caCertificate: Invalid value: its public key is not the one in spec.csrData',
+    ]);
   });
 
   it('approval is final', () => {
@@ -277,7 +329,13 @@ describe('at most one active CertificateRotation per VirtualMesh', () => {
   });
 
   it('allows it when the others are finished, failed, for another mesh, or itself', () => {
-    const others = [rot('a', 'vm', 'FINISHED'), rot('c', 'vm', 'FAILED'), rot('d', 'other', 'ROTATING'), rot('e', 'vm', 'ROTATING', 'elsewhere'), rot('b', 'vm', 'VERIFYING')];
+    const others = [
+      rot('a', 'vm', 'FINISHED'),
+      rot('c', 'vm', 'FAILED'),
+      rot('d', 'other', 'ROTATING'),
+      rot('e', 'vm', 'ROTATING', 'elsewhere'),
+      rot('b', 'vm', 'VERIFYING'),
+    ];
     expect(activeRotationConflicts(rot('b', 'vm', 'ROTATING'), others as never[])).toEqual([]);
   });
 

@@ -80,47 +80,82 @@ export async function startTrustWatcher(opts: TrustWatcherOptions): Promise<Trus
     const at = now();
     const known = unknown.size ? new Map([...cas].filter(([c]) => !unknown.has(c))) : cas;
     const failures: Failure[] = evaluator.evaluate(known, at);
-    for (const c of deleted) failures.push({ from: c, to: c, reason: `${namespace}/${name} was deleted after it had been seen` });
+    for (const c of deleted)
+      failures.push({ from: c, to: c, reason: `${namespace}/${name} was deleted after it had been seen` });
     const seen = new Set<string>();
     for (const f of failures) {
       const key = `${f.from}\0${f.to}\0${f.reason}`;
       seen.add(key);
-      if (!open.has(key)) { const g: Gap = { time: at, event, ...f }; gaps.push(g); open.set(key, g); }
+      if (!open.has(key)) {
+        const g: Gap = { time: at, event, ...f };
+        gaps.push(g);
+        open.set(key, g);
+      }
     }
-    for (const [key, g] of open) if (!seen.has(key)) { g.until = at; open.delete(key); }
+    for (const [key, g] of open)
+      if (!seen.has(key)) {
+        g.until = at;
+        open.delete(key);
+      }
   };
 
-  const onChange = (cluster: string) => (c: SecretChange): void => {
-    events++;
-    lastChange = Date.now();
-    // parse once per Secret version; pairs are then evaluated from the parsed copies
-    if (c.secret) { cas.set(cluster, parseCacerts(c.secret.data)); deleted.delete(cluster); }
-    else if (cas.delete(cluster)) deleted.add(cluster);
-    snapshot(`${cluster} ${c.type} ${namespace}/${name} rv ${c.resourceVersion}`);
-  };
+  const onChange =
+    (cluster: string) =>
+    (c: SecretChange): void => {
+      events++;
+      lastChange = Date.now();
+      // parse once per Secret version; pairs are then evaluated from the parsed copies
+      if (c.secret) {
+        cas.set(cluster, parseCacerts(c.secret.data));
+        deleted.delete(cluster);
+      } else if (cas.delete(cluster)) deleted.add(cluster);
+      snapshot(`${cluster} ${c.type} ${namespace}/${name} rv ${c.resourceVersion}`);
+    };
 
   const watches = new Map<string, SecretWatch>();
   for (const ctx of opts.contexts) {
     const kc = new KubeConfig();
     kc.loadFromFile(opts.kubeconfigPath);
-    if (!kc.getContextObject(ctx)) throw new Error(`trust watcher: context "${ctx}" not found in ${opts.kubeconfigPath}`);
+    if (!kc.getContextObject(ctx))
+      throw new Error(`trust watcher: context "${ctx}" not found in ${opts.kubeconfigPath}`);
     kc.setCurrentContext(ctx);
-    watches.set(ctx, new SecretWatch(kc, namespace, name, onChange(ctx), (live) => {
-      if (!live) { unknown.add(ctx); return; }
-      unknown.delete(ctx);
-      snapshot(`${ctx} watch back, listed afresh`);
-    }));
+    watches.set(
+      ctx,
+      new SecretWatch(kc, namespace, name, onChange(ctx), (live) => {
+        if (!live) {
+          unknown.add(ctx);
+          return;
+        }
+        unknown.delete(ctx);
+        snapshot(`${ctx} watch back, listed afresh`);
+      }),
+    );
   }
-  const started = await Promise.allSettled([...watches].map(async ([ctx, w]) => {
-    try { await w.start(); } catch (e) { throw new Error(`trust watcher: cannot list ${namespace}/${name} in context "${ctx}": ${(e as Error).message}`, { cause: e }); }
-  }));
+  const started = await Promise.allSettled(
+    [...watches].map(async ([ctx, w]) => {
+      try {
+        await w.start();
+      } catch (e) {
+        throw new Error(
+          `trust watcher: cannot list ${namespace}/${name} in context "${ctx}": ${(e as Error).message}`,
+          { cause: e },
+        );
+      }
+    }),
+  );
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) { await Promise.all([...watches.values()].map((w) => w.stop())); throw failed.reason; }
+  if (failed) {
+    await Promise.all([...watches.values()].map((w) => w.stop()));
+    throw failed.reason;
+  }
 
   const report = (): Report => {
     const ws = [...watches.values()];
     return {
-      gaps: [...gaps], open: [...open.values()], events, snapshots,
+      gaps: [...gaps],
+      open: [...open.values()],
+      events,
+      snapshots,
       reconnects: ws.reduce((n, w) => n + Math.max(0, w.watches - 1), 0),
       relists: ws.reduce((n, w) => n + w.relists, 0),
       resyncs: ws.reduce((n, w) => n + w.resyncs, 0),
@@ -129,32 +164,48 @@ export async function startTrustWatcher(opts: TrustWatcherOptions): Promise<Trus
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
   return {
-    get gaps() { return gaps; },
-    get events() { return events; },
-    get snapshots() { return snapshots; },
+    get gaps() {
+      return gaps;
+    },
+    get events() {
+      return events;
+    },
+    get snapshots() {
+      return snapshots;
+    },
     report,
     async waitForQuiet(ms = 200, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const behind: string[] = [];
-        await Promise.all([...watches].map(async ([ctx, w]) => {
-          const fresh = await w.read().catch(() => w.current); // an unreachable cluster cannot be behind
-          if (fresh?.metadata.resourceVersion !== w.current?.metadata.resourceVersion) behind.push(ctx);
-        }));
+        await Promise.all(
+          [...watches].map(async ([ctx, w]) => {
+            const fresh = await w.read().catch(() => w.current); // an unreachable cluster cannot be behind
+            if (fresh?.metadata.resourceVersion !== w.current?.metadata.resourceVersion) behind.push(ctx);
+          }),
+        );
         const quietFor = Date.now() - lastChange;
         if (!behind.length && quietFor >= ms) return;
         if (Date.now() > deadline) {
-          throw new Error(`trust watcher: not quiet after ${timeoutMs} ms (${behind.length ? `behind in ${behind.join(', ')}` : `last change ${quietFor} ms ago`})`);
+          throw new Error(
+            `trust watcher: not quiet after ${timeoutMs} ms (${behind.length ? `behind in ${behind.join(', ')}` : `last change ${quietFor} ms ago`})`,
+          );
         }
         await sleep(behind.length ? 20 : Math.min(ms - quietFor, 100));
       }
     },
     assertNoGaps() {
       if (!gaps.length) return;
-      const shown = gaps.slice(0, 10).map((g) =>
-        `  ${g.time.toISOString()}  ${g.from} -> ${g.to}  [${g.event}]${g.until ? ` (until ${g.until.toISOString()})` : ' (still open)'}\n    ${g.reason}`);
+      const shown = gaps
+        .slice(0, 10)
+        .map(
+          (g) =>
+            `  ${g.time.toISOString()}  ${g.from} -> ${g.to}  [${g.event}]${g.until ? ` (until ${g.until.toISOString()})` : ' (still open)'}\n    ${g.reason}`,
+        );
       if (gaps.length > 10) shown.push(`  ... and ${gaps.length - 10} more`);
-      throw new Error(`trust watcher saw ${gaps.length} gap(s) in ${snapshots} snapshot(s) of ${watches.size} cluster(s):\n${shown.join('\n')}`);
+      throw new Error(
+        `trust watcher saw ${gaps.length} gap(s) in ${snapshots} snapshot(s) of ${watches.size} cluster(s):\n${shown.join('\n')}`,
+      );
     },
     async stop() {
       await Promise.all([...watches.values()].map((w) => w.stop()));

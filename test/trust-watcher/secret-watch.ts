@@ -57,7 +57,10 @@ export class SecretWatch {
    */
   async start(): Promise<void> {
     await this.list(true);
-    await new Promise<void>((resolve, reject) => { this.established = { resolve, reject }; this.loop = this.run(); });
+    await new Promise<void>((resolve, reject) => {
+      this.established = { resolve, reject };
+      this.loop = this.run();
+    });
   }
 
   async stop(): Promise<void> {
@@ -75,8 +78,12 @@ export class SecretWatch {
     return (await this.listRequest()).items[0];
   }
 
-  private get path(): string { return `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/secrets`; }
-  private get selector(): string { return `metadata.name=${this.name}`; }
+  private get path(): string {
+    return `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/secrets`;
+  }
+  private get selector(): string {
+    return `metadata.name=${this.name}`;
+  }
 
   private async get(query: Record<string, string>): Promise<http.IncomingMessage> {
     const server = new URL(this.kc.getCurrentCluster()!.server);
@@ -85,7 +92,10 @@ export class SecretWatch {
     if (server.protocol === 'http:') delete opts.agent;
     const url = new URL(`${server.pathname.replace(/\/$/, '')}${this.path}?${new URLSearchParams(query)}`, server);
     return new Promise((resolve, reject) => {
-      if (this.stopped) { reject(new Error('stopped')); return; }
+      if (this.stopped) {
+        reject(new Error('stopped'));
+        return;
+      }
       const req = (url.protocol === 'http:' ? http : https).request(url, opts, (res) => {
         this.responses.add(res);
         res.on('close', () => this.responses.delete(res));
@@ -113,8 +123,10 @@ export class SecretWatch {
     this.current = items[0];
     this.rv = rv;
     // after a 410 the events in between are lost: report the net change as one, if any
-    if (initial) { if (this.current) this.onChange({ type: 'ADDED', secret: this.current, resourceVersion: rv }); }
-    else if (before !== this.current?.metadata.resourceVersion) this.onChange({ type: 'RELISTED', secret: this.current, resourceVersion: rv });
+    if (initial) {
+      if (this.current) this.onChange({ type: 'ADDED', secret: this.current, resourceVersion: rv });
+    } else if (before !== this.current?.metadata.resourceVersion)
+      this.onChange({ type: 'RELISTED', secret: this.current, resourceVersion: rv });
   }
 
   private async run(): Promise<void> {
@@ -136,16 +148,33 @@ export class SecretWatch {
       } catch (caught) {
         let e = caught;
         if (this.stopped) break;
-        if (this.established && !(e instanceof Gone)) { this.established.reject(e as Error); this.established = undefined; this.stopped = true; break; }
+        if (this.established && !(e instanceof Gone)) {
+          this.established.reject(e as Error);
+          this.established = undefined;
+          this.stopped = true;
+          break;
+        }
         if (e instanceof Gone) {
-          try { this.relists++; await this.list(false); continue; } catch (le) { e = le; }
+          try {
+            this.relists++;
+            await this.list(false);
+            continue;
+          } catch (le) {
+            e = le;
+          }
         }
         if (!dropped) {
           dropped = true;
           this.onLive(false);
         }
         this.lastError = (e as Error).message;
-        await new Promise<void>((r) => { const t = setTimeout(r, backoff); this.wake = () => { clearTimeout(t); r(); }; });
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, backoff);
+          this.wake = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
         backoff = Math.min(backoff * 2, 5000);
       }
     }
@@ -155,11 +184,18 @@ export class SecretWatch {
   private async watchOnce(): Promise<void> {
     this.watches++;
     const res = await this.get({
-      watch: '1', fieldSelector: this.selector, resourceVersion: this.rv,
-      allowWatchBookmarks: 'true', timeoutSeconds: String(WATCH_SECONDS),
+      watch: '1',
+      fieldSelector: this.selector,
+      resourceVersion: this.rv,
+      allowWatchBookmarks: 'true',
+      timeoutSeconds: String(WATCH_SECONDS),
     });
-    if (res.statusCode === 410) { res.resume(); throw new Gone('410'); }
-    if (res.statusCode !== 200) throw new Error(`watch ${this.path}: HTTP ${res.statusCode}: ${(await readAll(res)).slice(0, 300)}`);
+    if (res.statusCode === 410) {
+      res.resume();
+      throw new Gone('410');
+    }
+    if (res.statusCode !== 200)
+      throw new Error(`watch ${this.path}: HTTP ${res.statusCode}: ${(await readAll(res)).slice(0, 300)}`);
     this.established?.resolve();
     this.established = undefined;
     res.setEncoding('utf8');
@@ -171,8 +207,14 @@ export class SecretWatch {
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
-        if (line) failure = this.handle(JSON.parse(line) as { type: string; object: SecretObject & { code?: number; message?: string } });
-        if (failure) { res.destroy(); throw failure; }
+        if (line)
+          failure = this.handle(
+            JSON.parse(line) as { type: string; object: SecretObject & { code?: number; message?: string } },
+          );
+        if (failure) {
+          res.destroy();
+          throw failure;
+        }
       }
     }
     if (this.stopped) return;
@@ -183,15 +225,23 @@ export class SecretWatch {
   private handle(e: { type: string; object: SecretObject & { code?: number; message?: string } }): Error | undefined {
     const rv = e.object?.metadata?.resourceVersion;
     switch (e.type) {
-      case 'BOOKMARK': if (rv) this.rv = rv; return undefined;
-      case 'ERROR': return e.object.code === 410 ? new Gone(e.object.message ?? '410') : new Error(`watch ERROR: ${e.object.message ?? JSON.stringify(e.object)}`);
-      case 'ADDED': case 'MODIFIED': case 'DELETED':
+      case 'BOOKMARK':
+        if (rv) this.rv = rv;
+        return undefined;
+      case 'ERROR':
+        return e.object.code === 410
+          ? new Gone(e.object.message ?? '410')
+          : new Error(`watch ERROR: ${e.object.message ?? JSON.stringify(e.object)}`);
+      case 'ADDED':
+      case 'MODIFIED':
+      case 'DELETED':
         if (e.object.metadata.name !== this.name) return undefined;
         if (rv) this.rv = rv;
         this.current = e.type === 'DELETED' ? undefined : e.object;
         this.onChange({ type: e.type, secret: this.current, resourceVersion: rv ?? '' });
         return undefined;
-      default: return undefined;
+      default:
+        return undefined;
     }
   }
 }

@@ -13,7 +13,14 @@ import { createHash, createPrivateKey, createPublicKey, X509Certificate } from '
 export const PREFERRED_BY_ISTIO = ['tls.crt', 'tls.key', 'ca.crt'] as const;
 
 /** A parsed certificate with what the walk needs precomputed (X509Certificate getters re-encode). */
-export interface Cert { x: X509Certificate; fp: string; name: string; notBefore: number; notAfter: number; ca: boolean }
+export interface Cert {
+  x: X509Certificate;
+  fp: string;
+  name: string;
+  notBefore: number;
+  notAfter: number;
+  ca: boolean;
+}
 
 /** One cluster's `cacerts`, parsed once per Secret version. */
 export interface ClusterCA {
@@ -27,7 +34,11 @@ export interface ClusterCA {
   rootsId: string;
 }
 
-export interface Failure { from: string; to: string; reason: string }
+export interface Failure {
+  from: string;
+  to: string;
+  reason: string;
+}
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
@@ -35,7 +46,10 @@ const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
 // keys come back in Secret after Secret: remember them (bounded, these are test runs).
 const certCache = new Map<string, Cert>();
 const keyMatchCache = new Map<string, string | null>();
-const bounded = <K, V>(m: Map<K, V>): Map<K, V> => { if (m.size > 20_000) m.clear(); return m; };
+const bounded = <K, V>(m: Map<K, V>): Map<K, V> => {
+  if (m.size > 20_000) m.clear();
+  return m;
+};
 
 function toCert(pem: string): Cert {
   const hit = certCache.get(pem);
@@ -43,8 +57,12 @@ function toCert(pem: string): Cert {
   const x = new X509Certificate(pem);
   const cn = /(?:^|\n)CN=([^\n]*)/.exec(x.subject)?.[1];
   const c: Cert = {
-    x, fp: x.fingerprint256, name: cn ?? x.subject.replace(/\n/g, ', '),
-    notBefore: Date.parse(x.validFrom), notAfter: Date.parse(x.validTo), ca: x.ca,
+    x,
+    fp: x.fingerprint256,
+    name: cn ?? x.subject.replace(/\n/g, ', '),
+    notBefore: Date.parse(x.validFrom),
+    notAfter: Date.parse(x.validTo),
+    ca: x.ca,
   };
   bounded(certCache).set(pem, c);
   return c;
@@ -56,10 +74,15 @@ function keyMismatch(keyPem: string, cert: Cert): string | null {
   let why = keyMatchCache.get(id);
   if (why !== undefined) return why;
   try {
-    const spki = (k: ReturnType<typeof createPublicKey>): string => k.export({ type: 'spki', format: 'der' }).toString('base64');
-    why = spki(createPublicKey(createPrivateKey(keyPem))) === spki(cert.x.publicKey) ? null
-      : `ca-key.pem does not match the public key of ca-cert.pem ("${cert.name}")`;
-  } catch (e) { why = `ca-key.pem does not parse: ${(e as Error).message}`; }
+    const spki = (k: ReturnType<typeof createPublicKey>): string =>
+      k.export({ type: 'spki', format: 'der' }).toString('base64');
+    why =
+      spki(createPublicKey(createPrivateKey(keyPem))) === spki(cert.x.publicKey)
+        ? null
+        : `ca-key.pem does not match the public key of ca-cert.pem ("${cert.name}")`;
+  } catch (e) {
+    why = `ca-key.pem does not parse: ${(e as Error).message}`;
+  }
   bounded(keyMatchCache).set(id, why);
   return why;
 }
@@ -68,16 +91,23 @@ const digest = (parts: string[]): string => createHash('sha256').update(parts.jo
 
 /** Parses a Secret's `data` (base64 values, as the API returns it). */
 export function parseCacerts(data: Record<string, string> | undefined): ClusterCA {
-  const text = (k: string): string | undefined => (data?.[k] === undefined ? undefined : Buffer.from(data[k], 'base64').toString('utf8'));
+  const text = (k: string): string | undefined =>
+    data?.[k] === undefined ? undefined : Buffer.from(data[k], 'base64').toString('utf8');
   const problems: string[] = [];
   const certs = (k: string): Cert[] => {
     const t = text(k);
-    if (t === undefined) { problems.push(`cacerts has no ${k}`); return []; }
+    if (t === undefined) {
+      problems.push(`cacerts has no ${k}`);
+      return [];
+    }
     try {
       const found = (t.match(PEM_CERT) ?? []).map(toCert);
       if (!found.length) problems.push(`${k} holds no PEM certificate`);
       return found;
-    } catch (e) { problems.push(`${k} does not parse: ${(e as Error).message}`); return []; }
+    } catch (e) {
+      problems.push(`${k} does not parse: ${(e as Error).message}`);
+      return [];
+    }
   };
   const caCert = certs('ca-cert.pem')[0];
   const chain = certs('cert-chain.pem');
@@ -91,10 +121,14 @@ export function parseCacerts(data: Record<string, string> | undefined): ClusterC
     if (why) problems.push(why);
   }
   const foreign = PREFERRED_BY_ISTIO.filter((k) => data?.[k] !== undefined);
-  if (foreign.length) problems.push(`cacerts also holds ${foreign.join(', ')}, which Istio 1.15+ loads in preference to the Istio keys`);
+  if (foreign.length)
+    problems.push(`cacerts also holds ${foreign.join(', ')}, which Istio 1.15+ loads in preference to the Istio keys`);
 
   return {
-    problems, caCert, chain, roots,
+    problems,
+    caCert,
+    chain,
+    roots,
     chainId: digest([caCert?.fp ?? '-', ...chain.map((c) => c.fp)]),
     // a set: the order of roots in root-cert.pem does not change what is trusted
     rootsId: digest(roots.map((c) => c.fp).sort()),
@@ -103,7 +137,7 @@ export function parseCacerts(data: Record<string, string> | undefined): ClusterC
 
 const validAt = (c: Cert, t: number): boolean => c.notBefore <= t && t <= c.notAfter;
 const validity = (c: Cert, t: number): string =>
-  (t < c.notBefore ? `is not valid before ${c.x.validFrom}` : `expired at ${c.x.validTo}`);
+  t < c.notBefore ? `is not valid before ${c.x.validFrom}` : `expired at ${c.x.validTo}`;
 
 /**
  * Evaluates all ordered pairs of a snapshot. Signature checks are cached per (certificate, issuer),
@@ -127,16 +161,20 @@ export class TrustEvaluator {
         const k = key(c);
         if (k === undefined) continue;
         const g = m.get(k);
-        if (g) g.names.push(n); else m.set(k, { ca: c, names: [n] });
+        if (g) g.names.push(n);
+        else m.set(k, { ca: c, names: [n] });
       }
       return m;
     };
     const rootSets = group((c) => c.rootsId);
-    for (const chain of group((c) => (c.caCert ? c.chainId : undefined)).values()) { // no ca-cert: already a problem
+    for (const chain of group((c) => (c.caCert ? c.chainId : undefined)).values()) {
+      // no ca-cert: already a problem
       for (const roots of rootSets.values()) {
         const why = this.pair(chain.ca, roots.ca, t);
         if (!why) continue;
-        for (const a of chain.names) for (const b of roots.names) failures.push({ from: a, to: b, reason: `${b} cannot verify ${a}'s workloads: ${why}` });
+        for (const a of chain.names)
+          for (const b of roots.names)
+            failures.push({ from: a, to: b, reason: `${b} cannot verify ${a}'s workloads: ${why}` });
       }
     }
     return failures;
@@ -149,10 +187,12 @@ export class TrustEvaluator {
     if (hit && hit.from <= t && t < hit.until) return hit.reason;
     const reason = this.walk(a, b.roots, t);
     // the result holds until the next instant at which a certificate involved starts or ends
-    let from = -Infinity; let until = Infinity;
+    let from = -Infinity;
+    let until = Infinity;
     for (const c of [a.caCert!, ...a.chain, ...b.roots]) {
       for (const p of [c.notBefore, c.notAfter + 1]) {
-        if (p <= t) from = Math.max(from, p); else until = Math.min(until, p);
+        if (p <= t) from = Math.max(from, p);
+        else until = Math.min(until, p);
       }
     }
     this.pairCache.set(key, { reason, from, until });
@@ -164,7 +204,11 @@ export class TrustEvaluator {
     const key = `${child.fp}>${issuer.fp}`;
     let ok = this.issuedCache.get(key);
     if (ok === undefined) {
-      try { ok = child.x.checkIssued(issuer.x) && child.x.verify(issuer.x.publicKey); } catch { ok = false; }
+      try {
+        ok = child.x.checkIssued(issuer.x) && child.x.verify(issuer.x.publicKey);
+      } catch {
+        ok = false;
+      }
       this.issuedCache.set(key, ok);
     }
     return ok;
@@ -175,29 +219,39 @@ export class TrustEvaluator {
     const isRoot = (c: Cert): boolean => roots.some((r) => r.fp === c.fp);
     // peers receive the workload certificate plus cert-chain.pem only: the ca-cert must be in it
     // (or be trusted directly), or the workload certificate's issuer is nowhere to be found
-    if (!isRoot(start) && !a.chain.some((c) => c.fp === start.fp)) return `ca-cert "${start.name}" is not in cert-chain.pem, so peers receive no path to a root`;
+    if (!isRoot(start) && !a.chain.some((c) => c.fp === start.fp))
+      return `ca-cert "${start.name}" is not in cert-chain.pem, so peers receive no path to a root`;
     const rootNames = `[${roots.map((r) => `"${r.name}"`).join(', ')}]`;
     let why = '';
     // depth-first over the issuers found in cert-chain.pem: chains are short, bundles small
     const visit = (c: Cert, seen: Set<string>, via: string): boolean => {
-      if (!validAt(c, t)) { why = `${via}"${c.name}" ${validity(c, t)}`; return false; }
-      if (!c.ca) { why = `${via}"${c.name}" is not a CA certificate`; return false; }
+      if (!validAt(c, t)) {
+        why = `${via}"${c.name}" ${validity(c, t)}`;
+        return false;
+      }
+      if (!c.ca) {
+        why = `${via}"${c.name}" is not a CA certificate`;
+        return false;
+      }
       if (isRoot(c)) return true;
       let tried = false;
       for (const r of roots) {
         if (!this.issued(c, r)) continue;
         if (validAt(r, t) && r.ca) return true;
-        tried = true; why = `${via}"${c.name}" is issued by root "${r.name}", which ${r.ca ? validity(r, t) : 'is not a CA certificate'}`;
+        tried = true;
+        why = `${via}"${c.name}" is issued by root "${r.name}", which ${r.ca ? validity(r, t) : 'is not a CA certificate'}`;
       }
       for (const p of a.chain) {
         if (seen.has(p.fp) || !this.issued(c, p)) continue;
-        tried = true; seen.add(p.fp);
+        tried = true;
+        seen.add(p.fp);
         if (visit(p, seen, `${via}"${c.name}" -> `)) return true;
       }
       if (!tried) {
-        why = c.x.subject === c.x.issuer
-          ? `${via}"${c.name}" (self-signed) is not one of the roots ${rootNames}`
-          : `${via}"${c.name}" (issuer "${c.x.issuer.replace(/\n/g, ', ')}") chains to none of the roots ${rootNames}`;
+        why =
+          c.x.subject === c.x.issuer
+            ? `${via}"${c.name}" (self-signed) is not one of the roots ${rootNames}`
+            : `${via}"${c.name}" (issuer "${c.x.issuer.replace(/\n/g, ', ')}") chains to none of the roots ${rootNames}`;
       }
       return false;
     };

@@ -2,7 +2,15 @@
 // main-resource writes, the deprecated-field cases, illegal transitions and the rotation rule.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { staticRotationCache } from '../../webhook/src/rotation-cache.js';
-import { certificateRequest, certificateRotation, everyKind, finishedStatus, issuedCertificate, podBounceDirective, vmcsr } from './fixtures.js';
+import {
+  certificateRequest,
+  certificateRotation,
+  everyKind,
+  finishedStatus,
+  issuedCertificate,
+  podBounceDirective,
+  vmcsr,
+} from './fixtures.js';
 import { clone, genPki, kubectlApplyPatch, patchOf, review, startHarness, type Harness, type Pki } from './helpers.js';
 
 let h: Harness;
@@ -29,7 +37,9 @@ describe('every kind, every operation', () => {
         expect(created.status).toBeUndefined();
         const updated = clone(object);
         (updated.metadata as Record<string, unknown>).labels = { team: 'mesh' };
-        expect((await h.send(path, review(kind, 'UPDATE', updated, object))).allowed, `${kind} UPDATE ${path}`).toBe(true);
+        expect((await h.send(path, review(kind, 'UPDATE', updated, object))).allowed, `${kind} UPDATE ${path}`).toBe(
+          true,
+        );
         const deleted = await h.send(path, review(kind, 'DELETE', undefined, object));
         expect(deleted, `${kind} DELETE ${path}`).toMatchObject({ allowed: true });
         expect(deleted.patch).toBeUndefined();
@@ -61,14 +71,30 @@ describe('every kind, every operation', () => {
 
   it('answers CONNECT and dry-run requests like any other', async () => {
     const ic = issuedCertificate();
-    expect((await h.send('/validate', review('IssuedCertificate', 'CONNECT', undefined, undefined, { name: 'cluster-1', namespace: 'istio-system' }))).allowed).toBe(true);
+    expect(
+      (
+        await h.send(
+          '/validate',
+          review('IssuedCertificate', 'CONNECT', undefined, undefined, {
+            name: 'cluster-1',
+            namespace: 'istio-system',
+          }),
+        )
+      ).allowed,
+    ).toBe(true);
     const bad = issuedCertificate('cluster-1', {}, { state: 'FINISHED', observedGeneration: 1 });
     const old = issuedCertificate('cluster-1', {}, { state: 'PENDING', observedGeneration: 1 });
     const wet = await h.send('/validate', review('IssuedCertificate', 'UPDATE', bad, old, { subResource: 'status' }));
-    const dry = await h.send('/validate', review('IssuedCertificate', 'UPDATE', bad, old, { subResource: 'status', dryRun: true }));
+    const dry = await h.send(
+      '/validate',
+      review('IssuedCertificate', 'UPDATE', bad, old, { subResource: 'status', dryRun: true }),
+    );
     expect(dry.allowed).toBe(false);
     expect(dry.status).toEqual(wet.status);
-    const m = await h.send('/mutate', review('IssuedCertificate', 'CREATE', issuedCertificate('c', { org: 'acme' }), undefined, { dryRun: true }));
+    const m = await h.send(
+      '/mutate',
+      review('IssuedCertificate', 'CREATE', issuedCertificate('c', { org: 'acme' }), undefined, { dryRun: true }),
+    );
     expect(patchOf(m)).toEqual([{ op: 'add', path: '/spec/certOptions/orgName', value: 'acme' }]);
     expect(m.patchType).toBe('JSONPatch');
     expect((ic.spec as { certOptions: { orgName?: string } }).certOptions.orgName).toBeUndefined();
@@ -77,19 +103,35 @@ describe('every kind, every operation', () => {
 
 describe('illegal transitions', () => {
   const icStatus = (from: Record<string, unknown>, to: Record<string, unknown>) =>
-    review('IssuedCertificate', 'UPDATE', issuedCertificate('cluster-1', {}, to), issuedCertificate('cluster-1', {}, from), { subResource: 'status' });
+    review(
+      'IssuedCertificate',
+      'UPDATE',
+      issuedCertificate('cluster-1', {}, to),
+      issuedCertificate('cluster-1', {}, from),
+      { subResource: 'status' },
+    );
 
   it('names the state field, the move and the allowed targets like the apiserver', async () => {
-    const r = await h.send('/validate', icStatus({ state: 'PENDING', observedGeneration: 1 }, { state: 'FINISHED', observedGeneration: 1 }));
+    const r = await h.send(
+      '/validate',
+      icStatus({ state: 'PENDING', observedGeneration: 1 }, { state: 'FINISHED', observedGeneration: 1 }),
+    );
     expect(r.allowed).toBe(false);
-    expect(r.status).toMatchObject({ code: 422, reason: 'Invalid', details: { group: 'certificates.mesh.gloo.solo.io', kind: 'IssuedCertificate', name: 'cluster-1' } });
+    expect(r.status).toMatchObject({
+      code: 422,
+      reason: 'Invalid',
+      details: { group: 'certificates.mesh.gloo.solo.io', kind: 'IssuedCertificate', name: 'cluster-1' },
+    });
     expect(r.status.message).toBe(
       `${IC} "cluster-1" is invalid: status.state: Invalid value: "FINISHED": IssuedCertificate cannot move from PENDING to FINISHED; allowed: REQUESTED, FAILED`,
     );
   });
 
   it('lists every offending field in one message', async () => {
-    const r = await h.send('/validate', icStatus({ state: 'ISSUED', observedGeneration: 1 }, { state: 'FAILED', observedGeneration: 5 }));
+    const r = await h.send(
+      '/validate',
+      icStatus({ state: 'ISSUED', observedGeneration: 1 }, { state: 'FAILED', observedGeneration: 5 }),
+    );
     expect(r.allowed).toBe(false);
     expect(r.status.message.startsWith(`${IC} "cluster-1" is invalid: [`)).toBe(true);
     expect(r.status.message).toContain('status.error: Required value');
@@ -98,28 +140,53 @@ describe('illegal transitions', () => {
   });
 
   it('denies observedGeneration going backwards', async () => {
-    const r = await h.send('/validate', icStatus({ state: 'REQUESTED', observedGeneration: 1 }, { state: 'REQUESTED', observedGeneration: 0 }));
+    const r = await h.send(
+      '/validate',
+      icStatus({ state: 'REQUESTED', observedGeneration: 1 }, { state: 'REQUESTED', observedGeneration: 0 }),
+    );
     expect(r.allowed).toBe(false);
     expect(r.status.message).toContain('status.observedGeneration');
   });
 
   it('admits the writes of Gloo Mesh agent: FAILED -> REQUESTED, and any -> PENDING (or straight to REQUESTED) on a new generation', async () => {
-    expect((await h.send('/validate', icStatus({ state: 'FAILED', error: 'x', observedGeneration: 1 }, { state: 'REQUESTED', observedGeneration: 1 }))).allowed).toBe(true);
+    expect(
+      (
+        await h.send(
+          '/validate',
+          icStatus(
+            { state: 'FAILED', error: 'x', observedGeneration: 1 },
+            { state: 'REQUESTED', observedGeneration: 1 },
+          ),
+        )
+      ).allowed,
+    ).toBe(true);
     const old = issuedCertificate('cluster-1', {}, { state: 'FINISHED', observedGeneration: 1 }, 2);
     for (const state of ['PENDING', 'REQUESTED']) {
       const next = issuedCertificate('cluster-1', {}, { state, observedGeneration: 2 }, 2);
-      expect((await h.send('/validate', review('IssuedCertificate', 'UPDATE', next, old, { subResource: 'status' }))).allowed, state).toBe(true);
+      expect(
+        (await h.send('/validate', review('IssuedCertificate', 'UPDATE', next, old, { subResource: 'status' })))
+          .allowed,
+        state,
+      ).toBe(true);
     }
     // observedGeneration never exceeds metadata.generation, and without an advance FINISHED -> REQUESTED is illegal
     const ahead = issuedCertificate('cluster-1', {}, { state: 'REQUESTED', observedGeneration: 3 }, 2);
-    expect((await h.send('/validate', review('IssuedCertificate', 'UPDATE', ahead, old, { subResource: 'status' }))).status.message).toContain('must not exceed metadata.generation (2)');
+    expect(
+      (await h.send('/validate', review('IssuedCertificate', 'UPDATE', ahead, old, { subResource: 'status' }))).status
+        .message,
+    ).toContain('must not exceed metadata.generation (2)');
     const same = issuedCertificate('cluster-1', {}, { state: 'REQUESTED', observedGeneration: 1 }, 2);
-    expect((await h.send('/validate', review('IssuedCertificate', 'UPDATE', same, old, { subResource: 'status' }))).allowed).toBe(false);
+    expect(
+      (await h.send('/validate', review('IssuedCertificate', 'UPDATE', same, old, { subResource: 'status' }))).allowed,
+    ).toBe(false);
   });
 
   it('checks a FINISHED CertificateRequest: chain to signingRootCa and the CSR key', async () => {
     const old = certificateRequest(pki, 'cluster-1', { state: 'PENDING', observedGeneration: 1 });
-    const finish = (over: Record<string, unknown>) => review('CertificateRequest', 'UPDATE', certificateRequest(pki, 'cluster-1', finishedStatus(pki, over)), old, { subResource: 'status' });
+    const finish = (over: Record<string, unknown>) =>
+      review('CertificateRequest', 'UPDATE', certificateRequest(pki, 'cluster-1', finishedStatus(pki, over)), old, {
+        subResource: 'status',
+      });
     expect((await h.send('/validate', finish({}))).allowed).toBe(true);
     expect((await h.send('/validate', finish({ certChain: pki.b64(pki.signedPem + pki.rootPem) }))).allowed).toBe(true);
     const wrongKey = await h.send('/validate', finish({ signedCertificate: pki.b64(pki.wrongKeyPem) }));
@@ -127,7 +194,9 @@ describe('illegal transitions', () => {
     expect(wrongKey.status.message).toContain('status.signedCertificate');
     const otherRoot = await h.send('/validate', finish({ signedCertificate: pki.b64(pki.otherRootSignedPem) }));
     expect(otherRoot.allowed).toBe(false);
-    expect(otherRoot.status.message).toMatch(/status\.signedCertificate: Invalid value: .*does not chain to status\.signingRootCa/);
+    expect(otherRoot.status.message).toMatch(
+      /status\.signedCertificate: Invalid value: .*does not chain to status\.signingRootCa/,
+    );
     const missing = await h.send('/validate', finish({ signingRootCa: undefined }));
     expect(missing.status.message).toContain('status.signingRootCa: Required value');
     const garbage = await h.send('/validate', finish({ signedCertificate: 'not%base64!!' }));
@@ -141,10 +210,15 @@ describe('illegal transitions', () => {
     const r = await h.send('/validate', review('CertificateRotation', 'UPDATE', next, old, { subResource: 'status' }));
     expect(r.allowed).toBe(false);
     expect(r.status).toMatchObject({ code: 403, reason: 'Forbidden' });
-    expect(r.status.message).toMatch(/^CertificateRotation\.certificates\.mesh\.gloo\.solo\.io "rotate-1" is forbidden: status\.state/);
+    expect(r.status.message).toMatch(
+      /^CertificateRotation\.certificates\.mesh\.gloo\.solo\.io "rotate-1" is forbidden: status\.state/,
+    );
     const approved = vmcsr(pki, 'x', { thirdPartyApproval: { approvalStatus: 'APPROVED' } });
     const denied = vmcsr(pki, 'x', { thirdPartyApproval: { approvalStatus: 'DENIED' } });
-    const v = await h.send('/validate', review('VirtualMeshCertificateSigningRequest', 'UPDATE', denied, approved, { subResource: 'status' }));
+    const v = await h.send(
+      '/validate',
+      review('VirtualMeshCertificateSigningRequest', 'UPDATE', denied, approved, { subResource: 'status' }),
+    );
     expect(v.status).toMatchObject({ code: 403, reason: 'Forbidden' });
     expect(v.status.message).toContain('status.thirdPartyApproval.approvalStatus');
   });
@@ -161,7 +235,9 @@ describe('illegal transitions', () => {
   it('judges only status on a status write: an old spec problem does not block the status writer', async () => {
     const old = issuedCertificate('cluster-1', { hosts: [''] }, { state: 'PENDING', observedGeneration: 1 });
     const next = issuedCertificate('cluster-1', { hosts: [''] }, { state: 'REQUESTED', observedGeneration: 1 });
-    expect((await h.send('/validate', review('IssuedCertificate', 'UPDATE', next, old, { subResource: 'status' }))).allowed).toBe(true);
+    expect(
+      (await h.send('/validate', review('IssuedCertificate', 'UPDATE', next, old, { subResource: 'status' }))).allowed,
+    ).toBe(true);
     const main = await h.send('/validate', review('IssuedCertificate', 'UPDATE', next, old));
     expect(main.allowed).toBe(false);
     expect(main.status.message).toContain('spec.hosts[0]');
@@ -170,10 +246,16 @@ describe('illegal transitions', () => {
 
 describe('deprecated fields', () => {
   async function mutateThenValidate(obj: Record<string, unknown>, op: 'CREATE' | 'UPDATE' = 'CREATE') {
-    const m = await h.send('/mutate', review('IssuedCertificate', op, obj, op === 'UPDATE' ? issuedCertificate() : undefined));
+    const m = await h.send(
+      '/mutate',
+      review('IssuedCertificate', op, obj, op === 'UPDATE' ? issuedCertificate() : undefined),
+    );
     const patch = patchOf(m);
     const mutated = patch ? (kubectlApplyPatch(obj, patch) as Record<string, unknown>) : obj;
-    const v = await h.send('/validate', review('IssuedCertificate', op, mutated, op === 'UPDATE' ? issuedCertificate() : undefined));
+    const v = await h.send(
+      '/validate',
+      review('IssuedCertificate', op, mutated, op === 'UPDATE' ? issuedCertificate() : undefined),
+    );
     return { m, patch, mutated, v };
   }
 
@@ -184,7 +266,10 @@ describe('deprecated fields', () => {
     expect(m.warnings).toHaveLength(1);
     expect(m.warnings[0]).toContain('spec.org');
     expect(m.warnings[0]).toContain('spec.certOptions.orgName');
-    expect((mutated.spec as { certOptions: { orgName: string; ttlDays: number } }).certOptions).toMatchObject({ orgName: 'acme', ttlDays: 365 });
+    expect((mutated.spec as { certOptions: { orgName: string; ttlDays: number } }).certOptions).toMatchObject({
+      orgName: 'acme',
+      ttlDays: 365,
+    });
     expect((mutated.spec as { org: string }).org).toBe('acme');
     expect(v.allowed).toBe(true);
     expect(v.warnings?.join('\n')).toContain('spec.org');
@@ -204,7 +289,10 @@ describe('deprecated fields', () => {
 
   it('old only: signingCertificateSecret moves to glooMeshCa, both deprecated fields in one patch', async () => {
     const ref = { name: 'root-ca', namespace: 'gloo-mesh' };
-    const { m, mutated, v } = await mutateThenValidate(issuedCertificate('c', { org: 'acme', signingCertificateSecret: ref }), 'UPDATE');
+    const { m, mutated, v } = await mutateThenValidate(
+      issuedCertificate('c', { org: 'acme', signingCertificateSecret: ref }),
+      'UPDATE',
+    );
     expect(m.warnings).toHaveLength(2);
     expect(m.warnings.join('\n')).toContain('spec.glooMeshCa.signingCertificateSecret');
     expect((mutated.spec as { glooMeshCa: unknown }).glooMeshCa).toEqual({ signingCertificateSecret: ref });
@@ -214,7 +302,12 @@ describe('deprecated fields', () => {
   });
 
   it('new only: no patch and no warning', async () => {
-    const { m, v } = await mutateThenValidate(issuedCertificate('c', { certOptions: { orgName: 'acme' }, glooMeshCa: { signingCertificateSecret: { name: 'r' } } }));
+    const { m, v } = await mutateThenValidate(
+      issuedCertificate('c', {
+        certOptions: { orgName: 'acme' },
+        glooMeshCa: { signingCertificateSecret: { name: 'r' } },
+      }),
+    );
     expect(m.patch).toBeUndefined();
     expect(m.warnings).toBeUndefined();
     expect(v.allowed).toBe(true);
@@ -222,7 +315,9 @@ describe('deprecated fields', () => {
   });
 
   it('both equal: no patch; validate admits it with a deprecation warning', async () => {
-    const { m, v } = await mutateThenValidate(issuedCertificate('c', { org: 'acme', certOptions: { orgName: 'acme' } }));
+    const { m, v } = await mutateThenValidate(
+      issuedCertificate('c', { org: 'acme', certOptions: { orgName: 'acme' } }),
+    );
     expect(m.patch).toBeUndefined();
     expect(v.allowed).toBe(true);
     expect(v.warnings).toHaveLength(1);
@@ -230,22 +325,47 @@ describe('deprecated fields', () => {
   });
 
   it('both different (org: Istio next to a VirtualMesh orgName, as Gloo Mesh writes): no patch; admitted, the replacement wins, with a warning naming both', async () => {
-    const { m, v } = await mutateThenValidate(issuedCertificate('c', { org: 'Istio', certOptions: { orgName: 'acme' } }));
+    const { m, v } = await mutateThenValidate(
+      issuedCertificate('c', { org: 'Istio', certOptions: { orgName: 'acme' } }),
+    );
     expect(m.allowed).toBe(true);
     expect(m.patch).toBeUndefined();
     expect(v.allowed, v.status?.message).toBe(true);
-    expect(v.warnings).toEqual(['spec.org is deprecated and differs from spec.certOptions.orgName ("Istio" vs "acme"): spec.certOptions.orgName is the one read']);
-    const s = await mutateThenValidate(issuedCertificate('c', { signingCertificateSecret: { name: 'a' }, glooMeshCa: { signingCertificateSecret: { name: 'b' } } }));
+    expect(v.warnings).toEqual([
+      'spec.org is deprecated and differs from spec.certOptions.orgName ("Istio" vs "acme"): spec.certOptions.orgName is the one read',
+    ]);
+    const s = await mutateThenValidate(
+      issuedCertificate('c', {
+        signingCertificateSecret: { name: 'a' },
+        glooMeshCa: { signingCertificateSecret: { name: 'b' } },
+      }),
+    );
     expect(s.m.patch).toBeUndefined();
     expect(s.v.allowed).toBe(true);
-    expect(s.v.warnings.join('\n')).toContain('spec.signingCertificateSecret is deprecated and differs from spec.glooMeshCa.signingCertificateSecret');
+    expect(s.v.warnings.join('\n')).toContain(
+      'spec.signingCertificateSecret is deprecated and differs from spec.glooMeshCa.signingCertificateSecret',
+    );
   });
 
   it('never maps onto glooMeshCa when agentCa is set (the patch would break the oneof); admitted with a warning', async () => {
-    const { m, v } = await mutateThenValidate(issuedCertificate('c', { signingCertificateSecret: { name: 'a' }, agentCa: { vault: { server: 'https://vault:8200', caPath: 'pki/root/sign-intermediate', csrPath: 'pki_int/intermediate/generate/exported', tokenSecretRef: { name: 'vault-token' } } } }));
+    const { m, v } = await mutateThenValidate(
+      issuedCertificate('c', {
+        signingCertificateSecret: { name: 'a' },
+        agentCa: {
+          vault: {
+            server: 'https://vault:8200',
+            caPath: 'pki/root/sign-intermediate',
+            csrPath: 'pki_int/intermediate/generate/exported',
+            tokenSecretRef: { name: 'vault-token' },
+          },
+        },
+      }),
+    );
     expect(m.patch).toBeUndefined();
     expect(v.allowed, v.status?.message).toBe(true);
-    expect(v.warnings.join('\n')).toContain('spec.signingCertificateSecret is deprecated and cannot be copied to spec.glooMeshCa.signingCertificateSecret while spec.agentCa is set');
+    expect(v.warnings.join('\n')).toContain(
+      'spec.signingCertificateSecret is deprecated and cannot be copied to spec.glooMeshCa.signingCertificateSecret while spec.agentCa is set',
+    );
   });
 
   it('never patches an object a Gloo Mesh controller owns (any value of its label), only warns', async () => {
@@ -257,14 +377,20 @@ describe('deprecated fields', () => {
         delete (owned.spec as Record<string, unknown>).certOptions;
         (owned.metadata as Record<string, unknown>).labels = { [label]: value };
         for (const op of ['CREATE', 'UPDATE'] as const) {
-          const m = await h.send('/mutate', review('IssuedCertificate', op, owned, op === 'UPDATE' ? owned : undefined));
+          const m = await h.send(
+            '/mutate',
+            review('IssuedCertificate', op, owned, op === 'UPDATE' ? owned : undefined),
+          );
           expect(m.allowed).toBe(true);
           expect(m.patch, `${op} ${label}=${value}`).toBeUndefined();
           expect(m.warnings).toEqual([
             `spec.org is deprecated: not copied to spec.certOptions.orgName, since a Gloo Mesh controller owns this IssuedCertificate (label ${label}) and writes only spec.org`,
             `spec.signingCertificateSecret is deprecated: not copied to spec.glooMeshCa.signingCertificateSecret, since a Gloo Mesh controller owns this IssuedCertificate (label ${label}) and writes only spec.signingCertificateSecret`,
           ]);
-          const v = await h.send('/validate', review('IssuedCertificate', op, owned, op === 'UPDATE' ? owned : undefined));
+          const v = await h.send(
+            '/validate',
+            review('IssuedCertificate', op, owned, op === 'UPDATE' ? owned : undefined),
+          );
           expect(v.allowed).toBe(true);
           expect(v.warnings).toHaveLength(2);
         }
@@ -273,13 +399,17 @@ describe('deprecated fields', () => {
     // The agent's label on an IssuedCertificate is not the translator's: that one is patched.
     const other = issuedCertificate('c', { org: 'Istio' });
     (other.metadata as Record<string, unknown>).labels = { 'agent.certificates.mesh.gloo.solo.io': 'gloo-mesh' };
-    expect(patchOf(await h.send('/mutate', review('IssuedCertificate', 'CREATE', other)))).toEqual([{ op: 'add', path: '/spec/certOptions/orgName', value: 'Istio' }]);
+    expect(patchOf(await h.send('/mutate', review('IssuedCertificate', 'CREATE', other)))).toEqual([
+      { op: 'add', path: '/spec/certOptions/orgName', value: 'Istio' },
+    ]);
   });
 
   it('never patches a status write or a DELETE', async () => {
     const old = issuedCertificate('c', { org: 'acme' }, { state: 'PENDING' });
     const next = issuedCertificate('c', { org: 'acme' }, { state: 'REQUESTED' });
-    expect((await h.send('/mutate', review('IssuedCertificate', 'UPDATE', next, old, { subResource: 'status' }))).patch).toBeUndefined();
+    expect(
+      (await h.send('/mutate', review('IssuedCertificate', 'UPDATE', next, old, { subResource: 'status' }))).patch,
+    ).toBeUndefined();
     expect((await h.send('/mutate', review('IssuedCertificate', 'DELETE', undefined, old))).patch).toBeUndefined();
   });
 
@@ -287,7 +417,9 @@ describe('deprecated fields', () => {
     const obj = vmcsr(pki);
     const m = await h.send('/mutate', review('VirtualMeshCertificateSigningRequest', 'CREATE', obj));
     expect(m.patch).toBeUndefined();
-    expect((await h.send('/validate', review('VirtualMeshCertificateSigningRequest', 'CREATE', obj))).allowed).toBe(true);
+    expect((await h.send('/validate', review('VirtualMeshCertificateSigningRequest', 'CREATE', obj))).allowed).toBe(
+      true,
+    );
   });
 });
 
@@ -312,16 +444,36 @@ describe('rule zero: values the protos allow are admitted, out-of-policy ones wi
     }
     // a status write judges only status: no warning about spec values there
     const old = issuedCertificate('c', { certOptions: { rsaKeySizeBytes: 1024 } }, { state: 'PENDING' });
-    const next = issuedCertificate('c', { certOptions: { rsaKeySizeBytes: 1024 } }, { state: 'REQUESTED', observedGeneration: 1 });
-    expect((await h.send('/validate', review('IssuedCertificate', 'UPDATE', next, old, { subResource: 'status' }))).warnings).toBeUndefined();
+    const next = issuedCertificate(
+      'c',
+      { certOptions: { rsaKeySizeBytes: 1024 } },
+      { state: 'REQUESTED', observedGeneration: 1 },
+    );
+    expect(
+      (await h.send('/validate', review('IssuedCertificate', 'UPDATE', next, old, { subResource: 'status' }))).warnings,
+    ).toBeUndefined();
   });
 
   it('a Vault kubernetesAuth without role, and the NOT_APPLICABLE rotation state', async () => {
-    const ic = issuedCertificate('c', { agentCa: { vault: { server: 'https://vault:8200', kubernetesAuth: { serviceAccountRef: { name: 'istiod', namespace: 'istio-system' } } } }, rotationState: 'NOT_APPLICABLE' }, { observedRotationState: 'NOT_APPLICABLE' });
+    const ic = issuedCertificate(
+      'c',
+      {
+        agentCa: {
+          vault: {
+            server: 'https://vault:8200',
+            kubernetesAuth: { serviceAccountRef: { name: 'istiod', namespace: 'istio-system' } },
+          },
+        },
+        rotationState: 'NOT_APPLICABLE',
+      },
+      { observedRotationState: 'NOT_APPLICABLE' },
+    );
     const r = await h.send('/validate', review('IssuedCertificate', 'CREATE', ic));
     expect(r.allowed, r.status?.message).toBe(true);
     const asNumber = issuedCertificate('c', { rotationState: 0 });
-    expect((await h.send('/validate', review('IssuedCertificate', 'CREATE', asNumber))).status.message).toContain('spec.rotationState: Unsupported value: 0');
+    expect((await h.send('/validate', review('IssuedCertificate', 'CREATE', asNumber))).status.message).toContain(
+      'spec.rotationState: Unsupported value: 0',
+    );
   });
 
   it('a PodBounceDirective with 150 selectors, and 1500 bounced pods', async () => {
@@ -329,8 +481,18 @@ describe('rule zero: values the protos allow are admitted, out-of-policy ones wi
     const selector = (pbd.spec as { podsToBounce: unknown[] }).podsToBounce[1];
     (pbd.spec as { podsToBounce: unknown[] }).podsToBounce = Array.from({ length: 150 }, () => selector);
     expect((await h.send('/validate', review('PodBounceDirective', 'CREATE', pbd))).allowed).toBe(true);
-    const bounced = { ...pbd, status: { podsBounced: Array.from({ length: 150 }, (_, i) => ({ bouncedPods: Array.from({ length: 10 }, (_, j) => `p-${i}-${j}`) })) } };
-    const r = await h.send('/validate', review('PodBounceDirective', 'UPDATE', bounced, pbd, { subResource: 'status' }));
+    const bounced = {
+      ...pbd,
+      status: {
+        podsBounced: Array.from({ length: 150 }, (_, i) => ({
+          bouncedPods: Array.from({ length: 10 }, (_, j) => `p-${i}-${j}`),
+        })),
+      },
+    };
+    const r = await h.send(
+      '/validate',
+      review('PodBounceDirective', 'UPDATE', bounced, pbd, { subResource: 'status' }),
+    );
     expect(r.allowed, r.status?.message).toBe(true);
   });
 
@@ -338,20 +500,37 @@ describe('rule zero: values the protos allow are admitted, out-of-policy ones wi
     const response = { caCertificate: pki.b64(pki.signedPem), rootCertificate: pki.b64(pki.rootPem) };
     for (const approval of [undefined, { approvalStatus: 'PENDING' }]) {
       const old = vmcsr(pki, 'x', approval ? { thirdPartyApproval: approval } : undefined);
-      const next = vmcsr(pki, 'x', { ...(approval ? { thirdPartyApproval: approval } : {}), response, computedStatus: { state: 'ACCEPTED' } });
-      const r = await h.send('/validate', review('VirtualMeshCertificateSigningRequest', 'UPDATE', next, old, { subResource: 'status' }));
+      const next = vmcsr(pki, 'x', {
+        ...(approval ? { thirdPartyApproval: approval } : {}),
+        response,
+        computedStatus: { state: 'ACCEPTED' },
+      });
+      const r = await h.send(
+        '/validate',
+        review('VirtualMeshCertificateSigningRequest', 'UPDATE', next, old, { subResource: 'status' }),
+      );
       expect(r.allowed, `${JSON.stringify(approval)}: ${r.status?.message}`).toBe(true);
     }
     const denied = vmcsr(pki, 'x', { thirdPartyApproval: { approvalStatus: 'DENIED' } });
     const answered = vmcsr(pki, 'x', { thirdPartyApproval: { approvalStatus: 'DENIED' }, response });
-    const r = await h.send('/validate', review('VirtualMeshCertificateSigningRequest', 'UPDATE', answered, denied, { subResource: 'status' }));
+    const r = await h.send(
+      '/validate',
+      review('VirtualMeshCertificateSigningRequest', 'UPDATE', answered, denied, { subResource: 'status' }),
+    );
     expect(r.status).toMatchObject({ code: 403, reason: 'Forbidden' });
-    expect(r.status.message).toContain('status.response: Forbidden: may not be set once status.thirdPartyApproval.approvalStatus is DENIED');
+    expect(r.status.message).toContain(
+      'status.response: Forbidden: may not be set once status.thirdPartyApproval.approvalStatus is DENIED',
+    );
     // the response must still be for csrData's key
     const wrong = vmcsr(pki, 'x', { response: { caCertificate: pki.b64(pki.wrongKeyPem) } });
-    expect((await h.send('/validate', review('VirtualMeshCertificateSigningRequest', 'UPDATE', wrong, vmcsr(pki, 'x'), { subResource: 'status' }))).status.message).toContain(
-      'status.response.caCertificate: Invalid value: its public key is not the one in spec.csrData',
-    );
+    expect(
+      (
+        await h.send(
+          '/validate',
+          review('VirtualMeshCertificateSigningRequest', 'UPDATE', wrong, vmcsr(pki, 'x'), { subResource: 'status' }),
+        )
+      ).status.message,
+    ).toContain('status.response.caCertificate: Invalid value: its public key is not the one in spec.csrData');
   });
 
   it('a CertificateRequest spec write (a new CSR) that leaves a stale FINISHED status', async () => {
@@ -365,20 +544,39 @@ describe('rule zero: values the protos allow are admitted, out-of-policy ones wi
 
 describe('one active CertificateRotation per VirtualMesh', () => {
   it('denies a second active rotation of the same VirtualMesh, from the cache', async () => {
-    rotations.set([certificateRotation('rotate-1', 'virtual-mesh', { state: 'ROTATING' }), certificateRotation('old', 'virtual-mesh', { state: 'FINISHED' })]);
-    const r = await h.send('/validate', review('CertificateRotation', 'CREATE', certificateRotation('rotate-2', 'virtual-mesh')));
+    rotations.set([
+      certificateRotation('rotate-1', 'virtual-mesh', { state: 'ROTATING' }),
+      certificateRotation('old', 'virtual-mesh', { state: 'FINISHED' }),
+    ]);
+    const r = await h.send(
+      '/validate',
+      review('CertificateRotation', 'CREATE', certificateRotation('rotate-2', 'virtual-mesh')),
+    );
     expect(r.allowed).toBe(false);
     expect(r.status.code).toBe(403);
     expect(r.status.message).toContain('spec.virtualMesh');
     expect(r.status.message).toContain('gloo-mesh/rotate-1');
     // another mesh, and the active rotation itself, are fine
-    expect((await h.send('/validate', review('CertificateRotation', 'CREATE', certificateRotation('rotate-3', 'mesh-b')))).allowed).toBe(true);
+    expect(
+      (await h.send('/validate', review('CertificateRotation', 'CREATE', certificateRotation('rotate-3', 'mesh-b'))))
+        .allowed,
+    ).toBe(true);
     const self = certificateRotation('rotate-1', 'virtual-mesh', { state: 'ROTATING' });
     const selfNext = certificateRotation('rotate-1', 'virtual-mesh', { state: 'VERIFYING' });
-    expect((await h.send('/validate', review('CertificateRotation', 'UPDATE', selfNext, self, { subResource: 'status' }))).allowed).toBe(true);
+    expect(
+      (await h.send('/validate', review('CertificateRotation', 'UPDATE', selfNext, self, { subResource: 'status' })))
+        .allowed,
+    ).toBe(true);
     // once the first one finishes, a new one is admitted
     rotations.set([certificateRotation('rotate-1', 'virtual-mesh', { state: 'FINISHED' })]);
-    expect((await h.send('/validate', review('CertificateRotation', 'CREATE', certificateRotation('rotate-2', 'virtual-mesh')))).allowed).toBe(true);
+    expect(
+      (
+        await h.send(
+          '/validate',
+          review('CertificateRotation', 'CREATE', certificateRotation('rotate-2', 'virtual-mesh')),
+        )
+      ).allowed,
+    ).toBe(true);
     rotations.set([]);
   });
 });
@@ -436,7 +634,10 @@ describe('malformed requests inside a review', () => {
       return v;
     };
     for (const where of ['object', 'oldObject'] as const) {
-      for (const [k, denied] of [[97, false], [98, true]] as const) {
+      for (const [k, denied] of [
+        [97, false],
+        [98, true],
+      ] as const) {
         const ic = issuedCertificate();
         const old = issuedCertificate();
         ((where === 'object' ? ic : old).metadata as Record<string, unknown>).x = nest(k);
@@ -453,7 +654,10 @@ describe('malformed requests inside a review', () => {
     const levels = 8000;
     const ic = issuedCertificate('cluster-1', { org: 'legacy-org' });
     const old = issuedCertificate();
-    for (const o of [ic, old]) (o.metadata as Record<string, unknown>).managedFields = [{ manager: 'kubectl', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: 'DEEP' }];
+    for (const o of [ic, old])
+      (o.metadata as Record<string, unknown>).managedFields = [
+        { manager: 'kubectl', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: 'DEEP' },
+      ];
     const body = review('IssuedCertificate', 'UPDATE', ic, old);
     const text = JSON.stringify(body).replaceAll('"DEEP"', `${'{"f:x":'.repeat(levels)}{}${'}'.repeat(levels)}`);
     for (const path of ['/mutate', '/validate'] as const) {
@@ -463,7 +667,8 @@ describe('malformed requests inside a review', () => {
       expect(r.uid).toBe(body.request.uid);
       expect(r.allowed, res.text.slice(0, 300)).toBe(true);
       expect(r.warnings.join('\n')).toContain('spec.org is deprecated');
-      if (path === '/mutate') expect(patchOf(r)).toEqual([{ op: 'add', path: '/spec/certOptions/orgName', value: 'legacy-org' }]);
+      if (path === '/mutate')
+        expect(patchOf(r)).toEqual([{ op: 'add', path: '/spec/certOptions/orgName', value: 'legacy-org' }]);
     }
     // The same depth anywhere else in metadata is still refused.
     const elsewhere = text.replace('"managedFields":', '"ownerReferences":');

@@ -13,9 +13,14 @@ export interface Shape {
   expect: 'allowed' | 'denied' | 'unjudged';
 }
 
-type Obj = Record<string, any>;  
+type Obj = Record<string, any>;
 
-function withObject(_name: string, uid: string, edit: (o: Obj, request: Obj) => void, op: 'CREATE' | 'UPDATE' = 'CREATE'): string {
+function withObject(
+  _name: string,
+  uid: string,
+  edit: (o: Obj, request: Obj) => void,
+  op: 'CREATE' | 'UPDATE' = 'CREATE',
+): string {
   const o = issuedCertificate('cluster-1') as Obj;
   const r = review('IssuedCertificate', op, o, op === 'UPDATE' ? issuedCertificate('cluster-1') : undefined, { uid });
   edit(o, r.request);
@@ -43,9 +48,20 @@ export function attackShapes(tag: string, scale = 1, only?: readonly string[]): 
     shapes.push({ name, body: make(uid), uid, expect });
   };
   // 240,000 unknown fields in one object (2.8 MB at scale 1): turned away by the field count
-  add('unknown-fields', 'unjudged', (uid) => manyFields(withObject('x', uid, () => undefined), n(240_000)));
+  add('unknown-fields', 'unjudged', (uid) =>
+    manyFields(
+      withObject('x', uid, () => undefined),
+      n(240_000),
+    ),
+  );
   // just under the field limit, each field a long string: judged, denied with 20 causes and a count
-  add('unknown-fields-under-limit', 'denied', (uid) => manyFields(withObject('x', uid, () => undefined), Math.min(1000, n(1000)), JSON.stringify('v'.repeat(n(2000)))));
+  add('unknown-fields-under-limit', 'denied', (uid) =>
+    manyFields(
+      withObject('x', uid, () => undefined),
+      Math.min(1000, n(1000)),
+      JSON.stringify('v'.repeat(n(2000))),
+    ),
+  );
   // unknown fields spread over many small objects: each object under the field limit
   add('many-small-objects', 'unjudged', (uid) =>
     withObject('x', uid, (o) => {
@@ -58,8 +74,12 @@ export function attackShapes(tag: string, scale = 1, only?: readonly string[]): 
     }),
   );
   // a list of a million numbers (past the value count), and one just under it
-  add('huge-array', 'unjudged', (uid) => withObject('x', uid, (o) => (o.spec.hosts = Array.from({ length: n(1_000_000) }, () => 0))));
-  add('huge-array-under-limit', 'denied', (uid) => withObject('x', uid, (o) => (o.spec.hosts = Array.from({ length: Math.min(95_000, n(95_000)) }, (_, i) => i))));
+  add('huge-array', 'unjudged', (uid) =>
+    withObject('x', uid, (o) => (o.spec.hosts = Array.from({ length: n(1_000_000) }, () => 0))),
+  );
+  add('huge-array-under-limit', 'denied', (uid) =>
+    withObject('x', uid, (o) => (o.spec.hosts = Array.from({ length: Math.min(95_000, n(95_000)) }, (_, i) => i))),
+  );
   // long strings where they are echoed: a deprecated field the patch would copy, the name, a key
   add('long-org', 'allowed', (uid) => withObject('x', uid, (o) => (o.spec.org = 'o'.repeat(n(3_000_000)))));
   add('long-name', 'denied', (uid) => withObject('x', uid, (o) => (o.metadata.name = 'n'.repeat(n(3_000_000)))));
@@ -70,18 +90,45 @@ export function attackShapes(tag: string, scale = 1, only?: readonly string[]): 
     }),
   );
   add('long-key', 'denied', (uid) => withObject('x', uid, (o) => (o.spec['k'.repeat(n(3_000_000))] = 1)));
-  add('long-kind', 'denied', (uid) => withObject('x', uid, (_o, r) => (r.kind = { group: 'g'.repeat(n(1_000_000)), version: 'v'.repeat(n(1_000_000)), kind: 'K'.repeat(n(1_000_000)) })));
+  add('long-kind', 'denied', (uid) =>
+    withObject(
+      'x',
+      uid,
+      (_o, r) =>
+        (r.kind = {
+          group: 'g'.repeat(n(1_000_000)),
+          version: 'v'.repeat(n(1_000_000)),
+          kind: 'K'.repeat(n(1_000_000)),
+        }),
+    ),
+  );
   add('long-enum', 'denied', (uid) => withObject('x', uid, (o) => (o.status = { state: 'S'.repeat(n(3_000_000)) })));
   // deep nesting: past the 100 levels outside managedFields, and 8000 inside it (admitted)
-  add('deep-spec', 'denied', (uid) => withObject('x', uid, () => undefined).replace('"spec":{', `"spec":{"deep":${'['.repeat(n(90_000))}1${']'.repeat(n(90_000))},`));
+  add('deep-spec', 'denied', (uid) =>
+    withObject('x', uid, () => undefined).replace(
+      '"spec":{',
+      `"spec":{"deep":${'['.repeat(n(90_000))}1${']'.repeat(n(90_000))},`,
+    ),
+  );
   add('deep-managed-fields', 'allowed', (uid) =>
     withObject('x', uid, (o) => {
-      o.metadata.managedFields = [{ manager: 'kubectl', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: 'DEEP' }];
+      o.metadata.managedFields = [
+        { manager: 'kubectl', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: 'DEEP' },
+      ];
     }).replace('"DEEP"', `${'{"f:x":'.repeat(Math.min(8000, n(8000)))}{}${'}'.repeat(Math.min(8000, n(8000)))}`),
   );
   // many values of the wrong type, each an error
-  add('many-type-errors', 'denied', (uid) => withObject('x', uid, (o) => (o.spec.hosts = Array.from({ length: n(9_000) }, (_, i) => i))));
+  add('many-type-errors', 'denied', (uid) =>
+    withObject('x', uid, (o) => (o.spec.hosts = Array.from({ length: n(9_000) }, (_, i) => i))),
+  );
   // a large object that is valid: judged in full and admitted (no limit may deny a real object)
-  add('large-valid', 'allowed', (uid) => withObject('x', uid, (o) => (o.spec.hosts = Array.from({ length: n(40_000) }, (_, i) => `spiffe://cluster-1/ns/ns-${i}/sa/workload-${i}`))));
+  add('large-valid', 'allowed', (uid) =>
+    withObject(
+      'x',
+      uid,
+      (o) =>
+        (o.spec.hosts = Array.from({ length: n(40_000) }, (_, i) => `spiffe://cluster-1/ns/ns-${i}/sa/workload-${i}`)),
+    ),
+  );
   return shapes;
 }

@@ -14,7 +14,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_REPLY_BYTES } from '../../webhook/src/admission/limits.js';
 import { attackShapes } from './attack-shapes.js';
 import { issuedCertificate } from './fixtures.js';
-import { genClientCert, genServingCert, post, review, startHarness, type HttpResult, type ServingCert } from './helpers.js';
+import {
+  genClientCert,
+  genServingCert,
+  post,
+  review,
+  startHarness,
+  type HttpResult,
+  type ServingCert,
+} from './helpers.js';
 import { startWebhookProcess, type WebhookProcess } from './webhook-process.js';
 
 let w: WebhookProcess;
@@ -45,7 +53,15 @@ async function metrics(): Promise<string> {
 function tls(opts: { noCert?: boolean } = {}): Promise<TLSSocket> {
   const u = new URL(w.url);
   return new Promise((resolve, reject) => {
-    const s = tlsConnect({ host: u.hostname, port: Number(u.port), ca: cert.caPem, ...(opts.noCert ? {} : { cert: client.certPem, key: client.keyPem }) }, () => resolve(s));
+    const s = tlsConnect(
+      {
+        host: u.hostname,
+        port: Number(u.port),
+        ca: cert.caPem,
+        ...(opts.noCert ? {} : { cert: client.certPem, key: client.keyPem }),
+      },
+      () => resolve(s),
+    );
     s.once('error', reject);
   });
 }
@@ -63,7 +79,16 @@ function ending(s: Socket, t0: number): Promise<{ text: string; ms: number }> {
 beforeAll(async () => {
   cert = genServingCert();
   client = genClientCert(undefined, true);
-  w = await startWebhookProcess(['--tls-cert-file', cert.certFile, '--tls-private-key-file', cert.keyFile, '--client-ca-file', client.caFile, '--log-level', 'warn']);
+  w = await startWebhookProcess([
+    '--tls-cert-file',
+    cert.certFile,
+    '--tls-private-key-file',
+    cert.keyFile,
+    '--client-ca-file',
+    client.caFile,
+    '--log-level',
+    'warn',
+  ]);
   agent = new Agent({ keepAlive: true, maxSockets: 8, ca: cert.caPem, cert: client.certPem, key: client.keyPem });
   // warm up both endpoints, then take the resting size
   for (const path of ['/validate', '/mutate']) expect((await send(path, valid())).status).toBe(200);
@@ -78,25 +103,33 @@ afterAll(async () => {
 
 describe('amplification: every shape judged or turned away quickly, within the reply limit, uid echoed', () => {
   const shapes = attackShapes('attack');
-  it.each(shapes.map((s) => [s.name, s] as const))('%s', async (_name, shape) => {
-    for (const path of ['/validate', '/mutate'] as const) {
-      const t = performance.now();
-      const res = await send(path, shape.body);
-      const ms = performance.now() - t;
-      expect(res.status, res.text.slice(0, 300)).toBe(200);
-      const r = res.json.response;
-      expect(r.uid).toBe(shape.uid);
-      expect(Buffer.byteLength(res.text)).toBeLessThanOrEqual(MAX_REPLY_BYTES);
-      // a second on a quiet machine is plenty; this one is shared with other suites
-      expect(ms, `${path} took ${ms.toFixed(0)} ms`).toBeLessThan(3000);
-      if (r.status?.details?.causes) expect(r.status.details.causes.length).toBeLessThanOrEqual(20);
-      const verdict = r.allowed ? 'allowed' : r.status.code === 413 ? 'unjudged' : 'denied';
-      // /mutate judges no schema: what /validate denies it may let through (unpatched)
-      if (path === '/validate' || shape.expect !== 'denied') expect(verdict, r.status?.message?.slice(0, 300)).toBe(shape.expect);
-      if (shape.expect === 'unjudged') expect(r.status.message).toMatch(/did not judge this object: .*(more than 1024 fields|more than 100000 JSON values)/);
-    }
-    expect(w.exited()).toBe(false);
-  }, 60_000);
+  it.each(shapes.map((s) => [s.name, s] as const))(
+    '%s',
+    async (_name, shape) => {
+      for (const path of ['/validate', '/mutate'] as const) {
+        const t = performance.now();
+        const res = await send(path, shape.body);
+        const ms = performance.now() - t;
+        expect(res.status, res.text.slice(0, 300)).toBe(200);
+        const r = res.json.response;
+        expect(r.uid).toBe(shape.uid);
+        expect(Buffer.byteLength(res.text)).toBeLessThanOrEqual(MAX_REPLY_BYTES);
+        // a second on a quiet machine is plenty; this one is shared with other suites
+        expect(ms, `${path} took ${ms.toFixed(0)} ms`).toBeLessThan(3000);
+        if (r.status?.details?.causes) expect(r.status.details.causes.length).toBeLessThanOrEqual(20);
+        const verdict = r.allowed ? 'allowed' : r.status.code === 413 ? 'unjudged' : 'denied';
+        // /mutate judges no schema: what /validate denies it may let through (unpatched)
+        if (path === '/validate' || shape.expect !== 'denied')
+          expect(verdict, r.status?.message?.slice(0, 300)).toBe(shape.expect);
+        if (shape.expect === 'unjudged')
+          expect(r.status.message).toMatch(
+            /did not judge this object: .*(more than 1024 fields|more than 100000 JSON values)/,
+          );
+      }
+      expect(w.exited()).toBe(false);
+    },
+    60_000,
+  );
 
   it('lists the first 20 causes and counts the rest', async () => {
     const shape = shapes.find((s) => s.name === 'many-type-errors')!;
@@ -105,15 +138,25 @@ describe('amplification: every shape judged or turned away quickly, within the r
     expect(r.status.message).toMatch(/\(and 8980 more errors not listed\)$/);
     const big = shapes.find((s) => s.name === 'huge-array-under-limit')!;
     const b = (await send('/validate', big.body)).json.response;
-    expect(b.status.message).toContain('the object is too large for every schema error to be sought: only the first is reported');
+    expect(b.status.message).toContain(
+      'the object is too large for every schema error to be sought: only the first is reported',
+    );
   });
 
   it('six 2.8 MB reviews of 240,000 unknown fields at once: each answered in a few hundred bytes', async () => {
     const shape = shapes.find((s) => s.name === 'unknown-fields')!;
     expect(shape.body.length).toBeGreaterThan(2_700_000);
-    const many = new Agent({ keepAlive: true, maxSockets: 6, ca: cert.caPem, cert: client.certPem, key: client.keyPem });
+    const many = new Agent({
+      keepAlive: true,
+      maxSockets: 6,
+      ca: cert.caPem,
+      cert: client.certPem,
+      key: client.keyPem,
+    });
     try {
-      const answers = await Promise.all(Array.from({ length: 6 }, () => send('/validate', shape.body, { agent: many })));
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, () => send('/validate', shape.body, { agent: many })),
+      );
       for (const a of answers) {
         expect(a.status).toBe(200);
         expect(a.json.response).toMatchObject({ uid: shape.uid, allowed: false, status: { code: 413 } });
@@ -129,7 +172,9 @@ describe('amplification: every shape judged or turned away quickly, within the r
     const t = performance.now();
     const s = await tls();
     const end = ending(s, t);
-    s.write(`POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${200 * 1024 * 1024}\r\n\r\n{"apiVersion":`);
+    s.write(
+      `POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${200 * 1024 * 1024}\r\n\r\n{"apiVersion":`,
+    );
     const { text, ms } = await end;
     expect(text).toMatch(/^HTTP\/1\.1 400/);
     expect(text).toContain('larger than the 3145728 byte (3 MiB) limit');
@@ -159,7 +204,9 @@ describe('slow clients are cut at the header and request timeouts', () => {
     const t = performance.now();
     const s = await tls();
     const end = ending(s, t);
-    s.write('POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"apiVersion":"admission.k8s.io/v1",');
+    s.write(
+      'POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"apiVersion":"admission.k8s.io/v1",',
+    );
     const drip = setInterval(() => s.writable && s.write(' '), 300);
     const { text, ms } = await end;
     clearInterval(drip);
@@ -174,12 +221,18 @@ describe('connection floods', () => {
     const u = new URL(w.url);
     const t = performance.now();
     const socks = await Promise.all(
-      Array.from({ length: 3000 }, () => new Promise<Socket>((resolve) => {
-        const s = netConnect(Number(u.port), u.hostname, () => resolve(s));
-        s.on('error', () => resolve(s));
-      })),
+      Array.from(
+        { length: 3000 },
+        () =>
+          new Promise<Socket>((resolve) => {
+            const s = netConnect(Number(u.port), u.hostname, () => resolve(s));
+            s.on('error', () => resolve(s));
+          }),
+      ),
     );
-    const closed = Promise.all(socks.map((s) => (s.destroyed ? Promise.resolve() : new Promise<void>((r) => s.once('close', () => r())))));
+    const closed = Promise.all(
+      socks.map((s) => (s.destroyed ? Promise.resolve() : new Promise<void>((r) => s.once('close', () => r())))),
+    );
     // a new connection (not the agent's) is served at once
     const fresh = new Agent({ keepAlive: false, ca: cert.caPem, cert: client.certPem, key: client.keyPem });
     const q = performance.now();
@@ -221,7 +274,10 @@ describe('connection floods', () => {
     const body = valid();
     const results = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
-        post(w.url, '/validate', body, { ca: cert.caPem, ...(i % 2 ? { cert: client.otherCertPem, key: client.otherKeyPem } : {}) }).then(
+        post(w.url, '/validate', body, {
+          ca: cert.caPem,
+          ...(i % 2 ? { cert: client.otherCertPem, key: client.otherKeyPem } : {}),
+        }).then(
           (r) => `answered ${r.status}`,
           (e: Error) => `refused: ${e.message}`,
         ),
@@ -229,8 +285,12 @@ describe('connection floods', () => {
     );
     expect(results.filter((r) => r.startsWith('answered'))).toEqual([]);
     const text = await metrics();
-    expect(Number(/mesh_cert_webhook_tls_client_errors_total\{reason="no_certificate"\} (\d+)/.exec(text)?.[1] ?? 0)).toBeGreaterThanOrEqual(100);
-    expect(Number(/mesh_cert_webhook_tls_client_errors_total\{reason="bad_certificate"\} (\d+)/.exec(text)?.[1] ?? 0)).toBeGreaterThanOrEqual(100);
+    expect(
+      Number(/mesh_cert_webhook_tls_client_errors_total\{reason="no_certificate"\} (\d+)/.exec(text)?.[1] ?? 0),
+    ).toBeGreaterThanOrEqual(100);
+    expect(
+      Number(/mesh_cert_webhook_tls_client_errors_total\{reason="bad_certificate"\} (\d+)/.exec(text)?.[1] ?? 0),
+    ).toBeGreaterThanOrEqual(100);
     expect((await send('/validate', body)).status).toBe(200);
   }, 60_000);
 });
@@ -239,8 +299,24 @@ describe('TLS: 1.2 with ECDHE and AEAD suites, and 1.3; nothing older or weaker 
   const sClient = (args: string[]): Promise<{ code: number; out: string }> =>
     new Promise((resolve) => {
       const u = new URL(w.url);
-      const c = execFile('openssl', ['s_client', '-connect', `${u.hostname}:${u.port}`, '-CAfile', cert.caFile, '-cert', client.certFile, '-key', client.keyFile, '-brief', ...args], { timeout: 15_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
+      const c = execFile(
+        'openssl',
+        [
+          's_client',
+          '-connect',
+          `${u.hostname}:${u.port}`,
+          '-CAfile',
+          cert.caFile,
+          '-cert',
+          client.certFile,
+          '-key',
+          client.keyFile,
+          '-brief',
+          ...args,
+        ],
+        { timeout: 15_000 },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
       );
       c.stdin?.end();
     });
@@ -260,8 +336,18 @@ describe('TLS: 1.2 with ECDHE and AEAD suites, and 1.3; nothing older or weaker 
   });
 
   it.each([
-    ['TLS 1.2, ECDHE-ECDSA-AES128-GCM-SHA256', ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256'], 'TLSv1.2', 'ECDHE-ECDSA-AES128-GCM-SHA256'],
-    ['TLS 1.2, ECDHE-ECDSA-CHACHA20-POLY1305', ['-tls1_2', '-cipher', 'ECDHE-ECDSA-CHACHA20-POLY1305'], 'TLSv1.2', 'ECDHE-ECDSA-CHACHA20-POLY1305'],
+    [
+      'TLS 1.2, ECDHE-ECDSA-AES128-GCM-SHA256',
+      ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256'],
+      'TLSv1.2',
+      'ECDHE-ECDSA-AES128-GCM-SHA256',
+    ],
+    [
+      'TLS 1.2, ECDHE-ECDSA-CHACHA20-POLY1305',
+      ['-tls1_2', '-cipher', 'ECDHE-ECDSA-CHACHA20-POLY1305'],
+      'TLSv1.2',
+      'ECDHE-ECDSA-CHACHA20-POLY1305',
+    ],
     ['TLS 1.3', ['-tls1_3'], 'TLSv1.3', 'TLS_AES_'],
   ])('speaks %s', async (_name, args, protocol, suite) => {
     const r = await sClient(args);
@@ -282,7 +368,9 @@ describe('more reviews at once than it takes', () => {
           const x = tlsConnect({ host: u.hostname, port: Number(u.port), ca: h.cert.caPem }, () => resolve(x));
         });
         s.on('error', () => undefined);
-        s.write('POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"apiVersion":');
+        s.write(
+          'POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"apiVersion":',
+        );
         stalled.push(s);
       }
       await sleep(200);
@@ -292,17 +380,35 @@ describe('more reviews at once than it takes', () => {
       expect(performance.now() - t).toBeLessThan(1000);
       expect(v.status).toBe(200);
       expect(v.headers.connection).toBe('close');
-      expect(v.json.response).toMatchObject({ uid: body.request.uid, allowed: false, status: { code: 429, reason: 'TooManyRequests', details: { retryAfterSeconds: 1 } } });
-      expect(v.json.response.status.message).toMatch(/^the mesh-cert webhook is busy: 2 reviews holding .* are being received, the most this webhook takes at once/);
-      const m = await h.raw('/mutate', JSON.stringify({ ...body, request: { ...body.request, object: issuedCertificate('x', { org: 'acme' }) } }));
+      expect(v.json.response).toMatchObject({
+        uid: body.request.uid,
+        allowed: false,
+        status: { code: 429, reason: 'TooManyRequests', details: { retryAfterSeconds: 1 } },
+      });
+      expect(v.json.response.status.message).toMatch(
+        /^the mesh-cert webhook is busy: 2 reviews holding .* are being received, the most this webhook takes at once/,
+      );
+      const m = await h.raw(
+        '/mutate',
+        JSON.stringify({ ...body, request: { ...body.request, object: issuedCertificate('x', { org: 'acme' }) } }),
+      );
       expect(m.json.response.allowed).toBe(true);
       expect(m.json.response.patch).toBeUndefined();
       expect(m.json.response.warnings[0]).toContain('busy');
-      const anon = await h.raw('/validate', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { object: {}, uid: 'late' } }).replace('"uid":"late"', `"pad":"${'x'.repeat(5000)}","uid":"late"`));
+      const anon = await h.raw(
+        '/validate',
+        JSON.stringify({
+          apiVersion: 'admission.k8s.io/v1',
+          kind: 'AdmissionReview',
+          request: { object: {}, uid: 'late' },
+        }).replace('"uid":"late"', `"pad":"${'x'.repeat(5000)}","uid":"late"`),
+      );
       expect(anon.status).toBe(429);
       expect(anon.json).toMatchObject({ kind: 'Status', code: 429, reason: 'TooManyRequests' });
       const text = await (await fetch(`${h.server.healthUrl}/metrics`)).text();
-      expect(text).toMatch(/mesh_cert_webhook_requests_total\{endpoint="validate",kind="unknown",operation="unknown",result="overloaded"\} 2/);
+      expect(text).toMatch(
+        /mesh_cert_webhook_requests_total\{endpoint="validate",kind="unknown",operation="unknown",result="overloaded"\} 2/,
+      );
       expect(text).toContain('mesh_cert_webhook_in_flight_reviews 2');
     } finally {
       for (const s of stalled) s.destroy();

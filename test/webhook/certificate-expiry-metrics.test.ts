@@ -20,17 +20,30 @@ describe('the certificates of one CertificateRequest', () => {
   const c = genChain({ root: 30, signer: 20, intermediate: 10 });
 
   it('a root as the whole of signingRootCa is the root; signedCertificate alone, the intermediate', () => {
-    expect(certificateExpiries({ status: { signedCertificate: b64(c.intermediatePem), signingRootCa: b64(c.rootPem) } }).map((e) => [e.role, e.field, e.notAfterSeconds])).toEqual([
+    expect(
+      certificateExpiries({ status: { signedCertificate: b64(c.intermediatePem), signingRootCa: b64(c.rootPem) } }).map(
+        (e) => [e.role, e.field, e.notAfterSeconds],
+      ),
+    ).toEqual([
       ['intermediate', 'signedCertificate', c.notAfter.intermediate],
       ['root', 'signingRootCa', c.notAfter.root],
     ]);
-    expect(certificateExpiries({ status: { signedCertificate: b64(c.intermediatePem) } }).map((e) => e.role)).toEqual(['intermediate']);
+    expect(certificateExpiries({ status: { signedCertificate: b64(c.intermediatePem) } }).map((e) => e.role)).toEqual([
+      'intermediate',
+    ]);
   });
 
   it('nothing from a status without certificates, or with fields that are not base64 of PEM', () => {
     expect(certificateExpiries({})).toEqual([]);
     expect(certificateExpiries({ status: { signedCertificate: '', signingRootCa: 42 } })).toEqual([]);
-    expect(certificateExpiries({ status: { signedCertificate: c.intermediatePem, signingRootCa: b64('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n') } })).toEqual([]);
+    expect(
+      certificateExpiries({
+        status: {
+          signedCertificate: c.intermediatePem,
+          signingRootCa: b64('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'),
+        },
+      }),
+    ).toEqual([]);
   });
 });
 
@@ -55,19 +68,60 @@ for (const backend of BACKENDS) {
         const got = (await series(h.server.healthUrl)).map((s) => ({ ...s.labels, value: s.value }));
         expect(got).toEqual(
           expect.arrayContaining([
-            { namespace: 'istio-system', name: 'cluster-1', role: 'intermediate', field: 'signedCertificate', subject: 'O=gloo-mesh, OU=cluster-1', serial: '16', value: chain.notAfter.intermediate },
-            { namespace: 'istio-system', name: 'cluster-1', role: 'intermediate', field: 'signingRootCa', subject: 'O=gloo-mesh, OU=signer', serial: '15', value: chain.notAfter.signer },
-            { namespace: 'istio-system', name: 'cluster-1', role: 'root', field: 'signingRootCa', subject: expect.stringContaining('CN=root-ca'), serial: expect.stringMatching(/^[0-9a-f]+$/), value: chain.notAfter.root },
+            {
+              namespace: 'istio-system',
+              name: 'cluster-1',
+              role: 'intermediate',
+              field: 'signedCertificate',
+              subject: 'O=gloo-mesh, OU=cluster-1',
+              serial: '16',
+              value: chain.notAfter.intermediate,
+            },
+            {
+              namespace: 'istio-system',
+              name: 'cluster-1',
+              role: 'intermediate',
+              field: 'signingRootCa',
+              subject: 'O=gloo-mesh, OU=signer',
+              serial: '15',
+              value: chain.notAfter.signer,
+            },
+            {
+              namespace: 'istio-system',
+              name: 'cluster-1',
+              role: 'root',
+              field: 'signingRootCa',
+              subject: expect.stringContaining('CN=root-ca'),
+              serial: expect.stringMatching(/^[0-9a-f]+$/),
+              value: chain.notAfter.root,
+            },
           ]),
         );
 
         const next = genChain({ root: 300, signer: 100, intermediate: 30 });
         await applyFinished(world.kubeconfigPath, 'cluster-2', 'istio-system', next);
-        await expect.poll(async () => (await series(h.server.healthUrl)).filter((s) => s.labels.name === 'cluster-2').map((s) => s.value).sort(), { timeout: 15_000 }).toEqual(
-          [next.notAfter.intermediate, next.notAfter.signer, next.notAfter.root].sort(),
-        );
-        await kubectl(world.kubeconfigPath, ['delete', 'certificaterequests.certificates.mesh.gloo.solo.io', '-n', 'istio-system', 'cluster-2']);
-        await expect.poll(async () => [...new Set((await series(h.server.healthUrl)).map((s) => s.labels.name))], { timeout: 15_000 }).toEqual(['cluster-1']);
+        await expect
+          .poll(
+            async () =>
+              (await series(h.server.healthUrl))
+                .filter((s) => s.labels.name === 'cluster-2')
+                .map((s) => s.value)
+                .sort(),
+            { timeout: 15_000 },
+          )
+          .toEqual([next.notAfter.intermediate, next.notAfter.signer, next.notAfter.root].sort());
+        await kubectl(world.kubeconfigPath, [
+          'delete',
+          'certificaterequests.certificates.mesh.gloo.solo.io',
+          '-n',
+          'istio-system',
+          'cluster-2',
+        ]);
+        await expect
+          .poll(async () => [...new Set((await series(h.server.healthUrl)).map((s) => s.labels.name))], {
+            timeout: 15_000,
+          })
+          .toEqual(['cluster-1']);
       } finally {
         await h.close();
       }
@@ -89,13 +143,20 @@ for (const backend of BACKENDS) {
       it('without RBAC to list CertificateRequests: no metric, one warning, and reviews still served', async () => {
         await kubectl(world.kubeconfigPath, ['create', 'serviceaccount', 'nobody', '-n', 'default']);
         const token = (await kubectl(world.kubeconfigPath, ['create', 'token', 'nobody', '-n', 'default'])).trim();
-        const kc = parse(await kubectl(world.kubeconfigPath, ['config', 'view', '--raw', '--minify'])) as { users: { user: Record<string, unknown> }[] };
+        const kc = parse(await kubectl(world.kubeconfigPath, ['config', 'view', '--raw', '--minify'])) as {
+          users: { user: Record<string, unknown> }[];
+        };
         kc.users[0]!.user = { token };
         const restricted = join(tmp('mesh-cert-nobody-'), 'kubeconfig');
         writeFileSync(restricted, stringify(kc));
 
         const warnings: string[] = [];
-        const exporter = await startExpiryExporter({ kubeconfig: restricted, registry: new Registry(), warn: (m) => warnings.push(m), forbiddenRetryMs: 100 });
+        const exporter = await startExpiryExporter({
+          kubeconfig: restricted,
+          registry: new Registry(),
+          warn: (m) => warnings.push(m),
+          forbiddenRetryMs: 100,
+        });
         try {
           await expect.poll(() => warnings.length, { timeout: 15_000 }).toBe(1);
           // retried ten times over, still the one warning
@@ -110,10 +171,19 @@ for (const backend of BACKENDS) {
         const lines: string[] = [];
         const stream = new PassThrough();
         stream.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)));
-        const h = await startHarness({ kubeconfig: restricted, rotationCache: null, logLevel: 'warn', logStream: stream });
+        const h = await startHarness({
+          kubeconfig: restricted,
+          rotationCache: null,
+          logLevel: 'warn',
+          logStream: stream,
+        });
         try {
-          await expect.poll(() => lines.filter((l) => l.includes('certificate-expiry-error')).length, { timeout: 15_000 }).toBe(1);
-          expect((await h.send('/validate', review('IssuedCertificate', 'CREATE', issuedCertificate()))).allowed).toBe(true);
+          await expect
+            .poll(() => lines.filter((l) => l.includes('certificate-expiry-error')).length, { timeout: 15_000 })
+            .toBe(1);
+          expect((await h.send('/validate', review('IssuedCertificate', 'CREATE', issuedCertificate()))).allowed).toBe(
+            true,
+          );
           expect(await series(h.server.healthUrl)).toEqual([]);
           expect((await fetch(`${h.server.healthUrl}/readyz`)).status).toBe(200);
         } finally {

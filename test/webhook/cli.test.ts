@@ -43,10 +43,27 @@ interface Running {
 }
 
 async function serve(extra: string[] = []): Promise<Running> {
-  const child = spawn(process.execPath, [bundle, '--port', '0', '--health-port', '0', '--tls-cert-file', cert.certFile, '--tls-private-key-file', cert.keyFile, '--log-level', 'warn', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KUBERNETES_SERVICE_HOST: '' },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      bundle,
+      '--port',
+      '0',
+      '--health-port',
+      '0',
+      '--tls-cert-file',
+      cert.certFile,
+      '--tls-private-key-file',
+      cert.keyFile,
+      '--log-level',
+      'warn',
+      ...extra,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, KUBERNETES_SERVICE_HOST: '' },
+    },
+  );
   children.push(child);
   let stdout = '';
   let stderr = '';
@@ -75,12 +92,48 @@ describe('mesh-cert-webhook', () => {
   it.each([
     [['--tls-private-key-file', 'k'], 2, '--tls-cert-file is required'],
     [['--tls-cert-file', 'c'], 2, '--tls-private-key-file is required'],
-    [['--tls-cert-file', 'c', '--tls-private-key-file', 'k', '--port', 'https'], 2, '--port: expected a port number 0-65535, got "https"'],
-    [['--tls-cert-file', 'c', '--tls-private-key-file', 'k', '--health-port', '70000'], 2, '--health-port: expected a port number'],
+    [
+      ['--tls-cert-file', 'c', '--tls-private-key-file', 'k', '--port', 'https'],
+      2,
+      '--port: expected a port number 0-65535, got "https"',
+    ],
+    [
+      ['--tls-cert-file', 'c', '--tls-private-key-file', 'k', '--health-port', '70000'],
+      2,
+      '--health-port: expected a port number',
+    ],
     [['--tls-cert-file', 'c', '--tls-private-key-file', 'k', '--log-level', 'loud'], 2, '--log-level: expected one of'],
     [['--tls-cert-file', 'c', '--tls-private-key-file', 'k', '--bogus'], 2, "Unknown option '--bogus'"],
-    [['--tls-cert-file', 'CERT', '--tls-private-key-file', 'KEY', '--port', '0', '--health-port', '0', '--kubeconfig', '/nonexistent/kubeconfig'], 1, '--kubeconfig /nonexistent/kubeconfig: ENOENT'],
-    [['--tls-cert-file', '/nonexistent/tls.crt', '--tls-private-key-file', '/nonexistent/tls.key', '--port', '0', '--health-port', '0'], 1, '--tls-cert-file /nonexistent/tls.crt: cannot read it (ENOENT)'],
+    [
+      [
+        '--tls-cert-file',
+        'CERT',
+        '--tls-private-key-file',
+        'KEY',
+        '--port',
+        '0',
+        '--health-port',
+        '0',
+        '--kubeconfig',
+        '/nonexistent/kubeconfig',
+      ],
+      1,
+      '--kubeconfig /nonexistent/kubeconfig: ENOENT',
+    ],
+    [
+      [
+        '--tls-cert-file',
+        '/nonexistent/tls.crt',
+        '--tls-private-key-file',
+        '/nonexistent/tls.key',
+        '--port',
+        '0',
+        '--health-port',
+        '0',
+      ],
+      1,
+      '--tls-cert-file /nonexistent/tls.crt: cannot read it (ENOENT)',
+    ],
   ])('%j exits %i: %s', async (args, code, message) => {
     const r = await run(args.map((a) => (a === 'CERT' ? cert.certFile : a === 'KEY' ? cert.keyFile : a)));
     expect(r.code).toBe(code);
@@ -90,10 +143,16 @@ describe('mesh-cert-webhook', () => {
 
   it('prints one line with both addresses, serves reviews, and stops cleanly on SIGTERM', async () => {
     const s = await serve();
-    const serving = s.stdout().split('\n').filter((l) => l.includes('https://'));
+    const serving = s
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('https://'));
     expect(serving).toHaveLength(1);
     // a JSON log line like every other, even at --log-level warn
-    expect(JSON.parse(serving[0]!)).toMatchObject({ level: 'info', msg: expect.stringContaining('serving admission on https://') });
+    expect(JSON.parse(serving[0]!)).toMatchObject({
+      level: 'info',
+      msg: expect.stringContaining('serving admission on https://'),
+    });
     const body = review('IssuedCertificate', 'CREATE', issuedCertificate('c', { org: 'acme' }));
     const r = await post(s.url, '/mutate', JSON.stringify(body), { ca: cert.caPem });
     expect(r.json.response).toMatchObject({ uid: body.request.uid, allowed: true, patchType: 'JSONPatch' });
@@ -113,7 +172,9 @@ describe('mesh-cert-webhook', () => {
     let response = '';
     socket.on('data', (d: Buffer) => (response += d.toString()));
     const half = Math.floor(body.length / 2);
-    socket.write(`POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, half)}`);
+    socket.write(
+      `POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, half)}`,
+    );
     await new Promise((r) => setTimeout(r, 200));
     s.child.kill('SIGTERM');
     // the listener closes: new connections are refused while ours is still open
@@ -136,11 +197,15 @@ describe('mesh-cert-webhook', () => {
     await once(socket, 'end');
     expect(response).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(response.toLowerCase()).toContain('connection: close');
-    const json = JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as { response: { uid: string; allowed: boolean } };
+    const json = JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as {
+      response: { uid: string; allowed: boolean };
+    };
     expect(json.response).toEqual({ uid, allowed: true });
     const [code] = s.child.exitCode !== null ? [s.child.exitCode] : ((await once(s.child, 'exit')) as [number | null]);
     expect(code).toBe(0);
     const lines = s.stdout().split('\n').filter(Boolean);
-    expect(lines.map((l) => JSON.parse(l) as { msg: string }).map((l) => l.msg)).toContain('SIGTERM: finishing in-flight reviews');
+    expect(lines.map((l) => JSON.parse(l) as { msg: string }).map((l) => l.msg)).toContain(
+      'SIGTERM: finishing in-flight reviews',
+    );
   });
 });

@@ -23,7 +23,15 @@ describe('--listen-backlog', () => {
     running = undefined;
   });
   const serve = async (extra: string[]): Promise<string> => {
-    running = await startWebhookProcess(['--tls-cert-file', cert.certFile, '--tls-private-key-file', cert.keyFile, '--log-level', 'warn', ...extra]);
+    running = await startWebhookProcess([
+      '--tls-cert-file',
+      cert.certFile,
+      '--tls-private-key-file',
+      cert.keyFile,
+      '--log-level',
+      'warn',
+      ...extra,
+    ]);
     return new URL(running.url).port;
   };
 
@@ -37,7 +45,19 @@ describe('--listen-backlog', () => {
 
   it('refuses a value that is not a whole number from 1, naming the flag', () => {
     for (const bad of ['0', 'many', '1.5']) {
-      const r = spawnSync(process.execPath, [webhookBundle(), '--tls-cert-file', cert.certFile, '--tls-private-key-file', cert.keyFile, '--listen-backlog', bad], { encoding: 'utf8' });
+      const r = spawnSync(
+        process.execPath,
+        [
+          webhookBundle(),
+          '--tls-cert-file',
+          cert.certFile,
+          '--tls-private-key-file',
+          cert.keyFile,
+          '--listen-backlog',
+          bad,
+        ],
+        { encoding: 'utf8' },
+      );
       expect(r.status).toBe(2);
       expect(r.stderr).toContain(`--listen-backlog: expected a whole number from 1, got ${JSON.stringify(bad)}`);
     }

@@ -22,7 +22,9 @@ export function crdSchema(kind: KindName): SchemaNode {
   let s = schemas.get(kind);
   if (!s) {
     const info = KINDS.find((k) => k.kind === kind)!;
-    const crd = parseYaml(readFileSync(new URL(`../../manifests/crds/${info.plural}.${info.group}.yaml`, import.meta.url), 'utf8')) as {
+    const crd = parseYaml(
+      readFileSync(new URL(`../../manifests/crds/${info.plural}.${info.group}.yaml`, import.meta.url), 'utf8'),
+    ) as {
       spec: { versions: { schema: { openAPIV3Schema: SchemaNode } }[] };
     };
     s = crd.spec.versions[0]!.schema.openAPIV3Schema;
@@ -59,11 +61,13 @@ export function celViolations(kind: KindName, object: unknown, oldObject?: unkno
       if (ok !== true) out.push(`${path || '<root>'}: ${r.message ?? r.rule} (${String(ok)})`);
     }
     if (node.properties && isObj(self)) {
-      for (const [k, child] of Object.entries(node.properties)) walk(child, self[k], isObj(oldSelf) ? oldSelf[k] : undefined, `${path}.${k}`);
+      for (const [k, child] of Object.entries(node.properties))
+        walk(child, self[k], isObj(oldSelf) ? oldSelf[k] : undefined, `${path}.${k}`);
     }
     if (node.items && Array.isArray(self)) self.forEach((x, i) => walk(node.items!, x, undefined, `${path}[${i}]`));
     if (isObj(node.additionalProperties) && isObj(self)) {
-      for (const [k, v] of Object.entries(self)) walk(node.additionalProperties, v, isObj(oldSelf) ? oldSelf[k] : undefined, `${path}[${k}]`);
+      for (const [k, v] of Object.entries(self))
+        walk(node.additionalProperties, v, isObj(oldSelf) ? oldSelf[k] : undefined, `${path}[${k}]`);
     }
   };
   walk(crdSchema(kind), object, oldObject, '');

@@ -4,13 +4,21 @@ import { meta, type Pki } from './helpers.js';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
-export function issuedCertificate(name = 'cluster-1', spec: Record<string, unknown> = {}, status?: Record<string, unknown>, generation = 1): Record<string, unknown> {
+export function issuedCertificate(
+  name = 'cluster-1',
+  spec: Record<string, unknown> = {},
+  status?: Record<string, unknown>,
+  generation = 1,
+): Record<string, unknown> {
   const o: Record<string, unknown> = {
     apiVersion: 'certificates.mesh.gloo.solo.io/v1',
     kind: 'IssuedCertificate',
     metadata: meta(name, generation, {
       labels: { 'cluster.multicluster.solo.io': 'cluster-1' },
-      annotations: { 'parents.networking.mesh.gloo.solo.io': '{"networking.mesh.gloo.solo.io/v1, Kind=VirtualMesh":[{"name":"virtual-mesh","namespace":"gloo-mesh"}]}' },
+      annotations: {
+        'parents.networking.mesh.gloo.solo.io':
+          '{"networking.mesh.gloo.solo.io/v1, Kind=VirtualMesh":[{"name":"virtual-mesh","namespace":"gloo-mesh"}]}',
+      },
     }),
     spec: {
       hosts: ['spiffe://cluster-1/ns/istio-system/sa/istiod-service-account'],
@@ -24,7 +32,12 @@ export function issuedCertificate(name = 'cluster-1', spec: Record<string, unkno
   return o;
 }
 
-export function certificateRequest(pki: Pki, name = 'cluster-1', status?: Record<string, unknown>, generation = 1): Record<string, unknown> {
+export function certificateRequest(
+  pki: Pki,
+  name = 'cluster-1',
+  status?: Record<string, unknown>,
+  generation = 1,
+): Record<string, unknown> {
   const o: Record<string, unknown> = {
     apiVersion: 'certificates.mesh.gloo.solo.io/v1',
     kind: 'CertificateRequest',
@@ -36,15 +49,28 @@ export function certificateRequest(pki: Pki, name = 'cluster-1', status?: Record
 }
 
 export function finishedStatus(pki: Pki, over: Record<string, unknown> = {}, generation = 1): Record<string, unknown> {
-  return { observedGeneration: generation, state: 'FINISHED', signedCertificate: b64(pki.signedPem), signingRootCa: b64(pki.rootPem), ...over };
+  return {
+    observedGeneration: generation,
+    state: 'FINISHED',
+    signedCertificate: b64(pki.signedPem),
+    signingRootCa: b64(pki.rootPem),
+    ...over,
+  };
 }
 
-export function certificateRotation(name = 'rotate-1', vm = 'virtual-mesh', status?: Record<string, unknown>): Record<string, unknown> {
+export function certificateRotation(
+  name = 'rotate-1',
+  vm = 'virtual-mesh',
+  status?: Record<string, unknown>,
+): Record<string, unknown> {
   const o: Record<string, unknown> = {
     apiVersion: 'certificates.mesh.gloo.solo.io/v1',
     kind: 'CertificateRotation',
     metadata: { ...meta(name), namespace: 'gloo-mesh', uid: `uid-${name}` },
-    spec: { virtualMesh: { name: vm, namespace: 'gloo-mesh' }, newRootCaSecret: { name: 'new-root-ca', namespace: 'gloo-mesh' } },
+    spec: {
+      virtualMesh: { name: vm, namespace: 'gloo-mesh' },
+      newRootCaSecret: { name: 'new-root-ca', namespace: 'gloo-mesh' },
+    },
   };
   if (status) o.status = status;
   return o;
@@ -81,7 +107,11 @@ export function vmcsr(pki: Pki, name = 'istio-cluster-1', status?: Record<string
     metadata: meta(name),
     spec: {
       csrData: b64(pki.csrPem),
-      certConfig: { hosts: ['spiffe://cluster-1/ns/istio-system/sa/istiod'], org: 'service-mesh-hub', meshType: 'ISTIO' },
+      certConfig: {
+        hosts: ['spiffe://cluster-1/ns/istio-system/sa/istiod'],
+        org: 'service-mesh-hub',
+        meshType: 'ISTIO',
+      },
       virtualMeshRef: { name: 'virtual-mesh', namespace: 'service-mesh-hub', cluster: 'management' },
     },
   };
@@ -90,7 +120,14 @@ export function vmcsr(pki: Pki, name = 'istio-cluster-1', status?: Record<string
 }
 
 /** One valid object of each kind, and a legal status write for it (old -> new). */
-export function everyKind(pki: Pki): { kind: KindName; object: Record<string, unknown>; statusOld: Record<string, unknown>; statusNew: Record<string, unknown> }[] {
+export function everyKind(
+  pki: Pki,
+): {
+  kind: KindName;
+  object: Record<string, unknown>;
+  statusOld: Record<string, unknown>;
+  statusNew: Record<string, unknown>;
+}[] {
   return [
     {
       kind: 'IssuedCertificate',
@@ -108,7 +145,11 @@ export function everyKind(pki: Pki): { kind: KindName; object: Record<string, un
       kind: 'CertificateRotation',
       object: certificateRotation(),
       statusOld: certificateRotation('rotate-1', 'virtual-mesh', { state: 'PENDING' }),
-      statusNew: certificateRotation('rotate-1', 'virtual-mesh', { state: 'ROTATING', rotationState: 'ADDING_NEW_ROOT', observedGeneration: 1 }),
+      statusNew: certificateRotation('rotate-1', 'virtual-mesh', {
+        state: 'ROTATING',
+        rotationState: 'ADDING_NEW_ROOT',
+        observedGeneration: 1,
+      }),
     },
     {
       kind: 'PodBounceDirective',
@@ -120,7 +161,9 @@ export function everyKind(pki: Pki): { kind: KindName; object: Record<string, un
       kind: 'VirtualMeshCertificateSigningRequest',
       object: vmcsr(pki),
       statusOld: vmcsr(pki, 'istio-cluster-1', { thirdPartyApproval: { approvalStatus: 'PENDING' } }),
-      statusNew: vmcsr(pki, 'istio-cluster-1', { thirdPartyApproval: { approvalStatus: 'APPROVED', lastUpdatedTime: '2026-11-23T10:05:00Z', message: 'ok' } }),
+      statusNew: vmcsr(pki, 'istio-cluster-1', {
+        thirdPartyApproval: { approvalStatus: 'APPROVED', lastUpdatedTime: '2026-11-23T10:05:00Z', message: 'ok' },
+      }),
     },
   ];
 }

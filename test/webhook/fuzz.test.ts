@@ -39,7 +39,8 @@ beforeAll(async () => {
   h = await startHarness({ rotationCache: rotations });
   amplified = [];
   for (const scale of [0.0005, 0.002, 0.01, 0.05, 0.2, 1]) {
-    for (const s of attackShapes(`amp${scale}`, scale)) amplified.push({ body: s.body, uid: s.uid, name: s.name, scale });
+    for (const s of attackShapes(`amp${scale}`, scale))
+      amplified.push({ body: s.body, uid: s.uid, name: s.name, scale });
   }
   seeds = [];
   for (const k of everyKind(pki)) {
@@ -48,7 +49,13 @@ beforeAll(async () => {
     seeds.push(review(k.kind, 'UPDATE', k.statusNew, k.statusOld));
     seeds.push(review(k.kind, 'DELETE', undefined, k.object));
   }
-  seeds.push(review('IssuedCertificate', 'CREATE', issuedCertificate('x', { org: 'acme', signingCertificateSecret: { name: 'root' } })));
+  seeds.push(
+    review(
+      'IssuedCertificate',
+      'CREATE',
+      issuedCertificate('x', { org: 'acme', signingCertificateSecret: { name: 'root' } }),
+    ),
+  );
   seeds.push(review('CertificateRotation', 'CREATE', certificateRotation('second', 'virtual-mesh')));
 });
 afterAll(async () => h?.close());
@@ -112,7 +119,8 @@ function mutate(doc: Record<string, unknown>): void {
       if (keys.length && !Array.isArray(c)) delete c[pick(keys)];
       return;
     case 4:
-      if (!Array.isArray(c)) c[pick(['extra', 'status', 'spec', 'metadata', 'uid', 'operation', 'kind', 'object'])] = wrongValue();
+      if (!Array.isArray(c))
+        c[pick(['extra', 'status', 'spec', 'metadata', 'uid', 'operation', 'kind', 'object'])] = wrongValue();
       return;
     case 5:
       req.uid = pick([42, null, {}, [], true, '', 'x'.repeat(int(300)), undefined]);
@@ -122,14 +130,22 @@ function mutate(doc: Record<string, unknown>): void {
       req.subResource = pick(['status', 'scale', '', undefined, 3]);
       return;
     case 7:
-      doc[pick(['apiVersion', 'kind'])] = pick(['admission.k8s.io/v1beta1', 'v1', 'AdmissionReview', 'admission.k8s.io/v1', 1, null]);
+      doc[pick(['apiVersion', 'kind'])] = pick([
+        'admission.k8s.io/v1beta1',
+        'v1',
+        'AdmissionReview',
+        'admission.k8s.io/v1',
+        1,
+        null,
+      ]);
       return;
     default: {
       for (const field of ['object', 'oldObject']) {
         const o = req[field] as { spec?: unknown; status?: unknown } | undefined;
         const spec = isRecord(o) && isRecord(o.spec) ? o.spec : undefined;
         const status = isRecord(o) && isRecord(o.status) ? o.status : undefined;
-        if (spec && 'certificateSigningRequest' in spec) spec.certificateSigningRequest = pick(['%%%', 'AAAA', 'LS0tLS1CRUdJTg==', '']);
+        if (spec && 'certificateSigningRequest' in spec)
+          spec.certificateSigningRequest = pick(['%%%', 'AAAA', 'LS0tLS1CRUdJTg==', '']);
         if (status && 'signedCertificate' in status) status.signedCertificate = pick(['=====', 'QUJD', '']);
         if (spec && 'csrData' in spec) spec.csrData = '*not*base64*';
       }
@@ -163,7 +179,8 @@ function makeBody(i: number): string {
   const n = 1 + int(3);
   for (let m = 0; m < n; m++) mutate(doc);
   let text = JSON.stringify(doc);
-  if (text.includes(JSON.stringify(DEEP))) text = text.replace(JSON.stringify(DEEP), deep(pick([100, 1000, 10_000, 100_000])));
+  if (text.includes(JSON.stringify(DEEP)))
+    text = text.replace(JSON.stringify(DEEP), deep(pick([100, 1000, 10_000, 100_000])));
   if (kind === 2 || kind === 3 || (kind === 4 && rnd() < 0.5)) text = text.slice(0, int(text.length));
   if (i % 997 === 0) text = text.replace('"metadata":{', `"metadata":{"huge":"${'y'.repeat(LIMIT)}",`);
   return text;
@@ -190,13 +207,17 @@ function expectedUid(text: string): string | undefined {
 
 /** The uid a body over the limits was answered with must be the one it starts with. */
 function leadingUid(text: string): string | undefined {
-  return /^\{"apiVersion":"admission\.k8s\.io\/v1","kind":"AdmissionReview","request":\{"uid":("(?:[^"\\]|\\.)*")/.exec(text)?.[1] ? (JSON.parse(/"uid":("(?:[^"\\]|\\.)*")/.exec(text)![1]!) as string) : undefined;
+  return /^\{"apiVersion":"admission\.k8s\.io\/v1","kind":"AdmissionReview","request":\{"uid":("(?:[^"\\]|\\.)*")/.exec(
+    text,
+  )?.[1]
+    ? (JSON.parse(/"uid":("(?:[^"\\]|\\.)*")/.exec(text)![1]!) as string)
+    : undefined;
 }
 
 interface Answer {
   status: number;
   text: string;
-   
+
   json: any;
   result?: Handled['result'];
 }
@@ -221,22 +242,28 @@ it(`answers ${TOTAL} random, mutated and amplified reviews without a crash or a 
     if (ms > slowest.ms) slowest = { ms, what: `#${i} ${path} (${text.length} bytes)` };
     if (bytes > MAX_REPLY_BYTES) problems.push(`#${i} ${path}: a reply of ${bytes} bytes`);
     if (res.result === 'error') problems.push(`#${i} ${path}: needed the fail-safe path: ${res.text.slice(0, 200)}`);
-    if (res.status >= 500 || res.status < 0) problems.push(`#${i} ${path}: HTTP ${res.status}: ${res.text.slice(0, 200)}`);
+    if (res.status >= 500 || res.status < 0)
+      problems.push(`#${i} ${path}: HTTP ${res.status}: ${res.text.slice(0, 200)}`);
     else if (res.status === 200 && res.json?.response?.status?.code === 413) {
       // over a limit, not parsed: the uid is the one the body starts with
       counts.unjudged++;
       const lead = uid ?? leadingUid(text);
-      if (res.json.response.uid !== lead || res.json.response.allowed !== false) problems.push(`#${i} ${path}: unjudged review answered with uid ${res.json.response.uid}, not ${lead}`);
+      if (res.json.response.uid !== lead || res.json.response.allowed !== false)
+        problems.push(`#${i} ${path}: unjudged review answered with uid ${res.json.response.uid}, not ${lead}`);
     } else if (uid !== undefined) {
       if (res.status !== 200 || res.json?.response?.uid !== uid || typeof res.json?.response?.allowed !== 'boolean') {
-        problems.push(`#${i} ${path}: parseable review not answered with its uid: HTTP ${res.status} ${res.text.slice(0, 200)}`);
+        problems.push(
+          `#${i} ${path}: parseable review not answered with its uid: HTTP ${res.status} ${res.text.slice(0, 200)}`,
+        );
       } else {
         counts.answered++;
         if (res.json.response.allowed) counts.allowed++;
         else counts.denied++;
-        if ((res.json.response.status?.details?.causes?.length ?? 0) > 20) problems.push(`#${i} ${path}: more than 20 causes`);
+        if ((res.json.response.status?.details?.causes?.length ?? 0) > 20)
+          problems.push(`#${i} ${path}: more than 20 causes`);
       }
-    } else if (res.status !== 400) problems.push(`#${i} ${path}: not a review but HTTP ${res.status}: ${res.text.slice(0, 200)}`);
+    } else if (res.status !== 400)
+      problems.push(`#${i} ${path}: not a review but HTTP ${res.status}: ${res.text.slice(0, 200)}`);
     else counts.rejected++;
   };
   const worker = async (): Promise<void> => {
@@ -260,7 +287,9 @@ it(`answers ${TOTAL} random, mutated and amplified reviews without a crash or a 
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const errs = (await (await fetch(`${h.server.healthUrl}/metrics`)).text()).split('\n').filter((l) => l.includes('result="error"'));
+  const errs = (await (await fetch(`${h.server.healthUrl}/metrics`)).text())
+    .split('\n')
+    .filter((l) => l.includes('result="error"'));
   process.stdout.write(`[fuzz] ${JSON.stringify({ ...counts, largestReply, slowest })}\n`);
   expect(problems).toEqual([]);
   // nothing needed the fail-safe path (an exception inside the admission code)

@@ -28,16 +28,29 @@ import { REPO } from './helpers.js';
 const writes: GlooMeshWrite[] = await glooMeshWrites();
 const CLUSTER = 'cluster-1';
 
-interface Reply { status: number; body: GlooObject & { status?: unknown; spec?: unknown; message?: string }; warnings: string[] }
+interface Reply {
+  status: number;
+  body: GlooObject & { status?: unknown; spec?: unknown; message?: string };
+  warnings: string[];
+}
 
 /** One API request as a controller sends it: JSON in and out, the admission warnings read from the `Warning` headers. */
 async function api(kc: KubeConfig, method: string, path: string, body?: unknown): Promise<Reply> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('no current cluster in the kubeconfig');
-  const opts: import('node:https').RequestOptions = { method, headers: { accept: 'application/json' }, agent: false, timeout: 30_000 };
+  const opts: import('node:https').RequestOptions = {
+    method,
+    headers: { accept: 'application/json' },
+    agent: false,
+    timeout: 30_000,
+  };
   await kc.applyToHTTPSOptions(opts);
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  if (payload) Object.assign(opts.headers as Record<string, string | number>, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+  if (payload)
+    Object.assign(opts.headers as Record<string, string | number>, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(payload),
+    });
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, cluster.server), opts, (res) => {
       const chunks: Buffer[] = [];
@@ -50,7 +63,11 @@ async function api(kc: KubeConfig, method: string, path: string, body?: unknown)
           if (res.rawHeaders[i]!.toLowerCase() === 'warning') warnings.push(warningText(res.rawHeaders[i + 1]!));
         }
         let parsed: Reply['body'];
-        try { parsed = JSON.parse(text) as Reply['body']; } catch { parsed = { metadata: {}, message: text }; }
+        try {
+          parsed = JSON.parse(text) as Reply['body'];
+        } catch {
+          parsed = { metadata: {}, message: text };
+        }
         resolve({ status: res.statusCode ?? 0, body: parsed, warnings });
       });
     });
@@ -79,7 +96,9 @@ function webhookConfigurations(url: string, caPem: string): { path: string; body
     ['validatingwebhookconfiguration.yaml', 'validatingwebhookconfigurations', '/validate'],
   ] as const;
   return files.map(([file, resource, endpoint]) => {
-    const doc = parseAllDocuments(readFileSync(join(REPO, 'manifests/webhook', file), 'utf8'))[0]!.toJS() as { webhooks: Record<string, unknown>[] };
+    const doc = parseAllDocuments(readFileSync(join(REPO, 'manifests/webhook', file), 'utf8'))[0]!.toJS() as {
+      webhooks: Record<string, unknown>[];
+    };
     for (const w of doc.webhooks) {
       const path = (w.clientConfig as { service?: { path?: string } }).service?.path ?? endpoint;
       w.clientConfig = { url: `${url}${path}`, caBundle: Buffer.from(caPem).toString('base64') };
@@ -95,14 +114,28 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The user's edit of the deprecation table: the old fields copied onto their replacements, the old ones kept. */
 function patchedSpec(spec: Record<string, unknown>): Record<string, unknown> {
   const out = structuredClone(spec);
-  if (out.org !== undefined) out.certOptions = { ...((out.certOptions as Record<string, unknown> | undefined) ?? {}), orgName: out.org };
-  if (out.signingCertificateSecret !== undefined) out.glooMeshCa = { ...((out.glooMeshCa as Record<string, unknown> | undefined) ?? {}), signingCertificateSecret: out.signingCertificateSecret };
+  if (out.org !== undefined)
+    out.certOptions = { ...((out.certOptions as Record<string, unknown> | undefined) ?? {}), orgName: out.org };
+  if (out.signingCertificateSecret !== undefined)
+    out.glooMeshCa = {
+      ...((out.glooMeshCa as Record<string, unknown> | undefined) ?? {}),
+      signingCertificateSecret: out.signingCertificateSecret,
+    };
   return out;
 }
 
 /** The parts of an object a writer controls and the apiserver must keep as sent. */
-function content(obj: { spec?: unknown; status?: unknown; metadata: Record<string, unknown> }): Record<string, unknown> {
-  return { spec: obj.spec, status: obj.status, labels: obj.metadata.labels ?? {}, annotations: obj.metadata.annotations ?? {} };
+function content(obj: {
+  spec?: unknown;
+  status?: unknown;
+  metadata: Record<string, unknown>;
+}): Record<string, unknown> {
+  return {
+    spec: obj.spec,
+    status: obj.status,
+    labels: obj.metadata.labels ?? {},
+    annotations: obj.metadata.annotations ?? {},
+  };
 }
 
 const title = (i: number, w: GlooMeshWrite) =>
@@ -126,24 +159,39 @@ for (const backend of BACKENDS) {
       kc.loadFromFile(b.kubeconfigPath);
       kc.setCurrentContext(CLUSTER);
       for (const ns of ['gloo-mesh']) {
-        const r = await api(kc, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-        if (r.status !== 201 && r.status !== 409) throw new Error(`creating namespace ${ns}: ${r.status} ${r.body.message ?? ''}`);
+        const r = await api(kc, 'POST', '/api/v1/namespaces', {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: ns },
+        });
+        if (r.status !== 201 && r.status !== 409)
+          throw new Error(`creating namespace ${ns}: ${r.status} ${r.body.message ?? ''}`);
       }
       for (const cfg of webhookConfigurations(webhook.url, webhook.caPem)) {
         const r = await api(kc, 'POST', cfg.path, cfg.body);
-        if (r.status !== 201) throw new Error(`registering the webhook (${cfg.path}): ${r.status} ${r.body.message ?? ''}`);
+        if (r.status !== 201)
+          throw new Error(`registering the webhook (${cfg.path}): ${r.status} ${r.body.message ?? ''}`);
       }
       // kube-apiserver sees a new webhook configuration through an informer, a moment later: wait
       // until a dry run shows both webhooks in the path (the mutating one patches a user's object,
       // the validating one adds its own warning), so no write below slips past them.
-      const probe = { apiVersion: 'certificates.mesh.gloo.solo.io/v1', kind: 'IssuedCertificate', metadata: { name: 'webhook-probe', namespace: 'gloo-mesh' }, spec: { hosts: ['spiffe://probe.local/ns/istio-system/sa/istiod'], org: 'probe' } };
+      const probe = {
+        apiVersion: 'certificates.mesh.gloo.solo.io/v1',
+        kind: 'IssuedCertificate',
+        metadata: { name: 'webhook-probe', namespace: 'gloo-mesh' },
+        spec: { hosts: ['spiffe://probe.local/ns/istio-system/sa/istiod'], org: 'probe' },
+      };
       const deadline = Date.now() + 30_000;
       for (;;) {
         const r = await api(kc, 'POST', `${resourcePath(probe as GlooObject)}?dryRun=All`, probe);
-        const mutated = (r.body.spec as { certOptions?: { orgName?: string } } | undefined)?.certOptions?.orgName === 'probe';
+        const mutated =
+          (r.body.spec as { certOptions?: { orgName?: string } } | undefined)?.certOptions?.orgName === 'probe';
         const validated = r.warnings.filter((x) => x.includes('spec.org is deprecated')).length >= 2;
         if (r.status === 201 && mutated && validated) break;
-        if (Date.now() > deadline) throw new Error(`the webhook is not in the path after 30 s: ${r.status} ${JSON.stringify(r.body).slice(0, 300)} warnings ${JSON.stringify(r.warnings)}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `the webhook is not in the path after 30 s: ${r.status} ${JSON.stringify(r.body).slice(0, 300)} warnings ${JSON.stringify(r.warnings)}`,
+          );
         await sleep(200);
       }
     }, START_TIMEOUT_MS);
@@ -183,7 +231,10 @@ for (const backend of BACKENDS) {
         // the object as the controller holds it (read back from the apiserver) with its change made:
         // uid, resourceVersion and generation are the stored ones
         const { uid, resourceVersion, generation } = prev.metadata;
-        sent = { ...structuredClone(w.object), metadata: { ...structuredClone(w.object.metadata), uid, resourceVersion, generation } };
+        sent = {
+          ...structuredClone(w.object),
+          metadata: { ...structuredClone(w.object.metadata), uid, resourceVersion, generation },
+        };
         r = await api(kc, 'PUT', resourcePath(w.object, name, w.subResource), sent);
         expect(r.status, `${r.status}: ${r.body.message ?? ''}`).toBe(200);
         expect(r.body.metadata.resourceVersion, 'a new resourceVersion').not.toBe(resourceVersion);
@@ -191,7 +242,9 @@ for (const backend of BACKENDS) {
       stored.set(key, r.body);
 
       const got = r.body;
-      expect(got.metadata.generation, 'metadata.generation as the write list has it').toBe(w.object.metadata.generation);
+      expect(got.metadata.generation, 'metadata.generation as the write list has it').toBe(
+        w.object.metadata.generation,
+      );
       const warnings = r.warnings.join('\n');
       for (const text of w.expectWarnings ?? []) expect(warnings, 'Warning headers').toContain(text);
 
@@ -200,18 +253,28 @@ for (const backend of BACKENDS) {
         // not Gloo Mesh's: the deprecated fields copied onto their replacements, with a warning naming both
         want.spec = patchedSpec(w.object.spec as Record<string, unknown>);
         expect(want.spec, 'the write list expects a patch where there is nothing to copy').not.toEqual(w.object.spec);
-        for (const text of ['spec.org is deprecated', 'spec.certOptions.orgName', 'spec.signingCertificateSecret is deprecated', 'spec.glooMeshCa.signingCertificateSecret']) {
+        for (const text of [
+          'spec.org is deprecated',
+          'spec.certOptions.orgName',
+          'spec.signingCertificateSecret is deprecated',
+          'spec.glooMeshCa.signingCertificateSecret',
+        ]) {
           expect(warnings, 'Warning headers').toContain(text);
         }
       } else if (!w.expectWarnings) {
         expect(r.warnings, 'no warning expected').toEqual([]);
       }
-      expect(content(got), w.expectPatched ? 'stored as patched' : 'stored as sent (not patched, nothing pruned)').toEqual(want);
+      expect(
+        content(got),
+        w.expectPatched ? 'stored as patched' : 'stored as sent (not patched, nothing pruned)',
+      ).toEqual(want);
       expected.set(key, want);
     }
 
     it('holds, read back after the replay, what the last write on each object left', async () => {
-      expect(expected.size, 'objects replayed').toBe(new Set(writes.map((w) => `${w.kind}/${String(w.object.metadata.name)}`)).size);
+      expect(expected.size, 'objects replayed').toBe(
+        new Set(writes.map((w) => `${w.kind}/${String(w.object.metadata.name)}`)).size,
+      );
       for (const [key, want] of expected) {
         const w = writes.find((x) => `${x.kind}/${String(x.object.metadata.name)}` === key)!;
         const r = await api(kc, 'GET', resourcePath(w.object, String(w.object.metadata.name)));

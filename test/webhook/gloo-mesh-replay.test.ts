@@ -41,22 +41,46 @@ describe('the write list', () => {
   it('holds what issue 15 names', () => {
     const json = writes.map((w) => JSON.stringify(w.object));
     const some = (re: RegExp) => json.some((j) => re.test(j));
-    const pbd = writes.filter((w) => w.kind === 'PodBounceDirective').map((w) => w.object as { spec?: { podsToBounce?: unknown[] }; status?: { podsBounced?: { bouncedPods: string[] }[] } });
+    const pbd = writes
+      .filter((w) => w.kind === 'PodBounceDirective')
+      .map(
+        (w) =>
+          w.object as { spec?: { podsToBounce?: unknown[] }; status?: { podsBounced?: { bouncedPods: string[] }[] } },
+      );
     expect(Math.max(...pbd.map((o) => o.spec?.podsToBounce?.length ?? 0))).toBeGreaterThan(100);
-    expect(Math.max(...pbd.map((o) => (o.status?.podsBounced ?? []).reduce((n, s) => n + s.bouncedPods.length, 0)))).toBeGreaterThan(1000);
+    expect(
+      Math.max(...pbd.map((o) => (o.status?.podsBounced ?? []).reduce((n, s) => n + s.bouncedPods.length, 0))),
+    ).toBeGreaterThan(1000);
     expect(some(/"rsaKeySizeBytes":8192/)).toBe(true);
     expect(some(/"rsaKeySizeBytes":1024/)).toBe(true);
     expect(some(/"ttlDays":40000/)).toBe(true);
     expect(some(/"org":"Istio".*"orgName":"acme"|"orgName":"acme".*"org":"Istio"/)).toBe(true);
     expect(some(/"kubernetesAuth":\{(?![^}]*"role")/)).toBe(true);
     expect(some(/"NOT_APPLICABLE"/)).toBe(true);
-    expect(writes.some((w) => w.kind === 'VirtualMeshCertificateSigningRequest' && /"response"/.test(JSON.stringify(w.object.status)) && !/APPROVED/.test(JSON.stringify(w.object.status)))).toBe(true);
-    expect(writes.filter((w) => !w.expectPatched).every((w) => w.kind === 'VirtualMeshCertificateSigningRequest' || ownedByGlooMesh(w.kind, w.object))).toBe(true);
+    expect(
+      writes.some(
+        (w) =>
+          w.kind === 'VirtualMeshCertificateSigningRequest' &&
+          /"response"/.test(JSON.stringify(w.object.status)) &&
+          !/APPROVED/.test(JSON.stringify(w.object.status)),
+      ),
+    ).toBe(true);
+    expect(
+      writes
+        .filter((w) => !w.expectPatched)
+        .every((w) => w.kind === 'VirtualMeshCertificateSigningRequest' || ownedByGlooMesh(w.kind, w.object)),
+    ).toBe(true);
   });
 
   it("signs as istio's pki/util does: an empty subject and a critical SAN", () => {
-    const first = writes.find((w) => w.kind === 'CertificateRequest' && (w.object.status as { state?: string } | undefined)?.state === 'FINISHED')!;
-    const pem = Buffer.from((first.object.status as { signedCertificate: string }).signedCertificate, 'base64').toString();
+    const first = writes.find(
+      (w) =>
+        w.kind === 'CertificateRequest' && (w.object.status as { state?: string } | undefined)?.state === 'FINISHED',
+    )!;
+    const pem = Buffer.from(
+      (first.object.status as { signedCertificate: string }).signedCertificate,
+      'base64',
+    ).toString();
     const info = parseCertificate(pem);
     expect(info.subjectText).toBe('');
     expect(info.isCA).toBe(true);
@@ -75,7 +99,9 @@ describe('replayed through the webhook and the CRD rules', () => {
       expect(m.allowed).toBe(true);
       const patch = patchOf(m);
       expect(patch !== undefined, `patched: ${JSON.stringify(patch)}`).toBe(w.expectPatched);
-      const stored = patch ? (applyJsonPatch(structuredClone(w.object), patch as never) as GlooMeshWrite['object']) : w.object;
+      const stored = patch
+        ? (applyJsonPatch(structuredClone(w.object), patch as never) as GlooMeshWrite['object'])
+        : w.object;
       if (patch) expect(patchOf(respond('mutate', w, stored)), 'the patch is idempotent').toBeUndefined();
 
       const v = respond('validate', w, stored);

@@ -26,8 +26,16 @@ export interface ServingCert {
 
 /** A CA and a serving certificate for 127.0.0.1, made by the script users run. */
 export function genServingCert(dir = tmp(), extra: string[] = []): ServingCert {
-  execFileSync(GEN_CERTS, ['--out', dir, '--san', 'IP:127.0.0.1', '--san', 'DNS:localhost', ...extra], { stdio: 'pipe' });
-  return { dir, certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), caFile: join(dir, 'ca.crt'), caPem: readFileSync(join(dir, 'ca.crt'), 'utf8') };
+  execFileSync(GEN_CERTS, ['--out', dir, '--san', 'IP:127.0.0.1', '--san', 'DNS:localhost', ...extra], {
+    stdio: 'pipe',
+  });
+  return {
+    dir,
+    certFile: join(dir, 'tls.crt'),
+    keyFile: join(dir, 'tls.key'),
+    caFile: join(dir, 'ca.crt'),
+    caPem: readFileSync(join(dir, 'ca.crt'), 'utf8'),
+  };
 }
 
 function openssl(args: string[], input?: string): string {
@@ -35,15 +43,80 @@ function openssl(args: string[], input?: string): string {
 }
 
 /** A client CA and a client certificate it signed (for --client-ca-file); RSA unless `ec`. */
-export function genClientCert(dir = tmp(), ec = false): { caFile: string; certFile: string; keyFile: string; certPem: string; keyPem: string; otherCertPem: string; otherKeyPem: string } {
+export function genClientCert(
+  dir = tmp(),
+  ec = false,
+): {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  certPem: string;
+  keyPem: string;
+  otherCertPem: string;
+  otherKeyPem: string;
+} {
   const p = (f: string): string => join(dir, f);
   const newkey = ec ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', 'rsa:2048'];
-  openssl(['req', '-x509', ...newkey, '-nodes', '-days', '2', '-subj', '/CN=apiserver-client-ca', '-keyout', p('cca.key'), '-out', p('cca.crt')]);
-  openssl(['req', '-new', ...newkey, '-nodes', '-subj', '/CN=kube-apiserver', '-keyout', p('client.key'), '-out', p('client.csr')]);
+  openssl([
+    'req',
+    '-x509',
+    ...newkey,
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=apiserver-client-ca',
+    '-keyout',
+    p('cca.key'),
+    '-out',
+    p('cca.crt'),
+  ]);
+  openssl([
+    'req',
+    '-new',
+    ...newkey,
+    '-nodes',
+    '-subj',
+    '/CN=kube-apiserver',
+    '-keyout',
+    p('client.key'),
+    '-out',
+    p('client.csr'),
+  ]);
   writeFileSync(p('client.ext'), 'extendedKeyUsage=clientAuth\n');
-  openssl(['x509', '-req', '-in', p('client.csr'), '-CA', p('cca.crt'), '-CAkey', p('cca.key'), '-set_serial', '7', '-days', '2', '-extfile', p('client.ext'), '-out', p('client.crt')]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    p('client.csr'),
+    '-CA',
+    p('cca.crt'),
+    '-CAkey',
+    p('cca.key'),
+    '-set_serial',
+    '7',
+    '-days',
+    '2',
+    '-extfile',
+    p('client.ext'),
+    '-out',
+    p('client.crt'),
+  ]);
   // signed by nobody the server trusts
-  openssl(['req', '-x509', ...newkey, '-nodes', '-days', '2', '-subj', '/CN=intruder', '-keyout', p('other.key'), '-out', p('other.crt')]);
+  openssl([
+    'req',
+    '-x509',
+    ...newkey,
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=intruder',
+    '-keyout',
+    p('other.key'),
+    '-out',
+    p('other.crt'),
+  ]);
   return {
     caFile: p('cca.crt'),
     certFile: p('client.crt'),
@@ -73,27 +146,97 @@ export interface Pki {
 /** The material of a FINISHED CertificateRequest, made with the openssl CLI. */
 export function genPki(dir = tmp()): Pki {
   const p = (f: string): string => join(dir, f);
-  writeFileSync(p('ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\nsubjectAltName=DNS:istiod.istio-system.svc\n');
+  writeFileSync(
+    p('ca.ext'),
+    'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\nsubjectAltName=DNS:istiod.istio-system.svc\n',
+  );
   for (const root of ['root', 'other']) {
-    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj', `/O=gloo-mesh/CN=${root}-ca`, '-keyout', p(`${root}.key`), '-out', p(`${root}.crt`), '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '30',
+      '-subj',
+      `/O=gloo-mesh/CN=${root}-ca`,
+      '-keyout',
+      p(`${root}.key`),
+      '-out',
+      p(`${root}.crt`),
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
   }
-  openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-subj', '/O=gloo-mesh/OU=cluster-1', '-keyout', p('int.key'), '-out', p('int.csr')]);
-  openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-subj', '/O=gloo-mesh/OU=intruder', '-keyout', p('wrong.key'), '-out', p('wrong.csr')]);
+  openssl([
+    'req',
+    '-new',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/O=gloo-mesh/OU=cluster-1',
+    '-keyout',
+    p('int.key'),
+    '-out',
+    p('int.csr'),
+  ]);
+  openssl([
+    'req',
+    '-new',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/O=gloo-mesh/OU=intruder',
+    '-keyout',
+    p('wrong.key'),
+    '-out',
+    p('wrong.csr'),
+  ]);
   const sign = (csr: string, ca: string, out: string, serial: string): void => {
-    openssl(['x509', '-req', '-in', p(csr), '-CA', p(`${ca}.crt`), '-CAkey', p(`${ca}.key`), '-set_serial', serial, '-days', '20', '-extfile', p('ca.ext'), '-out', p(out)]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      p(csr),
+      '-CA',
+      p(`${ca}.crt`),
+      '-CAkey',
+      p(`${ca}.key`),
+      '-set_serial',
+      serial,
+      '-days',
+      '20',
+      '-extfile',
+      p('ca.ext'),
+      '-out',
+      p(out),
+    ]);
   };
   sign('int.csr', 'root', 'int.crt', '11');
   sign('wrong.csr', 'root', 'wrong.crt', '12');
   sign('int.csr', 'other', 'int-other.crt', '13');
   const r = (f: string): string => readFileSync(p(f), 'utf8');
-  return { rootPem: r('root.crt'), csrPem: r('int.csr'), signedPem: r('int.crt'), wrongKeyPem: r('wrong.crt'), otherRootSignedPem: r('int-other.crt'), otherRootPem: r('other.crt'), b64 };
+  return {
+    rootPem: r('root.crt'),
+    csrPem: r('int.csr'),
+    signedPem: r('int.crt'),
+    wrongKeyPem: r('wrong.crt'),
+    otherRootSignedPem: r('int-other.crt'),
+    otherRootPem: r('other.crt'),
+    b64,
+  };
 }
 
 export interface HttpResult {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;
-   
+
   json: any;
 }
 
@@ -106,14 +249,27 @@ export interface PostOptions {
   method?: string;
 }
 
-export function post(url: string, path: string, body: string | Buffer | undefined, opts: PostOptions = {}): Promise<HttpResult> {
+export function post(
+  url: string,
+  path: string,
+  body: string | Buffer | undefined,
+  opts: PostOptions = {},
+): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const u = new URL(path, url);
     const headers: Record<string, string | number> = { 'content-type': 'application/json', ...opts.headers };
     if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
     const req = request(
       u,
-      { method: opts.method ?? 'POST', headers, ca: opts.ca, agent: opts.agent, cert: opts.cert, key: opts.key, servername: u.hostname === '127.0.0.1' ? undefined : u.hostname },
+      {
+        method: opts.method ?? 'POST',
+        headers,
+        ca: opts.ca,
+        agent: opts.agent,
+        cert: opts.cert,
+        key: opts.key,
+        servername: u.hostname === '127.0.0.1' ? undefined : u.hostname,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -153,7 +309,8 @@ export function review(
   extra: { subResource?: string; dryRun?: boolean; uid?: string; name?: string; namespace?: string } = {},
 ): { apiVersion: string; kind: string; request: Record<string, unknown> } {
   const k = kindOf(kind);
-  const meta = ((object ?? oldObject) as { metadata?: { name?: string; namespace?: string } } | undefined)?.metadata ?? {};
+  const meta =
+    ((object ?? oldObject) as { metadata?: { name?: string; namespace?: string } } | undefined)?.metadata ?? {};
   const request: Record<string, unknown> = {
     uid: extra.uid ?? randomUUID(),
     kind: { group: k.group, version: k.version, kind },
@@ -163,11 +320,20 @@ export function review(
     name: extra.name ?? meta.name,
     namespace: extra.namespace ?? meta.namespace,
     operation,
-    userInfo: { username: 'system:serviceaccount:gloo-mesh:cert-agent', uid: randomUUID(), groups: ['system:serviceaccounts', 'system:authenticated'] },
+    userInfo: {
+      username: 'system:serviceaccount:gloo-mesh:cert-agent',
+      uid: randomUUID(),
+      groups: ['system:serviceaccounts', 'system:authenticated'],
+    },
     object: object ?? null,
     oldObject: oldObject ?? null,
     dryRun: extra.dryRun ?? false,
-    options: operation === 'CREATE' ? { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' } : operation === 'UPDATE' ? { apiVersion: 'meta.k8s.io/v1', kind: 'UpdateOptions' } : { apiVersion: 'meta.k8s.io/v1', kind: 'DeleteOptions' },
+    options:
+      operation === 'CREATE'
+        ? { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' }
+        : operation === 'UPDATE'
+          ? { apiVersion: 'meta.k8s.io/v1', kind: 'UpdateOptions' }
+          : { apiVersion: 'meta.k8s.io/v1', kind: 'DeleteOptions' },
   };
   if (extra.subResource) {
     request.subResource = extra.subResource;
@@ -201,7 +367,11 @@ export function kubectlApplyPatch(obj: unknown, patch: unknown[]): unknown {
   const dir = tmp('mesh-cert-patch-');
   const file = join(dir, 'obj.json');
   writeFileSync(file, JSON.stringify(obj));
-  const out = execFileSync('/usr/bin/kubectl', ['patch', '--local', '-f', file, '--type=json', '-p', JSON.stringify(patch), '-o', 'json'], { stdio: 'pipe' });
+  const out = execFileSync(
+    '/usr/bin/kubectl',
+    ['patch', '--local', '-f', file, '--type=json', '-p', JSON.stringify(patch), '-o', 'json'],
+    { stdio: 'pipe' },
+  );
   return JSON.parse(out.toString()) as unknown;
 }
 
@@ -210,17 +380,31 @@ export interface Harness {
   cert: ServingCert;
   agent: Agent;
   /** POSTs a review and checks the envelope every answer must have; returns `response`. */
-  send(path: '/mutate' | '/validate', body: { request: Record<string, unknown> }): Promise<Record<string, any>>;  
+  send(path: '/mutate' | '/validate', body: { request: Record<string, unknown> }): Promise<Record<string, any>>;
   raw(path: string, body: string | Buffer | undefined, headers?: Record<string, string>): Promise<HttpResult>;
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: Partial<import('../../webhook/src/server.js').WebhookServerOptions> = {}): Promise<Harness> {
+export async function startHarness(
+  opts: Partial<import('../../webhook/src/server.js').WebhookServerOptions> = {},
+): Promise<Harness> {
   const { buildWebhookServer } = await import('../../webhook/src/server.js');
   const cert = genServingCert();
-  const server = await buildWebhookServer({ port: 0, healthPort: 0, tlsCertFile: cert.certFile, tlsKeyFile: cert.keyFile, logLevel: 'silent', rotationCache: null, ...opts });
+  const server = await buildWebhookServer({
+    port: 0,
+    healthPort: 0,
+    tlsCertFile: cert.certFile,
+    tlsKeyFile: cert.keyFile,
+    logLevel: 'silent',
+    rotationCache: null,
+    ...opts,
+  });
   const agent = new Agent({ keepAlive: true, ca: cert.caPem, maxSockets: 8 });
-  const raw = (path: string, body: string | Buffer | undefined, headers?: Record<string, string>): Promise<HttpResult> => post(server.url, path, body, { agent, headers });
+  const raw = (
+    path: string,
+    body: string | Buffer | undefined,
+    headers?: Record<string, string>,
+  ): Promise<HttpResult> => post(server.url, path, body, { agent, headers });
   return {
     server,
     cert,
@@ -229,9 +413,10 @@ export async function startHarness(opts: Partial<import('../../webhook/src/serve
     async send(path, body) {
       const res = await raw(path, JSON.stringify(body));
       if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.text}`);
-      if (res.json?.apiVersion !== 'admission.k8s.io/v1' || res.json?.kind !== 'AdmissionReview') throw new Error(`not an AdmissionReview: ${res.text}`);
+      if (res.json?.apiVersion !== 'admission.k8s.io/v1' || res.json?.kind !== 'AdmissionReview')
+        throw new Error(`not an AdmissionReview: ${res.text}`);
       if (res.json.response?.uid !== body.request.uid) throw new Error(`uid not echoed: ${res.text}`);
-      return res.json.response as Record<string, any>;  
+      return res.json.response as Record<string, any>;
     },
     async close() {
       agent.destroy();

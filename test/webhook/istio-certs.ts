@@ -58,7 +58,8 @@ export function istioSignedCa(opts: IstioSignOptions): string {
     { extname: 'subjectKeyIdentifier', kid: csr.sbjpubkey },
     { extname: 'authorityKeyIdentifier', kid: opts.issuerCertPem },
   ];
-  if (opts.hosts.length > 0) ext.push({ extname: 'subjectAltName', critical: true, array: opts.hosts.map((uri) => ({ uri })) });
+  if (opts.hosts.length > 0)
+    ext.push({ extname: 'subjectAltName', critical: true, array: opts.hosts.map((uri) => ({ uri })) });
   return new rs.KJUR.asn1.x509.Certificate({
     version: 3,
     serial: { hex: serialHex() },

@@ -28,7 +28,9 @@ describe('applyJsonPatch', () => {
   });
 
   it('keeps a "__proto__" key a plain key', () => {
-    const out = applyJsonPatch({ a: {} }, [{ op: 'add', path: '/a/__proto__', value: { polluted: true } }]) as { a: Record<string, unknown> };
+    const out = applyJsonPatch({ a: {} }, [{ op: 'add', path: '/a/__proto__', value: { polluted: true } }]) as {
+      a: Record<string, unknown>;
+    };
     expect(Object.keys(out.a)).toEqual(['__proto__']);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.getPrototypeOf(out.a)).toBe(Object.prototype);

@@ -15,8 +15,37 @@ export type Node =
   | { type: 'binary'; op: string; bool: boolean; left: Node; right: Node }
   | { type: 'neg'; expr: Node };
 
-const AGGREGATIONS = new Set(['sum', 'min', 'max', 'avg', 'count', 'stddev', 'stdvar', 'topk', 'bottomk', 'quantile', 'count_values', 'group']);
-const PRECEDENCE: Record<string, number> = { or: 1, and: 2, unless: 2, '==': 3, '!=': 3, '<': 3, '>': 3, '<=': 3, '>=': 3, '+': 4, '-': 4, '*': 5, '/': 5, '%': 5, '^': 6 };
+const AGGREGATIONS = new Set([
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'count',
+  'stddev',
+  'stdvar',
+  'topk',
+  'bottomk',
+  'quantile',
+  'count_values',
+  'group',
+]);
+const PRECEDENCE: Record<string, number> = {
+  or: 1,
+  and: 2,
+  unless: 2,
+  '==': 3,
+  '!=': 3,
+  '<': 3,
+  '>': 3,
+  '<=': 3,
+  '>=': 3,
+  '+': 4,
+  '-': 4,
+  '*': 5,
+  '/': 5,
+  '%': 5,
+  '^': 6,
+};
 
 type Token = { kind: 'num' | 'ident' | 'str' | 'op' | 'range' | 'eof'; text: string };
 
@@ -50,7 +79,15 @@ function tokenize(src: string): Token[] {
       let j = i + 1;
       while (j < src.length && src[j] !== c) j += src[j] === '\\' ? 2 : 1;
       if (j >= src.length) throw new Error(`PromQL: unterminated string at ${i}: ${src}`);
-      out.push({ kind: 'str', text: JSON.parse(`"${src.slice(i + 1, j).replace(/\\'/g, "'").replace(/"/g, '\\"')}"`) as string });
+      out.push({
+        kind: 'str',
+        text: JSON.parse(
+          `"${src
+            .slice(i + 1, j)
+            .replace(/\\'/g, "'")
+            .replace(/"/g, '\\"')}"`,
+        ) as string,
+      });
       i = j + 1;
       continue;
     }
@@ -77,7 +114,8 @@ export function parsePromQL(src: string): Node {
   const next = (): Token => toks[p++]!;
   const expect = (text: string): void => {
     const t = next();
-    if (t.text !== text) throw new Error(`PromQL: expected ${JSON.stringify(text)}, got ${JSON.stringify(t.text)} in: ${src}`);
+    if (t.text !== text)
+      throw new Error(`PromQL: expected ${JSON.stringify(text)}, got ${JSON.stringify(t.text)} in: ${src}`);
   };
   const labelList = (): string[] => {
     expect('(');
@@ -110,11 +148,17 @@ export function parsePromQL(src: string): Node {
     }
     if (t.text === '-') return { type: 'neg', expr: primary() };
     if (t.text === '+') return primary();
-    if (t.kind === 'ident' && AGGREGATIONS.has(t.text) && (peek().text === '(' || peek().text === 'by' || peek().text === 'without')) {
+    if (
+      t.kind === 'ident' &&
+      AGGREGATIONS.has(t.text) &&
+      (peek().text === '(' || peek().text === 'by' || peek().text === 'without')
+    ) {
       let grouping: { mode: 'by' | 'without'; labels: string[] } | undefined;
-      if (peek().text === 'by' || peek().text === 'without') grouping = { mode: next().text as 'by' | 'without', labels: labelList() };
+      if (peek().text === 'by' || peek().text === 'without')
+        grouping = { mode: next().text as 'by' | 'without', labels: labelList() };
       const a = args();
-      if (peek().text === 'by' || peek().text === 'without') grouping = { mode: next().text as 'by' | 'without', labels: labelList() };
+      if (peek().text === 'by' || peek().text === 'without')
+        grouping = { mode: next().text as 'by' | 'without', labels: labelList() };
       return { type: 'aggregate', op: t.text, grouping, args: a };
     }
     if (t.kind === 'ident' && peek().text === '(') return { type: 'call', fn: t.text, args: args() };
@@ -155,7 +199,12 @@ export function parsePromQL(src: string): Node {
         next();
         bool = true;
       }
-      if (peek().text === 'on' || peek().text === 'ignoring' || peek().text === 'group_left' || peek().text === 'group_right') {
+      if (
+        peek().text === 'on' ||
+        peek().text === 'ignoring' ||
+        peek().text === 'group_left' ||
+        peek().text === 'group_right'
+      ) {
         throw new Error(`PromQL: vector matching modifiers are outside the evaluated subset: ${src}`);
       }
       // left-associative, but for ^
@@ -173,7 +222,9 @@ export function parsePromQL(src: string): Node {
 export function metricNames(node: Node): string[] {
   switch (node.type) {
     case 'selector':
-      return node.name ? [node.name] : node.matchers.filter((m) => m.label === '__name__' && m.op === '=').map((m) => m.value);
+      return node.name
+        ? [node.name]
+        : node.matchers.filter((m) => m.label === '__name__' && m.op === '=').map((m) => m.value);
     case 'call':
     case 'aggregate':
       return node.args.flatMap(metricNames);
@@ -218,7 +269,14 @@ function arith(op: string, a: number, b: number): number {
   }
   throw new Error(`PromQL: operator ${op} is outside the evaluated subset`);
 }
-const COMPARE: Partial<Record<string, (a: number, b: number) => boolean>> = { '==': (a, b) => a === b, '!=': (a, b) => a !== b, '<': (a, b) => a < b, '>': (a, b) => a > b, '<=': (a, b) => a <= b, '>=': (a, b) => a >= b };
+const COMPARE: Partial<Record<string, (a: number, b: number) => boolean>> = {
+  '==': (a, b) => a === b,
+  '!=': (a, b) => a !== b,
+  '<': (a, b) => a < b,
+  '>': (a, b) => a > b,
+  '<=': (a, b) => a <= b,
+  '>=': (a, b) => a >= b,
+};
 
 function matches(m: Matcher, value: string): boolean {
   switch (m.op) {
@@ -241,10 +299,13 @@ export function evaluate(node: Node, samples: readonly Sample[], nowSeconds: num
       return { kind: 'scalar', value: node.value };
     case 'neg': {
       const v = ev(node.expr);
-      return v.kind === 'scalar' ? { kind: 'scalar', value: -v.value } : { kind: 'vector', series: v.series.map((s) => ({ labels: withoutName(s.labels), value: -s.value })) };
+      return v.kind === 'scalar'
+        ? { kind: 'scalar', value: -v.value }
+        : { kind: 'vector', series: v.series.map((s) => ({ labels: withoutName(s.labels), value: -s.value })) };
     }
     case 'selector': {
-      if (node.range !== undefined) throw new Error(`PromQL: range selector ${node.name}[${node.range}] is outside the evaluated subset`);
+      if (node.range !== undefined)
+        throw new Error(`PromQL: range selector ${node.name}[${node.range}] is outside the evaluated subset`);
       const series = samples
         .filter((s) => s.name === node.name && node.matchers.every((m) => matches(m, s.labels[m.label] ?? '')))
         .map((s) => ({ labels: { __name__: s.name, ...s.labels }, value: s.value }));
@@ -255,12 +316,17 @@ export function evaluate(node: Node, samples: readonly Sample[], nowSeconds: num
       throw new Error(`PromQL: function ${node.fn}() is outside the evaluated subset`);
     case 'aggregate': {
       const inner = ev(node.args[node.args.length - 1]!);
-      if (inner.kind !== 'vector' || node.args.length !== 1) throw new Error(`PromQL: ${node.op} takes one instant vector here`);
+      if (inner.kind !== 'vector' || node.args.length !== 1)
+        throw new Error(`PromQL: ${node.op} takes one instant vector here`);
       const groups = new Map<string, { labels: Record<string, string>; values: number[] }>();
       for (const s of inner.series) {
         const labels: Record<string, string> = {};
         for (const [k, v] of Object.entries(withoutName(s.labels))) {
-          const keep = !node.grouping ? false : node.grouping.mode === 'by' ? node.grouping.labels.includes(k) : !node.grouping.labels.includes(k);
+          const keep = !node.grouping
+            ? false
+            : node.grouping.mode === 'by'
+              ? node.grouping.labels.includes(k)
+              : !node.grouping.labels.includes(k);
           if (keep) labels[k] = v;
         }
         const g = groups.get(key(labels)) ?? { labels, values: [] };
@@ -303,7 +369,10 @@ export function evaluate(node: Node, samples: readonly Sample[], nowSeconds: num
       const scalar = (l.kind === 'scalar' ? l : r) as Extract<Value, { kind: 'scalar' }>;
       const pair = (v: number): [number, number] => (l.kind === 'vector' ? [v, scalar.value] : [scalar.value, v]);
       if (cmp) return { kind: 'vector', series: vec.series.filter((s) => cmp(...pair(s.value))) };
-      return { kind: 'vector', series: vec.series.map((s) => ({ labels: withoutName(s.labels), value: arith(node.op, ...pair(s.value)) })) };
+      return {
+        kind: 'vector',
+        series: vec.series.map((s) => ({ labels: withoutName(s.labels), value: arith(node.op, ...pair(s.value)) })),
+      };
     }
   }
 }

@@ -35,17 +35,25 @@ const webhooks: WebhookProcess[] = [];
 type Reply = ApiReply;
 
 /** One call to the apiserver as its admin; never rejects (a transport failure is status 0). */
-const api = (method: string, path: string, body?: unknown): Promise<Reply> => apiCall(admin, cluster.url, method, path, body);
+const api = (method: string, path: string, body?: unknown): Promise<Reply> =>
+  apiCall(admin, cluster.url, method, path, body);
 
 function startWebhook(): Promise<WebhookProcess> {
   return startWebhookProcess([
-    '--port', String(port),
-    '--tls-cert-file', join(dir, 'tls.crt'),
-    '--tls-private-key-file', join(dir, 'tls.key'),
-    '--client-ca-file', join(dir, 'client-ca.crt'),
-    '--kubeconfig', kube.kubeconfigPath,
-    '--shutdown-delay', '2',
-    '--log-level', 'warn',
+    '--port',
+    String(port),
+    '--tls-cert-file',
+    join(dir, 'tls.crt'),
+    '--tls-private-key-file',
+    join(dir, 'tls.key'),
+    '--client-ca-file',
+    join(dir, 'client-ca.crt'),
+    '--kubeconfig',
+    kube.kubeconfigPath,
+    '--shutdown-delay',
+    '2',
+    '--log-level',
+    'warn',
   ]).then((w) => {
     webhooks.push(w);
     return w;
@@ -58,18 +66,33 @@ beforeAll(async () => {
   port = await freePort();
   // The operator's steps: certificates and the apiserver's two files from gen-certs.sh, for a
   // webhook registered by URL (its kubeconfig user is named after the URL's host:port).
-  execFileSync(GEN_CERTS, ['--out', dir, '--san', 'IP:127.0.0.1', '--webhook-host', `127.0.0.1:${port}`, '--kubeconfig-dir', dir], { stdio: 'pipe' });
-  kube = await startKube({ clusters: ['mgmt'], timeoutMs: 120_000, apiserverArgs: [`--admission-control-config-file=${join(dir, 'admission-configuration.yaml')}`] });
+  execFileSync(
+    GEN_CERTS,
+    ['--out', dir, '--san', 'IP:127.0.0.1', '--webhook-host', `127.0.0.1:${port}`, '--kubeconfig-dir', dir],
+    { stdio: 'pipe' },
+  );
+  kube = await startKube({
+    clusters: ['mgmt'],
+    timeoutMs: 120_000,
+    apiserverArgs: [`--admission-control-config-file=${join(dir, 'admission-configuration.yaml')}`],
+  });
   cluster = kube.clusters.get('mgmt')!;
   admin = new Agent({ keepAlive: true, maxSockets: 16, ca: cluster.caPem, cert: cluster.certPem, key: cluster.keyPem });
-  expect((await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } })).status).toBe(201);
+  expect(
+    (await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } })).status,
+  ).toBe(201);
   await startWebhook();
   // manifests/webhook's configurations as written, pointed at the URL with our CA
   const caBundle = Buffer.from(readFileSync(join(dir, 'ca.crt'))).toString('base64');
   for (const file of ['validatingwebhookconfiguration.yaml', 'mutatingwebhookconfiguration.yaml']) {
-    const config = parseAllDocuments(readFileSync(join(REPO, 'manifests/webhook', file), 'utf8'))[0]!.toJS() as { kind: string; webhooks: { clientConfig: { service?: { path: string }; url?: string; caBundle?: string } }[] };
-    for (const w of config.webhooks) w.clientConfig = { url: `https://127.0.0.1:${port}${w.clientConfig.service!.path}`, caBundle };
-    if (config.kind === 'ValidatingWebhookConfiguration') for (const w of config.webhooks) Object.assign(w, { failurePolicy: 'Fail' });
+    const config = parseAllDocuments(readFileSync(join(REPO, 'manifests/webhook', file), 'utf8'))[0]!.toJS() as {
+      kind: string;
+      webhooks: { clientConfig: { service?: { path: string }; url?: string; caBundle?: string } }[];
+    };
+    for (const w of config.webhooks)
+      w.clientConfig = { url: `https://127.0.0.1:${port}${w.clientConfig.service!.path}`, caBundle };
+    if (config.kind === 'ValidatingWebhookConfiguration')
+      for (const w of config.webhooks) Object.assign(w, { failurePolicy: 'Fail' });
     const path = `/apis/admissionregistration.k8s.io/v1/${config.kind.toLowerCase()}s`;
     const r = await api('POST', path, config);
     expect(r.status, r.text).toBe(201);
@@ -99,7 +122,10 @@ function metadata(o: Record<string, unknown>, name: string): Record<string, unkn
 }
 
 /** An IssuedCertificate as Gloo Mesh writes it. */
-const valid = (name: string): Obj => ({ resource: 'issuedcertificates', object: metadata(issuedCertificate(name), name) });
+const valid = (name: string): Obj => ({
+  resource: 'issuedcertificates',
+  object: metadata(issuedCertificate(name), name),
+});
 
 /**
  * A CertificateRequest the CRD admits (its CSR is base64, `format: byte`) and only the webhook
@@ -107,7 +133,14 @@ const valid = (name: string): Obj => ({ resource: 'issuedcertificates', object: 
  */
 const invalid = (name: string): Obj => ({
   resource: 'certificaterequests',
-  object: metadata({ apiVersion: 'certificates.mesh.gloo.solo.io/v1', kind: 'CertificateRequest', spec: { certificateSigningRequest: Buffer.from('not a certificate request').toString('base64') } }, name),
+  object: metadata(
+    {
+      apiVersion: 'certificates.mesh.gloo.solo.io/v1',
+      kind: 'CertificateRequest',
+      spec: { certificateSigningRequest: Buffer.from('not a certificate request').toString('base64') },
+    },
+    name,
+  ),
 });
 
 const create = (o: Obj): Promise<Reply> => api('POST', `${API}/namespaces/${NS}/${o.resource}`, o.object);
@@ -119,15 +152,21 @@ describe('the apiserver authenticates to the webhook with its client certificate
     expect(r.message).toContain('admission webhook "validate.mesh-cert.io" denied the request');
     expect((await create(valid('admitted'))).status).toBe(201);
     const metrics = await (await fetch(`${webhooks[0]!.healthUrl}/metrics`)).text();
-    expect(metrics).toMatch(/mesh_cert_webhook_requests_total\{endpoint="validate",kind="CertificateRequest",operation="CREATE",result="denied"\} [1-9]/);
+    expect(metrics).toMatch(
+      /mesh_cert_webhook_requests_total\{endpoint="validate",kind="CertificateRequest",operation="CREATE",result="denied"\} [1-9]/,
+    );
     // every call the apiserver made came with its certificate
     expect(metrics).not.toMatch(/mesh_cert_webhook_tls_client_errors_total\{reason="(no|bad)_certificate"\} [1-9]/);
-    expect(metrics).toMatch(/mesh_cert_webhook_requests_total\{endpoint="mutate",kind="IssuedCertificate",operation="CREATE",result="allowed"\} [1-9]/);
+    expect(metrics).toMatch(
+      /mesh_cert_webhook_requests_total\{endpoint="mutate",kind="IssuedCertificate",operation="CREATE",result="allowed"\} [1-9]/,
+    );
   });
 
   it('refuses a client without that certificate', async () => {
     const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'x' } });
-    await expect(post(`https://127.0.0.1:${port}`, '/validate', body, { ca: readFileSync(join(dir, 'ca.crt'), 'utf8') })).rejects.toThrow(/certificate|socket hang up|ECONNRESET/);
+    await expect(
+      post(`https://127.0.0.1:${port}`, '/validate', body, { ca: readFileSync(join(dir, 'ca.crt'), 'utf8') }),
+    ).rejects.toThrow(/certificate|socket hang up|ECONNRESET/);
     // the apiserver's own client certificate (the kubeconfig gen-certs.sh wrote for it) is accepted
     const ok = await post(`https://127.0.0.1:${port}`, '/validate', body, {
       ca: readFileSync(join(dir, 'ca.crt'), 'utf8'),
@@ -141,7 +180,14 @@ describe('the apiserver authenticates to the webhook with its client certificate
 
 describe('a restart under a steady stream of writes', () => {
   it('loses no write: each is stored and answered 201, or refused naming the webhook; the next ones pass', async () => {
-    interface Write { name: string; resource: string; valid: boolean; start: number; end: number; r: Reply }
+    interface Write {
+      name: string;
+      resource: string;
+      valid: boolean;
+      start: number;
+      end: number;
+      r: Reply;
+    }
     const writes: Write[] = [];
     let stop = false;
     let n = 0;
@@ -178,14 +224,22 @@ describe('a restart under a steady stream of writes', () => {
     stop = true;
     await Promise.all(lanes);
 
-    const outcome = (w: Write): string => (w.r.status === 201 ? 'stored' : w.r.status === 0 ? 'no answer' : `refused ${w.r.status}`);
+    const outcome = (w: Write): string =>
+      w.r.status === 201 ? 'stored' : w.r.status === 0 ? 'no answer' : `refused ${w.r.status}`;
     const summary = {
       webhookRss: rss,
       writes: writes.length,
       duringShutdownDelay: writes.filter((w) => w.start >= sigterm && w.end <= down).length,
       gapMs: up - down,
-      refusedByWebhookDown: writes.filter((w) => w.r.status !== 201 && /failed calling webhook/.test(w.r.message)).length,
-      refusedWith: [...new Set(writes.filter((w) => w.valid && w.r.status !== 201).map((w) => `${w.r.status} ${w.r.message.replace(/\d{4,5}/g, 'N')}`))],
+      refusedByWebhookDown: writes.filter((w) => w.r.status !== 201 && /failed calling webhook/.test(w.r.message))
+        .length,
+      refusedWith: [
+        ...new Set(
+          writes
+            .filter((w) => w.valid && w.r.status !== 201)
+            .map((w) => `${w.r.status} ${w.r.message.replace(/\d{4,5}/g, 'N')}`),
+        ),
+      ],
     };
     process.stdout.write(`[real-restart] ${JSON.stringify(summary)}\n`);
 
@@ -196,23 +250,30 @@ describe('a restart under a steady stream of writes', () => {
     for (const resource of ['issuedcertificates', 'certificaterequests']) {
       const list = await api('GET', `${API}/namespaces/${NS}/${resource}`);
       expect(list.status).toBe(200);
-      for (const o of (JSON.parse(list.text) as { items: { metadata: { name: string } }[] }).items) stored.add(o.metadata.name);
+      for (const o of (JSON.parse(list.text) as { items: { metadata: { name: string } }[] }).items)
+        stored.add(o.metadata.name);
     }
-    for (const w of writes) expect(stored.has(w.name), `${w.name}: ${outcome(w)} ${w.r.message}`).toBe(w.r.status === 201);
+    for (const w of writes)
+      expect(stored.has(w.name), `${w.name}: ${outcome(w)} ${w.r.message}`).toBe(w.r.status === 201);
     // no invalid object got in: denied by the webhook, or refused while it was away
     for (const w of writes.filter((x) => !x.valid)) {
       expect(w.r.status, w.name).not.toBe(201);
-      expect(w.r.message).toMatch(/admission webhook "validate\.mesh-cert\.io" denied the request|failed calling webhook "validate\.mesh-cert\.io"/);
+      expect(w.r.message).toMatch(
+        /admission webhook "validate\.mesh-cert\.io" denied the request|failed calling webhook "validate\.mesh-cert\.io"/,
+      );
     }
     // a valid write was refused only while no webhook listened, and said so
     for (const w of writes.filter((x) => x.valid && x.r.status !== 201)) {
       expect(w.r.message, w.name).toMatch(/failed calling webhook "validate\.mesh-cert\.io"/);
       expect(w.end, `${w.name} refused at ${w.end - sigterm} ms after SIGTERM`).toBeGreaterThanOrEqual(sigterm);
-      expect(w.start, `${w.name} refused, started ${w.start - up} ms after the new webhook served`).toBeLessThanOrEqual(up + 1000);
+      expect(w.start, `${w.name} refused, started ${w.start - up} ms after the new webhook served`).toBeLessThanOrEqual(
+        up + 1000,
+      );
     }
     // during the shutdown delay the old process still judged
     expect(summary.duringShutdownDelay).toBeGreaterThan(0);
-    for (const w of writes.filter((x) => x.start >= sigterm && x.end <= sigterm + 1500)) expect(outcome(w), `${w.name} ${w.r.message}`).toBe(w.valid ? 'stored' : 'refused 422');
+    for (const w of writes.filter((x) => x.start >= sigterm && x.end <= sigterm + 1500))
+      expect(outcome(w), `${w.name} ${w.r.message}`).toBe(w.valid ? 'stored' : 'refused 422');
     // and once the new one serves, every write passes again
     const after = writes.filter((w) => w.start >= up + 1000);
     expect(after.length).toBeGreaterThan(10);

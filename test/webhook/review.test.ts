@@ -4,16 +4,35 @@ import { describe, expect, it } from 'vitest';
 import { admissionReviewJson, reviewResponse } from '../../webhook/src/admission/review.js';
 import type { Decision, Status } from '../../webhook/src/admission/types.js';
 
-const AWKWARD = ['', 'plain', 'quote " and \\ backslash', 'line\nbreak\ttab\u0000nul\u001f', 'émoji 🙂 and 中文', 'lone \ud800 surrogate', '</script>', 'x'.repeat(2000)];
+const AWKWARD = [
+  '',
+  'plain',
+  'quote " and \\ backslash',
+  'line\nbreak\ttab\u0000nul\u001f',
+  'émoji 🙂 and 中文',
+  'lone \ud800 surrogate',
+  '</script>',
+  'x'.repeat(2000),
+];
 
 function pick<T>(xs: readonly T[], i: number): T {
   return xs[i % xs.length]!;
 }
 
 function status(i: number): Status {
-  const s: Status = { status: 'Failure', code: pick([400, 403, 422, 500, 503], i), reason: pick(['Invalid', 'Forbidden', 'BadRequest'], i), message: pick(AWKWARD, i) };
+  const s: Status = {
+    status: 'Failure',
+    code: pick([400, 403, 422, 500, 503], i),
+    reason: pick(['Invalid', 'Forbidden', 'BadRequest'], i),
+    message: pick(AWKWARD, i),
+  };
   if (i % 2 === 0) {
-    s.details = { group: 'certificates.mesh.gloo.solo.io', kind: 'IssuedCertificate', name: pick(AWKWARD, i + 1), causes: [{ reason: 'FieldValueInvalid', field: 'spec.org', message: pick(AWKWARD, i + 2) }] };
+    s.details = {
+      group: 'certificates.mesh.gloo.solo.io',
+      kind: 'IssuedCertificate',
+      name: pick(AWKWARD, i + 1),
+      causes: [{ reason: 'FieldValueInvalid', field: 'spec.org', message: pick(AWKWARD, i + 2) }],
+    };
   }
   return s;
 }

@@ -22,12 +22,24 @@ const PATH = '/apis/certificates.mesh.gloo.solo.io/v1/certificaterotations';
 const FORBIDDEN_WATCH =
   'certificaterotations.certificates.mesh.gloo.solo.io is forbidden: User "system:serviceaccount:mesh-cert-system:mesh-cert-webhook" cannot watch resource "certificaterotations" in API group "certificates.mesh.gloo.solo.io" at the cluster scope';
 
-const status = (code: number, reason: string, message: string): Record<string, unknown> => ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+const status = (code: number, reason: string, message: string): Record<string, unknown> => ({
+  kind: 'Status',
+  apiVersion: 'v1',
+  metadata: {},
+  status: 'Failure',
+  message,
+  reason,
+  code,
+});
 const rotation = (name: string, rv: string): Record<string, unknown> => {
   const r = certificateRotation(name, `mesh-${name}`);
   return { ...r, metadata: { ...(r.metadata as object), resourceVersion: rv } };
 };
-const names = (c: RotationCache): string[] => c.list().map((r) => String((r as { metadata: { name: string } }).metadata.name)).sort();
+const names = (c: RotationCache): string[] =>
+  c
+    .list()
+    .map((r) => String((r as { metadata: { name: string } }).metadata.name))
+    .sort();
 
 interface Scripted {
   server: string;
@@ -56,7 +68,10 @@ async function scriptedApi(): Promise<Scripted> {
     kubeconfig: '',
     lists: [],
     watches: [],
-    list: () => ({ code: 200, body: { kind: 'CertificateRotationList', metadata: { resourceVersion: '1' }, items: [] } }),
+    list: () => ({
+      code: 200,
+      body: { kind: 'CertificateRotationList', metadata: { resourceVersion: '1' }, items: [] },
+    }),
     watch: (_u, res) => void res.writeHead(200, { 'content-type': 'application/json' }).flushHeaders(),
     close: async () => {
       for (const r of open) r.destroy();
@@ -65,7 +80,8 @@ async function scriptedApi(): Promise<Scripted> {
   };
   const server = createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://api');
-    if (u.pathname !== PATH || req.headers.authorization !== 'Bearer scripted-token') return answer(res, 404, status(404, 'NotFound', `${u.pathname}: not found`));
+    if (u.pathname !== PATH || req.headers.authorization !== 'Bearer scripted-token')
+      return answer(res, 404, status(404, 'NotFound', `${u.pathname}: not found`));
     if (u.searchParams.get('watch') === '1') {
       s.watches.push(u);
       open.add(res);
@@ -113,7 +129,13 @@ describe('CertificateRotation cache against a scripted API server', () => {
     await api.close();
   });
   const start = async (extra: { staleAfterMs?: number } = {}): Promise<RotationCache> =>
-    (cache = await startRotationInformer({ kubeconfig: api.kubeconfig, onError: (m) => errors.push(m), retryMs: 50, watchTimeoutSeconds: 60, ...extra }));
+    (cache = await startRotationInformer({
+      kubeconfig: api.kubeconfig,
+      onError: (m) => errors.push(m),
+      retryMs: 50,
+      watchTimeoutSeconds: 60,
+      ...extra,
+    }));
 
   it('watches from the list resourceVersion with bookmarks, moves on with each bookmark, and lists again on 410 Gone', async () => {
     api.list = () =>
@@ -127,7 +149,11 @@ describe('CertificateRotation cache against a scripted API server', () => {
         event(res, 'BOOKMARK', { kind: 'CertificateRotation', metadata: { resourceVersion: '15' } });
         res.end(); // the watch's timeoutSeconds ran out
       } else if (n === 2) {
-        event(res, 'ERROR', status(410, 'Expired', `too old resource version: ${u.searchParams.get('resourceVersion')} (20)`));
+        event(
+          res,
+          'ERROR',
+          status(410, 'Expired', `too old resource version: ${u.searchParams.get('resourceVersion')} (20)`),
+        );
         res.end();
       } else res.writeHead(200, { 'content-type': 'application/json' }).flushHeaders();
     };
@@ -159,22 +185,34 @@ describe('CertificateRotation cache against a scripted API server', () => {
     const b = rotation('b', '10');
     event(res!, 'MODIFIED', { ...b, status: { state: 'FAILED' } });
     await expect.poll(() => names(c)).toEqual(['b', 'c']);
-    expect((c.list().find((r) => (r as { metadata: { name: string } }).metadata.name === 'b') as { status?: unknown }).status).toEqual({ state: 'FAILED' });
+    expect(
+      (c.list().find((r) => (r as { metadata: { name: string } }).metadata.name === 'b') as { status?: unknown })
+        .status,
+    ).toEqual({ state: 'FAILED' });
   });
 
   it('a refused watch (403) untrusts the cache at once, logs the Status message whole, and /readyz says why; a watch allowed again trusts it', async () => {
     let allowed = false;
-    api.watch = (_u, res) => (allowed ? void res.writeHead(200, { 'content-type': 'application/json' }).flushHeaders() : answer(res, 403, status(403, 'Forbidden', FORBIDDEN_WATCH)));
+    api.watch = (_u, res) =>
+      allowed
+        ? void res.writeHead(200, { 'content-type': 'application/json' }).flushHeaders()
+        : answer(res, 403, status(403, 'Forbidden', FORBIDDEN_WATCH));
     const c = await start();
     await expect.poll(() => c.synced()).toBe(false);
     expect(FORBIDDEN_WATCH.length).toBeGreaterThan(200);
-    expect(errors[0]).toBe(`CertificateRotation list/watch on ${api.server} failed (watch: 403 Forbidden: ${FORBIDDEN_WATCH}); retrying in 50 ms`);
-    expect(c.notReady()).toBe(`the API server refuses the CertificateRotation watch: 403 Forbidden: ${FORBIDDEN_WATCH}`);
+    expect(errors[0]).toBe(
+      `CertificateRotation list/watch on ${api.server} failed (watch: 403 Forbidden: ${FORBIDDEN_WATCH}); retrying in 50 ms`,
+    );
+    expect(c.notReady()).toBe(
+      `the API server refuses the CertificateRotation watch: 403 Forbidden: ${FORBIDDEN_WATCH}`,
+    );
     const h = await startHarness({ rotationCache: c });
     try {
       const r = await fetch(`${h.server.healthUrl}/readyz`);
       expect(r.status).toBe(503);
-      expect(await r.text()).toBe(`not ready: the API server refuses the CertificateRotation watch: 403 Forbidden: ${FORBIDDEN_WATCH}\n`);
+      expect(await r.text()).toBe(
+        `not ready: the API server refuses the CertificateRotation watch: 403 Forbidden: ${FORBIDDEN_WATCH}\n`,
+      );
       allowed = true;
       await expect.poll(() => c.synced(), { timeout: 10_000 }).toBe(true);
       expect((await fetch(`${h.server.healthUrl}/readyz`)).status).toBe(200);
@@ -188,13 +226,16 @@ describe('CertificateRotation cache against a scripted API server', () => {
     api.watch = (_u, res) => answer(res, 403, status(403, 'Forbidden', long));
     const c = await start();
     await expect.poll(() => errors.length).toBeGreaterThan(0);
-    expect(errors[0]).toContain(`(watch: 403 Forbidden: ${'m'.repeat(MAX_STATUS_MESSAGE_CHARS)}... (1000 more characters)); retrying in 50 ms`);
+    expect(errors[0]).toContain(
+      `(watch: 403 Forbidden: ${'m'.repeat(MAX_STATUS_MESSAGE_CHARS)}... (1000 more characters)); retrying in 50 ms`,
+    );
     expect(errors[0]).not.toContain('TAIL');
     expect(c.synced()).toBe(false);
   });
 
   it('a refused list leaves the cache unsynced, saying why', async () => {
-    const message = 'certificaterotations.certificates.mesh.gloo.solo.io is forbidden: User "system:serviceaccount:mesh-cert-system:mesh-cert-webhook" cannot list resource "certificaterotations" in API group "certificates.mesh.gloo.solo.io" at the cluster scope';
+    const message =
+      'certificaterotations.certificates.mesh.gloo.solo.io is forbidden: User "system:serviceaccount:mesh-cert-system:mesh-cert-webhook" cannot list resource "certificaterotations" in API group "certificates.mesh.gloo.solo.io" at the cluster scope';
     api.list = () => ({ code: 403, body: status(403, 'Forbidden', message) });
     const c = await start();
     expect(c.synced()).toBe(false);
@@ -206,10 +247,17 @@ describe('CertificateRotation cache against a scripted API server', () => {
   it('trusts the cache for staleAfterMs after the watch is lost, backing off between tries, then no longer until a watch is back', async () => {
     let failing = true;
     api.list = () => ({ code: 200, body: { metadata: { resourceVersion: '3' }, items: [rotation('a', '2')] } });
-    api.watch = (_u, res) => (failing ? answer(res, 500, status(500, 'InternalError', 'etcdserver: leader changed')) : void res.writeHead(200, { 'content-type': 'application/json' }).flushHeaders());
+    api.watch = (_u, res) =>
+      failing
+        ? answer(res, 500, status(500, 'InternalError', 'etcdserver: leader changed'))
+        : void res.writeHead(200, { 'content-type': 'application/json' }).flushHeaders();
     const c = await start({ staleAfterMs: 1000 });
     expect(c.synced()).toBe(true);
-    await expect.poll(() => c.notReady(), { timeout: 10_000 }).toMatch(/^no CertificateRotation watch for \d+ s \(the cache is trusted 1 s without one\): watch: 500 InternalError: etcdserver: leader changed$/);
+    await expect
+      .poll(() => c.notReady(), { timeout: 10_000 })
+      .toMatch(
+        /^no CertificateRotation watch for \d+ s \(the cache is trusted 1 s without one\): watch: 500 InternalError: etcdserver: leader changed$/,
+      );
     expect(c.synced()).toBe(false);
     expect(errors.slice(0, 3).map((e) => /retrying in (\d+) ms$/.exec(e)?.[1])).toEqual(['50', '100', '200']);
     // a 500 is not a refusal: the list is not taken again, the watch resumes from where it was
@@ -227,13 +275,26 @@ describe('CertificateRotation cache against a scripted API server', () => {
       writeFileSync(f, stringify(doc));
       return f;
     };
-    const base = { 'current-context': 'x', contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }], clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1' } }] };
+    const base = {
+      'current-context': 'x',
+      contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+      clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1' } }],
+    };
     const cases: [unknown, RegExp][] = [
-      [{ ...base, users: [{ name: 'u', user: { exec: { command: 'aws' } } }] }, /user "u" authenticates with exec, which the webhook does not run: use a client certificate or a token$/],
+      [
+        { ...base, users: [{ name: 'u', user: { exec: { command: 'aws' } } }] },
+        /user "u" authenticates with exec, which the webhook does not run: use a client certificate or a token$/,
+      ],
       [{ ...base, 'current-context': '' }, /: no current-context$/],
       [{ ...base, 'current-context': 'y' }, /: current-context "y" is not among its contexts$/],
-      [{ ...base, clusters: [{ name: 'c', cluster: { server: 'ftp://x' } }] }, /: cluster "c": server must be an http\(s\) URL, got "ftp:\/\/x"$/],
-      [{ ...base, users: [{ name: 'u', user: { 'client-certificate': 'missing.crt' } }] }, /: client-certificate: ENOENT/],
+      [
+        { ...base, clusters: [{ name: 'c', cluster: { server: 'ftp://x' } }] },
+        /: cluster "c": server must be an http\(s\) URL, got "ftp:\/\/x"$/,
+      ],
+      [
+        { ...base, users: [{ name: 'u', user: { 'client-certificate': 'missing.crt' } }] },
+        /: client-certificate: ENOENT/,
+      ],
     ];
     for (const [doc, want] of cases) {
       const file = write(doc);
@@ -252,11 +313,22 @@ for (const backend of BACKENDS) {
       let world: Backend;
       const kubectl = (args: string[], input?: string): Promise<string> =>
         new Promise((resolve, reject) => {
-          const child = execFile('/usr/bin/kubectl', ['--kubeconfig', world.kubeconfigPath, ...args], { encoding: 'utf8' }, (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr}`)) : resolve(stdout)));
+          const child = execFile(
+            '/usr/bin/kubectl',
+            ['--kubeconfig', world.kubeconfigPath, ...args],
+            { encoding: 'utf8' },
+            (err, stdout, stderr) =>
+              err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr}`)) : resolve(stdout),
+          );
           child.stdin!.end(input ?? '');
         });
       const role = (verbs: string[]): string =>
-        JSON.stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'rotation-reader' }, rules: [{ apiGroups: ['certificates.mesh.gloo.solo.io'], resources: ['certificaterotations'], verbs }] });
+        JSON.stringify({
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRole',
+          metadata: { name: 'rotation-reader' },
+          rules: [{ apiGroups: ['certificates.mesh.gloo.solo.io'], resources: ['certificaterotations'], verbs }],
+        });
       beforeAll(async () => {
         world = await startBackend(backend, ['mgmt']);
       }, START_TIMEOUT_MS);
@@ -267,10 +339,20 @@ for (const backend of BACKENDS) {
       it('with RBAC that allows list but not watch: not trusted, the log and /readyz name the missing permission; trusted once watch is granted', async () => {
         await kubectl(['create', 'serviceaccount', 'rotation-reader', '-n', 'default']);
         await kubectl(['apply', '-f', '-'], role(['list']));
-        await kubectl(['create', 'clusterrolebinding', 'rotation-reader', '--clusterrole=rotation-reader', '--serviceaccount=default:rotation-reader']);
+        await kubectl([
+          'create',
+          'clusterrolebinding',
+          'rotation-reader',
+          '--clusterrole=rotation-reader',
+          '--serviceaccount=default:rotation-reader',
+        ]);
         const token = (await kubectl(['create', 'token', 'rotation-reader', '-n', 'default'])).trim();
         // the admin kubeconfig's cluster, with the service account's token as the user
-        const admin = parse(readFileSync(world.kubeconfigPath, 'utf8')) as { 'current-context': string; contexts: { name: string; context: { cluster: string } }[]; clusters: { name: string }[] };
+        const admin = parse(readFileSync(world.kubeconfigPath, 'utf8')) as {
+          'current-context': string;
+          contexts: { name: string; context: { cluster: string } }[];
+          clusters: { name: string }[];
+        };
         const clusterName = admin.contexts.find((c) => c.name === admin['current-context'])!.context.cluster;
         const kubeconfig = join(tmp('rotation-cache-rbac-'), 'kubeconfig');
         writeFileSync(
@@ -284,13 +366,16 @@ for (const backend of BACKENDS) {
             contexts: [{ name: 'reader', context: { cluster: clusterName, user: 'reader' } }],
           }),
         );
-        const missing = 'User "system:serviceaccount:default:rotation-reader" cannot watch resource "certificaterotations" in API group "certificates.mesh.gloo.solo.io" at the cluster scope';
+        const missing =
+          'User "system:serviceaccount:default:rotation-reader" cannot watch resource "certificaterotations" in API group "certificates.mesh.gloo.solo.io" at the cluster scope';
         const errors: string[] = [];
         const cache = await startRotationInformer({ kubeconfig, onError: (m) => errors.push(m), retryMs: 100 });
         const h = await startHarness({ rotationCache: cache });
         try {
           await expect.poll(() => cache.synced(), { timeout: 10_000 }).toBe(false);
-          expect(errors[0]).toContain(`failed (watch: 403 Forbidden: certificaterotations.certificates.mesh.gloo.solo.io is forbidden: ${missing}); retrying in 100 ms`);
+          expect(errors[0]).toContain(
+            `failed (watch: 403 Forbidden: certificaterotations.certificates.mesh.gloo.solo.io is forbidden: ${missing}); retrying in 100 ms`,
+          );
           const r = await fetch(`${h.server.healthUrl}/readyz`);
           expect(r.status).toBe(503);
           expect(await r.text()).toContain(missing);

@@ -27,11 +27,14 @@ function run(file: string, args: string[], opts: { input?: string; env?: NodeJS.
 }
 function runWithStderr(file: string, args: string[], input: string): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = execFile(file, args, { encoding: 'utf8' }, (err, stdout, stderr) => (err ? reject(Object.assign(err, { stderr })) : resolve({ stdout, stderr })));
+    const child = execFile(file, args, { encoding: 'utf8' }, (err, stdout, stderr) =>
+      err ? reject(Object.assign(err, { stderr })) : resolve({ stdout, stderr }),
+    );
     child.stdin!.end(input);
   });
 }
-const kubectl = (args: string[], input?: string): Promise<string> => run('/usr/bin/kubectl', ['--kubeconfig', world.kubeconfigPath, ...args], { input });
+const kubectl = (args: string[], input?: string): Promise<string> =>
+  run('/usr/bin/kubectl', ['--kubeconfig', world.kubeconfigPath, ...args], { input });
 /** The stderr of a kubectl command that must fail. */
 const refused = (args: string[], input?: string): Promise<string> =>
   kubectl(args, input).then(
@@ -43,18 +46,26 @@ const refused = (args: string[], input?: string): Promise<string> =>
  * A request of our own to the API server, to read its Status as it sends it; authenticated as the
  * kubeconfig's current context is (a bearer token on the sandbox, a client certificate on kube).
  */
-async function apiRequest(method: string, path: string, body: unknown): Promise<{ status: number; body: { message: string } }> {
+async function apiRequest(
+  method: string,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; body: { message: string } }> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   kc.loadFromFile(world.kubeconfigPath);
   const opts: RequestOptions = {};
   await kc.applyToHTTPSOptions(opts);
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(new URL(path, kc.getCurrentCluster()!.server), { ...opts, method, headers: { ...opts.headers, 'content-type': 'application/merge-patch+json' } }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { message: string } }));
-    });
+    const req = httpsRequest(
+      new URL(path, kc.getCurrentCluster()!.server),
+      { ...opts, method, headers: { ...opts.headers, 'content-type': 'application/merge-patch+json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { message: string } }));
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
@@ -68,7 +79,11 @@ function manifest(name: string, vm: string): string {
   return JSON.stringify({ ...r, metadata: { name: m.name, namespace: m.namespace } });
 }
 
-const names = (c: RotationCache): string[] => c.list().map((r) => String((r as { metadata: { name: string } }).metadata.name)).sort();
+const names = (c: RotationCache): string[] =>
+  c
+    .list()
+    .map((r) => String((r as { metadata: { name: string } }).metadata.name))
+    .sort();
 
 for (const backend of BACKENDS) {
   describe(backend, () => {
@@ -84,44 +99,67 @@ for (const backend of BACKENDS) {
     describe('CertificateRotation cache', () => {
       it('lists and follows the watch', async () => {
         const errors: string[] = [];
-        const cache = await startRotationInformer({ kubeconfig: world.kubeconfigPath, onError: (m) => errors.push(m), retryMs: 100 });
+        const cache = await startRotationInformer({
+          kubeconfig: world.kubeconfigPath,
+          onError: (m) => errors.push(m),
+          retryMs: 100,
+        });
         try {
           expect(cache.synced()).toBe(true);
           expect(names(cache)).toEqual(['rotate-a']);
           await kubectl(['apply', '-f', '-'], manifest('rotate-b', 'mesh-b'));
           await expect.poll(() => names(cache), { timeout: 10_000 }).toEqual(['rotate-a', 'rotate-b']);
-          await kubectl(['delete', 'certificaterotations.certificates.mesh.gloo.solo.io', '-n', 'gloo-mesh', 'rotate-b']);
+          await kubectl([
+            'delete',
+            'certificaterotations.certificates.mesh.gloo.solo.io',
+            '-n',
+            'gloo-mesh',
+            'rotate-b',
+          ]);
           await expect.poll(() => names(cache), { timeout: 10_000 }).toEqual(['rotate-a']);
 
           await kubectl(['apply', '-f', '-'], manifest('rotate-c', 'mesh-c'));
           await expect.poll(() => names(cache), { timeout: 10_000 }).toEqual(['rotate-a', 'rotate-c']);
           expect(errors).toEqual([]);
-          await kubectl(['delete', 'certificaterotations.certificates.mesh.gloo.solo.io', '-n', 'gloo-mesh', 'rotate-c']);
+          await kubectl([
+            'delete',
+            'certificaterotations.certificates.mesh.gloo.solo.io',
+            '-n',
+            'gloo-mesh',
+            'rotate-c',
+          ]);
         } finally {
           await cache.stop();
         }
       });
 
       // fault injection: the sandbox only
-      if (backend === 'sandbox') it('starts unsynced while the API server is down, and syncs once it is back', async () => {
-        const cluster = world.sandbox!.clusters.get('mgmt')!;
-        await cluster.stop();
-        const errors: string[] = [];
-        let cache: RotationCache | undefined;
-        try {
-          cache = await startRotationInformer({ kubeconfig: world.kubeconfigPath, onError: (m) => errors.push(m), retryMs: 100 });
-          expect(cache.synced()).toBe(false);
-          expect(errors[0]).toMatch(/^CertificateRotation list\/watch on https:\/\/127\.0\.0\.1:\d+ failed \(.*\); retrying in 100 ms$/);
-        } finally {
-          await cluster.start();
-        }
-        try {
-          await expect.poll(() => cache!.synced(), { timeout: 15_000 }).toBe(true);
-          expect(names(cache!)).toEqual(['rotate-a']);
-        } finally {
-          await cache!.stop();
-        }
-      });
+      if (backend === 'sandbox')
+        it('starts unsynced while the API server is down, and syncs once it is back', async () => {
+          const cluster = world.sandbox!.clusters.get('mgmt')!;
+          await cluster.stop();
+          const errors: string[] = [];
+          let cache: RotationCache | undefined;
+          try {
+            cache = await startRotationInformer({
+              kubeconfig: world.kubeconfigPath,
+              onError: (m) => errors.push(m),
+              retryMs: 100,
+            });
+            expect(cache.synced()).toBe(false);
+            expect(errors[0]).toMatch(
+              /^CertificateRotation list\/watch on https:\/\/127\.0\.0\.1:\d+ failed \(.*\); retrying in 100 ms$/,
+            );
+          } finally {
+            await cluster.start();
+          }
+          try {
+            await expect.poll(() => cache!.synced(), { timeout: 15_000 }).toBe(true);
+            expect(names(cache!)).toEqual(['rotate-a']);
+          } finally {
+            await cache!.stop();
+          }
+        });
 
       it('is what the webhook reads, given --kubeconfig: a second active rotation of a VirtualMesh is denied until the first ends', async () => {
         const h = await startHarness({ kubeconfig: world.kubeconfigPath, rotationCache: undefined });
@@ -132,8 +170,25 @@ for (const backend of BACKENDS) {
           expect(denied.allowed).toBe(false);
           expect(denied.status.code).toBe(403);
           expect(denied.status.message).toContain('gloo-mesh/rotate-a');
-          await kubectl(['patch', 'certificaterotations.certificates.mesh.gloo.solo.io', '-n', 'gloo-mesh', 'rotate-a', '--subresource=status', '--type=merge', '-p', '{"status":{"state":"FAILED","error":"rolled back"}}']);
-          await expect.poll(async () => (await h.send('/validate', { ...second, request: { ...second.request, uid: `retry-${Date.now()}` } })).allowed, { timeout: 10_000 }).toBe(true);
+          await kubectl([
+            'patch',
+            'certificaterotations.certificates.mesh.gloo.solo.io',
+            '-n',
+            'gloo-mesh',
+            'rotate-a',
+            '--subresource=status',
+            '--type=merge',
+            '-p',
+            '{"status":{"state":"FAILED","error":"rolled back"}}',
+          ]);
+          await expect
+            .poll(
+              async () =>
+                (await h.send('/validate', { ...second, request: { ...second.request, uid: `retry-${Date.now()}` } }))
+                  .allowed,
+              { timeout: 10_000 },
+            )
+            .toBe(true);
         } finally {
           await h.close();
         }
@@ -145,7 +200,25 @@ for (const backend of BACKENDS) {
         const out = tmp('mesh-cert-webhook-build-');
         await run(process.execPath, [join(REPO, 'webhook/build.mjs'), '--outdir', out]);
         const cert = genServingCert();
-        const child = spawn(process.execPath, [join(out, 'main.js'), '--port', '0', '--health-port', '0', '--tls-cert-file', cert.certFile, '--tls-private-key-file', cert.keyFile, '--kubeconfig', world.kubeconfigPath, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(
+          process.execPath,
+          [
+            join(out, 'main.js'),
+            '--port',
+            '0',
+            '--health-port',
+            '0',
+            '--tls-cert-file',
+            cert.certFile,
+            '--tls-private-key-file',
+            cert.keyFile,
+            '--kubeconfig',
+            world.kubeconfigPath,
+            '--log-level',
+            'warn',
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
         try {
           let stdout = '';
           let stderr = '';
@@ -163,7 +236,20 @@ for (const backend of BACKENDS) {
           await kubectl(['apply', '-f', '-'], manifest('rotate-bin', 'mesh-bin'));
           const body = review('CertificateRotation', 'CREATE', certificateRotation('rotate-bin-2', 'mesh-bin'));
           await expect
-            .poll(async () => JSON.parse((await post(url!, '/validate', JSON.stringify({ ...body, request: { ...body.request, uid: `u-${Date.now()}` } }), { ca: cert.caPem })).text).response.status?.message ?? 'allowed', { timeout: 10_000 })
+            .poll(
+              async () =>
+                JSON.parse(
+                  (
+                    await post(
+                      url!,
+                      '/validate',
+                      JSON.stringify({ ...body, request: { ...body.request, uid: `u-${Date.now()}` } }),
+                      { ca: cert.caPem },
+                    )
+                  ).text,
+                ).response.status?.message ?? 'allowed',
+              { timeout: 10_000 },
+            )
             .toContain('already has an active CertificateRotation gloo-mesh/rotate-bin');
           expect(stderr).not.toContain('Error');
         } finally {
@@ -176,22 +262,37 @@ for (const backend of BACKENDS) {
     describe('webhook/gen-certs.sh --apply', () => {
       it('creates the TLS Secret and patches the caBundle into every webhook of both configurations', async () => {
         await kubectl(['apply', '-f', join(REPO, 'manifests/webhook/namespace.yaml')]);
-        for (const f of ['mutatingwebhookconfiguration.yaml', 'validatingwebhookconfiguration.yaml']) await kubectl(['apply', '-f', join(REPO, 'manifests/webhook', f)]);
+        for (const f of ['mutatingwebhookconfiguration.yaml', 'validatingwebhookconfiguration.yaml'])
+          await kubectl(['apply', '-f', join(REPO, 'manifests/webhook', f)]);
         const out = tmp('mesh-cert-gen-certs-');
-        const printed = await run(join(REPO, 'webhook/gen-certs.sh'), ['--out', out, '--apply'], { env: { ...process.env, KUBECONFIG: world.kubeconfigPath } });
+        const printed = await run(join(REPO, 'webhook/gen-certs.sh'), ['--out', out, '--apply'], {
+          env: { ...process.env, KUBECONFIG: world.kubeconfigPath },
+        });
         const caBundle = Buffer.from(readFileSync(join(out, 'ca.crt'))).toString('base64');
         expect(printed).toContain(`caBundle: ${caBundle}`);
-        const secret = JSON.parse(await kubectl(['get', 'secret', '-n', 'mesh-cert-system', 'mesh-cert-webhook-tls', '-o', 'json'])) as { type: string; data: Record<string, string> };
+        const secret = JSON.parse(
+          await kubectl(['get', 'secret', '-n', 'mesh-cert-system', 'mesh-cert-webhook-tls', '-o', 'json']),
+        ) as { type: string; data: Record<string, string> };
         expect(secret.type).toBe('kubernetes.io/tls');
-        expect(Buffer.from(secret.data['tls.crt']!, 'base64').toString()).toBe(readFileSync(join(out, 'tls.crt'), 'utf8'));
+        expect(Buffer.from(secret.data['tls.crt']!, 'base64').toString()).toBe(
+          readFileSync(join(out, 'tls.crt'), 'utf8'),
+        );
         for (const kind of ['mutatingwebhookconfiguration', 'validatingwebhookconfiguration']) {
-          const cfg = JSON.parse(await kubectl(['get', kind, 'mesh-cert-webhook', '-o', 'json'])) as { webhooks: { clientConfig: { caBundle?: string } }[] };
+          const cfg = JSON.parse(await kubectl(['get', kind, 'mesh-cert-webhook', '-o', 'json'])) as {
+            webhooks: { clientConfig: { caBundle?: string } }[];
+          };
           expect(cfg.webhooks.map((w) => w.clientConfig.caBundle)).toEqual(cfg.webhooks.map(() => caBundle));
         }
         // the certificate is for the Service, signed by that CA (openssl's own verdict)
-        const san = execFileSync('openssl', ['x509', '-in', join(out, 'tls.crt'), '-noout', '-ext', 'subjectAltName'], { encoding: 'utf8' });
+        const san = execFileSync('openssl', ['x509', '-in', join(out, 'tls.crt'), '-noout', '-ext', 'subjectAltName'], {
+          encoding: 'utf8',
+        });
         expect(san).toContain('DNS:mesh-cert-webhook.mesh-cert-system.svc');
-        expect(execFileSync('openssl', ['verify', '-CAfile', join(out, 'ca.crt'), join(out, 'tls.crt')], { encoding: 'utf8' })).toContain(': OK');
+        expect(
+          execFileSync('openssl', ['verify', '-CAfile', join(out, 'ca.crt'), join(out, 'tls.crt')], {
+            encoding: 'utf8',
+          }),
+        ).toContain(': OK');
       });
     });
 
@@ -201,10 +302,15 @@ for (const backend of BACKENDS) {
         try {
           // the shipped configurations, pointed at this server by url instead of the in-cluster Service
           for (const file of ['mutatingwebhookconfiguration.yaml', 'validatingwebhookconfiguration.yaml']) {
-            const doc = parseAllDocuments(readFileSync(join(REPO, 'manifests/webhook', file), 'utf8'))[0]!.toJS() as { webhooks: { clientConfig: Record<string, unknown> }[] };
+            const doc = parseAllDocuments(readFileSync(join(REPO, 'manifests/webhook', file), 'utf8'))[0]!.toJS() as {
+              webhooks: { clientConfig: Record<string, unknown> }[];
+            };
             for (const w of doc.webhooks) {
               const path = (w.clientConfig.service as { path: string }).path;
-              w.clientConfig = { url: `${h.server.url}${path}`, caBundle: Buffer.from(h.cert.caPem).toString('base64') };
+              w.clientConfig = {
+                url: `${h.server.url}${path}`,
+                caBundle: Buffer.from(h.cert.caPem).toString('base64'),
+              };
             }
             await kubectl(['apply', '-f', '-'], JSON.stringify(doc));
           }
@@ -212,29 +318,74 @@ for (const backend of BACKENDS) {
 
           const ic = issuedCertificate('cluster-1', { org: 'acme' }) as { metadata: Record<string, unknown> };
           ic.metadata = { name: 'cluster-1', namespace: 'istio-system' };
-          const applied = await runWithStderr('/usr/bin/kubectl', ['--kubeconfig', world.kubeconfigPath, 'apply', '-f', '-'], JSON.stringify(ic));
+          const applied = await runWithStderr(
+            '/usr/bin/kubectl',
+            ['--kubeconfig', world.kubeconfigPath, 'apply', '-f', '-'],
+            JSON.stringify(ic),
+          );
           expect(applied.stdout).toContain('created');
           // the mutating webhook's warning, relayed by the API server to kubectl
           expect(applied.stderr).toContain('Warning: spec.org is deprecated: copied to spec.certOptions.orgName');
-          const storedIc = JSON.parse(await kubectl(['get', 'issuedcertificates.certificates.mesh.gloo.solo.io', '-n', 'istio-system', 'cluster-1', '-o', 'json'])) as { spec: { org: string; certOptions: { orgName: string } } };
+          const storedIc = JSON.parse(
+            await kubectl([
+              'get',
+              'issuedcertificates.certificates.mesh.gloo.solo.io',
+              '-n',
+              'istio-system',
+              'cluster-1',
+              '-o',
+              'json',
+            ]),
+          ) as { spec: { org: string; certOptions: { orgName: string } } };
           expect(storedIc.spec.certOptions.orgName).toBe('acme');
           expect(storedIc.spec.org).toBe('acme');
 
           // a deprecated field that differs from its replacement, as Gloo Mesh writes `org: Istio` next to a
           // VirtualMesh's orgName: admitted, the replacement wins, and the warning names both
-          const differing = issuedCertificate('cluster-2', { org: 'Istio', certOptions: { orgName: 'acme' } }) as { metadata: Record<string, unknown> };
+          const differing = issuedCertificate('cluster-2', { org: 'Istio', certOptions: { orgName: 'acme' } }) as {
+            metadata: Record<string, unknown>;
+          };
           differing.metadata = { name: 'cluster-2', namespace: 'istio-system' };
-          const admitted = await runWithStderr('/usr/bin/kubectl', ['--kubeconfig', world.kubeconfigPath, 'apply', '-f', '-'], JSON.stringify(differing));
+          const admitted = await runWithStderr(
+            '/usr/bin/kubectl',
+            ['--kubeconfig', world.kubeconfigPath, 'apply', '-f', '-'],
+            JSON.stringify(differing),
+          );
           expect(admitted.stdout).toContain('created');
-          expect(admitted.stderr).toContain('Warning: spec.org is deprecated and differs from spec.certOptions.orgName ("Istio" vs "acme"): spec.certOptions.orgName is the one read');
+          expect(admitted.stderr).toContain(
+            'Warning: spec.org is deprecated and differs from spec.certOptions.orgName ("Istio" vs "acme"): spec.certOptions.orgName is the one read',
+          );
           // an IssuedCertificate Gloo Mesh's translator owns: never patched, only warned about
-          const owned = issuedCertificate('cluster-3', { org: 'Istio' }) as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
-          owned.metadata = { name: 'cluster-3', namespace: 'istio-system', labels: { 'owner.networking.mesh.gloo.solo.io': 'gloo-mesh' } };
+          const owned = issuedCertificate('cluster-3', { org: 'Istio' }) as {
+            metadata: Record<string, unknown>;
+            spec: Record<string, unknown>;
+          };
+          owned.metadata = {
+            name: 'cluster-3',
+            namespace: 'istio-system',
+            labels: { 'owner.networking.mesh.gloo.solo.io': 'gloo-mesh' },
+          };
           delete owned.spec.certOptions;
-          const ownedApplied = await runWithStderr('/usr/bin/kubectl', ['--kubeconfig', world.kubeconfigPath, 'apply', '-f', '-'], JSON.stringify(owned));
+          const ownedApplied = await runWithStderr(
+            '/usr/bin/kubectl',
+            ['--kubeconfig', world.kubeconfigPath, 'apply', '-f', '-'],
+            JSON.stringify(owned),
+          );
           expect(ownedApplied.stdout).toContain('created');
-          expect(ownedApplied.stderr).toContain('Warning: spec.org is deprecated: not copied to spec.certOptions.orgName, since a Gloo Mesh controller owns this IssuedCertificate');
-          const storedOwned = JSON.parse(await kubectl(['get', 'issuedcertificates.certificates.mesh.gloo.solo.io', '-n', 'istio-system', 'cluster-3', '-o', 'json'])) as { spec: Record<string, unknown> };
+          expect(ownedApplied.stderr).toContain(
+            'Warning: spec.org is deprecated: not copied to spec.certOptions.orgName, since a Gloo Mesh controller owns this IssuedCertificate',
+          );
+          const storedOwned = JSON.parse(
+            await kubectl([
+              'get',
+              'issuedcertificates.certificates.mesh.gloo.solo.io',
+              '-n',
+              'istio-system',
+              'cluster-3',
+              '-o',
+              'json',
+            ]),
+          ) as { spec: Record<string, unknown> };
           expect(storedOwned.spec).toEqual(owned.spec);
           // a FINISHED CertificateRequest whose certificate is for another key: no CRD rule can see that
           const pki = genPki();
@@ -242,26 +393,73 @@ for (const backend of BACKENDS) {
           cr.metadata = { name: 'cluster-1', namespace: 'istio-system' };
           await kubectl(['apply', '-f', '-'], JSON.stringify(cr));
           const finish = (signed: string): string[] => [
-            'patch', 'certificaterequests.certificates.mesh.gloo.solo.io', '-n', 'istio-system', 'cluster-1', '--subresource=status', '--type=merge',
-            '-p', JSON.stringify({ status: finishedStatus(pki, { signedCertificate: pki.b64(signed) }) }),
+            'patch',
+            'certificaterequests.certificates.mesh.gloo.solo.io',
+            '-n',
+            'istio-system',
+            'cluster-1',
+            '--subresource=status',
+            '--type=merge',
+            '-p',
+            JSON.stringify({ status: finishedStatus(pki, { signedCertificate: pki.b64(signed) }) }),
           ];
           // kubectl words an Invalid status from its causes; the API server's own message says who denied it
-          expect(await refused(finish(pki.wrongKeyPem))).toContain('The CertificateRequest "cluster-1" is invalid: status.signedCertificate');
-          const raw = await apiRequest('PATCH', '/apis/certificates.mesh.gloo.solo.io/v1/namespaces/istio-system/certificaterequests/cluster-1/status', { status: finishedStatus(pki, { signedCertificate: pki.b64(pki.wrongKeyPem) }) });
+          expect(await refused(finish(pki.wrongKeyPem))).toContain(
+            'The CertificateRequest "cluster-1" is invalid: status.signedCertificate',
+          );
+          const raw = await apiRequest(
+            'PATCH',
+            '/apis/certificates.mesh.gloo.solo.io/v1/namespaces/istio-system/certificaterequests/cluster-1/status',
+            { status: finishedStatus(pki, { signedCertificate: pki.b64(pki.wrongKeyPem) }) },
+          );
           expect(raw.status).toBe(422);
-          expect(raw.body.message).toMatch(/^admission webhook "validate\.mesh-cert\.io" denied the request: CertificateRequest\.certificates\.mesh\.gloo\.solo\.io "cluster-1" is invalid: status\.signedCertificate: Invalid value: .*/);
+          expect(raw.body.message).toMatch(
+            /^admission webhook "validate\.mesh-cert\.io" denied the request: CertificateRequest\.certificates\.mesh\.gloo\.solo\.io "cluster-1" is invalid: status\.signedCertificate: Invalid value: .*/,
+          );
           await kubectl(finish(pki.signedPem));
-          const stored = JSON.parse(await kubectl(['get', 'certificaterequests.certificates.mesh.gloo.solo.io', '-n', 'istio-system', 'cluster-1', '-o', 'json'])) as { status: { state: string } };
+          const stored = JSON.parse(
+            await kubectl([
+              'get',
+              'certificaterequests.certificates.mesh.gloo.solo.io',
+              '-n',
+              'istio-system',
+              'cluster-1',
+              '-o',
+              'json',
+            ]),
+          ) as { status: { state: string } };
           expect(stored.status.state).toBe('FINISHED');
           // an illegal move: the CRD's own rules or the webhook refuse it, naming the field
-          const illegal = await refused(['patch', 'issuedcertificates.certificates.mesh.gloo.solo.io', '-n', 'istio-system', 'cluster-1', '--subresource=status', '--type=merge', '-p', '{"status":{"state":"FINISHED"}}']);
+          const illegal = await refused([
+            'patch',
+            'issuedcertificates.certificates.mesh.gloo.solo.io',
+            '-n',
+            'istio-system',
+            'cluster-1',
+            '--subresource=status',
+            '--type=merge',
+            '-p',
+            '{"status":{"state":"FINISHED"}}',
+          ]);
           expect(illegal).toContain('status.state');
           expect(illegal).toContain('PENDING to FINISHED');
-          await kubectl(['patch', 'issuedcertificates.certificates.mesh.gloo.solo.io', '-n', 'istio-system', 'cluster-1', '--subresource=status', '--type=merge', '-p', '{"status":{"state":"REQUESTED"}}']);
+          await kubectl([
+            'patch',
+            'issuedcertificates.certificates.mesh.gloo.solo.io',
+            '-n',
+            'istio-system',
+            'cluster-1',
+            '--subresource=status',
+            '--type=merge',
+            '-p',
+            '{"status":{"state":"REQUESTED"}}',
+          ]);
 
           // rotate-a is FAILED by now (previous test); two new ones for mesh-a: the second is refused
           await kubectl(['apply', '-f', '-'], manifest('rotate-x', 'mesh-a'));
-          await expect.poll(() => refused(['apply', '-f', '-'], manifest('rotate-y', 'mesh-a')), { timeout: 10_000 }).toContain('already has an active CertificateRotation gloo-mesh/rotate-x');
+          await expect
+            .poll(() => refused(['apply', '-f', '-'], manifest('rotate-y', 'mesh-a')), { timeout: 10_000 })
+            .toContain('already has an active CertificateRotation gloo-mesh/rotate-x');
         } finally {
           await h.close();
         }

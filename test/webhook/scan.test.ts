@@ -7,7 +7,8 @@ import { seededRandom } from '../sandbox/faults.js';
 
 const limits = { maxValues: 1000, maxFields: 50, maxUidLength: 64 };
 const scan = (text: string, l = limits) => scanReview(Buffer.from(text), l);
-const envelope = (request: unknown): string => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request });
+const envelope = (request: unknown): string =>
+  JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request });
 
 function countValues(v: unknown): number {
   if (typeof v !== 'object' || v === null) return 1;
@@ -35,18 +36,25 @@ describe('scanReview', () => {
     expect(scan(envelope({ uid: 'abc' }))).toMatchObject({ uid: 'abc', isReview: true, exceeded: undefined });
     expect(scan(envelope({ uid: 'a"b\\c\u00e9' })).uid).toBe('a"b\\c\u00e9');
     expect(scan(envelope({ kind: { uid: 'nested' }, uid: 'top' })).uid).toBe('top');
-    expect(scan(envelope({ uid: 'x'.repeat(65) }))).toMatchObject({ uid: undefined, uidProblem: expect.stringContaining('Too long') });
+    expect(scan(envelope({ uid: 'x'.repeat(65) }))).toMatchObject({
+      uid: undefined,
+      uidProblem: expect.stringContaining('Too long'),
+    });
     expect(scan(envelope({ uid: '' })).uidProblem).toContain('non-empty');
     expect(scan(envelope({ uid: 42 })).uidProblem).toContain('non-empty');
     expect(scan(envelope({ uid: { a: 1 } })).uidProblem).toContain('non-empty');
-    expect(scan(JSON.stringify({ apiVersion: 'v1', kind: 'AdmissionReview', request: { uid: 'u' } })).isReview).toBe(false);
+    expect(scan(JSON.stringify({ apiVersion: 'v1', kind: 'AdmissionReview', request: { uid: 'u' } })).isReview).toBe(
+      false,
+    );
     expect(scan(JSON.stringify({ uid: 'not-in-request' })).uid).toBeUndefined();
   });
 
   it('stops at the first limit crossed, naming where, and still reads a uid that comes later', () => {
     const fields = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`f${i}`, i]));
     const r = scan(envelope({ uid: 'u1', object: { spec: fields } }));
-    expect(r.exceeded).toBe('request.object.spec: has more than 50 fields, more than this webhook judges in one object; no object of these kinds has that many');
+    expect(r.exceeded).toBe(
+      'request.object.spec: has more than 50 fields, more than this webhook judges in one object; no object of these kinds has that many',
+    );
     expect(r.uid).toBe('u1');
     const late = scan(envelope({ object: { spec: { list: [{}, { m: fields }] } }, uid: 'late' }));
     expect(late.exceeded).toMatch(/^request\.object\.spec\.list\[1\]\.m: has more than 50 fields/);

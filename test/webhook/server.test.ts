@@ -10,7 +10,10 @@ import { staticRotationCache, type RotationCache } from '../../webhook/src/rotat
 import { certificateRequest, finishedStatus, issuedCertificate } from './fixtures.js';
 import { genClientCert, genPki, genServingCert, post, review, startHarness, tmp, type Harness } from './helpers.js';
 
-function peer(url: string, opts: { ca?: string; cert?: string; key?: string; maxVersion?: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3' } = {}): Promise<{ fingerprint: string; protocol: string | null }> {
+function peer(
+  url: string,
+  opts: { ca?: string; cert?: string; key?: string; maxVersion?: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3' } = {},
+): Promise<{ fingerprint: string; protocol: string | null }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const s = connect(
@@ -65,10 +68,26 @@ describe('bad input gets HTTP 400 with a clear message, never a 5xx', () => {
     ['a JSON array', '[1,2]', 'body is an array: expected an admission.k8s.io/v1 AdmissionReview'],
     ['a JSON string', '"review"', 'expected an admission.k8s.io/v1 AdmissionReview'],
     ['not an AdmissionReview', JSON.stringify({ apiVersion: 'v1', kind: 'Pod' }), 'kind: Unsupported value: "Pod"'],
-    ['admission.k8s.io/v1beta1', JSON.stringify({ ...valid(), apiVersion: 'admission.k8s.io/v1beta1' }), 'apiVersion: Unsupported value: "admission.k8s.io/v1beta1"'],
-    ['no request', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }), 'request: Required value'],
-    ['no uid', JSON.stringify({ ...valid(), request: { ...valid().request, uid: undefined } }), 'request.uid: Invalid value: missing'],
-    ['a numeric uid', JSON.stringify({ ...valid(), request: { ...valid().request, uid: 42 } }), 'request.uid: Invalid value: number 42: expected a non-empty string'],
+    [
+      'admission.k8s.io/v1beta1',
+      JSON.stringify({ ...valid(), apiVersion: 'admission.k8s.io/v1beta1' }),
+      'apiVersion: Unsupported value: "admission.k8s.io/v1beta1"',
+    ],
+    [
+      'no request',
+      JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }),
+      'request: Required value',
+    ],
+    [
+      'no uid',
+      JSON.stringify({ ...valid(), request: { ...valid().request, uid: undefined } }),
+      'request.uid: Invalid value: missing',
+    ],
+    [
+      'a numeric uid',
+      JSON.stringify({ ...valid(), request: { ...valid().request, uid: 42 } }),
+      'request.uid: Invalid value: number 42: expected a non-empty string',
+    ],
   ])('%s', async (_name, body, message) => {
     for (const path of ['/mutate', '/validate']) {
       const r = await h.raw(path, body);
@@ -80,19 +99,29 @@ describe('bad input gets HTTP 400 with a clear message, never a 5xx', () => {
 
   it('a body over 3 MiB is refused with the limit named; just under it is answered', async () => {
     const big = valid();
-    (big.request.object as { metadata: { annotations: Record<string, string> } }).metadata.annotations = { note: 'x'.repeat(3 * 1024 * 1024) };
+    (big.request.object as { metadata: { annotations: Record<string, string> } }).metadata.annotations = {
+      note: 'x'.repeat(3 * 1024 * 1024),
+    };
     const r = await h.raw('/validate', JSON.stringify(big));
     expect(r.status).toBe(400);
     expect(r.json.message).toContain('larger than the 3145728 byte (3 MiB) limit');
     const fits = valid();
-    (fits.request.object as { metadata: { annotations: Record<string, string> } }).metadata.annotations = { note: 'x'.repeat(3 * 1024 * 1024 - 4096) };
+    (fits.request.object as { metadata: { annotations: Record<string, string> } }).metadata.annotations = {
+      note: 'x'.repeat(3 * 1024 * 1024 - 4096),
+    };
     const ok = await h.send('/validate', fits);
     expect(ok.allowed).toBe(true);
   });
 
   it('reads the body whatever the Content-Type says, and answers a missing body with 400', async () => {
     const body = valid();
-    for (const type of ['application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=utf-8', 'APPLICATION/JSON']) {
+    for (const type of [
+      'application/json',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'application/json; charset=utf-8',
+      'APPLICATION/JSON',
+    ]) {
       const r = await h.raw('/validate', JSON.stringify(body), { 'content-type': type });
       expect(r.status, type).toBe(200);
       expect(r.json.response.uid).toBe(body.request.uid);
@@ -112,7 +141,9 @@ describe('bad input gets HTTP 400 with a clear message, never a 5xx', () => {
     const u = new URL(h.server.url);
     await new Promise<void>((resolve) => {
       const s = connect({ host: u.hostname, port: Number(u.port), ca: h.cert.caPem }, () => {
-        s.write('POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"apiVersion":"admission.k8s.io/v1","kind":"Adm');
+        s.write(
+          'POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"apiVersion":"admission.k8s.io/v1","kind":"Adm',
+        );
         setTimeout(() => {
           s.destroy();
           resolve();
@@ -127,7 +158,9 @@ describe('TLS', () => {
   it('refuses TLS 1.1, speaks 1.2 and 1.3', async () => {
     const h = await startHarness();
     try {
-      await expect(peer(h.server.url, { ca: h.cert.caPem, maxVersion: 'TLSv1.1' })).rejects.toThrow(/protocol version|unsupported protocol/);
+      await expect(peer(h.server.url, { ca: h.cert.caPem, maxVersion: 'TLSv1.1' })).rejects.toThrow(
+        /protocol version|unsupported protocol/,
+      );
       expect((await peer(h.server.url, { ca: h.cert.caPem, maxVersion: 'TLSv1.2' })).protocol).toBe('TLSv1.2');
       expect((await peer(h.server.url, { ca: h.cert.caPem })).protocol).toBe('TLSv1.3');
     } finally {
@@ -153,7 +186,15 @@ describe('TLS', () => {
     symlinkSync('..data/tls.crt', join(mount, 'tls.crt'));
     symlinkSync('..data/tls.key', join(mount, 'tls.key'));
 
-    const server = await buildWebhookServer({ port: 0, healthPort: 0, tlsCertFile: join(mount, 'tls.crt'), tlsKeyFile: join(mount, 'tls.key'), logLevel: 'silent', rotationCache: null, tlsPollMs: 60_000 });
+    const server = await buildWebhookServer({
+      port: 0,
+      healthPort: 0,
+      tlsCertFile: join(mount, 'tls.crt'),
+      tlsKeyFile: join(mount, 'tls.key'),
+      logLevel: 'silent',
+      rotationCache: null,
+      tlsPollMs: 60_000,
+    });
     try {
       const first = (await peer(server.url, { ca: ca.caPem })).fingerprint;
       // a second serving certificate from the same CA
@@ -193,11 +234,19 @@ describe('TLS', () => {
     const h = await startHarness({ clientCaFile: client.caFile });
     try {
       const body = JSON.stringify(review('IssuedCertificate', 'CREATE', issuedCertificate()));
-      const ok = await post(h.server.url, '/validate', body, { ca: h.cert.caPem, cert: client.certPem, key: client.keyPem });
+      const ok = await post(h.server.url, '/validate', body, {
+        ca: h.cert.caPem,
+        cert: client.certPem,
+        key: client.keyPem,
+      });
       expect(ok.status).toBe(200);
       expect(ok.json.response.allowed).toBe(true);
-      await expect(post(h.server.url, '/validate', body, { ca: h.cert.caPem })).rejects.toThrow(/certificate|socket hang up|ECONNRESET/);
-      await expect(post(h.server.url, '/validate', body, { ca: h.cert.caPem, cert: client.otherCertPem, key: client.otherKeyPem })).rejects.toThrow(/certificate|unknown ca|socket hang up|ECONNRESET/);
+      await expect(post(h.server.url, '/validate', body, { ca: h.cert.caPem })).rejects.toThrow(
+        /certificate|socket hang up|ECONNRESET/,
+      );
+      await expect(
+        post(h.server.url, '/validate', body, { ca: h.cert.caPem, cert: client.otherCertPem, key: client.otherKeyPem }),
+      ).rejects.toThrow(/certificate|unknown ca|socket hang up|ECONNRESET/);
     } finally {
       await h.close();
     }
@@ -206,7 +255,14 @@ describe('TLS', () => {
   it('refuses to start on a key that does not match the certificate, naming the files but no key material', async () => {
     const a = genServingCert();
     const b = genServingCert();
-    const err = await buildWebhookServer({ port: 0, healthPort: 0, tlsCertFile: a.certFile, tlsKeyFile: b.keyFile, logLevel: 'silent', rotationCache: null }).catch((e: Error) => e);
+    const err = await buildWebhookServer({
+      port: 0,
+      healthPort: 0,
+      tlsCertFile: a.certFile,
+      tlsKeyFile: b.keyFile,
+      logLevel: 'silent',
+      rotationCache: null,
+    }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toContain(a.certFile);
     expect((err as Error).message).toContain(b.keyFile);
@@ -222,15 +278,32 @@ describe('health, readiness and metrics', () => {
       expect((await fetch(`${h.server.healthUrl}/readyz`)).status).toBe(200);
       await h.send('/validate', review('IssuedCertificate', 'CREATE', issuedCertificate()));
       await h.send('/mutate', review('IssuedCertificate', 'CREATE', issuedCertificate('x', { org: 'acme' })));
-      await h.send('/validate', review('IssuedCertificate', 'UPDATE', issuedCertificate('x', {}, { state: 'FINISHED' }), issuedCertificate('x', {}, { state: 'PENDING' }), { subResource: 'status' }));
+      await h.send(
+        '/validate',
+        review(
+          'IssuedCertificate',
+          'UPDATE',
+          issuedCertificate('x', {}, { state: 'FINISHED' }),
+          issuedCertificate('x', {}, { state: 'PENDING' }),
+          { subResource: 'status' },
+        ),
+      );
       await h.raw('/validate', 'nope');
       const res = await fetch(`${h.server.healthUrl}/metrics`);
       expect(res.headers.get('content-type')).toContain('text/plain');
       const text = await res.text();
-      expect(text).toContain('mesh_cert_webhook_requests_total{endpoint="validate",kind="IssuedCertificate",operation="CREATE",result="allowed"} 1');
-      expect(text).toContain('mesh_cert_webhook_requests_total{endpoint="mutate",kind="IssuedCertificate",operation="CREATE",result="patched"} 1');
-      expect(text).toContain('mesh_cert_webhook_requests_total{endpoint="validate",kind="IssuedCertificate",operation="UPDATE",result="denied"} 1');
-      expect(text).toContain('mesh_cert_webhook_requests_total{endpoint="validate",kind="unknown",operation="unknown",result="malformed"} 1');
+      expect(text).toContain(
+        'mesh_cert_webhook_requests_total{endpoint="validate",kind="IssuedCertificate",operation="CREATE",result="allowed"} 1',
+      );
+      expect(text).toContain(
+        'mesh_cert_webhook_requests_total{endpoint="mutate",kind="IssuedCertificate",operation="CREATE",result="patched"} 1',
+      );
+      expect(text).toContain(
+        'mesh_cert_webhook_requests_total{endpoint="validate",kind="IssuedCertificate",operation="UPDATE",result="denied"} 1',
+      );
+      expect(text).toContain(
+        'mesh_cert_webhook_requests_total{endpoint="validate",kind="unknown",operation="unknown",result="malformed"} 1',
+      );
       expect(text).toMatch(/mesh_cert_webhook_request_duration_seconds_bucket\{le="0.005",endpoint="validate"\} \d+/);
       expect(text).toMatch(/mesh_cert_webhook_request_duration_seconds_count\{endpoint="validate"\} 3/);
       expect(text).toMatch(/mesh_cert_webhook_serving_certificate_expiration_timestamp_seconds \d+/);
@@ -270,11 +343,21 @@ describe('logs', () => {
         const next = certificateRequest(pki, 'cluster-1', finishedStatus(pki, { signedCertificate: pki.b64(signed) }));
         await h.send('/validate', review('CertificateRequest', 'UPDATE', next, old, { subResource: 'status' }));
       }
-      await h.send('/mutate', review('IssuedCertificate', 'CREATE', issuedCertificate('x', { org: 'secret-org-name' })));
+      await h.send(
+        '/mutate',
+        review('IssuedCertificate', 'CREATE', issuedCertificate('x', { org: 'secret-org-name' })),
+      );
       await h.raw('/validate', pki.signedPem);
       await h.raw('/validate', readFileSync(h.cert.keyFile, 'utf8').split('\n')[1]);
       await h.raw('/validate', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: pki.signedPem }));
-      await h.raw('/validate', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 7, object: { key: readFileSync(h.cert.keyFile, 'utf8') } } }));
+      await h.raw(
+        '/validate',
+        JSON.stringify({
+          apiVersion: 'admission.k8s.io/v1',
+          kind: 'AdmissionReview',
+          request: { uid: 7, object: { key: readFileSync(h.cert.keyFile, 'utf8') } },
+        }),
+      );
     } finally {
       await h.close();
     }

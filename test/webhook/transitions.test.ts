@@ -39,7 +39,10 @@ it('denies every illegal move and admits every legal one, for every kind with a 
     for (const from of m.states) {
       for (const to of m.states) {
         if (from === to) continue;
-        const r = await h.send('/validate', review(m.kind, 'UPDATE', inState(m, to), inState(m, from), { subResource: 'status' }));
+        const r = await h.send(
+          '/validate',
+          review(m.kind, 'UPDATE', inState(m, to), inState(m, from), { subResource: 'status' }),
+        );
         const what = `${m.kind} ${from} -> ${to}`;
         if (isLegalMove(m, from, to, { observedGenerationAdvances: false })) {
           legal++;

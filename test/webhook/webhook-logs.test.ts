@@ -19,14 +19,24 @@ function checkProbe(): ReturnType<typeof review> {
     apiVersion: 'certificates.mesh.gloo.solo.io/v1',
     kind: 'CertificateRequest',
     metadata: { name: `mesh-cert-check-${Date.now().toString(36)}`, namespace: 'istio-system' },
-    spec: { certificateSigningRequest: Buffer.from('mesh-cert check: this is not a PEM certificate request').toString('base64') },
+    spec: {
+      certificateSigningRequest: Buffer.from('mesh-cert check: this is not a PEM certificate request').toString(
+        'base64',
+      ),
+    },
   };
   return review('CertificateRequest', 'CREATE', object, undefined, { dryRun: true });
 }
 
 /** An IssuedCertificate status moved backwards (FINISHED to PENDING): the webhook denies it. */
 function backwards(user: string): ReturnType<typeof review> {
-  const r = review('IssuedCertificate', 'UPDATE', issuedCertificate('ic-1', {}, { state: 'FINISHED' }), issuedCertificate('ic-1', {}, { state: 'PENDING' }), { subResource: 'status' });
+  const r = review(
+    'IssuedCertificate',
+    'UPDATE',
+    issuedCertificate('ic-1', {}, { state: 'FINISHED' }),
+    issuedCertificate('ic-1', {}, { state: 'PENDING' }),
+    { subResource: 'status' },
+  );
   (r.request.userInfo as { username: string }).username = user;
   return r;
 }
@@ -52,7 +62,11 @@ describe('log lines', () => {
       expect(l.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       expect(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).toContain(l.level);
     }
-    expect(lines.find((l) => l.msg.startsWith('mesh-cert-webhook serving admission on https://'))).toMatchObject({ level: 'info', url: h.server.url, healthUrl: h.server.healthUrl });
+    expect(lines.find((l) => l.msg.startsWith('mesh-cert-webhook serving admission on https://'))).toMatchObject({
+      level: 'info',
+      url: h.server.url,
+      healthUrl: h.server.healthUrl,
+    });
   });
 
   it('give each denial one line at info: kind, namespace/name, operation, user, reason, uid', async () => {
@@ -88,7 +102,13 @@ describe('log lines', () => {
     expect(r.allowed).toBe(false);
     await expect.poll(() => lines.length).toBeGreaterThan(before);
     expect(lines.slice(before)).toEqual([
-      expect.objectContaining({ level: 'info', result: 'malformed', uid: bad.request.uid, user: 'system:serviceaccount:gloo-mesh:cert-agent', msg: 'denied a malformed review by system:serviceaccount:gloo-mesh:cert-agent' }),
+      expect.objectContaining({
+        level: 'info',
+        result: 'malformed',
+        uid: bad.request.uid,
+        user: 'system:serviceaccount:gloo-mesh:cert-agent',
+        msg: 'denied a malformed review by system:serviceaccount:gloo-mesh:cert-agent',
+      }),
     ]);
   });
 
@@ -100,23 +120,39 @@ describe('log lines', () => {
     await expect.poll(() => lines.length).toBeGreaterThan(before);
     expect(lines.slice(before).map((l) => l.user)).toEqual(['bob']);
     const text = await (await fetch(`${h.server.healthUrl}/metrics`)).text();
-    expect(text).toContain('mesh_cert_webhook_requests_total{endpoint="validate",kind="CertificateRequest",operation="CREATE",result="probe"} 1');
+    expect(text).toContain(
+      'mesh_cert_webhook_requests_total{endpoint="validate",kind="CertificateRequest",operation="CREATE",result="probe"} 1',
+    );
     expect(text).not.toMatch(/kind="CertificateRequest",operation="CREATE",result="denied"/);
   });
 });
 
 describe('the requesting user', () => {
   // Fields in kube-apiserver's order (the Go struct's): userInfo before object and oldObject.
-  const body = (request: Record<string, unknown>): Buffer => Buffer.from(JSON.stringify({ kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1', request }));
+  const body = (request: Record<string, unknown>): Buffer =>
+    Buffer.from(JSON.stringify({ kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1', request }));
 
   it('is request.userInfo.username, escapes and all', () => {
-    expect(reviewUsername(body({ uid: 'u', name: 'x', userInfo: { username: 'system:serviceaccount:gloo-mesh:"agent"', uid: 'x' }, object: {} }))).toBe('system:serviceaccount:gloo-mesh:"agent"');
+    expect(
+      reviewUsername(
+        body({
+          uid: 'u',
+          name: 'x',
+          userInfo: { username: 'system:serviceaccount:gloo-mesh:"agent"', uid: 'x' },
+          object: {},
+        }),
+      ),
+    ).toBe('system:serviceaccount:gloo-mesh:"agent"');
   });
 
   it('is not a userInfo that the object or a string carries', () => {
     // the request's own has no username (not something the apiserver sends): none, not the object's
-    expect(reviewUsername(body({ uid: 'u', userInfo: { groups: ['a'] }, object: { userInfo: { username: 'admin' } } }))).toBeUndefined();
-    expect(reviewUsername(body({ uid: 'u', name: '"userInfo":{"username":"admin"}', userInfo: { username: 'real' } }))).toBe('real');
+    expect(
+      reviewUsername(body({ uid: 'u', userInfo: { groups: ['a'] }, object: { userInfo: { username: 'admin' } } })),
+    ).toBeUndefined();
+    expect(
+      reviewUsername(body({ uid: 'u', name: '"userInfo":{"username":"admin"}', userInfo: { username: 'real' } })),
+    ).toBe('real');
     expect(reviewUsername(body({ uid: 'u', object: { note: '"userInfo":{"username":"admin"}' } }))).toBeUndefined();
   });
 

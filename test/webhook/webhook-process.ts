@@ -21,10 +21,13 @@ export function webhookBundle(): string {
 
 /** The Deployment's container env (NODE_OPTIONS: the heap settings the memory figures assume). */
 export function deploymentEnv(): Record<string, string> {
-  const docs = parseAllDocuments(readFileSync(join(REPO, 'manifests/webhook/deployment.yaml'), 'utf8')).map((d) => d.toJS());
+  const docs = parseAllDocuments(readFileSync(join(REPO, 'manifests/webhook/deployment.yaml'), 'utf8')).map((d) =>
+    d.toJS(),
+  );
   const container = docs.find((d) => d?.kind === 'Deployment')?.spec.template.spec.containers[0];
   const env: Record<string, string> = {};
-  for (const e of (container?.env ?? []) as { name: string; value?: string }[]) if (e.value !== undefined) env[e.name] = e.value;
+  for (const e of (container?.env ?? []) as { name: string; value?: string }[])
+    if (e.value !== undefined) env[e.name] = e.value;
   return env;
 }
 
@@ -49,11 +52,17 @@ function status(pid: number, field: string): number {
 
 /** Starts the bundle with `args` (ports default to 0) and resolves once it serves. */
 export async function startWebhookProcess(args: string[], env: Record<string, string> = {}): Promise<WebhookProcess> {
-  const all = [...(args.includes('--port') ? [] : ['--port', '0']), ...(args.includes('--health-port') ? [] : ['--health-port', '0']), ...args];
+  const all = [
+    ...(args.includes('--port') ? [] : ['--port', '0']),
+    ...(args.includes('--health-port') ? [] : ['--health-port', '0']),
+    ...args,
+  ];
   // setpriv --pdeathsig KILL (as test/kube starts its children): the process dies with the test
   // worker that started it, even one killed on a timeout, instead of serving on forever.
   const argv = [process.execPath, webhookBundle(), ...all];
-  const [cmd, ...rest] = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', '--', ...argv] : argv;
+  const [cmd, ...rest] = existsSync('/usr/bin/setpriv')
+    ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', '--', ...argv]
+    : argv;
   const child = spawn(cmd!, rest, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, KUBERNETES_SERVICE_HOST: '', ...deploymentEnv(), ...env },
@@ -70,7 +79,9 @@ export async function startWebhookProcess(args: string[], env: Record<string, st
       }
     };
     child.stdout!.on('data', check);
-    child.once('exit', (code) => reject(new Error(`mesh-cert-webhook exited ${code} before serving: ${out.slice(-2000)}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`mesh-cert-webhook exited ${code} before serving: ${out.slice(-2000)}`)),
+    );
   });
   const pid = child.pid!;
   let exitCode: number | null | undefined;

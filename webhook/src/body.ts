@@ -45,7 +45,12 @@ export class BodyError extends Error {
  * request hold enough to answer it (its uid, or proof there is none); it is read up to
  * OVERLOAD_PREFIX_BYTES, the end of the body, or `overloadWaitMs`.
  */
-export function readBody(req: IncomingMessage, inflight: InFlight, uidFound: (prefix: Buffer) => boolean, overloadWaitMs = 1000): Promise<BodyOutcome> {
+export function readBody(
+  req: IncomingMessage,
+  inflight: InFlight,
+  uidFound: (prefix: Buffer) => boolean,
+  overloadWaitMs = 1000,
+): Promise<BodyOutcome> {
   const header = req.headers['content-length'];
   // Node's HTTP parser has refused a malformed Content-Length already; be safe all the same
   const parsed = header === undefined ? NaN : Number(header);
@@ -96,7 +101,9 @@ export function readBody(req: IncomingMessage, inflight: InFlight, uidFound: (pr
       overloadWhy = why;
       releaseNow();
       // keep only the first bytes
-      const prefix = Buffer.from((whole ? whole.subarray(0, received) : Buffer.concat(chunks)).subarray(0, OVERLOAD_PREFIX_BYTES));
+      const prefix = Buffer.from(
+        (whole ? whole.subarray(0, received) : Buffer.concat(chunks)).subarray(0, OVERLOAD_PREFIX_BYTES),
+      );
       whole = undefined;
       chunks = [prefix];
       received = prefix.length;
@@ -116,7 +123,8 @@ export function readBody(req: IncomingMessage, inflight: InFlight, uidFound: (pr
         received += piece.length;
         const prefix = Buffer.concat(chunks);
         chunks = [prefix];
-        if (received >= OVERLOAD_PREFIX_BYTES || uidFound(prefix)) finish({ kind: 'overload', prefix, why: overloadWhy });
+        if (received >= OVERLOAD_PREFIX_BYTES || uidFound(prefix))
+          finish({ kind: 'overload', prefix, why: overloadWhy });
         return;
       }
       if (received + chunk.length > MAX_BODY_BYTES) {
@@ -149,13 +157,20 @@ export function readBody(req: IncomingMessage, inflight: InFlight, uidFound: (pr
         finish({ kind: 'overload', prefix: Buffer.concat(chunks), why: overloadWhy });
         return;
       }
-      const buf = whole !== undefined ? whole.subarray(0, received) : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
+      const buf =
+        whole !== undefined
+          ? whole.subarray(0, received)
+          : chunks.length === 1
+            ? chunks[0]!
+            : Buffer.concat(chunks, received);
       chunks = [];
       whole = undefined;
       finish({ kind: 'body', buf, release: releaseNow });
     };
-    const onError = (err: Error): void => finish(new BodyError(`reading the request body failed: ${err.message}`, 'BODY_READ_ERROR'));
-    const onAborted = (): void => finish(new BodyError('the client closed the connection before sending the whole body', 'BODY_ABORTED'));
+    const onError = (err: Error): void =>
+      finish(new BodyError(`reading the request body failed: ${err.message}`, 'BODY_READ_ERROR'));
+    const onAborted = (): void =>
+      finish(new BodyError('the client closed the connection before sending the whole body', 'BODY_ABORTED'));
     const onClose = (): void => {
       if (!req.complete) onAborted();
     };

@@ -44,7 +44,11 @@ function certificatesOf(base64Text: unknown): { subject: string; serial: string;
     for (const pem of certificatesOfField(base64Text) ?? []) {
       try {
         const x = new X509Certificate(pem);
-        certs.push({ subject: x.subject.replace(/\n/g, ', '), serial: x.serialNumber.toLowerCase(), notAfterSeconds: Date.parse(x.validTo) / 1000 });
+        certs.push({
+          subject: x.subject.replace(/\n/g, ', '),
+          serial: x.serialNumber.toLowerCase(),
+          notAfterSeconds: Date.parse(x.validTo) / 1000,
+        });
       } catch {
         // not a certificate Node can read: admission checks these fields, so only an object
         // written before the webhook ran can hold one; it has no expiry to export
@@ -58,9 +62,15 @@ function certificatesOf(base64Text: unknown): { subject: string; serial: string;
 
 /** The certificates of one CertificateRequest's status, each with its role. */
 export function certificateExpiries(cr: CertificateRequestLike): CertificateExpiry[] {
-  const out: CertificateExpiry[] = certificatesOf(cr.status?.signedCertificate).map((c) => ({ ...c, role: 'intermediate', field: 'signedCertificate' }));
+  const out: CertificateExpiry[] = certificatesOf(cr.status?.signedCertificate).map((c) => ({
+    ...c,
+    role: 'intermediate',
+    field: 'signedCertificate',
+  }));
   const chain = certificatesOf(cr.status?.signingRootCa);
-  chain.forEach((c, i) => out.push({ ...c, role: i === chain.length - 1 ? 'root' : 'intermediate', field: 'signingRootCa' }));
+  chain.forEach((c, i) =>
+    out.push({ ...c, role: i === chain.length - 1 ? 'root' : 'intermediate', field: 'signingRootCa' }),
+  );
   return out;
 }
 
@@ -77,7 +87,11 @@ export function registerCertificateExpiry(registry: Registry, list: () => readon
         const cr = item as CertificateRequestLike;
         const namespace = cr.metadata?.namespace ?? '';
         const name = cr.metadata?.name ?? '';
-        for (const e of certificateExpiries(cr)) this.set({ namespace, name, role: e.role, field: e.field, subject: e.subject, serial: e.serial }, e.notAfterSeconds);
+        for (const e of certificateExpiries(cr))
+          this.set(
+            { namespace, name, role: e.role, field: e.field, subject: e.subject, serial: e.serial },
+            e.notAfterSeconds,
+          );
       }
     },
   });

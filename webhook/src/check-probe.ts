@@ -6,5 +6,10 @@ import { CHECK_PROBE_PREFIX } from '#schemas/src/annotations.js';
 import type { Handled } from './admission/handle.js';
 
 export function isCheckProbe(h: Pick<Handled, 'dryRun' | 'kind' | 'name'>): boolean {
-  return h.dryRun === true && h.kind === 'CertificateRequest' && h.name !== undefined && h.name.startsWith(CHECK_PROBE_PREFIX);
+  return (
+    h.dryRun === true &&
+    h.kind === 'CertificateRequest' &&
+    h.name !== undefined &&
+    h.name.startsWith(CHECK_PROBE_PREFIX)
+  );
 }

@@ -92,7 +92,12 @@ export class ConnectionGate {
 
   /** Connections served now, waiting for a slot, and waiting for their first bytes. */
   stats(): { active: number; handshaking: number; waiting: number; silent: number } {
-    return { active: this.active, handshaking: this.handshaking, waiting: this.readyWaiting, silent: this.waiting - this.readyWaiting };
+    return {
+      active: this.active,
+      handshaking: this.handshaking,
+      waiting: this.readyWaiting,
+      silent: this.waiting - this.readyWaiting,
+    };
   }
 
   /** Whether connections that have spoken wait for a slot. */

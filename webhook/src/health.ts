@@ -18,7 +18,9 @@ export interface HealthOptions {
   listening(addr: AddressInfo): void;
 }
 
-export function healthHandler(opts: Pick<HealthOptions, 'notReady' | 'registry'>): (req: IncomingMessage, res: ServerResponse) => void {
+export function healthHandler(
+  opts: Pick<HealthOptions, 'notReady' | 'registry'>,
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (code: number, body: string, type = 'text/plain; charset=utf-8'): void => {

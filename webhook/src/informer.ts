@@ -9,7 +9,15 @@
 // that allows list but not watch, say) makes them untrusted at once: the list would go stale
 // without a word.
 import type { IncomingMessage } from 'node:http';
-import { ApiRequestError, describeStatus, get, request, statusMessage, type ClusterConnection, type Stream } from './kube-api.js';
+import {
+  ApiRequestError,
+  describeStatus,
+  get,
+  request,
+  statusMessage,
+  type ClusterConnection,
+  type Stream,
+} from './kube-api.js';
 
 export interface InformerFailure {
   /** HTTP status, the code of a watch ERROR event, or 0 when no answer came. */
@@ -91,7 +99,11 @@ function readEvents(res: IncomingMessage, onEvent: (e: WatchEvent) => void): Pro
         try {
           onEvent(JSON.parse(line) as WatchEvent);
         } catch (err) {
-          fail(err instanceof ApiRequestError ? err : new ApiRequestError(0, `a watch event is not JSON: ${(err as Error).message}`));
+          fail(
+            err instanceof ApiRequestError
+              ? err
+              : new ApiRequestError(0, `a watch event is not JSON: ${(err as Error).message}`),
+          );
           return;
         }
       }
@@ -137,8 +149,14 @@ export function startInformer(opts: InformerOptions): Informer {
     let cont: string | undefined;
     let rv: string | undefined;
     do {
-      const page = await request<ListPage>(conn, 'GET', `${path}?limit=${PAGE}${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`, { timeoutMs: LIST_TIMEOUT_MS });
-      if (page.status < 200 || page.status >= 300) throw new ApiRequestError(page.status, describeStatus(page.status, page.body));
+      const page = await request<ListPage>(
+        conn,
+        'GET',
+        `${path}?limit=${PAGE}${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`,
+        { timeoutMs: LIST_TIMEOUT_MS },
+      );
+      if (page.status < 200 || page.status >= 300)
+        throw new ApiRequestError(page.status, describeStatus(page.status, page.body));
       for (const o of page.body?.items ?? []) next.set(keyOf(o), o);
       cont = page.body?.metadata?.continue || undefined;
       rv = page.body?.metadata?.resourceVersion;

@@ -115,12 +115,21 @@ export async function kubeconfigConnection(file: string): Promise<ClusterConnect
   if (!context) throw new ClusterConfigError(`${where}: current-context "${current}" is not among its contexts`);
   const clusterName = str(context.cluster) ?? '';
   const cluster = named('clusters', clusterName);
-  if (!cluster) throw new ClusterConfigError(`${where}: context "${current}" names cluster "${clusterName}", which is not among its clusters`);
+  if (!cluster)
+    throw new ClusterConfigError(
+      `${where}: context "${current}" names cluster "${clusterName}", which is not among its clusters`,
+    );
   const server = str(cluster.server);
-  if (!server || !/^https?:\/\//.test(server)) throw new ClusterConfigError(`${where}: cluster "${clusterName}": server must be an http(s) URL, got ${JSON.stringify(cluster.server ?? null)}`);
+  if (!server || !/^https?:\/\//.test(server))
+    throw new ClusterConfigError(
+      `${where}: cluster "${clusterName}": server must be an http(s) URL, got ${JSON.stringify(cluster.server ?? null)}`,
+    );
   const user = named('users', str(context.user) ?? '') ?? {};
   for (const plugin of ['exec', 'auth-provider']) {
-    if (user[plugin]) throw new ClusterConfigError(`${where}: user "${String(context.user)}" authenticates with ${plugin}, which the webhook does not run: use a client certificate or a token`);
+    if (user[plugin])
+      throw new ClusterConfigError(
+        `${where}: user "${String(context.user)}" authenticates with ${plugin}, which the webhook does not run: use a client certificate or a token`,
+      );
   }
   const base = dirname(resolve(file));
   // `<key>-data` (base64) or `<key>` (a file, relative to the kubeconfig)
@@ -143,15 +152,22 @@ export async function kubeconfigConnection(file: string): Promise<ClusterConnect
   };
   const token = str(user.token);
   const tokenFile = str(user.tokenFile);
-  const basic = str(user.username) ? `Basic ${Buffer.from(`${String(user.username)}:${String(user.password ?? '')}`).toString('base64')}` : undefined;
-  const headers = token || tokenFile
-    ? tokenHeaders(() => token ?? readFileSync(isAbsolute(tokenFile!) ? tokenFile! : resolve(base, tokenFile!), 'utf8'))
-    : (): Record<string, string> => (basic ? { authorization: basic } : {});
+  const basic = str(user.username)
+    ? `Basic ${Buffer.from(`${String(user.username)}:${String(user.password ?? '')}`).toString('base64')}`
+    : undefined;
+  const headers =
+    token || tokenFile
+      ? tokenHeaders(
+          () => token ?? readFileSync(isAbsolute(tokenFile!) ? tokenFile! : resolve(base, tokenFile!), 'utf8'),
+        )
+      : (): Record<string, string> => (basic ? { authorization: basic } : {});
   return {
     server: server.replace(/\/+$/, ''),
     source: `kubeconfig ${file}`,
     headers,
-    agent: server.startsWith('https:') ? new HttpsAgent({ keepAlive: true, ...tls }) : new HttpAgent({ keepAlive: true }),
+    agent: server.startsWith('https:')
+      ? new HttpsAgent({ keepAlive: true, ...tls })
+      : new HttpAgent({ keepAlive: true }),
   };
 }
 
@@ -177,7 +193,10 @@ export function describeStatus(code: number, status: unknown): string {
   const s = (status && typeof status === 'object' ? status : {}) as Raw;
   const reason = str(s.reason);
   const text = str(s.message) ?? 'no body';
-  const clipped = text.length > MAX_STATUS_MESSAGE_CHARS ? `${text.slice(0, MAX_STATUS_MESSAGE_CHARS)}... (${text.length - MAX_STATUS_MESSAGE_CHARS} more characters)` : text;
+  const clipped =
+    text.length > MAX_STATUS_MESSAGE_CHARS
+      ? `${text.slice(0, MAX_STATUS_MESSAGE_CHARS)}... (${text.length - MAX_STATUS_MESSAGE_CHARS} more characters)`
+      : text;
   return `${code}${reason ? ` ${reason}` : ''}: ${clipped}`;
 }
 
@@ -216,7 +235,11 @@ function send(
   // re-read per request: a projected service-account token rotates
   const headers: Record<string, string | number> = { accept: 'application/json', ...conn.headers() };
   if (opts.userAgent) headers['user-agent'] = opts.userAgent;
-  if (payload) Object.assign(headers, { 'content-type': opts.contentType ?? 'application/json', 'content-length': payload.length });
+  if (payload)
+    Object.assign(headers, {
+      'content-type': opts.contentType ?? 'application/json',
+      'content-length': payload.length,
+    });
   const transport = url.protocol === 'https:' ? httpsRequest : httpRequest;
   let req: ReturnType<typeof httpRequest> | undefined;
   let aborted = false;
@@ -242,8 +265,17 @@ function send(
       });
       res.on('error', reject);
     });
-    req.setTimeout(opts.timeoutMs, () => req!.destroy(new ApiRequestError(0, `${method} ${url.pathname}: no answer from ${conn.server} for ${Math.round(opts.timeoutMs / 1000)} s`)));
-    req.on('error', (err) => (aborted ? resolvePromise() : reject(err instanceof ApiRequestError ? err : new ApiRequestError(0, err.message))));
+    req.setTimeout(opts.timeoutMs, () =>
+      req!.destroy(
+        new ApiRequestError(
+          0,
+          `${method} ${url.pathname}: no answer from ${conn.server} for ${Math.round(opts.timeoutMs / 1000)} s`,
+        ),
+      ),
+    );
+    req.on('error', (err) =>
+      aborted ? resolvePromise() : reject(err instanceof ApiRequestError ? err : new ApiRequestError(0, err.message)),
+    );
     req.end(payload);
   });
   return {
@@ -266,7 +298,12 @@ export interface Stream {
  * rejects with the API server's Status message. `idleMs`: no bytes for that long ends the request
  * in an error (a frozen API server leaves a watch open and silent).
  */
-export function get(conn: ClusterConnection, path: string, onResponse: (res: IncomingMessage) => Promise<void>, idleMs: number): Stream {
+export function get(
+  conn: ClusterConnection,
+  path: string,
+  onResponse: (res: IncomingMessage) => Promise<void>,
+  idleMs: number,
+): Stream {
   return send(conn, 'GET', path, { timeoutMs: idleMs }, onResponse, (code, text) => {
     throw new ApiRequestError(code, statusMessage(code, text));
   });
@@ -291,7 +328,12 @@ export interface ApiStatus {
  * caller decides what a 404 or a 409 means); rejects only when no answer came or a 2xx answer
  * is not JSON.
  */
-export async function request<T = unknown>(conn: ClusterConnection, method: Method, path: string, opts: SendOptions): Promise<ApiResponse<T>> {
+export async function request<T = unknown>(
+  conn: ClusterConnection,
+  method: Method,
+  path: string,
+  opts: SendOptions,
+): Promise<ApiResponse<T>> {
   let answer: ApiResponse<T> | undefined;
   const s = send(
     conn,

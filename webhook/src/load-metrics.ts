@@ -9,7 +9,11 @@ export interface LoadMetrics {
   tlsClientErrors: Counter<'reason'>;
 }
 
-export function registerLoadMetrics(registry: Registry, gate: () => ConnectionGate | undefined, inflight: InFlight): LoadMetrics {
+export function registerLoadMetrics(
+  registry: Registry,
+  gate: () => ConnectionGate | undefined,
+  inflight: InFlight,
+): LoadMetrics {
   new Gauge({
     name: 'mesh_cert_webhook_connections',
     help: 'HTTPS connections by state: active (served: handshaking, reading a request, or idle between requests), handshaking (of the active, in their TLS handshake), waiting (for a slot, past --max-connections), silent (open, no byte sent yet).',
@@ -45,14 +49,16 @@ export function registerLoadMetrics(registry: Registry, gate: () => ConnectionGa
     labelNames: ['reason'],
     registers: [registry],
   });
-  for (const reason of ['silent', 'queue_full', 'queue_timeout', 'closing'] satisfies DropReason[]) dropped.inc({ reason }, 0);
+  for (const reason of ['silent', 'queue_full', 'queue_timeout', 'closing'] satisfies DropReason[])
+    dropped.inc({ reason }, 0);
   const tlsClientErrors = new Counter({
     name: 'mesh_cert_webhook_tls_client_errors_total',
     help: 'TLS connections that failed before a request: no_certificate (none presented while --client-ca-file is set), bad_certificate (not signed by that CA), protocol (version or cipher refused), timeout, other.',
     labelNames: ['reason'],
     registers: [registry],
   });
-  for (const reason of ['no_certificate', 'bad_certificate', 'protocol', 'timeout', 'other'] satisfies TlsErrorReason[]) tlsClientErrors.inc({ reason }, 0);
+  for (const reason of ['no_certificate', 'bad_certificate', 'protocol', 'timeout', 'other'] satisfies TlsErrorReason[])
+    tlsClientErrors.inc({ reason }, 0);
   return { dropped, tlsClientErrors };
 }
 
@@ -61,7 +67,8 @@ export type TlsErrorReason = 'no_certificate' | 'bad_certificate' | 'protocol' |
 /** The reason label for a tlsClientError. */
 export function tlsErrorReason(err: Error & { code?: string }): TlsErrorReason {
   const m = `${err.code ?? ''} ${err.message}`;
-  if (/PEER_DID_NOT_RETURN_A_CERTIFICATE|peer did not return a certificate|CERTIFICATE_REQUIRED/i.test(m)) return 'no_certificate';
+  if (/PEER_DID_NOT_RETURN_A_CERTIFICATE|peer did not return a certificate|CERTIFICATE_REQUIRED/i.test(m))
+    return 'no_certificate';
   if (/certificate|unknown ca|UNABLE_TO_GET_ISSUER|CERT_/i.test(m)) return 'bad_certificate';
   if (/timed out|timeout/i.test(m)) return 'timeout';
   if (/protocol|version|cipher|no shared|SSLV3|WRONG_VERSION|HTTP_REQUEST/i.test(m)) return 'protocol';

@@ -13,7 +13,10 @@ export const noPem = (s: string): string => s.replace(/-----BEGIN[\s\S]*?(-----E
 /** pino's `time` field, as ISO-8601 UTC. */
 const isoTime = (): string => `,"time":"${new Date().toISOString()}"`;
 
-export function loggerOptions(level: string, stream?: NodeJS.WritableStream): NonNullable<FastifyServerOptions['logger']> {
+export function loggerOptions(
+  level: string,
+  stream?: NodeJS.WritableStream,
+): NonNullable<FastifyServerOptions['logger']> {
   return {
     level,
     ...(stream ? { stream } : {}),

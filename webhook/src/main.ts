@@ -58,7 +58,8 @@ class UsageError extends Error {}
 
 function port(flag: string, value: string | undefined, dflt: number): number {
   if (value === undefined) return dflt;
-  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new UsageError(`${flag}: expected a port number 0-65535, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || Number(value) > 65535)
+    throw new UsageError(`${flag}: expected a port number 0-65535, got ${JSON.stringify(value)}`);
   return Number(value);
 }
 
@@ -116,20 +117,32 @@ async function main(argv: string[]): Promise<number> {
   let controller: RunningCertController | undefined;
   try {
     const mode = values['tls-mode'] ?? 'files';
-    if (mode !== 'files' && mode !== 'self') throw new UsageError(`--tls-mode: expected files or self, got ${JSON.stringify(mode)}`);
+    if (mode !== 'files' && mode !== 'self')
+      throw new UsageError(`--tls-mode: expected files or self, got ${JSON.stringify(mode)}`);
     if (mode === 'files') {
-      if (!values['tls-cert-file']) throw new UsageError('--tls-cert-file is required (with --tls-mode files, the default): the PEM serving certificate');
-      if (!values['tls-private-key-file']) throw new UsageError('--tls-private-key-file is required (with --tls-mode files, the default): the PEM private key of the serving certificate');
+      if (!values['tls-cert-file'])
+        throw new UsageError(
+          '--tls-cert-file is required (with --tls-mode files, the default): the PEM serving certificate',
+        );
+      if (!values['tls-private-key-file'])
+        throw new UsageError(
+          '--tls-private-key-file is required (with --tls-mode files, the default): the PEM private key of the serving certificate',
+        );
     } else if (values['tls-cert-file'] || values['tls-private-key-file']) {
-      throw new UsageError('--tls-cert-file and --tls-private-key-file: not with --tls-mode self, which keeps its certificate in a Secret');
+      throw new UsageError(
+        '--tls-cert-file and --tls-private-key-file: not with --tls-mode self, which keeps its certificate in a Secret',
+      );
     }
     const logLevel = values['log-level'] ?? 'info';
-    if (!LEVELS.includes(logLevel)) throw new UsageError(`--log-level: expected one of ${LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+    if (!LEVELS.includes(logLevel))
+      throw new UsageError(`--log-level: expected one of ${LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
     const delay = values['shutdown-delay'] ?? '0';
-    if (!/^\d+(\.\d+)?$/.test(delay)) throw new UsageError(`--shutdown-delay: expected seconds (a number), got ${JSON.stringify(delay)}`);
+    if (!/^\d+(\.\d+)?$/.test(delay))
+      throw new UsageError(`--shutdown-delay: expected seconds (a number), got ${JSON.stringify(delay)}`);
     const count = (flag: string, value: string | undefined): number | undefined => {
       if (value === undefined) return undefined;
-      if (!/^[1-9]\d{0,6}$/.test(value)) throw new UsageError(`${flag}: expected a whole number from 1, got ${JSON.stringify(value)}`);
+      if (!/^[1-9]\d{0,6}$/.test(value))
+        throw new UsageError(`${flag}: expected a whole number from 1, got ${JSON.stringify(value)}`);
       return Number(value);
     };
     const maxConnections = count('--max-connections', values['max-connections']);
@@ -146,23 +159,43 @@ async function main(argv: string[]): Promise<number> {
       certificateExpiry: !values['no-certificate-expiry-metrics'],
       logLevel,
       shutdownDelayMs: Number(delay) * 1000,
-      limits: { ...(maxConnections ? { maxConnections } : {}), ...(maxInFlight ? { maxInFlight } : {}), ...(listenBacklog ? { listenBacklog } : {}) },
+      limits: {
+        ...(maxConnections ? { maxConnections } : {}),
+        ...(maxInFlight ? { maxInFlight } : {}),
+        ...(listenBacklog ? { listenBacklog } : {}),
+      },
     };
-    controller = await startCertController(mode, values, { kubeconfig: values.kubeconfig, clientCaFile: values['client-ca-file'], logLevel });
-    server = await buildWebhookServer({ ...opts, ...(controller?.tlsSource ? { tlsSource: controller.tlsSource } : {}) });
+    controller = await startCertController(mode, values, {
+      kubeconfig: values.kubeconfig,
+      clientCaFile: values['client-ca-file'],
+      logLevel,
+    });
+    server = await buildWebhookServer({
+      ...opts,
+      ...(controller?.tlsSource ? { tlsSource: controller.tlsSource } : {}),
+    });
     controller?.serve(server.ready);
   } catch (err) {
     await controller?.stop();
     const usage = err instanceof UsageError || err instanceof OptionError;
-    const known = usage || err instanceof TlsError || err instanceof ClusterConfigError || (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
-    process.stderr.write(`mesh-cert-webhook: ${err instanceof Error ? (known ? err.message : (err.stack ?? err.message)) : String(err)}\n${usage ? `\n${USAGE}` : ''}`);
+    const known =
+      usage ||
+      err instanceof TlsError ||
+      err instanceof ClusterConfigError ||
+      (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+    process.stderr.write(
+      `mesh-cert-webhook: ${err instanceof Error ? (known ? err.message : (err.stack ?? err.message)) : String(err)}\n${usage ? `\n${USAGE}` : ''}`,
+    );
     return usage ? 2 : 1;
   }
   const s = server;
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       // The controller first: a leader hands its Lease back while the server drains (close logs).
-      Promise.all([controller?.stop(), s.close(signal)]).then(() => resolve(), () => resolve());
+      Promise.all([controller?.stop(), s.close(signal)]).then(
+        () => resolve(),
+        () => resolve(),
+      );
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -60,20 +60,25 @@ export class ReviewMetrics {
       'counter',
       () => [...this.counts.values()].map((c) => ({ labels: { ...c.labels }, value: c.value })),
     );
-    const histogram = metric(DURATION, 'Time from the request arriving to the review being answered.', 'histogram', () => {
-      const out: Sample[] = [];
-      for (const [endpoint, h] of this.latency) {
-        let cumulative = 0;
-        BUCKETS.forEach((le, i) => {
-          cumulative += h.buckets[i];
-          out.push({ labels: { le, endpoint }, value: cumulative, metricName: `${DURATION}_bucket` });
-        });
-        out.push({ labels: { le: '+Inf', endpoint }, value: h.count, metricName: `${DURATION}_bucket` });
-        out.push({ labels: { endpoint }, value: h.sum, metricName: `${DURATION}_sum` });
-        out.push({ labels: { endpoint }, value: h.count, metricName: `${DURATION}_count` });
-      }
-      return out;
-    });
+    const histogram = metric(
+      DURATION,
+      'Time from the request arriving to the review being answered.',
+      'histogram',
+      () => {
+        const out: Sample[] = [];
+        for (const [endpoint, h] of this.latency) {
+          let cumulative = 0;
+          BUCKETS.forEach((le, i) => {
+            cumulative += h.buckets[i];
+            out.push({ labels: { le, endpoint }, value: cumulative, metricName: `${DURATION}_bucket` });
+          });
+          out.push({ labels: { le: '+Inf', endpoint }, value: h.count, metricName: `${DURATION}_bucket` });
+          out.push({ labels: { endpoint }, value: h.sum, metricName: `${DURATION}_sum` });
+          out.push({ labels: { endpoint }, value: h.count, metricName: `${DURATION}_count` });
+        }
+        return out;
+      },
+    );
     // The registry calls only these members; prom-client's types ask for a full Metric class.
     registry.registerMetric(counter as unknown as Parameters<Registry['registerMetric']>[0]);
     registry.registerMetric(histogram as unknown as Parameters<Registry['registerMetric']>[0]);
@@ -96,8 +101,12 @@ export function createMetrics(): WebhookMetrics {
   collectDefaultMetrics({ register: registry });
   const reviews = new ReviewMetrics();
   reviews.register(registry);
-  new Gauge({ name: 'mesh_cert_webhook_build_info', help: 'Always 1; the labels say which build is running.', labelNames: ['version', 'node_version'], registers: [registry] })
-    .set({ version: VERSION, node_version: process.version }, 1);
+  new Gauge({
+    name: 'mesh_cert_webhook_build_info',
+    help: 'Always 1; the labels say which build is running.',
+    labelNames: ['version', 'node_version'],
+    registers: [registry],
+  }).set({ version: VERSION, node_version: process.version }, 1);
   const tlsReloads = new Counter({
     name: 'mesh_cert_webhook_tls_reloads_total',
     help: 'Serving certificate reloads from disk, by result (ok, error).',

@@ -18,7 +18,9 @@ export interface RotationCache extends RotationLister {
 }
 
 /** A cache fed by the caller: tests, and anything that already holds the list. */
-export function staticRotationCache(items: readonly unknown[] = []): RotationCache & { set(items: readonly unknown[]): void } {
+export function staticRotationCache(
+  items: readonly unknown[] = [],
+): RotationCache & { set(items: readonly unknown[]): void } {
   let current = [...items];
   return {
     source: 'static list',
@@ -57,7 +59,10 @@ export async function startRotationInformer(opts: InformerOptions): Promise<Rota
     conn,
     path: `/apis/${info.group}/${info.version}/${info.plural}`,
     kind: 'CertificateRotation',
-    onError: (f) => opts.onError(`CertificateRotation list/watch on ${conn.server} failed (${f.reason}); retrying in ${f.retryInMs} ms`),
+    onError: (f) =>
+      opts.onError(
+        `CertificateRotation list/watch on ${conn.server} failed (${f.reason}); retrying in ${f.retryInMs} ms`,
+      ),
     onChange: opts.onChange,
     retryMs: opts.retryMs,
     staleAfterMs: opts.staleAfterMs,

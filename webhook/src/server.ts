@@ -111,7 +111,12 @@ function urlOf(scheme: string, addr: AddressInfo): string {
 /** Compiles every validator up front so the first review is not the slow one. */
 function warmUp(): void {
   for (const k of KINDS) {
-    const obj = { apiVersion: `${k.group}/${k.version}`, kind: k.kind, metadata: { name: 'warm-up', namespace: 'default' }, spec: {} };
+    const obj = {
+      apiVersion: `${k.group}/${k.version}`,
+      kind: k.kind,
+      metadata: { name: 'warm-up', namespace: 'default' },
+      spec: {},
+    };
     validateObject(obj);
     // an invalid one too: it is what compiles the validator that lists every error
     validateObject({ ...obj, unknownField: true });
@@ -120,8 +125,12 @@ function warmUp(): void {
 }
 
 function filesSource(opts: WebhookServerOptions): TlsSource {
-  if (!opts.tlsCertFile || !opts.tlsKeyFile) throw new TlsError('tlsCertFile and tlsKeyFile: expected both files of the serving certificate (or a tlsSource)');
-  return new TlsWatcher({ certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile, clientCaFile: opts.clientCaFile }, opts.tlsPollMs);
+  if (!opts.tlsCertFile || !opts.tlsKeyFile)
+    throw new TlsError('tlsCertFile and tlsKeyFile: expected both files of the serving certificate (or a tlsSource)');
+  return new TlsWatcher(
+    { certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile, clientCaFile: opts.clientCaFile },
+    opts.tlsPollMs,
+  );
 }
 
 export async function buildWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
@@ -163,7 +172,13 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
       server.keepAliveTimeout = limits.idleTimeoutMs;
       gate = new ConnectionGate(
         server,
-        { max: limits.maxConnections, maxHandshakes: limits.maxHandshakes, queueMax: limits.connectionQueue, queueTimeoutMs: limits.connectionQueueTimeoutMs, firstBytesTimeoutMs: limits.firstBytesTimeoutMs },
+        {
+          max: limits.maxConnections,
+          maxHandshakes: limits.maxHandshakes,
+          queueMax: limits.connectionQueue,
+          queueTimeoutMs: limits.connectionQueueTimeoutMs,
+          firstBytesTimeoutMs: limits.firstBytesTimeoutMs,
+        },
         { onDrop: (reason) => load.dropped.inc({ reason }) },
       );
       // A client certificate that does not verify ends the connection without an error of its
@@ -200,16 +215,22 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
       throw err;
     }
   } else {
-    log.warn('no cluster configured (--kubeconfig, or a pod service account): the one-active-CertificateRotation-per-VirtualMesh rule is not enforced');
+    log.warn(
+      'no cluster configured (--kubeconfig, or a pod service account): the one-active-CertificateRotation-per-VirtualMesh rule is not enforced',
+    );
   }
 
   let expiry: ExpiryExporter | undefined;
   if (opts.certificateExpiry !== false && clusterConfigured(opts.kubeconfig)) {
     const warn = (message: string): void => log.warn({ event: 'certificate-expiry-error' }, message);
-    expiry = await startExpiryExporter({ kubeconfig: opts.kubeconfig, registry: metrics.registry, warn }).catch((err: unknown) => {
-      warn(`${CERTIFICATE_EXPIRY} is not exported: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
-      return undefined;
-    });
+    expiry = await startExpiryExporter({ kubeconfig: opts.kubeconfig, registry: metrics.registry, warn }).catch(
+      (err: unknown) => {
+        warn(
+          `${CERTIFICATE_EXPIRY} is not exported: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+        );
+        return undefined;
+      },
+    );
   }
 
   const notReady = (): string | undefined => {
@@ -220,10 +241,17 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
   };
   let healthUrl = '';
   let clusterWatchesStopped: Promise<void> | undefined;
-  const stopClusterWatches = (): Promise<void> => (clusterWatchesStopped ??= Promise.all([rotations?.stop(), expiry?.stop()]).then(() => undefined));
+  const stopClusterWatches = (): Promise<void> =>
+    (clusterWatchesStopped ??= Promise.all([rotations?.stop(), expiry?.stop()]).then(() => undefined));
   try {
     // Registered first: its onClose hook runs last (see health.ts).
-    await app.register(healthPlugin, { port: opts.healthPort, host, notReady, registry: metrics.registry, listening: (addr) => (healthUrl = urlOf('http', addr)) });
+    await app.register(healthPlugin, {
+      port: opts.healthPort,
+      host,
+      notReady,
+      registry: metrics.registry,
+      listening: (addr) => (healthUrl = urlOf('http', addr)),
+    });
     await app.register(shutdownPlugin, {
       state: drain,
       delayMs: opts.shutdownDelayMs,
@@ -265,7 +293,15 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<We
   // wait for this line to learn both addresses, as operators read it to know where it listens.
   const announce = log.level === 'silent' ? log : log.child({}, { level: 'info' });
   announce.info(
-    { url, healthUrl, limits, clientCertificates: !!opts.clientCaFile, rotationCache: rotations?.source ?? 'disabled', certificateExpiry: !!expiry, certificate: tls.subject },
+    {
+      url,
+      healthUrl,
+      limits,
+      clientCertificates: !!opts.clientCaFile,
+      rotationCache: rotations?.source ?? 'disabled',
+      certificateExpiry: !!expiry,
+      certificate: tls.subject,
+    },
     `mesh-cert-webhook serving admission on ${url} (POST /mutate, /validate); health and metrics on ${healthUrl} (GET /healthz, /readyz, /metrics)`,
   );
 

@@ -77,7 +77,13 @@ export interface TlsBytes {
 }
 
 export function tlsBytes(cert: Buffer, key: Buffer, ca?: Buffer): TlsBytes {
-  const digest = createHash('sha256').update(cert).update('\0').update(key).update('\0').update(ca ?? '').digest('hex');
+  const digest = createHash('sha256')
+    .update(cert)
+    .update('\0')
+    .update(key)
+    .update('\0')
+    .update(ca ?? '')
+    .digest('hex');
   return { cert, key, ca, digest };
 }
 
@@ -171,7 +177,11 @@ export class TlsWatcher implements TlsSource {
 
   start(events: TlsWatcherEvents): void {
     this.events = events;
-    const dirs = new Set([this.files.certFile, this.files.keyFile, this.files.clientCaFile].filter((f): f is string => !!f).map((f) => dirname(f)));
+    const dirs = new Set(
+      [this.files.certFile, this.files.keyFile, this.files.clientCaFile]
+        .filter((f): f is string => !!f)
+        .map((f) => dirname(f)),
+    );
     for (const dir of dirs) {
       try {
         const w = watch(dir, { persistent: false }, () => this.schedule());

@@ -7,7 +7,8 @@ declare const __MESH_CERT_VERSION__: string | undefined;
 
 function fromPackageJson(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+      .version;
   } catch {
     return '0.0.0-dev';
   }

@@ -5,7 +5,12 @@ import { dryRunFlags, kubeFlags, outputFlags, type OutputFormat } from '../lib/f
 import { requestMode } from '../lib/request-mode.js';
 import type { Decision } from './approval.js';
 
-export const decisionArgs = { name: Args.string({ description: 'name (or NAMESPACE/NAME) of the VirtualMeshCertificateSigningRequest', required: true }) };
+export const decisionArgs = {
+  name: Args.string({
+    description: 'name (or NAMESPACE/NAME) of the VirtualMeshCertificateSigningRequest',
+    required: true,
+  }),
+};
 export const decisionFlags = {
   ...kubeFlags,
   output: outputFlags.output,
@@ -24,7 +29,14 @@ server (and its webhooks) judge the decision without storing it; --dry-run=clien
 export async function runDecision(
   decision: Decision,
   args: { name: string },
-  flags: { kubeconfig?: string; context?: string; namespace?: string; output: OutputFormat; reason?: string; message?: string },
+  flags: {
+    kubeconfig?: string;
+    context?: string;
+    namespace?: string;
+    output: OutputFormat;
+    reason?: string;
+    message?: string;
+  },
 ): Promise<void> {
   const [{ resolveCluster }, { decide, decisionMessage }, { parseRef }, output] = await Promise.all([
     import('../lib/clusters.js'),
@@ -45,5 +57,8 @@ export async function runDecision(
   const fmt = flags.output;
   if (fmt === 'json' || fmt === 'yaml') await output.printData(fmt, result);
   else if (fmt === 'name') output.out(qualified);
-  else output.out(`${qualified} ${decision === 'APPROVED' ? 'approved' : 'denied'} in namespace ${result.namespace} on cluster ${result.cluster}`);
+  else
+    output.out(
+      `${qualified} ${decision === 'APPROVED' ? 'approved' : 'denied'} in namespace ${result.namespace} on cluster ${result.cluster}`,
+    );
 }

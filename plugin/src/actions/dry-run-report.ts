@@ -28,7 +28,13 @@ const holdsPrivateKey = (b64: string) => /PRIVATE KEY-----/.test(Buffer.from(b64
 
 /** The object of a write as printed: Secret values with a private key replaced, cluster and operation annotated. */
 export function printable(w: PlannedWrite, clusterAnnotation: string): Record<string, unknown> {
-  const obj = structuredClone(w.object ?? { apiVersion: w.apiVersion, kind: w.kind, metadata: { name: w.name, ...(w.namespace ? { namespace: w.namespace } : {}) } }) as {
+  const obj = structuredClone(
+    w.object ?? {
+      apiVersion: w.apiVersion,
+      kind: w.kind,
+      metadata: { name: w.name, ...(w.namespace ? { namespace: w.namespace } : {}) },
+    },
+  ) as {
     kind?: string;
     metadata?: { annotations?: Record<string, string> };
     data?: Record<string, string>;
@@ -36,15 +42,30 @@ export function printable(w: PlannedWrite, clusterAnnotation: string): Record<st
   } & Record<string, unknown>;
   if (w.kind === 'Secret') {
     for (const [k, v] of Object.entries(obj.data ?? {})) if (holdsPrivateKey(v)) obj.data![k] = REDACTED;
-    for (const [k, v] of Object.entries(obj.stringData ?? {})) if (/PRIVATE KEY-----/.test(v)) obj.stringData![k] = REDACTED;
+    for (const [k, v] of Object.entries(obj.stringData ?? {}))
+      if (/PRIVATE KEY-----/.test(v)) obj.stringData![k] = REDACTED;
   }
-  obj.metadata = { ...obj.metadata, annotations: { ...(obj.metadata?.annotations ?? {}), [clusterAnnotation]: w.cluster, [OPERATION_ANNOTATION]: operationOf(w) } };
+  obj.metadata = {
+    ...obj.metadata,
+    annotations: {
+      ...(obj.metadata?.annotations ?? {}),
+      [clusterAnnotation]: w.cluster,
+      [OPERATION_ANNOTATION]: operationOf(w),
+    },
+  };
   return obj;
 }
 
 /** Prints the dry run's writes on stdout in `format`; says on stderr when there were none. */
-export async function printDryRun(mode: DryRun, format: OutputFormat, opts: { noHeaders?: boolean } = {}): Promise<void> {
-  const [output, { CLUSTER_ANNOTATION }] = await Promise.all([import('../lib/output.js'), import('../report/status.js')]);
+export async function printDryRun(
+  mode: DryRun,
+  format: OutputFormat,
+  opts: { noHeaders?: boolean } = {},
+): Promise<void> {
+  const [output, { CLUSTER_ANNOTATION }] = await Promise.all([
+    import('../lib/output.js'),
+    import('../report/status.js'),
+  ]);
   const writes = plannedWrites();
   if (writes.length === 0) {
     process.stderr.write(`nothing to write ${dryRunSuffix(mode)}\n`);

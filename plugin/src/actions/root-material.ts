@@ -35,15 +35,27 @@ export function secretData(m: SigningMaterial): Record<string, string> {
   };
 }
 
-export async function generateRoot(opts: { org: string; commonName: string; ttlDays: number; keyBits: 2048 | 3072 | 4096 }): Promise<SigningMaterial> {
+export async function generateRoot(opts: {
+  org: string;
+  commonName: string;
+  ttlDays: number;
+  keyBits: 2048 | 3072 | 4096;
+}): Promise<SigningMaterial> {
   const key = await pki.generateRsaKey(opts.keyBits);
-  const cert = pki.createRootCa({ privateKeyPem: key.privateKeyPem, subject: { O: opts.org, CN: opts.commonName }, ttlDays: opts.ttlDays });
+  const cert = pki.createRootCa({
+    privateKeyPem: key.privateKeyPem,
+    subject: { O: opts.org, CN: opts.commonName },
+    ttlDays: opts.ttlDays,
+  });
   return { caCertPem: cert, caKeyPem: key.privateKeyPem, rootPems: [cert], chainPems: [cert] };
 }
 
 /** The files to read: a directory's *.pem/*.crt/*.key files, or the listed files (comma list). */
 export function filesOf(spec: string): string[] {
-  const items = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const out: string[] = [];
   for (const item of items) {
     let st;
@@ -53,7 +65,10 @@ export function filesOf(spec: string): string[] {
       throw new UserError(`--from-files: ${item}: no such file or directory`);
     }
     if (st.isDirectory()) {
-      const files = readdirSync(item).filter((f) => /\.(pem|crt|key)$/.test(f)).sort().map((f) => join(item, f));
+      const files = readdirSync(item)
+        .filter((f) => /\.(pem|crt|key)$/.test(f))
+        .sort()
+        .map((f) => join(item, f));
       if (files.length === 0) throw new UserError(`--from-files: directory ${item} holds no .pem, .crt or .key files`);
       out.push(...files);
     } else out.push(item);
@@ -83,7 +98,10 @@ export function importFiles(spec: string): SigningMaterial {
           throw new UserError(`--from-files: ${basename(file)} holds a certificate that does not parse`);
         }
         if (!certs.has(x.fingerprint256)) certs.set(x.fingerprint256, { file, pem, x });
-      } else throw new UserError(`--from-files: ${basename(file)} holds a "${type}" block; expected certificates and one private key`);
+      } else
+        throw new UserError(
+          `--from-files: ${basename(file)} holds a "${type}" block; expected certificates and one private key`,
+        );
     }
   }
   const distinctKeys = [...new Map(keys.map((k) => [k.pem.replace(/\s+/g, ''), k])).values()];
@@ -91,13 +109,18 @@ export function importFiles(spec: string): SigningMaterial {
     throw new UserError(`--from-files: expected exactly one private key (ca-key.pem), found ${distinctKeys.length}`);
   }
   const key = distinctKeys[0];
-  if (certs.size === 0) throw new UserError('--from-files: no certificate found; expected the CA certificate (ca-cert.pem) and its root');
+  if (certs.size === 0)
+    throw new UserError('--from-files: no certificate found; expected the CA certificate (ca-cert.pem) and its root');
   const all = [...certs.values()];
   const own = all.filter((c) => pki.privateKeyMatchesCert(key.pem, c.pem));
-  if (own.length === 0) throw new UserError(`--from-files: the private key in ${basename(key.file)} matches none of the certificates`);
+  if (own.length === 0)
+    throw new UserError(`--from-files: the private key in ${basename(key.file)} matches none of the certificates`);
   // Prefer the file named ca-cert.pem if several certificates share the key (re-issued CA).
   const ca = own.find((c) => basename(c.file) === ISTIO_KEYS.caCert) ?? own[0];
-  if (!ca.x.ca) throw new UserError(`--from-files: the certificate of the private key (${ca.x.subject.replace(/\n/g, ', ')}) is not a CA certificate`);
+  if (!ca.x.ca)
+    throw new UserError(
+      `--from-files: the certificate of the private key (${ca.x.subject.replace(/\n/g, ', ')}) is not a CA certificate`,
+    );
 
   const isSelfSigned = (c: { x: X509Certificate }) => c.x.checkIssued(c.x) && c.x.verify(c.x.publicKey);
   const chain = [ca];
@@ -105,7 +128,9 @@ export function importFiles(spec: string): SigningMaterial {
   while (!isSelfSigned(cur)) {
     const parent = all.find((p) => p !== cur && cur.x.checkIssued(p.x) && cur.x.verify(p.x.publicKey));
     if (!parent) {
-      throw new UserError(`--from-files: the chain of ${cur.x.subject.replace(/\n/g, ', ')} stops: its issuer (${cur.x.issuer.replace(/\n/g, ', ')}) is not among the files; add the intermediate or root certificate`);
+      throw new UserError(
+        `--from-files: the chain of ${cur.x.subject.replace(/\n/g, ', ')} stops: its issuer (${cur.x.issuer.replace(/\n/g, ', ')}) is not among the files; add the intermediate or root certificate`,
+      );
     }
     if (chain.includes(parent)) throw new UserError('--from-files: the certificates form a loop');
     chain.push(parent);
@@ -116,9 +141,16 @@ export function importFiles(spec: string): SigningMaterial {
   const otherRoots = all.filter((c) => c !== root && !chain.includes(c) && isSelfSigned(c));
   const unused = all.filter((c) => !chain.includes(c) && !otherRoots.includes(c));
   if (unused.length) {
-    throw new UserError(`--from-files: ${unused.length} certificate(s) are neither in the chain of the CA certificate nor roots (first: ${unused[0].x.subject.replace(/\n/g, ', ')} in ${basename(unused[0].file)})`);
+    throw new UserError(
+      `--from-files: ${unused.length} certificate(s) are neither in the chain of the CA certificate nor roots (first: ${unused[0].x.subject.replace(/\n/g, ', ')} in ${basename(unused[0].file)})`,
+    );
   }
-  return { caCertPem: ca.pem, caKeyPem: key.pem, rootPems: [root.pem, ...otherRoots.map((r) => r.pem)], chainPems: chain.map((c) => c.pem) };
+  return {
+    caCertPem: ca.pem,
+    caKeyPem: key.pem,
+    rootPems: [root.pem, ...otherRoots.map((r) => r.pem)],
+    chainPems: chain.map((c) => c.pem),
+  };
 }
 
 /** Verifies material as a signing Secret would be verified; returns the warnings. */
@@ -138,7 +170,6 @@ export const LABEL_BACKUP_OF = 'mesh-cert.solo.io/backup-of';
 export const ANN_BACKUP_OF = 'mesh-cert.solo.io/backup-of';
 export const ANN_BACKUP_TIME = 'mesh-cert.solo.io/backed-up-at';
 export const ANN_BACKUP_SOURCE = 'mesh-cert.solo.io/backup-source';
-
 
 export interface SecretRef {
   namespace: string;
@@ -189,7 +220,11 @@ function virtualMeshesOf(o: ObjLike): string[] {
     const v = JSON.parse(raw) as Record<string, unknown>;
     return Object.entries(v ?? {})
       .filter(([gvk, refs]) => /VirtualMesh$/.test(gvk) && Array.isArray(refs))
-      .flatMap(([, refs]) => (refs as { name?: unknown; namespace?: unknown }[]).filter((r) => typeof r?.name === 'string').map((r) => `${String(r.namespace ?? '')}/${String(r.name)}`));
+      .flatMap(([, refs]) =>
+        (refs as { name?: unknown; namespace?: unknown }[])
+          .filter((r) => typeof r?.name === 'string')
+          .map((r) => `${String(r.namespace ?? '')}/${String(r.name)}`),
+      );
   } catch {
     return [];
   }
@@ -201,13 +236,26 @@ function virtualMeshesOf(o: ObjLike): string[] {
  * (annotation mesh-cert.solo.io/rotation-roots), or, when it lives in the Secret's own cluster,
  * as its issued Secret (spec.issuedCertificateSecret, default istio-system/cacerts).
  */
-export function issuedCertificateUses(ic: ObjLike, cluster: string, target: SecretRef, sameCluster: boolean): SecretUse[] {
+export function issuedCertificateUses(
+  ic: ObjLike,
+  cluster: string,
+  target: SecretRef,
+  sameCluster: boolean,
+): SecretUse[] {
   const ns = ic.metadata.namespace ?? 'default';
   const vms = virtualMeshesOf(ic);
   const note = vms.length ? `VirtualMesh ${vms.join(', ')}` : undefined;
-  const use = (via: string): SecretUse => ({ cluster, kind: 'IssuedCertificate', namespace: ns, name: ic.metadata.name, via, ...(note ? { note } : {}) });
+  const use = (via: string): SecretUse => ({
+    cluster,
+    kind: 'IssuedCertificate',
+    namespace: ns,
+    name: ic.metadata.name,
+    via,
+    ...(note ? { note } : {}),
+  });
   const out: SecretUse[] = [];
-  if (names(refAt(ic.spec, ['glooMeshCa', 'signingCertificateSecret']), target, ns)) out.push(use('spec.glooMeshCa.signingCertificateSecret'));
+  if (names(refAt(ic.spec, ['glooMeshCa', 'signingCertificateSecret']), target, ns))
+    out.push(use('spec.glooMeshCa.signingCertificateSecret'));
   if (names(refAt(ic.spec, ['signingCertificateSecret']), target, ns)) out.push(use('spec.signingCertificateSecret'));
   const raw = ic.metadata.annotations?.[ANN_ROTATION_ROOTS];
   if (raw) {
@@ -233,18 +281,33 @@ export function rotationUses(rot: ObjLike, cluster: string, target: SecretRef): 
   const state = (rot.status as { state?: string } | undefined)?.state ?? 'PENDING';
   const vm = refAt(rot.spec, ['virtualMesh']);
   const note = `state ${state}${vm && typeof vm.name === 'string' ? `, VirtualMesh ${String(vm.namespace ?? ns)}/${vm.name}` : ''}`;
-  return [{ cluster, kind: 'CertificateRotation', namespace: ns, name: rot.metadata.name, via: 'spec.newRootCaSecret', note }];
+  return [
+    { cluster, kind: 'CertificateRotation', namespace: ns, name: rot.metadata.name, via: 'spec.newRootCaSecret', note },
+  ];
 }
 
 /** A Gloo Mesh VirtualMesh whose shared root CA is `target` (spec.mtlsConfig.shared.rootCertificateAuthority.secret). */
 export function virtualMeshUses(vm: ObjLike, cluster: string, target: SecretRef): SecretUse[] {
   const ns = vm.metadata.namespace ?? 'default';
   if (!names(refAt(vm.spec, ['mtlsConfig', 'shared', 'rootCertificateAuthority', 'secret']), target, ns)) return [];
-  return [{ cluster, kind: 'VirtualMesh', namespace: ns, name: vm.metadata.name, via: 'spec.mtlsConfig.shared.rootCertificateAuthority.secret' }];
+  return [
+    {
+      cluster,
+      kind: 'VirtualMesh',
+      namespace: ns,
+      name: vm.metadata.name,
+      via: 'spec.mtlsConfig.shared.rootCertificateAuthority.secret',
+    },
+  ];
 }
 
 // Gloo Mesh's VirtualMesh is no kind of mesh-cert's (schemas' registry has none of its names): read here only.
-const VIRTUAL_MESH = { group: 'networking.mesh.gloo.solo.io', version: 'v1', plural: 'virtualmeshes', kind: 'VirtualMesh' };
+const VIRTUAL_MESH = {
+  group: 'networking.mesh.gloo.solo.io',
+  version: 'v1',
+  plural: 'virtualmeshes',
+  kind: 'VirtualMesh',
+};
 const ISSUED_CERTIFICATE = resourceOf('IssuedCertificate');
 const CERTIFICATE_ROTATION = resourceOf('CertificateRotation');
 
@@ -255,8 +318,15 @@ type ClusterLike = import('../lib/clusters.js').Cluster;
  * every given cluster, CertificateRotations and VirtualMeshes in the management cluster. A kind
  * a cluster does not serve (404) uses nothing; a cluster that cannot be asked is in `failed`.
  */
-export async function findSecretUses(mgmt: ClusterLike, clusters: readonly ClusterLike[], target: SecretRef): Promise<{ uses: SecretUse[]; failed: { cluster: string; error: Error }[] }> {
-  const [{ onClusters, failures }, { isNotFound }] = await Promise.all([import('../lib/clusters.js'), import('../lib/k8s.js')]);
+export async function findSecretUses(
+  mgmt: ClusterLike,
+  clusters: readonly ClusterLike[],
+  target: SecretRef,
+): Promise<{ uses: SecretUse[]; failed: { cluster: string; error: Error }[] }> {
+  const [{ onClusters, failures }, { isNotFound }] = await Promise.all([
+    import('../lib/clusters.js'),
+    import('../lib/k8s.js'),
+  ]);
   const listOr404 = async <T>(fn: () => Promise<T[]>): Promise<T[]> => {
     try {
       return await fn();
@@ -296,7 +366,13 @@ function labelValueOf(name: string): string {
 }
 
 export interface SecretLike {
-  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+  };
   type?: string;
   data?: Record<string, string>;
 }
@@ -305,9 +381,22 @@ export interface SecretLike {
  * The copy of `secret` kept before it is overwritten: the same type and data, labelled as mesh-cert's
  * backup of it, immutable (a backup is never edited, only deleted).
  */
-export function backupSecret(secret: SecretLike, when: Date, attempt = 0): SecretLike & { apiVersion: string; kind: string; immutable: boolean; metadata: { annotations: Record<string, string> } } {
+export function backupSecret(
+  secret: SecretLike,
+  when: Date,
+  attempt = 0,
+): SecretLike & {
+  apiVersion: string;
+  kind: string;
+  immutable: boolean;
+  metadata: { annotations: Record<string, string> };
+} {
   const ns = secret.metadata.namespace ?? 'default';
-  const source = JSON.stringify({ uid: secret.metadata.uid, resourceVersion: secret.metadata.resourceVersion, labels: secret.metadata.labels ?? {} });
+  const source = JSON.stringify({
+    uid: secret.metadata.uid,
+    resourceVersion: secret.metadata.resourceVersion,
+    labels: secret.metadata.labels ?? {},
+  });
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -315,7 +404,11 @@ export function backupSecret(secret: SecretLike, when: Date, attempt = 0): Secre
       name: backupName(secret.metadata.name, when, attempt),
       namespace: ns,
       labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_BACKUP_OF]: labelValueOf(secret.metadata.name) },
-      annotations: { [ANN_BACKUP_OF]: `${ns}/${secret.metadata.name}`, [ANN_BACKUP_TIME]: when.toISOString(), [ANN_BACKUP_SOURCE]: source },
+      annotations: {
+        [ANN_BACKUP_OF]: `${ns}/${secret.metadata.name}`,
+        [ANN_BACKUP_TIME]: when.toISOString(),
+        [ANN_BACKUP_SOURCE]: source,
+      },
     },
     ...(secret.type ? { type: secret.type } : {}),
     data: { ...(secret.data ?? {}) },

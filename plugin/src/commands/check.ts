@@ -3,7 +3,7 @@ import { MeshCertCommand } from '../lib/base.js';
 import { clusterFlags, currentRootFlags, kubeFlags, outputFlags } from '../lib/flags.js';
 
 export default class Check extends MeshCertCommand {
-  static override summary = 'Preflight checks: CRDs, webhook, roots and every cluster\'s cacerts.';
+  static override summary = "Preflight checks: CRDs, webhook, roots and every cluster's cacerts.";
   static override description = `In the style of \`linkerd check\`, on the management cluster and every managed cluster:
 the CRDs of the five kinds are installed, whose they are (mesh-cert's or Gloo Mesh's), and whether
 what the API server serves agrees with the schemas/ contract (manifests/crds, built into this
@@ -18,12 +18,18 @@ rotation (read from the cacerts Secrets themselves); no cluster trusts a root th
 Secret in use holds; IssuedCertificates Gloo Mesh owns are reported as observed. Prints pass (✓),
 warn (‼) and fail (✗) lines (coloured on a terminal; not when piped or with NO_COLOR), with a
 hint under each that did not pass. Exit codes: 0 all passed, 1 a check failed, 3 warnings only.`;
-  static override examples = ['<%= config.bin %> check', '<%= config.bin %> check --mgmt-context mgmt --managed-clusters cluster-1,cluster-2 -o json'];
+  static override examples = [
+    '<%= config.bin %> check',
+    '<%= config.bin %> check --mgmt-context mgmt --managed-clusters cluster-1,cluster-2 -o json',
+  ];
   static override flags = {
     ...kubeFlags,
     ...clusterFlags,
     output: outputFlags.output,
-    cacerts: Flags.string({ description: 'the Secret each managed cluster\'s mesh reads its CA from', default: 'istio-system/cacerts' }),
+    cacerts: Flags.string({
+      description: "the Secret each managed cluster's mesh reads its CA from",
+      default: 'istio-system/cacerts',
+    }),
     'root-secret': currentRootFlags['root-secret'],
     'dry-run-namespace': Flags.string({ description: 'namespace of the dry-run write', default: 'default' }),
   };

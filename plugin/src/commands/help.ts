@@ -6,7 +6,12 @@ export default class HelpCommand extends MeshCertCommand {
   static override description = 'The same text as `kubectl mesh-cert COMMAND --help`.';
   static override examples = ['<%= config.bin %> help status', '<%= config.bin %> help root create'];
   static override strict = false;
-  static override args = { command: Args.string({ description: 'the command (words of a topic command separated by spaces)', required: false }) };
+  static override args = {
+    command: Args.string({
+      description: 'the command (words of a topic command separated by spaces)',
+      required: false,
+    }),
+  };
 
   async run(): Promise<void> {
     const { argv } = await this.parse(HelpCommand);

@@ -36,42 +36,87 @@ and what the run would then wait for is said; nothing is stored.`;
     '<%= config.bin %> issue istiod-ca --observe --timeout 2m',
     '<%= config.bin %> issue istiod-ca --managed-clusters c1 -n istio-system --host spiffe://cluster.local/ns/istio-system/sa/istiod --signing-secret gloo-mesh/root-ca --dry-run=server',
   ];
-  static override args = { name: Args.string({ description: 'the IssuedCertificate (NAME or NAMESPACE/NAME)', required: false }) };
+  static override args = {
+    name: Args.string({ description: 'the IssuedCertificate (NAME or NAMESPACE/NAME)', required: false }),
+  };
   static override flags = {
     ...kubeFlags,
     ...clusterFlags,
     ...outputFlags,
     ...waitFlags,
     'dry-run': { ...dryRunFlags['dry-run'], exclusive: ['observe'] },
-    host: Flags.string({ description: 'a SAN of the certificate (repeatable): DNS name, IP or spiffe:// URI', multiple: true }),
-    org: Flags.string({ description: 'organization (O) of the certificate (spec.certOptions.orgName; default gloo-mesh)' }),
-    'ttl-days': Flags.integer({ description: 'validity in days (spec.certOptions.ttlDays; default 365)', min: 1, max: 36500 }),
-    'key-size': Flags.option({ description: 'RSA key size in bits (spec.certOptions.rsaKeySizeBytes; default 4096)', options: ['2048', '3072', '4096'] as const })(),
-    'signing-secret': Flags.string({ description: "the management cluster's signing Secret, NS/NAME (spec.glooMeshCa.signingCertificateSecret)" }),
-    'issued-secret': Flags.string({ description: 'where the issued intermediate goes in the managed cluster, NS/NAME (default istio-system/cacerts)' }),
+    host: Flags.string({
+      description: 'a SAN of the certificate (repeatable): DNS name, IP or spiffe:// URI',
+      multiple: true,
+    }),
+    org: Flags.string({
+      description: 'organization (O) of the certificate (spec.certOptions.orgName; default gloo-mesh)',
+    }),
+    'ttl-days': Flags.integer({
+      description: 'validity in days (spec.certOptions.ttlDays; default 365)',
+      min: 1,
+      max: 36500,
+    }),
+    'key-size': Flags.option({
+      description: 'RSA key size in bits (spec.certOptions.rsaKeySizeBytes; default 4096)',
+      options: ['2048', '3072', '4096'] as const,
+    })(),
+    'signing-secret': Flags.string({
+      description: "the management cluster's signing Secret, NS/NAME (spec.glooMeshCa.signingCertificateSecret)",
+    }),
+    'issued-secret': Flags.string({
+      description: 'where the issued intermediate goes in the managed cluster, NS/NAME (default istio-system/cacerts)',
+    }),
     'pod-bounce': Flags.string({ description: 'PodBounceDirective to run after issuance, NS/NAME' }),
-    'virtual-mesh': Flags.string({ description: 'VirtualMesh this certificate belongs to, NS/NAME (writes the parents annotation)' }),
-    all: Flags.boolean({ description: 'drive every unfinished IssuedCertificate of the selected clusters', default: false, exclusive: ['host', 'org', 'ttl-days', 'key-size', 'signing-secret', 'issued-secret', 'pod-bounce', 'virtual-mesh'] }),
-    observe: Flags.boolean({ description: 'only watch until FINISHED or FAILED (another agent issues)', default: false }),
-    force: Flags.boolean({ description: 'replace an issued Secret that holds a CA mesh-cert did not issue (a copy NAME-backup-<hash> is kept first)', default: false, exclusive: ['observe'] }),
+    'virtual-mesh': Flags.string({
+      description: 'VirtualMesh this certificate belongs to, NS/NAME (writes the parents annotation)',
+    }),
+    all: Flags.boolean({
+      description: 'drive every unfinished IssuedCertificate of the selected clusters',
+      default: false,
+      exclusive: [
+        'host',
+        'org',
+        'ttl-days',
+        'key-size',
+        'signing-secret',
+        'issued-secret',
+        'pod-bounce',
+        'virtual-mesh',
+      ],
+    }),
+    observe: Flags.boolean({
+      description: 'only watch until FINISHED or FAILED (another agent issues)',
+      default: false,
+    }),
+    force: Flags.boolean({
+      description:
+        'replace an issued Secret that holds a CA mesh-cert did not issue (a copy NAME-backup-<hash> is kept first)',
+      default: false,
+      exclusive: ['observe'],
+    }),
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Issue);
-    if (!args.name && !flags.all) throw new UserError('NAME is required (or --all to drive every unfinished IssuedCertificate)');
+    if (!args.name && !flags.all)
+      throw new UserError('NAME is required (or --all to drive every unfinished IssuedCertificate)');
     if (args.name && flags.all) throw new UserError('pass either NAME or --all, not both');
     const timeoutMs = parseDuration(flags.timeout);
-    const [{ resolveClusters }, { parseRef }, output, progress, engine, { qualifiedName, resourceOf }] = await Promise.all([
-      import('../lib/clusters.js'),
-      import('../lib/refs.js'),
-      import('../lib/output.js'),
-      import('../lib/progress.js'),
-      import('../engine/issue-run.js'),
-      import('../lib/kinds.js'),
-    ]);
+    const [{ resolveClusters }, { parseRef }, output, progress, engine, { qualifiedName, resourceOf }] =
+      await Promise.all([
+        import('../lib/clusters.js'),
+        import('../lib/refs.js'),
+        import('../lib/output.js'),
+        import('../lib/progress.js'),
+        import('../engine/issue-run.js'),
+        import('../lib/kinds.js'),
+      ]);
     const set = await resolveClusters(flags);
-    if (set.managed.length === 0) throw new UserError('no managed cluster selected: pass --managed-clusters a,b or --all-contexts');
-    const ref = (v: string | undefined, what: string, defaultNamespace?: string) => (v ? parseRef(v, { what, defaultNamespace }) : undefined);
+    if (set.managed.length === 0)
+      throw new UserError('no managed cluster selected: pass --managed-clusters a,b or --all-contexts');
+    const ref = (v: string | undefined, what: string, defaultNamespace?: string) =>
+      v ? parseRef(v, { what, defaultNamespace }) : undefined;
     const inputs = {
       hosts: flags.host,
       org: flags.org,
@@ -85,7 +130,9 @@ and what the run would then wait for is said; nothing is stored.`;
     const { dryRun } = requestMode();
     const tasks = progress.clusterTasks(set.managed.map((c) => c.name));
     const stopInterrupt = progress.onInterrupt(
-      () => [`the record is kept in the clusters; to resume, run the same command: ${progress.commandLine(['kubectl', 'mesh-cert', ...this.id!.split(':'), ...this.argv])}`],
+      () => [
+        `the record is kept in the clusters; to resume, run the same command: ${progress.commandLine(['kubectl', 'mesh-cert', ...this.id!.split(':'), ...this.argv])}`,
+      ],
       () => tasks.stop(),
     );
     let rows: IssueRow[];
@@ -103,11 +150,23 @@ and what the run would then wait for is said; nothing is stored.`;
         dryRun: dryRun !== undefined,
         parseName: (text: string, defaultNamespace: string) => parseRef(text, { what: 'NAME', defaultNamespace }),
         onClusterDone: (cluster, mine) => {
-          const bad = mine.filter((r) => r.outcome !== 'finished' && r.outcome !== 'written' && r.outcome !== 'dry-run');
-          const what = mine.map((r) => `${r.namespace}/${r.name} ${r.outcome === 'dry-run' ? 'judged' : r.state}`).join(', ') || 'nothing to issue';
-          tasks.done(cluster, bad.length ? 'fail' : 'ok', bad.length ? bad.map((r) => `${r.namespace}/${r.name}: ${r.error ?? r.outcome}`).join('; ') : what);
+          const bad = mine.filter(
+            (r) => r.outcome !== 'finished' && r.outcome !== 'written' && r.outcome !== 'dry-run',
+          );
+          const what =
+            mine.map((r) => `${r.namespace}/${r.name} ${r.outcome === 'dry-run' ? 'judged' : r.state}`).join(', ') ||
+            'nothing to issue';
+          tasks.done(
+            cluster,
+            bad.length ? 'fail' : 'ok',
+            bad.length ? bad.map((r) => `${r.namespace}/${r.name}: ${r.error ?? r.outcome}`).join('; ') : what,
+          );
         },
-        onEvent: (e) => tasks.update(e.cluster, `${e.namespace}/${e.name}: ${e.action}${e.detail && e.action !== 'retry' ? ` (${e.detail})` : ''}`),
+        onEvent: (e) =>
+          tasks.update(
+            e.cluster,
+            `${e.namespace}/${e.name}: ${e.action}${e.detail && e.action !== 'retry' ? ` (${e.detail})` : ''}`,
+          ),
       });
     } finally {
       tasks.stop();
@@ -122,14 +181,22 @@ and what the run would then wait for is said; nothing is stored.`;
         format: flags.output,
         noHeaders: flags['no-headers'],
         columns: COLUMNS,
-        name: (r) => `${r.cluster}/${qualifiedName('IssuedCertificate', resourceOf('IssuedCertificate').group, r.name)}`,
+        name: (r) =>
+          `${r.cluster}/${qualifiedName('IssuedCertificate', resourceOf('IssuedCertificate').group, r.name)}`,
       });
     }
     const bad = rows.filter((r) => r.outcome !== 'finished' && r.outcome !== 'written' && r.outcome !== 'dry-run');
-    if (rows.length === 0 && flags.all) progress.info('nothing to issue: no IssuedCertificate that mesh-cert drives in the selected clusters');
+    if (rows.length === 0 && flags.all)
+      progress.info('nothing to issue: no IssuedCertificate that mesh-cert drives in the selected clusters');
     if (bad.some((r) => r.outcome === 'timeout')) {
-      throw new TimeoutError(bad.filter((r) => r.outcome === 'timeout').map((r) => r.error).join('; '));
+      throw new TimeoutError(
+        bad
+          .filter((r) => r.outcome === 'timeout')
+          .map((r) => r.error)
+          .join('; '),
+      );
     }
-    if (bad.length) throw new UserError(bad.map((r) => `${r.cluster} ${r.namespace}/${r.name}: ${r.error ?? r.outcome}`).join('; '));
+    if (bad.length)
+      throw new UserError(bad.map((r) => `${r.cluster} ${r.namespace}/${r.name}: ${r.error ?? r.outcome}`).join('; '));
   }
 }

@@ -39,15 +39,40 @@ stored.`;
     output: outputFlags.output,
     ...dryRunFlags,
     'virtual-mesh': Flags.string({ description: 'the VirtualMesh whose root is rotated, NS/NAME', required: true }),
-    'new-root-secret': Flags.string({ description: "the new root, a Secret of the management cluster in the Istio layout, NS/NAME", exclusive: ['generate-root'] }),
-    'generate-root': Flags.boolean({ description: 'generate the new root into a Secret <virtual-mesh>-root-<time> next to the VirtualMesh', default: false }),
-    'key-size': Flags.option({ description: 'RSA key size of a generated root', options: ['2048', '3072', '4096'] as const, default: '4096' as const })(),
+    'new-root-secret': Flags.string({
+      description: 'the new root, a Secret of the management cluster in the Istio layout, NS/NAME',
+      exclusive: ['generate-root'],
+    }),
+    'generate-root': Flags.boolean({
+      description: 'generate the new root into a Secret <virtual-mesh>-root-<time> next to the VirtualMesh',
+      default: false,
+    }),
+    'key-size': Flags.option({
+      description: 'RSA key size of a generated root',
+      options: ['2048', '3072', '4096'] as const,
+      default: '4096' as const,
+    })(),
     'root-ttl-days': Flags.integer({ description: 'validity of a generated root in days', default: 3650, min: 1 }),
     yes: Flags.boolean({ char: 'y', description: 'continue after the built-in check without asking', default: false }),
-    'verify-command': Flags.string({ description: 'command whose exit 0 confirms connectivity at each verification ($MESH_CERT_CLUSTERS, $MESH_CERT_STEP)' }),
-    abort: Flags.boolean({ description: 'roll back the active rotation of the VirtualMesh', default: false, exclusive: ['generate-root', 'verify-command'] }),
-    timeout: Flags.string({ description: 'how long each step may wait for the clusters (an unreachable cluster fails the step after this)', default: '5m' }),
-    'keep-previous-roots': Flags.integer({ description: 'after FINISHED, how many replaced roots to keep in the management cluster (older root Secrets mesh-cert created are deleted with their keys)', default: 1, min: 0 }),
+    'verify-command': Flags.string({
+      description:
+        'command whose exit 0 confirms connectivity at each verification ($MESH_CERT_CLUSTERS, $MESH_CERT_STEP)',
+    }),
+    abort: Flags.boolean({
+      description: 'roll back the active rotation of the VirtualMesh',
+      default: false,
+      exclusive: ['generate-root', 'verify-command'],
+    }),
+    timeout: Flags.string({
+      description: 'how long each step may wait for the clusters (an unreachable cluster fails the step after this)',
+      default: '5m',
+    }),
+    'keep-previous-roots': Flags.integer({
+      description:
+        'after FINISHED, how many replaced roots to keep in the management cluster (older root Secrets mesh-cert created are deleted with their keys)',
+      default: 1,
+      min: 0,
+    }),
   };
 
   async run(): Promise<void> {
@@ -59,25 +84,31 @@ stored.`;
     if (!dryRun && !flags.abort && !flags.yes && !flags['verify-command'] && !process.stdin.isTTY) {
       throw notInteractive('each verification step of the rotation');
     }
-    const [{ resolveClusters }, { parseRef }, output, progress, engine, { qualifiedName, resourceOf }] = await Promise.all([
-      import('../lib/clusters.js'),
-      import('../lib/refs.js'),
-      import('../lib/output.js'),
-      import('../lib/progress.js'),
-      import('../engine/rotate-run.js'),
-      import('../lib/kinds.js'),
-    ]);
+    const [{ resolveClusters }, { parseRef }, output, progress, engine, { qualifiedName, resourceOf }] =
+      await Promise.all([
+        import('../lib/clusters.js'),
+        import('../lib/refs.js'),
+        import('../lib/output.js'),
+        import('../lib/progress.js'),
+        import('../engine/rotate-run.js'),
+        import('../lib/kinds.js'),
+      ]);
     const virtualMesh = parseRef(flags['virtual-mesh'], { what: '--virtual-mesh' });
-    const newRootSecret = flags['new-root-secret'] ? parseRef(flags['new-root-secret'], { what: '--new-root-secret' }) : undefined;
+    const newRootSecret = flags['new-root-secret']
+      ? parseRef(flags['new-root-secret'], { what: '--new-root-secret' })
+      : undefined;
     const set = await resolveClusters(flags);
-    if (set.managed.length === 0) throw new UserError('no managed cluster selected: pass --managed-clusters a,b or --all-contexts');
+    if (set.managed.length === 0)
+      throw new UserError('no managed cluster selected: pass --managed-clusters a,b or --all-contexts');
 
     const verify = flags['verify-command']
       ? engine.commandVerifier(flags['verify-command'])
       : interactive
         ? async (ctx: Parameters<typeof engine.builtInVerifier>[0]) => {
             for (const [cluster, row] of ctx.report.perCluster) {
-              progress.info(`  ${row.verifiedBy === row.of ? '✓' : '✗'} ${cluster}: intermediate verified by ${row.verifiedBy}/${row.of} clusters' root-cert.pem`);
+              progress.info(
+                `  ${row.verifiedBy === row.of ? '✓' : '✗'} ${cluster}: intermediate verified by ${row.verifiedBy}/${row.of} clusters' root-cert.pem`,
+              );
             }
             for (const f of ctx.report.failures) progress.info(`    ${f.error}`);
             const { select } = await import('@inquirer/prompts');
@@ -93,7 +124,9 @@ stored.`;
                 },
                 { output: process.stderr },
               );
-              return answer === 'continue' ? { ok: true as const, message: 'confirmed interactively' } : { ok: false as const, reason: 'rejected interactively' };
+              return answer === 'continue'
+                ? { ok: true as const, message: 'confirmed interactively' }
+                : { ok: false as const, reason: 'rejected interactively' };
             } catch (err) {
               if ((err as Error).name === 'ExitPromptError') throw new InterruptedError();
               throw err;
@@ -107,7 +140,8 @@ stored.`;
       tasks = undefined;
     };
     const abortWords = ['kubectl', 'mesh-cert', 'rotate', '--virtual-mesh', flags['virtual-mesh'], '--abort'];
-    for (const f of ['kubeconfig', 'context', 'mgmt-context', 'managed-clusters'] as const) if (flags[f] !== undefined) abortWords.push(`--${f}`, String(flags[f]));
+    for (const f of ['kubeconfig', 'context', 'mgmt-context', 'managed-clusters'] as const)
+      if (flags[f] !== undefined) abortWords.push(`--${f}`, String(flags[f]));
     if (flags['all-contexts']) abortWords.push('--all-contexts');
     const stopInterrupt = progress.onInterrupt(
       () => [
@@ -122,7 +156,9 @@ stored.`;
         set,
         virtualMesh,
         newRootSecret,
-        generateRoot: flags['generate-root'] ? { keySize: Number(flags['key-size']) as 2048 | 3072 | 4096, ttlDays: flags['root-ttl-days'] } : undefined,
+        generateRoot: flags['generate-root']
+          ? { keySize: Number(flags['key-size']) as 2048 | 3072 | 4096, ttlDays: flags['root-ttl-days'] }
+          : undefined,
         abort: flags.abort,
         verify: async (ctx) => {
           endTasks();
@@ -132,7 +168,10 @@ stored.`;
         keepPreviousRoots: flags['keep-previous-roots'],
         dryRun: dryRun !== undefined,
         onEvent: (e) => {
-          if (e.type === 'rotation') progress.info(`${e.created ? (dryRun ? 'would create' : 'created') : 'resuming'} CertificateRotation ${e.namespace}/${e.name} (new root ${e.newRoot})`);
+          if (e.type === 'rotation')
+            progress.info(
+              `${e.created ? (dryRun ? 'would create' : 'created') : 'resuming'} CertificateRotation ${e.namespace}/${e.name} (new root ${e.newRoot})`,
+            );
           else if (e.type === 'step') {
             endTasks();
             progress.info(`${progress.mark('step')} ${rotationWords(e.state, e.rotationState)}: ${e.message}`);
@@ -145,7 +184,9 @@ stored.`;
             else tasks.update(cluster, text);
           } else if (e.type === 'check') {
             endTasks();
-            progress.info(`  built-in check after ${e.after}: ${e.report.checked - e.report.failures.length}/${e.report.checked} cluster pairs verify`);
+            progress.info(
+              `  built-in check after ${e.after}: ${e.report.checked - e.report.failures.length}/${e.report.checked} cluster pairs verify`,
+            );
           }
         },
       });
@@ -167,11 +208,16 @@ stored.`;
     }
     const r = result.rotation;
     const fmt = flags.output;
-    for (const ref of result.retention?.removed ?? []) progress.info(`removed old root Secret ${ref} (--keep-previous-roots ${flags['keep-previous-roots']})`);
+    for (const ref of result.retention?.removed ?? [])
+      progress.info(`removed old root Secret ${ref} (--keep-previous-roots ${flags['keep-previous-roots']})`);
     for (const why of result.retention?.kept ?? []) progress.info(`kept old root Secret ${why}`);
     if (fmt === 'json' || fmt === 'yaml') await output.printData(fmt, { ...r, keysGenerated: result.keysGenerated });
-    else if (fmt === 'name') output.out(qualifiedName('CertificateRotation', resourceOf('CertificateRotation').group, r.metadata.name));
-    else output.out(`certificaterotation/${r.metadata.name} ${rotationWords(r.status?.state ?? 'PENDING', r.status?.rotationState)}${r.status?.error ? `: ${r.status.error}` : ''}`);
+    else if (fmt === 'name')
+      output.out(qualifiedName('CertificateRotation', resourceOf('CertificateRotation').group, r.metadata.name));
+    else
+      output.out(
+        `certificaterotation/${r.metadata.name} ${rotationWords(r.status?.state ?? 'PENDING', r.status?.rotationState)}${r.status?.error ? `: ${r.status.error}` : ''}`,
+      );
     if (result.outcome === 'stopped') throw new InterruptedError();
     if (result.outcome === 'failed' && result.timedOut) {
       const { step, clusters } = result.timedOut;
@@ -179,6 +225,9 @@ stored.`;
         `step ${step} of rotation ${r.metadata.namespace}/${r.metadata.name} timed out after --timeout ${flags.timeout} waiting for cluster(s) ${clusters.join(', ')}; the rotation is ${r.status?.state ?? 'FAILED'}: ${r.status?.error ?? result.error}`,
       );
     }
-    if (result.outcome === 'failed') throw new UserError(`rotation ${r.metadata.namespace}/${r.metadata.name} FAILED: ${r.status?.error ?? result.error}`);
+    if (result.outcome === 'failed')
+      throw new UserError(
+        `rotation ${r.metadata.namespace}/${r.metadata.name} FAILED: ${r.status?.error ?? result.error}`,
+      );
   }
 }

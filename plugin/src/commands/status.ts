@@ -7,7 +7,8 @@ import type { Mark } from '../lib/progress.js';
 import { shortFingerprint } from '../lib/certs.js';
 
 export default class Status extends MeshCertCommand {
-  static override summary = 'Show every IssuedCertificate, CertificateRequest, CertificateRotation, PodBounceDirective and VMCSR across clusters.';
+  static override summary =
+    'Show every IssuedCertificate, CertificateRequest, CertificateRotation, PodBounceDirective and VMCSR across clusters.';
   static override description = `One table across the management cluster and the managed clusters: state (coloured on a
 terminal; not when piped or with NO_COLOR), days left of each certificate, the root it chains
 to, errors. The default table keeps within 120 columns (or the terminal's width), cutting
@@ -42,14 +43,23 @@ expires within --warn-days); 0 otherwise.`;
     ...listFlags,
     ...outputFlags,
     ...clusterFlags,
-    'warn-days': Flags.integer({ description: 'exit non-zero when a certificate expires within this many days', default: 30, min: 0 }),
-    watch: Flags.boolean({ char: 'w', description: 'redraw whenever something changes (Ctrl-C to stop)', default: false }),
+    'warn-days': Flags.integer({
+      description: 'exit non-zero when a certificate expires within this many days',
+      default: 30,
+      min: 0,
+    }),
+    watch: Flags.boolean({
+      char: 'w',
+      description: 'redraw whenever something changes (Ctrl-C to stop)',
+      default: false,
+    }),
     interval: Flags.string({ description: 'how often --watch looks for changes', default: '2s' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Status);
-    if (flags.namespace && flags['all-namespaces']) throw new UserError('-n/--namespace and -A/--all-namespaces cannot be used together');
+    if (flags.namespace && flags['all-namespaces'])
+      throw new UserError('-n/--namespace and -A/--all-namespaces cannot be used together');
     const interval = parseDuration(flags.interval, '--interval');
     const [{ resolveClusters }, report, output, { mark, paint, useColour }] = await Promise.all([
       import('../lib/clusters.js'),
@@ -79,7 +89,10 @@ expires within --warn-days); 0 otherwise.`;
       } else if (template?.kind === 'custom-columns') {
         text = output.renderCustomColumns(statusObjects(rows), template.columns, { noHeaders: flags['no-headers'] });
       } else if (format === 'name') {
-        text = rows.filter((r) => r.kind !== 'Cluster').map((r) => `${r.cluster}/${r.kind.toLowerCase()}.${r.apiVersion.split('/')[0]}/${r.name}`).join('\n');
+        text = rows
+          .filter((r) => r.kind !== 'Cluster')
+          .map((r) => `${r.cluster}/${r.kind.toLowerCase()}.${r.apiVersion.split('/')[0]}/${r.name}`)
+          .join('\n');
       } else {
         // The rotation progress section is for people; --no-headers output stays one row per object.
         const markOut = (m: Mark) => mark(m, process.stdout);
@@ -88,7 +101,7 @@ expires within --warn-days); 0 otherwise.`;
         const table = output.renderTable(rows, columns(report, wide, flags['warn-days']), {
           wide,
           noHeaders: flags['no-headers'],
-          maxWidth: wide ? undefined : Math.max(TABLE_WIDTH, process.stdout.isTTY ? process.stdout.columns ?? 0 : 0),
+          maxWidth: wide ? undefined : Math.max(TABLE_WIDTH, process.stdout.isTTY ? (process.stdout.columns ?? 0) : 0),
           ...(useColour(process.stdout) ? { paint: (m: Mark, t: string) => paint(m, t, process.stdout) } : {}),
         });
         text = rows.length
@@ -121,7 +134,9 @@ expires within --warn-days); 0 otherwise.`;
       if (text !== last) {
         if (tty) process.stdout.write('\x1b[H\x1b[2J');
         else if (last) process.stdout.write('\n');
-        output.out(tty ? `Every ${flags.interval}: kubectl mesh-cert status    ${new Date().toISOString()}\n\n${text}` : text);
+        output.out(
+          tty ? `Every ${flags.interval}: kubectl mesh-cert status    ${new Date().toISOString()}\n\n${text}` : text,
+        );
         last = text;
       }
       await sleep(interval);
@@ -136,7 +151,8 @@ type Report = typeof import('../report/status.js');
 export const TABLE_WIDTH = 120;
 
 const SHORT_KINDS: Record<string, string> = { VirtualMeshCertificateSigningRequest: 'VMCSR' };
-const synced = (r: Row) => (r.kind === 'Cluster' ? '-' : r.generationLag ? `no (${r.observedGeneration ?? 0}/${r.generation})` : 'yes');
+const synced = (r: Row) =>
+  r.kind === 'Cluster' ? '-' : r.generationLag ? `no (${r.observedGeneration ?? 0}/${r.generation})` : 'yes';
 
 /**
  * The table's columns. The default ones fit TABLE_WIDTH (the error is cut to fit; stderr and -o
@@ -149,23 +165,38 @@ function columns(report: Report, wide: boolean, warnDays: number): Column<Row>[]
     { header: 'cluster', get: (r) => r.cluster },
     { header: 'namespace', get: (r) => r.namespace || '-' },
     { header: 'name', get: (r) => r.name },
-    { header: 'kind', get: (r) => (wide ? r.kind : SHORT_KINDS[r.kind] ?? r.kind) },
+    { header: 'kind', get: (r) => (wide ? r.kind : (SHORT_KINDS[r.kind] ?? r.kind)) },
     // The default table has no SYNCED column: a state written for an older generation says so
     // (an object no controller has written a status for yet is plainly PENDING).
-    { header: 'state', tone: report.stateMark, get: (r) => (!wide && r.generationLag && r.observedGeneration !== undefined ? `${r.state} (stale)` : r.state) },
+    {
+      header: 'state',
+      tone: report.stateMark,
+      get: (r) => (!wide && r.generationLag && r.observedGeneration !== undefined ? `${r.state} (stale)` : r.state),
+    },
     { header: 'driver', wide: true, get: (r) => r.drivenBy ?? '-' },
     { header: 'synced', wide: true, get: synced },
     { header: 'not after', wide: true, get: (r) => (r.notAfter ? r.notAfter.slice(0, 10) : '-') },
-    { header: 'days', tone: (r) => report.daysMark(r, warnDays), get: (r) => (r.daysLeft === undefined ? '-' : String(r.daysLeft)) },
+    {
+      header: 'days',
+      tone: (r) => report.daysMark(r, warnDays),
+      get: (r) => (r.daysLeft === undefined ? '-' : String(r.daysLeft)),
+    },
     // Four bytes tell a mesh's roots apart; the lines below the table name them with eight.
     { header: 'root', get: (r) => (wide ? r.rootFingerprint : r.rootFingerprint?.slice(0, 11)) || '-' },
-    { header: 'trusts', wide: true, get: (r) => (r.trust ? r.trust.roots.map((x) => shortFingerprint(x.fingerprint)).join(',') || '-' : '-') },
+    {
+      header: 'trusts',
+      wide: true,
+      get: (r) => (r.trust ? r.trust.roots.map((x) => shortFingerprint(x.fingerprint)).join(',') || '-' : '-'),
+    },
     { header: 'anchor', wide: true, get: (r) => shortFingerprint(r.trust?.anchor?.fingerprint) || '-' },
     // The step of each rotation and each cluster's progress are the lines below the table.
     {
       header: 'rotation',
       wide: true,
-      get: (r) => (r.kind === 'IssuedCertificate' && (r.rotationState || r.observedRotationState) ? `${r.rotationState ?? '-'}/${r.observedRotationState ?? '-'}` : report.rotationColumn(r) || '-'),
+      get: (r) =>
+        r.kind === 'IssuedCertificate' && (r.rotationState || r.observedRotationState)
+          ? `${r.rotationState ?? '-'}/${r.observedRotationState ?? '-'}`
+          : report.rotationColumn(r) || '-',
     },
     { header: 'detail', wide: true, get: (r) => r.detail ?? '-' },
     { header: 'error', shrink: true, get: (r) => r.error ?? '' },

@@ -22,9 +22,18 @@ with. Needs get on pods/proxy in the webhook's namespace for the webhook's versi
     kubeconfig: kubeFlags.kubeconfig,
     context: kubeFlags.context,
     namespace: Flags.string({ char: 'n', description: 'namespace of the webhook', default: 'mesh-cert-system' }),
-    selector: Flags.string({ char: 'l', description: "label selector of the webhook's pods", default: 'app.kubernetes.io/name=mesh-cert-webhook' }),
+    selector: Flags.string({
+      char: 'l',
+      description: "label selector of the webhook's pods",
+      default: 'app.kubernetes.io/name=mesh-cert-webhook',
+    }),
     client: Flags.boolean({ description: "only this client's version, even with --context", default: false }),
-    output: Flags.option({ char: 'o', options: ['text', 'json', 'yaml'] as const, description: 'output format', default: 'text' as const })(),
+    output: Flags.option({
+      char: 'o',
+      options: ['text', 'json', 'yaml'] as const,
+      description: 'output format',
+      default: 'text' as const,
+    })(),
   };
 
   async run(): Promise<void> {
@@ -64,23 +73,29 @@ async function webhookVersion(k8s: K8s, namespace: string, selector: string): Pr
     k8s.list(DEPLOYMENT, namespace, { labelSelector: selector }).catch(() => [] as KObject[]),
   ]);
   const imagesOf = (o: KObject, path: 'template' | 'pod'): string[] => {
-    const spec = path === 'template' ? (o.spec as { template?: { spec?: unknown } } | undefined)?.template?.spec : o.spec;
-    return ((spec as { containers?: { image?: string }[] } | undefined)?.containers ?? []).map((c) => c.image ?? '').filter(Boolean);
+    const spec =
+      path === 'template' ? (o.spec as { template?: { spec?: unknown } } | undefined)?.template?.spec : o.spec;
+    return ((spec as { containers?: { image?: string }[] } | undefined)?.containers ?? [])
+      .map((c) => c.image ?? '')
+      .filter(Boolean);
   };
-  const out: WebhookPodVersion[] = await Promise.all(pods.map(async (pod): Promise<WebhookPodVersion> => {
-    const name = pod.metadata.name;
-    const phase = (pod.status as { phase?: string } | undefined)?.phase;
-    const base = { pod: name, ...(phase ? { phase } : {}), image: imagesOf(pod, 'pod').join(', ') };
-    if (phase !== 'Running') return { ...base, error: `pod is ${phase ?? 'not running'}` };
-    try {
-      const text = await podProxyGet(k8s, namespace, `${name}:${report.healthPort(pod)}`, 'metrics');
-      const info = report.parseBuildInfo(text);
-      if (!info?.version) return { ...base, error: 'its /metrics has no mesh_cert_webhook_build_info (a webhook older than 0.1.0?)' };
-      return { ...base, version: info.version, ...(info.node_version ? { nodeVersion: info.node_version } : {}) };
-    } catch (e) {
-      return { ...base, error: e instanceof Error ? e.message : String(e) };
-    }
-  }));
+  const out: WebhookPodVersion[] = await Promise.all(
+    pods.map(async (pod): Promise<WebhookPodVersion> => {
+      const name = pod.metadata.name;
+      const phase = (pod.status as { phase?: string } | undefined)?.phase;
+      const base = { pod: name, ...(phase ? { phase } : {}), image: imagesOf(pod, 'pod').join(', ') };
+      if (phase !== 'Running') return { ...base, error: `pod is ${phase ?? 'not running'}` };
+      try {
+        const text = await podProxyGet(k8s, namespace, `${name}:${report.healthPort(pod)}`, 'metrics');
+        const info = report.parseBuildInfo(text);
+        if (!info?.version)
+          return { ...base, error: 'its /metrics has no mesh_cert_webhook_build_info (a webhook older than 0.1.0?)' };
+        return { ...base, version: info.version, ...(info.node_version ? { nodeVersion: info.node_version } : {}) };
+      } catch (e) {
+        return { ...base, error: e instanceof Error ? e.message : String(e) };
+      }
+    }),
+  );
   return {
     namespace,
     selector,
@@ -96,19 +111,31 @@ async function podProxyGet(k8s: K8s, namespace: string, pod: string, path: strin
   const http = await import('node:http');
   const server = k8s.kubeConfig.getCurrentCluster()?.server;
   if (!server) throw new Error('the kubeconfig context has no server');
-  const url = new URL(`${server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/proxy/${path}`);
-  const opts: import('node:https').RequestOptions = { method: 'GET', headers: { accept: 'text/plain' }, timeout: 10_000 };
+  const url = new URL(
+    `${server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/proxy/${path}`,
+  );
+  const opts: import('node:https').RequestOptions = {
+    method: 'GET',
+    headers: { accept: 'text/plain' },
+    timeout: 10_000,
+  };
   await k8s.kubeConfig.applyToHTTPSOptions(opts);
   return new Promise((resolve, reject) => {
     const req = (url.protocol === 'http:' ? http : https).request(url, opts, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { if (body.length < 4 << 20) body += c; });
+      res.on('data', (c: string) => {
+        if (body.length < 4 << 20) body += c;
+      });
       res.on('end', () => {
         if (res.statusCode === 200) resolve(body);
         else {
           let msg = body.trim().slice(0, 300);
-          try { msg = (JSON.parse(body) as { message?: string }).message ?? msg; } catch { /* not JSON */ }
+          try {
+            msg = (JSON.parse(body) as { message?: string }).message ?? msg;
+          } catch {
+            /* not JSON */
+          }
           reject(new Error(`GET pods/${pod}/proxy/${path}: HTTP ${res.statusCode}: ${msg}`));
         }
       });

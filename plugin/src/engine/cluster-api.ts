@@ -74,7 +74,11 @@ export function isTransient(err: unknown): boolean {
  * Retries transient failures (409, 5xx, unreachable by default) until the deadline. A
  * DeadlineError (the client's deadline has passed: no retry can succeed) is rethrown at once.
  */
-export async function retrying<T>(deadline: number, fn: () => Promise<T>, transient: (err: unknown) => boolean = isTransient): Promise<T> {
+export async function retrying<T>(
+  deadline: number,
+  fn: () => Promise<T>,
+  transient: (err: unknown) => boolean = isTransient,
+): Promise<T> {
   let backoff = 25;
   for (;;) {
     try {

@@ -48,7 +48,11 @@ export interface IssueRunRow {
   note?: string;
 }
 
-function rowOf(cluster: string, ref: ObjectRef, r: DriveResult | { outcome: 'written' | 'dry-run'; ic?: IssuedCertificate }): IssueRunRow {
+function rowOf(
+  cluster: string,
+  ref: ObjectRef,
+  r: DriveResult | { outcome: 'written' | 'dry-run'; ic?: IssuedCertificate },
+): IssueRunRow {
   const ic = r.ic;
   return {
     cluster,
@@ -62,7 +66,12 @@ function rowOf(cluster: string, ref: ObjectRef, r: DriveResult | { outcome: 'wri
 }
 
 /** Creates or updates the IssuedCertificate; a lost race (409) re-reads and re-applies. */
-function upsert(api: ClusterApi, ref: ObjectRef, inputs: IssueInputs, deadline: number): Promise<{ ic: IssuedCertificate; wrote?: 'created' | 'updated' }> {
+function upsert(
+  api: ClusterApi,
+  ref: ObjectRef,
+  inputs: IssueInputs,
+  deadline: number,
+): Promise<{ ic: IssuedCertificate; wrote?: 'created' | 'updated' }> {
   return retrying(deadline, async () => {
     const existing = await api.getCustom<IssuedCertificate>('IssuedCertificate', ref.namespace, ref.name);
     const d = desiredIssuedCertificate(existing, ref, inputs);
@@ -111,13 +120,24 @@ export async function runIssue(o: IssueRunOptions): Promise<IssueRunRow[]> {
     try {
       if (o.all) {
         const list = await api.listCustom<IssuedCertificate>('IssuedCertificate', o.namespace);
-        targets = list.filter(drivable).map((ic) => ({ namespace: ic.metadata.namespace ?? defaultNs, name: ic.metadata.name }));
+        targets = list
+          .filter(drivable)
+          .map((ic) => ({ namespace: ic.metadata.namespace ?? defaultNs, name: ic.metadata.name }));
       } else {
         targets = [o.parseName(o.name!, defaultNs)];
       }
     } catch (err) {
       const ref = o.all ? { namespace: o.namespace ?? '*', name: '*' } : { namespace: defaultNs, name: o.name! };
-      return [{ cluster: cluster.name, ...ref, state: '<unknown>', outcome: outcomeOf(err), issuedSecret: '', error: errorMessage(err) }];
+      return [
+        {
+          cluster: cluster.name,
+          ...ref,
+          state: '<unknown>',
+          outcome: outcomeOf(err),
+          issuedSecret: '',
+          error: errorMessage(err),
+        },
+      ];
     }
     return Promise.all(
       targets.map(async (ref): Promise<IssueRunRow> => {
@@ -127,19 +147,48 @@ export async function runIssue(o: IssueRunOptions): Promise<IssueRunRow[]> {
           if (!o.all) {
             const { ic, wrote } = await upsert(api, ref, o.inputs, o.deadline);
             // Not stored: the agent's next step would act on an object the server does not have.
-            if (o.dryRun && wrote) return { ...rowOf(cluster.name, ref, { outcome: 'dry-run', ic }), note: `IssuedCertificate ${wrote}; ${waitsFor(ic, cluster.name)}` };
-            if (o.dryRun && !o.wait) return { ...rowOf(cluster.name, ref, { outcome: 'dry-run', ic }), note: 'already as asked; with --no-wait nothing else would be written' };
+            if (o.dryRun && wrote)
+              return {
+                ...rowOf(cluster.name, ref, { outcome: 'dry-run', ic }),
+                note: `IssuedCertificate ${wrote}; ${waitsFor(ic, cluster.name)}`,
+              };
+            if (o.dryRun && !o.wait)
+              return {
+                ...rowOf(cluster.name, ref, { outcome: 'dry-run', ic }),
+                note: 'already as asked; with --no-wait nothing else would be written',
+              };
             if (!o.wait) return rowOf(cluster.name, ref, { outcome: 'written', ic });
           }
           if (o.dryRun) {
-            const r = await driveIssuance(t, { mgmt, deadline: o.deadline, signCache, force: o.force, onEvent: o.onEvent, maxWrites: 1 });
+            const r = await driveIssuance(t, {
+              mgmt,
+              deadline: o.deadline,
+              signCache,
+              force: o.force,
+              onEvent: o.onEvent,
+              maxWrites: 1,
+            });
             if (r.outcome !== 'stopped') return rowOf(cluster.name, ref, r);
             const did = r.actions.filter((a) => a !== 'retry').join(', ');
-            return { ...rowOf(cluster.name, ref, { outcome: 'dry-run', ic: r.ic }), note: `next: ${did}; ${waitsFor(r.ic, cluster.name)}` };
+            return {
+              ...rowOf(cluster.name, ref, { outcome: 'dry-run', ic: r.ic }),
+              note: `next: ${did}; ${waitsFor(r.ic, cluster.name)}`,
+            };
           }
-          return rowOf(cluster.name, ref, await driveIssuance(t, { mgmt, deadline: o.deadline, signCache, force: o.force, onEvent: o.onEvent }));
+          return rowOf(
+            cluster.name,
+            ref,
+            await driveIssuance(t, { mgmt, deadline: o.deadline, signCache, force: o.force, onEvent: o.onEvent }),
+          );
         } catch (err) {
-          return { cluster: cluster.name, ...ref, state: '<unknown>', outcome: outcomeOf(err), issuedSecret: '', error: errorMessage(err) };
+          return {
+            cluster: cluster.name,
+            ...ref,
+            state: '<unknown>',
+            outcome: outcomeOf(err),
+            issuedSecret: '',
+            error: errorMessage(err),
+          };
         }
       }),
     );

@@ -10,7 +10,10 @@ import type { ConfigMap, KubeObject, Pod, Secret } from './objects.js';
 import { isNotFound, type K8s, type KObject, type ResourceType } from '../lib/k8s.js';
 
 const KIND_TYPES = Object.fromEntries(
-  (Object.keys(PLURAL) as CertKind[]).map((kind) => [kind, { group: CERT_GROUP, version: CERT_VERSION, plural: PLURAL[kind], kind }]),
+  (Object.keys(PLURAL) as CertKind[]).map((kind) => [
+    kind,
+    { group: CERT_GROUP, version: CERT_VERSION, plural: PLURAL[kind], kind },
+  ]),
 ) as Record<CertKind, ResourceType>;
 
 function nsOf(o: KubeObject): string {
@@ -33,13 +36,23 @@ export class K8sClusterApi implements ClusterApi {
     return this.k8s.create(KIND_TYPES[kind], nsOf(body), body as unknown as KObject) as unknown as Promise<T>;
   }
   replaceCustom<T extends KubeObject>(kind: CertKind, body: T): Promise<T> {
-    return this.k8s.replace(KIND_TYPES[kind], nsOf(body), body.metadata.name, body as unknown as KObject) as unknown as Promise<T>;
+    return this.k8s.replace(
+      KIND_TYPES[kind],
+      nsOf(body),
+      body.metadata.name,
+      body as unknown as KObject,
+    ) as unknown as Promise<T>;
   }
   mergePatchCustom<T extends KubeObject>(kind: CertKind, namespace: string, name: string, patch: object): Promise<T> {
     return this.k8s.mergePatch(KIND_TYPES[kind], namespace, name, patch) as unknown as Promise<T>;
   }
   replaceCustomStatus<T extends KubeObject>(kind: CertKind, body: T): Promise<T> {
-    return this.k8s.replaceStatus(KIND_TYPES[kind], nsOf(body), body.metadata.name, body as unknown as KObject) as unknown as Promise<T>;
+    return this.k8s.replaceStatus(
+      KIND_TYPES[kind],
+      nsOf(body),
+      body.metadata.name,
+      body as unknown as KObject,
+    ) as unknown as Promise<T>;
   }
   deleteCustom(kind: CertKind, namespace: string, name: string): Promise<void> {
     return this.k8s.delete(KIND_TYPES[kind], namespace, name);
@@ -64,7 +77,9 @@ export class K8sClusterApi implements ClusterApi {
   }
 
   async listPods(namespace: string, labels: Record<string, string>): Promise<Pod[]> {
-    const labelSelector = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+    const labelSelector = Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
     return (await this.k8s.listPods(namespace, labelSelector || undefined)) as unknown as Pod[];
   }
   async deletePod(namespace: string, name: string): Promise<void> {
@@ -84,7 +99,10 @@ export class K8sClusterApi implements ClusterApi {
 }
 
 /** The engine's view of a cluster, for a plugin Cluster (lib/clusters.ts). */
-export async function clusterApiOf(cluster: { client(): Promise<K8s> }, opts: { deadline?: number; deadlineFlag?: string } = {}): Promise<ClusterApi> {
+export async function clusterApiOf(
+  cluster: { client(): Promise<K8s> },
+  opts: { deadline?: number; deadlineFlag?: string } = {},
+): Promise<ClusterApi> {
   const api = new K8sClusterApi(await cluster.client());
   return opts.deadline === undefined ? api : api.withDeadline(opts.deadline, opts.deadlineFlag);
 }

@@ -18,7 +18,9 @@ export function parentsOf(ic: Pick<IssuedCertificate, 'metadata'>): Record<strin
 /** The VirtualMeshes the parents annotation names (any version of the VirtualMesh GVK). */
 export function virtualMeshesOf(ic: Pick<IssuedCertificate, 'metadata'>): ObjectRef[] {
   return Object.entries(parentsOf(ic)).flatMap(([gvk, refs]) =>
-    /VirtualMesh$/.test(gvk) && Array.isArray(refs) ? refs.filter((r) => typeof r?.name === 'string' && typeof r?.namespace === 'string') : [],
+    /VirtualMesh$/.test(gvk) && Array.isArray(refs)
+      ? refs.filter((r) => typeof r?.name === 'string' && typeof r?.namespace === 'string')
+      : [],
   );
 }
 
@@ -30,6 +32,7 @@ export function belongsTo(ic: IssuedCertificate, vm: ObjectRef): boolean {
 export function parentsAnnotation(ic: IssuedCertificate | undefined, vm: ObjectRef): string {
   const parents = ic ? parentsOf(ic) : {};
   const list = parents[VIRTUAL_MESH_GVK] ?? [];
-  if (!list.some((r) => r.name === vm.name && r.namespace === vm.namespace)) list.push({ name: vm.name, namespace: vm.namespace });
+  if (!list.some((r) => r.name === vm.name && r.namespace === vm.namespace))
+    list.push({ name: vm.name, namespace: vm.namespace });
   return JSON.stringify({ ...parents, [VIRTUAL_MESH_GVK]: list });
 }

@@ -11,7 +11,9 @@ const CERT_KINDS = KINDS.filter((k) => k.group === GLOO_CERTIFICATES_GROUP);
 export const CERT_GROUP = GLOO_CERTIFICATES_GROUP;
 export const CERT_VERSION = CERT_KINDS[0]!.version;
 export const CERT_API_VERSION = apiVersionOf(CERT_KINDS[0]!);
-export const PLURAL = Object.fromEntries(CERT_KINDS.map((k) => [k.kind, k.plural])) as Readonly<Record<CertKind, string>>;
+export const PLURAL = Object.fromEntries(CERT_KINDS.map((k) => [k.kind, k.plural])) as Readonly<
+  Record<CertKind, string>
+>;
 
 /** Secret type of the agent's private key (Gloo Mesh's own value). */
 export const PRIVATE_KEY_SECRET_TYPE = 'certificates.mesh.gloo.solo.io/generated_private_key';

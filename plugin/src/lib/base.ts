@@ -6,7 +6,14 @@
 import type { Interfaces } from '@oclif/core';
 import { Command } from '@oclif/core';
 
-import { baseFlags, deprecatedAliasWarnings, parseDuration, waitFlags, type RequestFlagValues, type TimeoutFlagValues } from './flags.js';
+import {
+  baseFlags,
+  deprecatedAliasWarnings,
+  parseDuration,
+  waitFlags,
+  type RequestFlagValues,
+  type TimeoutFlagValues,
+} from './flags.js';
 import { setRequestMode, type RequestMode } from './request-mode.js';
 import { InterruptedError, TimeoutError, UserError, errorMessage } from './errors.js';
 import { suggest } from './suggest.js';
@@ -22,7 +29,11 @@ type ArgOutput = { [name: string]: any };
  * The call limits of a command from its flag definitions and values, `start` being when it
  * started (epoch ms). Exported for tests.
  */
-export function limitsOf(defs: Record<string, unknown> | undefined, flags: TimeoutFlagValues, start = Date.now()): CallLimits {
+export function limitsOf(
+  defs: Record<string, unknown> | undefined,
+  flags: TimeoutFlagValues,
+  start = Date.now(),
+): CallLimits {
   const limits: CallLimits = {};
   const rt = flags['request-timeout'];
   if (rt !== undefined) {
@@ -54,7 +65,8 @@ export function requestModeOf(flags: RequestFlagValues): RequestMode {
   if (d === 'client' || d === 'server') mode.dryRun = d;
   if (flags.v !== undefined) mode.verbosity = flags.v;
   const groups = flags['as-group'] ?? [];
-  if (groups.length && flags.as === undefined) throw new UserError('--as-group needs --as: impersonating groups requires a user to impersonate (as kubectl)');
+  if (groups.length && flags.as === undefined)
+    throw new UserError('--as-group needs --as: impersonating groups requires a user to impersonate (as kubectl)');
   if (flags.as !== undefined) {
     if (flags.as === '') throw new UserError('--as expects a username, got an empty value');
     mode.impersonate = { user: flags.as, groups };
@@ -75,7 +87,7 @@ export abstract class MeshCertCommand extends Command {
     try {
       out = await super.parse(options, argv);
     } catch (err) {
-      throw withFlagSuggestion(err, { ...(this.ctor.baseFlags ?? {}), ...((options?.flags ?? this.ctor.flags) ?? {}) });
+      throw withFlagSuggestion(err, { ...(this.ctor.baseFlags ?? {}), ...(options?.flags ?? this.ctor.flags ?? {}) });
     }
     const defs = (options?.flags ?? this.ctor.flags) as Record<string, unknown> | undefined;
     for (const w of deprecatedAliasWarnings(argv ?? this.argv, defs ?? {})) process.stderr.write(`warning: ${w}\n`);
@@ -101,20 +113,31 @@ export abstract class MeshCertCommand extends Command {
 export function withFlagSuggestion(err: unknown, flags: Record<string, unknown>): unknown {
   const e = err as Error & { flags?: string[] };
   if (!(err instanceof Error) || !/^Nonexistent flags?:/.test(e.message) || !Array.isArray(e.flags)) return err;
-  const names = Object.entries(flags).filter(([, f]) => !(f as { hidden?: boolean }).hidden).map(([n]) => `--${n}`);
+  const names = Object.entries(flags)
+    .filter(([, f]) => !(f as { hidden?: boolean }).hidden)
+    .map(([n]) => `--${n}`);
   const hints = e.flags.flatMap((typed) => {
     const bare = typed.split('=')[0]!;
     const close = suggest(bare.startsWith('--') ? bare : `--${bare.replace(/^-+/, '')}`, names).slice(0, 2);
     return close.length ? [`did you mean ${close.join(' or ')} for ${bare}?`] : [];
   });
-  if (hints.length) e.message = `${e.message.split('\n')[0]} (${hints.join('; ')})\n${e.message.split('\n').slice(1).join('\n')}`.trimEnd();
+  if (hints.length)
+    e.message =
+      `${e.message.split('\n')[0]} (${hints.join('; ')})\n${e.message.split('\n').slice(1).join('\n')}`.trimEnd();
   return err;
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 

@@ -63,9 +63,10 @@ export class ConnectionPool {
     if (!https && perRequest.constructor !== HttpAgent) return perRequest;
     const opts = (perRequest as HttpsAgent).options ?? {};
     const material: TlsMaterial = {};
-    for (const k of TLS_OPTIONS) if (opts[k] !== undefined && opts[k] !== null) (material as Record<string, unknown>)[k] = opts[k];
+    for (const k of TLS_OPTIONS)
+      if (opts[k] !== undefined && opts[k] !== null) (material as Record<string, unknown>)[k] = opts[k];
     const current = this.agent;
-    if (current && (current instanceof HttpsAgent) === https && this.material && sameMaterial(this.material, material)) {
+    if (current && current instanceof HttpsAgent === https && this.material && sameMaterial(this.material, material)) {
       this.arriving(current);
       return current;
     }
@@ -133,7 +134,13 @@ function sameMaterial(a: TlsMaterial, b: TlsMaterial): boolean {
 }
 
 function poolOptions() {
-  return { keepAlive: true, maxSockets: INITIAL_SOCKETS_PER_CLUSTER, maxFreeSockets: MAX_SOCKETS_PER_CLUSTER, timeout: IDLE_SOCKET_MS, scheduling: 'lifo' as const };
+  return {
+    keepAlive: true,
+    maxSockets: INITIAL_SOCKETS_PER_CLUSTER,
+    maxFreeSockets: MAX_SOCKETS_PER_CLUSTER,
+    timeout: IDLE_SOCKET_MS,
+    scheduling: 'lifo' as const,
+  };
 }
 
 type SecureContext = ReturnType<typeof createSecureContext>;
@@ -148,7 +155,14 @@ type SecureContext = ReturnType<typeof createSecureContext>;
 const secureContexts = new Map<string, SecureContext | null>();
 
 function materialKey(m: TlsMaterial): string {
-  const part = (v: unknown): string => (v === undefined || v === null ? '' : Buffer.isBuffer(v) ? v.toString('base64') : Array.isArray(v) ? v.map(part).join(',') : String(v));
+  const part = (v: unknown): string =>
+    v === undefined || v === null
+      ? ''
+      : Buffer.isBuffer(v)
+        ? v.toString('base64')
+        : Array.isArray(v)
+          ? v.map(part).join(',')
+          : String(v);
   return [m.ca, m.cert, m.key, m.pfx, m.passphrase].map(part).join('\0');
 }
 
@@ -159,7 +173,13 @@ function secureContextOf(material: TlsMaterial): SecureContext | undefined {
     try {
       // Parsed once, not on every connection. Material that does not parse is left to the
       // connection, which fails with the same error it always did.
-      ctx = createSecureContext({ ca: material.ca, cert: material.cert, key: material.key, pfx: material.pfx, passphrase: material.passphrase });
+      ctx = createSecureContext({
+        ca: material.ca,
+        cert: material.cert,
+        key: material.key,
+        pfx: material.pfx,
+        passphrase: material.passphrase,
+      });
     } catch {
       ctx = null;
     }

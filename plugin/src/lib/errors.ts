@@ -33,7 +33,13 @@ export class DeadlineError extends TimeoutError {
    * opts.notSent: the deadline had passed before the call; opts.after: the earlier call on that
    * cluster that the deadline cut off (named first: it is the one that did not answer).
    */
-  constructor(call: string, cluster: string, deadline: number, limit: string, opts: { notSent?: boolean; after?: string } = {}) {
+  constructor(
+    call: string,
+    cluster: string,
+    deadline: number,
+    limit: string,
+    opts: { notSent?: boolean; after?: string } = {},
+  ) {
     super(
       !opts.notSent
         ? `${call} on cluster "${cluster}" did not answer within ${limit}`
@@ -150,7 +156,9 @@ export class WebhookUnreachableError extends ApiError {
 
 /** A prompt was needed but stdin is not a terminal. */
 export function notInteractive(question: string): UserError {
-  return new UserError(`${question} needs confirmation, but stdin is not a terminal: pass --yes to proceed without asking`);
+  return new UserError(
+    `${question} needs confirmation, but stdin is not a terminal: pass --yes to proceed without asking`,
+  );
 }
 
 export function errorMessage(err: unknown): string {
@@ -161,7 +169,10 @@ export function errorMessage(err: unknown): string {
 /** One sentence: the first line of the message, without oclif's "See more help" tails. */
 export function oneSentence(err: unknown): string {
   const msg = errorMessage(err).trim();
-  const lines = msg.split('\n').map((l) => l.trim()).filter((l) => l && !/^See more help with/i.test(l));
+  const lines = msg
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^See more help with/i.test(l));
   return lines.join(' ').replace(/\s+/g, ' ') || 'unknown error';
 }
 

@@ -12,21 +12,45 @@ export function parseOutput(value: string): OutputFormat {
   if ((OUTPUT_FORMATS as readonly string[]).includes(value)) return value as OutputFormat;
   const m = /^(jsonpath|custom-columns)=/.exec(value);
   if (m) return value as OutputFormat;
-  if (value === 'jsonpath' || value === 'custom-columns') throw new UserError(`-o ${value} needs a template: -o ${value}=${value === 'jsonpath' ? "'{.items[*].metadata.name}'" : 'NAME:.metadata.name'}`);
-  throw new UserError(`Expected --output=${value} to be one of: ${OUTPUT_FORMATS.join(', ')}, jsonpath=TEMPLATE, custom-columns=SPEC`);
+  if (value === 'jsonpath' || value === 'custom-columns')
+    throw new UserError(
+      `-o ${value} needs a template: -o ${value}=${value === 'jsonpath' ? "'{.items[*].metadata.name}'" : 'NAME:.metadata.name'}`,
+    );
+  throw new UserError(
+    `Expected --output=${value} to be one of: ${OUTPUT_FORMATS.join(', ')}, jsonpath=TEMPLATE, custom-columns=SPEC`,
+  );
 }
 
 /** --verbose: every command has it (stack traces on errors, debug lines on stderr). */
 export const baseFlags = {
-  verbose: Flags.boolean({ description: 'print stack traces on errors and extra detail on stderr', default: false, helpGroup: 'GLOBAL' }),
+  verbose: Flags.boolean({
+    description: 'print stack traces on errors and extra detail on stderr',
+    default: false,
+    helpGroup: 'GLOBAL',
+  }),
   'request-timeout': Flags.string({
-    description: 'give up on a single API call after this long (e.g. 10s, 1m; 0: no limit); default 30s, or --timeout when shorter',
+    description:
+      'give up on a single API call after this long (e.g. 10s, 1m; 0: no limit); default 30s, or --timeout when shorter',
     helpGroup: 'GLOBAL',
   }),
   // kubectl's -v=N: a plugin receives it in argv, so it is parsed here.
-  v: Flags.integer({ char: 'v', description: 'log level as kubectl\'s -v=N: 6 and above logs every API request (method, URL, status, duration) on stderr', min: 0, max: 10, helpGroup: 'GLOBAL' }),
-  as: Flags.string({ description: 'username to impersonate for every API call (as kubectl --as)', helpGroup: 'GLOBAL' }),
-  'as-group': Flags.string({ description: 'group to impersonate, repeatable (as kubectl --as-group)', multiple: true, helpGroup: 'GLOBAL' }),
+  v: Flags.integer({
+    char: 'v',
+    description:
+      "log level as kubectl's -v=N: 6 and above logs every API request (method, URL, status, duration) on stderr",
+    min: 0,
+    max: 10,
+    helpGroup: 'GLOBAL',
+  }),
+  as: Flags.string({
+    description: 'username to impersonate for every API call (as kubectl --as)',
+    helpGroup: 'GLOBAL',
+  }),
+  'as-group': Flags.string({
+    description: 'group to impersonate, repeatable (as kubectl --as-group)',
+    multiple: true,
+    helpGroup: 'GLOBAL',
+  }),
 };
 
 /**
@@ -36,7 +60,8 @@ export const baseFlags = {
  */
 export const dryRunFlags = {
   'dry-run': Flags.option({
-    description: 'client (send no write, print what would be written) or server (every write judged by the API server and its webhooks, nothing stored); one pass, no waiting',
+    description:
+      'client (send no write, print what would be written) or server (every write judged by the API server and its webhooks, nothing stored); one pass, no waiting',
     options: ['none', 'client', 'server'] as const,
     default: 'none' as const,
   })(),
@@ -44,14 +69,30 @@ export const dryRunFlags = {
 
 /** Which kubeconfig, context and namespace. */
 export const kubeFlags = {
-  kubeconfig: Flags.string({ description: 'path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)', helpGroup: 'KUBE' }),
+  kubeconfig: Flags.string({
+    description: 'path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)',
+    helpGroup: 'KUBE',
+  }),
   context: Flags.string({ description: 'kubeconfig context to use (default: the current context)', helpGroup: 'KUBE' }),
-  namespace: Flags.string({ char: 'n', description: "namespace (default: the context's namespace, else default)", helpGroup: 'KUBE' }),
+  namespace: Flags.string({
+    char: 'n',
+    description: "namespace (default: the context's namespace, else default)",
+    helpGroup: 'KUBE',
+  }),
 };
 
 export const listFlags = {
-  'all-namespaces': Flags.boolean({ char: 'A', description: 'list across all namespaces', default: false, helpGroup: 'KUBE' }),
-  selector: Flags.string({ char: 'l', description: 'label selector, e.g. -l app=istiod,tier!=canary', helpGroup: 'KUBE' }),
+  'all-namespaces': Flags.boolean({
+    char: 'A',
+    description: 'list across all namespaces',
+    default: false,
+    helpGroup: 'KUBE',
+  }),
+  selector: Flags.string({
+    char: 'l',
+    description: 'label selector, e.g. -l app=istiod,tier!=canary',
+    helpGroup: 'KUBE',
+  }),
 };
 
 export const outputFlags = {
@@ -67,14 +108,22 @@ export const outputFlags = {
 
 /** Clusters are kubeconfig contexts: one management cluster and the managed ones. */
 export const clusterFlags = {
-  'mgmt-context': Flags.string({ description: 'context of the management cluster (default: --context, else the current context)', helpGroup: 'CLUSTERS' }),
+  'mgmt-context': Flags.string({
+    description: 'context of the management cluster (default: --context, else the current context)',
+    helpGroup: 'CLUSTERS',
+  }),
   'managed-clusters': Flags.string({
-    description: 'managed clusters, as context names: a,b (default: every context but the management one); --cluster, its old name, still works but is deprecated',
+    description:
+      'managed clusters, as context names: a,b (default: every context but the management one); --cluster, its old name, still works but is deprecated',
     helpGroup: 'CLUSTERS',
     exclusive: ['all-contexts'],
     aliases: ['cluster'],
   }),
-  'all-contexts': Flags.boolean({ description: 'every context of the kubeconfig is a managed cluster (the management one included)', default: false, helpGroup: 'CLUSTERS' }),
+  'all-contexts': Flags.boolean({
+    description: 'every context of the kubeconfig is a managed cluster (the management one included)',
+    default: false,
+    helpGroup: 'CLUSTERS',
+  }),
 };
 
 /**
@@ -84,7 +133,10 @@ export const clusterFlags = {
  */
 export const waitFlags = {
   wait: Flags.boolean({ description: 'wait until the operation completes', default: true, allowNo: true }),
-  timeout: Flags.string({ description: 'give up after this long (e.g. 90s, 5m, 1h), every API call included; exit code 124', default: '5m' }),
+  timeout: Flags.string({
+    description: 'give up after this long (e.g. 90s, 5m, 1h), every API call included; exit code 124',
+    default: '5m',
+  }),
 };
 
 export interface KubeFlagValues {
@@ -131,7 +183,8 @@ export function parseDuration(text: string, flag = '--timeout'): number {
     total += m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n * 3_600_000;
     end = re.lastIndex;
   }
-  if (end !== t.length || t.length === 0) throw new UserError(`${flag} expects a duration such as 30s, 5m or 1h, got "${text}"`);
+  if (end !== t.length || t.length === 0)
+    throw new UserError(`${flag} expects a duration such as 30s, 5m or 1h, got "${text}"`);
   return Math.round(total);
 }
 
@@ -150,7 +203,9 @@ export function deprecatedAliasWarnings(argv: readonly string[], flags: Record<s
     const stop = argv.indexOf('--');
     const words = stop >= 0 ? argv.slice(0, stop) : argv;
     if (words.some((w) => w === `--${old}` || w.startsWith(`--${old}=`))) {
-      out.push(`--${old} is deprecated and will be removed: use --${now} (kubectl's --${old} names a kubeconfig cluster entry, not managed clusters)`);
+      out.push(
+        `--${old} is deprecated and will be removed: use --${now} (kubectl's --${old} names a kubeconfig cluster entry, not managed clusters)`,
+      );
     }
   }
   return out;
@@ -159,11 +214,24 @@ export function deprecatedAliasWarnings(argv: readonly string[], flags: Record<s
 /** The comma list of --managed-clusters, trimmed, without empties or duplicates. */
 export function splitList(text: string | undefined): string[] {
   if (!text) return [];
-  return [...new Set(text.split(',').map((s) => s.trim()).filter(Boolean))];
+  return [
+    ...new Set(
+      text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
 }
 
 /** Where the "current root" of an issued certificate is read: the management cluster. */
 export const currentRootFlags = {
-  'mgmt-context': Flags.string({ description: 'context of the management cluster (default: the current context)', helpGroup: 'CLUSTERS' }),
-  'root-secret': Flags.string({ description: 'the signing Secret (NAMESPACE/NAME) in the management cluster whose root is current (default: the one the IssuedCertificate names)' }),
+  'mgmt-context': Flags.string({
+    description: 'context of the management cluster (default: the current context)',
+    helpGroup: 'CLUSTERS',
+  }),
+  'root-secret': Flags.string({
+    description:
+      'the signing Secret (NAMESPACE/NAME) in the management cluster whose root is current (default: the one the IssuedCertificate names)',
+  }),
 };

@@ -4,7 +4,7 @@
 // joined first (a second wrap at another width is what made the help ragged). Usage reads as
 // kubectl's does (`kubectl mesh-cert rotate --virtual-mesh <value> [flags]`) instead of
 // oclif's docopts listing of every flag.
-import type { Command} from '@oclif/core';
+import type { Command } from '@oclif/core';
 import { CommandHelp, Help, type Config, type Hook, type Interfaces } from '@oclif/core';
 import { UserError } from './errors.js';
 import { suggest } from './suggest.js';
@@ -25,7 +25,13 @@ export function unwrap(text: string): string {
   const out: string[] = [];
   for (const line of text.split('\n')) {
     const prev = out.length ? out[out.length - 1] : undefined;
-    const keep = line.trim() === '' || prev === undefined || prev.trim() === '' || /^\s/.test(line) || /^[-*•] /.test(line) || /^\s/.test(prev);
+    const keep =
+      line.trim() === '' ||
+      prev === undefined ||
+      prev.trim() === '' ||
+      /^\s/.test(line) ||
+      /^[-*•] /.test(line) ||
+      /^\s/.test(prev);
     if (keep) out.push(line);
     else out[out.length - 1] = `${prev.trimEnd()} ${line.trim()}`;
   }
@@ -35,7 +41,14 @@ export function unwrap(text: string): string {
 type Cmd = Command.Loadable;
 
 /** kubectl-style usage: the arguments, the required flags, then [flags]. */
-export function usageOf(cmd: { id: string; args?: Record<string, { name?: string; required?: boolean; hidden?: boolean }>; flags?: Record<string, { required?: boolean; type?: string; hidden?: boolean; char?: string }> }, separator = ' '): string {
+export function usageOf(
+  cmd: {
+    id: string;
+    args?: Record<string, { name?: string; required?: boolean; hidden?: boolean }>;
+    flags?: Record<string, { required?: boolean; type?: string; hidden?: boolean; char?: string }>;
+  },
+  separator = ' ',
+): string {
   const args = Object.entries(cmd.args ?? {})
     .filter(([, a]) => !a.hidden)
     .map(([name, a]) => (a.required ? (a.name ?? name).toUpperCase() : `[${(a.name ?? name).toUpperCase()}]`));
@@ -48,7 +61,11 @@ export function usageOf(cmd: { id: string; args?: Record<string, { name?: string
 
 class MeshCertCommandHelp extends CommandHelp {
   constructor(command: Cmd, config: Config, opts: Interfaces.HelpOptions) {
-    super({ ...command, description: command.description ? unwrap(command.description) : command.description } as Cmd, config, opts);
+    super(
+      { ...command, description: command.description ? unwrap(command.description) : command.description } as Cmd,
+      config,
+      opts,
+    );
   }
 
   protected override defaultUsage(): string {
@@ -70,6 +87,13 @@ export const commandNotFound: Hook<'command_not_found'> = async function (opts) 
   const typed = opts.id.split(':').join(' ');
   const ids = opts.config.commands.filter((c) => !c.hidden).map((c) => c.id.split(':').join(' '));
   const close = suggest(typed, ids);
-  const hint = close.length ? `; did you mean ${close.slice(0, 3).map((c) => `"${c}"`).join(' or ')}?` : '';
-  throw new UserError(`unknown command "${typed}" for "kubectl mesh-cert"${hint} (kubectl mesh-cert --help lists the commands)`);
+  const hint = close.length
+    ? `; did you mean ${close
+        .slice(0, 3)
+        .map((c) => `"${c}"`)
+        .join(' or ')}?`
+    : '';
+  throw new UserError(
+    `unknown command "${typed}" for "kubectl mesh-cert"${hint} (kubectl mesh-cert --help lists the commands)`,
+  );
 };

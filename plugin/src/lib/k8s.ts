@@ -18,14 +18,49 @@
 // The same request middleware adds the --as / --as-group headers and, at -v=6 and above, logs
 // each request as kubectl does (method, URL, status, duration; never a header or a body).
 import { STATUS_CODES } from 'node:http';
-import type { ConfigurationOptions, CoreV1Api, CustomObjectsApi, KubeConfig, RequestContext, ResponseContext, VersionApi } from '@kubernetes/client-node';
+import type {
+  ConfigurationOptions,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  RequestContext,
+  ResponseContext,
+  VersionApi,
+} from '@kubernetes/client-node';
 import type { ConnectionPool } from './client-node.js';
-import { ApiError, CrdMissingError, DeadlineError, InterruptedError, RequestTimeoutError, UnreachableError, WebhookUnreachableError } from './errors.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_TIMER_MS, earlier, noteDeadlineHit, requestTimeoutOf, type CallLimits } from './deadline.js';
-import { REQUEST_LOG_VERBOSITY, recordWrite, requestMode, type Impersonation, type PlannedWrite, type RequestMode } from './request-mode.js';
+import {
+  ApiError,
+  CrdMissingError,
+  DeadlineError,
+  InterruptedError,
+  RequestTimeoutError,
+  UnreachableError,
+  WebhookUnreachableError,
+} from './errors.js';
+import {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  MAX_TIMER_MS,
+  earlier,
+  noteDeadlineHit,
+  requestTimeoutOf,
+  type CallLimits,
+} from './deadline.js';
+import {
+  REQUEST_LOG_VERBOSITY,
+  recordWrite,
+  requestMode,
+  type Impersonation,
+  type PlannedWrite,
+  type RequestMode,
+} from './request-mode.js';
 import { mergePatched } from './merge-patch.js';
 
-export interface ResourceType { group: string; version: string; plural: string; kind: string }
+export interface ResourceType {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+}
 
 export interface ObjectMeta {
   name: string;
@@ -62,8 +97,14 @@ export const SECRET: ResourceType = { group: '', version: 'v1', plural: 'secrets
 const NAMESPACE: ResourceType = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace' };
 const POD: ResourceType = { group: '', version: 'v1', plural: 'pods', kind: 'Pod' };
 
-export interface ListOptions { labelSelector?: string; fieldSelector?: string }
-export interface WriteOptions { dryRun?: boolean; fieldManager?: string }
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldManager?: string;
+}
 
 const FIELD_MANAGER = 'kubectl-mesh-cert';
 
@@ -86,11 +127,25 @@ function parseBody(body: unknown): { message?: string; reason?: string } {
   return (body as { message?: string; reason?: string }) ?? {};
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 // kube-apiserver's RBAC denial (403): `secrets "x" is forbidden: User "alice" cannot get resource
 // "secrets" in API group "" in the namespace "istio-system"` (or `at the cluster scope`).
-const RBAC_DENIAL = /User "([^"]*)" cannot (\S+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)")?/;
+const RBAC_DENIAL =
+  /User "([^"]*)" cannot (\S+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)")?/;
 
 /**
  * A 403 from the authorizer as one sentence naming the missing permission the way `kubectl auth
@@ -115,7 +170,14 @@ const PREMATURE_CLOSE = /Premature close/;
 const MAX_PREMATURE_CLOSE_TRIES = 3;
 
 export function translateError(err: unknown, cluster: string, what: string): Error {
-  const e = err as { code?: unknown; body?: unknown; errno?: string; type?: string; cause?: { code?: string }; message?: string };
+  const e = err as {
+    code?: unknown;
+    body?: unknown;
+    errno?: string;
+    type?: string;
+    cause?: { code?: string };
+    message?: string;
+  };
   if (typeof e?.code === 'number') {
     const status = parseBody(e.body);
     const msg = status.message ?? `HTTP ${e.code}`;
@@ -129,7 +191,7 @@ export function translateError(err: unknown, cluster: string, what: string): Err
     if (e.code === 429 && Number.isFinite(retryAfter)) apiErr.retryAfterMs = retryAfter * 1000;
     return apiErr;
   }
-  const code = typeof e?.code === 'string' ? e.code : e?.errno ?? e?.cause?.code;
+  const code = typeof e?.code === 'string' ? e.code : (e?.errno ?? e?.cause?.code);
   if ((code && NETWORK_CODES.has(code)) || e?.type === 'system' || e?.type === 'request-timeout') {
     return new UnreachableError(cluster, (e?.message ?? String(code)).replace(/^request to \S+ failed, reason: /, ''));
   }
@@ -141,7 +203,8 @@ export function translateError(err: unknown, cluster: string, what: string): Err
 // connection refused` (or no endpoints behind its Service, or a name that does not resolve).
 // Not retried while that cluster has admitted no write in this run (WebhookUnreachableError
 // .failFast): retrying for a whole --timeout would only hide it. A slow webhook is not this.
-const WEBHOOK_UNREACHABLE = /failed calling webhook "([^"]+)".*(connection refused|no endpoints available for service|no such host)/;
+const WEBHOOK_UNREACHABLE =
+  /failed calling webhook "([^"]+)".*(connection refused|no endpoints available for service|no such host)/;
 
 /** The webhook's name when the message says the API server could not connect to it. */
 export function webhookUnreachable(message: string): string | undefined {
@@ -169,7 +232,9 @@ function logRequest(cluster: string, trace: Trace, outcome: string): void {
   const status = /^\d+$/.test(outcome) ? `${outcome} ${STATUS_CODES[Number(outcome)] ?? ''}`.trimEnd() : outcome;
   const now = new Date();
   const stamp = `I${String(now.getMonth() + 1).padStart(2, '0')}${String(now.getDate()).padStart(2, '0')} ${now.toISOString().slice(11, 23)}`;
-  process.stderr.write(`${stamp} [${cluster}] ${trace.method ?? '?'} ${trace.url ?? '?'} ${status} in ${ms} milliseconds\n`);
+  process.stderr.write(
+    `${stamp} [${cluster}] ${trace.method ?? '?'} ${trace.url ?? '?'} ${status} in ${ms} milliseconds\n`,
+  );
 }
 
 /**
@@ -261,12 +326,26 @@ export class K8s {
   withDeadline(deadline: number, flag?: string): K8s {
     const mine = this.limits.deadline;
     if (mine !== undefined && mine <= deadline) return this;
-    return new K8s(this.cluster, this.kubeConfig, this.cn, { ...this.limits, deadline: earlier(mine, deadline), deadlineFlag: flag ?? 'the deadline' }, {}, this.conn);
+    return new K8s(
+      this.cluster,
+      this.kubeConfig,
+      this.cn,
+      { ...this.limits, deadline: earlier(mine, deadline), deadlineFlag: flag ?? 'the deadline' },
+      {},
+      this.conn,
+    );
   }
 
   /** The same client with other limits (merged over the current ones). */
   withLimits(limits: K8sOptions): K8s {
-    return new K8s(this.cluster, this.kubeConfig, this.cn, { ...this.limits, ...limits }, limits.deadline === undefined ? this.cut : {}, this.conn);
+    return new K8s(
+      this.cluster,
+      this.kubeConfig,
+      this.cn,
+      { ...this.limits, ...limits },
+      limits.deadline === undefined ? this.cut : {},
+      this.conn,
+    );
   }
 
   /**
@@ -349,7 +428,8 @@ export class K8s {
       } catch (err) {
         // node-fetch 2 can lose a response on a reused keep-alive connection ("Premature close"):
         // the request is sent again on a fresh one, as an HTTP client does on a stale connection.
-        if (err instanceof UnreachableError && PREMATURE_CLOSE.test(err.message) && attempt < MAX_PREMATURE_CLOSE_TRIES) continue;
+        if (err instanceof UnreachableError && PREMATURE_CLOSE.test(err.message) && attempt < MAX_PREMATURE_CLOSE_TRIES)
+          continue;
         if (!(err instanceof ApiError && err.status === 429) || attempt >= MAX_TOO_MANY_REQUESTS_TRIES) throw err;
         const wait = Math.min(err.retryAfterMs ?? 1000, 5000);
         const { deadline } = this.limits;
@@ -365,7 +445,10 @@ export class K8s {
     if (signal?.aborted) throw new InterruptedError();
     const now = Date.now();
     if (deadline !== undefined && deadline <= now) {
-      const err = new DeadlineError(what, this.cluster, deadline, deadlineFlag, { notSent: true, after: this.cut.call });
+      const err = new DeadlineError(what, this.cluster, deadline, deadlineFlag, {
+        notSent: true,
+        after: this.cut.call,
+      });
       noteDeadlineHit(err);
       throw err;
     }
@@ -388,7 +471,9 @@ export class K8s {
             noteDeadlineHit(err);
             cutOff = err;
           } else {
-            const flag = this.limits.requestTimeoutFlag ?? `${describeMs(perRequest)} (--request-timeout${perRequest === DEFAULT_REQUEST_TIMEOUT_MS ? ', the default' : ''})`;
+            const flag =
+              this.limits.requestTimeoutFlag ??
+              `${describeMs(perRequest)} (--request-timeout${perRequest === DEFAULT_REQUEST_TIMEOUT_MS ? ', the default' : ''})`;
             cutOff = new RequestTimeoutError(what, this.cluster, flag);
           }
           ctl.abort(cutOff);
@@ -411,7 +496,8 @@ export class K8s {
     } catch (err) {
       const failed = cutOff ?? translateError(err, this.cluster, what);
       // A call with an HTTP answer was logged by the middleware; this one got none.
-      if (trace.start !== undefined && !(failed instanceof ApiError)) logRequest(this.cluster, trace, `(no response: ${failed.message})`);
+      if (trace.start !== undefined && !(failed instanceof ApiError))
+        logRequest(this.cluster, trace, `(no response: ${failed.message})`);
       throw failed;
     } finally {
       clearTimeout(timer);
@@ -425,7 +511,8 @@ export class K8s {
    */
   private custCall<T>(t: ResourceType, what: string, fn: (opts: ConfigurationOptions) => Promise<T>): Promise<T> {
     return this.call(what, fn).catch((err: unknown) => {
-      if (isNotFound(err) && NO_SUCH_RESOURCE.test(errorText(err))) throw new CrdMissingError(what, this.cluster, `${t.plural}.${t.group}`);
+      if (isNotFound(err) && NO_SUCH_RESOURCE.test(errorText(err)))
+        throw new CrdMissingError(what, this.cluster, `${t.plural}.${t.group}`);
       throw err;
     });
   }
@@ -435,10 +522,16 @@ export class K8s {
    * call), or not sent at all (--dry-run=client: the result is the object as it would be
    * written; a patch is applied to the object read). A dry run records each write.
    */
-  private async write<T>(w: WriteTarget, what: string, opts: WriteOptions, send: (dryRun: 'All' | undefined, o: ConfigurationOptions) => Promise<T>): Promise<T> {
+  private async write<T>(
+    w: WriteTarget,
+    what: string,
+    opts: WriteOptions,
+    send: (dryRun: 'All' | undefined, o: ConfigurationOptions) => Promise<T>,
+  ): Promise<T> {
     const mode = this.limits.dryRun;
     const custom = w.t.group !== '';
-    const run = (fn: (o: ConfigurationOptions) => Promise<T>) => (custom ? this.custCall(w.t, what, fn) : this.call(what, fn));
+    const run = (fn: (o: ConfigurationOptions) => Promise<T>) =>
+      custom ? this.custCall(w.t, what, fn) : this.call(what, fn);
     let result: T;
     if (mode === 'client') result = (await this.locally(w)) as T;
     else {
@@ -471,18 +564,30 @@ export class K8s {
     const apiVersion = w.t.group ? `${w.t.group}/${w.t.version}` : w.t.version;
     if (w.operation === 'delete') return undefined;
     if (w.operation === 'patch') {
-      const current = w.t.kind === 'Secret' ? await this.getSecret(w.namespace!, w.name) : await this.get(w.t, w.namespace!, w.name);
+      const current =
+        w.t.kind === 'Secret' ? await this.getSecret(w.namespace!, w.name) : await this.get(w.t, w.namespace!, w.name);
       return mergePatched(current, w.body ?? {});
     }
     const body = structuredClone(w.body ?? {}) as { apiVersion?: string; kind?: string; metadata?: ObjectMeta };
-    return { ...body, apiVersion: body.apiVersion ?? apiVersion, kind: body.kind ?? w.t.kind, metadata: { ...body.metadata, name: w.name, ...(w.namespace ? { namespace: w.namespace } : {}) } };
+    return {
+      ...body,
+      apiVersion: body.apiVersion ?? apiVersion,
+      kind: body.kind ?? w.t.kind,
+      metadata: { ...body.metadata, name: w.name, ...(w.namespace ? { namespace: w.namespace } : {}) },
+    };
   }
 
   // ---- custom objects ----
 
   async get<T extends KObject = KObject>(t: ResourceType, ns: string, name: string): Promise<T> {
-    return this.custCall(t, `get ${ref(t, ns, name)}`, (o) =>
-      this.custom().getNamespacedCustomObject({ group: t.group, version: t.version, plural: t.plural, namespace: ns, name }, o) as Promise<T>,
+    return this.custCall(
+      t,
+      `get ${ref(t, ns, name)}`,
+      (o) =>
+        this.custom().getNamespacedCustomObject(
+          { group: t.group, version: t.version, plural: t.plural, namespace: ns, name },
+          o,
+        ) as Promise<T>,
     );
   }
 
@@ -497,10 +602,17 @@ export class K8s {
   }
 
   /** Lists in one namespace, or in all namespaces when ns is undefined. */
-  async list<T extends KObject = KObject>(t: ResourceType, ns: string | undefined, opts: ListOptions = {}): Promise<T[]> {
+  async list<T extends KObject = KObject>(
+    t: ResourceType,
+    ns: string | undefined,
+    opts: ListOptions = {},
+  ): Promise<T[]> {
     const res = (await this.custCall(t, `list ${t.plural}${ns ? ` in namespace ${ns}` : ''}`, (o) =>
       ns
-        ? this.custom().listNamespacedCustomObject({ group: t.group, version: t.version, plural: t.plural, namespace: ns, ...opts }, o)
+        ? this.custom().listNamespacedCustomObject(
+            { group: t.group, version: t.version, plural: t.plural, namespace: ns, ...opts },
+            o,
+          )
         : this.custom().listClusterCustomObject({ group: t.group, version: t.version, plural: t.plural, ...opts }, o),
     )) as { items?: T[] };
     const items = res.items ?? [];
@@ -512,60 +624,164 @@ export class K8s {
     return items;
   }
 
-  async create<T extends KObject = KObject>(t: ResourceType, ns: string, body: KObject, opts: WriteOptions = {}): Promise<T> {
+  async create<T extends KObject = KObject>(
+    t: ResourceType,
+    ns: string,
+    body: KObject,
+    opts: WriteOptions = {},
+  ): Promise<T> {
     const name = body.metadata?.name;
-    return this.write({ t, operation: 'create', namespace: ns, name, body }, `create ${ref(t, ns, name)}`, opts, (dryRun, o) =>
-      this.custom().createNamespacedCustomObject({
-        group: t.group, version: t.version, plural: t.plural, namespace: ns, body, dryRun, fieldManager: opts.fieldManager ?? FIELD_MANAGER,
-      }, o) as Promise<T>,
+    return this.write(
+      { t, operation: 'create', namespace: ns, name, body },
+      `create ${ref(t, ns, name)}`,
+      opts,
+      (dryRun, o) =>
+        this.custom().createNamespacedCustomObject(
+          {
+            group: t.group,
+            version: t.version,
+            plural: t.plural,
+            namespace: ns,
+            body,
+            dryRun,
+            fieldManager: opts.fieldManager ?? FIELD_MANAGER,
+          },
+          o,
+        ) as Promise<T>,
     );
   }
 
-  async replace<T extends KObject = KObject>(t: ResourceType, ns: string, name: string, body: KObject, opts: WriteOptions = {}): Promise<T> {
-    return this.write({ t, operation: 'replace', namespace: ns, name, body }, `replace ${ref(t, ns, name)}`, opts, (dryRun, o) =>
-      this.custom().replaceNamespacedCustomObject({
-        group: t.group, version: t.version, plural: t.plural, namespace: ns, name, body, dryRun, fieldManager: opts.fieldManager ?? FIELD_MANAGER,
-      }, o) as Promise<T>,
+  async replace<T extends KObject = KObject>(
+    t: ResourceType,
+    ns: string,
+    name: string,
+    body: KObject,
+    opts: WriteOptions = {},
+  ): Promise<T> {
+    return this.write(
+      { t, operation: 'replace', namespace: ns, name, body },
+      `replace ${ref(t, ns, name)}`,
+      opts,
+      (dryRun, o) =>
+        this.custom().replaceNamespacedCustomObject(
+          {
+            group: t.group,
+            version: t.version,
+            plural: t.plural,
+            namespace: ns,
+            name,
+            body,
+            dryRun,
+            fieldManager: opts.fieldManager ?? FIELD_MANAGER,
+          },
+          o,
+        ) as Promise<T>,
     );
   }
 
   /** RFC 7386 merge patch of the object (spec/metadata). */
-  async mergePatch<T extends KObject = KObject>(t: ResourceType, ns: string, name: string, patch: object, opts: WriteOptions = {}): Promise<T> {
-    return this.write({ t, operation: 'patch', namespace: ns, name, body: patch }, `patch ${ref(t, ns, name)}`, opts, (dryRun, o) =>
-      this.custom().patchNamespacedCustomObject(
-        { group: t.group, version: t.version, plural: t.plural, namespace: ns, name, body: patch, dryRun, fieldManager: opts.fieldManager ?? FIELD_MANAGER },
-        this.mergePatchOptions(o),
-      ) as Promise<T>,
+  async mergePatch<T extends KObject = KObject>(
+    t: ResourceType,
+    ns: string,
+    name: string,
+    patch: object,
+    opts: WriteOptions = {},
+  ): Promise<T> {
+    return this.write(
+      { t, operation: 'patch', namespace: ns, name, body: patch },
+      `patch ${ref(t, ns, name)}`,
+      opts,
+      (dryRun, o) =>
+        this.custom().patchNamespacedCustomObject(
+          {
+            group: t.group,
+            version: t.version,
+            plural: t.plural,
+            namespace: ns,
+            name,
+            body: patch,
+            dryRun,
+            fieldManager: opts.fieldManager ?? FIELD_MANAGER,
+          },
+          this.mergePatchOptions(o),
+        ) as Promise<T>,
     );
   }
 
   /** RFC 7386 merge patch through the status subresource: `patch` is e.g. {status: {...}}. */
-  async patchStatus<T extends KObject = KObject>(t: ResourceType, ns: string, name: string, patch: object, opts: WriteOptions = {}): Promise<T> {
-    return this.write({ t, operation: 'patch', subresource: 'status', namespace: ns, name, body: patch }, `patch status of ${ref(t, ns, name)}`, opts, (dryRun, o) =>
-      this.custom().patchNamespacedCustomObjectStatus(
-        { group: t.group, version: t.version, plural: t.plural, namespace: ns, name, body: patch, dryRun, fieldManager: opts.fieldManager ?? FIELD_MANAGER },
-        this.mergePatchOptions(o),
-      ) as Promise<T>,
+  async patchStatus<T extends KObject = KObject>(
+    t: ResourceType,
+    ns: string,
+    name: string,
+    patch: object,
+    opts: WriteOptions = {},
+  ): Promise<T> {
+    return this.write(
+      { t, operation: 'patch', subresource: 'status', namespace: ns, name, body: patch },
+      `patch status of ${ref(t, ns, name)}`,
+      opts,
+      (dryRun, o) =>
+        this.custom().patchNamespacedCustomObjectStatus(
+          {
+            group: t.group,
+            version: t.version,
+            plural: t.plural,
+            namespace: ns,
+            name,
+            body: patch,
+            dryRun,
+            fieldManager: opts.fieldManager ?? FIELD_MANAGER,
+          },
+          this.mergePatchOptions(o),
+        ) as Promise<T>,
     );
   }
 
   /** PUT of the status subresource; body carries metadata.resourceVersion for optimistic locking. */
-  async replaceStatus<T extends KObject = KObject>(t: ResourceType, ns: string, name: string, body: KObject, opts: WriteOptions = {}): Promise<T> {
-    return this.write({ t, operation: 'replace', subresource: 'status', namespace: ns, name, body }, `replace status of ${ref(t, ns, name)}`, opts, (dryRun, o) =>
-      this.custom().replaceNamespacedCustomObjectStatus({ group: t.group, version: t.version, plural: t.plural, namespace: ns, name, body, dryRun, fieldManager: FIELD_MANAGER }, o) as Promise<T>,
+  async replaceStatus<T extends KObject = KObject>(
+    t: ResourceType,
+    ns: string,
+    name: string,
+    body: KObject,
+    opts: WriteOptions = {},
+  ): Promise<T> {
+    return this.write(
+      { t, operation: 'replace', subresource: 'status', namespace: ns, name, body },
+      `replace status of ${ref(t, ns, name)}`,
+      opts,
+      (dryRun, o) =>
+        this.custom().replaceNamespacedCustomObjectStatus(
+          {
+            group: t.group,
+            version: t.version,
+            plural: t.plural,
+            namespace: ns,
+            name,
+            body,
+            dryRun,
+            fieldManager: FIELD_MANAGER,
+          },
+          o,
+        ) as Promise<T>,
     );
   }
 
   async delete(t: ResourceType, ns: string, name: string, opts: WriteOptions = {}): Promise<void> {
     await this.write({ t, operation: 'delete', namespace: ns, name }, `delete ${ref(t, ns, name)}`, opts, (dryRun, o) =>
-      this.custom().deleteNamespacedCustomObject({ group: t.group, version: t.version, plural: t.plural, namespace: ns, name, dryRun }, o),
+      this.custom().deleteNamespacedCustomObject(
+        { group: t.group, version: t.version, plural: t.plural, namespace: ns, name, dryRun },
+        o,
+      ),
     );
   }
 
   // ---- secrets ----
 
   async getSecret(ns: string, name: string): Promise<Secret> {
-    return this.call(`get Secret ${ns}/${name}`, (o) => this.core().readNamespacedSecret({ namespace: ns, name }, o) as Promise<Secret>);
+    return this.call(
+      `get Secret ${ns}/${name}`,
+      (o) => this.core().readNamespacedSecret({ namespace: ns, name }, o) as Promise<Secret>,
+    );
   }
 
   async findSecret(ns: string, name: string): Promise<Secret | undefined> {
@@ -579,31 +795,59 @@ export class K8s {
 
   async listSecrets(ns: string | undefined, opts: ListOptions = {}): Promise<Secret[]> {
     const res = await this.call('list Secrets', (o) =>
-      ns ? this.core().listNamespacedSecret({ namespace: ns, ...opts }, o) : this.core().listSecretForAllNamespaces({ ...opts }, o),
+      ns
+        ? this.core().listNamespacedSecret({ namespace: ns, ...opts }, o)
+        : this.core().listSecretForAllNamespaces({ ...opts }, o),
     );
     return (res.items ?? []) as Secret[];
   }
 
   async createSecret(ns: string, body: Secret, opts: WriteOptions = {}): Promise<Secret> {
-    return this.write({ t: SECRET, operation: 'create', namespace: ns, name: body.metadata.name, body }, `create Secret ${ns}/${body.metadata.name}`, opts, (dryRun, o) =>
-      this.core().createNamespacedSecret({ namespace: ns, body: body as never, dryRun, fieldManager: opts.fieldManager ?? FIELD_MANAGER }, o) as Promise<Secret>,
+    return this.write(
+      { t: SECRET, operation: 'create', namespace: ns, name: body.metadata.name, body },
+      `create Secret ${ns}/${body.metadata.name}`,
+      opts,
+      (dryRun, o) =>
+        this.core().createNamespacedSecret(
+          { namespace: ns, body: body as never, dryRun, fieldManager: opts.fieldManager ?? FIELD_MANAGER },
+          o,
+        ) as Promise<Secret>,
     );
   }
 
   async replaceSecret(ns: string, name: string, body: Secret, opts: WriteOptions = {}): Promise<Secret> {
-    return this.write({ t: SECRET, operation: 'replace', namespace: ns, name, body }, `replace Secret ${ns}/${name}`, opts, (dryRun, o) =>
-      this.core().replaceNamespacedSecret({ namespace: ns, name, body: body as never, dryRun, fieldManager: opts.fieldManager ?? FIELD_MANAGER }, o) as Promise<Secret>,
+    return this.write(
+      { t: SECRET, operation: 'replace', namespace: ns, name, body },
+      `replace Secret ${ns}/${name}`,
+      opts,
+      (dryRun, o) =>
+        this.core().replaceNamespacedSecret(
+          { namespace: ns, name, body: body as never, dryRun, fieldManager: opts.fieldManager ?? FIELD_MANAGER },
+          o,
+        ) as Promise<Secret>,
     );
   }
 
   async mergePatchSecret(ns: string, name: string, patch: object, opts: WriteOptions = {}): Promise<Secret> {
-    return this.write({ t: SECRET, operation: 'patch', namespace: ns, name, body: patch }, `patch Secret ${ns}/${name}`, opts, (dryRun, o) =>
-      this.core().patchNamespacedSecret({ namespace: ns, name, body: patch, dryRun, fieldManager: FIELD_MANAGER }, this.mergePatchOptions(o)) as Promise<Secret>,
+    return this.write(
+      { t: SECRET, operation: 'patch', namespace: ns, name, body: patch },
+      `patch Secret ${ns}/${name}`,
+      opts,
+      (dryRun, o) =>
+        this.core().patchNamespacedSecret(
+          { namespace: ns, name, body: patch, dryRun, fieldManager: FIELD_MANAGER },
+          this.mergePatchOptions(o),
+        ) as Promise<Secret>,
     );
   }
 
   async deleteSecret(ns: string, name: string, opts: WriteOptions = {}): Promise<void> {
-    await this.write({ t: SECRET, operation: 'delete', namespace: ns, name }, `delete Secret ${ns}/${name}`, opts, (dryRun, o) => this.core().deleteNamespacedSecret({ namespace: ns, name, dryRun }, o));
+    await this.write(
+      { t: SECRET, operation: 'delete', namespace: ns, name },
+      `delete Secret ${ns}/${name}`,
+      opts,
+      (dryRun, o) => this.core().deleteNamespacedSecret({ namespace: ns, name, dryRun }, o),
+    );
   }
 
   // ---- other core and cluster objects ----
@@ -614,8 +858,11 @@ export class K8s {
   }
 
   async createNamespace(name: string, opts: WriteOptions = {}): Promise<void> {
-    await this.write({ t: NAMESPACE, operation: 'create', name, body: { metadata: { name } } }, `create Namespace ${name}`, opts, (dryRun, o) =>
-      this.core().createNamespace({ body: { metadata: { name } }, dryRun }, o),
+    await this.write(
+      { t: NAMESPACE, operation: 'create', name, body: { metadata: { name } } },
+      `create Namespace ${name}`,
+      opts,
+      (dryRun, o) => this.core().createNamespace({ body: { metadata: { name } }, dryRun }, o),
     );
   }
 
@@ -633,9 +880,14 @@ export class K8s {
     }
   }
 
-  async getConfigMap(ns: string, name: string): Promise<{ metadata: ObjectMeta; data?: Record<string, string> } | undefined> {
+  async getConfigMap(
+    ns: string,
+    name: string,
+  ): Promise<{ metadata: ObjectMeta; data?: Record<string, string> } | undefined> {
     try {
-      return (await this.call(`get ConfigMap ${ns}/${name}`, (o) => this.core().readNamespacedConfigMap({ namespace: ns, name }, o))) as { metadata: ObjectMeta; data?: Record<string, string> };
+      return (await this.call(`get ConfigMap ${ns}/${name}`, (o) =>
+        this.core().readNamespacedConfigMap({ namespace: ns, name }, o),
+      )) as { metadata: ObjectMeta; data?: Record<string, string> };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -644,12 +896,19 @@ export class K8s {
 
   /** Pods of a namespace matching a label selector (e.g. `app=istiod`). */
   async listPods(ns: string, labelSelector?: string): Promise<KObject[]> {
-    const res = await this.call(`list Pods in ${ns}`, (o) => this.core().listNamespacedPod(labelSelector ? { namespace: ns, labelSelector } : { namespace: ns }, o));
+    const res = await this.call(`list Pods in ${ns}`, (o) =>
+      this.core().listNamespacedPod(labelSelector ? { namespace: ns, labelSelector } : { namespace: ns }, o),
+    );
     return (res.items ?? []) as unknown as KObject[];
   }
 
   async deletePod(ns: string, name: string, opts: WriteOptions = {}): Promise<void> {
-    await this.write({ t: POD, operation: 'delete', namespace: ns, name }, `delete Pod ${ns}/${name}`, opts, (dryRun, o) => this.core().deleteNamespacedPod({ namespace: ns, name, dryRun }, o));
+    await this.write(
+      { t: POD, operation: 'delete', namespace: ns, name },
+      `delete Pod ${ns}/${name}`,
+      opts,
+      (dryRun, o) => this.core().deleteNamespacedPod({ namespace: ns, name, dryRun }, o),
+    );
   }
 
   /**
@@ -657,7 +916,9 @@ export class K8s {
    * rename and drop fields (x-kubernetes-*), which would make CRDs compare unequal.
    */
   async listClusterScoped(group: string, version: string, plural: string): Promise<KObject[]> {
-    const res = (await this.call(`list ${plural}.${group}`, (o) => this.custom().listClusterCustomObject({ group, version, plural }, o))) as { items?: KObject[] };
+    const res = (await this.call(`list ${plural}.${group}`, (o) =>
+      this.custom().listClusterCustomObject({ group, version, plural }, o),
+    )) as { items?: KObject[] };
     return res.items ?? [];
   }
 

@@ -10,9 +10,17 @@ import { UserError } from './errors.js';
 import { loadYaml } from './lazy.js';
 
 type Raw = Record<string, unknown>;
-interface Named { name: string; value: Raw }
+interface Named {
+  name: string;
+  value: Raw;
+}
 
-export interface ContextInfo { name: string; cluster: string; user: string; namespace?: string }
+export interface ContextInfo {
+  name: string;
+  cluster: string;
+  user: string;
+  namespace?: string;
+}
 
 export interface MergedKubeconfig {
   files: string[];
@@ -58,7 +66,13 @@ function namedList(doc: Raw, key: string, inner: string, file: string): Named[] 
 export async function loadKubeconfig(flag?: string): Promise<MergedKubeconfig> {
   const paths = kubeconfigPaths(flag);
   const { parse } = await loadYaml();
-  const merged: MergedKubeconfig = { files: [], currentContext: undefined, contexts: new Map(), clusters: new Map(), users: new Map() };
+  const merged: MergedKubeconfig = {
+    files: [],
+    currentContext: undefined,
+    contexts: new Map(),
+    clusters: new Map(),
+    users: new Map(),
+  };
   for (const p of paths) {
     const file = resolve(p);
     if (!existsSync(file)) {
@@ -83,13 +97,20 @@ export async function loadKubeconfig(flag?: string): Promise<MergedKubeconfig> {
     for (const c of namedList(doc, 'contexts', 'context', file)) {
       if (merged.contexts.has(c.name)) continue;
       const ns = typeof c.value.namespace === 'string' && c.value.namespace ? c.value.namespace : undefined;
-      merged.contexts.set(c.name, { name: c.name, cluster: String(c.value.cluster ?? ''), user: String(c.value.user ?? ''), namespace: ns });
+      merged.contexts.set(c.name, {
+        name: c.name,
+        cluster: String(c.value.cluster ?? ''),
+        user: String(c.value.user ?? ''),
+        namespace: ns,
+      });
     }
     const cur = doc['current-context'];
     if (!merged.currentContext && typeof cur === 'string' && cur) merged.currentContext = cur;
   }
   if (merged.files.length === 0) {
-    throw new UserError(`no kubeconfig found (looked at ${paths.join(delimiter)}): pass --kubeconfig or set KUBECONFIG`);
+    throw new UserError(
+      `no kubeconfig found (looked at ${paths.join(delimiter)}): pass --kubeconfig or set KUBECONFIG`,
+    );
   }
   return merged;
 }
@@ -105,7 +126,9 @@ export function pickContext(kc: MergedKubeconfig, name: string | undefined, flag
   const ctx = kc.contexts.get(want);
   if (!ctx) {
     const known = contextNames(kc);
-    throw new UserError(`${name ? flag : 'current-context'} "${want}" is not a context of the kubeconfig (known: ${known.join(', ') || 'none'})`);
+    throw new UserError(
+      `${name ? flag : 'current-context'} "${want}" is not a context of the kubeconfig (known: ${known.join(', ') || 'none'})`,
+    );
   }
   return ctx;
 }
@@ -118,7 +141,8 @@ export function namespaceOf(kc: MergedKubeconfig, context: string): string {
 export function singleContextDoc(kc: MergedKubeconfig, context: string): Raw {
   const ctx = pickContext(kc, context);
   const cluster = kc.clusters.get(ctx.cluster);
-  if (!cluster) throw new UserError(`context "${context}" names cluster "${ctx.cluster}", which the kubeconfig does not define`);
+  if (!cluster)
+    throw new UserError(`context "${context}" names cluster "${ctx.cluster}", which the kubeconfig does not define`);
   const user = kc.users.get(ctx.user) ?? {};
   return {
     apiVersion: 'v1',
@@ -126,7 +150,16 @@ export function singleContextDoc(kc: MergedKubeconfig, context: string): Raw {
     'current-context': ctx.name,
     clusters: [{ name: ctx.cluster, cluster }],
     users: [{ name: ctx.user || 'user', user }],
-    contexts: [{ name: ctx.name, context: { cluster: ctx.cluster, user: ctx.user || 'user', ...(ctx.namespace ? { namespace: ctx.namespace } : {}) } }],
+    contexts: [
+      {
+        name: ctx.name,
+        context: {
+          cluster: ctx.cluster,
+          user: ctx.user || 'user',
+          ...(ctx.namespace ? { namespace: ctx.namespace } : {}),
+        },
+      },
+    ],
   };
 }
 

@@ -44,19 +44,28 @@ export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[]
   fitWidths(cols, widths, header, opts.maxWidth);
   const tones = rows.map((r) => cols.map((c) => (opts.paint && c.tone ? c.tone(r) : undefined)));
   const toneOffset = opts.noHeaders ? 0 : 1;
-  return all.map((row, r) => {
-    const line = row.map((cell, i) => {
-      const text = visibleWidth(cell) > widths[i]! ? cut(cell, widths[i]!) : cell;
-      const pad = i === row.length - 1 ? '' : ' '.repeat(widths[i]! - visibleWidth(text));
-      const tone = r >= toneOffset ? tones[r - toneOffset]![i] : undefined;
-      return (tone && opts.paint ? opts.paint(tone, text) : text) + pad;
-    });
-    return line.join(GAP).trimEnd();
-  }).join('\n') + '\n';
+  return (
+    all
+      .map((row, r) => {
+        const line = row.map((cell, i) => {
+          const text = visibleWidth(cell) > widths[i]! ? cut(cell, widths[i]!) : cell;
+          const pad = i === row.length - 1 ? '' : ' '.repeat(widths[i]! - visibleWidth(text));
+          const tone = r >= toneOffset ? tones[r - toneOffset]![i] : undefined;
+          return (tone && opts.paint ? opts.paint(tone, text) : text) + pad;
+        });
+        return line.join(GAP).trimEnd();
+      })
+      .join('\n') + '\n'
+  );
 }
 
 /** Narrows the shrinkable column so that a line is at most maxWidth wide. */
-function fitWidths<T>(cols: readonly Column<T>[], widths: number[], header: string[], maxWidth: number | undefined): void {
+function fitWidths<T>(
+  cols: readonly Column<T>[],
+  widths: number[],
+  header: string[],
+  maxWidth: number | undefined,
+): void {
   if (!maxWidth) return;
   const total = widths.reduce((a, b) => a + b, 0) + GAP.length * (widths.length - 1);
   const i = cols.findIndex((c) => c.shrink);
@@ -70,13 +79,11 @@ function cut(text: string, width: number): string {
 
 /** The columns a text takes on a terminal: SGR colour sequences take none. */
 export function visibleWidth(text: string): number {
-   
   return [...text.replace(/\x1b\[[0-9;]*m/g, '')].length;
 }
 
 /** Cells are one line: control characters and newlines would break the columns. */
 function sanitize(s: string): string {
-   
   return (s ?? '').replace(/[\u0000-\u001f\u007f]+/g, ' ');
 }
 
@@ -124,11 +131,24 @@ export interface PrintOptions<T> {
 
 /** Prints rows in any format; json/yaml always give a List, even with one row. */
 export async function printRows<T>(rows: readonly T[], opts: PrintOptions<T>): Promise<void> {
-  if (printTemplate(opts.format, rows.map((r) => (opts.data ? opts.data(r) : r)), { noHeaders: opts.noHeaders })) return;
+  if (
+    printTemplate(
+      opts.format,
+      rows.map((r) => (opts.data ? opts.data(r) : r)),
+      { noHeaders: opts.noHeaders },
+    )
+  )
+    return;
   switch (opts.format) {
     case 'json':
     case 'yaml':
-      await printData(opts.format, makeList(rows.map((r) => (opts.data ? opts.data(r) : r)), opts.listMetadata));
+      await printData(
+        opts.format,
+        makeList(
+          rows.map((r) => (opts.data ? opts.data(r) : r)),
+          opts.listMetadata,
+        ),
+      );
       return;
     case 'name':
       out(rows.map((r) => opts.name(r)).join('\n'));
@@ -168,7 +188,11 @@ export function parsePath(path: string): Step[] {
       i++;
       let name = '';
       while (i < p.length && p[i] !== '.' && p[i] !== '[') {
-        if (p[i] === '\\' && i + 1 < p.length) { name += p[i + 1]; i += 2; continue; }
+        if (p[i] === '\\' && i + 1 < p.length) {
+          name += p[i + 1];
+          i += 2;
+          continue;
+        }
         name += p[i++];
       }
       if (name) steps.push({ field: name });
@@ -231,14 +255,21 @@ export function parseTemplate(template: string): Node[] {
   while (i < template.length) {
     const open = template.indexOf('{', i);
     const top = stack[stack.length - 1]!;
-    if (open < 0) { top.push({ text: template.slice(i) }); break; }
+    if (open < 0) {
+      top.push({ text: template.slice(i) });
+      break;
+    }
     if (open > i) top.push({ text: template.slice(i, open) });
     // the closing brace, skipping braces inside quotes
     let j = open + 1;
     let quote = '';
     for (; j < template.length; j++) {
       const c = template[j]!;
-      if (quote) { if (c === '\\') j++; else if (c === quote) quote = ''; } else if (c === '"' || c === "'") quote = c; else if (c === '}') break;
+      if (quote) {
+        if (c === '\\') j++;
+        else if (c === quote) quote = '';
+      } else if (c === '"' || c === "'") quote = c;
+      else if (c === '}') break;
     }
     if (j >= template.length) throw new UserError(`jsonpath template "${template}": unclosed {`);
     const expr = template.slice(open + 1, j).trim();
@@ -274,28 +305,46 @@ export function jsonpath(template: string, data: unknown): string {
   return runNodes(parseTemplate(t), data);
 }
 
-export interface CustomColumn { header: string; path: Step[] }
+export interface CustomColumn {
+  header: string;
+  path: Step[];
+}
 
 /** kubectl's -o custom-columns=HEADER:.path,HEADER2:.path2 (a path may be {.path} too). */
 export function parseCustomColumns(spec: string): CustomColumn[] {
-  if (!spec.trim()) throw new UserError('-o custom-columns= expects HEADER:.path[,HEADER:.path…], e.g. custom-columns=NAME:.metadata.name');
+  if (!spec.trim())
+    throw new UserError(
+      '-o custom-columns= expects HEADER:.path[,HEADER:.path…], e.g. custom-columns=NAME:.metadata.name',
+    );
   return spec.split(',').map((part) => {
     const at = part.indexOf(':');
     if (at <= 0) throw new UserError(`-o custom-columns: "${part}" is not HEADER:.path (e.g. NAME:.metadata.name)`);
-    const path = part.slice(at + 1).trim().replace(/^\{(.*)\}$/, '$1');
+    const path = part
+      .slice(at + 1)
+      .trim()
+      .replace(/^\{(.*)\}$/, '$1');
     return { header: part.slice(0, at).trim(), path: parsePath(path) };
   });
 }
 
 /** The custom-columns table of items ("<none>" where a path reaches nothing, as kubectl). */
-export function renderCustomColumns(items: readonly unknown[], columns: readonly CustomColumn[], opts: { noHeaders?: boolean } = {}): string {
-  const cols: Column<unknown>[] = columns.map((c) => ({ header: c.header, get: (row) => evalPath(row, c.path).map(show).join(',') || '<none>' }));
+export function renderCustomColumns(
+  items: readonly unknown[],
+  columns: readonly CustomColumn[],
+  opts: { noHeaders?: boolean } = {},
+): string {
+  const cols: Column<unknown>[] = columns.map((c) => ({
+    header: c.header,
+    get: (row) => evalPath(row, c.path).map(show).join(',') || '<none>',
+  }));
   // headers as typed (kubectl keeps their case)
   return renderTable(items, cols, { noHeaders: opts.noHeaders, rawHeaders: true });
 }
 
 /** -o jsonpath=… / custom-columns=… of a value of -o; undefined for the other formats. */
-export function templateOutput(format: string): { kind: 'jsonpath'; template: string } | { kind: 'custom-columns'; columns: CustomColumn[] } | undefined {
+export function templateOutput(
+  format: string,
+): { kind: 'jsonpath'; template: string } | { kind: 'custom-columns'; columns: CustomColumn[] } | undefined {
   const m = /^(jsonpath|custom-columns)=(.*)$/s.exec(format);
   if (!m) return undefined;
   if (m[1] === 'jsonpath') {

@@ -54,9 +54,15 @@ export function spinner(text: string, opts: { quiet?: boolean } = {}): Spinner {
   let current = text;
   if (!isTty()) {
     return {
-      update(t) { current = t; },
-      succeed(t) { if (!opts.quiet) info(`${mark('ok')} ${t ?? current}`); },
-      fail(t) { info(`${mark('fail')} ${t ?? current}`); },
+      update(t) {
+        current = t;
+      },
+      succeed(t) {
+        if (!opts.quiet) info(`${mark('ok')} ${t ?? current}`);
+      },
+      fail(t) {
+        info(`${mark('fail')} ${t ?? current}`);
+      },
       stop() {},
     };
   }
@@ -71,15 +77,27 @@ export function spinner(text: string, opts: { quiet?: boolean } = {}): Spinner {
     if (line) info(line);
   };
   return {
-    update(t) { current = t; },
-    succeed(t) { end(`${mark('ok')} ${t ?? current}`); },
-    fail(t) { end(`${mark('fail')} ${t ?? current}`); },
-    stop() { end(); },
+    update(t) {
+      current = t;
+    },
+    succeed(t) {
+      end(`${mark('ok')} ${t ?? current}`);
+    },
+    fail(t) {
+      end(`${mark('fail')} ${t ?? current}`);
+    },
+    stop() {
+      end();
+    },
   };
 }
 
 /** Runs fn under a spinner; the spinner ends as the promise settles. */
-export async function withSpinner<T>(text: string, fn: (s: Spinner) => Promise<T>, opts: { quiet?: boolean } = {}): Promise<T> {
+export async function withSpinner<T>(
+  text: string,
+  fn: (s: Spinner) => Promise<T>,
+  opts: { quiet?: boolean } = {},
+): Promise<T> {
   const s = spinner(text, opts);
   try {
     const v = await fn(s);
@@ -101,7 +119,10 @@ export interface ClusterTasks {
   stop(): void;
 }
 
-interface TaskLine { text: string; outcome?: Mark }
+interface TaskLine {
+  text: string;
+  outcome?: Mark;
+}
 
 /**
  * On a terminal, a task list redrawn in place: one line per cluster, a spinner while it works, a
@@ -175,7 +196,11 @@ export function commandLine(words: readonly string[]): string {
 export function onInterrupt(hint: () => string[], before?: () => void): () => void {
   const handler = () => {
     before?.();
-    process.stderr.write(`\ninterrupted\n${hint().map((l) => `${l}\n`).join('')}`);
+    process.stderr.write(
+      `\ninterrupted\n${hint()
+        .map((l) => `${l}\n`)
+        .join('')}`,
+    );
     process.exit(130);
   };
   process.prependOnceListener('SIGINT', handler);

@@ -5,7 +5,10 @@ import { UserError } from './errors.js';
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-export interface Ref { namespace: string; name: string }
+export interface Ref {
+  namespace: string;
+  name: string;
+}
 
 export function parseRef(text: string | undefined, opts: { what: string; defaultNamespace?: string }): Ref {
   if (!text) throw new UserError(`${opts.what} is required, as NAMESPACE/NAME`);
@@ -18,10 +21,14 @@ export function parseRef(text: string | undefined, opts: { what: string; default
   namespace ||= opts.defaultNamespace;
   if (!namespace) throw new UserError(`${opts.what} must be NAMESPACE/NAME, got "${text}"`);
   if (!NAMESPACE.test(namespace) || namespace.length > 63) {
-    throw new UserError(`${opts.what}: namespace "${namespace}" is not a valid namespace name (lowercase letters, digits and '-')`);
+    throw new UserError(
+      `${opts.what}: namespace "${namespace}" is not a valid namespace name (lowercase letters, digits and '-')`,
+    );
   }
   if (!NAME.test(name) || name.length > 253) {
-    throw new UserError(`${opts.what}: name "${name}" is not a valid object name (lowercase letters, digits, '-' and '.')`);
+    throw new UserError(
+      `${opts.what}: name "${name}" is not a valid object name (lowercase letters, digits, '-' and '.')`,
+    );
   }
   return { namespace, name };
 }

@@ -15,7 +15,7 @@ export function rotationWords(state: string, rotationState: string | undefined, 
 export function rotationStep(state: string, rotationState: string | undefined): string | undefined {
   if (!rotationState || rotationState === state || rotationState === 'NOT_ROTATING') return undefined;
   // A finished or failed rotation's last step is history; its error says what went wrong.
-  if ((state === 'FINISHED' || state === 'FAILED') && ['FINISHED', 'FAILED', 'PREVIOUS_CA'].includes(rotationState)) return undefined;
+  if ((state === 'FINISHED' || state === 'FAILED') && ['FINISHED', 'FAILED', 'PREVIOUS_CA'].includes(rotationState))
+    return undefined;
   return rotationState;
 }
-

@@ -22,8 +22,14 @@ export function distance(a: string, b: string): number {
 export function suggest(word: string, candidates: readonly string[]): string[] {
   const limit = Math.max(2, Math.floor(word.length / 4));
   const scored = candidates
-    .map((c) => ({ c, d: Math.min(distance(word, c), c.startsWith(word) && word.replace(/^-+/, '').length >= 2 ? 1 : Infinity) }))
+    .map((c) => ({
+      c,
+      d: Math.min(distance(word, c), c.startsWith(word) && word.replace(/^-+/, '').length >= 2 ? 1 : Infinity),
+    }))
     .filter((x) => x.d <= limit);
   const best = Math.min(...scored.map((x) => x.d));
-  return scored.filter((x) => x.d === best).map((x) => x.c).sort();
+  return scored
+    .filter((x) => x.d === best)
+    .map((x) => x.c)
+    .sort();
 }

@@ -24,7 +24,17 @@ import { signingPlan, signingSecretRef } from '../engine/issuance/signing-plan.j
 import { virtualMeshesOf } from '../engine/parents.js';
 import { compareCrd, crdOwner, fewOf, ownerText, MESH_CERT_CRD_LABELS, type CrdOwner } from './crds.js';
 import { clientCrds } from './version.js';
-import { isActiveRotation, meshVerdicts, rootInfo, rootLabel, secretTrust, staleRoots, type ActiveRotation, type MeshMember, type SecretTrust } from './trust.js';
+import {
+  isActiveRotation,
+  meshVerdicts,
+  rootInfo,
+  rootLabel,
+  secretTrust,
+  staleRoots,
+  type ActiveRotation,
+  type MeshMember,
+  type SecretTrust,
+} from './trust.js';
 import { CHECK_PROBE_PREFIX, SERVING_CERTIFICATE_ANNOTATION } from '#schemas/src/annotations.js';
 import { textBase64 } from '#schemas/x509/pem.js';
 import { PkiError } from '#schemas/x509/errors.js';
@@ -54,10 +64,17 @@ export interface CheckDef {
   hint: string;
 }
 
-const def = (id: string, category: string, title: string, severity: Severity, hint: string): CheckDef => ({ id, category, title, severity, hint });
+const def = (id: string, category: string, title: string, severity: Severity, hint: string): CheckDef => ({
+  id,
+  category,
+  title,
+  severity,
+  hint,
+});
 
 /** What installs the CRDs, from a clone of the repository or from the Helm chart. */
-export const INSTALL_CRDS = 'install them: kubectl apply -k manifests/ (or helm install mesh-cert manifests/helm/mesh-cert -n mesh-cert-system --create-namespace)';
+export const INSTALL_CRDS =
+  'install them: kubectl apply -k manifests/ (or helm install mesh-cert manifests/helm/mesh-cert -n mesh-cert-system --create-namespace)';
 
 /** A CA or intermediate with fewer days left is a warning. */
 export const MIN_DAYS = 60;
@@ -71,23 +88,100 @@ const TLS_RENEW = `tls mode self renews it at 2/3 of its life: read ${TLS_LOGS} 
 
 /** The table of checks, in the order they are printed. */
 export const CHECKS = {
-  reachable: def('reachable', 'clusters', 'the API server answers', 'failure', 'check the context: kubectl --context CLUSTER version (the other clusters are still checked)'),
-  crdInstalled: def('crd-installed', 'CRDs', 'the CRD of each of the 5 kinds is installed; whose it is (mesh-cert\'s or Gloo Mesh\'s)', 'failure', INSTALL_CRDS),
-  crdContract: def('crd-contract', 'CRDs', 'each CRD serves the contract\'s version with the status subresource and types no field otherwise than schemas/ does', 'failure', 'kubectl apply -k manifests/ installs the schemas/ contract (over Gloo Mesh\'s CRDs too: see README)'),
-  crdCurrent: def('crd-current', 'CRDs', 'each CRD has every field of manifests/crds (generated from schemas/); mesh-cert\'s are identical to it', 'warning', 'kubectl apply -k manifests/ (re-apply them)'),
-  webhookConfig: def('webhook-config', 'webhook', `webhook configurations route the mesh-cert kinds with a caBundle valid for ${MIN_DAYS} days or more`, 'failure', `kubectl apply -k manifests/; ${TLS_FIX}`),
-  webhookCert: def('webhook-serving-cert', 'webhook', `each webhook's serving certificate chains to its caBundle, names the host the API server calls, and is valid for ${SERVING_MIN_DAYS} days or more`, 'failure', TLS_RENEW),
-  webhookDryRun: def('webhook-dry-run', 'webhook', 'a write only the webhook refuses is refused (dry run)', 'failure', 'is the webhook running and reachable from the API server? kubectl apply -k manifests/'),
-  signingSecret: def('signing-secret', 'roots', 'each signing Secret exists, verifies, and is valid for 60 days or more', 'failure', 'kubectl mesh-cert inspect secret NS/NAME --context MGMT; kubectl mesh-cert root create'),
-  cacerts: def('cacerts', 'cacerts', 'each managed cluster\'s cacerts is valid for 60 days or more and chains to the current root', 'failure', 'kubectl mesh-cert issue NAME --cluster CLUSTER re-issues it'),
-  istioKeys: def('cacerts-istio-keys', 'cacerts', 'no cacerts Secret holds tls.crt, tls.key or ca.crt, which Istio 1.15+ loads in preference to the *.pem keys', 'failure', 'kubectl mesh-cert issue NAME rewrites the Secret whole (the four Istio keys only)'),
-  meshTrust: def('mesh-trust', 'trust', 'the clusters of each VirtualMesh trust the same roots, with intermediates anchored at one root, outside an active rotation; no intermediate is anchored at a root a cluster of its mesh does not trust', 'failure', 'finish or roll back the rotation (kubectl mesh-cert rotate --virtual-mesh NS/NAME [--abort]), or re-issue: kubectl mesh-cert issue NAME --cluster CLUSTER'),
-  staleRoot: def('stale-root', 'trust', 'every root a cluster trusts is held by a signing Secret in use (an IssuedCertificate\'s, or an active rotation\'s)', 'warning', 're-issue the cluster\'s certificates so that root-cert.pem holds only the roots in use: kubectl mesh-cert issue NAME --cluster CLUSTER'),
-  glooMeshOwned: def('gloo-mesh-owned', 'certificates', 'IssuedCertificates Gloo Mesh owns are observed (Gloo Mesh drives them, mesh-cert does not)', 'warning', "Gloo Mesh's agent and issuer drive it: see their logs (mesh-cert issue and rotate refuse it)"),
+  reachable: def(
+    'reachable',
+    'clusters',
+    'the API server answers',
+    'failure',
+    'check the context: kubectl --context CLUSTER version (the other clusters are still checked)',
+  ),
+  crdInstalled: def(
+    'crd-installed',
+    'CRDs',
+    "the CRD of each of the 5 kinds is installed; whose it is (mesh-cert's or Gloo Mesh's)",
+    'failure',
+    INSTALL_CRDS,
+  ),
+  crdContract: def(
+    'crd-contract',
+    'CRDs',
+    "each CRD serves the contract's version with the status subresource and types no field otherwise than schemas/ does",
+    'failure',
+    "kubectl apply -k manifests/ installs the schemas/ contract (over Gloo Mesh's CRDs too: see README)",
+  ),
+  crdCurrent: def(
+    'crd-current',
+    'CRDs',
+    "each CRD has every field of manifests/crds (generated from schemas/); mesh-cert's are identical to it",
+    'warning',
+    'kubectl apply -k manifests/ (re-apply them)',
+  ),
+  webhookConfig: def(
+    'webhook-config',
+    'webhook',
+    `webhook configurations route the mesh-cert kinds with a caBundle valid for ${MIN_DAYS} days or more`,
+    'failure',
+    `kubectl apply -k manifests/; ${TLS_FIX}`,
+  ),
+  webhookCert: def(
+    'webhook-serving-cert',
+    'webhook',
+    `each webhook's serving certificate chains to its caBundle, names the host the API server calls, and is valid for ${SERVING_MIN_DAYS} days or more`,
+    'failure',
+    TLS_RENEW,
+  ),
+  webhookDryRun: def(
+    'webhook-dry-run',
+    'webhook',
+    'a write only the webhook refuses is refused (dry run)',
+    'failure',
+    'is the webhook running and reachable from the API server? kubectl apply -k manifests/',
+  ),
+  signingSecret: def(
+    'signing-secret',
+    'roots',
+    'each signing Secret exists, verifies, and is valid for 60 days or more',
+    'failure',
+    'kubectl mesh-cert inspect secret NS/NAME --context MGMT; kubectl mesh-cert root create',
+  ),
+  cacerts: def(
+    'cacerts',
+    'cacerts',
+    "each managed cluster's cacerts is valid for 60 days or more and chains to the current root",
+    'failure',
+    'kubectl mesh-cert issue NAME --cluster CLUSTER re-issues it',
+  ),
+  istioKeys: def(
+    'cacerts-istio-keys',
+    'cacerts',
+    'no cacerts Secret holds tls.crt, tls.key or ca.crt, which Istio 1.15+ loads in preference to the *.pem keys',
+    'failure',
+    'kubectl mesh-cert issue NAME rewrites the Secret whole (the four Istio keys only)',
+  ),
+  meshTrust: def(
+    'mesh-trust',
+    'trust',
+    'the clusters of each VirtualMesh trust the same roots, with intermediates anchored at one root, outside an active rotation; no intermediate is anchored at a root a cluster of its mesh does not trust',
+    'failure',
+    'finish or roll back the rotation (kubectl mesh-cert rotate --virtual-mesh NS/NAME [--abort]), or re-issue: kubectl mesh-cert issue NAME --cluster CLUSTER',
+  ),
+  staleRoot: def(
+    'stale-root',
+    'trust',
+    "every root a cluster trusts is held by a signing Secret in use (an IssuedCertificate's, or an active rotation's)",
+    'warning',
+    "re-issue the cluster's certificates so that root-cert.pem holds only the roots in use: kubectl mesh-cert issue NAME --cluster CLUSTER",
+  ),
+  glooMeshOwned: def(
+    'gloo-mesh-owned',
+    'certificates',
+    'IssuedCertificates Gloo Mesh owns are observed (Gloo Mesh drives them, mesh-cert does not)',
+    'warning',
+    "Gloo Mesh's agent and issuer drive it: see their logs (mesh-cert issue and rotate refuse it)",
+  ),
 } as const satisfies Record<string, CheckDef>;
 
 const CATEGORY_ORDER = ['clusters', 'CRDs', 'webhook', 'roots', 'cacerts', 'trust', 'certificates'];
-
 
 export interface CheckOptions {
   /** The CRDs to compare with (default: the ones this client was built with, clientCrds). */
@@ -99,7 +193,15 @@ export interface CheckOptions {
 
 /** A line of check `d` about `cluster`; a non-passing line carries the check's hint (or `hint`). */
 function line(d: CheckDef, cluster: string, name: string, result: Result, message: string, hint?: string): CheckLine {
-  return { category: d.category, cluster, name, result, message, check: d.id, ...(result === 'pass' ? {} : { hint: hint ?? d.hint }) };
+  return {
+    category: d.category,
+    cluster,
+    name,
+    result,
+    message,
+    check: d.id,
+    ...(result === 'pass' ? {} : { hint: hint ?? d.hint }),
+  };
 }
 
 /** The non-passing result of a check: fail or warn, as its severity says. */
@@ -109,7 +211,11 @@ const notPassing = (d: CheckDef): Result => (d.severity === 'failure' ? 'fail' :
 // CRDs: probed with one list per cluster, evaluated here.
 
 /** Lines of the CRD checks for one cluster, from the installed CRDs and manifests/crds. */
-export function evaluateCrds(cluster: string, installed: Map<string, KObject>, manifests: Map<string, KObject>): CheckLine[] {
+export function evaluateCrds(
+  cluster: string,
+  installed: Map<string, KObject>,
+  manifests: Map<string, KObject>,
+): CheckLine[] {
   const lines: CheckLine[] = [];
   const present: { name: string; crd: KObject; owner: CrdOwner }[] = [];
   for (const k of KINDS) {
@@ -131,30 +237,80 @@ export function evaluateCrds(cluster: string, installed: Map<string, KObject>, m
   for (const { name, crd, owner } of present) {
     const want = manifests.get(name);
     if (!want) {
-      current.push(line(CHECKS.crdCurrent, cluster, name, 'warn', `CRD ${name} is installed; manifests/crds has no copy to compare with`));
+      current.push(
+        line(
+          CHECKS.crdCurrent,
+          cluster,
+          name,
+          'warn',
+          `CRD ${name} is installed; manifests/crds has no copy to compare with`,
+        ),
+      );
       continue;
     }
     const cmp = compareCrd(crd, want);
-    if (cmp.contract.length) contract.push(line(CHECKS.crdContract, cluster, name, 'fail', `CRD ${name} (${owner === 'unknown' ? 'of unknown origin' : `${owner}'s`}) disagrees with the schemas/ contract: it ${cmp.contract.join('; it ')}`));
+    if (cmp.contract.length)
+      contract.push(
+        line(
+          CHECKS.crdContract,
+          cluster,
+          name,
+          'fail',
+          `CRD ${name} (${owner === 'unknown' ? 'of unknown origin' : `${owner}'s`}) disagrees with the schemas/ contract: it ${cmp.contract.join('; it ')}`,
+        ),
+      );
     const { missing, extra } = cmp.diff;
     const fields = [
       missing.length ? `lacks ${fewOf(missing)} (the API server prunes them from what mesh-cert writes)` : '',
       extra.length ? `has ${fewOf(extra)}, which the contract does not` : '',
-    ].filter(Boolean).join('; ');
+    ]
+      .filter(Boolean)
+      .join('; ');
     if (owner === 'mesh-cert') {
-      if (!cmp.identical) current.push(line(CHECKS.crdCurrent, cluster, name, 'warn', `CRD ${name} is installed but differs from manifests/crds (re-apply them)${fields ? `: it ${fields}` : ''}`));
+      if (!cmp.identical)
+        current.push(
+          line(
+            CHECKS.crdCurrent,
+            cluster,
+            name,
+            'warn',
+            `CRD ${name} is installed but differs from manifests/crds (re-apply them)${fields ? `: it ${fields}` : ''}`,
+          ),
+        );
     } else if (missing.length) {
-      const hint = owner === 'Gloo Mesh'
-        ? "upgrade Gloo Mesh's CRDs, or install mesh-cert's over them: kubectl apply -k manifests/ (see README: what that does to Gloo Mesh's)"
-        : undefined;
-      current.push(line(CHECKS.crdCurrent, cluster, name, 'warn', `CRD ${name} (${owner === 'unknown' ? 'of unknown origin' : `${owner}'s`}) ${fields}`, hint));
+      const hint =
+        owner === 'Gloo Mesh'
+          ? "upgrade Gloo Mesh's CRDs, or install mesh-cert's over them: kubectl apply -k manifests/ (see README: what that does to Gloo Mesh's)"
+          : undefined;
+      current.push(
+        line(
+          CHECKS.crdCurrent,
+          cluster,
+          name,
+          'warn',
+          `CRD ${name} (${owner === 'unknown' ? 'of unknown origin' : `${owner}'s`}) ${fields}`,
+          hint,
+        ),
+      );
     }
   }
-  if (contract.length === 0) lines.push(line(CHECKS.crdContract, cluster, 'served schemas', 'pass', `the ${present.length} installed CRDs serve the contract's versions and agree with its field types`));
+  if (contract.length === 0)
+    lines.push(
+      line(
+        CHECKS.crdContract,
+        cluster,
+        'served schemas',
+        'pass',
+        `the ${present.length} installed CRDs serve the contract's versions and agree with its field types`,
+      ),
+    );
   else lines.push(...contract);
   if (current.length === 0) {
     const owners = [...new Set(present.map((p) => p.owner))];
-    const which = owners.length === 1 && owners[0] === 'mesh-cert' ? 'are identical to manifests/crds' : 'have every field of manifests/crds';
+    const which =
+      owners.length === 1 && owners[0] === 'mesh-cert'
+        ? 'are identical to manifests/crds'
+        : 'have every field of manifests/crds';
     lines.push(line(CHECKS.crdCurrent, cluster, 'fields', 'pass', `the ${present.length} installed CRDs ${which}`));
   } else lines.push(...current);
   return lines;
@@ -163,8 +319,17 @@ export function evaluateCrds(cluster: string, installed: Map<string, KObject>, m
 // ---------------------------------------------------------------------------------------------
 // Webhooks.
 
-interface ServiceRef { name: string; namespace: string; port?: number; path?: string }
-interface WebhookEntry { name: string; clientConfig?: { url?: string; caBundle?: string; service?: ServiceRef }; rules?: { apiGroups?: string[] }[] }
+interface ServiceRef {
+  name: string;
+  namespace: string;
+  port?: number;
+  path?: string;
+}
+interface WebhookEntry {
+  name: string;
+  clientConfig?: { url?: string; caBundle?: string; service?: ServiceRef };
+  rules?: { apiGroups?: string[] }[];
+}
 
 const GROUPS = new Set(KINDS.map((k) => k.group));
 
@@ -186,16 +351,29 @@ function handshakeCerts(url: string, timeoutMs = 5000): Promise<string[]> {
   const u = new URL(url);
   const host = u.hostname.replace(/^\[|\]$/g, '');
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host, port: Number(u.port || 443), servername: isIP(host) ? undefined : host, rejectUnauthorized: false, timeout: timeoutMs }, () => {
-      const pems: string[] = [];
-      const seen = new Set<DetailedPeerCertificate>();
-      for (let c: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true); c?.raw && !seen.has(c); c = c.issuerCertificate) {
-        seen.add(c);
-        pems.push(new X509Certificate(c.raw).toString());
-      }
-      socket.end();
-      resolve(pems);
-    });
+    const socket = tlsConnect(
+      {
+        host,
+        port: Number(u.port || 443),
+        servername: isIP(host) ? undefined : host,
+        rejectUnauthorized: false,
+        timeout: timeoutMs,
+      },
+      () => {
+        const pems: string[] = [];
+        const seen = new Set<DetailedPeerCertificate>();
+        for (
+          let c: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+          c?.raw && !seen.has(c);
+          c = c.issuerCertificate
+        ) {
+          seen.add(c);
+          pems.push(new X509Certificate(c.raw).toString());
+        }
+        socket.end();
+        resolve(pems);
+      },
+    );
     socket.on('timeout', () => {
       socket.destroy();
       reject(new Error(`no TLS answer within ${timeoutMs / 1000}s`));
@@ -221,19 +399,32 @@ export function servingSecretOf(pod: PodSpec): { secret: string; key: string; ho
     const argv = [...(c.command ?? []), ...(c.args ?? [])];
     // --tls-mode=self: the webhook serves from the Secret it keeps itself (webhook/README.md, "TLS").
     const own = argv.findIndex((a) => a === '--tls-secret' || a.startsWith('--tls-secret='));
-    const ownName = own < 0 ? undefined : argv[own]!.includes('=') ? argv[own]!.slice(argv[own]!.indexOf('=') + 1) : argv[own + 1];
+    const ownName =
+      own < 0 ? undefined : argv[own]!.includes('=') ? argv[own]!.slice(argv[own]!.indexOf('=') + 1) : argv[own + 1];
     if (ownName) return { secret: ownName, key: TLS_KEYS.cert, how: 'kept by' };
     const at = argv.findIndex((a) => a === '--tls-cert-file' || a.startsWith('--tls-cert-file='));
     if (at < 0) continue;
     const file = argv[at]!.includes('=') ? argv[at]!.slice(argv[at]!.indexOf('=') + 1) : argv[at + 1];
-    const mount = file ? (c.volumeMounts ?? []).find((m) => file.startsWith(`${m.mountPath.replace(/\/$/, '')}/`)) : undefined;
+    const mount = file
+      ? (c.volumeMounts ?? []).find((m) => file.startsWith(`${m.mountPath.replace(/\/$/, '')}/`))
+      : undefined;
     const vol = mount && volumes.find((v) => v.name === mount.name);
     if (!mount || !vol?.secret?.secretName) continue;
     const rel = posix.relative(mount.mountPath, file!);
-    return { secret: vol.secret.secretName, key: vol.secret.items?.find((i) => i.path === rel)?.key ?? rel, how: 'mounted by' };
+    return {
+      secret: vol.secret.secretName,
+      key: vol.secret.items?.find((i) => i.path === rel)?.key ?? rel,
+      how: 'mounted by',
+    };
   }
   const first = volumes.find((v) => v.secret?.secretName);
-  return first ? { secret: first.secret!.secretName!, key: first.secret!.items?.find((i) => i.path === TLS_KEYS.cert)?.key ?? TLS_KEYS.cert, how: 'mounted by' } : undefined;
+  return first
+    ? {
+        secret: first.secret!.secretName!,
+        key: first.secret!.items?.find((i) => i.path === TLS_KEYS.cert)?.key ?? TLS_KEYS.cert,
+        how: 'mounted by',
+      }
+    : undefined;
 }
 
 /**
@@ -247,11 +438,14 @@ async function serviceServingCert(k8s: K8s, svc: ServiceRef): Promise<ServingCer
   const mounting = deployments
     .map((d) => ({ d, s: servingSecretOf(d.spec?.template?.spec ?? {}) }))
     .filter((x): x is { d: (typeof deployments)[number]; s: NonNullable<ReturnType<typeof servingSecretOf>> } => !!x.s);
-  const found = mounting.find((x) => x.d.metadata.name === svc.name) ?? (mounting.length === 1 ? mounting[0] : undefined);
+  const found =
+    mounting.find((x) => x.d.metadata.name === svc.name) ?? (mounting.length === 1 ? mounting[0] : undefined);
   if (!found) {
-    throw new Error(mounting.length
-      ? `Deployments ${mounting.map((x) => x.d.metadata.name).join(', ')} in namespace ${svc.namespace} mount Secrets, none is named ${svc.name}: which serves ${what} is not known`
-      : `no Deployment in namespace ${svc.namespace} names or mounts a Secret to serve ${what} from`);
+    throw new Error(
+      mounting.length
+        ? `Deployments ${mounting.map((x) => x.d.metadata.name).join(', ')} in namespace ${svc.namespace} mount Secrets, none is named ${svc.name}: which serves ${what} is not known`
+        : `no Deployment in namespace ${svc.namespace} names or mounts a Secret to serve ${what} from`,
+    );
   }
   const source = `Secret ${svc.namespace}/${found.s.secret} key ${found.s.key}, ${found.s.how} Deployment ${svc.namespace}/${found.d.metadata.name}`;
   const secret = await k8s.findSecret(svc.namespace, found.s.secret);
@@ -262,7 +456,13 @@ async function serviceServingCert(k8s: K8s, svc: ServiceRef): Promise<ServingCer
 }
 
 /** The serving-certificate line of one webhook: expiry, chain to the caBundle, the host's name in it. */
-export function evaluateServingCert(cluster: string, webhook: string, cert: ServingCert, caPems: string[], now: number): CheckLine {
+export function evaluateServingCert(
+  cluster: string,
+  webhook: string,
+  cert: ServingCert,
+  caPems: string[],
+  now: number,
+): CheckLine {
   const d = CHECKS.webhookCert;
   const name = `${webhook} serving certificate`;
   const [leaf, ...rest] = cert.pems;
@@ -271,13 +471,48 @@ export function evaluateServingCert(cluster: string, webhook: string, cert: Serv
   const subject = `"${pki.parseCertificate(leaf).subjectText}"`;
   const left = daysLeft(x.validTo, now);
   const from = `(${cert.source})`;
-  if (Date.parse(x.validTo) < now) return line(d, cluster, name, 'fail', `the serving certificate ${subject} ${from} expired on ${new Date(x.validTo).toISOString()}: the API server refuses it`);
+  if (Date.parse(x.validTo) < now)
+    return line(
+      d,
+      cluster,
+      name,
+      'fail',
+      `the serving certificate ${subject} ${from} expired on ${new Date(x.validTo).toISOString()}: the API server refuses it`,
+    );
   const chain = pki.verifyChain({ certPem: leaf, chainPems: rest, rootPems: caPems, at: new Date(now) });
-  if (!chain.ok) return line(d, cluster, name, 'fail', `the serving certificate ${subject} ${from} does not chain to the caBundle: ${chain.error}`, TLS_FIX);
+  if (!chain.ok)
+    return line(
+      d,
+      cluster,
+      name,
+      'fail',
+      `the serving certificate ${subject} ${from} does not chain to the caBundle: ${chain.error}`,
+      TLS_FIX,
+    );
   const forHost = isIP(cert.host) ? x.checkIP(cert.host) : x.checkHost(cert.host);
-  if (!forHost) return line(d, cluster, name, 'fail', `the serving certificate ${subject} ${from} is not valid for ${cert.host}, the name the API server verifies`);
-  if (left < SERVING_MIN_DAYS) return line(d, cluster, name, 'warn', `the serving certificate ${subject} ${from} expires in ${left} days (< ${SERVING_MIN_DAYS}), on ${new Date(x.validTo).toISOString()}`);
-  return line(d, cluster, name, 'pass', `the serving certificate ${subject} ${from} chains to the caBundle and is valid for ${left} more days`);
+  if (!forHost)
+    return line(
+      d,
+      cluster,
+      name,
+      'fail',
+      `the serving certificate ${subject} ${from} is not valid for ${cert.host}, the name the API server verifies`,
+    );
+  if (left < SERVING_MIN_DAYS)
+    return line(
+      d,
+      cluster,
+      name,
+      'warn',
+      `the serving certificate ${subject} ${from} expires in ${left} days (< ${SERVING_MIN_DAYS}), on ${new Date(x.validTo).toISOString()}`,
+    );
+  return line(
+    d,
+    cluster,
+    name,
+    'pass',
+    `the serving certificate ${subject} ${from} chains to the caBundle and is valid for ${left} more days`,
+  );
 }
 
 async function checkWebhooks(c: Cluster, k8s: K8s, now: number): Promise<CheckLine[]> {
@@ -294,11 +529,22 @@ async function checkWebhooks(c: Cluster, k8s: K8s, now: number): Promise<CheckLi
     // published on its configuration needs no access to its Secret (schemas/src/annotations.ts).
     const published = certPems(cfg.metadata.annotations?.[SERVING_CERTIFICATE_ANNOTATION] ?? '');
     if (!served.has(key)) {
-      served.set(key, url
-        ? handshakeCerts(url).then((pems) => ({ pems, source: `TLS handshake with ${new URL(url).host}`, host: new URL(url).hostname.replace(/^\[|\]$/g, '') }))
-        : published.length
-          ? Promise.resolve({ pems: published, source: `published by the webhook on ${kind}WebhookConfiguration ${cfg.metadata.name}`, host: `${svc!.name}.${svc!.namespace}.svc` })
-          : serviceServingCert(k8s, svc!));
+      served.set(
+        key,
+        url
+          ? handshakeCerts(url).then((pems) => ({
+              pems,
+              source: `TLS handshake with ${new URL(url).host}`,
+              host: new URL(url).hostname.replace(/^\[|\]$/g, ''),
+            }))
+          : published.length
+            ? Promise.resolve({
+                pems: published,
+                source: `published by the webhook on ${kind}WebhookConfiguration ${cfg.metadata.name}`,
+                host: `${svc!.name}.${svc!.namespace}.svc`,
+              })
+            : serviceServingCert(k8s, svc!),
+      );
     }
     return served.get(key);
   };
@@ -309,9 +555,14 @@ async function checkWebhooks(c: Cluster, k8s: K8s, now: number): Promise<CheckLi
         .filter((w) => (w.rules ?? []).some((r) => (r.apiGroups ?? []).some((g) => GROUPS.has(g) || g === '*')))
         .map((w) => ({ cfg: cfg.metadata.name, config: cfg, w })),
     );
-    const push = (name: string, result: Result, message: string, hint?: string) => lines.push(line(W, c.name, name, result, message, hint));
+    const push = (name: string, result: Result, message: string, hint?: string) =>
+      lines.push(line(W, c.name, name, result, message, hint));
     if (ours.length === 0) {
-      push(`${kind}WebhookConfiguration`, 'fail', `no ${kind}WebhookConfiguration routes the mesh-cert kinds to a webhook (kubectl apply -k manifests/)`);
+      push(
+        `${kind}WebhookConfiguration`,
+        'fail',
+        `no ${kind}WebhookConfiguration routes the mesh-cert kinds to a webhook (kubectl apply -k manifests/)`,
+      );
       continue;
     }
     for (const { cfg, config, w } of ours) {
@@ -337,14 +588,30 @@ async function checkWebhooks(c: Cluster, k8s: K8s, now: number): Promise<CheckLi
       }
       const caLeft = Math.min(...caCerts.map((p) => daysLeft(new X509Certificate(p).validTo, now)));
       if (caLeft < 0) push(name, 'fail', `routes the mesh-cert kinds to ${to}; its caBundle has expired`, TLS_FIX);
-      else if (caLeft < MIN_DAYS) push(name, 'warn', `routes the mesh-cert kinds to ${to}; its caBundle expires in ${caLeft} days (< ${MIN_DAYS})`, TLS_FIX);
+      else if (caLeft < MIN_DAYS)
+        push(
+          name,
+          'warn',
+          `routes the mesh-cert kinds to ${to}; its caBundle expires in ${caLeft} days (< ${MIN_DAYS})`,
+          TLS_FIX,
+        );
       else push(name, 'pass', `routes the mesh-cert kinds to ${to}; its caBundle is valid for ${caLeft} more days`);
       try {
         lines.push(evaluateServingCert(c.name, name, (await servingCert(w, config, kind))!, caCerts, now));
       } catch (err) {
         // Unread is not bad: the dry-run check still shows whether the API server accepts it.
-        lines.push(line(CHECKS.webhookCert, c.name, `${name} serving certificate`, 'warn', `the serving certificate of ${to} could not be read: ${errorMessage(err)}`,
-          svc ? `let check read Deployments and Secrets in namespace ${svc.namespace}, or look yourself: kubectl -n ${svc.namespace} get secret SECRET -o jsonpath='{.data.tls\\.crt}' | base64 -d | openssl x509 -noout -enddate` : 'is the webhook running and reachable from here?'));
+        lines.push(
+          line(
+            CHECKS.webhookCert,
+            c.name,
+            `${name} serving certificate`,
+            'warn',
+            `the serving certificate of ${to} could not be read: ${errorMessage(err)}`,
+            svc
+              ? `let check read Deployments and Secrets in namespace ${svc.namespace}, or look yourself: kubectl -n ${svc.namespace} get secret SECRET -o jsonpath='{.data.tls\\.crt}' | base64 -d | openssl x509 -noout -enddate`
+              : 'is the webhook running and reachable from here?',
+          ),
+        );
       }
     }
   }
@@ -374,7 +641,13 @@ async function checkDryRun(c: Cluster, k8s: K8s, ns: string): Promise<CheckLine>
       body.metadata.namespace = ns;
     }
     await k8s.create(CR, ns, body as never, { dryRun: true });
-    return line(D, c.name, name, 'fail', 'a CertificateRequest whose spec.certificateSigningRequest is no PEM CSR was admitted: the webhook is not enforcing');
+    return line(
+      D,
+      c.name,
+      name,
+      'fail',
+      'a CertificateRequest whose spec.certificateSigningRequest is no PEM CSR was admitted: the webhook is not enforcing',
+    );
   } catch (err) {
     const msg = errorMessage(err);
     if (err instanceof ApiError && /admission webhook/i.test(msg)) {
@@ -390,19 +663,33 @@ async function checkDryRun(c: Cluster, k8s: K8s, ns: string): Promise<CheckLine>
 // ---------------------------------------------------------------------------------------------
 // Signing Secrets and cacerts.
 
-function validityLines(d: CheckDef, cluster: string, what: string, pems: { role: string; pem: string }[], now: number): CheckLine[] {
+function validityLines(
+  d: CheckDef,
+  cluster: string,
+  what: string,
+  pems: { role: string; pem: string }[],
+  now: number,
+): CheckLine[] {
   return pems.map(({ role, pem }) => {
     const c = pki.parseCertificate(pem);
     const left = daysLeft(c.notAfter.toISOString(), now);
     const name = `${what} ${role}`;
-    if (left < 0) return line(d, cluster, name, 'fail', `${role} "${c.subjectText}" expired on ${c.notAfter.toISOString()}`);
-    if (left < MIN_DAYS) return line(d, cluster, name, 'warn', `${role} "${c.subjectText}" expires in ${left} days (< ${MIN_DAYS})`);
+    if (left < 0)
+      return line(d, cluster, name, 'fail', `${role} "${c.subjectText}" expired on ${c.notAfter.toISOString()}`);
+    if (left < MIN_DAYS)
+      return line(d, cluster, name, 'warn', `${role} "${c.subjectText}" expires in ${left} days (< ${MIN_DAYS})`);
     return line(d, cluster, name, 'pass', `${role} "${c.subjectText}" is valid for ${left} more days`);
   });
 }
 
 type Ic = IssuedCertificate & KObject;
-type Rotation = KObject & { spec?: { virtualMesh?: { name?: string; namespace?: string }; newRootCaSecret?: { name?: string; namespace?: string } }; status?: { state?: string; rotationState?: string } };
+type Rotation = KObject & {
+  spec?: {
+    virtualMesh?: { name?: string; namespace?: string };
+    newRootCaSecret?: { name?: string; namespace?: string };
+  };
+  status?: { state?: string; rotationState?: string };
+};
 
 const refKey = (r: Ref) => `${r.namespace}/${r.name}`;
 const icKey = (ic: Ic) => `${ic.metadata.namespace}/${ic.metadata.name}`;
@@ -415,7 +702,10 @@ const issuedRefOf = (ic: Ic): Ref => {
   return { namespace: r.namespace || ic.metadata.namespace || DEFAULT_ISSUED_SECRET.namespace, name: r.name };
 };
 
-interface SigningInfo { ref: Ref; rootPems: string[] }
+interface SigningInfo {
+  ref: Ref;
+  rootPems: string[];
+}
 
 function signingSecrets(opts: CheckOptions, icsByCluster: Map<string, Ic[]>): Map<string, Ref> {
   const refs = new Map<string, Ref>();
@@ -443,8 +733,17 @@ interface HeldSecret {
 export function evaluateIstioKeys(h: HeldSecret): CheckLine | undefined {
   if (!h.secret) return undefined;
   const what = `Secret ${refKey(h.ref)}`;
-  const keys = ISTIO_PREFERRED_KEYS.filter((k) => h.secret!.data?.[k] !== undefined || h.secret!.stringData?.[k] !== undefined);
-  if (keys.length === 0) return line(CHECKS.istioKeys, h.cluster, `${what} keys`, 'pass', `${what} holds none of ${ISTIO_PREFERRED_KEYS.join(', ')} (Istio reads its *.pem keys)`);
+  const keys = ISTIO_PREFERRED_KEYS.filter(
+    (k) => h.secret!.data?.[k] !== undefined || h.secret!.stringData?.[k] !== undefined,
+  );
+  if (keys.length === 0)
+    return line(
+      CHECKS.istioKeys,
+      h.cluster,
+      `${what} keys`,
+      'pass',
+      `${what} holds none of ${ISTIO_PREFERRED_KEYS.join(', ')} (Istio reads its *.pem keys)`,
+    );
   const mine = h.writers.filter((ic) => !glooMeshOwner('IssuedCertificate', ic));
   const owned = h.writers.filter((ic) => glooMeshOwner('IssuedCertificate', ic));
   const remove = `kubectl --context ${h.cluster} -n ${h.ref.namespace} patch secret ${h.ref.name} --type=json -p '[${keys.map((k) => `{"op":"remove","path":"/data/${k.replace('/', '~1')}"}`).join(',')}]'`;
@@ -471,7 +770,10 @@ function signingRoots(s: Secret): string[] {
   const v = pki.verifySigningSecret(s.data ?? {});
   if (v.ok) return v.rootPems;
   const what = (key: string) => `Secret ${s.metadata.namespace ?? ''}/${s.metadata.name} ${key}`;
-  return certPems(fromBase64(s.data?.[ISTIO_KEYS.rootCert], what(ISTIO_KEYS.rootCert)) ?? fromBase64(s.data?.[TLS_KEYS.ca], what(TLS_KEYS.ca)));
+  return certPems(
+    fromBase64(s.data?.[ISTIO_KEYS.rootCert], what(ISTIO_KEYS.rootCert)) ??
+      fromBase64(s.data?.[TLS_KEYS.ca], what(TLS_KEYS.ca)),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -489,7 +791,9 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
       try {
         k8s = await c.client();
         const v = await k8s.version();
-        const out: CheckLine[] = [line(CHECKS.reachable, c.name, 'reachable', 'pass', `API server ${c.server} answers (${v})`)];
+        const out: CheckLine[] = [
+          line(CHECKS.reachable, c.name, 'reachable', 'pass', `API server ${c.server} answers (${v})`),
+        ];
         const installed = new Map((await k8s.listCrds()).map((o) => [o.metadata.name, o]));
         out.push(...evaluateCrds(c.name, installed, manifests));
         const crdsOk = !out.some((l) => l.check === CHECKS.crdInstalled.id && l.result === 'fail');
@@ -497,7 +801,8 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
         if (crdsOk) out.push(await checkDryRun(c, k8s, opts.dryRunNamespace));
         if (crdsOk) {
           // A CRD that does not serve the contract's version answers 404: reported above, listed as empty.
-          const orNone = <T>(p: Promise<T[]>): Promise<T[]> => p.catch((err) => (isNotFound(err) ? [] : Promise.reject(err)));
+          const orNone = <T>(p: Promise<T[]>): Promise<T[]> =>
+            p.catch((err) => (isNotFound(err) ? [] : Promise.reject(err)));
           const [ics, rots] = await Promise.all([
             orNone(k8s.list<Ic>(resourceOf('IssuedCertificate'), undefined)),
             orNone(k8s.list<Rotation>(resourceOf('CertificateRotation'), undefined)),
@@ -507,7 +812,16 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
         }
         return out;
       } catch (err) {
-        return [line(CHECKS.reachable, c.name, 'reachable', 'fail', errorMessage(err), CHECKS.reachable.hint.replace('CLUSTER', c.name))];
+        return [
+          line(
+            CHECKS.reachable,
+            c.name,
+            'reachable',
+            'fail',
+            errorMessage(err),
+            CHECKS.reachable.hint.replace('CLUSTER', c.name),
+          ),
+        ];
       }
     }),
   );
@@ -535,7 +849,16 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
   if (mk8s) {
     const refs = signingSecrets(opts, icsByCluster);
     if (refs.size === 0) {
-      lines.push(line(S, set.mgmt.name, 'signing Secrets', 'warn', 'no IssuedCertificate names a signing Secret and no --root-secret was given: nothing to check', 'pass --root-secret NS/NAME'));
+      lines.push(
+        line(
+          S,
+          set.mgmt.name,
+          'signing Secrets',
+          'warn',
+          'no IssuedCertificate names a signing Secret and no --root-secret was given: nothing to check',
+          'pass --root-secret NS/NAME',
+        ),
+      );
     }
     for (const ref of refs.values()) {
       const what = `Secret ${refKey(ref)}`;
@@ -555,7 +878,10 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
           continue;
         }
         signing.set(refKey(ref), { ref, rootPems: v.rootPems });
-        const certs = [{ role: 'CA certificate', pem: v.caCertPem }, ...v.rootPems.filter((r) => r.trim() !== v.caCertPem.trim()).map((pem) => ({ role: 'root', pem }))];
+        const certs = [
+          { role: 'CA certificate', pem: v.caCertPem },
+          ...v.rootPems.filter((r) => r.trim() !== v.caCertPem.trim()).map((pem) => ({ role: 'root', pem })),
+        ];
         lines.push(...validityLines(S, set.mgmt.name, what, certs, now));
       } catch (err) {
         lines.push(line(S, set.mgmt.name, what, 'fail', errorMessage(err)));
@@ -567,33 +893,41 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
   const held: HeldSecret[] = [];
   const managed = new Set(set.managed.map((c) => c.name));
   await Promise.all(
-    set.all.filter((c) => reachable.has(c.name) && (managed.has(c.name) || icsByCluster.get(c.name)?.length)).map(async (c) => {
-      const ics = icsByCluster.get(c.name) ?? [];
-      const refs = new Map<string, Ref>();
-      if (managed.has(c.name)) refs.set(refKey(opts.cacerts), opts.cacerts);
-      for (const ic of ics) refs.set(refKey(issuedRefOf(ic)), issuedRefOf(ic));
-      const k8s = await c.client();
-      for (const ref of refs.values()) {
-        const h: HeldSecret = { cluster: c.name, ref, writers: ics.filter((ic) => refKey(issuedRefOf(ic)) === refKey(ref)) };
-        try {
-          h.secret = await k8s.findSecret(ref.namespace, ref.name);
-        } catch (err) {
-          lines.push(line(CHECKS.cacerts, c.name, `Secret ${refKey(ref)}`, 'fail', errorMessage(err)));
-          continue;
+    set.all
+      .filter((c) => reachable.has(c.name) && (managed.has(c.name) || icsByCluster.get(c.name)?.length))
+      .map(async (c) => {
+        const ics = icsByCluster.get(c.name) ?? [];
+        const refs = new Map<string, Ref>();
+        if (managed.has(c.name)) refs.set(refKey(opts.cacerts), opts.cacerts);
+        for (const ic of ics) refs.set(refKey(issuedRefOf(ic)), issuedRefOf(ic));
+        const k8s = await c.client();
+        for (const ref of refs.values()) {
+          const h: HeldSecret = {
+            cluster: c.name,
+            ref,
+            writers: ics.filter((ic) => refKey(issuedRefOf(ic)) === refKey(ref)),
+          };
+          try {
+            h.secret = await k8s.findSecret(ref.namespace, ref.name);
+          } catch (err) {
+            lines.push(line(CHECKS.cacerts, c.name, `Secret ${refKey(ref)}`, 'fail', errorMessage(err)));
+            continue;
+          }
+          if (h.secret) h.trust = secretTrust(refKey(ref), h.secret.data);
+          held.push(h);
         }
-        if (h.secret) h.trust = secretTrust(refKey(ref), h.secret.data);
-        held.push(h);
-      }
-    }),
+      }),
   );
-  const heldOf = (cluster: string, ref: Ref) => held.find((h) => h.cluster === cluster && refKey(h.ref) === refKey(ref));
+  const heldOf = (cluster: string, ref: Ref) =>
+    held.find((h) => h.cluster === cluster && refKey(h.ref) === refKey(ref));
 
   // Each managed cluster's --cacerts: valid, and chaining to the current root of its issuer.
   for (const c of set.managed.filter((x) => reachable.has(x.name))) {
     const what = `Secret ${refKey(opts.cacerts)}`;
     const h = heldOf(c.name, opts.cacerts);
     if (!h) continue;
-    const push = (result: Result, message: string, name = what, hint?: string) => lines.push(line(CHECKS.cacerts, c.name, name, result, message, hint));
+    const push = (result: Result, message: string, name = what, hint?: string) =>
+      lines.push(line(CHECKS.cacerts, c.name, name, result, message, hint));
     try {
       const s = h.secret;
       if (!s) {
@@ -611,13 +945,19 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
       }
       lines.push(...validityLines(CHECKS.cacerts, c.name, what, [{ role: 'intermediate', pem: caPem }], now));
       if (!current) {
-        push('warn', `no current root known for ${what} (no IssuedCertificate writes it; pass --root-secret)`, `${what} chain`, 'pass --root-secret NS/NAME');
+        push(
+          'warn',
+          `no current root known for ${what} (no IssuedCertificate writes it; pass --root-secret)`,
+          `${what} chain`,
+          'pass --root-secret NS/NAME',
+        );
         continue;
       }
       const chain = certPems(fromBase64(s.data?.[ISTIO_KEYS.certChain], `${what} ${ISTIO_KEYS.certChain}`));
       const r = pki.verifyChain({ certPem: caPem, chainPems: chain.slice(1), rootPems: current.rootPems });
       if (r.ok) push('pass', `chains to the current root (Secret ${refKey(current.ref)})`, `${what} chain`);
-      else push('fail', `does not chain to the current root (Secret ${refKey(current.ref)}): ${r.error}`, `${what} chain`);
+      else
+        push('fail', `does not chain to the current root (Secret ${refKey(current.ref)}): ${r.error}`, `${what} chain`);
     } catch (err) {
       push('fail', errorMessage(err));
     }
@@ -645,17 +985,43 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
       const vms = virtualMeshesOf(ic).map(refKey);
       if (!vms.length) continue;
       const h = heldOf(cluster, issuedRefOf(ic));
-      members.push({ cluster, ic: icKey(ic), virtualMeshes: vms, ...(h?.trust ? { trust: h.trust } : { missing: h ? `no issued Secret ${refKey(issuedRefOf(ic))} yet` : 'its issued Secret could not be read' }) });
+      members.push({
+        cluster,
+        ic: icKey(ic),
+        virtualMeshes: vms,
+        ...(h?.trust
+          ? { trust: h.trust }
+          : { missing: h ? `no issued Secret ${refKey(issuedRefOf(ic))} yet` : 'its issued Secret could not be read' }),
+      });
     }
   }
   for (const v of meshVerdicts(members, active)) {
-    lines.push(line(CHECKS.meshTrust, set.mgmt.name, `VirtualMesh ${v.virtualMesh}`, v.ok ? 'pass' : notPassing(CHECKS.meshTrust), v.message, v.rotation
-      ? `the rotation must not leave a gap: kubectl mesh-cert rotate --virtual-mesh ${v.virtualMesh} --abort rolls it back`
-      : `finish or roll back the rotation that left it (kubectl mesh-cert rotate --virtual-mesh ${v.virtualMesh} [--abort]), or re-issue the clusters' certificates from the VirtualMesh's signing Secret: kubectl mesh-cert issue NAME --cluster ${v.clusters.join(',')}`));
+    lines.push(
+      line(
+        CHECKS.meshTrust,
+        set.mgmt.name,
+        `VirtualMesh ${v.virtualMesh}`,
+        v.ok ? 'pass' : notPassing(CHECKS.meshTrust),
+        v.message,
+        v.rotation
+          ? `the rotation must not leave a gap: kubectl mesh-cert rotate --virtual-mesh ${v.virtualMesh} --abort rolls it back`
+          : `finish or roll back the rotation that left it (kubectl mesh-cert rotate --virtual-mesh ${v.virtualMesh} [--abort]), or re-issue the clusters' certificates from the VirtualMesh's signing Secret: kubectl mesh-cert issue NAME --cluster ${v.clusters.join(',')}`,
+      ),
+    );
   }
 
   // Roots still trusted that no signing Secret in use holds (left by a rollback that could not finish, a failed rotation's new root).
-  lines.push(...(await staleRootLines(set, opts, icsByCluster, active, rotations.filter(({ rot }) => isActiveRotation(rot.status?.state)).map(({ rot }) => rot), held, mk8s ? mgmtSecret : undefined)));
+  lines.push(
+    ...(await staleRootLines(
+      set,
+      opts,
+      icsByCluster,
+      active,
+      rotations.filter(({ rot }) => isActiveRotation(rot.status?.state)).map(({ rot }) => rot),
+      held,
+      mk8s ? mgmtSecret : undefined,
+    )),
+  );
 
   // IssuedCertificates Gloo Mesh owns: observed, never driven.
   for (const [cluster, ics] of icsByCluster) {
@@ -665,14 +1031,26 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
       const what = `IssuedCertificate ${icKey(ic)}`;
       const state = ic.status?.state ?? 'PENDING';
       const msg = `${what} is driven by Gloo Mesh (${owner}): mesh-cert observes it, ${state}`;
-      lines.push(state === 'FAILED'
-        ? line(CHECKS.glooMeshOwned, cluster, what, notPassing(CHECKS.glooMeshOwned), `${msg}: ${ic.status?.error ?? 'no error given'}`)
-        : line(CHECKS.glooMeshOwned, cluster, what, 'pass', msg));
+      lines.push(
+        state === 'FAILED'
+          ? line(
+              CHECKS.glooMeshOwned,
+              cluster,
+              what,
+              notPassing(CHECKS.glooMeshOwned),
+              `${msg}: ${ic.status?.error ?? 'no error given'}`,
+            )
+          : line(CHECKS.glooMeshOwned, cluster, what, 'pass', msg),
+      );
     }
   }
 
   const clusterOrder = set.all.map((c) => c.name);
-  return lines.sort((a, b) => CATEGORY_ORDER.indexOf(a.category) - CATEGORY_ORDER.indexOf(b.category) || clusterOrder.indexOf(a.cluster) - clusterOrder.indexOf(b.cluster));
+  return lines.sort(
+    (a, b) =>
+      CATEGORY_ORDER.indexOf(a.category) - CATEGORY_ORDER.indexOf(b.category) ||
+      clusterOrder.indexOf(a.cluster) - clusterOrder.indexOf(b.cluster),
+  );
 }
 
 /**
@@ -703,14 +1081,19 @@ async function staleRootLines(
       if (!ic.spec || !virtualMeshesOf(ic).some((vm) => rotating.has(refKey(vm)))) continue;
       const plan = signingPlan(ic);
       if ('error' in plan) continue;
-      for (const r of [plan.signer, ...plan.trust] as ObjectRef[]) refs.set(refKey(r), { namespace: r.namespace || ic.metadata.namespace || 'default', name: r.name });
+      for (const r of [plan.signer, ...plan.trust] as ObjectRef[])
+        refs.set(refKey(r), { namespace: r.namespace || ic.metadata.namespace || 'default', name: r.name });
       pems.push(...plan.bridgeRootPems.flatMap((p) => certPems(p)));
     }
   }
   // An active rotation's new root, even before any certificate carries it.
   for (const rot of activeRotations) {
     const n = rot.spec?.newRootCaSecret;
-    if (n?.name) refs.set(refKey({ namespace: n.namespace || rot.metadata.namespace || 'default', name: n.name }), { namespace: n.namespace || rot.metadata.namespace || 'default', name: n.name });
+    if (n?.name)
+      refs.set(refKey({ namespace: n.namespace || rot.metadata.namespace || 'default', name: n.name }), {
+        namespace: n.namespace || rot.metadata.namespace || 'default',
+        name: n.name,
+      });
   }
   if (refs.size === 0) return [];
   for (const ref of refs.values()) {
@@ -730,23 +1113,37 @@ async function staleRootLines(
   const stale = staleRoots(withTrust, inUse);
   const lines: CheckLine[] = [];
   const clusterOrder = set.all.map((c) => c.name);
-  for (const cluster of [...new Set(withTrust.map((h) => h.cluster))].sort((a, b) => clusterOrder.indexOf(a) - clusterOrder.indexOf(b))) {
+  for (const cluster of [...new Set(withTrust.map((h) => h.cluster))].sort(
+    (a, b) => clusterOrder.indexOf(a) - clusterOrder.indexOf(b),
+  )) {
     const mine = stale.filter((s) => s.cluster === cluster);
     if (mine.length === 0) {
-      lines.push(line(CHECKS.staleRoot, cluster, 'roots in use', 'pass', `every root cluster ${cluster} trusts is held by a signing Secret in use`));
+      lines.push(
+        line(
+          CHECKS.staleRoot,
+          cluster,
+          'roots in use',
+          'pass',
+          `every root cluster ${cluster} trusts is held by a signing Secret in use`,
+        ),
+      );
       continue;
     }
     for (const s of mine) {
       const h = withTrust.find((x) => x.cluster === cluster && x.trust.secret === s.secret)!;
       const writer = h.writers.find((ic) => !glooMeshOwner('IssuedCertificate', ic));
-      lines.push(line(
-        CHECKS.staleRoot,
-        cluster,
-        `Secret ${s.secret} root ${s.root.fingerprint}`,
-        notPassing(CHECKS.staleRoot),
-        `cluster ${cluster} still trusts ${rootLabel(s.root)} (Secret ${s.secret}), which no IssuedCertificate's signing Secret uses any more (left by a rollback that could not finish, or a failed rotation's new root?)`,
-        writer ? `kubectl mesh-cert issue ${writer.metadata.name} -n ${writer.metadata.namespace} --cluster ${cluster} re-issues it with only the roots in use` : undefined,
-      ));
+      lines.push(
+        line(
+          CHECKS.staleRoot,
+          cluster,
+          `Secret ${s.secret} root ${s.root.fingerprint}`,
+          notPassing(CHECKS.staleRoot),
+          `cluster ${cluster} still trusts ${rootLabel(s.root)} (Secret ${s.secret}), which no IssuedCertificate's signing Secret uses any more (left by a rollback that could not finish, or a failed rotation's new root?)`,
+          writer
+            ? `kubectl mesh-cert issue ${writer.metadata.name} -n ${writer.metadata.namespace} --cluster ${cluster} re-issues it with only the roots in use`
+            : undefined,
+        ),
+      );
     }
   }
   return lines;
@@ -768,6 +1165,11 @@ export function renderChecks(lines: CheckLine[]): string {
   }
   const fails = lines.filter((l) => l.result === 'fail').length;
   const warns = lines.filter((l) => l.result === 'warn').length;
-  out.push('', fails ? `Status check results are ${mark('fail', process.stdout)} (${fails} failed, ${warns} warnings)` : `Status check results are ${mark(warns ? 'warn' : 'ok', process.stdout)}${warns ? ` (${warns} warnings)` : ''}`);
+  out.push(
+    '',
+    fails
+      ? `Status check results are ${mark('fail', process.stdout)} (${fails} failed, ${warns} warnings)`
+      : `Status check results are ${mark(warns ? 'warn' : 'ok', process.stdout)}${warns ? ` (${warns} warnings)` : ''}`,
+  );
   return `${out.join('\n')}\n`;
 }

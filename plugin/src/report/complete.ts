@@ -3,18 +3,42 @@
 // ("value\tdescription") and then ":<directive>".
 import type { Command } from '@oclif/core';
 
-export const Directive = { Default: 0, Error: 1, NoSpace: 2, NoFileComp: 4, FilterFileExt: 8, FilterDirs: 16, KeepOrder: 32 } as const;
+export const Directive = {
+  Default: 0,
+  Error: 1,
+  NoSpace: 2,
+  NoFileComp: 4,
+  FilterFileExt: 8,
+  FilterDirs: 16,
+  KeepOrder: 32,
+} as const;
 
-export interface Candidate { value: string; description?: string }
-export interface Completion { candidates: Candidate[]; directive: number }
+export interface Candidate {
+  value: string;
+  description?: string;
+}
+export interface Completion {
+  candidates: Candidate[];
+  directive: number;
+}
 
-export interface CommandInfo { id: string; summary?: string; hidden?: boolean; flags: Record<string, Command.Flag.Any>; args: Record<string, unknown> }
+export interface CommandInfo {
+  id: string;
+  summary?: string;
+  hidden?: boolean;
+  flags: Record<string, Command.Flag.Any>;
+  args: Record<string, unknown>;
+}
 
 /** What the words around the cursor need; the API lookups are supplied by the caller. */
 export interface Lookups {
   contexts(): Promise<string[]>;
   namespaces(ctx: ParsedWords): Promise<string[]>;
-  objects(ctx: ParsedWords, kind: 'VirtualMeshCertificateSigningRequest' | 'CertificateRequest' | 'Secret', allNamespaces: boolean): Promise<{ namespace: string; name: string }[]>;
+  objects(
+    ctx: ParsedWords,
+    kind: 'VirtualMeshCertificateSigningRequest' | 'CertificateRequest' | 'Secret',
+    allNamespaces: boolean,
+  ): Promise<{ namespace: string; name: string }[]>;
 }
 
 export interface ParsedWords {
@@ -104,7 +128,10 @@ export async function complete(commands: CommandInfo[], words: string[], lookups
   if (valueFlag) {
     const flag = cmd?.flags[valueFlag] as (Command.Flag.Any & { options?: readonly string[] }) | undefined;
     const wrap = (values: string[], directive: number = none): Completion => ({
-      candidates: prefixed(values.map((v) => ({ value: v })), partial).map((c) => ({ value: valuePrefix + c.value })),
+      candidates: prefixed(
+        values.map((v) => ({ value: v })),
+        partial,
+      ).map((c) => ({ value: valuePrefix + c.value })),
       directive,
     });
     switch (valueFlag) {
@@ -121,7 +148,10 @@ export async function complete(commands: CommandInfo[], words: string[], lookups
         const last = partial.slice(head.length);
         const used = new Set(head.split(',').filter(Boolean));
         const ctxs = (await lookups.contexts().catch(() => [])).filter((c) => !used.has(c) && c.startsWith(last));
-        return { candidates: ctxs.map((c) => ({ value: valuePrefix + head + c })), directive: none | Directive.NoSpace };
+        return {
+          candidates: ctxs.map((c) => ({ value: valuePrefix + head + c })),
+          directive: none | Directive.NoSpace,
+        };
       }
       case 'namespace':
         return wrap(await lookups.namespaces(parsed).catch(() => []));
@@ -141,7 +171,8 @@ export async function complete(commands: CommandInfo[], words: string[], lookups
       if (f.hidden) continue;
       cands.push({ value: `--${name}`, description: f.summary ?? f.description });
       if (f.type === 'boolean' && (f as { allowNo?: boolean }).allowNo) cands.push({ value: `--no-${name}` });
-      if (f.char && !toComplete.startsWith('--')) cands.push({ value: `-${f.char}`, description: f.summary ?? f.description });
+      if (f.char && !toComplete.startsWith('--'))
+        cands.push({ value: `-${f.char}`, description: f.summary ?? f.description });
     }
     return { candidates: prefixed(cands, toComplete), directive: none };
   }
@@ -166,10 +197,19 @@ export async function complete(commands: CommandInfo[], words: string[], lookups
   // Positional arguments of the command.
   const allNs = parsed.flags.has('all-namespaces');
   const argIndex = parsed.positionals.length;
-  const objects = async (kind: 'VirtualMeshCertificateSigningRequest' | 'CertificateRequest' | 'Secret', qualified: boolean): Promise<Completion> => {
+  const objects = async (
+    kind: 'VirtualMeshCertificateSigningRequest' | 'CertificateRequest' | 'Secret',
+    qualified: boolean,
+  ): Promise<Completion> => {
     const list = await lookups.objects(parsed, kind, qualified).catch(() => []);
     const values = list.map((o) => (qualified ? `${o.namespace}/${o.name}` : o.name));
-    return { candidates: prefixed([...new Set(values)].map((value) => ({ value })), toComplete), directive: none };
+    return {
+      candidates: prefixed(
+        [...new Set(values)].map((value) => ({ value })),
+        toComplete,
+      ),
+      directive: none,
+    };
   };
   switch (cmd?.id) {
     case 'approve':
@@ -185,7 +225,13 @@ export async function complete(commands: CommandInfo[], words: string[], lookups
     case 'root:create':
       if (argIndex === 0) {
         const ns = await lookups.namespaces(parsed).catch(() => []);
-        return { candidates: prefixed(ns.map((n) => ({ value: `${n}/` })), toComplete), directive: none | Directive.NoSpace };
+        return {
+          candidates: prefixed(
+            ns.map((n) => ({ value: `${n}/` })),
+            toComplete,
+          ),
+          directive: none | Directive.NoSpace,
+        };
       }
       break;
     case 'completion':

@@ -21,7 +21,10 @@ async function rootOfSecret(mgmt: Cluster, ref: Ref): Promise<CurrentRoot> {
   if (!s) throw new UserError(`${source} not found`);
   // Not base64: a UserError naming the Secret and the key (the root cannot be known).
   try {
-    return { source, pems: certificatesIn(base64Text(s.data?.[ISTIO_KEYS.rootCert], `${source}: ${ISTIO_KEYS.rootCert}`)) };
+    return {
+      source,
+      pems: certificatesIn(base64Text(s.data?.[ISTIO_KEYS.rootCert], `${source}: ${ISTIO_KEYS.rootCert}`)),
+    };
   } catch (err) {
     if (err instanceof PkiError) throw new UserError(err.message);
     throw err;
@@ -32,7 +35,13 @@ async function rootOfSecret(mgmt: Cluster, ref: Ref): Promise<CurrentRoot> {
  * Finds the current root for an object of `cluster`: `explicit` if given, else through the
  * IssuedCertificate `match` selects. Returns undefined (with a note) when none can be found.
  */
-export async function findCurrentRoot(opts: { cluster: Cluster; mgmt: Cluster; explicit?: Ref; match: (ic: IcLike) => boolean; notes: string[] }): Promise<CurrentRoot | undefined> {
+export async function findCurrentRoot(opts: {
+  cluster: Cluster;
+  mgmt: Cluster;
+  explicit?: Ref;
+  match: (ic: IcLike) => boolean;
+  notes: string[];
+}): Promise<CurrentRoot | undefined> {
   if (opts.explicit) return rootOfSecret(opts.mgmt, opts.explicit);
   try {
     const k8s = await opts.cluster.client();
@@ -41,7 +50,10 @@ export async function findCurrentRoot(opts: { cluster: Cluster; mgmt: Cluster; e
     if (!ic) return undefined;
     const signing = ic.spec?.glooMeshCa?.signingCertificateSecret ?? ic.spec?.signingCertificateSecret;
     if (!signing?.name) return undefined;
-    return await rootOfSecret(opts.mgmt, { namespace: signing.namespace || ic.metadata.namespace || 'default', name: signing.name });
+    return await rootOfSecret(opts.mgmt, {
+      namespace: signing.namespace || ic.metadata.namespace || 'default',
+      name: signing.name,
+    });
   } catch (err) {
     opts.notes.push(`could not determine the current root: ${errorMessage(err)}`);
     return undefined;

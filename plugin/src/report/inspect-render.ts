@@ -30,7 +30,10 @@ export function renderSecret(r: SecretReport): string {
   ];
   if (r.privateKeys.length) {
     lines.push('', 'Private keys (not shown):');
-    for (const k of r.privateKeys) lines.push(`  ${k.source}: ${k.keyType} ${k.keyBits} bits${k.matchesCertificate === undefined ? '' : k.matchesCertificate ? ', matches the CA certificate' : ', does NOT match the CA certificate'}`);
+    for (const k of r.privateKeys)
+      lines.push(
+        `  ${k.source}: ${k.keyType} ${k.keyBits} bits${k.matchesCertificate === undefined ? '' : k.matchesCertificate ? ', matches the CA certificate' : ', does NOT match the CA certificate'}`,
+      );
   }
   lines.push('', 'Checks:', ...r.checks.map((c) => `  ${mark(c.ok)} ${c.name}: ${c.message}`));
   for (const w of r.warnings) lines.push(`  ! ${w}`);
@@ -43,7 +46,14 @@ export function renderCertificateRequest(r: CertificateRequestReport): string {
     `  state: ${r.state}   generation: ${r.generation ?? '-'}   observedGeneration: ${r.observedGeneration ?? '-'}${r.error ? `\n  error: ${r.error}` : ''}`,
   ];
   if (r.csr) {
-    lines.push('', 'CSR:', `    subject:      ${r.csr.subject || '(empty)'}`, `    hosts:        ${r.csr.hosts.join(', ') || '(none)'}`, `    key:          ${r.csr.keyType} ${r.csr.keyBits} bits`, `    spki sha256:  ${r.csr.spkiSha256}`);
+    lines.push(
+      '',
+      'CSR:',
+      `    subject:      ${r.csr.subject || '(empty)'}`,
+      `    hosts:        ${r.csr.hosts.join(', ') || '(none)'}`,
+      `    key:          ${r.csr.keyType} ${r.csr.keyBits} bits`,
+      `    spki sha256:  ${r.csr.spkiSha256}`,
+    );
   }
   lines.push('', `Certificates (${r.certificates.length}):`, ...r.certificates.flatMap(renderCert));
   lines.push('', 'Checks:', ...r.checks.map((c) => `  ${mark(c.ok)} ${c.name}: ${c.message}`));

@@ -18,7 +18,14 @@ export interface InspectSpec<T, R extends { checks: Check[] }> {
   kind: string;
   /** The kind's API group ('' for the core group): -o name prints kind.group/name, as kubectl does. */
   group: string;
-  flags: { kubeconfig?: string; context?: string; namespace?: string; 'mgmt-context'?: string; 'root-secret'?: string; output: OutputFormat };
+  flags: {
+    kubeconfig?: string;
+    context?: string;
+    namespace?: string;
+    'mgmt-context'?: string;
+    'root-secret'?: string;
+    output: OutputFormat;
+  };
   fetch(k8s: K8s, ref: Ref): Promise<T | undefined>;
   /** Which IssuedCertificate produced the object (its signing Secret holds the current root). */
   owner(ic: IcLike, ref: Ref): boolean;

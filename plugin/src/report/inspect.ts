@@ -32,11 +32,23 @@ export interface CertReport {
   fingerprintSha256: string;
 }
 
-export interface Check { name: string; ok: boolean | null; message: string }
+export interface Check {
+  name: string;
+  ok: boolean | null;
+  message: string;
+}
 
-export interface KeyReport { source: string; keyType: string; keyBits: number; matchesCertificate?: boolean }
+export interface KeyReport {
+  source: string;
+  keyType: string;
+  keyBits: number;
+  matchesCertificate?: boolean;
+}
 
-export interface CurrentRoot { source: string; pems: string[] }
+export interface CurrentRoot {
+  source: string;
+  pems: string[];
+}
 
 export interface SecretReport {
   kind: 'SecretInspection';
@@ -102,7 +114,11 @@ const certBlocks = (t: string | undefined) => (t ? pki.certificatesIn(t) : []);
  * A reader of base64 values (`where(key)` names one in messages) that records each value that is
  * not base64 as a failed check, once, and reads it as absent: the rest of the report still stands.
  */
-function decoder(values: Record<string, string | undefined>, checks: Check[], where: (key: string) => string): (key: string) => string | undefined {
+function decoder(
+  values: Record<string, string | undefined>,
+  checks: Check[],
+  where: (key: string) => string,
+): (key: string) => string | undefined {
   const failed = new Set<string>();
   return (key) => {
     try {
@@ -136,13 +152,21 @@ function chainCheck(certPem: string, chainPems: string[], rootPems: string[], na
 
 function currentRootCheck(certPem: string, chainPems: string[], current: CurrentRoot | undefined): Check {
   const name = 'signed by the current root';
-  if (!current) return { name, ok: null, message: 'unknown: no IssuedCertificate points here and no --root-secret was given' };
+  if (!current)
+    return { name, ok: null, message: 'unknown: no IssuedCertificate points here and no --root-secret was given' };
   if (current.pems.length === 0) return { name, ok: false, message: `${current.source} holds no root certificate` };
   const r = pki.verifyChain({ certPem, chainPems, rootPems: current.pems });
-  return r.ok ? { name, ok: true, message: `chains to the root of ${current.source}` } : { name, ok: false, message: `does not chain to the root of ${current.source}: ${r.error}` };
+  return r.ok
+    ? { name, ok: true, message: `chains to the root of ${current.source}` }
+    : { name, ok: false, message: `does not chain to the root of ${current.source}: ${r.error}` };
 }
 
-export function inspectSecret(cluster: string, s: Secret, current: CurrentRoot | undefined, now = Date.now()): SecretReport {
+export function inspectSecret(
+  cluster: string,
+  s: Secret,
+  current: CurrentRoot | undefined,
+  now = Date.now(),
+): SecretReport {
   const d = s.data ?? {};
   const layout = layoutOf(s);
   const report: SecretReport = {
@@ -190,7 +214,11 @@ export function inspectSecret(cluster: string, s: Secret, current: CurrentRoot |
   if (layout === 'istio' || layout === 'legacy') {
     const v = pki.verifySigningSecret(d);
     if (v.ok) {
-      report.checks.push({ name: 'signing Secret layout', ok: true, message: `valid ${layout === 'legacy' ? 'legacy (key.pem)' : 'Istio cacerts'} layout; ca-key matches ca-cert` });
+      report.checks.push({
+        name: 'signing Secret layout',
+        ok: true,
+        message: `valid ${layout === 'legacy' ? 'legacy (key.pem)' : 'Istio cacerts'} layout; ca-key matches ca-cert`,
+      });
       report.warnings.push(...v.warnings);
       report.checks.push(chainCheck(v.caCertPem, v.chainPems, v.rootPems, 'chain to root-cert.pem', 'root-cert.pem'));
       report.checks.push(currentRootCheck(v.caCertPem, v.chainPems, current));
@@ -205,9 +233,16 @@ export function inspectSecret(cluster: string, s: Secret, current: CurrentRoot |
     }
   } else if (layout === 'tls' && caCert) {
     const roots = certBlocks(text(TLS_KEYS.ca));
-    if (roots.length) report.checks.push(chainCheck(caCert, certBlocks(text(TLS_KEYS.cert)).slice(1), roots, 'chain to ca.crt', 'ca.crt'));
+    if (roots.length)
+      report.checks.push(
+        chainCheck(caCert, certBlocks(text(TLS_KEYS.cert)).slice(1), roots, 'chain to ca.crt', 'ca.crt'),
+      );
   } else if (layout === 'unknown') {
-    report.checks.push({ name: 'known layout', ok: false, message: `keys ${report.dataKeys.join(', ') || '(none)'} match no known layout (Istio cacerts: ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem)` });
+    report.checks.push({
+      name: 'known layout',
+      ok: false,
+      message: `keys ${report.dataKeys.join(', ') || '(none)'} match no known layout (Istio cacerts: ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem)`,
+    });
   }
   for (const c of report.certificates) {
     if (c.daysLeft < 0) report.warnings.push(`${c.source} expired on ${c.notAfter}`);
@@ -218,7 +253,12 @@ export function inspectSecret(cluster: string, s: Secret, current: CurrentRoot |
 /** A CertificateRequest as read: schemas' spec and status types (the contract), the client's metadata. */
 export type CrObject = KObject & { spec?: CertificateRequestSpec; status?: CertificateRequestStatus };
 
-export function inspectCertificateRequest(cluster: string, cr: CrObject, current: CurrentRoot | undefined, now = Date.now()): CertificateRequestReport {
+export function inspectCertificateRequest(
+  cluster: string,
+  cr: CrObject,
+  current: CurrentRoot | undefined,
+  now = Date.now(),
+): CertificateRequestReport {
   const st = cr.status ?? {};
   const report: CertificateRequestReport = {
     kind: 'CertificateRequestInspection',
@@ -244,8 +284,19 @@ export function inspectCertificateRequest(cluster: string, cr: CrObject, current
   else {
     try {
       const c = pki.verifyCsr(csrPem);
-      report.csr = { subject: c.subjectText, hosts: c.hosts, keyType: c.keyType, keyBits: c.keyBits, spkiSha256: c.spkiSha256, signatureAlgorithm: c.signatureAlgorithm };
-      report.checks.push({ name: 'CSR signature', ok: true, message: 'the CSR parses and its self-signature verifies' });
+      report.csr = {
+        subject: c.subjectText,
+        hosts: c.hosts,
+        keyType: c.keyType,
+        keyBits: c.keyBits,
+        spkiSha256: c.spkiSha256,
+        signatureAlgorithm: c.signatureAlgorithm,
+      };
+      report.checks.push({
+        name: 'CSR signature',
+        ok: true,
+        message: 'the CSR parses and its self-signature verifies',
+      });
     } catch (err) {
       report.checks.push({ name: 'CSR signature', ok: false, message: errorMessage(err) });
     }
@@ -274,11 +325,21 @@ export function inspectCertificateRequest(cluster: string, cr: CrObject, current
       } catch {
         match = false;
       }
-      report.checks.push({ name: 'public key', ok: match, message: match ? "the signed certificate carries the CSR's public key" : "the signed certificate does not carry the CSR's public key (stale status for an older CSR?)" });
+      report.checks.push({
+        name: 'public key',
+        ok: match,
+        message: match
+          ? "the signed certificate carries the CSR's public key"
+          : "the signed certificate does not carry the CSR's public key (stale status for an older CSR?)",
+      });
     }
     report.checks.push(currentRootCheck(signed[0], intermediates, current));
     if (report.generation !== undefined && (st.observedGeneration ?? 0) < report.generation) {
-      report.checks.push({ name: 'generation', ok: null, message: `status is for generation ${st.observedGeneration ?? 0}, the spec is at ${report.generation}: the issuer has not signed the current CSR yet` });
+      report.checks.push({
+        name: 'generation',
+        ok: null,
+        message: `status is for generation ${st.observedGeneration ?? 0}, the spec is at ${report.generation}: the issuer has not signed the current CSR yet`,
+      });
     }
   } else {
     report.checks.push({ name: 'signed certificate', ok: null, message: `none yet (state ${report.state})` });

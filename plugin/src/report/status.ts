@@ -16,7 +16,15 @@ import { MARKS, type Mark } from '../lib/progress.js';
 import { virtualMeshesOf } from '../engine/parents.js';
 import { glooMeshOwner } from '../engine/ownership.js';
 import { DEFAULT_ISSUED_SECRET, type CertKind } from '../engine/resources.js';
-import { isActiveRotation, meshVerdicts, secretTrust, type ActiveRotation, type MeshMember, type MeshVerdict, type SecretTrust } from './trust.js';
+import {
+  isActiveRotation,
+  meshVerdicts,
+  secretTrust,
+  type ActiveRotation,
+  type MeshMember,
+  type MeshVerdict,
+  type SecretTrust,
+} from './trust.js';
 import { rotationStep, rotationWords } from '../lib/rotation-words.js';
 
 export interface StatusRow {
@@ -78,7 +86,11 @@ export const REPORT_ANNOTATION = 'mesh-cert.solo.io/status-report';
 export function statusObject(row: StatusRow): KObject | undefined {
   if (row.kind === 'Cluster' || !row.object) return undefined;
   const { object, cluster, ...facts } = row;
-  const report = Object.fromEntries(Object.entries(facts).filter(([k, v]) => v !== undefined && !['kind', 'apiVersion', 'namespace', 'name', 'generation'].includes(k)));
+  const report = Object.fromEntries(
+    Object.entries(facts).filter(
+      ([k, v]) => v !== undefined && !['kind', 'apiVersion', 'namespace', 'name', 'generation'].includes(k),
+    ),
+  );
   const o = object as KObject & Record<string, unknown>;
   return {
     ...o,
@@ -86,7 +98,11 @@ export function statusObject(row: StatusRow): KObject | undefined {
     kind: row.kind,
     metadata: {
       ...o.metadata,
-      annotations: { ...(o.metadata.annotations ?? {}), [CLUSTER_ANNOTATION]: cluster, [REPORT_ANNOTATION]: JSON.stringify(report) },
+      annotations: {
+        ...(o.metadata.annotations ?? {}),
+        [CLUSTER_ANNOTATION]: cluster,
+        [REPORT_ANNOTATION]: JSON.stringify(report),
+      },
     },
   } as KObject;
 }
@@ -155,7 +171,13 @@ function setDriver(row: StatusRow, o: Obj): void {
   if (owner) row.owner = owner;
 }
 
-function setCert(row: StatusRow, certPem: string | undefined, rootPem: string | undefined, source: string, now: number): boolean {
+function setCert(
+  row: StatusRow,
+  certPem: string | undefined,
+  rootPem: string | undefined,
+  source: string,
+  now: number,
+): boolean {
   const cert = briefOf(certPem);
   if (!cert) return false;
   row.notAfter = cert.notAfter;
@@ -187,12 +209,16 @@ function fieldText(row: StatusRow, value: string | undefined, field: string, of 
 }
 
 /** Rows of one cluster. Secrets are read only where an IssuedCertificate points at one. */
-export async function clusterRows(k8s: K8s, cluster: Cluster, opts: { namespace?: string; selector?: string; now?: number }): Promise<StatusRow[]> {
+export async function clusterRows(
+  k8s: K8s,
+  cluster: Cluster,
+  opts: { namespace?: string; selector?: string; now?: number },
+): Promise<StatusRow[]> {
   const now = opts.now ?? Date.now();
   const lists = await Promise.all(
     KINDS.map(async (k) => {
       try {
-        return { k, items: (await k8s.list<Obj>(k, opts.namespace, { labelSelector: opts.selector })) };
+        return { k, items: await k8s.list<Obj>(k, opts.namespace, { labelSelector: opts.selector }) };
       } catch (err) {
         // A CRD that is not installed is a finding of `check`, not a reason to hide the rest.
         if (isNotFound(err)) return { k, items: [] as Obj[], missing: true };
@@ -204,7 +230,9 @@ export async function clusterRows(k8s: K8s, cluster: Cluster, opts: { namespace?
     throw new Error(`the mesh-cert CRDs are not installed on cluster "${cluster.name}" (run: kubectl mesh-cert check)`);
   }
   const byKind = new Map(lists.map((l) => [l.k.kind, l.items]));
-  const requests = new Map((byKind.get('CertificateRequest') ?? []).map((o) => [`${o.metadata.namespace}/${o.metadata.name}`, o]));
+  const requests = new Map(
+    (byKind.get('CertificateRequest') ?? []).map((o) => [`${o.metadata.namespace}/${o.metadata.name}`, o]),
+  );
   const rows: StatusRow[] = [];
 
   await Promise.all(
@@ -229,7 +257,13 @@ export async function clusterRows(k8s: K8s, cluster: Cluster, opts: { namespace?
           const trust = s ? decoded(row, () => secretTrust(`${ns}/${ref.name}`, s.data), undefined) : undefined;
           if (trust) row.trust = trust;
           const text = (key: string) => decoded(row, () => secretText(s, key), '');
-          found = setCert(row, text(ISTIO_KEYS.caCert) || text(ISTIO_KEYS.certChain), text(ISTIO_KEYS.rootCert), `Secret ${ns}/${ref.name}`, now);
+          found = setCert(
+            row,
+            text(ISTIO_KEYS.caCert) || text(ISTIO_KEYS.certChain),
+            text(ISTIO_KEYS.rootCert),
+            `Secret ${ns}/${ref.name}`,
+            now,
+          );
           if (row.undecodable) row.detail = `issued Secret ${ns}/${ref.name} unreadable: ${row.undecodable.join('; ')}`;
         } catch (err) {
           row.detail = `issued Secret ${ns}/${ref.name} unreadable: ${errorMessage(err)}`;
@@ -238,7 +272,13 @@ export async function clusterRows(k8s: K8s, cluster: Cluster, opts: { namespace?
       const cr = requests.get(`${row.namespace}/${row.name}`) as CrObj | undefined;
       if (!found && cr) {
         const of = `CertificateRequest ${row.namespace}/${row.name} `;
-        setCert(row, fieldText(row, cr.status?.signedCertificate, 'status.signedCertificate', of), fieldText(row, cr.status?.signingRootCa, 'status.signingRootCa', of), `CertificateRequest ${row.namespace}/${row.name}`, now);
+        setCert(
+          row,
+          fieldText(row, cr.status?.signedCertificate, 'status.signedCertificate', of),
+          fieldText(row, cr.status?.signingRootCa, 'status.signingRootCa', of),
+          `CertificateRequest ${row.namespace}/${row.name}`,
+          now,
+        );
       }
       rows.push(row);
     }),
@@ -254,7 +294,13 @@ export async function clusterRows(k8s: K8s, cluster: Cluster, opts: { namespace?
           const cr = o as CrObj;
           row.state = cr.status?.state ?? 'PENDING';
           row.error = cr.status?.error || undefined;
-          setCert(row, fieldText(row, cr.status?.signedCertificate, 'status.signedCertificate'), fieldText(row, cr.status?.signingRootCa, 'status.signingRootCa'), 'status.signedCertificate', now);
+          setCert(
+            row,
+            fieldText(row, cr.status?.signedCertificate, 'status.signedCertificate'),
+            fieldText(row, cr.status?.signingRootCa, 'status.signingRootCa'),
+            'status.signedCertificate',
+            now,
+          );
           row.detail = undefined;
           break;
         }
@@ -269,7 +315,9 @@ export async function clusterRows(k8s: K8s, cluster: Cluster, opts: { namespace?
             row.detail = `virtualMesh ${vm}`;
             // Filled in by collectStatus, which sees every cluster's certificates.
             if (row.state !== 'FINISHED' && row.state !== 'FAILED') {
-              const reissued = (rot.status?.conditions ?? []).filter((c) => c.state && c.state !== 'VERIFYING').pop()?.state;
+              const reissued = (rot.status?.conditions ?? [])
+                .filter((c) => c.state && c.state !== 'VERIFYING')
+                .pop()?.state;
               row.progressStep = row.rotationState === 'VERIFYING' ? reissued : row.rotationState;
               row.progress = [];
             }
@@ -291,11 +339,20 @@ export async function clusterRows(k8s: K8s, cluster: Cluster, opts: { namespace?
           const csr = o as VmcsrObj;
           const approval = csr.status?.thirdPartyApproval?.approvalStatus ?? 'PENDING';
           row.state = csr.status?.computedStatus?.state ?? 'UNKNOWN';
-          row.error = csr.status?.computedStatus?.message || (approval === 'DENIED' ? csr.status?.thirdPartyApproval?.message : undefined) || undefined;
+          row.error =
+            csr.status?.computedStatus?.message ||
+            (approval === 'DENIED' ? csr.status?.thirdPartyApproval?.message : undefined) ||
+            undefined;
           row.generationLag = false;
           row.detail = `approval ${approval}`;
           const response = csr.status?.response;
-          setCert(row, fieldText(row, response?.caCertificate, 'status.response.caCertificate'), fieldText(row, response?.rootCertificate, 'status.response.rootCertificate'), 'status.response', now);
+          setCert(
+            row,
+            fieldText(row, response?.caCertificate, 'status.response.caCertificate'),
+            fieldText(row, response?.rootCertificate, 'status.response.rootCertificate'),
+            'status.response',
+            now,
+          );
           break;
         }
       }
@@ -307,14 +364,27 @@ export async function clusterRows(k8s: K8s, cluster: Cluster, opts: { namespace?
 
 function sortRows(rows: StatusRow[]): StatusRow[] {
   const order = new Map(KINDS.map((k, i) => [k.kind as string, i]));
-  return rows.sort((a, b) => (order.get(a.kind)! - order.get(b.kind)!) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  return rows.sort(
+    (a, b) =>
+      order.get(a.kind)! - order.get(b.kind)! || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name),
+  );
 }
 
 /** The row of a cluster that could not be listed: UNREACHABLE, or ERROR for any other cause. */
 export function clusterErrorRow(cluster: string, error: Error): StatusRow {
   const unreachable = error instanceof UnreachableError;
-  const message = unreachable || error.message.includes(`"${cluster}"`) ? error.message : `cluster "${cluster}": ${error.message}`;
-  return { cluster, kind: 'Cluster', apiVersion: 'v1', namespace: '', name: cluster, state: unreachable ? 'UNREACHABLE' : 'ERROR', generationLag: false, error: message };
+  const message =
+    unreachable || error.message.includes(`"${cluster}"`) ? error.message : `cluster "${cluster}": ${error.message}`;
+  return {
+    cluster,
+    kind: 'Cluster',
+    apiVersion: 'v1',
+    namespace: '',
+    name: cluster,
+    state: unreachable ? 'UNREACHABLE' : 'ERROR',
+    generationLag: false,
+    error: message,
+  };
 }
 
 export interface StatusReport {
@@ -336,16 +406,21 @@ async function activeRotations(k8s: K8s, cluster: string): Promise<ActiveRotatio
     if (isNotFound(err)) return [];
     throw err;
   }
-  return items.filter((o) => o.spec?.virtualMesh?.name && isActiveRotation(o.status?.state)).map((o) => ({
-    cluster,
-    name: `${o.metadata.namespace}/${o.metadata.name}`,
-    virtualMesh: `${o.spec!.virtualMesh!.namespace || o.metadata.namespace}/${o.spec!.virtualMesh!.name}`,
-    state: o.status?.state ?? 'PENDING',
-    rotationState: o.status?.rotationState ?? 'NOT_ROTATING',
-  }));
+  return items
+    .filter((o) => o.spec?.virtualMesh?.name && isActiveRotation(o.status?.state))
+    .map((o) => ({
+      cluster,
+      name: `${o.metadata.namespace}/${o.metadata.name}`,
+      virtualMesh: `${o.spec!.virtualMesh!.namespace || o.metadata.namespace}/${o.spec!.virtualMesh!.name}`,
+      state: o.status?.state ?? 'PENDING',
+      rotationState: o.status?.rotationState ?? 'NOT_ROTATING',
+    }));
 }
 
-export async function collectStatus(clusters: Cluster[], opts: { namespace?: string; selector?: string }): Promise<StatusReport> {
+export async function collectStatus(
+  clusters: Cluster[],
+  opts: { namespace?: string; selector?: string },
+): Promise<StatusReport> {
   const settled = await onClusters(clusters, (k8s, c) => clusterRows(k8s, c, opts));
   const rows = settled.flatMap((s) => (s.ok ? s.value : [clusterErrorRow(s.cluster.name, s.error)]));
   addRotationProgress(rows);
@@ -367,7 +442,9 @@ export function membersOf(rows: StatusRow[]): MeshMember[] {
       cluster: r.cluster,
       ic: `${r.namespace}/${r.name}`,
       virtualMeshes: r.virtualMeshes!,
-      ...(r.trust ? { trust: r.trust } : { missing: r.detail?.startsWith('issued Secret') ? r.detail : 'no issued Secret yet' }),
+      ...(r.trust
+        ? { trust: r.trust }
+        : { missing: r.detail?.startsWith('issued Secret') ? r.detail : 'no issued Secret yet' }),
     }));
 }
 
@@ -375,7 +452,13 @@ export function membersOf(rows: StatusRow[]): MeshMember[] {
 export function rotationsOf(rows: StatusRow[]): ActiveRotation[] {
   return rows
     .filter((r) => r.kind === 'CertificateRotation' && r.virtualMeshes?.length && isActiveRotation(r.state))
-    .map((r) => ({ cluster: r.cluster, name: `${r.namespace}/${r.name}`, virtualMesh: r.virtualMeshes![0]!, state: r.state, rotationState: r.rotationState ?? 'NOT_ROTATING' }));
+    .map((r) => ({
+      cluster: r.cluster,
+      name: `${r.namespace}/${r.name}`,
+      virtualMesh: r.virtualMeshes![0]!,
+      state: r.state,
+      rotationState: r.rotationState ?? 'NOT_ROTATING',
+    }));
 }
 
 /** One line per VirtualMesh, for the table formats: what its clusters trust, and whether that is right (its mark). */
@@ -442,7 +525,9 @@ export function progressLines(rows: StatusRow[], mark: (m: Mark) => string = (m)
   return rows
     .filter((r) => r.progress)
     .map((r) => {
-      const clusters = r.progress!.map((p) => `${p.cluster} ${p.done}/${p.total} ${p.done === p.total ? 'done' : p.waiting.join(',')}`);
+      const clusters = r.progress!.map(
+        (p) => `${p.cluster} ${p.done}/${p.total} ${p.done === p.total ? 'done' : p.waiting.join(',')}`,
+      );
       return `${mark('step')} CertificateRotation ${r.namespace}/${r.name} (virtualMesh ${r.virtualMeshes?.[0] ?? '-'}) ${rotationWords(r.state, r.rotationState, r.progressStep)}: ${clusters.length ? clusters.join(', ') : 'no IssuedCertificate of the VirtualMesh found'}`;
     });
 }
@@ -450,7 +535,8 @@ export function progressLines(rows: StatusRow[], mark: (m: Mark) => string = (m)
 /** What Gloo Mesh drives is observed, never a failure of mesh-cert's to drive. */
 const observed = (r: StatusRow) => r.drivenBy === 'Gloo Mesh';
 
-const describe = (r: StatusRow) => (r.kind === 'Cluster' ? `cluster ${r.cluster}` : `${r.kind} ${r.namespace}/${r.name} on cluster ${r.cluster}`);
+const describe = (r: StatusRow) =>
+  r.kind === 'Cluster' ? `cluster ${r.cluster}` : `${r.kind} ${r.namespace}/${r.name} on cluster ${r.cluster}`;
 
 /** Exit code of `status` and `check` when there are warnings but no failure (documented in plugin/README.md). */
 export const EXIT_WARNINGS = 3;
@@ -461,8 +547,16 @@ export const EXIT_WARNINGS = 3;
  */
 export function isSuperseded(row: StatusRow, rows: readonly StatusRow[]): boolean {
   if (row.kind !== 'CertificateRotation' || row.state !== 'FAILED' || !row.virtualMeshes?.length) return false;
-  const created = (r: StatusRow) => Date.parse((r.object?.metadata as { creationTimestamp?: string } | undefined)?.creationTimestamp ?? '') || 0;
-  return rows.some((r) => r !== row && r.kind === 'CertificateRotation' && r.cluster === row.cluster && r.virtualMeshes?.[0] === row.virtualMeshes![0] && created(r) > created(row));
+  const created = (r: StatusRow) =>
+    Date.parse((r.object?.metadata as { creationTimestamp?: string } | undefined)?.creationTimestamp ?? '') || 0;
+  return rows.some(
+    (r) =>
+      r !== row &&
+      r.kind === 'CertificateRotation' &&
+      r.cluster === row.cluster &&
+      r.virtualMeshes?.[0] === row.virtualMeshes![0] &&
+      created(r) > created(row),
+  );
 }
 
 /**
@@ -471,17 +565,25 @@ export function isSuperseded(row: StatusRow, rows: readonly StatusRow[]): boolea
  * rotation or have a trust gap) exit 1; warnings only (certificates expiring within warnDays)
  * exit EXIT_WARNINGS. A FAILED rotation a later one superseded is neither (see notes()).
  */
-export function findings(rows: StatusRow[], warnDays: number, verdicts: MeshVerdict[] = meshVerdicts(membersOf(rows), rotationsOf(rows))): { failures: string[]; warnings: string[] } {
+export function findings(
+  rows: StatusRow[],
+  warnDays: number,
+  verdicts: MeshVerdict[] = meshVerdicts(membersOf(rows), rotationsOf(rows)),
+): { failures: string[]; warnings: string[] } {
   const failures: string[] = [];
   const warnings: string[] = [];
   for (const r of rows) {
     const what = describe(r);
     if (r.kind === 'Cluster') failures.push(r.error ?? `${what} is ${r.state}`);
-    else if (isFailed(r) && !observed(r) && !isSuperseded(r, rows)) failures.push(`${what} is ${r.state}${r.error ? `: ${r.error}` : ''}`);
+    else if (isFailed(r) && !observed(r) && !isSuperseded(r, rows))
+      failures.push(`${what} is ${r.state}${r.error ? `: ${r.error}` : ''}`);
     for (const u of r.undecodable ?? []) failures.push(`${what}: ${u}`);
     if (r.daysLeft !== undefined && r.daysLeft < warnDays) {
       if (r.daysLeft < 0) failures.push(`${what}: certificate expired on ${r.notAfter}`);
-      else warnings.push(`${what}: certificate expires in ${r.daysLeft} days (${r.notAfter}), within --warn-days ${warnDays}`);
+      else
+        warnings.push(
+          `${what}: certificate expires in ${r.daysLeft} days (${r.notAfter}), within --warn-days ${warnDays}`,
+        );
     }
   }
   for (const v of verdicts) if (!v.ok) failures.push(v.message);
@@ -489,7 +591,11 @@ export function findings(rows: StatusRow[], warnDays: number, verdicts: MeshVerd
 }
 
 /** Every finding of `status`, failures and warnings, in row order (findings() tells them apart). */
-export function problems(rows: StatusRow[], warnDays: number, verdicts: MeshVerdict[] = meshVerdicts(membersOf(rows), rotationsOf(rows))): string[] {
+export function problems(
+  rows: StatusRow[],
+  warnDays: number,
+  verdicts: MeshVerdict[] = meshVerdicts(membersOf(rows), rotationsOf(rows)),
+): string[] {
   const out: string[] = [];
   for (const r of rows) {
     const { failures, warnings } = findings([r], warnDays, []);
@@ -505,9 +611,15 @@ export function notes(rows: StatusRow[]): string[] {
   return [
     ...rows
       .filter((r) => observed(r) && isFailed(r))
-      .map((r) => `${describe(r)} is ${r.state}${r.error ? `: ${r.error}` : ''} (driven by Gloo Mesh, ${r.owner}: mesh-cert only observes it)`),
+      .map(
+        (r) =>
+          `${describe(r)} is ${r.state}${r.error ? `: ${r.error}` : ''} (driven by Gloo Mesh, ${r.owner}: mesh-cert only observes it)`,
+      ),
     ...rows
       .filter((r) => isSuperseded(r, rows))
-      .map((r) => `${describe(r)} is FAILED${r.error ? ` (${r.error})` : ''}; a later rotation of VirtualMesh ${r.virtualMeshes![0]} superseded it: history, not a failure`),
+      .map(
+        (r) =>
+          `${describe(r)} is FAILED${r.error ? ` (${r.error})` : ''}; a later rotation of VirtualMesh ${r.virtualMeshes![0]} superseded it: history, not a failure`,
+      ),
   ];
 }

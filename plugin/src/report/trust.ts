@@ -146,7 +146,12 @@ const where = (m: MeshMember) => m.cluster;
 const rootsText = (roots: RootInfo[]) => (roots.length ? roots.map(rootLabel).join(', ') : 'no root');
 
 /** `c1, c2 trust A; c3 trusts A, B`: members grouped by what `key` gives them. */
-function grouped(members: MeshMember[], key: (m: MeshMember) => string, text: (m: MeshMember) => string, verb: [string, string]): string {
+function grouped(
+  members: MeshMember[],
+  key: (m: MeshMember) => string,
+  text: (m: MeshMember) => string,
+  verb: [string, string],
+): string {
   const groups = new Map<string, { clusters: string[]; text: string }>();
   for (const m of members) {
     const k = key(m);
@@ -154,7 +159,9 @@ function grouped(members: MeshMember[], key: (m: MeshMember) => string, text: (m
     if (!g.clusters.includes(where(m))) g.clusters.push(where(m));
     groups.set(k, g);
   }
-  return [...groups.values()].map((g) => `${g.clusters.join(', ')} ${g.clusters.length > 1 ? verb[1] : verb[0]} ${g.text}`).join('; ');
+  return [...groups.values()]
+    .map((g) => `${g.clusters.join(', ')} ${g.clusters.length > 1 ? verb[1] : verb[0]} ${g.text}`)
+    .join('; ');
 }
 
 function rotationText(r: ActiveRotation): string {
@@ -168,15 +175,24 @@ function rotationText(r: ActiveRotation): string {
 export function meshVerdicts(members: MeshMember[], rotations: ActiveRotation[]): MeshVerdict[] {
   const meshes = [...new Set(members.flatMap((m) => m.virtualMeshes))].sort();
   return meshes.map((vm) => {
-    const all = members.filter((m) => m.virtualMeshes.includes(vm)).sort((a, b) => a.cluster.localeCompare(b.cluster) || a.ic.localeCompare(b.ic));
+    const all = members
+      .filter((m) => m.virtualMeshes.includes(vm))
+      .sort((a, b) => a.cluster.localeCompare(b.cluster) || a.ic.localeCompare(b.ic));
     const held = all.filter((m) => m.trust);
     const rotation = rotations.find((r) => r.virtualMesh === vm);
     const clusters = [...new Set(held.map(where))].sort();
     const pending = [...new Set(all.filter((m) => !m.trust).map(where))].sort();
-    const pendingText = pending.length ? ` (${pending.join(', ')}: ${all.find((m) => !m.trust)?.missing ?? 'no issued Secret yet'})` : '';
+    const pendingText = pending.length
+      ? ` (${pending.join(', ')}: ${all.find((m) => !m.trust)?.missing ?? 'no issued Secret yet'})`
+      : '';
     const base = { virtualMesh: vm, clusters, ...(rotation ? { rotation } : {}) };
     if (held.length === 0) {
-      return { ...base, result: 'unissued' as const, ok: true, message: `VirtualMesh ${vm}: no IssuedCertificate of it has an issued Secret yet${pendingText}` };
+      return {
+        ...base,
+        result: 'unissued' as const,
+        ok: true,
+        message: `VirtualMesh ${vm}: no IssuedCertificate of it has an issued Secret yet${pendingText}`,
+      };
     }
 
     // A gap: an intermediate that some cluster of the mesh cannot verify (its anchor is not among that cluster's roots).
@@ -184,32 +200,67 @@ export function meshVerdicts(members: MeshMember[], rotations: ActiveRotation[])
     for (const a of held) {
       const t = a.trust!;
       if (!t.anchor) {
-        gaps.push(`cluster ${a.cluster}'s intermediate (Secret ${t.secret}) is anchored at no root: ${t.anchorError ?? 'unknown'}`);
+        gaps.push(
+          `cluster ${a.cluster}'s intermediate (Secret ${t.secret}) is anchored at no root: ${t.anchorError ?? 'unknown'}`,
+        );
         continue;
       }
-      const distrust = [...new Set(held.filter((b) => !b.trust!.roots.some((r) => r.fingerprint === t.anchor!.fingerprint)).map(where))].sort();
+      const distrust = [
+        ...new Set(held.filter((b) => !b.trust!.roots.some((r) => r.fingerprint === t.anchor!.fingerprint)).map(where)),
+      ].sort();
       if (distrust.length) {
-        gaps.push(`cluster ${a.cluster}'s intermediate (Secret ${t.secret}) is anchored at ${rootLabel(t.anchor)}, which ${distrust.join(', ')} ${distrust.length > 1 ? 'do' : 'does'} not trust`);
+        gaps.push(
+          `cluster ${a.cluster}'s intermediate (Secret ${t.secret}) is anchored at ${rootLabel(t.anchor)}, which ${distrust.join(', ')} ${distrust.length > 1 ? 'do' : 'does'} not trust`,
+        );
       }
     }
-    const rootKey = (m: MeshMember) => m.trust!.roots.map((r) => r.fingerprint).sort().join('|');
+    const rootKey = (m: MeshMember) =>
+      m
+        .trust!.roots.map((r) => r.fingerprint)
+        .sort()
+        .join('|');
     const anchorKey = (m: MeshMember) => m.trust!.anchor?.fingerprint ?? '';
     const mixedRoots = new Set(held.map(rootKey)).size > 1;
     const mixedAnchors = new Set(held.filter((m) => m.trust!.anchor).map(anchorKey)).size > 1;
     const rootsPart = grouped(held, rootKey, (m) => rootsText(m.trust!.roots), ['trusts', 'trust']);
-    const anchorsPart = grouped(held.filter((m) => m.trust!.anchor), anchorKey, (m) => rootLabel(m.trust!.anchor!), ['has its intermediate anchored at', 'have their intermediates anchored at']);
+    const anchorsPart = grouped(
+      held.filter((m) => m.trust!.anchor),
+      anchorKey,
+      (m) => rootLabel(m.trust!.anchor!),
+      ['has its intermediate anchored at', 'have their intermediates anchored at'],
+    );
 
     if (gaps.length) {
       const during = rotation ? ` (during ${rotationText(rotation)})` : '';
-      return { ...base, result: 'gap' as const, ok: false, message: `VirtualMesh ${vm}: trust gap${during}: ${gaps.join('; ')}${pendingText}` };
+      return {
+        ...base,
+        result: 'gap' as const,
+        ok: false,
+        message: `VirtualMesh ${vm}: trust gap${during}: ${gaps.join('; ')}${pendingText}`,
+      };
     }
     if (mixedRoots || mixedAnchors) {
       const facts = [mixedRoots ? rootsPart : '', mixedAnchors ? anchorsPart : ''].filter(Boolean).join('; ');
-      const what = mixedRoots && mixedAnchors ? 'different roots, with intermediates anchored at different roots' : mixedRoots ? 'different roots' : 'the same roots, with intermediates anchored at different roots';
+      const what =
+        mixedRoots && mixedAnchors
+          ? 'different roots, with intermediates anchored at different roots'
+          : mixedRoots
+            ? 'different roots'
+            : 'the same roots, with intermediates anchored at different roots';
       if (rotation) {
-        return { ...base, result: 'rotating' as const, ok: true, message: `VirtualMesh ${vm}: its clusters trust ${what}, as expected during ${rotationText(rotation)}: ${facts}${pendingText}` };
+        return {
+          ...base,
+          result: 'rotating' as const,
+          ok: true,
+          message: `VirtualMesh ${vm}: its clusters trust ${what}, as expected during ${rotationText(rotation)}: ${facts}${pendingText}`,
+        };
       }
-      return { ...base, result: 'mixed' as const, ok: false, message: `VirtualMesh ${vm}: its clusters trust ${what} outside a rotation: ${facts}${pendingText}` };
+      return {
+        ...base,
+        result: 'mixed' as const,
+        ok: false,
+        message: `VirtualMesh ${vm}: its clusters trust ${what} outside a rotation: ${facts}${pendingText}`,
+      };
     }
     const t = held[0]!.trust!;
     const during = rotation ? ` (${rotationText(rotation)} is active)` : '';
@@ -233,7 +284,8 @@ export interface StaleRoot {
 export function staleRoots(held: { cluster: string; trust: SecretTrust }[], inUse: Set<string>): StaleRoot[] {
   const out: StaleRoot[] = [];
   for (const h of held) {
-    for (const r of h.trust.roots) if (!inUse.has(r.fingerprint)) out.push({ cluster: h.cluster, secret: h.trust.secret, root: r });
+    for (const r of h.trust.roots)
+      if (!inUse.has(r.fingerprint)) out.push({ cluster: h.cluster, secret: h.trust.secret, root: r });
   }
   return out;
 }

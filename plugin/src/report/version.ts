@@ -20,13 +20,20 @@ export async function clientCrds(): Promise<KObject[]> {
   const crdDir = join(dir, 'manifests', 'crds');
   if (!existsSync(crdDir)) return [];
   const { parseAllDocuments } = await import('yaml');
-  return readdirSync(crdDir).filter((f) => /\.ya?ml$/.test(f)).sort()
+  return readdirSync(crdDir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
     .flatMap((f) => parseAllDocuments(readFileSync(join(crdDir, f), 'utf8')).map((d) => d.toJS() as KObject))
     .filter((o) => o?.kind === 'CustomResourceDefinition' || (o?.spec as { versions?: unknown } | undefined)?.versions);
 }
 
-interface CrdVersionSpec { name: string; served?: boolean; storage?: boolean }
-const versionsOf = (crd: KObject): CrdVersionSpec[] => ((crd.spec as { versions?: CrdVersionSpec[] } | undefined)?.versions ?? []);
+interface CrdVersionSpec {
+  name: string;
+  served?: boolean;
+  storage?: boolean;
+}
+const versionsOf = (crd: KObject): CrdVersionSpec[] =>
+  (crd.spec as { versions?: CrdVersionSpec[] } | undefined)?.versions ?? [];
 
 /** The schema version of a CRD: 12 hex digits of a SHA-256 of its versions (names, served, storage, schemas, subresources). */
 export function schemaDigest(crd: KObject): string {
@@ -67,7 +74,11 @@ export function crdVersions(installed: KObject[], mine: KObject[]): CrdVersionIn
       servedVersions: versions.filter((v) => v.served !== false).map((v) => v.name),
       schema: schemaDigest(got),
       clientSchema,
-      match: cmp.identical ? 'identical' as const : cmp.contract.length ? 'incompatible' as const : 'compatible' as const,
+      match: cmp.identical
+        ? ('identical' as const)
+        : cmp.contract.length
+          ? ('incompatible' as const)
+          : ('compatible' as const),
       ...(cmp.contract.length ? { detail: cmp.contract.join('; ') } : {}),
     };
   });
@@ -79,7 +90,8 @@ export function parseBuildInfo(metrics: string): Record<string, string> | undefi
   if (!line) return undefined;
   const body = line.slice(line.indexOf('{') + 1, line.lastIndexOf('}'));
   const labels: Record<string, string> = {};
-  for (const m of body.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[m[1]] = m[2].replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+  for (const m of body.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+    labels[m[1]] = m[2].replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
   return labels;
 }
 
@@ -104,7 +116,9 @@ export interface WebhookVersion {
 
 /** The port a webhook pod serves /metrics on: its container port named health, else 8080. */
 export function healthPort(pod: KObject): number {
-  const containers = ((pod.spec as { containers?: { ports?: { name?: string; containerPort: number }[] }[] } | undefined)?.containers ?? []);
+  const containers =
+    (pod.spec as { containers?: { ports?: { name?: string; containerPort: number }[] }[] } | undefined)?.containers ??
+    [];
   for (const c of containers) for (const p of c.ports ?? []) if (p.name === 'health') return p.containerPort;
   return 8080;
 }
@@ -124,7 +138,8 @@ export interface VersionReport {
 function webhookText(w: WebhookVersion | undefined, err: string | undefined): string {
   if (err) return `unknown (${err})`;
   if (!w) return 'unknown';
-  if (!w.pods.length) return `not running (no pods ${w.selector} in namespace ${w.namespace}${w.images.length ? `; Deployment image ${w.images.join(', ')}` : ''})`;
+  if (!w.pods.length)
+    return `not running (no pods ${w.selector} in namespace ${w.namespace}${w.images.length ? `; Deployment image ${w.images.join(', ')}` : ''})`;
   const answered = w.pods.filter((p) => p.version);
   const head = w.versions.length ? w.versions.join(', ') : 'unknown';
   const failed = w.pods.filter((p) => !p.version).map((p) => `${p.pod}: ${p.error ?? 'no answer'}`);
@@ -147,9 +162,11 @@ export function renderVersion(r: VersionReport): string {
     else {
       lines.push('CRDs:');
       for (const c of r.server.crds ?? []) {
-        lines.push(c.installed
-          ? `  ${c.name}: ${c.storageVersion ?? '?'} schema ${c.schema} (${MATCH_TEXT[c.match]}${c.match === 'identical' ? '' : `: client's ${c.clientSchema}`}${c.detail ? `; ${c.detail}` : ''})`
-          : `  ${c.name}: not installed (this client's: ${c.clientSchema})`);
+        lines.push(
+          c.installed
+            ? `  ${c.name}: ${c.storageVersion ?? '?'} schema ${c.schema} (${MATCH_TEXT[c.match]}${c.match === 'identical' ? '' : `: client's ${c.clientSchema}`}${c.detail ? `; ${c.detail}` : ''})`
+            : `  ${c.name}: not installed (this client's: ${c.clientSchema})`,
+        );
       }
     }
   }

@@ -12,7 +12,10 @@ export const CertificateRequestStatus = StrictObject({
   state: Type.Optional(StringEnum(CERTIFICATE_REQUEST_STATES)),
   signedCertificate: Type.Optional(PemBytes('CERTIFICATE', 'the signed intermediate CA certificate')),
   signingRootCa: Type.Optional(
-    PemBytes('CERTIFICATE', "the trust anchor(s) of the signed certificate: a root, or the signer's chain as a bundle (signer first, root last)"),
+    PemBytes(
+      'CERTIFICATE',
+      "the trust anchor(s) of the signed certificate: a root, or the signer's chain as a bundle (signer first, root last)",
+    ),
   ),
   // Not an extension of ours: Gloo Mesh's proto has `bytes cert_chain = 6` from v1.1.0-beta21 on
   // ("fix the gloo mesh provided Root CA to accept intermediate certs"), its own CRD declares it,
@@ -21,7 +24,10 @@ export const CertificateRequestStatus = StrictObject({
   // write and let the CRD prune what its agent reads. mesh-cert never writes it: Gloo Mesh v1.0
   // decodes strictly and does not know it.
   certChain: Type.Optional(
-    PemBytes('CERTIFICATE', "Gloo Mesh v1.1+: the signed certificate followed by the signer's chain; never written by mesh-cert (v1.0 does not know it)"),
+    PemBytes(
+      'CERTIFICATE',
+      "Gloo Mesh v1.1+: the signed certificate followed by the signer's chain; never written by mesh-cert (v1.0 does not know it)",
+    ),
   ),
 });
 

@@ -1,5 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { CertificateRotationStateSchema, Int64NonNegative, KindEnvelope, LIMITS, ObjectRef, Str, StrictObject, StringEnum, Timestamp } from '../common.js';
+import {
+  CertificateRotationStateSchema,
+  Int64NonNegative,
+  KindEnvelope,
+  LIMITS,
+  ObjectRef,
+  Str,
+  StrictObject,
+  StringEnum,
+  Timestamp,
+} from '../common.js';
 import { CERTIFICATE_ROTATION_STATES } from '../state-machines.js';
 
 export const CertificateRotationSpec = StrictObject({

@@ -19,7 +19,10 @@ export const IssuedCertificateSpec = StrictObject(
   {
     hosts: Type.Optional(Hosts),
     org: Type.Optional(Str(LIMITS.text, 'DEPRECATED: use certOptions.orgName')),
-    signingCertificateSecret: Type.Optional({ ...ObjectRef, description: 'DEPRECATED: use glooMeshCa.signingCertificateSecret' }),
+    signingCertificateSecret: Type.Optional({
+      ...ObjectRef,
+      description: 'DEPRECATED: use glooMeshCa.signingCertificateSecret',
+    }),
     issuedCertificateSecret: Type.Optional(ObjectRef),
     podBounceDirective: Type.Optional(ObjectRef),
     certOptions: Type.Optional(CommonCertOptions),

@@ -27,7 +27,9 @@ export const BouncedPodSet = StrictObject({
 });
 
 export const PodBounceDirectiveStatus = StrictObject({
-  podsBounced: Type.Optional(Type.Array(BouncedPodSet, { maxItems: LIMITS.items, description: 'entry i for selector i' })),
+  podsBounced: Type.Optional(
+    Type.Array(BouncedPodSet, { maxItems: LIMITS.items, description: 'entry i for selector i' }),
+  ),
 });
 
 export const PodBounceDirectiveSchema = KindEnvelope(

@@ -1,5 +1,17 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { COMPUTED_STATUS_STATES, Hosts, KindEnvelope, LIMITS, MESH_TYPES, PemBytes, ResourceRef, Str, StrictObject, StringEnum, Timestamp } from '../common.js';
+import {
+  COMPUTED_STATUS_STATES,
+  Hosts,
+  KindEnvelope,
+  LIMITS,
+  MESH_TYPES,
+  PemBytes,
+  ResourceRef,
+  Str,
+  StrictObject,
+  StringEnum,
+  Timestamp,
+} from '../common.js';
 import { APPROVAL_STATES } from '../state-machines.js';
 
 export const CertConfig = StrictObject({

@@ -6,15 +6,22 @@ export { GROUP, widgetCrd };
 
 export const cm = (ns: string, name = ''): string => `/api/v1/namespaces/${ns}/configmaps${name ? `/${name}` : ''}`;
 export const sec = (ns: string, name = ''): string => `/api/v1/namespaces/${ns}/secrets${name ? `/${name}` : ''}`;
-export const wg = (ns: string, name = ''): string => `/apis/${GROUP}/v1/namespaces/${ns}/widgets${name ? `/${name}` : ''}`;
+export const wg = (ns: string, name = ''): string =>
+  `/apis/${GROUP}/v1/namespaces/${ns}/widgets${name ? `/${name}` : ''}`;
 export const nsPath = (name = ''): string => `/api/v1/namespaces${name ? `/${name}` : ''}`;
 export const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 
-export const configMap = (name: string, extra: Record<string, unknown> = {}, data: Record<string, string> = { k: 'v' }): Record<string, unknown> =>
-  ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, ...extra }, data });
+export const configMap = (
+  name: string,
+  extra: Record<string, unknown> = {},
+  data: Record<string, string> = { k: 'v' },
+): Record<string, unknown> => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, ...extra }, data });
 
-export const widget = (name: string, spec: Record<string, unknown> = { size: 3 }, meta: Record<string, unknown> = {}): Record<string, unknown> =>
-  ({ apiVersion: `${GROUP}/v1`, kind: 'Widget', metadata: { name, ...meta }, spec });
+export const widget = (
+  name: string,
+  spec: Record<string, unknown> = { size: 3 },
+  meta: Record<string, unknown> = {},
+): Record<string, unknown> => ({ apiVersion: `${GROUP}/v1`, kind: 'Widget', metadata: { name, ...meta }, spec });
 
 export const MERGE = { contentType: 'application/merge-patch+json' };
 export const JSONPATCH = { contentType: 'application/json-patch+json' };

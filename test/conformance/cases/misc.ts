@@ -4,17 +4,31 @@ import type { Case } from '../harness.js';
 import { APPLY, CRDS, cm, configMap, GROUP, MERGE, sec, wg, widget } from './common.js';
 
 const crd = (name: string, schema: Record<string, unknown>): Record<string, unknown> => ({
-  apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `${name}s.conformance.test` },
-  spec: { group: 'conformance.test', scope: 'Namespaced', names: { kind: name.charAt(0).toUpperCase() + name.slice(1), plural: `${name}s` }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: schema } }] },
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: `${name}s.conformance.test` },
+  spec: {
+    group: 'conformance.test',
+    scope: 'Namespaced',
+    names: { kind: name.charAt(0).toUpperCase() + name.slice(1), plural: `${name}s` },
+    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: schema } }],
+  },
 });
 
 const applyDoc = (name: string, spec: Record<string, unknown>, labels?: Record<string, string>): string =>
-  JSON.stringify({ apiVersion: `${GROUP}/v1`, kind: 'Widget', metadata: { name, ...(labels ? { labels } : {}) }, spec });
+  JSON.stringify({
+    apiVersion: `${GROUP}/v1`,
+    kind: 'Widget',
+    metadata: { name, ...(labels ? { labels } : {}) },
+    spec,
+  });
 
 export const miscCases: Case[] = [
   // ---- server-side apply ----
   {
-    id: 'ssa-create-and-reapply', area: 'Apply', title: 'kubectl apply --server-side creates, re-applies, and removes what the same manager stops applying',
+    id: 'ssa-create-and-reapply',
+    area: 'Apply',
+    title: 'kubectl apply --server-side creates, re-applies, and removes what the same manager stops applying',
     async run(x) {
       await x.k(['apply', '--server-side', '-f', '-'], applyDoc('w', { size: 2, tags: ['a'] }, { a: '1', b: '2' }));
       await x.k(['apply', '--server-side', '-f', '-'], applyDoc('w', { size: 2, tags: ['a'] }, { a: '1', b: '2' }));
@@ -23,7 +37,9 @@ export const miscCases: Case[] = [
     },
   },
   {
-    id: 'ssa-conflict', area: 'Apply', title: 'server-side apply over a field another manager set: conflict, then --force-conflicts',
+    id: 'ssa-conflict',
+    area: 'Apply',
+    title: 'server-side apply over a field another manager set: conflict, then --force-conflicts',
     async run(x) {
       await x.k(['create', '-f', '-'], applyDoc('w', { size: 2 }));
       await x.k(['apply', '--server-side', '-f', '-'], applyDoc('w', { size: 5 }));
@@ -32,7 +48,9 @@ export const miscCases: Case[] = [
     },
   },
   {
-    id: 'ssa-shared', area: 'Apply', title: 'server-side apply of the values another manager set: no conflict',
+    id: 'ssa-shared',
+    area: 'Apply',
+    title: 'server-side apply of the values another manager set: no conflict',
     async run(x) {
       await x.k(['create', '-f', '-'], applyDoc('w', { size: 2 }));
       await x.k(['apply', '--server-side', '-f', '-'], applyDoc('w', { size: 2 }, { extra: 'x' }));
@@ -40,7 +58,9 @@ export const miscCases: Case[] = [
     },
   },
   {
-    id: 'ssa-raw', area: 'Apply', title: 'apply patches over HTTP: fieldManager required, a create, a dry run',
+    id: 'ssa-raw',
+    area: 'Apply',
+    title: 'apply patches over HTTP: fieldManager required, a create, a dry run',
     async run(x) {
       const body = applyDoc('r', { size: 1 });
       await x.http('PATCH', wg(x.ns, 'r'), body, APPLY);
@@ -51,34 +71,47 @@ export const miscCases: Case[] = [
     },
   },
   {
-    id: 'apply-client-side', area: 'Apply', title: 'kubectl apply (client side): created, unchanged, configured; a field removed from the file goes',
+    id: 'apply-client-side',
+    area: 'Apply',
+    title: 'kubectl apply (client side): created, unchanged, configured; a field removed from the file goes',
     async run(x) {
       await x.k(['apply', '-f', '-'], applyDoc('w', { size: 2, tags: ['a'] }, { a: '1' }));
       await x.k(['apply', '-f', '-'], applyDoc('w', { size: 2, tags: ['a'] }, { a: '1' }));
       await x.k(['apply', '-f', '-'], applyDoc('w', { size: 3 }, { a: '1' }));
       await x.k(['get', 'widget', 'w', '-o', 'jsonpath={.spec} {.metadata.labels}']);
-      await x.k(['diff', '-f', '-'], applyDoc('w', { size: 4 }, { a: '1' }), { fix: (s) => s.replace(/^(\+\+\+|---) .*$/gm, '$1 <file>').replace(/^ {2}(generation|resourceVersion): .*\n/gm, '') });
+      await x.k(['diff', '-f', '-'], applyDoc('w', { size: 4 }, { a: '1' }), {
+        fix: (s) =>
+          s.replace(/^(\+\+\+|---) .*$/gm, '$1 <file>').replace(/^ {2}(generation|resourceVersion): .*\n/gm, ''),
+      });
     },
   },
 
   // ---- RBAC ----
   {
-    id: 'rbac-impersonated-user', area: 'RBAC', title: 'a user without bindings (impersonated) is forbidden',
+    id: 'rbac-impersonated-user',
+    area: 'RBAC',
+    title: 'a user without bindings (impersonated) is forbidden',
     async run(x) {
       await x.k(['get', 'configmaps', '--as=alice']);
       await x.http('GET', cm(x.ns), undefined, { headers: { 'Impersonate-User': 'alice' } });
     },
   },
   {
-    id: 'rbac-bound-user', area: 'RBAC', title: 'a user bound to the view ClusterRole reads but cannot write',
+    id: 'rbac-bound-user',
+    area: 'RBAC',
+    title: 'a user bound to the view ClusterRole reads but cannot write',
     async run(x) {
-      await x.k(['create', 'rolebinding', 'alice-view', '--clusterrole=view', '--user=alice'], undefined, { quiet: true });
+      await x.k(['create', 'rolebinding', 'alice-view', '--clusterrole=view', '--user=alice'], undefined, {
+        quiet: true,
+      });
       await x.k(['get', 'configmaps', '--as=alice', '-o', 'name']);
       await x.k(['create', 'configmap', 'x', '--as=alice']);
     },
   },
   {
-    id: 'rbac-can-i', area: 'RBAC', title: 'kubectl auth can-i for the admin and for another user',
+    id: 'rbac-can-i',
+    area: 'RBAC',
+    title: 'kubectl auth can-i for the admin and for another user',
     async run(x) {
       await x.k(['auth', 'can-i', 'create', 'secrets']);
       await x.k(['auth', 'can-i', 'create', 'secrets', '--as=alice']);
@@ -87,47 +120,136 @@ export const miscCases: Case[] = [
 
   // ---- CRDs ----
   {
-    id: 'crd-structural', area: 'CRDs', title: 'a non-structural schema (a property without type) is refused',
+    id: 'crd-structural',
+    area: 'CRDs',
+    title: 'a non-structural schema (a property without type) is refused',
     async run(x) {
-      await x.http('POST', `${CRDS}?dryRun=All`, crd('nostruct', { type: 'object', properties: { spec: { type: 'object', properties: { a: { description: 'no type' } } } } }));
+      await x.http(
+        'POST',
+        `${CRDS}?dryRun=All`,
+        crd('nostruct', {
+          type: 'object',
+          properties: { spec: { type: 'object', properties: { a: { description: 'no type' } } } },
+        }),
+      );
       await x.http('POST', `${CRDS}?dryRun=All`, crd('notype', { properties: { spec: { type: 'object' } } }));
       void x;
     },
   },
   {
-    id: 'crd-cel-undeclared', area: 'CRDs', title: 'a CEL rule naming an undeclared field is refused; one naming declared fields is taken',
+    id: 'crd-cel-undeclared',
+    area: 'CRDs',
+    title: 'a CEL rule naming an undeclared field is refused; one naming declared fields is taken',
     async run(x) {
-      await x.http('POST', `${CRDS}?dryRun=All`, crd('celbad', { type: 'object', properties: { spec: { type: 'object', properties: { a: { type: 'string' } }, 'x-kubernetes-validations': [{ rule: 'self.nope == 1' }] } } }));
-      await x.http('POST', `${CRDS}?dryRun=All`, crd('celdeep', { type: 'object', properties: { spec: { type: 'object', properties: { a: { type: 'object', properties: { b: { type: 'string' } } } } } }, 'x-kubernetes-validations': [{ rule: "has(self.spec.a) && self.spec.a.c == 'x'" }] }));
-      await x.http('POST', `${CRDS}?dryRun=All`, crd('celok', { type: 'object', properties: { spec: { type: 'object', properties: { a: { type: 'string' } }, 'x-kubernetes-validations': [{ rule: "self.a != 'x'" }] } } }),
-        { pick: (o) => ({ kind: o.kind, name: o.metadata?.name }) });
+      await x.http(
+        'POST',
+        `${CRDS}?dryRun=All`,
+        crd('celbad', {
+          type: 'object',
+          properties: {
+            spec: {
+              type: 'object',
+              properties: { a: { type: 'string' } },
+              'x-kubernetes-validations': [{ rule: 'self.nope == 1' }],
+            },
+          },
+        }),
+      );
+      await x.http(
+        'POST',
+        `${CRDS}?dryRun=All`,
+        crd('celdeep', {
+          type: 'object',
+          properties: {
+            spec: { type: 'object', properties: { a: { type: 'object', properties: { b: { type: 'string' } } } } },
+          },
+          'x-kubernetes-validations': [{ rule: "has(self.spec.a) && self.spec.a.c == 'x'" }],
+        }),
+      );
+      await x.http(
+        'POST',
+        `${CRDS}?dryRun=All`,
+        crd('celok', {
+          type: 'object',
+          properties: {
+            spec: {
+              type: 'object',
+              properties: { a: { type: 'string' } },
+              'x-kubernetes-validations': [{ rule: "self.a != 'x'" }],
+            },
+          },
+        }),
+        { pick: (o) => ({ kind: o.kind, name: o.metadata?.name }) },
+      );
     },
   },
   {
-    id: 'crd-cel-syntax', area: 'CRDs', title: 'a CEL rule that does not parse is refused',
+    id: 'crd-cel-syntax',
+    area: 'CRDs',
+    title: 'a CEL rule that does not parse is refused',
     async run(x) {
-      await x.http('POST', `${CRDS}?dryRun=All`, crd('celsyntax', { type: 'object', properties: { spec: { type: 'object', properties: { a: { type: 'string' } }, 'x-kubernetes-validations': [{ rule: 'self.a ==' }] } } }));
+      await x.http(
+        'POST',
+        `${CRDS}?dryRun=All`,
+        crd('celsyntax', {
+          type: 'object',
+          properties: {
+            spec: {
+              type: 'object',
+              properties: { a: { type: 'string' } },
+              'x-kubernetes-validations': [{ rule: 'self.a ==' }],
+            },
+          },
+        }),
+      );
     },
   },
   {
-    id: 'crd-lifecycle', area: 'CRDs', title: 'a CRD created serves its kind; deleting it deletes its objects',
+    id: 'crd-lifecycle',
+    area: 'CRDs',
+    title: 'a CRD created serves its kind; deleting it deletes its objects',
     timeoutMs: 90_000,
     async run(x) {
-      const schema = { type: 'object', properties: { spec: { type: 'object', properties: { a: { type: 'string' } } } } };
+      const schema = {
+        type: 'object',
+        properties: { spec: { type: 'object', properties: { a: { type: 'string' } } } },
+      };
       const c = crd('life', schema);
       await x.http('POST', CRDS, c, { pick: (o) => ({ kind: o.kind, name: o.metadata?.name, group: o.spec?.group }) });
       await x.k(['wait', '--for=condition=Established', 'crd/lifes.conformance.test', '--timeout=30s']);
-      await x.eventually('the kind is served', async () => (await x.t.raw('POST', `/apis/conformance.test/v1/namespaces/${x.ns}/lifes`, { apiVersion: 'conformance.test/v1', kind: 'Life', metadata: { name: 'l' }, spec: { a: 'b' } })).status === 201);
+      await x.eventually(
+        'the kind is served',
+        async () =>
+          (
+            await x.t.raw('POST', `/apis/conformance.test/v1/namespaces/${x.ns}/lifes`, {
+              apiVersion: 'conformance.test/v1',
+              kind: 'Life',
+              metadata: { name: 'l' },
+              spec: { a: 'b' },
+            })
+          ).status === 201,
+      );
       await x.http('GET', `/apis/conformance.test/v1/namespaces/${x.ns}/lifes/l`);
-      await x.http('DELETE', `${CRDS}/lifes.conformance.test`, undefined, { pick: (o) => ({ kind: o.kind, deleting: !!o.metadata?.deletionTimestamp, finalizers: o.metadata?.finalizers }) });
-      await x.eventually('the CRD is gone', async () => (await x.t.raw('GET', `${CRDS}/lifes.conformance.test`)).status === 404, 60_000);
-      await x.eventually('the kind is no longer served', async () => (await x.t.raw('GET', `/apis/conformance.test/v1/namespaces/${x.ns}/lifes/l`)).status === 404);
+      await x.http('DELETE', `${CRDS}/lifes.conformance.test`, undefined, {
+        pick: (o) => ({ kind: o.kind, deleting: !!o.metadata?.deletionTimestamp, finalizers: o.metadata?.finalizers }),
+      });
+      await x.eventually(
+        'the CRD is gone',
+        async () => (await x.t.raw('GET', `${CRDS}/lifes.conformance.test`)).status === 404,
+        60_000,
+      );
+      await x.eventually(
+        'the kind is no longer served',
+        async () => (await x.t.raw('GET', `/apis/conformance.test/v1/namespaces/${x.ns}/lifes/l`)).status === 404,
+      );
     },
   },
 
   // ---- kubectl ----
   {
-    id: 'kubectl-tables', area: 'kubectl', title: 'kubectl get: printer columns of a CRD, -o wide, ConfigMaps, namespaces',
+    id: 'kubectl-tables',
+    area: 'kubectl',
+    title: 'kubectl get: printer columns of a CRD, -o wide, ConfigMaps, namespaces',
     async run(x) {
       await x.http('POST', wg(x.ns), widget('a', { size: 2 }), { quiet: true });
       await x.http('PATCH', wg(x.ns, 'a/status'), { status: { phase: 'Building' } }, { ...MERGE, quiet: true });
@@ -140,7 +262,9 @@ export const miscCases: Case[] = [
     },
   },
   {
-    id: 'kubectl-label-annotate', area: 'kubectl', title: 'kubectl label/annotate with and without --overwrite, removal',
+    id: 'kubectl-label-annotate',
+    area: 'kubectl',
+    title: 'kubectl label/annotate with and without --overwrite, removal',
     async run(x) {
       await x.http('POST', cm(x.ns), configMap('c', { labels: { a: '1' } }), { quiet: true });
       await x.k(['label', 'configmap', 'c', 'a=2']);
@@ -152,7 +276,9 @@ export const miscCases: Case[] = [
     },
   },
   {
-    id: 'kubectl-patch-replace', area: 'kubectl', title: 'kubectl patch (merge, json, --subresource=status) and replace with a stale object',
+    id: 'kubectl-patch-replace',
+    area: 'kubectl',
+    title: 'kubectl patch (merge, json, --subresource=status) and replace with a stale object',
     async run(x) {
       await x.http('POST', wg(x.ns), widget('w'), { quiet: true });
       await x.k(['patch', 'widget', 'w', '--type=merge', '-p', '{"spec":{"size":4}}']);
@@ -163,12 +289,17 @@ export const miscCases: Case[] = [
       const cur = JSON.parse((await x.t.kubectl(['-n', x.ns, 'get', 'widget', 'w', '-o', 'json'])).stdout);
       await x.http('PATCH', wg(x.ns, 'w'), { spec: { size: 6 } }, { ...MERGE, quiet: true });
       await x.k(['replace', '-f', '-'], JSON.stringify({ ...cur, spec: { size: 7 } }));
-      await x.k(['replace', '-f', '-'], JSON.stringify({ ...cur, metadata: { ...cur.metadata, resourceVersion: undefined }, spec: { size: 7 } }));
+      await x.k(
+        ['replace', '-f', '-'],
+        JSON.stringify({ ...cur, metadata: { ...cur.metadata, resourceVersion: undefined }, spec: { size: 7 } }),
+      );
       await x.k(['get', 'widget', 'w', '-o', 'jsonpath={.spec.size} {.status.phase} {.metadata.generation}']);
     },
   },
   {
-    id: 'kubectl-wait', area: 'kubectl', title: 'kubectl wait for a jsonpath and for deletion',
+    id: 'kubectl-wait',
+    area: 'kubectl',
+    title: 'kubectl wait for a jsonpath and for deletion',
     async run(x) {
       await x.http('POST', wg(x.ns), widget('w'), { quiet: true });
       await x.http('PATCH', wg(x.ns, 'w/status'), { status: { phase: 'Done' } }, { ...MERGE, quiet: true });
@@ -179,7 +310,9 @@ export const miscCases: Case[] = [
     },
   },
   {
-    id: 'secrets', area: 'Secrets', title: 'kubectl create secret; stringData; bad base64; type immutability; immutable Secrets',
+    id: 'secrets',
+    area: 'Secrets',
+    title: 'kubectl create secret; stringData; bad base64; type immutability; immutable Secrets',
     async run(x) {
       await x.k(['create', 'secret', 'generic', 's', '--from-literal=a=b']);
       await x.http('GET', sec(x.ns, 's'));
@@ -187,22 +320,46 @@ export const miscCases: Case[] = [
       await x.http('POST', sec(x.ns), { metadata: { name: 'u' }, data: { z: 'not base64!' } });
       await x.http('POST', sec(x.ns), { metadata: { name: 'v' }, data: { 'bad key!': 'eg==' } });
       await x.http('PATCH', sec(x.ns, 's'), { type: 'kubernetes.io/tls' }, MERGE);
-      await x.http('POST', sec(x.ns), { metadata: { name: 'i' }, immutable: true, data: { a: 'eg==' } }, { quiet: true });
+      await x.http(
+        'POST',
+        sec(x.ns),
+        { metadata: { name: 'i' }, immutable: true, data: { a: 'eg==' } },
+        { quiet: true },
+      );
       await x.http('PATCH', sec(x.ns, 'i'), { data: { a: 'eQ==' } }, MERGE);
       await x.http('PATCH', sec(x.ns, 'i'), { immutable: false }, MERGE);
     },
   },
   {
-    id: 'discovery', area: 'Discovery', title: 'kubectl api-resources for our groups; get of an unknown kind',
+    id: 'discovery',
+    area: 'Discovery',
+    title: 'kubectl api-resources for our groups; get of an unknown kind',
     async run(x) {
-      await x.kubectl(['api-resources', '--api-group=certificates.mesh.gloo.solo.io', '--no-headers', '-o', 'wide'], undefined, { fix: (s) => s.replace(/ +/g, ' ') });
-      await x.kubectl(['api-resources', `--api-group=${GROUP}`, '--no-headers'], undefined, { fix: (s) => s.replace(/ +/g, ' ') });
+      await x.kubectl(
+        ['api-resources', '--api-group=certificates.mesh.gloo.solo.io', '--no-headers', '-o', 'wide'],
+        undefined,
+        { fix: (s) => s.replace(/ +/g, ' ') },
+      );
+      await x.kubectl(['api-resources', `--api-group=${GROUP}`, '--no-headers'], undefined, {
+        fix: (s) => s.replace(/ +/g, ' '),
+      });
       await x.k(['get', 'gizmos']);
-      await x.http('GET', `/apis/${GROUP}/v1`, undefined, { pick: (o) => o.resources?.map((r: any) => ({ name: r.name, kind: r.kind, namespaced: r.namespaced, verbs: [...(r.verbs ?? [])].sort(), shortNames: r.shortNames })) });
+      await x.http('GET', `/apis/${GROUP}/v1`, undefined, {
+        pick: (o) =>
+          o.resources?.map((r: any) => ({
+            name: r.name,
+            kind: r.kind,
+            namespaced: r.namespaced,
+            verbs: [...(r.verbs ?? [])].sort(),
+            shortNames: r.shortNames,
+          })),
+      });
     },
   },
   {
-    id: 'not-found-paths', area: 'Discovery', title: 'unknown groups, resources and subresources',
+    id: 'not-found-paths',
+    area: 'Discovery',
+    title: 'unknown groups, resources and subresources',
     async run(x) {
       await x.http('GET', '/apis/nope.example/v1/things');
       await x.http('GET', `/api/v1/namespaces/${x.ns}/gizmos`);

@@ -1,8 +1,23 @@
 // Review in, response out: the whole admission decision for one HTTP body, with no Fastify in
 // sight. The route handler only moves bytes and records metrics.
-import { clip, MAX_BODY_BYTES, MAX_FIELDS, MAX_LINE_CHARS, MAX_REPLY_BYTES, MAX_UID_CHARS, MAX_VALUES } from './limits.js';
+import {
+  clip,
+  MAX_BODY_BYTES,
+  MAX_FIELDS,
+  MAX_LINE_CHARS,
+  MAX_REPLY_BYTES,
+  MAX_UID_CHARS,
+  MAX_VALUES,
+} from './limits.js';
 import { mutateReview } from './mutate.js';
-import { admissionReviewJson, badRequestDecision, parseBody, parseReview, reviewResponse, type ParsedRequest } from './review.js';
+import {
+  admissionReviewJson,
+  badRequestDecision,
+  parseBody,
+  parseReview,
+  reviewResponse,
+  type ParsedRequest,
+} from './review.js';
 import { scanReview, type ScanLimits } from './scan.js';
 import type { AdmissionReviewResponse, Decision, ReviewResult, Status } from './types.js';
 import { validateReview, type ValidateContext } from './validate.js';
@@ -20,7 +35,7 @@ export type Endpoint = 'mutate' | 'validate';
 
 export interface Handled {
   httpStatus: 200 | 400 | 429;
-  body: AdmissionReviewResponse | Status & { kind: 'Status'; apiVersion: 'v1' };
+  body: AdmissionReviewResponse | (Status & { kind: 'Status'; apiVersion: 'v1' });
   result: ReviewResult;
   /** Labels and log fields: bounded values only (known kinds and operations), never the object. */
   kind: string;
@@ -61,13 +76,43 @@ export function handleOverload(endpoint: Endpoint, prefix: Uint8Array, why: stri
   if (scan.isReview && scan.uid !== undefined) {
     const decision: Decision =
       endpoint === 'mutate'
-        ? { allowed: true, warnings: [`${message}: deprecated fields were not mapped this time (the validating webhook still judges this write)`] }
-        : { allowed: false, status: { status: 'Failure', code: 429, reason: 'TooManyRequests', message, details: { retryAfterSeconds: 1 } } };
-    return { httpStatus: 200, body: reviewResponse(scan.uid, decision), result: 'overloaded', kind: 'unknown', operation: 'unknown', uid: scan.uid, code: decision.status?.code, reason: why };
+        ? {
+            allowed: true,
+            warnings: [
+              `${message}: deprecated fields were not mapped this time (the validating webhook still judges this write)`,
+            ],
+          }
+        : {
+            allowed: false,
+            status: {
+              status: 'Failure',
+              code: 429,
+              reason: 'TooManyRequests',
+              message,
+              details: { retryAfterSeconds: 1 },
+            },
+          };
+    return {
+      httpStatus: 200,
+      body: reviewResponse(scan.uid, decision),
+      result: 'overloaded',
+      kind: 'unknown',
+      operation: 'unknown',
+      uid: scan.uid,
+      code: decision.status?.code,
+      reason: why,
+    };
   }
   return {
     httpStatus: 429,
-    body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 429, reason: 'TooManyRequests', message: `${message} (and no request.uid in the first ${prefix.length} bytes to answer with)` },
+    body: {
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Failure',
+      code: 429,
+      reason: 'TooManyRequests',
+      message: `${message} (and no request.uid in the first ${prefix.length} bytes to answer with)`,
+    },
     result: 'overloaded',
     kind: 'unknown',
     operation: 'unknown',
@@ -120,14 +165,23 @@ function isBlank(buf: Uint8Array): boolean {
  */
 export function handleReviewBody(endpoint: Endpoint, body: string | Uint8Array, ctx: ValidateContext): Handled {
   const buf = typeof body === 'string' ? Buffer.from(body) : body;
-  if (buf.length > MAX_BODY_BYTES) return httpBadRequest(`request body is larger than the ${MAX_BODY_BYTES} byte (3 MiB) limit`);
+  if (buf.length > MAX_BODY_BYTES)
+    return httpBadRequest(`request body is larger than the ${MAX_BODY_BYTES} byte (3 MiB) limit`);
   if (buf.length > SCAN_FROM_BYTES && !isBlank(buf)) {
     const scan = scanReview(buf, SCAN_LIMITS);
     if (scan.exceeded !== undefined) {
       if (scan.isReview && scan.uid !== undefined) {
         return {
           httpStatus: 200,
-          body: reviewResponse(scan.uid, { allowed: false, status: { status: 'Failure', code: 413, reason: 'RequestEntityTooLarge', message: `the mesh-cert webhook did not judge this object: ${scan.exceeded}` } }),
+          body: reviewResponse(scan.uid, {
+            allowed: false,
+            status: {
+              status: 'Failure',
+              code: 413,
+              reason: 'RequestEntityTooLarge',
+              message: `the mesh-cert webhook did not judge this object: ${scan.exceeded}`,
+            },
+          }),
           result: 'malformed',
           kind: 'unknown',
           operation: 'unknown',
@@ -135,7 +189,9 @@ export function handleReviewBody(endpoint: Endpoint, body: string | Uint8Array, 
           code: 413,
         };
       }
-      return httpBadRequest(`request body not judged: ${scan.exceeded}${scan.uidProblem ? ` (and ${scan.uidProblem})` : scan.isReview ? ' (and no request.uid to answer)' : ' (and not an admission.k8s.io/v1 AdmissionReview)'}`);
+      return httpBadRequest(
+        `request body not judged: ${scan.exceeded}${scan.uidProblem ? ` (and ${scan.uidProblem})` : scan.isReview ? ' (and no request.uid to answer)' : ' (and not an admission.k8s.io/v1 AdmissionReview)'}`,
+      );
     }
   }
   const text = typeof body === 'string' ? body : Buffer.from(buf.buffer, buf.byteOffset, buf.length).toString('utf8');
@@ -146,7 +202,13 @@ export function handleReviewBody(endpoint: Endpoint, body: string | Uint8Array, 
 
 // Built field by field rather than by spreading a shared base: this runs on every review and V8
 // makes a spread of eight fields a slow, dictionary-mode copy.
-function handledReview(req: ParsedRequest, body: Handled['body'], result: ReviewResult, code: number | undefined, problem: string | undefined): Handled {
+function handledReview(
+  req: ParsedRequest,
+  body: Handled['body'],
+  result: ReviewResult,
+  code: number | undefined,
+  problem: string | undefined,
+): Handled {
   return {
     httpStatus: 200,
     body,

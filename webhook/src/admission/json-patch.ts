@@ -68,14 +68,16 @@ export function applyJsonPatch(doc: unknown, ops: readonly JsonPatchOp[]): unkno
       if (op.op === 'add') parent.splice(i, 0, structuredClone(op.value));
       else if (op.op === 'replace') parent[i] = structuredClone(op.value);
       else if (op.op === 'remove') parent.splice(i, 1);
-      else if (JSON.stringify(parent[i]) !== JSON.stringify(op.value)) throw new PatchError(`test failed at ${op.path}`);
+      else if (JSON.stringify(parent[i]) !== JSON.stringify(op.value))
+        throw new PatchError(`test failed at ${op.path}`);
     } else {
       const exists = hasOwn(parent, last);
       if (op.op === 'add') setOwn(parent, last, structuredClone(op.value));
       else if (!exists) throw new PatchError(`path ${op.path} does not exist`);
       else if (op.op === 'replace') setOwn(parent, last, structuredClone(op.value));
       else if (op.op === 'remove') delete parent[last];
-      else if (JSON.stringify(parent[last]) !== JSON.stringify(op.value)) throw new PatchError(`test failed at ${op.path}`);
+      else if (JSON.stringify(parent[last]) !== JSON.stringify(op.value))
+        throw new PatchError(`test failed at ${op.path}`);
     }
   }
   return root;

@@ -52,7 +52,9 @@ export function mutateReview(req: ParsedRequest): MutateOutcome {
     return {
       decision: {
         allowed: true,
-        warnings: [`deprecated fields were not copied to their replacements: the patch would be ${patchBytes} bytes, over the ${MAX_PATCH_JSON_BYTES} this webhook sends; set the replacement fields instead`],
+        warnings: [
+          `deprecated fields were not copied to their replacements: the patch would be ${patchBytes} bytes, over the ${MAX_PATCH_JSON_BYTES} this webhook sends; set the replacement fields instead`,
+        ],
       },
       result: 'allowed',
       withheld: `the patch is ${patchBytes} bytes`,

@@ -35,13 +35,20 @@ function describe(v: unknown): string {
 
 /** Parses the raw body text; JSON errors become a clear HTTP 400 message. */
 export function parseBody(text: string): { ok: true; value: unknown } | { ok: false; message: string } {
-  if (text.trim() === '') return { ok: false, message: 'request body is empty: expected an admission.k8s.io/v1 AdmissionReview in JSON' };
+  if (text.trim() === '')
+    return { ok: false, message: 'request body is empty: expected an admission.k8s.io/v1 AdmissionReview in JSON' };
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (err) {
     // V8 quotes a piece of the input ("MIIEvQ..." is not valid JSON): keep the position, not the bytes.
-    const detail = (err instanceof Error ? err.message : String(err)).replace(/,? *"[\s\S]*"(?:\.\.\.)? is not valid JSON/, '');
-    return { ok: false, message: `request body is not valid JSON (${detail.slice(0, 200)}): expected an admission.k8s.io/v1 AdmissionReview` };
+    const detail = (err instanceof Error ? err.message : String(err)).replace(
+      /,? *"[\s\S]*"(?:\.\.\.)? is not valid JSON/,
+      '',
+    );
+    return {
+      ok: false,
+      message: `request body is not valid JSON (${detail.slice(0, 200)}): expected an admission.k8s.io/v1 AdmissionReview`,
+    };
   }
 }
 
@@ -63,7 +70,12 @@ function requestDeeperThan(req: Record<string, unknown>, max: number): boolean {
   for (const k in req) {
     const x = req[k];
     if (typeof x !== 'object' || x === null) continue;
-    if ((k === 'object' || k === 'oldObject') && !Array.isArray(x) ? objectDeeperThan(x, max - 1) : containerDeeperThan(x, max - 1)) return true;
+    if (
+      (k === 'object' || k === 'oldObject') && !Array.isArray(x)
+        ? objectDeeperThan(x, max - 1)
+        : containerDeeperThan(x, max - 1)
+    )
+      return true;
   }
   return false;
 }
@@ -106,11 +118,17 @@ function containerDeeperThan(v: object, max: number): boolean {
 
 export function parseReview(body: unknown): ParseResult {
   if (!isObject(body)) {
-    return { outcome: 'not-a-review', message: `body is ${describe(body)}: expected an admission.k8s.io/v1 AdmissionReview object` };
+    return {
+      outcome: 'not-a-review',
+      message: `body is ${describe(body)}: expected an admission.k8s.io/v1 AdmissionReview object`,
+    };
   }
   if (body.kind !== 'AdmissionReview') {
     const what = body.kind === undefined ? 'Required value' : `Unsupported value: ${describe(body.kind)}`;
-    return { outcome: 'not-a-review', message: `kind: ${what}: expected "AdmissionReview" (an admission.k8s.io/v1 AdmissionReview)` };
+    return {
+      outcome: 'not-a-review',
+      message: `kind: ${what}: expected "AdmissionReview" (an admission.k8s.io/v1 AdmissionReview)`,
+    };
   }
   if (body.apiVersion !== ADMISSION_API_VERSION) {
     return {
@@ -120,10 +138,16 @@ export function parseReview(body: unknown): ParseResult {
   }
   const req = body.request;
   if (!isObject(req)) {
-    return { outcome: 'not-a-review', message: `request: Required value: expected the AdmissionReview's request object, got ${describe(req)}` };
+    return {
+      outcome: 'not-a-review',
+      message: `request: Required value: expected the AdmissionReview's request object, got ${describe(req)}`,
+    };
   }
   if (typeof req.uid !== 'string' || req.uid === '') {
-    return { outcome: 'not-a-review', message: `request.uid: Invalid value: ${describe(req.uid)}: expected a non-empty string` };
+    return {
+      outcome: 'not-a-review',
+      message: `request.uid: Invalid value: ${describe(req.uid)}: expected a non-empty string`,
+    };
   }
   // Echoed in the answer, so bounded: the apiserver's are 36 characters.
   if (req.uid.length > MAX_UID_CHARS) {
@@ -131,32 +155,48 @@ export function parseReview(body: unknown): ParseResult {
   }
   const uid = req.uid;
   if (requestDeeperThan(req, MAX_DEPTH)) {
-    return { outcome: 'malformed', uid, message: `malformed AdmissionReview: request: nested deeper than ${MAX_DEPTH} levels; no object of these kinds is` };
+    return {
+      outcome: 'malformed',
+      uid,
+      message: `malformed AdmissionReview: request: nested deeper than ${MAX_DEPTH} levels; no object of these kinds is`,
+    };
   }
   const problems: string[] = [];
   const operation = req.operation;
   if (typeof operation !== 'string' || !(OPERATIONS as readonly string[]).includes(operation)) {
-    problems.push(`request.operation: Unsupported value: ${describe(operation)}: supported values: ${OPERATIONS.map((o) => `"${o}"`).join(', ')}`);
+    problems.push(
+      `request.operation: Unsupported value: ${describe(operation)}: supported values: ${OPERATIONS.map((o) => `"${o}"`).join(', ')}`,
+    );
   }
   const gvk = req.kind;
   let info: KindInfo | undefined;
-  if (!isObject(gvk) || typeof gvk.group !== 'string' || typeof gvk.version !== 'string' || typeof gvk.kind !== 'string') {
+  if (
+    !isObject(gvk) ||
+    typeof gvk.group !== 'string' ||
+    typeof gvk.version !== 'string' ||
+    typeof gvk.kind !== 'string'
+  ) {
     problems.push(`request.kind: Invalid value: ${describe(gvk)}: expected {group, version, kind} strings`);
   } else {
     info = kindInfoOf(gvk.group, gvk.version, gvk.kind);
     if (!info) {
-      problems.push(`request.kind: Unsupported value: ${JSON.stringify(`${clip(gvk.group, 64)}/${clip(gvk.version, 64)}, Kind=${clip(gvk.kind, 64)}`)}: this webhook admits only the mesh-cert kinds`);
+      problems.push(
+        `request.kind: Unsupported value: ${JSON.stringify(`${clip(gvk.group, 64)}/${clip(gvk.version, 64)}, Kind=${clip(gvk.kind, 64)}`)}: this webhook admits only the mesh-cert kinds`,
+      );
     }
   }
   for (const field of ['subResource', 'name', 'namespace'] as const) {
-    if (req[field] !== undefined && typeof req[field] !== 'string') problems.push(`request.${field}: Invalid value: ${describe(req[field])}: expected a string`);
+    if (req[field] !== undefined && typeof req[field] !== 'string')
+      problems.push(`request.${field}: Invalid value: ${describe(req[field])}: expected a string`);
   }
   if (typeof req.subResource === 'string' && req.subResource !== '' && req.subResource !== 'status') {
     problems.push(`request.subResource: Unsupported value: ${describe(req.subResource)}: supported values: "status"`);
   }
-  if (req.dryRun !== undefined && typeof req.dryRun !== 'boolean') problems.push(`request.dryRun: Invalid value: ${describe(req.dryRun)}: expected a boolean`);
+  if (req.dryRun !== undefined && typeof req.dryRun !== 'boolean')
+    problems.push(`request.dryRun: Invalid value: ${describe(req.dryRun)}: expected a boolean`);
   if (operation === 'CREATE' || operation === 'UPDATE') {
-    if (!isObject(req.object)) problems.push(`request.object: Invalid value: ${describe(req.object)}: a ${operation} carries the object`);
+    if (!isObject(req.object))
+      problems.push(`request.object: Invalid value: ${describe(req.object)}: a ${operation} carries the object`);
     else if (info && (req.object.apiVersion !== `${info.group}/${info.version}` || req.object.kind !== info.kind)) {
       problems.push(
         `request.object: Invalid value: apiVersion ${describe(req.object.apiVersion)}, kind ${describe(req.object.kind)}: does not match request.kind ${info.group}/${info.version}, Kind=${info.kind}`,
@@ -164,16 +204,29 @@ export function parseReview(body: unknown): ParseResult {
     }
   }
   if (operation === 'UPDATE' && !isObject(req.oldObject)) {
-    problems.push(`request.oldObject: Invalid value: ${describe(req.oldObject)}: an UPDATE carries the previous object`);
+    problems.push(
+      `request.oldObject: Invalid value: ${describe(req.oldObject)}: an UPDATE carries the previous object`,
+    );
   }
   const kindLabel = info?.kind;
-  const opLabel = typeof operation === 'string' && (OPERATIONS as readonly string[]).includes(operation) ? operation : undefined;
+  const opLabel =
+    typeof operation === 'string' && (OPERATIONS as readonly string[]).includes(operation) ? operation : undefined;
   if (problems.length > 0 || !info) {
-    return { outcome: 'malformed', uid, message: `malformed AdmissionReview: ${problems.join('; ')}`, kind: kindLabel, operation: opLabel };
+    return {
+      outcome: 'malformed',
+      uid,
+      message: `malformed AdmissionReview: ${problems.join('; ')}`,
+      kind: kindLabel,
+      operation: opLabel,
+    };
   }
   const request: ParsedRequest = {
     uid,
-    kind: { group: (gvk as Record<string, string>).group, version: (gvk as Record<string, string>).version, kind: info.kind },
+    kind: {
+      group: (gvk as Record<string, string>).group,
+      version: (gvk as Record<string, string>).version,
+      kind: info.kind,
+    },
     operation: operation as Operation,
     object: req.object ?? undefined,
     oldObject: req.oldObject ?? undefined,

@@ -71,16 +71,40 @@ function stringEnd(buf: Uint8Array, open: number): number {
 }
 
 function isDelimiter(c: number): boolean {
-  return c === COMMA || c === COLON || c === LBRACE || c === RBRACE || c === LBRACKET || c === RBRACKET || c === QUOTE || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+  return (
+    c === COMMA ||
+    c === COLON ||
+    c === LBRACE ||
+    c === RBRACE ||
+    c === LBRACKET ||
+    c === RBRACKET ||
+    c === QUOTE ||
+    c === 0x20 ||
+    c === 0x0a ||
+    c === 0x0d ||
+    c === 0x09
+  );
 }
 
 /** The path of the container being scanned, from the key offsets kept per level, for a message. */
-function pathAt(buf: Uint8Array, depth: number, types: Uint8Array, keyStart: Int32Array, keyEnd: Int32Array, counts: Int32Array): string {
+function pathAt(
+  buf: Uint8Array,
+  depth: number,
+  types: Uint8Array,
+  keyStart: Int32Array,
+  keyEnd: Int32Array,
+  counts: Int32Array,
+): string {
   let p = '';
   // Level 1 is the review itself; its keys (request) start the path.
   for (let d = 1; d < depth; d++) {
     if (types[d] === OBJECT) {
-      const k = keyStart[d]! >= 0 ? Buffer.from(buf.buffer, buf.byteOffset + keyStart[d]!, Math.min(keyEnd[d]! - keyStart[d]!, 64)).toString('utf8') : '?';
+      const k =
+        keyStart[d]! >= 0
+          ? Buffer.from(buf.buffer, buf.byteOffset + keyStart[d]!, Math.min(keyEnd[d]! - keyStart[d]!, 64)).toString(
+              'utf8',
+            )
+          : '?';
       p += /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `${p ? '.' : ''}${k}` : `[${k}]`;
     } else {
       p += `[${Math.max(0, counts[d]! - 1)}]`;
@@ -164,10 +188,18 @@ export function scanReview(buf: Uint8Array, limits: ScanLimits): ScanResult {
               kindOk = equals(buf, i + 1, end, V_KIND);
               envelopeRead |= 2;
             }
-          } else if (depth === 2 && !uidDone && types[1] === OBJECT && types[2] === OBJECT && equals(buf, keyStart[1]!, keyEnd[1]!, K_REQUEST) && equals(buf, keyStart[2]!, keyEnd[2]!, K_UID)) {
+          } else if (
+            depth === 2 &&
+            !uidDone &&
+            types[1] === OBJECT &&
+            types[2] === OBJECT &&
+            equals(buf, keyStart[1]!, keyEnd[1]!, K_REQUEST) &&
+            equals(buf, keyStart[2]!, keyEnd[2]!, K_UID)
+          ) {
             uidDone = true;
             if (end >= n) uidProblem = 'request.uid: the body ends inside it';
-            else if (end - i - 1 > limits.maxUidLength * 4) uidProblem = `request.uid: Too long: must have at most ${limits.maxUidLength} characters`;
+            else if (end - i - 1 > limits.maxUidLength * 4)
+              uidProblem = `request.uid: Too long: must have at most ${limits.maxUidLength} characters`;
             else {
               let text: string | undefined;
               const raw = Buffer.from(buf.buffer, buf.byteOffset + i, end + 1 - i);
@@ -177,7 +209,8 @@ export function scanReview(buf: Uint8Array, limits: ScanLimits): ScanResult {
                 uidProblem = 'request.uid: Invalid value: not a valid JSON string';
               }
               if (text !== undefined) {
-                if (text.length > limits.maxUidLength) uidProblem = `request.uid: Too long: must have at most ${limits.maxUidLength} characters`;
+                if (text.length > limits.maxUidLength)
+                  uidProblem = `request.uid: Too long: must have at most ${limits.maxUidLength} characters`;
                 else if (text === '') uidProblem = 'request.uid: Invalid value: "": expected a non-empty string';
                 else uid = text;
               }
@@ -190,7 +223,14 @@ export function scanReview(buf: Uint8Array, limits: ScanLimits): ScanResult {
       case LBRACE:
       case LBRACKET: {
         valueStarts();
-        if (depth === 2 && !uidDone && types[1] === OBJECT && types[2] === OBJECT && equals(buf, keyStart[1]!, keyEnd[1]!, K_REQUEST) && equals(buf, keyStart[2]!, keyEnd[2]!, K_UID)) {
+        if (
+          depth === 2 &&
+          !uidDone &&
+          types[1] === OBJECT &&
+          types[2] === OBJECT &&
+          equals(buf, keyStart[1]!, keyEnd[1]!, K_REQUEST) &&
+          equals(buf, keyStart[2]!, keyEnd[2]!, K_UID)
+        ) {
           uidDone = true;
           uidProblem = 'request.uid: Invalid value: expected a non-empty string';
         }
@@ -241,7 +281,14 @@ export function scanReview(buf: Uint8Array, limits: ScanLimits): ScanResult {
       default: {
         // a number, true, false, null (or garbage, which JSON.parse will name)
         valueStarts();
-        if (depth === 2 && !uidDone && types[1] === OBJECT && types[2] === OBJECT && equals(buf, keyStart[1]!, keyEnd[1]!, K_REQUEST) && equals(buf, keyStart[2]!, keyEnd[2]!, K_UID)) {
+        if (
+          depth === 2 &&
+          !uidDone &&
+          types[1] === OBJECT &&
+          types[2] === OBJECT &&
+          equals(buf, keyStart[1]!, keyEnd[1]!, K_REQUEST) &&
+          equals(buf, keyStart[2]!, keyEnd[2]!, K_UID)
+        ) {
           uidDone = true;
           uidProblem = 'request.uid: Invalid value: expected a non-empty string';
         }

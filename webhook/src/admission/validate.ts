@@ -66,7 +66,12 @@ export interface Omitted {
  * The apiserver's own shape: `Kind.group "name" is invalid: a` or `...: [a, b]`; past MAX_CAUSES
  * errors, `...: [a, ..., t] (and 17 more errors)`.
  */
-export function denial(info: KindInfo, name: string, errors: readonly FieldError[], omitted: Omitted = { more: 0 }): Status {
+export function denial(
+  info: KindInfo,
+  name: string,
+  errors: readonly FieldError[],
+  omitted: Omitted = { more: 0 },
+): Status {
   const forbidden = errors.some((e) => e.forbidden === true);
   const shown = errors.length > MAX_CAUSES ? errors.slice(0, MAX_CAUSES) : errors;
   const more = omitted.more + (errors.length - shown.length);
@@ -115,7 +120,8 @@ function dedupe(errors: FieldError[]): FieldError[] {
 }
 
 export function validateReview(req: ParsedRequest, ctx: ValidateContext): ValidateOutcome {
-  if (req.operation === 'DELETE' || req.operation === 'CONNECT') return { decision: { allowed: true }, result: 'allowed' };
+  if (req.operation === 'DELETE' || req.operation === 'CONNECT')
+    return { decision: { allowed: true }, result: 'allowed' };
   const obj = req.object;
   const isStatus = req.subResource === 'status';
   const meta = metaOf(obj);
@@ -123,10 +129,14 @@ export function validateReview(req: ParsedRequest, ctx: ValidateContext): Valida
 
   // A status write is judged on status alone (below): give the schema only status, so that an
   // object too large for every error to be sought cannot hide a status error behind a spec one.
-  const judged = isStatus && isObject(obj) ? { apiVersion: obj.apiVersion, kind: obj.kind, ...(obj.status !== undefined ? { status: obj.status } : {}) } : obj;
+  const judged =
+    isStatus && isObject(obj)
+      ? { apiVersion: obj.apiVersion, kind: obj.kind, ...(obj.status !== undefined ? { status: obj.status } : {}) }
+      : obj;
   const schema = validateObjectBounded(judged, 4 * MAX_CAUSES);
   let errors: FieldError[] = schema.errors;
-  if (req.operation === 'UPDATE') errors.push(...validateUpdate(req.oldObject, obj, isStatus ? { subResource: 'status' } : undefined));
+  if (req.operation === 'UPDATE')
+    errors.push(...validateUpdate(req.oldObject, obj, isStatus ? { subResource: 'status' } : undefined));
   let warnings: readonly string[] = [];
   if (isStatus) {
     // A status write cannot change spec or metadata (the apiserver keeps the stored ones), so a
@@ -164,7 +174,8 @@ export function validateReview(req: ParsedRequest, ctx: ValidateContext): Valida
 
   if (errors.length > 1) errors = dedupe(errors);
   const omitted: Omitted = { more: schema.more, firstOnly: !schema.complete };
-  const decision: Decision = errors.length === 0 ? { allowed: true } : { allowed: false, status: denial(req.info, name, errors, omitted) };
+  const decision: Decision =
+    errors.length === 0 ? { allowed: true } : { allowed: false, status: denial(req.info, name, errors, omitted) };
   if (warnings.length > 0) decision.warnings = boundedWarnings(warnings);
   return { decision, result: errors.length === 0 ? 'allowed' : 'denied' };
 }

@@ -1,7 +1,15 @@
 // The webhook's own CA and serving certificate (--tls-mode self): ECDSA P-256 keys from
 // node:crypto, the TBSCertificate assembled by jsrsasign and signed by node:crypto. Lifetimes are
 // in milliseconds, so that tests can issue certificates that live for seconds.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  X509Certificate,
+} from 'node:crypto';
 import { isIP } from 'node:net';
 import jsrsasign from 'jsrsasign';
 
@@ -76,7 +84,11 @@ function signed(t: TbsInput): string {
   const tbs = new KJUR.asn1.x509.TBSCertificate(params as never);
   const tbsDer = Buffer.from(tbs.getEncodedHex(), 'hex');
   const sig = sign('sha256', tbsDer, { key: createPrivateKey(t.signerKeyPem), dsaEncoding: 'der' });
-  const cert = new KJUR.asn1.x509.Certificate({ tbsobj: tbs, sigalg: 'SHA256withECDSA', sighex: sig.toString('hex') } as never);
+  const cert = new KJUR.asn1.x509.Certificate({
+    tbsobj: tbs,
+    sigalg: 'SHA256withECDSA',
+    sighex: sig.toString('hex'),
+  } as never);
   return jsrsasign.hextopem(cert.getEncodedHex(), 'CERTIFICATE').replace(/\r\n/g, '\n');
 }
 
@@ -105,8 +117,14 @@ export function createCa(opts: { commonName: string; lifetimeMs: number; now: nu
  * A serving certificate for `hosts` (DNS names, or IP addresses), signed by `ca`, valid for
  * `lifetimeMs` but never past the CA's own end.
  */
-export function createServingCertificate(opts: { ca: KeyPair; hosts: string[]; lifetimeMs: number; now: number }): KeyPair {
-  if (opts.hosts.length === 0) throw new Error('hosts: a serving certificate needs at least one DNS name or IP address');
+export function createServingCertificate(opts: {
+  ca: KeyPair;
+  hosts: string[];
+  lifetimeMs: number;
+  now: number;
+}): KeyPair {
+  if (opts.hosts.length === 0)
+    throw new Error('hosts: a serving certificate needs at least one DNS name or IP address');
   const caCert = new X509Certificate(opts.ca.certPem);
   const caSpki = caCert.publicKey.export({ type: 'spki', format: 'der' });
   const k = newKey();

@@ -95,7 +95,10 @@ export class CertController {
       await this.tick();
       if (this.o.self.source.has()) break;
       if (!waitingSaid && !this.o.lease.isLeader()) {
-        this.o.log.info({ secret: this.secretRef, identity: this.o.lease.identity }, 'waiting for the leader to write the serving certificate');
+        this.o.log.info(
+          { secret: this.secretRef, identity: this.o.lease.identity },
+          'waiting for the leader to write the serving certificate',
+        );
         waitingSaid = true;
       }
       await new Promise((r) => setTimeout(r, Math.min(this.o.intervalMs, 1_000)));
@@ -140,7 +143,11 @@ export class CertController {
       this.lastProblem = '';
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      if (msg !== this.lastProblem) this.o.log.warn({ problem: msg, status: err instanceof ApiRequestError ? err.code : undefined }, 'certificate controller: check failed; retrying at the next one');
+      if (msg !== this.lastProblem)
+        this.o.log.warn(
+          { problem: msg, status: err instanceof ApiRequestError ? err.code : undefined },
+          'certificate controller: check failed; retrying at the next one',
+        );
       this.lastProblem = msg;
     }
   }
@@ -150,25 +157,58 @@ export class CertController {
     const self = this.o.self!;
     const r = await this.o.api.call<SecretObject | ApiStatus>('GET', this.secretPath());
     if (r.status === 404) {
-      throw new ApiRequestError(404, `Secret ${this.secretRef} not found: the manifests and the Helm chart ship it (empty); re-apply them, or create it: kubectl create secret generic ${self.secretName} -n ${this.o.namespace}`);
+      throw new ApiRequestError(
+        404,
+        `Secret ${this.secretRef} not found: the manifests and the Helm chart ship it (empty); re-apply them, or create it: kubectl create secret generic ${self.secretName} -n ${this.o.namespace}`,
+      );
     }
     const secret = ok<SecretObject>(`get Secret ${this.secretRef}`, r);
     let data = decode(secret.data);
     if (this.o.lease.isLeader()) {
       const now = Date.now();
-      const trusted = this.nextTrusted && this.nextTrusted.pem === data['ca-next.crt'] && now - this.nextTrusted.sinceMs >= promoteAfterMs(self.caLifetimeMs);
-      const p = plan(data, { hosts: self.hosts, caLifetimeMs: self.caLifetimeMs, servingLifetimeMs: self.servingLifetimeMs, caCommonName: self.caCommonName, now, promoteNext: !!trusted });
+      const trusted =
+        this.nextTrusted &&
+        this.nextTrusted.pem === data['ca-next.crt'] &&
+        now - this.nextTrusted.sinceMs >= promoteAfterMs(self.caLifetimeMs);
+      const p = plan(data, {
+        hosts: self.hosts,
+        caLifetimeMs: self.caLifetimeMs,
+        servingLifetimeMs: self.servingLifetimeMs,
+        caCommonName: self.caCommonName,
+        now,
+        promoteNext: !!trusted,
+      });
       if (p.changes.length) {
         const encoded: Record<string, string> = {};
         for (const k of SECRET_KEYS) if (p.data[k]) encoded[k] = Buffer.from(p.data[k]!).toString('base64');
         // Keys of ours that plan() dropped (ca-next after promotion) go; anyone else's stay.
-        const others = Object.fromEntries(Object.entries(secret.data ?? {}).filter(([k]) => !(SECRET_KEYS as readonly string[]).includes(k)));
+        const others = Object.fromEntries(
+          Object.entries(secret.data ?? {}).filter(([k]) => !(SECRET_KEYS as readonly string[]).includes(k)),
+        );
         // managedFields left out: the API server keeps them and records this update as ours.
         const { managedFields: _managed, ...metadata } = secret.metadata;
-        const body: SecretObject = { ...secret, metadata, apiVersion: 'v1', kind: 'Secret', type: secret.type ?? 'Opaque', data: { ...others, ...encoded } };
-        ok(`update Secret ${this.secretRef}`, await this.o.api.call<SecretObject | ApiStatus>('PUT', this.secretPath(), body));
+        const body: SecretObject = {
+          ...secret,
+          metadata,
+          apiVersion: 'v1',
+          kind: 'Secret',
+          type: secret.type ?? 'Opaque',
+          data: { ...others, ...encoded },
+        };
+        ok(
+          `update Secret ${this.secretRef}`,
+          await this.o.api.call<SecretObject | ApiStatus>('PUT', this.secretPath(), body),
+        );
         data = p.data;
-        this.o.log.info({ secret: this.secretRef, changes: p.changes, servingNotAfter: notAfter(data['tls.crt']), caNotAfter: notAfter(data['ca.crt']) }, 'wrote the webhook certificate Secret');
+        this.o.log.info(
+          {
+            secret: this.secretRef,
+            changes: p.changes,
+            servingNotAfter: notAfter(data['tls.crt']),
+            caNotAfter: notAfter(data['ca.crt']),
+          },
+          'wrote the webhook certificate Secret',
+        );
       }
     }
     self.source.offer(data);

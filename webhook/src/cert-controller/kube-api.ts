@@ -16,7 +16,8 @@ export async function connectKubeApi(opts: { kubeconfig?: string; userAgent: str
   const conn = await connect(opts.kubeconfig);
   return {
     server: conn.server,
-    call: (method, path, body, contentType) => request(conn, method, path, { body, contentType, userAgent: opts.userAgent, timeoutMs: TIMEOUT_MS }),
+    call: (method, path, body, contentType) =>
+      request(conn, method, path, { body, contentType, userAgent: opts.userAgent, timeoutMs: TIMEOUT_MS }),
     close() {
       conn.agent.destroy();
     },

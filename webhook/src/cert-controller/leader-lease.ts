@@ -14,7 +14,11 @@ export interface LeaseTimings {
 }
 
 /** client-go's defaults. */
-export const DEFAULT_LEASE_TIMINGS: LeaseTimings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
+export const DEFAULT_LEASE_TIMINGS: LeaseTimings = {
+  leaseDurationMs: 15_000,
+  renewDeadlineMs: 10_000,
+  retryPeriodMs: 2_000,
+};
 
 interface Lease {
   apiVersion?: string;
@@ -82,7 +86,9 @@ export class LeaderLease {
       lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(now) };
       ok('release the Lease', await this.api.call<Lease | ApiStatus>('PUT', this.path(), lease));
     } catch (err) {
-      this.events.onError(`could not hand back Lease ${this.namespace}/${this.name}: ${String(err instanceof Error ? err.message : err)}`);
+      this.events.onError(
+        `could not hand back Lease ${this.namespace}/${this.name}: ${String(err instanceof Error ? err.message : err)}`,
+      );
     }
   }
 
@@ -121,8 +127,17 @@ export class LeaderLease {
     try {
       const lease = await this.get();
       if (!lease) {
-        const body: Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.name, namespace: this.namespace }, spec: this.spec(now, 0) };
-        const r = await this.api.call<Lease | ApiStatus>('POST', `/apis/coordination.k8s.io/v1/namespaces/${this.namespace}/leases`, body);
+        const body: Lease = {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: this.name, namespace: this.namespace },
+          spec: this.spec(now, 0),
+        };
+        const r = await this.api.call<Lease | ApiStatus>(
+          'POST',
+          `/apis/coordination.k8s.io/v1/namespaces/${this.namespace}/leases`,
+          body,
+        );
         if (r.status === 409) return; // another replica created it first
         ok(`create Lease ${this.namespace}/${this.name}`, r);
         return this.renewed(now);
@@ -137,7 +152,11 @@ export class LeaderLease {
         return;
       }
       const takeover = holder !== this.identity;
-      lease.spec = this.spec(now, (spec.leaseTransitions ?? 0) + (takeover ? 1 : 0), takeover ? undefined : spec.acquireTime);
+      lease.spec = this.spec(
+        now,
+        (spec.leaseTransitions ?? 0) + (takeover ? 1 : 0),
+        takeover ? undefined : spec.acquireTime,
+      );
       const r = await this.api.call<Lease | ApiStatus>('PUT', this.path(), lease);
       if (r.status === 409) return this.failedRenew(now); // changed under us: look again next round
       ok(`${takeover ? 'take over' : 'renew'} Lease ${this.namespace}/${this.name}`, r);

@@ -20,7 +20,15 @@
 import { X509Certificate } from 'node:crypto';
 import { createCa, createServingCertificate, keyMatches, signedBy, type KeyPair } from './certificates.js';
 
-export const SECRET_KEYS = ['ca.crt', 'ca.key', 'ca-next.crt', 'ca-next.key', 'ca-bundle.crt', 'tls.crt', 'tls.key'] as const;
+export const SECRET_KEYS = [
+  'ca.crt',
+  'ca.key',
+  'ca-next.crt',
+  'ca-next.key',
+  'ca-bundle.crt',
+  'tls.crt',
+  'tls.key',
+] as const;
 export type SecretData = Partial<Record<(typeof SECRET_KEYS)[number], string>>;
 
 export interface PlanOptions {
@@ -65,14 +73,21 @@ function usableCa(certPem: string | undefined, keyPem: string | undefined, now: 
 
 /** The PEM certificates in a bundle, each as its own PEM block. */
 export function splitBundle(text: string | undefined): string[] {
-  return (text ?? '').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/g)?.map((b) => (b.endsWith('\n') ? b : `${b}\n`)) ?? [];
+  return (
+    (text ?? '')
+      .match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/g)
+      ?.map((b) => (b.endsWith('\n') ? b : `${b}\n`)) ?? []
+  );
 }
 
 const fingerprint = (pem: string): string => parse(pem)?.fingerprint256 ?? pem;
 
 /** Whether the serving certificate covers exactly `hosts`. */
 function coversHosts(x: X509Certificate, hosts: string[]): boolean {
-  const sans = (x.subjectAltName ?? '').split(', ').map((s) => s.replace(/^(DNS|IP Address):/, '')).sort();
+  const sans = (x.subjectAltName ?? '')
+    .split(', ')
+    .map((s) => s.replace(/^(DNS|IP Address):/, ''))
+    .sort();
   return JSON.stringify(sans) === JSON.stringify([...hosts].sort());
 }
 
@@ -112,19 +127,21 @@ export function plan(current: SecretData, o: PlanOptions): Plan {
     bundle.push(pem.endsWith('\n') ? pem : `${pem}\n`);
   }
   const bundleText = bundle.join('');
-  if (bundleText !== (current['ca-bundle.crt'] ?? '') && !changes.length) changes.push('dropped expired CAs from the bundle');
+  if (bundleText !== (current['ca-bundle.crt'] ?? '') && !changes.length)
+    changes.push('dropped expired CAs from the bundle');
 
   let serving: KeyPair | undefined = { certPem: current['tls.crt'] ?? '', keyPem: current['tls.key'] ?? '' };
   const sx = parse(serving.certPem);
-  const why = !sx || !keyMatches(serving)
-    ? 'made the serving certificate'
-    : !signedBy(serving.certPem, ca.certPem)
-      ? 'the serving certificate is not signed by the current CA: made a new one'
-      : !coversHosts(sx, o.hosts)
-        ? 'the serving certificate does not name the configured hosts: made a new one'
-        : o.now >= renewAtMs(sx)
-          ? 'serving certificate renewal (2/3 of its life)'
-          : undefined;
+  const why =
+    !sx || !keyMatches(serving)
+      ? 'made the serving certificate'
+      : !signedBy(serving.certPem, ca.certPem)
+        ? 'the serving certificate is not signed by the current CA: made a new one'
+        : !coversHosts(sx, o.hosts)
+          ? 'the serving certificate does not name the configured hosts: made a new one'
+          : o.now >= renewAtMs(sx)
+            ? 'serving certificate renewal (2/3 of its life)'
+            : undefined;
   if (why) {
     serving = createServingCertificate({ ca, hosts: o.hosts, lifetimeMs: o.servingLifetimeMs, now: o.now });
     changes.push(why);
@@ -141,4 +158,3 @@ export function plan(current: SecretData, o: PlanOptions): Plan {
   const same = SECRET_KEYS.every((k) => (data[k] ?? '') === (current[k] ?? ''));
   return { data, changes: same ? [] : changes.length ? changes : ['normalised the Secret'] };
 }
-

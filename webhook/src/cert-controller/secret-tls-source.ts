@@ -1,7 +1,14 @@
 // The serving certificate from the certificate Secret (--tls-mode self), held in memory: every
 // replica hands each version of the Secret it reads to offer(), and the server swaps in the new
 // pair as it does for files (tls.ts). Nothing is written to disk.
-import { readClientCa, tlsBytes, tlsMaterialOf, type TlsMaterial, type TlsSource, type TlsWatcherEvents } from '../tls.js';
+import {
+  readClientCa,
+  tlsBytes,
+  tlsMaterialOf,
+  type TlsMaterial,
+  type TlsSource,
+  type TlsWatcherEvents,
+} from '../tls.js';
 import type { SecretData } from './plan.js';
 
 export class SecretTlsSource implements TlsSource {
@@ -43,10 +50,19 @@ export class SecretTlsSource implements TlsSource {
     if (!data['tls.crt'] || !data['tls.key']) return;
     let next: TlsMaterial;
     try {
-      const bytes = tlsBytes(Buffer.from(data['tls.crt']), Buffer.from(data['tls.key']), readClientCa(this.clientCaFile));
+      const bytes = tlsBytes(
+        Buffer.from(data['tls.crt']),
+        Buffer.from(data['tls.key']),
+        readClientCa(this.clientCaFile),
+      );
       if (bytes.digest === this.material?.digest) return;
-      next = tlsMaterialOf(bytes, { cert: `Secret ${this.secretRef} tls.crt`, key: `tls.key`, ca: `--client-ca-file ${this.clientCaFile ?? ''}` });
-      if (next.notAfter.getTime() <= now) throw new Error(`Secret ${this.secretRef} tls.crt: expired at ${next.notAfter.toISOString()}`);
+      next = tlsMaterialOf(bytes, {
+        cert: `Secret ${this.secretRef} tls.crt`,
+        key: `tls.key`,
+        ca: `--client-ca-file ${this.clientCaFile ?? ''}`,
+      });
+      if (next.notAfter.getTime() <= now)
+        throw new Error(`Secret ${this.secretRef} tls.crt: expired at ${next.notAfter.toISOString()}`);
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       if (e.message !== this.lastError) this.events?.onError(e);

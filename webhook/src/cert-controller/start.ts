@@ -36,20 +36,33 @@ export interface RunningCertController {
   stop(): Promise<void>;
 }
 
-export async function startCertController(mode: 'files' | 'self', flags: CertFlags, env: { kubeconfig?: string; clientCaFile?: string; logLevel: string }): Promise<RunningCertController | undefined> {
+export async function startCertController(
+  mode: 'files' | 'self',
+  flags: CertFlags,
+  env: { kubeconfig?: string; clientCaFile?: string; logLevel: string },
+): Promise<RunningCertController | undefined> {
   const configurations = {
-    validating: flags['validating-webhook-configuration'] && objectName('--validating-webhook-configuration', flags['validating-webhook-configuration']),
-    mutating: flags['mutating-webhook-configuration'] && objectName('--mutating-webhook-configuration', flags['mutating-webhook-configuration']),
+    validating:
+      flags['validating-webhook-configuration'] &&
+      objectName('--validating-webhook-configuration', flags['validating-webhook-configuration']),
+    mutating:
+      flags['mutating-webhook-configuration'] &&
+      objectName('--mutating-webhook-configuration', flags['mutating-webhook-configuration']),
   };
   if (mode === 'files' && !configurations.validating && !configurations.mutating) return undefined;
   if (!clusterConfigured(env.kubeconfig)) {
-    throw new OptionError(`${mode === 'self' ? '--tls-mode self' : '--validating-webhook-configuration / --mutating-webhook-configuration'}: needs a cluster: --kubeconfig FILE, or a pod's service account`);
+    throw new OptionError(
+      `${mode === 'self' ? '--tls-mode self' : '--validating-webhook-configuration / --mutating-webhook-configuration'}: needs a cluster: --kubeconfig FILE, or a pod's service account`,
+    );
   }
   const namespace = namespaceOf('--namespace', flags.namespace);
   const intervalMs = durationMs('--cert-check-interval', flags['cert-check-interval'], '10s');
   const caLifetimeMs = durationMs('--ca-lifetime', flags['ca-lifetime'], '87600h');
   const servingLifetimeMs = durationMs('--serving-cert-lifetime', flags['serving-cert-lifetime'], '8760h');
-  if (servingLifetimeMs > caLifetimeMs) throw new OptionError(`--serving-cert-lifetime: expected at most --ca-lifetime (${flags['ca-lifetime'] ?? '87600h'}), got ${flags['serving-cert-lifetime']}`);
+  if (servingLifetimeMs > caLifetimeMs)
+    throw new OptionError(
+      `--serving-cert-lifetime: expected at most --ca-lifetime (${flags['ca-lifetime'] ?? '87600h'}), got ${flags['serving-cert-lifetime']}`,
+    );
   const secretName = objectName('--tls-secret', flags['tls-secret'] ?? 'mesh-cert-webhook-certs');
   const service = objectName('--service', flags.service ?? 'mesh-cert-webhook');
   const sans = (flags['tls-san'] ?? []).map((h) => host('--tls-san', h));
@@ -59,16 +72,23 @@ export async function startCertController(mode: 'files' | 'self', flags: CertFla
   // As client-go names candidates: the pod's name (the hostname) and a random suffix, so that two
   // processes on one host are two candidates. The User-Agent carries it into the audit log.
   const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
-  const api = await connectKubeApi({ kubeconfig: env.kubeconfig, userAgent: `mesh-cert-webhook/${VERSION} (${identity})` });
+  const api = await connectKubeApi({
+    kubeconfig: env.kubeconfig,
+    userAgent: `mesh-cert-webhook/${VERSION} (${identity})`,
+  });
   // Assigned once, below; declared here for the lease's callback, which may run before that.
   // eslint-disable-next-line prefer-const
   let controller: CertController | undefined;
   const lease = new LeaderLease(api, namespace, leaseName, identity, {
     onChange: (leader) => {
-      log.info({ lease: `${namespace}/${leaseName}`, identity }, leader ? 'became the leader: this replica writes the certificates and configurations' : 'no longer the leader');
+      log.info(
+        { lease: `${namespace}/${leaseName}`, identity },
+        leader ? 'became the leader: this replica writes the certificates and configurations' : 'no longer the leader',
+      );
       if (leader) controller?.kick();
     },
-    onError: (message) => log.warn({ lease: `${namespace}/${leaseName}`, identity, problem: message }, 'leader election: request failed'),
+    onError: (message) =>
+      log.warn({ lease: `${namespace}/${leaseName}`, identity, problem: message }, 'leader election: request failed'),
   });
   const source = mode === 'self' ? new SecretTlsSource(`${namespace}/${secretName}`, env.clientCaFile) : undefined;
   const filesCert = (): string => {
@@ -86,9 +106,29 @@ export async function startCertController(mode: 'files' | 'self', flags: CertFla
     intervalMs,
     log,
     servingCertPem: () => (source ? source.servingCertPem() : filesCert()),
-    ...(source ? { self: { secretName, source, hosts: [...serviceHosts(service, namespace), ...sans], caLifetimeMs, servingLifetimeMs, caCommonName: `${service}-ca` } } : {}),
+    ...(source
+      ? {
+          self: {
+            secretName,
+            source,
+            hosts: [...serviceHosts(service, namespace), ...sans],
+            caLifetimeMs,
+            servingLifetimeMs,
+            caCommonName: `${service}-ca`,
+          },
+        }
+      : {}),
   });
-  log.info({ mode, identity, lease: `${namespace}/${leaseName}`, ...(source ? { secret: `${namespace}/${secretName}` } : {}), configurations }, 'certificate controller starting');
+  log.info(
+    {
+      mode,
+      identity,
+      lease: `${namespace}/${leaseName}`,
+      ...(source ? { secret: `${namespace}/${secretName}` } : {}),
+      configurations,
+    },
+    'certificate controller starting',
+  );
   lease.start();
   let stopped = false;
   const stop = async (): Promise<void> => {

@@ -55,7 +55,10 @@ export async function reconcileWebhookConfigurations(
   const changes: string[] = [];
   // set only once every patch below has gone through (a failed one throws)
   const bundleInPlace = want.caBundle !== undefined;
-  for (const [kind, name] of [['validating', names.validating], ['mutating', names.mutating]] as const) {
+  for (const [kind, name] of [
+    ['validating', names.validating],
+    ['mutating', names.mutating],
+  ] as const) {
     if (!name) continue;
     const path = `/apis/admissionregistration.k8s.io/v1/${kind}webhookconfigurations/${name}`;
     const what = `${kind === 'validating' ? 'ValidatingWebhookConfiguration' : 'MutatingWebhookConfiguration'} ${name}`;
@@ -66,7 +69,11 @@ export async function reconcileWebhookConfigurations(
       const mine: object[] = [];
       let bundle = unb64(w.clientConfig?.caBundle);
       if (want.caBundle !== undefined && bundle !== want.caBundle) {
-        mine.push({ op: 'add', path: w.clientConfig ? `/webhooks/${i}/clientConfig/caBundle` : `/webhooks/${i}/clientConfig`, value: w.clientConfig ? b64(want.caBundle) : { caBundle: b64(want.caBundle) } });
+        mine.push({
+          op: 'add',
+          path: w.clientConfig ? `/webhooks/${i}/clientConfig/caBundle` : `/webhooks/${i}/clientConfig`,
+          value: w.clientConfig ? b64(want.caBundle) : { caBundle: b64(want.caBundle) },
+        });
         bundle = want.caBundle;
         did.push(`caBundle of ${w.name}`);
       }
@@ -77,11 +84,20 @@ export async function reconcileWebhookConfigurations(
       }
       if (mine.length) ops.push({ op: 'test', path: `/webhooks/${i}/name`, value: w.name }, ...mine);
     });
-    if (want.servingCertPem !== '' && config.metadata.annotations?.[SERVING_CERTIFICATE_ANNOTATION] !== want.servingCertPem) {
+    if (
+      want.servingCertPem !== '' &&
+      config.metadata.annotations?.[SERVING_CERTIFICATE_ANNOTATION] !== want.servingCertPem
+    ) {
       const key = SERVING_CERTIFICATE_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1');
-      ops.push(config.metadata.annotations
-        ? { op: 'add', path: `/metadata/annotations/${key}`, value: want.servingCertPem }
-        : { op: 'add', path: '/metadata/annotations', value: { [SERVING_CERTIFICATE_ANNOTATION]: want.servingCertPem } });
+      ops.push(
+        config.metadata.annotations
+          ? { op: 'add', path: `/metadata/annotations/${key}`, value: want.servingCertPem }
+          : {
+              op: 'add',
+              path: '/metadata/annotations',
+              value: { [SERVING_CERTIFICATE_ANNOTATION]: want.servingCertPem },
+            },
+      );
       did.push(`annotation ${SERVING_CERTIFICATE_ANNOTATION}`);
     }
     if (ops.length) {

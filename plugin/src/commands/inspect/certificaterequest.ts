@@ -3,7 +3,8 @@ import { MeshCertCommand } from '../../lib/base.js';
 import { currentRootFlags, kubeFlags, outputFlags } from '../../lib/flags.js';
 
 export default class InspectCertificateRequest extends MeshCertCommand {
-  static override summary = 'Decode and verify a CertificateRequest: its CSR, the signed certificate and the signing root.';
+  static override summary =
+    'Decode and verify a CertificateRequest: its CSR, the signed certificate and the signing root.';
   static override description = `Shows the CSR (subject, hosts, key) and the signed certificate and root, then verifies: the
 CSR's signature, the signed certificate's chain to signingRootCa (through certChain), that it
 carries the CSR's public key, and whether it was signed by the current root (the root of the
@@ -13,7 +14,12 @@ check fails.`;
     '<%= config.bin %> inspect certificaterequest istio-system/istio-cacerts --context cluster-1',
     '<%= config.bin %> inspect certificaterequest istio-cacerts -n istio-system --context cluster-1 -o json',
   ];
-  static override args = { request: Args.string({ description: 'the CertificateRequest, as NAMESPACE/NAME (or NAME with -n)', required: true }) };
+  static override args = {
+    request: Args.string({
+      description: 'the CertificateRequest, as NAMESPACE/NAME (or NAME with -n)',
+      required: true,
+    }),
+  };
   static override flags = { ...kubeFlags, ...currentRootFlags, output: outputFlags.output };
 
   async run(): Promise<void> {
@@ -30,7 +36,8 @@ check fails.`;
       kind: 'CertificateRequest',
       group: resourceOf('CertificateRequest').group,
       flags,
-      fetch: (k8s, ref) => k8s.find<import('../../report/inspect.js').CrObject>(resourceOf('CertificateRequest'), ref.namespace, ref.name),
+      fetch: (k8s, ref) =>
+        k8s.find<import('../../report/inspect.js').CrObject>(resourceOf('CertificateRequest'), ref.namespace, ref.name),
       // The agent names the CertificateRequest after its IssuedCertificate.
       owner: (ic, ref) => ic.metadata.name === ref.name && ic.metadata.namespace === ref.namespace,
       report: inspect.inspectCertificateRequest,

@@ -3,7 +3,8 @@ import { MeshCertCommand } from '../../lib/base.js';
 import { currentRootFlags, kubeFlags, outputFlags } from '../../lib/flags.js';
 
 export default class InspectSecret extends MeshCertCommand {
-  static override summary = 'Decode and verify the certificates of a Secret (cacerts, a signing root, an issued intermediate).';
+  static override summary =
+    'Decode and verify the certificates of a Secret (cacerts, a signing root, an issued intermediate).';
   static override description = `Shows each certificate (subject, SANs, validity, key, CA flags, fingerprints) and each
 private key's type and size (never the key), then verifies: the Istio layout, ca-key against
 ca-cert, the chain to root-cert.pem, and whether the CA is signed by the current root: the
@@ -14,7 +15,9 @@ from the management cluster (or --root-secret). Exits 1 when a check fails.`;
     '<%= config.bin %> inspect secret gloo-mesh/root-ca -o json',
     '<%= config.bin %> inspect secret istio-system/cacerts --context cluster-1 --root-secret gloo-mesh/root-ca',
   ];
-  static override args = { secret: Args.string({ description: 'the Secret, as NAMESPACE/NAME (or NAME with -n)', required: true }) };
+  static override args = {
+    secret: Args.string({ description: 'the Secret, as NAMESPACE/NAME (or NAME with -n)', required: true }),
+  };
   static override flags = { ...kubeFlags, ...currentRootFlags, output: outputFlags.output };
 
   async run(): Promise<void> {
@@ -31,7 +34,9 @@ from the management cluster (or --root-secret). Exits 1 when a check fails.`;
       group: '',
       flags,
       fetch: (k8s, ref) => k8s.findSecret(ref.namespace, ref.name),
-      owner: (ic, ref) => ic.spec?.issuedCertificateSecret?.name === ref.name && (ic.spec.issuedCertificateSecret.namespace || ic.metadata.namespace) === ref.namespace,
+      owner: (ic, ref) =>
+        ic.spec?.issuedCertificateSecret?.name === ref.name &&
+        (ic.spec.issuedCertificateSecret.namespace || ic.metadata.namespace) === ref.namespace,
       report: inspect.inspectSecret,
       render: renderSecret,
     });

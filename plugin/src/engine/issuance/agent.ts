@@ -1,12 +1,31 @@
 // The agent role's writes, each one step of the state machine in decide.ts. They run against
 // the managed cluster only: the private key is made, kept and used there.
 import { createHash } from 'node:crypto';
-import { buildIssuedSecretData, certificatesIn, createCsr, generateRsaKey, parseCertificate, PkiError, verifyChain } from '#schemas/x509/index.js';
+import {
+  buildIssuedSecretData,
+  certificatesIn,
+  createCsr,
+  generateRsaKey,
+  parseCertificate,
+  PkiError,
+  verifyChain,
+} from '#schemas/x509/index.js';
 import { statusOf, type ClusterApi } from '../cluster-api.js';
 import type { CertificateRequest, IssuedCertificate, IssuedState, KubeObject, ObjectRef, Secret } from '../objects.js';
 import { resolveRef } from '../objects.js';
 import { base64Text, secretText, textBase64 } from '#schemas/x509/pem.js';
-import { ANN_FOR_GENERATION, ANN_FOR_PLAN, CERT_API_VERSION, DEFAULT_ISSUED_SECRET, LABEL_BACKUP_OF, LABEL_ISSUED_CERTIFICATE, LABEL_MANAGED_BY, MANAGED_BY, PRIVATE_KEY_DATA_KEY, PRIVATE_KEY_SECRET_TYPE } from '../resources.js';
+import {
+  ANN_FOR_GENERATION,
+  ANN_FOR_PLAN,
+  CERT_API_VERSION,
+  DEFAULT_ISSUED_SECRET,
+  LABEL_BACKUP_OF,
+  LABEL_ISSUED_CERTIFICATE,
+  LABEL_MANAGED_BY,
+  MANAGED_BY,
+  PRIVATE_KEY_DATA_KEY,
+  PRIVATE_KEY_SECRET_TYPE,
+} from '../resources.js';
 import { generationOf, type AgentObservation } from './decide.js';
 import { holdsForeignCa } from './issued-secret.js';
 import type { PlanMaterial } from './plan-material.js';
@@ -18,7 +37,9 @@ export function keySizeOf(ic: IssuedCertificate): KeySize | { error: string } {
   const bits = ic.spec.certOptions?.rsaKeySizeBytes || 4096;
   return (KEY_SIZES as readonly number[]).includes(bits)
     ? (bits as KeySize)
-    : { error: `spec.certOptions.rsaKeySizeBytes: Unsupported value: ${bits}: supported values: "2048", "3072", "4096"` };
+    : {
+        error: `spec.certOptions.rsaKeySizeBytes: Unsupported value: ${bits}: supported values: "2048", "3072", "4096"`,
+      };
 }
 
 export function orgOf(ic: IssuedCertificate): string {
@@ -26,17 +47,28 @@ export function orgOf(ic: IssuedCertificate): string {
 }
 
 export function issuedSecretRef(ic: IssuedCertificate): ObjectRef {
-  return ic.spec.issuedCertificateSecret ? resolveRef(ic.spec.issuedCertificateSecret, ic.metadata.namespace) : { ...DEFAULT_ISSUED_SECRET };
+  return ic.spec.issuedCertificateSecret
+    ? resolveRef(ic.spec.issuedCertificateSecret, ic.metadata.namespace)
+    : { ...DEFAULT_ISSUED_SECRET };
 }
 
-function ownedMeta(ic: IssuedCertificate, name: string, namespace: string, plan?: PlanMaterial): KubeObject['metadata'] {
+function ownedMeta(
+  ic: IssuedCertificate,
+  name: string,
+  namespace: string,
+  plan?: PlanMaterial,
+): KubeObject['metadata'] {
   return {
     name,
     namespace,
     labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_ISSUED_CERTIFICATE]: ic.metadata.name },
     annotations: { [ANN_FOR_GENERATION]: String(generationOf(ic)), ...(plan ? { [ANN_FOR_PLAN]: plan.digest } : {}) },
     ...(ic.metadata.uid && namespace === ic.metadata.namespace
-      ? { ownerReferences: [{ apiVersion: CERT_API_VERSION, kind: 'IssuedCertificate', name: ic.metadata.name, uid: ic.metadata.uid }] }
+      ? {
+          ownerReferences: [
+            { apiVersion: CERT_API_VERSION, kind: 'IssuedCertificate', name: ic.metadata.name, uid: ic.metadata.uid },
+          ],
+        }
       : {}),
   };
 }
@@ -44,7 +76,10 @@ function ownedMeta(ic: IssuedCertificate, name: string, namespace: string, plan?
 /** Creates or replaces a Secret (replace keeps the observed resourceVersion: a race is a 409). */
 async function putSecret(api: ClusterApi, existing: Secret | undefined, body: Secret): Promise<Secret> {
   if (existing) {
-    return api.replaceSecret({ ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata.resourceVersion } });
+    return api.replaceSecret({
+      ...body,
+      metadata: { ...body.metadata, resourceVersion: existing.metadata.resourceVersion },
+    });
   }
   // Lost a race to create: the 409 (AlreadyExists) is transient, the caller observes again.
   return api.createSecret(body);
@@ -55,7 +90,11 @@ export interface KeyMaker {
 }
 export const defaultKeyMaker: KeyMaker = (bits) => generateRsaKey(bits);
 
-export async function generateKey(api: ClusterApi, o: AgentObservation, makeKey: KeyMaker = defaultKeyMaker): Promise<void> {
+export async function generateKey(
+  api: ClusterApi,
+  o: AgentObservation,
+  makeKey: KeyMaker = defaultKeyMaker,
+): Promise<void> {
   const { ic } = o;
   const bits = keySizeOf(ic);
   if (typeof bits !== 'number') throw new SpecError(bits.error);
@@ -90,7 +129,10 @@ export async function request(api: ClusterApi, o: AgentObservation): Promise<voi
     spec: { certificateSigningRequest: textBase64(csr) },
   };
   if (o.request) {
-    await api.replaceCustom('CertificateRequest', { ...body, metadata: { ...o.request.metadata, ...body.metadata, resourceVersion: o.request.metadata.resourceVersion } });
+    await api.replaceCustom('CertificateRequest', {
+      ...body,
+      metadata: { ...o.request.metadata, ...body.metadata, resourceVersion: o.request.metadata.resourceVersion },
+    });
   } else {
     await api.createCustom('CertificateRequest', body);
   }
@@ -148,11 +190,17 @@ export function splitSigningBundle(signedPem: string, bundle: string[]): { chain
  */
 export function issuedSecretData(cr: CertificateRequest, keyPem: string): Record<string, string> {
   const signed = base64Text(cr.status?.signedCertificate, 'status.signedCertificate');
-  const { chainPems, rootPems } = splitSigningBundle(signed, certificatesIn(base64Text(cr.status?.signingRootCa, 'status.signingRootCa')));
+  const { chainPems, rootPems } = splitSigningBundle(
+    signed,
+    certificatesIn(base64Text(cr.status?.signingRootCa, 'status.signingRootCa')),
+  );
   try {
     return buildIssuedSecretData({ caCertPem: signed, caKeyPem: keyPem, chainPems, rootPems });
   } catch (err) {
-    if (err instanceof PkiError) throw new SpecError(`the signed certificate of CertificateRequest ${cr.metadata.namespace}/${cr.metadata.name} cannot be used: ${err.message}`);
+    if (err instanceof PkiError)
+      throw new SpecError(
+        `the signed certificate of CertificateRequest ${cr.metadata.namespace}/${cr.metadata.name} cannot be used: ${err.message}`,
+      );
     throw err;
   }
 }
@@ -164,7 +212,10 @@ export interface WriteSecretOptions {
 
 /** Kept beside a Secret before mesh-cert replaces a CA it did not issue; named by its content. */
 export function backupOf(secret: Secret): Secret {
-  const digest = createHash('sha256').update(JSON.stringify(Object.entries(secret.data ?? {}).sort())).digest('hex').slice(0, 10);
+  const digest = createHash('sha256')
+    .update(JSON.stringify(Object.entries(secret.data ?? {}).sort()))
+    .digest('hex')
+    .slice(0, 10);
   const name = `${secret.metadata.name}-backup-${digest}`.slice(0, 253);
   return {
     apiVersion: 'v1',
@@ -191,7 +242,11 @@ export async function keepCopy(api: ClusterApi, secret: Secret): Promise<string>
   return `${copy.metadata.namespace}/${copy.metadata.name}`;
 }
 
-export async function writeIssuedSecret(api: ClusterApi, o: AgentObservation, opts: WriteSecretOptions = {}): Promise<void> {
+export async function writeIssuedSecret(
+  api: ClusterApi,
+  o: AgentObservation,
+  opts: WriteSecretOptions = {},
+): Promise<void> {
   const { ic, request: cr } = o;
   const keyPem = secretText(o.keySecret, PRIVATE_KEY_DATA_KEY);
   const signed = base64Text(cr?.status?.signedCertificate, 'status.signedCertificate');
@@ -199,9 +254,13 @@ export async function writeIssuedSecret(api: ClusterApi, o: AgentObservation, op
   const ref = issuedSecretRef(ic);
   const existing = o.issuedSecret;
   if (existing && holdsForeignCa(existing)) {
-    const keys = Object.keys(existing.data ?? {}).sort().join(', ');
+    const keys = Object.keys(existing.data ?? {})
+      .sort()
+      .join(', ');
     if (!opts.force) {
-      throw new SpecError(`Secret ${ref.namespace}/${ref.name} holds a CA that mesh-cert did not issue (keys ${keys}; no label ${LABEL_MANAGED_BY}=${MANAGED_BY}): it is left as it is; pass --force to replace it (a copy is kept first)`);
+      throw new SpecError(
+        `Secret ${ref.namespace}/${ref.name} holds a CA that mesh-cert did not issue (keys ${keys}; no label ${LABEL_MANAGED_BY}=${MANAGED_BY}): it is left as it is; pass --force to replace it (a copy is kept first)`,
+      );
     }
     await keepCopy(api, existing);
   }
@@ -210,7 +269,11 @@ export async function writeIssuedSecret(api: ClusterApi, o: AgentObservation, op
   const body: Secret = {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { ...meta, labels: { ...(existing?.metadata.labels ?? {}), ...meta.labels }, annotations: { ...(existing?.metadata.annotations ?? {}), ...meta.annotations } },
+    metadata: {
+      ...meta,
+      labels: { ...(existing?.metadata.labels ?? {}), ...meta.labels },
+      annotations: { ...(existing?.metadata.annotations ?? {}), ...meta.annotations },
+    },
     type: 'Opaque',
     // Written whole: exactly Istio's four keys, so no stale tls.crt/ca.crt can take precedence.
     data,

@@ -45,17 +45,27 @@ export function generationOf(o: { metadata: { generation?: number } }): number {
 }
 
 /** The annotation tying a key Secret or CertificateRequest to one IssuedCertificate generation. */
-export function servesGeneration(o: { metadata: { annotations?: Record<string, string> } } | undefined, generation: number): boolean {
+export function servesGeneration(
+  o: { metadata: { annotations?: Record<string, string> } } | undefined,
+  generation: number,
+): boolean {
   return o?.metadata.annotations?.[ANN_FOR_GENERATION] === String(generation);
 }
 
 /** Made for this plan (no plan known: any will do). Objects of an older mesh-cert carry no plan. */
-export function servesPlan(o: { metadata: { annotations?: Record<string, string> } } | undefined, plan: PlanMaterial | undefined): boolean {
+export function servesPlan(
+  o: { metadata: { annotations?: Record<string, string> } } | undefined,
+  plan: PlanMaterial | undefined,
+): boolean {
   return !plan || o?.metadata.annotations?.[ANN_FOR_PLAN] === plan.digest;
 }
 
 /** The key and the request were made for this generation and this plan. */
-function serves(o: { metadata: { annotations?: Record<string, string> } } | undefined, generation: number, plan: PlanMaterial | undefined): boolean {
+function serves(
+  o: { metadata: { annotations?: Record<string, string> } } | undefined,
+  generation: number,
+  plan: PlanMaterial | undefined,
+): boolean {
   return servesGeneration(o, generation) && servesPlan(o, plan);
 }
 
@@ -89,12 +99,21 @@ export function decideAgent(o: AgentObservation): AgentAction {
   const state = ic.status?.state ?? 'PENDING';
   const observed = ic.status?.observedGeneration;
   if (ic.spec.agentCa) {
-    return { type: 'fail', error: 'spec.agentCa (Vault) is not supported by mesh-cert: a Gloo Mesh agent with Vault access must issue this certificate', retry: false };
+    return {
+      type: 'fail',
+      error:
+        'spec.agentCa (Vault) is not supported by mesh-cert: a Gloo Mesh agent with Vault access must issue this certificate',
+      retry: false,
+    };
   }
   const out = ic.spec.issuedCertificateSecret;
   if (out && out.name === ic.metadata.name && out.namespace === (ic.metadata.namespace ?? 'default')) {
     // The key Secret shares the IssuedCertificate's name: the issued Secret is written whole, so it would erase the key.
-    return { type: 'fail', error: `spec.issuedCertificateSecret: Invalid value: "${out.namespace}/${out.name}": names the private-key Secret of this IssuedCertificate; choose another Secret (e.g. ${out.namespace}/cacerts)`, retry: false };
+    return {
+      type: 'fail',
+      error: `spec.issuedCertificateSecret: Invalid value: "${out.namespace}/${out.name}": names the private-key Secret of this IssuedCertificate; choose another Secret (e.g. ${out.namespace}/cacerts)`,
+      retry: false,
+    };
   }
   const stale = observed !== undefined && observed < gen;
   if (stale && (state === 'REQUESTED' || state === 'ISSUED' || state === 'FINISHED')) return { type: 'restart' };
@@ -110,19 +129,35 @@ export function decideAgent(o: AgentObservation): AgentAction {
     }
     case 'REQUESTED': {
       if (!servesGeneration(o.keySecret, gen)) {
-        return { type: 'fail', error: `the private key Secret ${ic.metadata.namespace}/${ic.metadata.name} of this request is gone; a new key will be generated`, retry: true };
+        return {
+          type: 'fail',
+          error: `the private key Secret ${ic.metadata.namespace}/${ic.metadata.name} of this request is gone; a new key will be generated`,
+          retry: true,
+        };
       }
       if (!o.request || !servesGeneration(o.request, gen)) return { type: 'request' };
       const cr = o.request;
       if (!requestIsCurrent(cr) || (cr.status?.state ?? 'PENDING') === 'PENDING') return { type: 'await-signature' };
-      if (cr.status?.state === 'FAILED') return { type: 'fail', error: `CertificateRequest: ${cr.status.error || 'the issuer failed without a message'}`, retry: false };
-      return issuedSecretHolds(o.issuedSecret, cr, o.keySecret) ? { type: 'mark-issued' } : { type: 'write-issued-secret' };
+      if (cr.status?.state === 'FAILED')
+        return {
+          type: 'fail',
+          error: `CertificateRequest: ${cr.status.error || 'the issuer failed without a message'}`,
+          retry: false,
+        };
+      return issuedSecretHolds(o.issuedSecret, cr, o.keySecret)
+        ? { type: 'mark-issued' }
+        : { type: 'write-issued-secret' };
     }
     case 'ISSUED': {
       const cr = o.request;
       if (!cr || !issuedSecretHolds(o.issuedSecret, cr, o.keySecret)) {
         if (!cr || !requestIsCurrent(cr) || cr.status?.state !== 'FINISHED' || !servesGeneration(o.keySecret, gen)) {
-          return { type: 'fail', error: 'the issued Secret no longer holds the issued certificate and the signed request is gone; issuing again', retry: true };
+          return {
+            type: 'fail',
+            error:
+              'the issued Secret no longer holds the issued certificate and the signed request is gone; issuing again',
+            retry: true,
+          };
         }
         return { type: 'write-issued-secret' };
       }
@@ -134,9 +169,18 @@ export function decideAgent(o: AgentObservation): AgentAction {
       const why = o.plan && issuedSecretMismatch(o.issuedSecret, o.plan);
       if (!why) return { type: 'done' };
       const cr = o.request;
-      const issuedForThisPlan = !!cr && serves(o.keySecret, gen, o.plan) && serves(cr, gen, o.plan) && issuedSecretHolds(o.issuedSecret, cr, o.keySecret);
+      const issuedForThisPlan =
+        !!cr &&
+        serves(o.keySecret, gen, o.plan) &&
+        serves(cr, gen, o.plan) &&
+        issuedSecretHolds(o.issuedSecret, cr, o.keySecret);
       // Issued for this very plan and still not holding it: issuing again would loop.
-      if (issuedForThisPlan) return { type: 'fail', error: `the issued Secret does not hold the plan it was issued for: ${why}`, retry: false };
+      if (issuedForThisPlan)
+        return {
+          type: 'fail',
+          error: `the issued Secret does not hold the plan it was issued for: ${why}`,
+          retry: false,
+        };
       return { type: 'fail', error: `${why}; issuing again`, retry: true };
     }
   }

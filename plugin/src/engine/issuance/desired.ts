@@ -1,7 +1,13 @@
 // What `kubectl mesh-cert issue NAME --host ... --signing-secret ...` asks for, merged onto the
 // IssuedCertificate that exists (if any). Pure: the command writes the result.
 import type { IssuedCertificate, ObjectRef } from '../objects.js';
-import { CERT_API_VERSION, DEFAULT_ISSUED_SECRET, LABEL_MANAGED_BY, MANAGED_BY, PARENTS_ANNOTATION } from '../resources.js';
+import {
+  CERT_API_VERSION,
+  DEFAULT_ISSUED_SECRET,
+  LABEL_MANAGED_BY,
+  MANAGED_BY,
+  PARENTS_ANNOTATION,
+} from '../resources.js';
 import { parentsAnnotation } from '../parents.js';
 
 export interface IssueInputs {
@@ -23,7 +29,9 @@ export function desiredIssuedCertificate(
   inputs: IssueInputs,
 ): { body: IssuedCertificate; changed: boolean } | { error: string } {
   if (!existing && !inputs.signingSecret) {
-    return { error: `--signing-secret NS/NAME is required to create IssuedCertificate ${ref.namespace}/${ref.name} (the management cluster's Secret that signs it)` };
+    return {
+      error: `--signing-secret NS/NAME is required to create IssuedCertificate ${ref.namespace}/${ref.name} (the management cluster's Secret that signs it)`,
+    };
   }
   const spec: IssuedCertificate['spec'] = structuredClone(existing?.spec ?? {});
   if (inputs.hosts?.length) spec.hosts = inputs.hosts;

@@ -7,7 +7,16 @@ import { isDeadline, isTransient, retrying } from '../cluster-api.js';
 import type { CertificateRequest, IssuedCertificate, Secret } from '../objects.js';
 import { errorMessage } from '../../lib/errors.js';
 import { decideAgent, decideIssuer, generationOf, type AgentAction, type AgentObservation } from './decide.js';
-import { generateKey, issuedSecretRef, markRequested, request, setIssuedState, writeIssuedSecret, defaultKeyMaker, type KeyMaker } from './agent.js';
+import {
+  generateKey,
+  issuedSecretRef,
+  markRequested,
+  request,
+  setIssuedState,
+  writeIssuedSecret,
+  defaultKeyMaker,
+  type KeyMaker,
+} from './agent.js';
 import { issue, SigningError, type SigningMaterial } from './issuer.js';
 import { loadPlan } from './plan-material.js';
 import { glooMeshOwner } from '../ownership.js';
@@ -77,11 +86,13 @@ export async function observe(
     read(() => t.cluster.getSecret(t.namespace, t.name)),
     read(() => t.cluster.getCustom<CertificateRequest>('CertificateRequest', t.namespace, t.name)),
     read(() => t.cluster.getSecret(out.namespace, out.name)),
-    mgmt ? read(() => loadPlan(mgmt.api, ic, mgmt.cache)).catch((err: unknown): string => {
-      // No plan (no signing Secret, say): said by the decision, before any key is made.
-      if (err instanceof SigningError) return err.message;
-      throw err;
-    }) : Promise.resolve(undefined),
+    mgmt
+      ? read(() => loadPlan(mgmt.api, ic, mgmt.cache)).catch((err: unknown): string => {
+          // No plan (no signing Secret, say): said by the decision, before any key is made.
+          if (err instanceof SigningError) return err.message;
+          throw err;
+        })
+      : Promise.resolve(undefined),
   ]);
   return {
     ic,
@@ -107,13 +118,22 @@ export async function driveIssuance(t: IssuanceTarget, opts: DriveOptions): Prom
     actions.push(action);
     opts.onEvent?.({ cluster: t.cluster.name, namespace: t.namespace, name: t.name, action, detail });
   };
-  const result = (outcome: DriveOutcome, error?: string): DriveResult => ({ outcome, ic: lastIc, error, writes, actions });
+  const result = (outcome: DriveOutcome, error?: string): DriveResult => ({
+    outcome,
+    ic: lastIc,
+    error,
+    writes,
+    actions,
+  });
 
   for (;;) {
     if (opts.signal?.aborted) return result('stopped', 'interrupted');
     if (Date.now() > opts.deadline) {
       const why = lastTransient ? `: last error: ${errorMessage(lastTransient)}` : '';
-      return result('timeout', `timed out driving ${describeTarget(t)} (state ${lastIc?.status?.state ?? 'PENDING'})${why}`);
+      return result(
+        'timeout',
+        `timed out driving ${describeTarget(t)} (state ${lastIc?.status?.state ?? 'PENDING'})${why}`,
+      );
     }
     if (opts.maxWrites !== undefined && writes >= opts.maxWrites) return result('stopped');
     let o: AgentObservation | undefined;
@@ -122,7 +142,11 @@ export async function driveIssuance(t: IssuanceTarget, opts: DriveOptions): Prom
       if (!o) return result('failed', `${describeTarget(t)} not found`);
       lastIc = o.ic;
       const owner = glooMeshOwner('IssuedCertificate', o.ic);
-      if (owner) return result('failed', `${describeTarget(t)} is owned by Gloo Mesh (label ${owner}): its controllers issue it, so mesh-cert only observes it (use --observe)`);
+      if (owner)
+        return result(
+          'failed',
+          `${describeTarget(t)} is owned by Gloo Mesh (label ${owner}): its controllers issue it, so mesh-cert only observes it (use --observe)`,
+        );
       const action = decideAgent(o);
       if (first && o.ic.status?.state === 'FAILED' && opts.retryFailed === false && action.type !== 'restart') {
         return result('failed', o.ic.status.error);
@@ -200,7 +224,11 @@ export async function driveIssuance(t: IssuanceTarget, opts: DriveOptions): Prom
       lastTransient = undefined;
     } catch (err) {
       // A call cut off by the deadline: nothing more can be done in time.
-      if (isDeadline(err)) return result('timeout', `timed out driving ${describeTarget(t)} (state ${lastIc?.status?.state ?? 'PENDING'}): ${errorMessage(err)}`);
+      if (isDeadline(err))
+        return result(
+          'timeout',
+          `timed out driving ${describeTarget(t)} (state ${lastIc?.status?.state ?? 'PENDING'}): ${errorMessage(err)}`,
+        );
       if (isTransient(err)) {
         lastTransient = err;
         emit('retry', errorMessage(err));
@@ -226,7 +254,10 @@ export async function driveIssuance(t: IssuanceTarget, opts: DriveOptions): Prom
 }
 
 /** Watch only (another agent issues): wait for FINISHED or FAILED of the current generation. */
-export async function awaitIssuance(t: IssuanceTarget, opts: { deadline: number; signal?: AbortSignal; pollMs?: number }): Promise<DriveResult> {
+export async function awaitIssuance(
+  t: IssuanceTarget,
+  opts: { deadline: number; signal?: AbortSignal; pollMs?: number },
+): Promise<DriveResult> {
   let lastIc: IssuedCertificate | undefined;
   let lastErr: unknown;
   for (;;) {
@@ -234,15 +265,23 @@ export async function awaitIssuance(t: IssuanceTarget, opts: { deadline: number;
       lastIc = await t.cluster.getCustom<IssuedCertificate>('IssuedCertificate', t.namespace, t.name);
       if (!lastIc) return { outcome: 'failed', error: `${describeTarget(t)} not found`, writes: 0, actions: [] };
       const current = (lastIc.status?.observedGeneration ?? -1) === generationOf(lastIc);
-      if (current && lastIc.status?.state === 'FINISHED') return { outcome: 'finished', ic: lastIc, writes: 0, actions: [] };
-      if (current && lastIc.status?.state === 'FAILED') return { outcome: 'failed', ic: lastIc, error: lastIc.status.error, writes: 0, actions: [] };
+      if (current && lastIc.status?.state === 'FINISHED')
+        return { outcome: 'finished', ic: lastIc, writes: 0, actions: [] };
+      if (current && lastIc.status?.state === 'FAILED')
+        return { outcome: 'failed', ic: lastIc, error: lastIc.status.error, writes: 0, actions: [] };
     } catch (err) {
       if (!isTransient(err)) throw err;
       lastErr = err;
     }
     if (opts.signal?.aborted) return { outcome: 'stopped', ic: lastIc, writes: 0, actions: [] };
     if (Date.now() > opts.deadline) {
-      return { outcome: 'timeout', ic: lastIc, error: `timed out waiting for ${describeTarget(t)} (state ${lastIc?.status?.state ?? 'PENDING'})${lastErr ? `: ${errorMessage(lastErr)}` : ''}`, writes: 0, actions: [] };
+      return {
+        outcome: 'timeout',
+        ic: lastIc,
+        error: `timed out waiting for ${describeTarget(t)} (state ${lastIc?.status?.state ?? 'PENDING'})${lastErr ? `: ${errorMessage(lastErr)}` : ''}`,
+        writes: 0,
+        actions: [],
+      };
     }
     await sleep(opts.pollMs ?? 200);
   }

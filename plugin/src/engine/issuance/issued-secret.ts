@@ -10,11 +10,16 @@ import { ISTIO_KEYS } from '#schemas/x509/secret-keys.js';
 import { normPem, rootLabel, type PlanMaterial } from './plan-material.js';
 
 /** Why the Secret does not hold the plan, or undefined when it does. */
-export function issuedSecretMismatch(secret: Secret | undefined, plan: PlanMaterial, at: Date = new Date()): string | undefined {
+export function issuedSecretMismatch(
+  secret: Secret | undefined,
+  plan: PlanMaterial,
+  at: Date = new Date(),
+): string | undefined {
   if (!secret) return 'the issued Secret does not exist';
   const data = secret.data ?? {};
   const preferred = ISTIO_PREFERRED_KEYS.filter((k) => data[k] !== undefined);
-  if (preferred.length) return `the issued Secret holds ${preferred.join(', ')}, which Istio 1.15 and later load in preference to ${ISTIO_KEYS.caCert}`;
+  if (preferred.length)
+    return `the issued Secret holds ${preferred.join(', ')}, which Istio 1.15 and later load in preference to ${ISTIO_KEYS.caCert}`;
   const missing = Object.values(ISTIO_KEYS).filter((k) => !data[k]);
   if (missing.length) return `the issued Secret lacks ${missing.join(', ')}`;
   let text: Record<(typeof ISTIO_KEYS)[keyof typeof ISTIO_KEYS], string>;
@@ -31,15 +36,21 @@ export function issuedSecretMismatch(secret: Secret | undefined, plan: PlanMater
   const extra = held.filter((p) => !want.has(normPem(p)));
   const lacking = plan.rootPems.filter((p) => !have.has(normPem(p)));
   if (extra.length || lacking.length) {
-    const parts = [lacking.length ? `lacks ${lacking.map(rootLabel).join(', ')}` : '', extra.length ? `still trusts ${extra.map(rootLabel).join(', ')}` : ''].filter(Boolean);
+    const parts = [
+      lacking.length ? `lacks ${lacking.map(rootLabel).join(', ')}` : '',
+      extra.length ? `still trusts ${extra.map(rootLabel).join(', ')}` : '',
+    ].filter(Boolean);
     return `${ISTIO_KEYS.rootCert} ${parts.join(' and ')}`;
   }
   const signed = verifyChain({ certPem: caCert, chainPems: [], rootPems: [plan.signer.caCertPem], at });
-  if (!signed.ok) return `${ISTIO_KEYS.caCert} is not an intermediate of the signer ${rootLabel(plan.signer.caCertPem)}: ${signed.error}`;
+  if (!signed.ok)
+    return `${ISTIO_KEYS.caCert} is not an intermediate of the signer ${rootLabel(plan.signer.caCertPem)}: ${signed.error}`;
   const chain = certificatesIn(text[ISTIO_KEYS.certChain]);
-  if (!chain.length || normPem(chain[0]!) !== normPem(caCert)) return `${ISTIO_KEYS.certChain} does not start with ${ISTIO_KEYS.caCert}`;
+  if (!chain.length || normPem(chain[0]!) !== normPem(caCert))
+    return `${ISTIO_KEYS.certChain} does not start with ${ISTIO_KEYS.caCert}`;
   try {
-    if (!privateKeyMatchesCert(text[ISTIO_KEYS.caKey], caCert)) return `${ISTIO_KEYS.caKey} does not match ${ISTIO_KEYS.caCert}`;
+    if (!privateKeyMatchesCert(text[ISTIO_KEYS.caKey], caCert))
+      return `${ISTIO_KEYS.caKey} does not match ${ISTIO_KEYS.caCert}`;
   } catch (err) {
     if (err instanceof PkiError) return `${ISTIO_KEYS.caKey}: ${err.message}`;
     throw err;

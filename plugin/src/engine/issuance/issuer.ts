@@ -29,7 +29,12 @@ export function signingRootCaOf(plan: PlanMaterial): string[] {
 }
 
 /** Signs the request, or throws SigningError (written as FAILED) / a transient error (retried). */
-export async function signRequest(mgmt: ClusterApi, ic: IssuedCertificate, cr: CertificateRequest, opts: SignOptions = {}): Promise<CertificateRequest['status']> {
+export async function signRequest(
+  mgmt: ClusterApi,
+  ic: IssuedCertificate,
+  cr: CertificateRequest,
+  opts: SignOptions = {},
+): Promise<CertificateRequest['status']> {
   const plan = opts.plan ?? (await loadPlan(mgmt, ic, opts.cache));
   let signed: string;
   try {
@@ -44,7 +49,8 @@ export async function signRequest(mgmt: ClusterApi, ic: IssuedCertificate, cr: C
       now: opts.now,
     });
   } catch (err) {
-    if (err instanceof PkiError && err.input === 'csrPem') throw new SigningError(`spec.certificateSigningRequest: Invalid value: ${err.message}`);
+    if (err instanceof PkiError && err.input === 'csrPem')
+      throw new SigningError(`spec.certificateSigningRequest: Invalid value: ${err.message}`);
     throw err;
   }
   // Written whole: a field an earlier mesh-cert wrote (certChain) is no field of Gloo Mesh's.
@@ -57,7 +63,13 @@ export async function signRequest(mgmt: ClusterApi, ic: IssuedCertificate, cr: C
 }
 
 /** One issuer pass over a request: FINISHED with the signed certificate, or FAILED with the reason. */
-export async function issue(managed: ClusterApi, mgmt: ClusterApi, ic: IssuedCertificate, cr: CertificateRequest, opts: SignOptions = {}): Promise<'signed' | 'failed'> {
+export async function issue(
+  managed: ClusterApi,
+  mgmt: ClusterApi,
+  ic: IssuedCertificate,
+  cr: CertificateRequest,
+  opts: SignOptions = {},
+): Promise<'signed' | 'failed'> {
   let status: NonNullable<CertificateRequest['status']>;
   let outcome: 'signed' | 'failed' = 'signed';
   try {

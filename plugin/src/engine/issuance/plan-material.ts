@@ -62,7 +62,11 @@ export async function loadPlan(mgmt: ClusterApi, ic: IssuedCertificate, cache?: 
   const [signer, trusted] = await Promise.all([load(plan.signer), Promise.all(plan.trust.map(load))]);
   const signerChain = chainAbove(signer);
   // The signer's own root(s) first: readers that take only the first root still find the issuer.
-  const rootPems = uniquePems([...signer.rootPems, ...trusted.flatMap((t) => t.rootPems), ...plan.bridgeRootPems.flatMap((p) => certificatesIn(p))]).map((p) => p.trim());
+  const rootPems = uniquePems([
+    ...signer.rootPems,
+    ...trusted.flatMap((t) => t.rootPems),
+    ...plan.bridgeRootPems.flatMap((p) => certificatesIn(p)),
+  ]).map((p) => p.trim());
   return { signer, signerChain, rootPems, digest: planDigest(signer.caCertPem, rootPems) };
 }
 

@@ -51,12 +51,21 @@ interface RootCertSync {
 }
 
 /** A selector's rootCertSync with every field it needs, or a BounceError naming the missing one. */
-function rootCertSyncOf(sync: NonNullable<NonNullable<PodBounceDirective['spec']['podsToBounce']>[number]['rootCertSync']>, namespace: string, field: string): RootCertSync {
+function rootCertSyncOf(
+  sync: NonNullable<NonNullable<PodBounceDirective['spec']['podsToBounce']>[number]['rootCertSync']>,
+  namespace: string,
+  field: string,
+): RootCertSync {
   const { secretRef, secretKey, configMapRef, configMapKey } = sync;
   for (const [name, v] of Object.entries({ secretRef, secretKey, configMapRef, configMapKey })) {
     if (!v) throw new BounceError(`${field}.${name}: Required value`);
   }
-  return { secretRef: resolveRef(secretRef!, namespace), secretKey: secretKey!, configMapRef: resolveRef(configMapRef!, namespace), configMapKey: configMapKey! };
+  return {
+    secretRef: resolveRef(secretRef!, namespace),
+    secretKey: secretKey!,
+    configMapRef: resolveRef(configMapRef!, namespace),
+    configMapKey: configMapKey!,
+  };
 }
 
 export async function bouncePods(api: ClusterApi, ic: IssuedCertificate, opts: BounceOptions): Promise<void> {
@@ -64,11 +73,19 @@ export async function bouncePods(api: ClusterApi, ic: IssuedCertificate, opts: B
   const ref = resolveRef(ic.spec.podBounceDirective, ic.metadata.namespace);
   const token = bounceToken(ic);
   let pbd = await api.getCustom<PodBounceDirective>('PodBounceDirective', ref.namespace, ref.name);
-  if (!pbd) throw new BounceError(`spec.podBounceDirective: PodBounceDirective ${refString(ref)} not found in cluster "${api.name}"`);
+  if (!pbd)
+    throw new BounceError(
+      `spec.podBounceDirective: PodBounceDirective ${refString(ref)} not found in cluster "${api.name}"`,
+    );
   if (!bounceRecordedFor(pbd, token)) {
     // A new issuance: forget the last one's record, then claim the directive for this one.
-    pbd = await api.replaceCustomStatus<PodBounceDirective>('PodBounceDirective', { ...pbd, status: { ...(pbd.status ?? {}), podsBounced: [] } });
-    pbd = await api.mergePatchCustom<PodBounceDirective>('PodBounceDirective', ref.namespace, ref.name, { metadata: { annotations: { [ANN_BOUNCE_FOR]: token } } });
+    pbd = await api.replaceCustomStatus<PodBounceDirective>('PodBounceDirective', {
+      ...pbd,
+      status: { ...(pbd.status ?? {}), podsBounced: [] },
+    });
+    pbd = await api.mergePatchCustom<PodBounceDirective>('PodBounceDirective', ref.namespace, ref.name, {
+      metadata: { annotations: { [ANN_BOUNCE_FOR]: token } },
+    });
   }
   const selectors = pbd.spec.podsToBounce ?? [];
   for (let i = 0; i < selectors.length; i++) {
@@ -81,25 +98,45 @@ export async function bouncePods(api: ClusterApi, ic: IssuedCertificate, opts: B
     if (!recorded) {
       if (sel.rootCertSync) {
         const sync = rootCertSyncOf(sel.rootCertSync, namespace, `${field}.rootCertSync`);
-        await until(`ConfigMap ${refString(sync.configMapRef)}[${sync.configMapKey}] to match Secret ${refString(sync.secretRef)}[${sync.secretKey}]`, opts, async () => {
-          const [secret, cm] = await Promise.all([api.getSecret(sync.secretRef.namespace, sync.secretRef.name), api.getConfigMap(sync.configMapRef.namespace, sync.configMapRef.name)]);
-          const want = base64Text(secret?.data?.[sync.secretKey], `Secret ${refString(sync.secretRef)}[${sync.secretKey}]`);
-          const have = cm?.data?.[sync.configMapKey];
-          return !!want && have !== undefined && have.trim() === want.trim();
-        });
+        await until(
+          `ConfigMap ${refString(sync.configMapRef)}[${sync.configMapKey}] to match Secret ${refString(sync.secretRef)}[${sync.secretKey}]`,
+          opts,
+          async () => {
+            const [secret, cm] = await Promise.all([
+              api.getSecret(sync.secretRef.namespace, sync.secretRef.name),
+              api.getConfigMap(sync.configMapRef.namespace, sync.configMapRef.name),
+            ]);
+            const want = base64Text(
+              secret?.data?.[sync.secretKey],
+              `Secret ${refString(sync.secretRef)}[${sync.secretKey}]`,
+            );
+            const have = cm?.data?.[sync.configMapKey];
+            return !!want && have !== undefined && have.trim() === want.trim();
+          },
+        );
       }
       const pods = await api.listPods(namespace, labels);
       recorded = pods.map((p) => p.metadata.name).sort();
-      const podsBounced: { bouncedPods?: string[] }[] = [...(pbd.status?.podsBounced ?? []).slice(0, i), { bouncedPods: recorded }];
-      pbd = await api.replaceCustomStatus<PodBounceDirective>('PodBounceDirective', { ...pbd, status: { ...(pbd.status ?? {}), podsBounced } });
+      const podsBounced: { bouncedPods?: string[] }[] = [
+        ...(pbd.status?.podsBounced ?? []).slice(0, i),
+        { bouncedPods: recorded },
+      ];
+      pbd = await api.replaceCustomStatus<PodBounceDirective>('PodBounceDirective', {
+        ...pbd,
+        status: { ...(pbd.status ?? {}), podsBounced },
+      });
       opts.onProgress?.(`bouncing ${recorded.length} pod(s) in ${namespace}`);
     }
     for (const name of recorded) await api.deletePod(namespace, name);
     const want = sel.waitForReplicas ?? 0;
     if (want > 0) {
       const done = recorded;
-      await until(`${want} ready replacement pod(s) in ${namespace} (${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',')})`, opts, async () =>
-        readyReplacements(await api.listPods(namespace, labels), done) >= want,
+      await until(
+        `${want} ready replacement pod(s) in ${namespace} (${Object.entries(labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',')})`,
+        opts,
+        async () => readyReplacements(await api.listPods(namespace, labels), done) >= want,
       );
     }
   }

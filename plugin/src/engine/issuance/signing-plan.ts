@@ -27,7 +27,13 @@ export interface RotationRoots {
 }
 
 type Which = 'old' | 'new';
-const REISSUE_STEPS: readonly RotationState[] = ['ADDING_NEW_ROOT', 'PROPAGATING_NEW_INTERMEDIATE', 'DELETING_OLD_ROOT', 'ROLLING_BACK', 'PREVIOUS_CA'];
+const REISSUE_STEPS: readonly RotationState[] = [
+  'ADDING_NEW_ROOT',
+  'PROPAGATING_NEW_INTERMEDIATE',
+  'DELETING_OLD_ROOT',
+  'ROLLING_BACK',
+  'PREVIOUS_CA',
+];
 
 /**
  * Who signs and whose roots are trusted at each re-issue step, read from the contract's tables
@@ -37,7 +43,13 @@ const REISSUE_STEPS: readonly RotationState[] = ['ADDING_NEW_ROOT', 'PROPAGATING
 export const ROTATION_SIGNING: Partial<Record<RotationState, { signer: Which; trust: Which[] }>> = Object.fromEntries(
   [...ROTATION_STEPS, ...ROLLBACK_STEPS]
     .filter((s) => REISSUE_STEPS.includes(s.rotationState))
-    .map((s) => [s.rotationState, { signer: s.intermediatesSignedBy, trust: [s.intermediatesSignedBy, ...s.trustedRoots.filter((t) => t !== s.intermediatesSignedBy)] }]),
+    .map((s) => [
+      s.rotationState,
+      {
+        signer: s.intermediatesSignedBy,
+        trust: [s.intermediatesSignedBy, ...s.trustedRoots.filter((t) => t !== s.intermediatesSignedBy)],
+      },
+    ]),
 );
 
 export function signingSecretRef(ic: IssuedCertificate): ObjectRef | undefined {
@@ -66,12 +78,18 @@ export function signingPlan(ic: IssuedCertificate): SigningPlan | { error: strin
   const step = canonicalRotationState(ic.spec.rotationState);
   const row = step ? ROTATION_SIGNING[step] : undefined;
   if (!row) {
-    if (!own) return { error: 'spec.glooMeshCa.signingCertificateSecret: Required value: the IssuedCertificate names no signing Secret' };
+    if (!own)
+      return {
+        error:
+          'spec.glooMeshCa.signingCertificateSecret: Required value: the IssuedCertificate names no signing Secret',
+      };
     return { signer: own, trust: [own], bridgeRootPems: [] };
   }
   const roots = rotationRootsOf(ic);
   if (!roots) {
-    return { error: `metadata.annotations[${ANN_ROTATION_ROOTS}]: Required value: spec.rotationState is ${step} but the rotation's old and new root Secrets are not recorded` };
+    return {
+      error: `metadata.annotations[${ANN_ROTATION_ROOTS}]: Required value: spec.rotationState is ${step} but the rotation's old and new root Secrets are not recorded`,
+    };
   }
   return { signer: roots[row.signer], trust: row.trust.map((w) => roots[w]), bridgeRootPems: roots.bridge ?? [] };
 }

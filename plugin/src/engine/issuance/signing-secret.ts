@@ -20,7 +20,8 @@ export class SigningError extends Error {
 
 export async function loadSigningSecret(mgmt: ClusterApi, ref: ObjectRef): Promise<SigningMaterial> {
   const secret = await mgmt.getSecret(ref.namespace, ref.name);
-  if (!secret) throw new SigningError(`signing Secret ${refString(ref)} not found in the management cluster "${mgmt.name}"`);
+  if (!secret)
+    throw new SigningError(`signing Secret ${refString(ref)} not found in the management cluster "${mgmt.name}"`);
   const v = verifySigningSecret(secret.data ?? {});
   if (!v.ok) throw new SigningError(`signing Secret ${refString(ref)}: ${v.error}`);
   return { caCertPem: v.caCertPem, caKeyPem: v.caKeyPem, rootPems: v.rootPems, chainPems: v.chainPems };

@@ -10,7 +10,12 @@ import type { IssuedMaterial } from './trust-check.js';
 /** The root that anchors a cluster's intermediate: the top of its path to its own roots. */
 export function anchorOf(m: IssuedMaterial): string | undefined {
   // Only which root anchors the path matters: nothing on it needs decoding into text.
-  const v = verifyChainDetailed({ certPem: m.caCertPem, chainPems: m.chainPems, rootPems: m.rootPems, decodePath: false });
+  const v = verifyChainDetailed({
+    certPem: m.caCertPem,
+    chainPems: m.chainPems,
+    rootPems: m.rootPems,
+    decodePath: false,
+  });
   if (v.ok) return splitPem(m.rootPems[v.rootIndex]!)[0]!.pem.trim();
   return m.chainPems.length ? m.chainPems[m.chainPems.length - 1]!.trim() : undefined;
 }

@@ -22,7 +22,8 @@ import { bridgeRoots, clustersNotTrusting } from './bridge.js';
 import type { RotateOptions, RotateResult } from './rotate-options.js';
 import type { VerifyDecision } from './verifier.js';
 
-const samePems = (a: string[], b: string[]) => a.length === b.length && a.every((p, i) => normPem(p) === normPem(b[i]!));
+const samePems = (a: string[], b: string[]) =>
+  a.length === b.length && a.every((p, i) => normPem(p) === normPem(b[i]!));
 
 type ReissueResult = { ok: true; count: number; clusters: number } | { ok: false; error: string; timedOut: string[] };
 
@@ -46,7 +47,9 @@ export class Machine {
   }
 
   /** Re-read the rotation and write its status; a lost race (409) re-reads and re-applies. */
-  private async writeStatus(mutate: (s: NonNullable<CertificateRotation['status']>) => NonNullable<CertificateRotation['status']>): Promise<void> {
+  private async writeStatus(
+    mutate: (s: NonNullable<CertificateRotation['status']>) => NonNullable<CertificateRotation['status']>,
+  ): Promise<void> {
     const deadline = Date.now() + this.opts.stepTimeoutMs;
     const mgmt = bounded(this.opts.mgmt, deadline, '--timeout');
     this.rot = await retrying(deadline, async () => {
@@ -59,7 +62,12 @@ export class Machine {
     this.writes++;
     const s = this.rot.status!;
     const last = s.conditions?.[s.conditions.length - 1];
-    this.opts.onEvent?.({ type: 'step', state: s.state ?? 'PENDING', rotationState: canonicalRotationState(s.rotationState) ?? 'NOT_ROTATING', message: last?.message ?? '' });
+    this.opts.onEvent?.({
+      type: 'step',
+      state: s.state ?? 'PENDING',
+      rotationState: canonicalRotationState(s.rotationState) ?? 'NOT_ROTATING',
+      message: last?.message ?? '',
+    });
   }
 
   private condition(state: RotationState, message: string, errors?: string[]): RotationCondition {
@@ -72,8 +80,18 @@ export class Machine {
     await this.writeStatus((s) => {
       const conds = s.conditions ?? [];
       if (doneMessage && conds.length) conds[conds.length - 1] = { ...conds[conds.length - 1]!, message: doneMessage };
-      const msg = step.kind === 'finish' ? 'rotation finished: every cluster trusts and is signed by the new root only' : step.kind === 'verify' ? 'waiting for connectivity to be verified' : 're-issuing intermediates';
-      return { ...s, state: step.state, rotationState: step.rotationState, conditions: [...conds, this.condition(step.rotationState, msg)] };
+      const msg =
+        step.kind === 'finish'
+          ? 'rotation finished: every cluster trusts and is signed by the new root only'
+          : step.kind === 'verify'
+            ? 'waiting for connectivity to be verified'
+            : 're-issuing intermediates';
+      return {
+        ...s,
+        state: step.state,
+        rotationState: step.rotationState,
+        conditions: [...conds, this.condition(step.rotationState, msg)],
+      };
     });
   }
 
@@ -82,26 +100,47 @@ export class Machine {
       ...s,
       state: 'ROTATING',
       rotationState: 'ROLLING_BACK',
-      conditions: [...(s.conditions ?? []), this.condition('ROLLING_BACK', `rolling back to the previous root: ${reason}`, [reason])],
+      conditions: [
+        ...(s.conditions ?? []),
+        this.condition('ROLLING_BACK', `rolling back to the previous root: ${reason}`, [reason]),
+      ],
     }));
   }
 
   private async fail(error: string): Promise<void> {
-    await this.writeStatus((s) => ({ ...s, state: 'FAILED', error, conditions: [...(s.conditions ?? []), this.condition(canonicalRotationState(s.rotationState ?? 'FAILED') ?? 'FAILED', `failed: ${error}`, [error])] }));
+    await this.writeStatus((s) => ({
+      ...s,
+      state: 'FAILED',
+      error,
+      conditions: [
+        ...(s.conditions ?? []),
+        this.condition(canonicalRotationState(s.rotationState ?? 'FAILED') ?? 'FAILED', `failed: ${error}`, [error]),
+      ],
+    }));
   }
 
   private stopped(): boolean {
-    return (this.opts.stopAfterWrites !== undefined && this.writes >= this.opts.stopAfterWrites) || !!this.opts.signal?.aborted;
+    return (
+      (this.opts.stopAfterWrites !== undefined && this.writes >= this.opts.stopAfterWrites) ||
+      !!this.opts.signal?.aborted
+    );
   }
 
   private result(outcome: RotateResult['outcome'], error?: string): RotateResult {
-    return { rotation: this.rot, outcome, error, keysGenerated: this.keys, ...(this.timedOut ? { timedOut: this.timedOut } : {}) };
+    return {
+      rotation: this.rot,
+      outcome,
+      error,
+      keysGenerated: this.keys,
+      ...(this.timedOut ? { timedOut: this.timedOut } : {}),
+    };
   }
 
   async run(): Promise<RotateResult> {
     for (;;) {
       const phase = nextPhase(this.rot);
-      if (phase.kind === 'over') return this.result(phase.state === 'FINISHED' ? 'finished' : 'failed', this.rot.status?.error);
+      if (phase.kind === 'over')
+        return this.result(phase.state === 'FINISHED' ? 'finished' : 'failed', this.rot.status?.error);
       if (this.stopped()) return this.result('stopped', 'interrupted');
       if (phase.kind === 'forward') {
         const step = FORWARD[phase.index]!;
@@ -113,7 +152,11 @@ export class Machine {
           const r = await this.reissue(step.rotationState as ReissueStep);
           // Interrupted (Ctrl-C, a test's signal): stop as recorded, never roll back for it.
           if (this.opts.signal?.aborted) return this.result('stopped', 'interrupted');
-          if (r.ok) await this.enter(phase.index + 1, `${step.rotationState} done: ${r.count} certificate(s) re-issued in ${r.clusters} cluster(s)`);
+          if (r.ok)
+            await this.enter(
+              phase.index + 1,
+              `${step.rotationState} done: ${r.count} certificate(s) re-issued in ${r.clusters} cluster(s)`,
+            );
           else await this.startRollback(`${step.rotationState}: ${r.error}`);
           continue;
         }
@@ -146,7 +189,18 @@ export class Machine {
         if (phase.statusStep === 'ROLLING_BACK') {
           await this.writeStatus((s) => {
             const conds = s.conditions ?? [];
-            return { ...s, state: 'ROTATING', rotationState: 'PREVIOUS_CA', conditions: [...conds, this.condition('PREVIOUS_CA', 'every cluster signs with the previous root again; dropping the new root')] };
+            return {
+              ...s,
+              state: 'ROTATING',
+              rotationState: 'PREVIOUS_CA',
+              conditions: [
+                ...conds,
+                this.condition(
+                  'PREVIOUS_CA',
+                  'every cluster signs with the previous root again; dropping the new root',
+                ),
+              ],
+            };
           });
         } else {
           await this.fail(reason);
@@ -160,7 +214,11 @@ export class Machine {
   private async certificates(deadline: number, step = 'the step'): Promise<MeshCertificate[]> {
     // Each cluster on its own: one that does not answer is the one the error names.
     const lists = await Promise.all(
-      this.opts.clusters.map((c) => retrying(deadline, () => certificatesOfMesh([bounded(c, deadline, `--timeout (${step})`)], this.opts.virtualMesh))),
+      this.opts.clusters.map((c) =>
+        retrying(deadline, () =>
+          certificatesOfMesh([bounded(c, deadline, `--timeout (${step})`)], this.opts.virtualMesh),
+        ),
+      ),
     );
     return lists.flat();
   }
@@ -178,7 +236,8 @@ export class Machine {
     const base = this.roots(ic);
     if (!base) return undefined;
     const roots: RotationRoots = { old: base.old, new: base.new, ...(bridge.length ? { bridge } : {}) };
-    const signer = step === 'DELETING_OLD_ROOT' ? roots.new : step === 'PREVIOUS_CA' ? roots.old : signingSecretRef(ic)!;
+    const signer =
+      step === 'DELETING_OLD_ROOT' ? roots.new : step === 'PREVIOUS_CA' ? roots.old : signingSecretRef(ic)!;
     const recorded = rotationRootsOf(ic);
     const upToDate =
       ic.spec.rotationState === step &&
@@ -186,7 +245,8 @@ export class Machine {
       sameRef(recorded.old, roots.old) &&
       sameRef(recorded.new, roots.new) &&
       samePems(recorded.bridge ?? [], bridge) &&
-      sameRef(signingSecretRef(ic), signer) && (!ic.spec.signingCertificateSecret || sameRef(ic.spec.signingCertificateSecret, signer));
+      sameRef(signingSecretRef(ic), signer) &&
+      (!ic.spec.signingCertificateSecret || sameRef(ic.spec.signingCertificateSecret, signer));
     if (upToDate) return undefined;
     return {
       metadata: { annotations: { [ANN_ROTATION_ROOTS]: JSON.stringify(roots) } },
@@ -210,7 +270,8 @@ export class Machine {
     const deadline = Date.now() + this.opts.stepTimeoutMs;
     // A transient error still failing at the deadline is the step running out of time.
     const ranOut = (err: unknown) => isTransient(err) && Date.now() > deadline;
-    const unreachable = (err: unknown) => (!ranOut(err) ? [] : isUnreachable(err) || isDeadline(err) ? [err.cluster] : this.opts.clusters.map((c) => c.name));
+    const unreachable = (err: unknown) =>
+      !ranOut(err) ? [] : isUnreachable(err) || isDeadline(err) ? [err.cluster] : this.opts.clusters.map((c) => c.name);
     const mgmt = bounded(this.opts.mgmt, deadline, `--timeout (${step})`);
     let certs: MeshCertificate[];
     let monitor: TrustMonitor;
@@ -231,15 +292,30 @@ export class Machine {
         const where = `cluster "${cluster.name}" IssuedCertificate ${ic.metadata.namespace}/${ic.metadata.name}`;
         try {
           const cur = await retrying(deadline, async () => {
-            const cur = await cluster.getCustom<IssuedCertificate>('IssuedCertificate', ic.metadata.namespace ?? 'default', ic.metadata.name);
+            const cur = await cluster.getCustom<IssuedCertificate>(
+              'IssuedCertificate',
+              ic.metadata.namespace ?? 'default',
+              ic.metadata.name,
+            );
             if (!cur) throw new UserError(`${where} was deleted`);
             const patch = this.specPatch(cur, step, bridge);
-            return patch ? cluster.mergePatchCustom<IssuedCertificate>('IssuedCertificate', ic.metadata.namespace ?? 'default', ic.metadata.name, patch) : cur;
+            return patch
+              ? cluster.mergePatchCustom<IssuedCertificate>(
+                  'IssuedCertificate',
+                  ic.metadata.namespace ?? 'default',
+                  ic.metadata.name,
+                  patch,
+                )
+              : cur;
           });
           const plan = await retrying(deadline, () => loadPlan(mgmt, cur, this.signCache));
           const anchor = plan.signerChain[plan.signerChain.length - 1] ?? plan.signer.caCertPem;
-          const cutOff = clustersNotTrusting(monitor.held.filter((m) => m.cluster !== cluster.name), [anchor]);
-          if (cutOff.length) return `${where}: its ${step} signer's root ${rootLabel(anchor)} is not trusted yet by cluster(s) ${cutOff.join(', ')}; re-issuing now would leave them unable to verify it`;
+          const cutOff = clustersNotTrusting(
+            monitor.held.filter((m) => m.cluster !== cluster.name),
+            [anchor],
+          );
+          if (cutOff.length)
+            return `${where}: its ${step} signer's root ${rootLabel(anchor)} is not trusted yet by cluster(s) ${cutOff.join(', ')}; re-issuing now would leave them unable to verify it`;
           return undefined;
         } catch (err) {
           if (ranOut(err)) timedOut.add(cluster.name);
@@ -266,7 +342,8 @@ export class Machine {
             onEvent: (event) => {
               if (event.action === 'generate-key') this.keys++;
               // Every change of a cacerts Secret is checked against every other cluster at once.
-              if (event.action === 'write-issued-secret') rechecks.push(monitor.changed(cert, `${where} was re-issued`).catch(() => undefined));
+              if (event.action === 'write-issued-secret')
+                rechecks.push(monitor.changed(cert, `${where} was re-issued`).catch(() => undefined));
               this.opts.onEvent?.({ type: 'certificate', step, event });
             },
           },
@@ -274,13 +351,15 @@ export class Machine {
         if (r.outcome === 'stopped') return `${where}: interrupted`;
         if (r.outcome === 'timeout') timedOut.add(cluster.name);
         if (r.outcome !== 'finished') return `${where}: ${r.error ?? r.outcome}`;
-        if (r.ic?.status?.observedRotationState !== step) return `${where}: finished without observing rotation state ${step}`;
+        if (r.ic?.status?.observedRotationState !== step)
+          return `${where}: finished without observing rotation state ${step}`;
         return undefined;
       }),
     );
     await Promise.all(rechecks);
     const errors = results.filter((e): e is string => !!e);
-    if (monitor.gap) errors.unshift(`a trust gap was seen during ${step} (after ${monitor.gap.after}): ${monitor.gap.error}`);
+    if (monitor.gap)
+      errors.unshift(`a trust gap was seen during ${step} (after ${monitor.gap.after}): ${monitor.gap.error}`);
     if (errors.length) return { ok: false, error: errors.join('; '), timedOut: [...timedOut].sort() };
     return { ok: true, count: certs.length, clusters: new Set(certs.map((c) => c.cluster.name)).size };
   }

@@ -24,16 +24,26 @@ export function previousRootsOf(r: CertificateRotation): ObjectRef[] {
   if (!raw) return [];
   try {
     const v = JSON.parse(raw) as unknown;
-    return Array.isArray(v) ? v.filter((x): x is ObjectRef => typeof x?.name === 'string' && typeof x?.namespace === 'string') : [];
+    return Array.isArray(v)
+      ? v.filter((x): x is ObjectRef => typeof x?.name === 'string' && typeof x?.namespace === 'string')
+      : [];
   } catch {
     return [];
   }
 }
 
-const finishedAt = (r: CertificateRotation) => r.status?.conditions?.[r.status.conditions.length - 1]?.timestamp ?? r.metadata.creationTimestamp ?? '';
+const finishedAt = (r: CertificateRotation) =>
+  r.status?.conditions?.[r.status.conditions.length - 1]?.timestamp ?? r.metadata.creationTimestamp ?? '';
 
-export async function pruneOldRoots(mgmt: ClusterApi, rotations: CertificateRotation[], certs: MeshCertificate[], keep: number): Promise<RetentionResult> {
-  const finished = rotations.filter((r) => r.status?.state === 'FINISHED').sort((a, b) => finishedAt(a).localeCompare(finishedAt(b)));
+export async function pruneOldRoots(
+  mgmt: ClusterApi,
+  rotations: CertificateRotation[],
+  certs: MeshCertificate[],
+  keep: number,
+): Promise<RetentionResult> {
+  const finished = rotations
+    .filter((r) => r.status?.state === 'FINISHED')
+    .sort((a, b) => finishedAt(a).localeCompare(finishedAt(b)));
   const latest = finished[finished.length - 1];
   if (!latest) return { removed: [], kept: [] };
   // Most recent first: the root each rotation replaced, never the current one.
@@ -46,14 +56,21 @@ export async function pruneOldRoots(mgmt: ClusterApi, rotations: CertificateRota
   const inUse = (ref: ObjectRef) =>
     certs.some(({ ic }) => {
       const roots = rotationRootsOf(ic);
-      return sameRef(signingSecretRef(ic), ref) || (isActiveStep(ic.spec.rotationState) && !!roots && (sameRef(roots.old, ref) || sameRef(roots.new, ref)));
-    }) || rotations.some((r) => isActive(r) && (sameRef(r.spec.newRootCaSecret, ref) || previousRootsOf(r).some((p) => sameRef(p, ref))));
+      return (
+        sameRef(signingSecretRef(ic), ref) ||
+        (isActiveStep(ic.spec.rotationState) && !!roots && (sameRef(roots.old, ref) || sameRef(roots.new, ref)))
+      );
+    }) ||
+    rotations.some(
+      (r) => isActive(r) && (sameRef(r.spec.newRootCaSecret, ref) || previousRootsOf(r).some((p) => sameRef(p, ref))),
+    );
   const removed: string[] = [];
   const kept: string[] = [];
   for (const ref of previous.slice(Math.max(0, keep))) {
     const secret = await mgmt.getSecret(ref.namespace, ref.name);
     if (!secret) continue;
-    if (secret.metadata.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY) kept.push(`${refString(ref)} (not created by mesh-cert)`);
+    if (secret.metadata.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY)
+      kept.push(`${refString(ref)} (not created by mesh-cert)`);
     else if (inUse(ref)) kept.push(`${refString(ref)} (still in use)`);
     else {
       await mgmt.deleteSecret(ref.namespace, ref.name);
@@ -65,5 +82,7 @@ export async function pruneOldRoots(mgmt: ClusterApi, rotations: CertificateRota
 
 /** A certificate still on a rotation step names both roots of that rotation. */
 function isActiveStep(step: string | undefined): boolean {
-  return !!step && step !== 'NOT_ROTATING' && step !== 'FINISHED' && step !== 'DELETING_OLD_ROOT' && step !== 'PREVIOUS_CA';
+  return (
+    !!step && step !== 'NOT_ROTATING' && step !== 'FINISHED' && step !== 'DELETING_OLD_ROOT' && step !== 'PREVIOUS_CA'
+  );
 }

@@ -10,6 +10,12 @@ export interface MeshCertificate {
 }
 
 export async function certificatesOfMesh(clusters: ClusterApi[], vm: ObjectRef): Promise<MeshCertificate[]> {
-  const lists = await Promise.all(clusters.map(async (c) => (await c.listCustom<IssuedCertificate>('IssuedCertificate')).filter((ic) => belongsTo(ic, vm)).map((ic) => ({ cluster: c, ic }))));
+  const lists = await Promise.all(
+    clusters.map(async (c) =>
+      (await c.listCustom<IssuedCertificate>('IssuedCertificate'))
+        .filter((ic) => belongsTo(ic, vm))
+        .map((ic) => ({ cluster: c, ic })),
+    ),
+  );
   return lists.flat();
 }

@@ -81,7 +81,11 @@ export function keyed(m: IssuedMaterial): KeyedMaterial {
 
 /** The failure of one pair, in the words every report uses. */
 export function trustFailure(a: IssuedMaterial, b: IssuedMaterial, error: string): TrustFailure {
-  return { from: a.cluster, to: b.cluster, error: `cluster "${a.cluster}"'s intermediate (${a.secret}) does not verify against cluster "${b.cluster}"'s root-cert.pem: ${error}` };
+  return {
+    from: a.cluster,
+    to: b.cluster,
+    error: `cluster "${a.cluster}"'s intermediate (${a.secret}) does not verify against cluster "${b.cluster}"'s root-cert.pem: ${error}`,
+  };
 }
 
 /** Verdicts of intermediates against bundles, each verified once (at `at`, default: when first asked). */

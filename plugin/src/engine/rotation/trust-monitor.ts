@@ -10,7 +10,15 @@
 // share is verified once per intermediate, not once per pair. They are taken at the moment each
 // is first verified: a step is bounded by its --timeout, and verifyStep checks afresh after it.
 import type { MeshCertificate } from './targets.js';
-import { keyed, readIssued, trustFailure, TrustVerdicts, type IssuedMaterial, type KeyedMaterial, type TrustFailure } from './trust-check.js';
+import {
+  keyed,
+  readIssued,
+  trustFailure,
+  TrustVerdicts,
+  type IssuedMaterial,
+  type KeyedMaterial,
+  type TrustFailure,
+} from './trust-check.js';
 
 const keyOf = (m: IssuedMaterial) => `${m.cluster}\u0000${m.secret}`;
 
@@ -24,7 +32,14 @@ export class TrustMonitor {
   /** Starts from what the clusters hold now; a certificate whose Secret is missing is not counted yet. */
   static async start(certs: MeshCertificate[]): Promise<TrustMonitor> {
     const m = new TrustMonitor();
-    const read = await Promise.all(certs.map((c) => readIssued([c]).then((r) => r[0], () => undefined)));
+    const read = await Promise.all(
+      certs.map((c) =>
+        readIssued([c]).then(
+          (r) => r[0],
+          () => undefined,
+        ),
+      ),
+    );
     for (const r of read) if (r) m.material.set(keyOf(r), keyed(r));
     m.check('the step began');
     return m;

@@ -19,4 +19,8 @@ export type Verifier = (ctx: VerifyContext) => Promise<VerifyDecision>;
 export const builtInVerifier: Verifier = async ({ report }) =>
   report.ok
     ? { ok: true, message: `built-in check: ${report.checked} cluster pairs verified each other's intermediates` }
-    : { ok: false, reason: report.failures[0]!.error + (report.failures.length > 1 ? ` (and ${report.failures.length - 1} more)` : '') };
+    : {
+        ok: false,
+        reason:
+          report.failures[0]!.error + (report.failures.length > 1 ? ` (and ${report.failures.length - 1} more)` : ''),
+      };

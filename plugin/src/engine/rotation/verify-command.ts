@@ -19,12 +19,17 @@ export function commandVerifier(command: string, env: Record<string, string> = {
       });
       child.stdout.pipe(process.stderr, { end: false });
       child.stderr.pipe(process.stderr, { end: false });
-      child.on('error', (err) => resolve({ ok: false, reason: `--verify-command could not be started: ${err.message}` }));
+      child.on('error', (err) =>
+        resolve({ ok: false, reason: `--verify-command could not be started: ${err.message}` }),
+      );
       child.on('close', (code, signal) =>
         resolve(
           code === 0
             ? { ok: true, message: `--verify-command exited 0` }
-            : { ok: false, reason: `--verify-command "${command}" ${signal ? `was killed by ${signal}` : `exited ${code}`}` },
+            : {
+                ok: false,
+                reason: `--verify-command "${command}" ${signal ? `was killed by ${signal}` : `exited ${code}`}`,
+              },
         ),
       );
     });
