@@ -42,9 +42,7 @@ async function secret(
   }
 }
 
-async function backupsOf(
-  name: string,
-): Promise<
+async function backupsOf(name: string): Promise<
   {
     metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
     type?: string;

@@ -53,15 +53,13 @@ for (const backend of BACKENDS) {
         expect(r.outcome, r.error).toBe('finished');
       }
       // Not of the VirtualMesh (no parents annotation): never counted.
-      await w
-        .api('c1')
-        .createCustom(
-          'IssuedCertificate',
-          issuedCertificate('other', 'istio-system', {
-            signing: OLD,
-            issuedSecret: { namespace: 'istio-system', name: 'other-cacerts' },
-          }),
-        );
+      await w.api('c1').createCustom(
+        'IssuedCertificate',
+        issuedCertificate('other', 'istio-system', {
+          signing: OLD,
+          issuedSecret: { namespace: 'istio-system', name: 'other-cacerts' },
+        }),
+      );
     }, START_TIMEOUT_MS);
 
     afterAll(async () => {

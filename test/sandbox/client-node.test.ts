@@ -26,14 +26,12 @@ beforeAll(async () => {
   kc = kubeConfigFor(sb.kubeconfigPath, 'cluster1');
   custom = kc.makeApiClient(CustomObjectsApi);
   core = kc.makeApiClient(CoreV1Api);
-  await kc
-    .makeApiClient(CustomObjectsApi)
-    .createClusterCustomObject({
-      group: 'apiextensions.k8s.io',
-      version: 'v1',
-      plural: 'customresourcedefinitions',
-      body: widgetCrd,
-    });
+  await kc.makeApiClient(CustomObjectsApi).createClusterCustomObject({
+    group: 'apiextensions.k8s.io',
+    version: 'v1',
+    plural: 'customresourcedefinitions',
+    body: widgetCrd,
+  });
 });
 afterAll(async () => {
   await sb?.stop();

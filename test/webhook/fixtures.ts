@@ -120,9 +120,7 @@ export function vmcsr(pki: Pki, name = 'istio-cluster-1', status?: Record<string
 }
 
 /** One valid object of each kind, and a legal status write for it (old -> new). */
-export function everyKind(
-  pki: Pki,
-): {
+export function everyKind(pki: Pki): {
   kind: KindName;
   object: Record<string, unknown>;
   statusOld: Record<string, unknown>;
