@@ -343,7 +343,8 @@ describe('kubectl mesh-cert as an operator bound only to manifests/rbac/', () =>
 /** stderr of a failed command: exactly one line, `error: <sentence>`. */
 function oneError(r: RunResult): string {
   expect(r.code, r.stdout + r.stderr).not.toBe(0);
-  const lines = r.stderr.split('\n').filter((l) => l.trim());
+  // Progress lines (piped: one timestamped line per cluster) may say the same; the error is one line.
+  const lines = r.stderr.split('\n').filter((l) => l.trim() && !/^\d{4}-\d\d-\d\dT[\d:.]+Z /.test(l));
   expect(lines, r.stderr).toHaveLength(1);
   expect(lines[0]).toMatch(/^error: /);
   return lines[0]!.slice('error: '.length);
