@@ -8,7 +8,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { loadYaml } from '../../plugin/src/lib/lazy.js';
 
 export class ClusterConfigError extends Error {
   override name = 'ClusterConfigError';
@@ -97,7 +96,12 @@ export async function kubeconfigConnection(file: string): Promise<ClusterConnect
     throw new ClusterConfigError(`${where}: ${(err as Error).message.split('\n')[0]}`);
   }
   // yaml is loaded only here: a pod never reads a kubeconfig.
-  const { parse } = await loadYaml();
+  // Loaded only when a kubeconfig is given (in a pod, the service account needs no YAML). yaml is
+  // CommonJS: bundled with splitting, its dynamic import yields only `default`; unbundled (tsx,
+  // vitest), the named exports too.
+  type Yaml = typeof import('yaml');
+  const mod = (await import('yaml')) as Yaml | { default: Yaml };
+  const { parse } = 'parse' in mod ? mod : mod.default;
   let doc: Raw;
   try {
     doc = (parse(text) as Raw | null) ?? {};
