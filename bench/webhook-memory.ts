@@ -16,6 +16,13 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import type { BenchResult } from './result.js';
+import {
+  kubeFixture,
+  realClusterFixture,
+  webhookHelpersFixture,
+  webhookObjectsFixture,
+  webhookProcessFixture,
+} from './fixtures.js';
 
 const log = (s: string): void => void process.stderr.write(`[webhook-memory] ${s}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -75,11 +82,11 @@ function post(url: string, path: string, body: string, agent: Agent): Promise<nu
 }
 
 export async function benchWebhookMemory(): Promise<BenchResult[]> {
-  const { genServingCert, review } = await import('../test/webhook/helpers.js');
-  const { issuedCertificate } = await import('../test/webhook/fixtures.js');
-  const { deploymentEnv, webhookBundle } = await import('../test/webhook/webhook-process.js');
-  const { findBinaries, startKube } = await import('../test/kube/index.js');
-  const { applyObjects, freePort, kubectlOk, readManifest, REPO } = await import('../test/real/helpers.js');
+  const { genServingCert, review } = await webhookHelpersFixture();
+  const { issuedCertificate } = await webhookObjectsFixture();
+  const { deploymentEnv, webhookBundle } = await webhookProcessFixture();
+  const { findBinaries, startKube } = await kubeFixture();
+  const { applyObjects, freePort, kubectlOk, readManifest, REPO } = await realClusterFixture();
 
   findBinaries();
   const kube = await startKube({ clusters: ['mgmt'], waitForControllers: false, timeoutMs: 120_000 });
