@@ -15,7 +15,7 @@ import { BACKENDS, START_TIMEOUT_MS, startBackend, type Backend } from '../backe
 import { buildWebhookServer, type WebhookServer } from '../../webhook/src/server.js';
 import { evaluateServingCert, servingSecretOf } from '../../plugin/src/report/check.js';
 import { apply, b64, buildPlugin, kubectl, kubectlMeshCert, privateKeyBlocks, REPO, tempDir } from './helpers.js';
-import { namespace } from './fixtures.js';
+import { namespace, webhookConfigs, type ClientConfig } from './fixtures.js';
 import { SERVING_CERTIFICATE_ANNOTATION } from '#schemas/src/annotations.js';
 
 interface Line {
@@ -57,50 +57,6 @@ const serve = (p: Pki): Promise<WebhookServer> =>
     logLevel: 'silent',
     rotationCache: null,
   });
-
-type ClientConfig = { url: string } | { service: { name: string; namespace: string; port: number } };
-
-function webhookConfigs(to: (path: string) => ClientConfig, caPem: string): object[] {
-  const rules = [
-    {
-      apiGroups: ['certificates.mesh.gloo.solo.io'],
-      apiVersions: ['v1'],
-      operations: ['CREATE', 'UPDATE'],
-      resources: ['*', '*/status'],
-      scope: 'Namespaced',
-    },
-    {
-      apiGroups: ['security.zephyr.solo.io'],
-      apiVersions: ['v1alpha1'],
-      operations: ['CREATE', 'UPDATE'],
-      resources: ['*', '*/status'],
-      scope: 'Namespaced',
-    },
-  ];
-  const hook = (name: string, path: string) => ({
-    name,
-    clientConfig: { ...to(path), caBundle: b64(caPem) },
-    rules,
-    sideEffects: 'None',
-    admissionReviewVersions: ['v1'],
-    failurePolicy: 'Fail',
-    timeoutSeconds: 5,
-  });
-  return [
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'ValidatingWebhookConfiguration',
-      metadata: { name: 'mesh-cert-webhook' },
-      webhooks: [hook('validate.mesh-cert.io', '/validate')],
-    },
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'MutatingWebhookConfiguration',
-      metadata: { name: 'mesh-cert-webhook' },
-      webhooks: [hook('mutate.mesh-cert.io', '/mutate')],
-    },
-  ];
-}
 
 const byUrl =
   (w: WebhookServer) =>

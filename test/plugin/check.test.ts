@@ -9,7 +9,6 @@ import { buildWebhookServer, type WebhookServer } from '../../webhook/src/server
 import { execFile, execFileSync } from 'node:child_process';
 import {
   apply,
-  b64,
   buildPlugin,
   kubectl,
   kubectlMeshCert,
@@ -18,7 +17,7 @@ import {
   tempDir,
   type RunResult,
 } from './helpers.js';
-import { cacertsSecret, GLOO, makeIntermediate, makeRoot, namespace, rootSecret } from './fixtures.js';
+import { cacertsSecret, GLOO, makeIntermediate, makeRoot, namespace, rootSecret, webhookConfigs } from './fixtures.js';
 
 let world: Backend;
 let webhook: WebhookServer;
@@ -35,52 +34,6 @@ interface Line {
   message: string;
   check?: string;
   hint?: string;
-}
-
-function webhookConfigs(url: string, caBundlePem: string | undefined): object[] {
-  const clientConfig = (path: string) => ({
-    url: `${url}${path}`,
-    ...(caBundlePem ? { caBundle: b64(caBundlePem) } : {}),
-  });
-  const rules = [
-    {
-      apiGroups: ['certificates.mesh.gloo.solo.io'],
-      apiVersions: ['v1'],
-      operations: ['CREATE', 'UPDATE'],
-      resources: ['*', '*/status'],
-      scope: 'Namespaced',
-    },
-    {
-      apiGroups: ['security.zephyr.solo.io'],
-      apiVersions: ['v1alpha1'],
-      operations: ['CREATE', 'UPDATE'],
-      resources: ['*', '*/status'],
-      scope: 'Namespaced',
-    },
-  ];
-  const hook = (name: string, path: string) => ({
-    name,
-    clientConfig: clientConfig(path),
-    rules,
-    sideEffects: 'None',
-    admissionReviewVersions: ['v1'],
-    failurePolicy: 'Fail',
-    timeoutSeconds: 5,
-  });
-  return [
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'ValidatingWebhookConfiguration',
-      metadata: { name: 'mesh-cert-webhook' },
-      webhooks: [hook('validate.mesh-cert.io', '/validate')],
-    },
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'MutatingWebhookConfiguration',
-      metadata: { name: 'mesh-cert-webhook' },
-      webhooks: [hook('mutate.mesh-cert.io', '/mutate')],
-    },
-  ];
 }
 
 const ic = (name: string) => ({
@@ -152,7 +105,8 @@ for (const backend of BACKENDS) {
       const k = world.kubeconfigPath;
       // bare: a cluster without the CRDs (and without webhook configurations).
       await kubectl(k, 'bare', ['delete', 'crd', '--all', '--wait']);
-      for (const c of ['mgmt', 'east', 'west']) await apply(k, c, ...webhookConfigs(webhook.url, caPem));
+      for (const c of ['mgmt', 'east', 'west'])
+        await apply(k, c, ...webhookConfigs((path) => ({ url: `${webhook.url}${path}` }), caPem));
       const [root, other] = await Promise.all([makeRoot('check root', 400), makeRoot('stranger root', 400)]);
       const [east, west] = await Promise.all([
         makeIntermediate(root, 'east', 200),
@@ -320,7 +274,11 @@ for (const backend of BACKENDS) {
       });
 
       it('fails a webhook configuration without caBundle', async () => {
-        await apply(world.kubeconfigPath, 'east', ...webhookConfigs(webhook.url, undefined));
+        await apply(
+          world.kubeconfigPath,
+          'east',
+          ...webhookConfigs((path) => ({ url: `${webhook.url}${path}` }), undefined),
+        );
         try {
           const { code, lines } = await check(['--managed-clusters', 'east']);
           expect(code).toBe(1);
@@ -329,7 +287,11 @@ for (const backend of BACKENDS) {
             expect.arrayContaining(['has no caBundle: the API server cannot verify the webhook']),
           );
         } finally {
-          await apply(world.kubeconfigPath, 'east', ...webhookConfigs(webhook.url, caPem));
+          await apply(
+            world.kubeconfigPath,
+            'east',
+            ...webhookConfigs((path) => ({ url: `${webhook.url}${path}` }), caPem),
+          );
         }
       });
     });

@@ -53,3 +53,52 @@ export const ZEPHYR = 'security.zephyr.solo.io/v1alpha1';
 export function namespace(name: string): object {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
 }
+
+/** Where the API server calls a webhook: a URL, or a Service. */
+export type ClientConfig = { url: string } | { service: { name: string; namespace: string; port: number } };
+
+/**
+ * The two webhook configurations of our kinds (both groups), as a test registers them: `to` says
+ * where each path is served; no caBundle when `caPem` is undefined.
+ */
+export function webhookConfigs(to: (path: string) => ClientConfig, caPem: string | undefined): object[] {
+  const rules = [
+    {
+      apiGroups: ['certificates.mesh.gloo.solo.io'],
+      apiVersions: ['v1'],
+      operations: ['CREATE', 'UPDATE'],
+      resources: ['*', '*/status'],
+      scope: 'Namespaced',
+    },
+    {
+      apiGroups: ['security.zephyr.solo.io'],
+      apiVersions: ['v1alpha1'],
+      operations: ['CREATE', 'UPDATE'],
+      resources: ['*', '*/status'],
+      scope: 'Namespaced',
+    },
+  ];
+  const hook = (name: string, path: string) => ({
+    name,
+    clientConfig: { ...to(path), ...(caPem ? { caBundle: b64(caPem) } : {}) },
+    rules,
+    sideEffects: 'None',
+    admissionReviewVersions: ['v1'],
+    failurePolicy: 'Fail',
+    timeoutSeconds: 5,
+  });
+  return [
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name: 'mesh-cert-webhook' },
+      webhooks: [hook('validate.mesh-cert.io', '/validate')],
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      metadata: { name: 'mesh-cert-webhook' },
+      webhooks: [hook('mutate.mesh-cert.io', '/mutate')],
+    },
+  ];
+}
