@@ -2,7 +2,7 @@
 // warnings (both sides), never into a denial. The old field is kept: older controllers still read
 // it; readers prefer the new one.
 import { pathOf, renderValue } from './field-error.js';
-import { getPath, isObject, isSet, jsonEqual } from './object-path.js';
+import { getPath, isObject, isSet, jsonEqual, jsonPointer } from './object-path.js';
 import type { KindName } from './registry.js';
 
 export interface Deprecation {
@@ -39,9 +39,6 @@ export interface JsonPatchOp {
   value?: unknown;
 }
 
-const pointer = (segments: readonly string[]) =>
-  segments.map((s) => `/${s.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
-
 /** Builds `value` at `path` under the deepest existing ancestor, so the op cannot fail to apply. */
 function setOp(obj: unknown, path: readonly string[], value: unknown): JsonPatchOp {
   let depth = 0;
@@ -51,7 +48,7 @@ function setOp(obj: unknown, path: readonly string[], value: unknown): JsonPatch
   for (let i = path.length - 1; i > depth; i--) nested = { [path[i]!]: nested };
   const target = path.slice(0, depth + 1);
   const exists = getPath(obj, target) !== undefined;
-  return { op: exists ? 'replace' : 'add', path: pointer(target), value: nested };
+  return { op: exists ? 'replace' : 'add', path: jsonPointer(target), value: nested };
 }
 
 /** How an object holds one deprecated field that is set. */

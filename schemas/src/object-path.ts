@@ -50,3 +50,8 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 export function numberOr(v: unknown, fallback: number): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
 }
+
+/** An RFC 6901 JSON pointer of `segments` (`~` and `/` escaped), as JSON patch paths are written. */
+export function jsonPointer(segments: readonly string[]): string {
+  return segments.map((s) => `/${s.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+}

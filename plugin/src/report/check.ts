@@ -393,18 +393,22 @@ interface PodSpec {
  * The Secret key a Deployment serves TLS from: the Secret volume mounted where its
  * --tls-cert-file points (mesh-cert-webhook's flag), else the first Secret volume, key tls.crt.
  */
+/** The value of `--name=VALUE` or `--name VALUE` in a container's argv (the first), if given. */
+function flagValue(argv: readonly string[], name: string): string | undefined {
+  const at = argv.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (at < 0) return undefined;
+  return argv[at] === name ? argv[at + 1] : argv[at]!.slice(name.length + 1);
+}
+
 export function servingSecretOf(pod: PodSpec): { secret: string; key: string; how: string } | undefined {
   const volumes = pod.volumes ?? [];
   for (const c of pod.containers ?? []) {
     const argv = [...(c.command ?? []), ...(c.args ?? [])];
     // --tls-mode=self: the webhook serves from the Secret it keeps itself (webhook/README.md, "TLS").
-    const own = argv.findIndex((a) => a === '--tls-secret' || a.startsWith('--tls-secret='));
-    const ownName =
-      own < 0 ? undefined : argv[own]!.includes('=') ? argv[own]!.slice(argv[own]!.indexOf('=') + 1) : argv[own + 1];
+    const ownName = flagValue(argv, '--tls-secret');
     if (ownName) return { secret: ownName, key: TLS_KEYS.cert, how: 'kept by' };
-    const at = argv.findIndex((a) => a === '--tls-cert-file' || a.startsWith('--tls-cert-file='));
-    if (at < 0) continue;
-    const file = argv[at]!.includes('=') ? argv[at]!.slice(argv[at]!.indexOf('=') + 1) : argv[at + 1];
+    const file = flagValue(argv, '--tls-cert-file');
+    if (file === undefined) continue;
     const mount = file
       ? (c.volumeMounts ?? []).find((m) => file.startsWith(`${m.mountPath.replace(/\/$/, '')}/`))
       : undefined;

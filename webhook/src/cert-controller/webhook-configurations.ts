@@ -20,6 +20,7 @@ import type { KubeApi } from './kube-api.js';
 import { signedBy } from './certificates.js';
 import { splitBundle } from './plan.js';
 import { SERVING_CERTIFICATE_ANNOTATION } from '#schemas/src/annotations.js';
+import { jsonPointer } from '#schemas/src/object-path.js';
 
 export interface WebhookConfigurationNames {
   validating?: string;
@@ -88,10 +89,13 @@ export async function reconcileWebhookConfigurations(
       want.servingCertPem !== '' &&
       config.metadata.annotations?.[SERVING_CERTIFICATE_ANNOTATION] !== want.servingCertPem
     ) {
-      const key = SERVING_CERTIFICATE_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1');
       ops.push(
         config.metadata.annotations
-          ? { op: 'add', path: `/metadata/annotations/${key}`, value: want.servingCertPem }
+          ? {
+              op: 'add',
+              path: jsonPointer(['metadata', 'annotations', SERVING_CERTIFICATE_ANNOTATION]),
+              value: want.servingCertPem,
+            }
           : {
               op: 'add',
               path: '/metadata/annotations',
