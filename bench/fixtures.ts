@@ -13,4 +13,5 @@ export const webhookHelpersFixture = () => import('../test/webhook/helpers.js');
 export const webhookObjectsFixture = () => import('../test/webhook/fixtures.js');
 export const attackShapesFixture = () => import('../test/webhook/attack-shapes.js');
 export const webhookProcessFixture = () => import('../test/webhook/webhook-process.js');
+export const loadgenFixture = () => import('../test/loadgen/ensure.js');
 export const realClusterFixture = () => import('../test/real/helpers.js');

@@ -25,6 +25,10 @@ const suites: Suite[] = [
     load: async () => (await import('./webhook-attack.js')).benchWebhookAttack,
   },
   {
+    title: 'Admission webhook under a flood of new connections',
+    load: async () => (await import('./webhook-flood.js')).benchWebhookFlood,
+  },
+  {
     title: 'Admission through kube-apiserver',
     load: async () => (await import('./apiserver-admission.js')).benchApiserverAdmission,
   },

@@ -6,12 +6,14 @@ import { ensureBinaries } from './kube/ensure.js';
 import { ensureReferee } from './istio/ensure.js';
 import { ensureKrew } from './krew/ensure.js';
 import { ensureHelm } from './helm/ensure.js';
+import { ensureLoadgen } from './loadgen/ensure.js';
 
 const TOOLS: { name: string; ensure: () => Promise<unknown> }[] = [
   { name: 'kube-apiserver, kube-controller-manager, etcd (test/kube)', ensure: () => ensureBinaries() },
   { name: 'the Istio referee (test/istio)', ensure: () => ensureReferee() },
   { name: 'krew (test/krew)', ensure: () => ensureKrew() },
   { name: 'helm (test/helm)', ensure: () => ensureHelm() },
+  { name: 'the load generator of bench/webhook-flood.ts (test/loadgen)', ensure: () => ensureLoadgen() },
 ];
 
 async function main(): Promise<void> {

@@ -30,9 +30,13 @@ function decodeValue(data: Record<string, unknown>, key: string): string | undef
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') throw new SecretError(`${key}: expected a base64 string, got ${typeof v}`);
   if (v.includes('-----BEGIN')) return v;
-  // Line breaks are tolerated (a value pasted from `base64` output); nothing else is.
-  const bytes = decodeBase64Strict(v.replace(/\s+/g, ''));
-  if (!bytes) throw new SecretError(`${key}: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =)`);
+  // Line breaks are tolerated, as the API server's decoder of Secret data skips them (a value
+  // pasted from `base64` output); other whitespace is not.
+  const bytes = decodeBase64Strict(v.replace(/\r?\n/g, ''));
+  if (!bytes)
+    throw new SecretError(
+      `${key}: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =; line breaks allowed, as in Secret data)`,
+    );
   const text = bytes.toString('utf8');
   if (!text.includes('-----BEGIN')) throw new SecretError(`${key}: not PEM after base64 decoding`);
   return text;

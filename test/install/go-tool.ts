@@ -1,6 +1,7 @@
-// Go programs the install tests use as referees (krew, helm), built as test/kube/ensure.ts builds
-// the control plane: from a small Go module of their own (test/<tool>/go.mod, go.sum, a `tool`
-// line), static, trimmed and stripped, with -mod=readonly (go.sum must hold every module) and
+// Go programs the install tests use as referees (krew, helm), and the benchmarks' own load
+// generator (loadgen), built as test/kube/ensure.ts builds the control plane: from a small Go
+// module of their own (test/<tool>/go.mod, go.sum, a `tool` line; or the program's own sources),
+// static, trimmed and stripped, with -mod=readonly (go.sum must hold every module) and
 // GOTOOLCHAIN=local. The binary lives in $XDG_CACHE_HOME/mesh-cert/<tool>/<version>/ (~/.cache
 // without XDG_CACHE_HOME), named after a hash of go.mod and go.sum so an edit builds a new one;
 // built once per machine into a folder beside it and renamed into place, so a killed build
@@ -21,6 +22,11 @@ export interface GoTool {
   name: string;
   /** The module whose version names the cache folder, e.g. "helm.sh/helm/v4". */
   module: string;
+  /**
+   * A program of our own (its sources in test/<name>/): the cache folder's name instead of a
+   * module version, and these source files hashed with go.mod.
+   */
+  local?: { version: string; sources: string[] };
   /** The main package to build, e.g. "helm.sh/helm/v4/cmd/helm". */
   pkg: string;
   /** The binary's file name, e.g. "helm" or "kubectl-krew". */
@@ -41,6 +47,7 @@ function goMod(t: GoTool): string {
 
 /** The version of t.module that test/<name>/go.mod requires. */
 export function toolVersion(t: GoTool): string {
+  if (t.local) return t.local.version;
   const esc = t.module.replace(/[./]/g, '\\$&');
   const m = new RegExp(`^\\s*(?:require\\s+)?${esc}\\s+(v\\S+)`, 'm').exec(goMod(t));
   if (!m) throw new Error(`test/${t.name}/go.mod does not require ${t.module}`);
@@ -55,7 +62,7 @@ function goMinimum(t: GoTool): string {
 
 function sourceHash(t: GoTool): string {
   const h = createHash('sha256');
-  for (const f of ['go.mod', 'go.sum'])
+  for (const f of t.local ? ['go.mod', ...t.local.sources] : ['go.mod', 'go.sum'])
     h.update(`${f}\0`)
       .update(readFileSync(join(moduleDir(t), f)))
       .update('\0');

@@ -157,12 +157,19 @@ describe('verifySigningSecret', () => {
     );
     expectError(
       { ...istio({ caCert: ca, root, chain: ca }), 'ca-key.pem': '%%%' },
-      'ca-key.pem: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =)',
+      'ca-key.pem: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =; line breaks allowed, as in Secret data)',
     );
     // Unpadded: a lenient decoder reads it as something; the strict one names the key.
     expectError(
       { ...istio({ caCert: ca, root, chain: ca }), 'ca-key.pem': b64(caKey.privateKeyPem).replace(/=+$/, '') + 'A' },
-      'ca-key.pem: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =)',
+      'ca-key.pem: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =; line breaks allowed, as in Secret data)',
+    );
+    // Line breaks are skipped as the API server skips them in Secret data; other whitespace is not.
+    const wrapped = b64(caKey.privateKeyPem).replace(/(.{76})/g, '$1\n');
+    expect(verifySigningSecret({ ...istio({ caCert: ca, root, chain: ca }), 'ca-key.pem': wrapped }).ok).toBe(true);
+    expectError(
+      { ...istio({ caCert: ca, root, chain: ca }), 'ca-key.pem': wrapped.replace(/\n/g, ' ') },
+      'ca-key.pem: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =; line breaks allowed, as in Secret data)',
     );
     expectError(
       { ...istio({ caCert: ca, root, chain: ca }), 'ca-key.pem': b64('hello') },

@@ -19,16 +19,29 @@ export function webhookBundle(): string {
   return join(bundleDir, 'main.js');
 }
 
-/** The Deployment's container env (NODE_OPTIONS: the heap settings the memory figures assume). */
-export function deploymentEnv(): Record<string, string> {
+/** manifests/webhook/deployment.yaml's Deployment, as plain data. */
+function deployment(): any {
   const docs = parseAllDocuments(readFileSync(join(REPO, 'manifests/webhook/deployment.yaml'), 'utf8')).map((d) =>
     d.toJS(),
   );
-  const container = docs.find((d) => d?.kind === 'Deployment')?.spec.template.spec.containers[0];
+  return docs.find((d) => d?.kind === 'Deployment');
+}
+
+/** The Deployment's container env (NODE_OPTIONS: the heap settings the memory figures assume). */
+export function deploymentEnv(): Record<string, string> {
+  const container = deployment()?.spec.template.spec.containers[0];
   const env: Record<string, string> = {};
   for (const e of (container?.env ?? []) as { name: string; value?: string }[])
     if (e.value !== undefined) env[e.name] = e.value;
   return env;
+}
+
+/** How many replicas the Deployment runs (behind one Service). */
+export function deploymentReplicas(): number {
+  const n = deployment()?.spec.replicas;
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`manifests/webhook/deployment.yaml: spec.replicas: expected a positive integer, got ${n}`);
+  return n;
 }
 
 export interface WebhookProcess {

@@ -1,0 +1,358 @@
+// The webhook under a flood of new connections (issue 16): 5,000 at once, each a full TLS
+// handshake (no keep-alive, no session resumption) and one review, from test/loadgen, a Go
+// program: Go's crypto/tls is kube-apiserver's own TLS stack, and it costs the shared cores less
+// than Node clients did, so that on a small machine the figure measures the servers more than the
+// client. Measured against the built webhook as its pod runs it (the Deployment's NODE_OPTIONS,
+// an ECDSA serving certificate, the informers on a real kube-apiserver when test/kube is built).
+//   1. the install as shipped: as many replicas as manifests/webhook/deployment.yaml runs (3),
+//      without client certificates (the default install; manifests/components/client-auth is
+//      opt-in), new connections spread over them in turn as a Service spreads them over its
+//      endpoints: errors and p99 (target 0 and < 5 s, the webhook's timeoutSeconds), beside as
+//      many empty Node HTTPS servers with the same TLS and heap settings;
+//   2. the same with client certificates (the client-auth component), beside the empty servers
+//      asking for them too;
+//   3. one replica alone, beside one empty server: a single process cannot finish 5,000 full
+//      handshakes in time on one core, and sheds those that waited past connectionQueueTimeoutMs
+//      (4 s) so the apiserver applies its failurePolicy at once instead of timing out;
+//   4. one replica with Node's default listen backlog (511): what --listen-backlog is worth.
+// All servers and the load generator share this machine's cores (in a cluster each replica has a
+// node's cores to itself, by the Deployment's anti-affinity): the kernel's listen-queue counters,
+// the servers' CPU and the generator's CPU a connection are printed beside each figure. Every
+// server set is warmed first (1,000 connections, 50 at a time), as a pod that has been serving.
+//   npx tsx bench/webhook-flood.ts     run it alone (needs `node webhook/build.mjs`);
+//   BENCH_FLOOD_CONNECTIONS=N (default 5000)
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { BenchResult } from './result.js';
+import { loadgenFixture, webhookHelpersFixture, webhookObjectsFixture, webhookProcessFixture } from './fixtures.js';
+import {
+  benchTls,
+  cpuMs,
+  informerCluster,
+  listenCounters,
+  startServer,
+  status,
+  sysctl,
+  type Server,
+  type ServerOptions,
+  type Tls,
+} from './webhook-servers.js';
+
+const run = promisify(execFile);
+const CONNECTIONS = Number(process.env.BENCH_FLOOD_CONNECTIONS ?? 5000);
+const TIMEOUT_SECONDS = 5;
+/** Node's own listen backlog when none is given. */
+const NODE_DEFAULT_BACKLOG = 511;
+const WARM_UP = { connections: 1000, concurrency: 50 };
+const log = (s: string): void => void process.stderr.write(`[webhook-flood] ${s}\n`);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** What test/loadgen prints. */
+interface LoadgenReport {
+  latenciesMs: number[];
+  errors: Record<string, number>;
+  cpuMs: number;
+  wallMs: number;
+}
+
+interface Flood {
+  ok: number;
+  errors: number;
+  /** The distinct error messages, a few. */
+  errorKinds: string[];
+  p50: number;
+  p99: number;
+  /** Answered within the webhook's timeoutSeconds: what the apiserver would have used. */
+  inTime: number;
+  /** The servers' CPU and the load generator's, a connection. */
+  serverCpu: number;
+  clientCpu: number;
+  wallMs: number;
+  /** How the kernel's listen-queue counters moved meanwhile. */
+  overflows: number;
+}
+
+interface Loadgen {
+  bin: string;
+  tls: Tls;
+  bodyFile: string;
+}
+
+async function loadgen(
+  g: Loadgen,
+  servers: Server[],
+  clientAuth: boolean,
+  n: number,
+  concurrency = 0,
+): Promise<LoadgenReport> {
+  const args = [
+    '-urls',
+    servers.map((s) => `${s.url}/validate`).join(','),
+    '-n',
+    String(n),
+    '-concurrency',
+    String(concurrency),
+    '-ca',
+    g.tls.caFile,
+    '-body',
+    g.bodyFile,
+    ...(clientAuth ? ['-cert', g.tls.clientCertFile, '-key', g.tls.clientKeyFile] : []),
+  ];
+  const { stdout } = await run(g.bin, args, { maxBuffer: 64 * 1024 * 1024 });
+  return JSON.parse(stdout) as LoadgenReport;
+}
+
+async function flood(g: Loadgen, servers: Server[], clientAuth: boolean, who: string): Promise<Flood> {
+  const warm = await loadgen(g, servers, clientAuth, WARM_UP.connections, WARM_UP.concurrency);
+  const warmErrors = Object.values(warm.errors).reduce((a, b) => a + b, 0);
+  if (warmErrors) throw new Error(`${who}: ${warmErrors} errors while warming up: ${Object.keys(warm.errors)[0]}`);
+  await sleep(500);
+  const cpu0 = servers.reduce((a, s) => a + cpuMs(s.pid), 0);
+  const before = listenCounters();
+  const r = await loadgen(g, servers, clientAuth, CONNECTIONS);
+  const after = listenCounters();
+  const serverCpu = (servers.reduce((a, s) => a + cpuMs(s.pid), 0) - cpu0) / CONNECTIONS;
+  const lat = [...r.latenciesMs].sort((a, b) => a - b);
+  const q = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
+  const f: Flood = {
+    ok: lat.length,
+    errors: Object.values(r.errors).reduce((a, b) => a + b, 0),
+    errorKinds: Object.entries(r.errors)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([m, c]) => `${c}x ${m}`),
+    p50: q(0.5),
+    p99: q(0.99),
+    inTime: lat.filter((ms) => ms < TIMEOUT_SECONDS * 1000).length,
+    serverCpu,
+    clientCpu: r.cpuMs / CONNECTIONS,
+    wallMs: r.wallMs,
+    overflows: after.ListenOverflows - before.ListenOverflows,
+  };
+  log(
+    `${who}: ${f.ok} answered (${f.inTime} within ${TIMEOUT_SECONDS} s), ${f.errors} errors${f.errors ? ` (${f.errorKinds.join('; ')})` : ''}, ` +
+      `p50 ${f.p50.toFixed(0)} ms, p99 ${f.p99.toFixed(0)} ms, last answer after ${(f.wallMs / 1000).toFixed(1)} s; ` +
+      `servers ${f.serverCpu.toFixed(2)} ms CPU a connection, load generator ${f.clientCpu.toFixed(2)}; listen queue overflows ${f.overflows}`,
+  );
+  return f;
+}
+
+/** Starts `count` servers, floods them, checks the webhooks' metrics, stops them. */
+async function floodSet(
+  g: Loadgen,
+  mode: 'webhook' | 'empty',
+  count: number,
+  o: ServerOptions,
+  who: string,
+  problems: string[],
+): Promise<Flood & { peakMiB: number; restMiB: number }> {
+  const servers = await Promise.all(Array.from({ length: count }, () => startServer(mode, g.tls, o)));
+  try {
+    const restMiB = status(servers[0]!.pid, 'VmRSS');
+    const f = await flood(g, servers, o.clientAuth, who);
+    const peakMiB = status(servers[0]!.pid, 'VmHWM');
+    for (const [i, s] of servers.entries()) {
+      if (s.child.exitCode !== null) problems.push(`${who}: server ${i} exited (${s.child.exitCode})`);
+      if (mode !== 'webhook' || !s.healthUrl) continue;
+      const metrics = (await fetch(`${s.healthUrl}/metrics`).then((r) => r.text())).split('\n');
+      const dropped = metrics.filter((l) => l.startsWith('mesh_cert_webhook_connections_dropped_total'));
+      if (dropped.length) log(`${who}, replica ${i}: ${dropped.join(', ')}`);
+      const fallbacks = metrics.filter((l) => l.includes('result="error"'));
+      if (fallbacks.length) problems.push(`${who}: fallbacks: ${fallbacks.join(', ')}`);
+    }
+    return { ...f, peakMiB, restMiB };
+  } finally {
+    for (const s of servers) s.child.kill('SIGTERM');
+    await Promise.all(
+      servers.map((s) => (s.child.exitCode === null ? new Promise((r) => s.child.once('exit', r)) : 0)),
+    );
+  }
+}
+
+export async function benchWebhookFlood(): Promise<BenchResult[]> {
+  const { ensureLoadgen } = await loadgenFixture();
+  const { review, tmp } = await webhookHelpersFixture();
+  const { issuedCertificate } = await webhookObjectsFixture();
+  const { deploymentEnv, deploymentReplicas } = await webhookProcessFixture();
+  const backlog = (await import('../webhook/src/server.js')).DEFAULT_LIMITS.listenBacklog;
+  const bodyFile = join(tmp(), 'review.json');
+  writeFileSync(bodyFile, JSON.stringify(review('IssuedCertificate', 'CREATE', issuedCertificate())));
+  const g: Loadgen = { bin: await ensureLoadgen({ log }), tls: await benchTls(), bodyFile };
+  const env = deploymentEnv();
+  const replicas = deploymentReplicas();
+  const kube = await informerCluster(log);
+  const base: ServerOptions = { env, kubeconfig: kube?.kubeconfigPath, backlog, clientAuth: false };
+  log(
+    `${CONNECTIONS} new connections at once; net.core.somaxconn ${sysctl('net.core.somaxconn')}, net.ipv4.tcp_max_syn_backlog ${sysctl('net.ipv4.tcp_max_syn_backlog')}, ${cpus().length} cores; ` +
+      `webhook with NODE_OPTIONS="${env.NODE_OPTIONS ?? ''}"${kube ? ', informers on a real kube-apiserver' : ', no informers'}`,
+  );
+  const problems: string[] = [];
+  try {
+    const shipped = await floodSet(g, 'webhook', replicas, base, `${replicas} webhook replicas`, problems);
+    const shippedEmpty = await floodSet(g, 'empty', replicas, base, `${replicas} empty servers`, problems);
+    const mtls = { ...base, clientAuth: true };
+    const withCerts = await floodSet(
+      g,
+      'webhook',
+      replicas,
+      mtls,
+      `${replicas} replicas, client certificates`,
+      problems,
+    );
+    const withCertsEmpty = await floodSet(
+      g,
+      'empty',
+      replicas,
+      mtls,
+      `${replicas} empty, client certificates`,
+      problems,
+    );
+    const one = await floodSet(g, 'webhook', 1, base, 'one webhook replica', problems);
+    const oneEmpty = await floodSet(g, 'empty', 1, base, 'one empty server', problems);
+    const one511 = await floodSet(
+      g,
+      'webhook',
+      1,
+      { ...base, backlog: NODE_DEFAULT_BACKLOG },
+      `one replica, --listen-backlog ${NODE_DEFAULT_BACKLOG}`,
+      problems,
+    );
+    if (problems.length) throw new Error(problems.join('; '));
+
+    const N = `${CONNECTIONS} new connections at once`;
+    const R = `${replicas} replicas (the Deployment), no client certificates`;
+    const EMPTY = (n: number): string => `${n} empty Node HTTPS server${n > 1 ? 's' : ''}, same TLS`;
+    const ratio = (a: number, b: number): number => (a === 0 ? 0 : a / Math.max(1, b));
+    return [
+      {
+        name: `${N}, ${R}: errors`,
+        value: shipped.errors,
+        unit: 'errors',
+        baseline: shippedEmpty.errors,
+        baselineName: EMPTY(replicas),
+        ratio: ratio(shipped.errors, shippedEmpty.errors),
+        target: '0',
+      },
+      {
+        name: `${N}, ${R}: answered within timeoutSeconds (${TIMEOUT_SECONDS} s)`,
+        value: shipped.inTime,
+        unit: 'connections',
+        baseline: shippedEmpty.inTime,
+        baselineName: EMPTY(replicas),
+        ratio: shipped.inTime / Math.max(1, shippedEmpty.inTime),
+        target: `${CONNECTIONS}`,
+      },
+      {
+        name: `${N}, ${R}: p50`,
+        value: shipped.p50,
+        unit: 'ms',
+        baseline: shippedEmpty.p50,
+        baselineName: EMPTY(replicas),
+        ratio: shipped.p50 / shippedEmpty.p50,
+      },
+      {
+        name: `${N}, ${R}: p99`,
+        value: shipped.p99,
+        unit: 'ms',
+        baseline: shippedEmpty.p99,
+        baselineName: EMPTY(replicas),
+        ratio: shipped.p99 / shippedEmpty.p99,
+        target: `< ${TIMEOUT_SECONDS * 1000} ms`,
+      },
+      {
+        name: `${N}, ${R}: servers' CPU a connection`,
+        value: shipped.serverCpu,
+        unit: 'ms',
+        baseline: shippedEmpty.serverCpu,
+        baselineName: EMPTY(replicas),
+        ratio: shipped.serverCpu / shippedEmpty.serverCpu,
+      },
+      {
+        name: `${N}, ${R}: listen queue overflows (kernel ListenOverflows)`,
+        value: shipped.overflows,
+        unit: 'overflows',
+        baseline: shippedEmpty.overflows,
+        baselineName: EMPTY(replicas),
+        ratio: ratio(shipped.overflows, shippedEmpty.overflows),
+        target: 'report only',
+      },
+      {
+        name: `${N}, ${R}: resident memory peak of one replica (VmHWM)`,
+        value: shipped.peakMiB,
+        unit: 'MiB',
+        baseline: shipped.restMiB,
+        baselineName: 'the same replica at start',
+        ratio: shipped.peakMiB / shipped.restMiB,
+        target: 'report only',
+      },
+      {
+        name: `${N}, ${replicas} replicas with client certificates (client-auth component): errors`,
+        value: withCerts.errors,
+        unit: 'errors',
+        baseline: withCertsEmpty.errors,
+        baselineName: `${EMPTY(replicas)}, client certificates`,
+        ratio: ratio(withCerts.errors, withCertsEmpty.errors),
+        target: 'report only',
+      },
+      {
+        name: `${N}, ${replicas} replicas with client certificates: p99`,
+        value: withCerts.p99,
+        unit: 'ms',
+        baseline: withCertsEmpty.p99,
+        baselineName: `${EMPTY(replicas)}, client certificates`,
+        ratio: withCerts.p99 / withCertsEmpty.p99,
+        target: 'report only',
+      },
+      {
+        name: `${N}, one replica alone: answered within ${TIMEOUT_SECONDS} s (the rest shed after 4 s in the queue)`,
+        value: one.inTime,
+        unit: 'connections',
+        baseline: oneEmpty.inTime,
+        baselineName: EMPTY(1),
+        ratio: one.inTime / Math.max(1, oneEmpty.inTime),
+        target: 'report only',
+      },
+      {
+        name: `${N}, one replica alone: p99 of those answered`,
+        value: one.p99,
+        unit: 'ms',
+        baseline: oneEmpty.p99,
+        baselineName: EMPTY(1),
+        ratio: one.p99 / oneEmpty.p99,
+        target: 'report only',
+      },
+      {
+        name: `${N}, one replica, --listen-backlog ${NODE_DEFAULT_BACKLOG} (Node's default): p99 / listen queue overflows`,
+        value: one511.p99,
+        unit: `ms / ${one511.overflows} overflows`,
+        baseline: one.p99,
+        baselineName: `--listen-backlog ${backlog} (${one.overflows} overflows)`,
+        ratio: one511.p99 / one.p99,
+        target: 'report only',
+      },
+      {
+        name: `${N}, ${R}: the load generator's CPU a connection (on the same cores)`,
+        value: shipped.clientCpu,
+        unit: 'ms',
+        baseline: shipped.serverCpu,
+        baselineName: "the servers' CPU a connection",
+        ratio: shipped.clientCpu / shipped.serverCpu,
+        target: 'report only',
+      },
+    ];
+  } finally {
+    await kube?.stop();
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  for (const r of await benchWebhookFlood()) {
+    console.log(
+      `${r.name}: ${r.value.toFixed(2)} ${r.unit} (baseline ${r.baselineName}: ${r.baseline.toFixed(2)}; ratio ${r.ratio.toFixed(2)}${r.target ? `; target ${r.target}` : ''})`,
+    );
+  }
+}

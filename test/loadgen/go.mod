@@ -1,0 +1,3 @@
+module mesh-cert.test/loadgen
+
+go 1.26.0
