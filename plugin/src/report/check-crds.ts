@@ -31,18 +31,14 @@ export function evaluateCrds(
   const current: CheckLine[] = [];
   for (const { name, crd, owner } of present) {
     const want = manifests.get(name);
+    /** A crd-current warning about this CRD. */
+    const notCurrent = (message: string, hint?: string) =>
+      current.push(line(CHECKS.crdCurrent, cluster, name, 'warn', message, hint));
     if (!want) {
-      current.push(
-        line(
-          CHECKS.crdCurrent,
-          cluster,
-          name,
-          'warn',
-          `CRD ${name} is installed; manifests/crds has no copy to compare with`,
-        ),
-      );
+      notCurrent(`CRD ${name} is installed; manifests/crds has no copy to compare with`);
       continue;
     }
+    const whose = owner === 'unknown' ? 'of unknown origin' : `${owner}'s`;
     const cmp = compareCrd(crd, want);
     if (cmp.contract.length)
       contract.push(
@@ -51,7 +47,7 @@ export function evaluateCrds(
           cluster,
           name,
           'fail',
-          `CRD ${name} (${owner === 'unknown' ? 'of unknown origin' : `${owner}'s`}) disagrees with the schemas/ contract: it ${cmp.contract.join('; it ')}`,
+          `CRD ${name} (${whose}) disagrees with the schemas/ contract: it ${cmp.contract.join('; it ')}`,
         ),
       );
     const { missing, extra } = cmp.diff;
@@ -63,30 +59,15 @@ export function evaluateCrds(
       .join('; ');
     if (owner === 'mesh-cert') {
       if (!cmp.identical)
-        current.push(
-          line(
-            CHECKS.crdCurrent,
-            cluster,
-            name,
-            'warn',
-            `CRD ${name} is installed but differs from manifests/crds (re-apply them)${fields ? `: it ${fields}` : ''}`,
-          ),
+        notCurrent(
+          `CRD ${name} is installed but differs from manifests/crds (re-apply them)${fields ? `: it ${fields}` : ''}`,
         );
     } else if (missing.length) {
       const hint =
         owner === 'Gloo Mesh'
           ? "upgrade Gloo Mesh's CRDs, or install mesh-cert's over them: kubectl apply -k manifests/ (see README: what that does to Gloo Mesh's)"
           : undefined;
-      current.push(
-        line(
-          CHECKS.crdCurrent,
-          cluster,
-          name,
-          'warn',
-          `CRD ${name} (${owner === 'unknown' ? 'of unknown origin' : `${owner}'s`}) ${fields}`,
-          hint,
-        ),
-      );
+      notCurrent(`CRD ${name} (${whose}) ${fields}`, hint);
     }
   }
   if (contract.length === 0)
