@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { BACKENDS, START_TIMEOUT_MS, startBackend, type Backend } from '../backend/index.js';
 import { buildWebhookServer, type WebhookServer } from '../../webhook/src/server.js';
-import { evaluateServingCert, servingSecretOf } from '../../plugin/src/report/check.js';
+import { evaluateServingCert, servingSecretOf } from '../../plugin/src/report/check-serving-cert.js';
 import { apply, b64, buildPlugin, kubectl, kubectlMeshCert, privateKeyBlocks, REPO, tempDir } from './helpers.js';
 import { namespace, webhookConfigs, type ClientConfig } from './fixtures.js';
 import { SERVING_CERTIFICATE_ANNOTATION } from '#schemas/src/annotations.js';

@@ -36,10 +36,11 @@ hint under each that did not pass. Exit codes: 0 all passed, 1 a check failed, 3
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Check);
-    const [{ resolveClusters }, { parseRef }, check, output] = await Promise.all([
+    const [{ resolveClusters }, { parseRef }, check, { renderChecks }, output] = await Promise.all([
       import('../lib/clusters.js'),
       import('../lib/refs.js'),
       import('../report/check.js'),
+      import('../report/check-render.js'),
       import('../lib/output.js'),
     ]);
     const set = await resolveClusters(flags);
@@ -56,7 +57,7 @@ hint under each that did not pass. Exit codes: 0 all passed, 1 a check failed, 3
     const result = { kind: 'CheckResult', success: !failed, checks: lines };
     if (fmt === 'json' || fmt === 'yaml') {
       await output.printData(fmt, result);
-    } else if (!output.printTemplate(fmt, lines, { noHeaders: false })) output.out(check.renderChecks(lines));
+    } else if (!output.printTemplate(fmt, lines, { noHeaders: false })) output.out(renderChecks(lines));
     if (failed) this.exit(1);
     // warnings only: a code of its own (EXIT_WARNINGS, as linkerd check separates them)
     if (warned) this.exit(3);

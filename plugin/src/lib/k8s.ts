@@ -276,6 +276,13 @@ interface WriteTarget {
   body?: object;
 }
 
+/**
+ * The client-node method of one write, called with the parameters write() builds from the
+ * WriteTarget (coordinates, body, dryRun, field manager). client-node types each method's
+ * parameters apart; they are built in one place, so a method takes them as they come.
+ */
+type WriteCall = (params: never, o: ConfigurationOptions) => Promise<unknown>;
+
 /** What a request's middleware saw, for the -v log line of a call that got no answer. */
 interface Trace {
   method?: string;
@@ -521,22 +528,30 @@ export class K8s {
    * Every write: sent as it is, sent with dryRun=All (--dry-run=server, or opts.dryRun for one
    * call), or not sent at all (--dry-run=client: the result is the object as it would be
    * written; a patch is applied to the object read). A dry run records each write.
+   * The write methods state only what differs (the target, the operation, the body, the
+   * client-node method); the request's parameters are built here from the target, and a patch is
+   * sent as a merge patch.
    */
-  private async write<T>(
-    w: WriteTarget,
-    what: string,
-    opts: WriteOptions,
-    send: (dryRun: 'All' | undefined, o: ConfigurationOptions) => Promise<T>,
-  ): Promise<T> {
+  private async write<T>(w: WriteTarget, opts: WriteOptions, send: WriteCall): Promise<T> {
     const mode = this.limits.dryRun;
     const custom = w.t.group !== '';
-    const run = (fn: (o: ConfigurationOptions) => Promise<T>) =>
-      custom ? this.custCall(w.t, what, fn) : this.call(what, fn);
+    const what = `${w.operation}${w.subresource ? ` ${w.subresource} of` : ''} ${ref(w.t, w.namespace, w.name)}`;
     let result: T;
     if (mode === 'client') result = (await this.locally(w)) as T;
     else {
+      const dryRun = mode === 'server' || opts.dryRun ? 'All' : undefined;
+      const params = {
+        ...(custom ? { group: w.t.group, version: w.t.version, plural: w.t.plural } : {}),
+        ...(w.namespace ? { namespace: w.namespace } : {}),
+        ...(w.operation === 'create' ? {} : { name: w.name }),
+        ...(w.body ? { body: w.body } : {}),
+        dryRun,
+        ...(w.operation === 'delete' ? {} : { fieldManager: opts.fieldManager ?? FIELD_MANAGER }),
+      };
+      const fn = (o: ConfigurationOptions) =>
+        send(params as never, w.operation === 'patch' ? this.mergePatchOptions(o) : o) as Promise<T>;
       try {
-        result = await run((o) => send(mode === 'server' || opts.dryRun ? 'All' : undefined, o));
+        result = await (custom ? this.custCall(w.t, what, fn) : this.call(what, fn));
       } catch (err) {
         if (err instanceof WebhookUnreachableError) err.failFast = !this.conn.admitted;
         throw err;
@@ -630,24 +645,8 @@ export class K8s {
     body: KObject,
     opts: WriteOptions = {},
   ): Promise<T> {
-    const name = body.metadata?.name;
-    return this.write(
-      { t, operation: 'create', namespace: ns, name, body },
-      `create ${ref(t, ns, name)}`,
-      opts,
-      (dryRun, o) =>
-        this.custom().createNamespacedCustomObject(
-          {
-            group: t.group,
-            version: t.version,
-            plural: t.plural,
-            namespace: ns,
-            body,
-            dryRun,
-            fieldManager: opts.fieldManager ?? FIELD_MANAGER,
-          },
-          o,
-        ) as Promise<T>,
+    return this.write({ t, operation: 'create', namespace: ns, name: body.metadata?.name, body }, opts, (p, o) =>
+      this.custom().createNamespacedCustomObject(p, o),
     );
   }
 
@@ -658,24 +657,8 @@ export class K8s {
     body: KObject,
     opts: WriteOptions = {},
   ): Promise<T> {
-    return this.write(
-      { t, operation: 'replace', namespace: ns, name, body },
-      `replace ${ref(t, ns, name)}`,
-      opts,
-      (dryRun, o) =>
-        this.custom().replaceNamespacedCustomObject(
-          {
-            group: t.group,
-            version: t.version,
-            plural: t.plural,
-            namespace: ns,
-            name,
-            body,
-            dryRun,
-            fieldManager: opts.fieldManager ?? FIELD_MANAGER,
-          },
-          o,
-        ) as Promise<T>,
+    return this.write({ t, operation: 'replace', namespace: ns, name, body }, opts, (p, o) =>
+      this.custom().replaceNamespacedCustomObject(p, o),
     );
   }
 
@@ -687,24 +670,8 @@ export class K8s {
     patch: object,
     opts: WriteOptions = {},
   ): Promise<T> {
-    return this.write(
-      { t, operation: 'patch', namespace: ns, name, body: patch },
-      `patch ${ref(t, ns, name)}`,
-      opts,
-      (dryRun, o) =>
-        this.custom().patchNamespacedCustomObject(
-          {
-            group: t.group,
-            version: t.version,
-            plural: t.plural,
-            namespace: ns,
-            name,
-            body: patch,
-            dryRun,
-            fieldManager: opts.fieldManager ?? FIELD_MANAGER,
-          },
-          this.mergePatchOptions(o),
-        ) as Promise<T>,
+    return this.write({ t, operation: 'patch', namespace: ns, name, body: patch }, opts, (p, o) =>
+      this.custom().patchNamespacedCustomObject(p, o),
     );
   }
 
@@ -718,22 +685,8 @@ export class K8s {
   ): Promise<T> {
     return this.write(
       { t, operation: 'patch', subresource: 'status', namespace: ns, name, body: patch },
-      `patch status of ${ref(t, ns, name)}`,
       opts,
-      (dryRun, o) =>
-        this.custom().patchNamespacedCustomObjectStatus(
-          {
-            group: t.group,
-            version: t.version,
-            plural: t.plural,
-            namespace: ns,
-            name,
-            body: patch,
-            dryRun,
-            fieldManager: opts.fieldManager ?? FIELD_MANAGER,
-          },
-          this.mergePatchOptions(o),
-        ) as Promise<T>,
+      (p, o) => this.custom().patchNamespacedCustomObjectStatus(p, o),
     );
   }
 
@@ -745,33 +698,14 @@ export class K8s {
     body: KObject,
     opts: WriteOptions = {},
   ): Promise<T> {
-    return this.write(
-      { t, operation: 'replace', subresource: 'status', namespace: ns, name, body },
-      `replace status of ${ref(t, ns, name)}`,
-      opts,
-      (dryRun, o) =>
-        this.custom().replaceNamespacedCustomObjectStatus(
-          {
-            group: t.group,
-            version: t.version,
-            plural: t.plural,
-            namespace: ns,
-            name,
-            body,
-            dryRun,
-            fieldManager: FIELD_MANAGER,
-          },
-          o,
-        ) as Promise<T>,
+    return this.write({ t, operation: 'replace', subresource: 'status', namespace: ns, name, body }, opts, (p, o) =>
+      this.custom().replaceNamespacedCustomObjectStatus(p, o),
     );
   }
 
   async delete(t: ResourceType, ns: string, name: string, opts: WriteOptions = {}): Promise<void> {
-    await this.write({ t, operation: 'delete', namespace: ns, name }, `delete ${ref(t, ns, name)}`, opts, (dryRun, o) =>
-      this.custom().deleteNamespacedCustomObject(
-        { group: t.group, version: t.version, plural: t.plural, namespace: ns, name, dryRun },
-        o,
-      ),
+    await this.write({ t, operation: 'delete', namespace: ns, name }, opts, (p, o) =>
+      this.custom().deleteNamespacedCustomObject(p, o),
     );
   }
 
@@ -803,50 +737,26 @@ export class K8s {
   }
 
   async createSecret(ns: string, body: Secret, opts: WriteOptions = {}): Promise<Secret> {
-    return this.write(
-      { t: SECRET, operation: 'create', namespace: ns, name: body.metadata.name, body },
-      `create Secret ${ns}/${body.metadata.name}`,
-      opts,
-      (dryRun, o) =>
-        this.core().createNamespacedSecret(
-          { namespace: ns, body: body as never, dryRun, fieldManager: opts.fieldManager ?? FIELD_MANAGER },
-          o,
-        ) as Promise<Secret>,
+    return this.write({ t: SECRET, operation: 'create', namespace: ns, name: body.metadata.name, body }, opts, (p, o) =>
+      this.core().createNamespacedSecret(p, o),
     );
   }
 
   async replaceSecret(ns: string, name: string, body: Secret, opts: WriteOptions = {}): Promise<Secret> {
-    return this.write(
-      { t: SECRET, operation: 'replace', namespace: ns, name, body },
-      `replace Secret ${ns}/${name}`,
-      opts,
-      (dryRun, o) =>
-        this.core().replaceNamespacedSecret(
-          { namespace: ns, name, body: body as never, dryRun, fieldManager: opts.fieldManager ?? FIELD_MANAGER },
-          o,
-        ) as Promise<Secret>,
+    return this.write({ t: SECRET, operation: 'replace', namespace: ns, name, body }, opts, (p, o) =>
+      this.core().replaceNamespacedSecret(p, o),
     );
   }
 
   async mergePatchSecret(ns: string, name: string, patch: object, opts: WriteOptions = {}): Promise<Secret> {
-    return this.write(
-      { t: SECRET, operation: 'patch', namespace: ns, name, body: patch },
-      `patch Secret ${ns}/${name}`,
-      opts,
-      (dryRun, o) =>
-        this.core().patchNamespacedSecret(
-          { namespace: ns, name, body: patch, dryRun, fieldManager: FIELD_MANAGER },
-          this.mergePatchOptions(o),
-        ) as Promise<Secret>,
+    return this.write({ t: SECRET, operation: 'patch', namespace: ns, name, body: patch }, opts, (p, o) =>
+      this.core().patchNamespacedSecret(p, o),
     );
   }
 
   async deleteSecret(ns: string, name: string, opts: WriteOptions = {}): Promise<void> {
-    await this.write(
-      { t: SECRET, operation: 'delete', namespace: ns, name },
-      `delete Secret ${ns}/${name}`,
-      opts,
-      (dryRun, o) => this.core().deleteNamespacedSecret({ namespace: ns, name, dryRun }, o),
+    await this.write({ t: SECRET, operation: 'delete', namespace: ns, name }, opts, (p, o) =>
+      this.core().deleteNamespacedSecret(p, o),
     );
   }
 
@@ -858,11 +768,8 @@ export class K8s {
   }
 
   async createNamespace(name: string, opts: WriteOptions = {}): Promise<void> {
-    await this.write(
-      { t: NAMESPACE, operation: 'create', name, body: { metadata: { name } } },
-      `create Namespace ${name}`,
-      opts,
-      (dryRun, o) => this.core().createNamespace({ body: { metadata: { name } }, dryRun }, o),
+    await this.write({ t: NAMESPACE, operation: 'create', name, body: { metadata: { name } } }, opts, (p, o) =>
+      this.core().createNamespace(p, o),
     );
   }
 
@@ -903,11 +810,8 @@ export class K8s {
   }
 
   async deletePod(ns: string, name: string, opts: WriteOptions = {}): Promise<void> {
-    await this.write(
-      { t: POD, operation: 'delete', namespace: ns, name },
-      `delete Pod ${ns}/${name}`,
-      opts,
-      (dryRun, o) => this.core().deleteNamespacedPod({ namespace: ns, name, dryRun }, o),
+    await this.write({ t: POD, operation: 'delete', namespace: ns, name }, opts, (p, o) =>
+      this.core().deleteNamespacedPod(p, o),
     );
   }
 
