@@ -10,7 +10,7 @@ export const SERVING_CERTIFICATE_ANNOTATION = 'mesh-cert.solo.io/serving-certifi
 
 /**
  * The name prefix of the CertificateRequest `kubectl mesh-cert check` writes as a dry run to prove
- * the webhook denies what only it can (plugin/src/report/check.ts). The webhook counts reviews of
+ * the webhook denies what only it can (plugin/src/report/check-webhook.ts). The webhook counts reviews of
  * such dry-run writes apart from denials (webhook/src/check-probe.ts), so a check run every few
  * minutes does not show on a denial-rate dashboard or alert.
  */

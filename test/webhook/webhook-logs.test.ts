@@ -13,7 +13,7 @@ interface Line {
   [field: string]: unknown;
 }
 
-/** The dry-run write `kubectl mesh-cert check` makes (plugin/src/report/check.ts). */
+/** The dry-run write `kubectl mesh-cert check` makes (plugin/src/report/check-webhook.ts). */
 function checkProbe(): ReturnType<typeof review> {
   const object = {
     apiVersion: 'certificates.mesh.gloo.solo.io/v1',

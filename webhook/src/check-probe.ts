@@ -1,5 +1,5 @@
 // `kubectl mesh-cert check` proves the webhook enforces by a dry-run write that only the webhook
-// refuses (plugin/src/report/check.ts, checkDryRun): a CertificateRequest named
+// refuses (plugin/src/report/check-webhook.ts, checkDryRun): a CertificateRequest named
 // `mesh-cert-check-<time>`, sent with dryRun. Those reviews are counted apart from denials, so a
 // check run every few minutes does not show on a denial-rate dashboard or alert.
 import { CHECK_PROBE_PREFIX } from '#schemas/src/annotations.js';
