@@ -125,7 +125,7 @@ export async function benchWebhookAttack(): Promise<BenchResult[]> {
     }
     log(`shapes done: ${status(pid, 'VmHWM').toFixed(1)} MiB peak`);
 
-    // 2. six 2.8 MB reviews at once, then 40 large bodies at once (past the 16 MiB in-flight budget)
+    // 2. six 2.8 MB reviews at once, then 40 large bodies at once (past the 8 MiB in-flight budget)
     const six = new Agent({
       keepAlive: true,
       maxSockets: 40,

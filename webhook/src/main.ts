@@ -47,7 +47,7 @@ Options:
   --shutdown-delay SECONDS   on SIGTERM, keep serving this long with /readyz failing (default 0)
   --max-connections N        HTTPS connections served at once; more wait their turn (default 512)
   --max-in-flight N          reviews received at once; more are answered "429, retry" at once
-                             (default 256; their bodies may hold 16 MiB together)
+                             (default 256; their bodies may hold 8 MiB together)
   --listen-backlog N         connections the kernel holds until accepted (default 4096; capped
                              by the node's net.core.somaxconn, which should be at least this)
   -h, --help                 show this help
