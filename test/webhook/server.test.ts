@@ -314,7 +314,8 @@ describe('health, readiness and metrics', () => {
 
   it('is not ready until the CertificateRotation cache has synced, nor while draining', async () => {
     let synced = false;
-    const cache: RotationCache = { ...staticRotationCache(), synced: () => synced };
+    let notReady: string | undefined = 'CertificateRotation cache not synced yet';
+    const cache: RotationCache = { ...staticRotationCache(), synced: () => synced, notReady: () => notReady };
     const h = await startHarness({ rotationCache: cache, shutdownDelayMs: 400 });
     const readyz = async (): Promise<number> => (await fetch(`${h.server.healthUrl}/readyz`)).status;
     expect(await readyz()).toBe(503);
@@ -322,7 +323,19 @@ describe('health, readiness and metrics', () => {
     const { certificateRotation } = await import('./fixtures.js');
     const r = await h.send('/validate', review('CertificateRotation', 'CREATE', certificateRotation()));
     expect(r.status).toMatchObject({ code: 503, reason: 'ServiceUnavailable' });
+    expect(r.status.message).toContain(
+      'the webhook has not finished listing CertificateRotations yet, so it cannot check',
+    );
+    // listed once, then the watch lost too long: the message says the list is out of date, and why
+    notReady = `no CertificateRotation watch for 45 s (the cache is trusted 30 s without one): ${'x'.repeat(2000)}`;
+    const stale = await h.send('/validate', review('CertificateRotation', 'CREATE', certificateRotation()));
+    expect(stale.status).toMatchObject({ code: 503, reason: 'ServiceUnavailable' });
+    expect(stale.status.message).toContain(
+      "the webhook's list of CertificateRotations is out of date (no CertificateRotation watch for 45 s (the cache is trusted 30 s without one): xxx",
+    );
+    expect(stale.status.message.length).toBeLessThan(600);
     synced = true;
+    notReady = undefined;
     expect(await readyz()).toBe(200);
     const closing = h.close();
     expect(await readyz()).toBe(503);

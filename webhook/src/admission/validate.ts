@@ -22,6 +22,8 @@ import type { Decision, ReviewResult, Status } from './types.js';
 export interface RotationLister {
   list(): readonly unknown[];
   synced(): boolean;
+  /** Why the list cannot be trusted (not listed yet, the watch lost too long), or undefined. */
+  notReady?(): string | undefined;
 }
 
 export interface ValidateContext {
@@ -151,6 +153,14 @@ export function validateReview(req: ParsedRequest, ctx: ValidateContext): Valida
 
   if (req.info.kind === 'CertificateRotation' && ctx.rotations) {
     if (!ctx.rotations.synced() && !isStatus) {
+      // Before the first list the reason is that; after it, the watch was lost for too long and
+      // the list may miss a rotation created meanwhile: the reason says so (clipped: it may carry
+      // the API server's message).
+      const why = ctx.rotations.notReady?.();
+      const listed = why !== undefined && !why.includes('not synced yet');
+      const cannot = listed
+        ? `the webhook's list of CertificateRotations is out of date (${clip(why, 300)})`
+        : 'the webhook has not finished listing CertificateRotations yet';
       return {
         decision: {
           allowed: false,
@@ -158,7 +168,7 @@ export function validateReview(req: ParsedRequest, ctx: ValidateContext): Valida
             status: 'Failure',
             code: 503,
             reason: 'ServiceUnavailable',
-            message: `${req.info.kind}.${req.info.group} ${JSON.stringify(clip(name))}: the webhook has not finished listing CertificateRotations yet, so it cannot check that only one is active per VirtualMesh; retry in a few seconds`,
+            message: `${req.info.kind}.${req.info.group} ${JSON.stringify(clip(name))}: ${cannot}, so it cannot check that only one is active per VirtualMesh; retry in a few seconds`,
           },
         },
         result: 'denied',
