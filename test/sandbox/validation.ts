@@ -501,15 +501,72 @@ function celError(expr: string, pos: number, msg: string): string {
 }
 
 /**
- * Checks a CRD's own rules compile, as the apiextensions apiserver does when the CRD is written:
- * a rule selecting a field its schema does not declare is refused with cel-go's words. A rule that
- * does not parse is refused plainly (501): cel-go's syntax error messages are not reproduced.
- * Operator type checking (a string compared with an int) is not served.
+ * Whether a rule's fieldPath names a field of the schema it sits on, as the apiextensions
+ * apiserver's ValidFieldPath reads it: `.name` and `['name']` steps through properties (or any key
+ * of additionalProperties); nothing else.
+ */
+export function fieldPathValid(schema: Schema, path: string): boolean {
+  const tokens = path.match(/'(?:[^'\\]|\\.)*'|[.[\]]|[^.[\]']+/g) ?? [];
+  let s: Schema | undefined = schema;
+  const step = (name: string): boolean => {
+    if (!s) return false;
+    if (s.properties !== undefined) {
+      s = (s.properties as Record<string, Schema>)[name];
+      return s !== undefined;
+    }
+    if (s.additionalProperties !== undefined && typeof s.additionalProperties === 'object') {
+      s = s.additionalProperties as Schema;
+      return true;
+    }
+    return false;
+  };
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t === '.') {
+      const name = tokens[++i];
+      if (name === undefined || name === '.' || name === '[' || name === ']' || !step(name)) return false;
+    } else if (t === '[') {
+      const quoted = tokens[++i];
+      if (!quoted || quoted.length < 2 || !quoted.startsWith("'") || !quoted.endsWith("'")) return false;
+      if (!step(quoted.slice(1, -1).replace(/\\(.)/g, '$1')) || tokens[++i] !== ']') return false;
+    } else return false;
+  }
+  return true;
+}
+
+/**
+ * Checks a CRD's own rules, as the apiextensions apiserver does when the CRD is written: a
+ * fieldPath that names no field of the schema is refused ("must be a valid path"); then, at each
+ * level with no such problem at or below it, the rules must compile: a rule selecting a field its
+ * schema does not declare is refused with cel-go's words. A rule that does not parse is refused
+ * plainly (501): cel-go's syntax error messages are not reproduced. Operator type checking (a
+ * string compared with an int) is not served. Schema problems come before compilation ones, as
+ * the apiserver lists them.
  */
 export function celCompileProblems(openAPIV3Schema: Schema, base: string): FieldProblem[] {
+  const schemaProblems: FieldProblem[] = [];
   const out: FieldProblem[] = [];
-  const visit = (s: Schema, path: string, atRoot: boolean): void => {
+  /** Visits deeper levels first, as the apiserver does; true when a schema problem was found at or below. */
+  const visit = (s: Schema, path: string, atRoot: boolean): boolean => {
+    let bad = false;
+    for (const [k, ps] of Object.entries((s.properties ?? {}) as Record<string, Schema>))
+      bad = visit(ps, `${path}.properties[${k}]`, false) || bad;
+    if (s.additionalProperties && typeof s.additionalProperties === 'object')
+      bad = visit(s.additionalProperties as Schema, `${path}.additionalProperties`, false) || bad;
+    if (s.items && typeof s.items === 'object') bad = visit(s.items as Schema, `${path}.items`, false) || bad;
     const rules = (s['x-kubernetes-validations'] ?? []) as Array<Record<string, string>>;
+    rules.forEach((r, i) => {
+      if (r.fieldPath && !fieldPathValid(s, r.fieldPath)) {
+        schemaProblems.push({
+          type: 'Invalid',
+          field: `${path}.x-kubernetes-validations[${i}].fieldPath`,
+          value: r.fieldPath,
+          detail: 'must be a valid path',
+        });
+        bad = true;
+      }
+    });
+    if (bad) return true;
     rules.forEach((r, i) => {
       const value = {
         Rule: r.rule ?? '',
@@ -543,14 +600,10 @@ export function celCompileProblems(openAPIV3Schema: Schema, base: string): Field
         }
       }
     });
-    for (const [k, ps] of Object.entries((s.properties ?? {}) as Record<string, Schema>))
-      visit(ps, `${path}.properties[${k}]`, false);
-    if (s.items && typeof s.items === 'object') visit(s.items as Schema, `${path}.items`, false);
-    if (s.additionalProperties && typeof s.additionalProperties === 'object')
-      visit(s.additionalProperties as Schema, `${path}.additionalProperties`, false);
+    return false;
   };
   visit(openAPIV3Schema, base, true);
-  return out;
+  return [...schemaProblems, ...out];
 }
 
 /**

@@ -184,6 +184,45 @@ export const miscCases: Case[] = [
     },
   },
   {
+    id: 'crd-cel-fieldpath',
+    area: 'CRDs',
+    title: "a rule's fieldPath must name a field of its schema; a bad one stops that level's rules from being compiled",
+    async run(x) {
+      const spec = (rules: unknown[]): Record<string, unknown> => ({
+        type: 'object',
+        properties: {
+          spec: {
+            type: 'object',
+            properties: { a: { type: 'string' }, m: { type: 'object', additionalProperties: { type: 'string' } } },
+            'x-kubernetes-validations': rules,
+          },
+        },
+      });
+      // a field that is not there (as after a field is dropped from the schema)
+      await x.http('POST', `${CRDS}?dryRun=All`, crd('fpgone', spec([{ rule: "self.a != 'x'", fieldPath: '.gone' }])));
+      // and with a rule naming an undeclared field beside it: only the path is reported
+      await x.http(
+        'POST',
+        `${CRDS}?dryRun=All`,
+        crd('fpfirst', spec([{ rule: 'self.nope == 1' }, { rule: "self.a != 'x'", fieldPath: ".m['k'].deeper" }])),
+      );
+      // a declared field, and any key of a map, in both notations
+      await x.http(
+        'POST',
+        `${CRDS}?dryRun=All`,
+        crd(
+          'fpok',
+          spec([
+            { rule: "self.a != 'x'", fieldPath: '.a' },
+            { rule: "self.a != 'y'", fieldPath: "['m']['any key']" },
+            { rule: "self.a != 'z'", fieldPath: '.m.k' },
+          ]),
+        ),
+        { pick: (o) => ({ kind: o.kind, name: o.metadata?.name }) },
+      );
+    },
+  },
+  {
     id: 'crd-cel-syntax',
     area: 'CRDs',
     title: 'a CEL rule that does not parse is refused',
