@@ -32,7 +32,7 @@ function decodeValue(data: Record<string, unknown>, key: string): string | undef
   if (v.includes('-----BEGIN')) return v;
   // Line breaks are tolerated, as the API server's decoder of Secret data skips them (a value
   // pasted from `base64` output); other whitespace is not.
-  const bytes = decodeBase64Strict(v.replace(/\r?\n/g, ''));
+  const bytes = decodeBase64Strict(v.replace(/[\r\n]/g, ''));
   if (!bytes)
     throw new SecretError(
       `${key}: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =; line breaks allowed, as in Secret data)`,
