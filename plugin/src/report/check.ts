@@ -70,7 +70,64 @@ function signingSecrets(opts: CheckOptions, icsByCluster: Map<string, Ic[]>): Ma
   return refs;
 }
 
+/** What the per-cluster probes found, and the lines every phase adds to. */
+interface Facts {
+  set: ClusterSet;
+  opts: CheckOptions;
+  now: number;
+  lines: CheckLine[];
+  /** Clusters whose API server answered. */
+  reachable: Set<string>;
+  icsByCluster: Map<string, Ic[]>;
+  rotations: { cluster: string; rot: Rotation }[];
+}
+
+/** The management cluster's signing Secrets, as read once for every phase that needs them. */
+interface Signing {
+  byRef: Map<string, SigningInfo>;
+  /** A Secret of the management cluster (undefined: not found; an Error: unreadable); absent when it is down. */
+  secret?: (ref: Ref) => Promise<Secret | undefined | Error>;
+}
+
+/**
+ * The checks in phases, each adding its lines: per cluster (reachability, CRDs, webhooks, the dry
+ * run), signing Secrets, cacerts, Istio keys, trust across each VirtualMesh, stale roots, and
+ * IssuedCertificates Gloo Mesh owns. Lines are sorted by category, then cluster, keeping each
+ * phase's order within.
+ */
 export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.now()): Promise<CheckLine[]> {
+  const f = await clusterFacts(set, opts, now);
+  const signing = await signingLines(f);
+  const held = await heldSecrets(f);
+  cacertsLines(f, held, signing.byRef);
+  // No key Istio would load in preference to what mesh-cert writes.
+  for (const h of held) {
+    const l = evaluateIstioKeys(h);
+    if (l) f.lines.push(l);
+  }
+  const active = meshTrustLines(f, held);
+  // Roots still trusted that no signing Secret in use holds (left by a rollback that could not finish, a failed rotation's new root).
+  f.lines.push(
+    ...(await staleRootLines(
+      set,
+      opts,
+      f.icsByCluster,
+      active,
+      f.rotations.filter(({ rot }) => isActiveRotation(rot.status?.state)).map(({ rot }) => rot),
+      held,
+      signing.secret,
+    )),
+  );
+  glooMeshOwnedLines(f);
+  const clusterOrder = set.all.map((c) => c.name);
+  return f.lines.sort(
+    (a, b) =>
+      CATEGORY_ORDER.indexOf(a.category) - CATEGORY_ORDER.indexOf(b.category) ||
+      clusterOrder.indexOf(a.cluster) - clusterOrder.indexOf(b.cluster),
+  );
+}
+
+async function clusterFacts(set: ClusterSet, opts: CheckOptions, now: number): Promise<Facts> {
   const lines: CheckLine[] = [];
   const manifests = new Map((opts.crds ?? (await clientCrds())).map((o) => [o.metadata.name, o]));
   const icsByCluster = new Map<string, Ic[]>();
@@ -119,7 +176,10 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
   );
   for (const l of perCluster) lines.push(...l);
   const reachable = new Set(lines.filter((l) => l.name === 'reachable' && l.result === 'pass').map((l) => l.cluster));
+  return { set, opts, now, lines, reachable, icsByCluster, rotations };
+}
 
+async function signingLines({ set, opts, now, lines, reachable, icsByCluster }: Facts): Promise<Signing> {
   // Signing Secrets (roots and intermediates) in the management cluster.
   const signing = new Map<string, SigningInfo>();
   /** Secrets of the management cluster read so far (undefined: not found; an Error: unreadable). */
@@ -181,6 +241,10 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
     }
   }
 
+  return { byRef: signing, secret: mk8s ? mgmtSecret : undefined };
+}
+
+async function heldSecrets({ set, opts, lines, reachable, icsByCluster }: Facts): Promise<HeldSecret[]> {
   // Every cacerts-like Secret: the --cacerts one of each managed cluster, and the one each IssuedCertificate writes.
   const held: HeldSecret[] = [];
   const managed = new Set(set.managed.map((c) => c.name));
@@ -210,13 +274,21 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
         }
       }),
   );
-  const heldOf = (cluster: string, ref: Ref) =>
-    held.find((h) => h.cluster === cluster && refKey(h.ref) === refKey(ref));
+  return held;
+}
 
+const heldOf = (held: HeldSecret[], cluster: string, ref: Ref): HeldSecret | undefined =>
+  held.find((h) => h.cluster === cluster && refKey(h.ref) === refKey(ref));
+
+function cacertsLines(
+  { set, opts, now, lines, reachable }: Facts,
+  held: HeldSecret[],
+  signing: Map<string, SigningInfo>,
+): void {
   // Each managed cluster's --cacerts: valid, and chaining to the current root of its issuer.
   for (const c of set.managed.filter((x) => reachable.has(x.name))) {
     const what = `Secret ${refKey(opts.cacerts)}`;
-    const h = heldOf(c.name, opts.cacerts);
+    const h = heldOf(held, c.name, opts.cacerts);
     if (!h) continue;
     const push = (result: Result, message: string, name = what, hint?: string) =>
       lines.push(line(CHECKS.cacerts, c.name, name, result, message, hint));
@@ -254,13 +326,10 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
       push('fail', errorMessage(err));
     }
   }
+}
 
-  // No key Istio would load in preference to what mesh-cert writes.
-  for (const h of held) {
-    const l = evaluateIstioKeys(h);
-    if (l) lines.push(l);
-  }
-
+/** One line per VirtualMesh; returns the active rotations the stale-root check needs. */
+function meshTrustLines({ set, lines, icsByCluster, rotations }: Facts, held: HeldSecret[]): ActiveRotation[] {
   // Trust across each VirtualMesh, read from the Secrets, against the active rotations.
   const active: ActiveRotation[] = rotations
     .filter(({ rot }) => rot.spec?.virtualMesh?.name && isActiveRotation(rot.status?.state))
@@ -276,7 +345,7 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
     for (const ic of ics) {
       const vms = virtualMeshesOf(ic).map(refKey);
       if (!vms.length) continue;
-      const h = heldOf(cluster, issuedRefOf(ic));
+      const h = heldOf(held, cluster, issuedRefOf(ic));
       members.push({
         cluster,
         ic: icKey(ic),
@@ -302,19 +371,10 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
     );
   }
 
-  // Roots still trusted that no signing Secret in use holds (left by a rollback that could not finish, a failed rotation's new root).
-  lines.push(
-    ...(await staleRootLines(
-      set,
-      opts,
-      icsByCluster,
-      active,
-      rotations.filter(({ rot }) => isActiveRotation(rot.status?.state)).map(({ rot }) => rot),
-      held,
-      mk8s ? mgmtSecret : undefined,
-    )),
-  );
+  return active;
+}
 
+function glooMeshOwnedLines({ lines, icsByCluster }: Facts): void {
   // IssuedCertificates Gloo Mesh owns: observed, never driven.
   for (const [cluster, ics] of icsByCluster) {
     for (const ic of ics) {
@@ -336,13 +396,6 @@ export async function runChecks(set: ClusterSet, opts: CheckOptions, now = Date.
       );
     }
   }
-
-  const clusterOrder = set.all.map((c) => c.name);
-  return lines.sort(
-    (a, b) =>
-      CATEGORY_ORDER.indexOf(a.category) - CATEGORY_ORDER.indexOf(b.category) ||
-      clusterOrder.indexOf(a.cluster) - clusterOrder.indexOf(b.cluster),
-  );
 }
 
 /**
