@@ -9,6 +9,7 @@ import { kubeFixture, webhookHelpersFixture } from './fixtures.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const WEBHOOK_BIN = fileURLToPath(new URL('../webhook/bin/mesh-cert-webhook', import.meta.url));
+const START_TIMEOUT_MS = 60_000;
 
 /** The serving certificate and a client certificate, as files (for processes) and PEM. */
 export interface Tls {
@@ -23,7 +24,6 @@ export interface Tls {
   clientKeyFile: string;
 }
 
-/** user + system CPU of a process so far, in ms (/proc, clock ticks of 10 ms). */
 /** An ECDSA serving certificate from gen-certs.sh (as the Deployment's) and a client certificate. */
 export async function benchTls(): Promise<Tls> {
   const { genServingCert, genClientCert } = await webhookHelpersFixture();
@@ -62,6 +62,7 @@ export async function informerCluster(log: (s: string) => void): Promise<Informe
   }
 }
 
+/** user + system CPU of a process so far, in ms (/proc, clock ticks of 10 ms). */
 export function cpuMs(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) * 10;
@@ -180,19 +181,40 @@ export function startServer(mode: 'webhook' | 'empty', tls: Tls, o: ServerOption
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: e });
   return new Promise((resolve, reject) => {
     let out = '';
+    let settled = false;
+    const fail = (why: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`${mode} server ${why}: ${out.slice(0, 300)}`));
+    };
+    // a server that neither serves nor exits must not hang the benchmark
+    const timer = setTimeout(() => fail(`did not serve within ${START_TIMEOUT_MS / 1000} s`), START_TIMEOUT_MS);
     const onData = (d: Buffer): void => {
       out += d.toString();
       const m = /(?:READY|serving admission on) (https:\/\/\S+)/.exec(out);
-      if (!m) return;
+      if (!m || settled) return;
+      settled = true;
+      clearTimeout(timer);
       child.stdout!.off('data', onData);
       child.stdout!.resume();
       resolve({ url: m[1]!, healthUrl: /health and metrics on (http:\/\/\S+)/.exec(out)?.[1], child, pid: child.pid! });
     };
     child.stdout!.on('data', onData);
-    child.once('exit', (code) =>
-      reject(new Error(`${mode} server exited ${code} before serving: ${out.slice(0, 300)}`)),
-    );
+    child.once('error', (err) => fail(`did not start (${err.message})`));
+    child.once('exit', (code) => fail(`exited ${code} before serving`));
   });
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within a grace period; resolves once it has. */
+export async function stopServer(s: Server, graceMs = 15_000): Promise<void> {
+  if (s.child.exitCode !== null || s.child.signalCode !== null) return;
+  const exited = new Promise((r) => s.child.once('exit', r));
+  s.child.kill('SIGTERM');
+  const timer = setTimeout(() => s.child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
 }
 
 export function postOnce(

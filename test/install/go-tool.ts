@@ -3,12 +3,13 @@
 // module of their own (test/<tool>/go.mod, go.sum, a `tool` line; or the program's own sources),
 // static, trimmed and stripped, with -mod=readonly (go.sum must hold every module) and
 // GOTOOLCHAIN=local. The binary lives in $XDG_CACHE_HOME/mesh-cert/<tool>/<version>/ (~/.cache
-// without XDG_CACHE_HOME), named after a hash of go.mod and go.sum so an edit builds a new one;
+// without XDG_CACHE_HOME), named after a hash of go.mod and go.sum (a program of our own: go.mod
+// and its .go files) so an edit builds a new one;
 // built once per machine into a folder beside it and renamed into place, so a killed build
 // leaves no partial binary. find() never builds: the tests only find; `npm test` runs
 // test/ensure-tools.ts first, which builds.
 import { createHash } from 'node:crypto';
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,10 +24,10 @@ export interface GoTool {
   /** The module whose version names the cache folder, e.g. "helm.sh/helm/v4". */
   module: string;
   /**
-   * A program of our own (its sources in test/<name>/): the cache folder's name instead of a
-   * module version, and these source files hashed with go.mod.
+   * A program of our own (its sources in test/<name>/, the standard library only): the cache
+   * folder's name instead of a module version; go.mod and every .go file there are hashed.
    */
-  local?: { version: string; sources: string[] };
+  local?: { version: string };
   /** The main package to build, e.g. "helm.sh/helm/v4/cmd/helm". */
   pkg: string;
   /** The binary's file name, e.g. "helm" or "kubectl-krew". */
@@ -62,7 +63,12 @@ function goMinimum(t: GoTool): string {
 
 function sourceHash(t: GoTool): string {
   const h = createHash('sha256');
-  for (const f of t.local ? ['go.mod', ...t.local.sources] : ['go.mod', 'go.sum'])
+  const goFiles = t.local
+    ? readdirSync(moduleDir(t))
+        .filter((f) => f.endsWith('.go'))
+        .sort()
+    : [];
+  for (const f of t.local ? ['go.mod', ...goFiles] : ['go.mod', 'go.sum'])
     h.update(`${f}\0`)
       .update(readFileSync(join(moduleDir(t), f)))
       .update('\0');
@@ -92,10 +98,13 @@ function executable(path: string): boolean {
 export function findTool(t: GoTool, env: NodeJS.ProcessEnv = process.env): string {
   const path = toolPath(t, env);
   if (!executable(path)) {
+    const what = t.local ? `the program in test/${t.name}/` : `${t.module} ${toolVersion(t)}`;
+    const from = t.local
+      ? `It is built from its sources there with Go >= ${goMinimum(t)}`
+      : `It is built from the Go module in test/${t.name}/ and needs Go >= ${goMinimum(t)} and the Go module proxy on the first build`;
     throw new Error(
-      `${t.name}: ${t.module} ${toolVersion(t)} is not built (looked for ${path}); run \`npx tsx test/ensure-tools.ts\` ` +
-        `(or \`npm test\`, which runs it first). It is built from the Go module in test/${t.name}/ and needs Go >= ${goMinimum(t)} ` +
-        `and the Go module proxy on the first build (${t.hint}).`,
+      `${t.name}: ${what} is not built (looked for ${path}); run \`npx tsx test/ensure-tools.ts\` ` +
+        `(or \`npm test\`, which runs it first). ${from} (${t.hint}).`,
     );
   }
   return path;

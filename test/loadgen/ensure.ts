@@ -1,4 +1,4 @@
-// `npx tsx test/loadgen/ensure.ts`: the load generator of bench/webhook-attack.ts (main.go here,
+// `npx tsx test/loadgen/ensure.ts`: the load generator of bench/webhook-flood.ts (main.go here,
 // the standard library only), built once per machine into ~/.cache/mesh-cert/loadgen/
 // (test/install/go-tool.ts). test/loadgen/loadgen.test.ts checks what it reports.
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,7 @@ import { ensureTool, findTool, type EnsureOptions, type GoTool } from '../instal
 export const LOADGEN: GoTool = {
   name: 'loadgen',
   module: 'mesh-cert.test/loadgen',
-  local: { version: 'stdlib', sources: ['main.go'] },
+  local: { version: 'stdlib' },
   pkg: '.',
   binary: 'loadgen',
   ldflagsX: () => [],

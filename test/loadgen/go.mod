@@ -1,3 +1,3 @@
 module mesh-cert.test/loadgen
 
-go 1.26.0
+go 1.22

@@ -1,5 +1,5 @@
 // loadgen opens many new TLS connections to the webhook at once, one admission review each, and
-// reports each one's latency as JSON on stdout. bench/webhook-attack.ts runs it for the "5,000
+// reports each one's latency as JSON on stdout. bench/webhook-flood.ts runs it for the "5,000
 // new connections at once" figures.
 //
 // It is written in Go because the caller it stands in for, kube-apiserver, is: the handshakes it
@@ -11,15 +11,19 @@
 // URLs, as a Service spreads new connections over its endpoints.
 //
 //	loadgen -urls https://127.0.0.1:9443/validate,... -n 5000 -ca ca.crt -body review.json
-//	        [-cert client.crt -key client.key] [-concurrency 50] [-timeout 60s]
+//	        [-cert client.crt -key client.key] [-concurrency 50] [-timeout 5s]
+//
+// A connection succeeds when it is answered 200 with a body that is not a denial (an
+// AdmissionReview whose response.allowed is false); the others are counted by kind of failure,
+// without addresses or ports, at most maxErrorKinds kinds.
 package main
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,10 +37,16 @@ import (
 	"time"
 )
 
+// maxErrorKinds bounds the report: past it, failures are counted under "other".
+const maxErrorKinds = 50
+
+// maxConnections bounds -n: every connection's goroutine and result exist at once.
+const maxConnections = 1_000_000
+
 type report struct {
 	// LatenciesMs of the connections answered 200 and not denied, in no particular order.
 	LatenciesMs []float64 `json:"latenciesMs"`
-	// Errors counts the other connections by message (bounded: one entry per distinct message).
+	// Errors counts the other connections by kind of failure (errorKind).
 	Errors map[string]int `json:"errors"`
 	// CPUMs is this process's user+system CPU from the start signal to the last answer.
 	CPUMs  float64 `json:"cpuMs"`
@@ -61,6 +71,20 @@ func main() {
 	timeout := flag.Duration("timeout", 60*time.Second, "for each connection, from dial to the last byte")
 	flag.Parse()
 
+	for _, f := range []struct{ name, value string }{{"urls", *urls}, {"ca", *caFile}, {"body", *bodyFile}} {
+		if f.value == "" {
+			fail("-%s: required", f.name)
+		}
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		fail("-cert and -key: expected both (a client certificate and its key) or neither")
+	}
+	if *timeout <= 0 {
+		fail("-timeout: expected a positive duration, got %s", *timeout)
+	}
+	if *concurrency < 0 {
+		fail("-concurrency: expected 0 (all at once) or more, got %d", *concurrency)
+	}
 	var targets []target
 	for _, s := range strings.Split(*urls, ",") {
 		u, err := url.Parse(s)
@@ -69,8 +93,8 @@ func main() {
 		}
 		targets = append(targets, target{u.Host, u.RequestURI()})
 	}
-	if *n < 1 {
-		fail("-n: expected at least 1, got %d", *n)
+	if *n < 1 || *n > maxConnections {
+		fail("-n: expected 1 to %d, got %d", maxConnections, *n)
 	}
 	caPem, err := os.ReadFile(*caFile)
 	if err != nil {
@@ -117,11 +141,11 @@ func main() {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				msg := err.Error()
-				if len(msg) > 200 {
-					msg = msg[:200]
+				kind := errorKind(err)
+				if _, seen := rep.Errors[kind]; !seen && len(rep.Errors) >= maxErrorKinds {
+					kind = "other"
 				}
-				rep.Errors[msg]++
+				rep.Errors[kind]++
 			} else {
 				rep.LatenciesMs = append(rep.LatenciesMs, ms)
 			}
@@ -158,17 +182,76 @@ func post(t target, cfg *tls.Config, body []byte, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	reply, err := io.ReadAll(res.Body)
+	reply, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	if err != nil {
 		return err
 	}
-	if res.StatusCode != http.StatusOK || bytes.Contains(reply, []byte(`"allowed":false`)) {
-		if len(reply) > 120 {
-			reply = reply[:120]
+	return judge(res.StatusCode, reply)
+}
+
+// refusal is an answer that is not a success: its kind names the status and, for a denial, its code.
+type refusal struct{ kind string }
+
+func (r refusal) Error() string { return r.kind }
+
+// judge: 200 and not a denial is a success. An empty server's "{}" is one; an AdmissionReview
+// with response.allowed false is a refusal named by its status code (422 invalid, 429 busy, 413
+// too large, 503 not ready).
+func judge(status int, reply []byte) error {
+	if status != http.StatusOK {
+		return refusal{fmt.Sprintf("HTTP %d", status)}
+	}
+	var review struct {
+		Response *struct {
+			Allowed bool `json:"allowed"`
+			Status  *struct {
+				Code int `json:"code"`
+			} `json:"status"`
+		} `json:"response"`
+	}
+	if err := json.Unmarshal(reply, &review); err != nil {
+		return refusal{"HTTP 200, not JSON"}
+	}
+	if review.Response != nil && !review.Response.Allowed {
+		code := 0
+		if review.Response.Status != nil {
+			code = review.Response.Status.Code
 		}
-		return fmt.Errorf("HTTP %d %s", res.StatusCode, reply)
+		return refusal{fmt.Sprintf("HTTP 200, denied with code %d", code)}
 	}
 	return nil
+}
+
+// errorKind names a failure without what differs between connections (ports, addresses), so that
+// failures of one kind are counted together.
+func errorKind(err error) string {
+	var r refusal
+	if errors.As(err, &r) {
+		return r.kind
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		inner := op.Err
+		var sys *os.SyscallError
+		if errors.As(inner, &sys) {
+			inner = sys.Err
+		}
+		if ne, ok := inner.(net.Error); ok && ne.Timeout() {
+			return op.Op + ": timeout"
+		}
+		return op.Op + ": " + inner.Error()
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "closed by the server (EOF)"
+	}
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		return "timeout"
+	}
+	msg := err.Error()
+	if len(msg) > 120 {
+		msg = msg[:120]
+	}
+	return msg
 }
 
 func cpuMs() float64 {
