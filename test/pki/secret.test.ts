@@ -166,7 +166,11 @@ describe('verifySigningSecret', () => {
     );
     // Line breaks are skipped as the API server skips them in Secret data; other whitespace is not.
     const wrapped = b64(caKey.privateKeyPem).replace(/(.{76})/g, '$1\n');
-    expect(verifySigningSecret({ ...istio({ caCert: ca, root, chain: ca }), 'ca-key.pem': wrapped }).ok).toBe(true);
+    for (const breaks of ['\n', '\r\n', '\r'])
+      expect(
+        verifySigningSecret({ ...istio({ caCert: ca, root, chain: ca }), 'ca-key.pem': wrapped.replace(/\n/g, breaks) })
+          .ok,
+      ).toBe(true);
     expectError(
       { ...istio({ caCert: ca, root, chain: ca }), 'ca-key.pem': wrapped.replace(/\n/g, ' ') },
       'ca-key.pem: expected standard base64 (A-Z, a-z, 0-9, +, /, padded with =; line breaks allowed, as in Secret data)',

@@ -501,12 +501,46 @@ function celError(expr: string, pos: number, msg: string): string {
 }
 
 /**
+ * A fieldPath's tokens as the apiextensions apiserver's scanner cuts them: `.`, `[` and `]` alone;
+ * a token starting with a single quote runs to the next quote not after a backslash (or to the
+ * end); any other run of characters up to a delimiter is a name (quotes inside it included).
+ */
+function fieldPathTokens(path: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < path.length) {
+    let j = i + 1;
+    if (path[i] === "'") {
+      while (j < path.length && !(path[j] === "'" && path[j - 1] !== '\\')) j++;
+      j = Math.min(j + 1, path.length);
+    } else if (!'.[]'.includes(path[i]!)) {
+      while (j < path.length && !'.[]'.includes(path[j]!)) j++;
+    }
+    out.push(path.slice(i, j));
+    i = j;
+  }
+  return out;
+}
+
+const ESCAPES: Record<string, string> = {
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  "'": "'",
+  '\\': '\\',
+};
+
+/**
  * Whether a rule's fieldPath names a field of the schema it sits on, as the apiextensions
- * apiserver's ValidFieldPath reads it: `.name` and `['name']` steps through properties (or any key
- * of additionalProperties); nothing else.
+ * apiserver's ValidFieldPath reads it: `.name` and `['name']` (with its escapes) step through
+ * properties, or take any key of additionalProperties; nothing else, and not into array items.
  */
 export function fieldPathValid(schema: Schema, path: string): boolean {
-  const tokens = path.match(/'(?:[^'\\]|\\.)*'|[.[\]]|[^.[\]']+/g) ?? [];
+  const tokens = fieldPathTokens(path);
   let s: Schema | undefined = schema;
   const step = (name: string): boolean => {
     if (!s) return false;
@@ -514,8 +548,8 @@ export function fieldPathValid(schema: Schema, path: string): boolean {
       s = (s.properties as Record<string, Schema>)[name];
       return s !== undefined;
     }
-    if (s.additionalProperties !== undefined && typeof s.additionalProperties === 'object') {
-      s = s.additionalProperties as Schema;
+    if (s.additionalProperties !== undefined && s.additionalProperties !== false) {
+      s = typeof s.additionalProperties === 'object' ? (s.additionalProperties as Schema) : undefined;
       return true;
     }
     return false;
@@ -524,11 +558,17 @@ export function fieldPathValid(schema: Schema, path: string): boolean {
     const t = tokens[i];
     if (t === '.') {
       const name = tokens[++i];
-      if (name === undefined || name === '.' || name === '[' || name === ']' || !step(name)) return false;
+      if (name === undefined || !step(name)) return false;
     } else if (t === '[') {
       const quoted = tokens[++i];
-      if (!quoted || quoted.length < 2 || !quoted.startsWith("'") || !quoted.endsWith("'")) return false;
-      if (!step(quoted.slice(1, -1).replace(/\\(.)/g, '$1')) || tokens[++i] !== ']') return false;
+      if (quoted === undefined || quoted.length < 2 || !quoted.startsWith("'") || !quoted.endsWith("'")) return false;
+      let bad = false;
+      const key = quoted.slice(1, -1).replace(/\\./g, (m) => {
+        const c = ESCAPES[m[1]!];
+        if (c === undefined) bad = true;
+        return c ?? '';
+      });
+      if (bad || !step(key) || tokens[++i] !== ']') return false;
     } else return false;
   }
   return true;
@@ -556,15 +596,22 @@ export function celCompileProblems(openAPIV3Schema: Schema, base: string): Field
     if (s.items && typeof s.items === 'object') bad = visit(s.items as Schema, `${path}.items`, false) || bad;
     const rules = (s['x-kubernetes-validations'] ?? []) as Array<Record<string, string>>;
     rules.forEach((r, i) => {
-      if (r.fieldPath && !fieldPathValid(s, r.fieldPath)) {
+      const fp = r.fieldPath;
+      if (typeof fp !== 'string' || fp === '') return;
+      // the apiserver's three checks of a fieldPath, in its order
+      const details = [
+        ...(fp.trim() === '' ? ['must be non-empty if specified'] : []),
+        ...(/[\n\r]/.test(fp) ? ['must not contain line breaks'] : []),
+        ...(fieldPathValid(s, fp) ? [] : ['must be a valid path']),
+      ];
+      for (const detail of details)
         schemaProblems.push({
           type: 'Invalid',
           field: `${path}.x-kubernetes-validations[${i}].fieldPath`,
-          value: r.fieldPath,
-          detail: 'must be a valid path',
+          value: fp,
+          detail,
         });
-        bad = true;
-      }
+      if (details.length) bad = true;
     });
     if (bad) return true;
     rules.forEach((r, i) => {

@@ -163,8 +163,9 @@ describe('amplification: every shape judged or turned away quickly, within the r
         expect([413, 429]).toContain(a.json.response.status.code);
         expect(a.text.length).toBeLessThan(1024);
       }
-      // the first to arrive fit the budget and are judged; six together (16.8 MB) do not
-      expect(answers.filter((a) => a.json.response.status.code === 413).length).toBeGreaterThanOrEqual(2);
+      // three of them (8.3 MB) fit the 8 MiB budget together, so at least three are judged
+      // whatever the timing; six together (16.6 MB) may not, and those are turned away
+      expect(answers.filter((a) => a.json.response.status.code === 413).length).toBeGreaterThanOrEqual(3);
     } finally {
       many.destroy();
     }

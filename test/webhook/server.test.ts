@@ -314,8 +314,14 @@ describe('health, readiness and metrics', () => {
 
   it('is not ready until the CertificateRotation cache has synced, nor while draining', async () => {
     let synced = false;
-    let notReady: string | undefined = 'CertificateRotation cache not synced yet';
-    const cache: RotationCache = { ...staticRotationCache(), synced: () => synced, notReady: () => notReady };
+    let listed = false;
+    let notReady: string | undefined = 'CertificateRotation cache not synced yet: list: 403 Forbidden';
+    const cache: RotationCache = {
+      ...staticRotationCache(),
+      synced: () => synced,
+      notReady: () => notReady,
+      listed: () => listed,
+    };
     const h = await startHarness({ rotationCache: cache, shutdownDelayMs: 400 });
     const readyz = async (): Promise<number> => (await fetch(`${h.server.healthUrl}/readyz`)).status;
     expect(await readyz()).toBe(503);
@@ -324,9 +330,10 @@ describe('health, readiness and metrics', () => {
     const r = await h.send('/validate', review('CertificateRotation', 'CREATE', certificateRotation()));
     expect(r.status).toMatchObject({ code: 503, reason: 'ServiceUnavailable' });
     expect(r.status.message).toContain(
-      'the webhook has not finished listing CertificateRotations yet, so it cannot check',
+      'the webhook has not finished listing CertificateRotations yet (CertificateRotation cache not synced yet: list: 403 Forbidden), so it cannot check',
     );
     // listed once, then the watch lost too long: the message says the list is out of date, and why
+    listed = true;
     notReady = `no CertificateRotation watch for 45 s (the cache is trusted 30 s without one): ${'x'.repeat(2000)}`;
     const stale = await h.send('/validate', review('CertificateRotation', 'CREATE', certificateRotation()));
     expect(stale.status).toMatchObject({ code: 503, reason: 'ServiceUnavailable' });

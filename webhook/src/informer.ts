@@ -52,6 +52,8 @@ export interface Informer {
   list(): readonly unknown[];
   /** Why the objects are not to be trusted now, or undefined when they are current. */
   notReady(): string | undefined;
+  /** Whether a first list has succeeded (after it, only a lost watch makes them untrusted). */
+  listed(): boolean;
   /** Resolves once the first list has succeeded or failed. */
   readonly firstAttempt: Promise<void>;
   stop(): void;
@@ -251,6 +253,7 @@ export function startInformer(opts: InformerOptions): Informer {
 
   return {
     list: () => snapshot,
+    listed: () => listed,
     notReady() {
       if (!listed) return `${kind} cache not synced yet${lastError ? `: ${lastError}` : ''}`;
       if (refused) return `the API server refuses the ${kind} ${refused}`;

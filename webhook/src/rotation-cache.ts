@@ -14,6 +14,7 @@ export interface RotationCache extends RotationLister {
   readonly source: string;
   /** Why the cache is not to be trusted now (for /readyz), or undefined when it is current. */
   notReady(): string | undefined;
+  listed(): boolean;
   stop(): Promise<void>;
 }
 
@@ -27,6 +28,7 @@ export function staticRotationCache(
     list: () => current,
     synced: () => true,
     notReady: () => undefined,
+    listed: () => true,
     set(next) {
       current = [...next];
     },
@@ -74,6 +76,7 @@ export async function startRotationInformer(opts: InformerOptions): Promise<Rota
     list: informer.list,
     synced: () => informer.notReady() === undefined,
     notReady: informer.notReady,
+    listed: informer.listed,
     async stop() {
       informer.stop();
       conn.agent.destroy();

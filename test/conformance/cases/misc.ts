@@ -206,7 +206,23 @@ export const miscCases: Case[] = [
         `${CRDS}?dryRun=All`,
         crd('fpfirst', spec([{ rule: 'self.nope == 1' }, { rule: "self.a != 'x'", fieldPath: ".m['k'].deeper" }])),
       );
-      // a declared field, and any key of a map, in both notations
+      // the scanner's edges: a quote inside a name, an unknown escape, a quote after two
+      // backslashes (never closes), a blank path, a line break
+      await x.http(
+        'POST',
+        `${CRDS}?dryRun=All`,
+        crd(
+          'fpedges',
+          spec([
+            { rule: "self.a != 'x'", fieldPath: ".a'" },
+            { rule: "self.a != 'x'", fieldPath: "['\\q']" },
+            { rule: "self.a != 'x'", fieldPath: "['a\\\\']" },
+            { rule: "self.a != 'x'", fieldPath: ' ' },
+            { rule: "self.a != 'x'", fieldPath: '.a\n' },
+          ]),
+        ),
+      );
+      // a declared field, and any key of a map, in both notations (an escaped quote in a key)
       await x.http(
         'POST',
         `${CRDS}?dryRun=All`,
@@ -216,6 +232,7 @@ export const miscCases: Case[] = [
             { rule: "self.a != 'x'", fieldPath: '.a' },
             { rule: "self.a != 'y'", fieldPath: "['m']['any key']" },
             { rule: "self.a != 'z'", fieldPath: '.m.k' },
+            { rule: "self.a != 'w'", fieldPath: "['m']['k\\'s']" },
           ]),
         ),
         { pick: (o) => ({ kind: o.kind, name: o.metadata?.name }) },

@@ -24,6 +24,8 @@ export interface RotationLister {
   synced(): boolean;
   /** Why the list cannot be trusted (not listed yet, the watch lost too long), or undefined. */
   notReady?(): string | undefined;
+  /** Whether it has been listed once (so that being untrusted means out of date). */
+  listed?(): boolean;
 }
 
 export interface ValidateContext {
@@ -153,14 +155,14 @@ export function validateReview(req: ParsedRequest, ctx: ValidateContext): Valida
 
   if (req.info.kind === 'CertificateRotation' && ctx.rotations) {
     if (!ctx.rotations.synced() && !isStatus) {
-      // Before the first list the reason is that; after it, the watch was lost for too long and
-      // the list may miss a rotation created meanwhile: the reason says so (clipped: it may carry
-      // the API server's message).
+      // Before the first list, or after it with the watch lost too long (the list may miss a
+      // rotation created meanwhile); the reason follows, clipped (it may carry the API server's
+      // message, such as a refused permission).
       const why = ctx.rotations.notReady?.();
-      const listed = why !== undefined && !why.includes('not synced yet');
-      const cannot = listed
-        ? `the webhook's list of CertificateRotations is out of date (${clip(why, 300)})`
-        : 'the webhook has not finished listing CertificateRotations yet';
+      const reason = why ? ` (${clip(why, 300)})` : '';
+      const cannot = ctx.rotations.listed?.()
+        ? `the webhook's list of CertificateRotations is out of date${reason}`
+        : `the webhook has not finished listing CertificateRotations yet${reason}`;
       return {
         decision: {
           allowed: false,
