@@ -213,34 +213,24 @@ export async function benchWebhookFlood(): Promise<BenchResult[]> {
   );
   const problems: string[] = [];
   try {
-    const shipped = await floodSet(g, 'webhook', replicas, base, `${replicas} webhook replicas`, problems);
-    const shippedEmpty = await floodSet(g, 'empty', replicas, base, `${replicas} empty servers`, problems);
+    const measure = (
+      mode: 'webhook' | 'empty',
+      n: number,
+      o: ServerOptions,
+      who: string,
+    ): ReturnType<typeof floodSet> => floodSet(g, mode, n, o, who, problems);
     const mtls = { ...base, clientAuth: true };
-    const withCerts = await floodSet(
-      g,
-      'webhook',
-      replicas,
-      mtls,
-      `${replicas} replicas, client certificates`,
-      problems,
-    );
-    const withCertsEmpty = await floodSet(
-      g,
-      'empty',
-      replicas,
-      mtls,
-      `${replicas} empty, client certificates`,
-      problems,
-    );
-    const one = await floodSet(g, 'webhook', 1, base, 'one webhook replica', problems);
-    const oneEmpty = await floodSet(g, 'empty', 1, base, 'one empty server', problems);
-    const one511 = await floodSet(
-      g,
+    const shipped = await measure('webhook', replicas, base, `${replicas} webhook replicas`);
+    const shippedEmpty = await measure('empty', replicas, base, `${replicas} empty servers`);
+    const withCerts = await measure('webhook', replicas, mtls, `${replicas} replicas, client certificates`);
+    const withCertsEmpty = await measure('empty', replicas, mtls, `${replicas} empty, client certificates`);
+    const one = await measure('webhook', 1, base, 'one webhook replica');
+    const oneEmpty = await measure('empty', 1, base, 'one empty server');
+    const one511 = await measure(
       'webhook',
       1,
       { ...base, backlog: NODE_DEFAULT_BACKLOG },
       `one replica, --listen-backlog ${NODE_DEFAULT_BACKLOG}`,
-      problems,
     );
     if (problems.length) throw new Error(problems.join('; '));
 
