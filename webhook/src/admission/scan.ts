@@ -154,6 +154,21 @@ export function scanReview(buf: Uint8Array, limits: ScanLimits): ScanResult {
     keyEnd = e;
   };
 
+  /** Whether the value starting now is request.uid, and no uid has been read yet. */
+  const atRequestUid = (): boolean =>
+    depth === 2 &&
+    !uidDone &&
+    types[1] === OBJECT &&
+    types[2] === OBJECT &&
+    equals(buf, keyStart[1]!, keyEnd[1]!, K_REQUEST) &&
+    equals(buf, keyStart[2]!, keyEnd[2]!, K_UID);
+  /** A request.uid that is an object, a list, a number, true, false or null. */
+  const uidNotAString = (): void => {
+    if (!atRequestUid()) return;
+    uidDone = true;
+    uidProblem = 'request.uid: Invalid value: expected a non-empty string';
+  };
+
   // A value starts: count it, and in a list count the element.
   const valueStarts = (): void => {
     if (exceeded !== undefined) return;
@@ -188,14 +203,7 @@ export function scanReview(buf: Uint8Array, limits: ScanLimits): ScanResult {
               kindOk = equals(buf, i + 1, end, V_KIND);
               envelopeRead |= 2;
             }
-          } else if (
-            depth === 2 &&
-            !uidDone &&
-            types[1] === OBJECT &&
-            types[2] === OBJECT &&
-            equals(buf, keyStart[1]!, keyEnd[1]!, K_REQUEST) &&
-            equals(buf, keyStart[2]!, keyEnd[2]!, K_UID)
-          ) {
+          } else if (atRequestUid()) {
             uidDone = true;
             if (end >= n) uidProblem = 'request.uid: the body ends inside it';
             else if (end - i - 1 > limits.maxUidLength * 4)
@@ -223,17 +231,7 @@ export function scanReview(buf: Uint8Array, limits: ScanLimits): ScanResult {
       case LBRACE:
       case LBRACKET: {
         valueStarts();
-        if (
-          depth === 2 &&
-          !uidDone &&
-          types[1] === OBJECT &&
-          types[2] === OBJECT &&
-          equals(buf, keyStart[1]!, keyEnd[1]!, K_REQUEST) &&
-          equals(buf, keyStart[2]!, keyEnd[2]!, K_UID)
-        ) {
-          uidDone = true;
-          uidProblem = 'request.uid: Invalid value: expected a non-empty string';
-        }
+        uidNotAString();
         if (++depth >= cap) {
           // Past a limit only the uid is still looked for, at level 2: deeper levels need no
           // record, so a body of a million '[' costs no memory once it has crossed the limit.
@@ -281,17 +279,7 @@ export function scanReview(buf: Uint8Array, limits: ScanLimits): ScanResult {
       default: {
         // a number, true, false, null (or garbage, which JSON.parse will name)
         valueStarts();
-        if (
-          depth === 2 &&
-          !uidDone &&
-          types[1] === OBJECT &&
-          types[2] === OBJECT &&
-          equals(buf, keyStart[1]!, keyEnd[1]!, K_REQUEST) &&
-          equals(buf, keyStart[2]!, keyEnd[2]!, K_UID)
-        ) {
-          uidDone = true;
-          uidProblem = 'request.uid: Invalid value: expected a non-empty string';
-        }
+        uidNotAString();
         i++;
         while (i < n && !isDelimiter(buf[i]!)) i++;
       }
