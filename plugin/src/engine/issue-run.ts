@@ -65,6 +65,19 @@ function rowOf(
   };
 }
 
+/** The row of a target whose issuance threw: its state unknown, the error's outcome and message. */
+function errorRow(cluster: string, ref: ObjectRef, err: unknown): IssueRunRow {
+  return {
+    cluster,
+    namespace: ref.namespace,
+    name: ref.name,
+    state: '<unknown>',
+    outcome: outcomeOf(err),
+    issuedSecret: '',
+    error: errorMessage(err),
+  };
+}
+
 /** Creates or updates the IssuedCertificate; a lost race (409) re-reads and re-applies. */
 function upsert(
   api: ClusterApi,
@@ -128,16 +141,7 @@ export async function runIssue(o: IssueRunOptions): Promise<IssueRunRow[]> {
       }
     } catch (err) {
       const ref = o.all ? { namespace: o.namespace ?? '*', name: '*' } : { namespace: defaultNs, name: o.name! };
-      return [
-        {
-          cluster: cluster.name,
-          ...ref,
-          state: '<unknown>',
-          outcome: outcomeOf(err),
-          issuedSecret: '',
-          error: errorMessage(err),
-        },
-      ];
+      return [errorRow(cluster.name, ref, err)];
     }
     return Promise.all(
       targets.map(async (ref): Promise<IssueRunRow> => {
@@ -181,14 +185,7 @@ export async function runIssue(o: IssueRunOptions): Promise<IssueRunRow[]> {
             await driveIssuance(t, { mgmt, deadline: o.deadline, signCache, force: o.force, onEvent: o.onEvent }),
           );
         } catch (err) {
-          return {
-            cluster: cluster.name,
-            ...ref,
-            state: '<unknown>',
-            outcome: outcomeOf(err),
-            issuedSecret: '',
-            error: errorMessage(err),
-          };
+          return errorRow(cluster.name, ref, err);
         }
       }),
     );
