@@ -33,8 +33,6 @@
 //   (default 60), BENCH_ADMISSION_APPLY_PAIRS (default 5).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import {
-  accessSync,
-  constants,
   copyFileSync,
   cpSync,
   existsSync,
@@ -54,6 +52,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, stringify as yamlStringify } from 'yaml';
 import type { BenchResult } from './result.js';
 import { median } from './stats.js';
+import { cpuMs } from './webhook-servers.js';
 import { kubeFixture, webhookHelpersFixture } from './fixtures.js';
 import { textBase64 as b64 } from '#schemas/x509/pem.js';
 
@@ -119,15 +118,6 @@ async function snapshotWebhook(dir: string): Promise<string> {
   return join(dir, 'bin/mesh-cert-webhook');
 }
 
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-});
-
 function startServer(
   mode: 'ours' | 'noop',
   bin: string,
@@ -135,6 +125,7 @@ function startServer(
   key: string,
   kubeconfig: string,
   started: ChildProcess[],
+  deathTied: (bin: string, args: string[]) => [string, string[]],
 ): Promise<{ url: string; healthUrl?: string; child: ChildProcess }> {
   const args =
     mode === 'ours'
@@ -154,11 +145,8 @@ function startServer(
       : ['--import', 'tsx', SELF, '--serve-noop', cert, key];
   const env = { ...process.env };
   delete env.KUBECONFIG;
-  // as test/kube starts its processes: setpriv execs node with PR_SET_PDEATHSIG, so a server dies
-  // with this process even when it is SIGKILLed (the pid stays node's)
-  const [cmd, argv] = SETPRIV
-    ? [SETPRIV, ['--pdeathsig', 'KILL', '--', process.execPath, ...args]]
-    : [process.execPath, args];
+  // as test/kube starts its processes: a server dies with this process even when it is SIGKILLed
+  const [cmd, argv] = deathTied(process.execPath, args);
   const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'], env });
   started.push(child);
   return new Promise((resolve, reject) => {
@@ -188,13 +176,6 @@ function httpStatus(url: string): Promise<number> {
       .on('error', () => resolve(0))
       .end();
   });
-}
-
-/** user + system CPU of a process so far, in ms (/proc, clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14 and 15)
 }
 
 function httpGet(url: string): Promise<string> {
@@ -604,7 +585,7 @@ function q(xs: number[], p: number): number {
 const ms = (s: number): number => s * 1000;
 
 export async function benchApiserverAdmission(): Promise<BenchResult[]> {
-  const { startKube } = await kubeFixture();
+  const { startKube, deathTied } = await kubeFixture();
   const { genServingCert } = await webhookHelpersFixture();
 
   const work = mkdtempSync(join(tmpdir(), 'mesh-cert-bench-admission-'));
@@ -618,8 +599,8 @@ export async function benchApiserverAdmission(): Promise<BenchResult[]> {
   try {
     const bin = await snapshotWebhook(join(work, 'webhook'));
     const [ours, noop] = await Promise.all([
-      startServer('ours', bin, cert.certFile, cert.keyFile, kube.kubeconfigPath, servers),
-      startServer('noop', bin, cert.certFile, cert.keyFile, kube.kubeconfigPath, servers),
+      startServer('ours', bin, cert.certFile, cert.keyFile, kube.kubeconfigPath, servers, deathTied),
+      startServer('noop', bin, cert.certFile, cert.keyFile, kube.kubeconfigPath, servers, deathTied),
     ]);
     // ours is ready once its CertificateRotation cache has synced
     for (let i = 0; ours.healthUrl && (await httpStatus(`${ours.healthUrl}/readyz`)) !== 200; i++) {

@@ -64,8 +64,10 @@ export async function informerCluster(log: (s: string) => void): Promise<Informe
 
 /** user + system CPU of a process so far, in ms (/proc, clock ticks of 10 ms). */
 export function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
+  // after the command name, which may itself hold ") "
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14 and 15)
 }
 
 export function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {

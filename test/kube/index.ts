@@ -16,6 +16,7 @@ import { makeLaunchDir, removeNow } from './launch-dir.js';
 
 export { KUBE_RELEASE } from './release.js';
 export { findBinaries, type KubeBinaries } from './binaries.js';
+export { deathTied } from './process.js';
 
 export interface KubeOptions {
   clusters: string[];

@@ -32,6 +32,15 @@ export interface Child {
   stop(graceMs?: number): Promise<void>;
 }
 
+/**
+ * The command that runs `bin args` tied to this process's life: setpriv execs it with
+ * PR_SET_PDEATHSIG, so it dies with this process even when this one is SIGKILLed (its pid stays
+ * the program's). Without setpriv (or off Linux), the command itself.
+ */
+export function deathTied(bin: string, args: string[]): [string, string[]] {
+  return SETPRIV && process.platform === 'linux' ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, args];
+}
+
 export function startChild(
   name: string,
   bin: string,
@@ -39,8 +48,7 @@ export function startChild(
   logFile: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Child {
-  const [cmd, argv] =
-    SETPRIV && process.platform === 'linux' ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, args];
+  const [cmd, argv] = deathTied(bin, args);
   const log = createWriteStream(logFile, { flags: 'a' });
   const proc: ChildProcess = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
   proc.stdout?.pipe(log, { end: false });
