@@ -12,7 +12,7 @@
 // Every loop is bounded and ends by itself. New connections by the thousand: bench/webhook-flood.ts.
 //   npx tsx bench/webhook-attack.ts     run it alone (needs `node webhook/build.mjs`)
 import { Agent } from 'node:https';
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
@@ -66,7 +66,7 @@ async function slowRequest(url: string, tls: Tls, kind: 'headers' | 'body'): Pro
 export async function benchWebhookAttack(): Promise<BenchResult[]> {
   const { review } = await webhookHelpersFixture();
   const { issuedCertificate } = await webhookObjectsFixture();
-  const { attackShapes } = await attackShapesFixture();
+  const { attackShapes, silentConnections } = await attackShapesFixture();
   const { deploymentEnv } = await webhookProcessFixture();
   const { MAX_REPLY_BYTES } = await import('../webhook/src/admission/limits.js');
   const backlog = (await import('../webhook/src/server.js')).DEFAULT_LIMITS.listenBacklog;
@@ -166,17 +166,7 @@ export async function benchWebhookAttack(): Promise<BenchResult[]> {
     );
 
     // 4. 3,000 bare TCP connections that never speak
-    const u = new URL(webhook.url);
-    const silent = await Promise.all(
-      Array.from(
-        { length: 3000 },
-        () =>
-          new Promise<Socket>((resolve) => {
-            const s = netConnect(Number(u.port), u.hostname, () => resolve(s));
-            s.on('error', () => resolve(s));
-          }),
-      ),
-    );
+    const silent = await silentConnections(webhook.url, 3000);
     const fresh = new Agent({ keepAlive: false, ca: tls.caPem, cert: tls.clientCertPem, key: tls.clientKeyPem });
     const during = performance.now();
     check('during a silent flood', await postOnce(webhook.url, '/validate', small, fresh));

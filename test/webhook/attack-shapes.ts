@@ -1,6 +1,7 @@
 // Hostile AdmissionReviews, as text: what an attacker who can reach the webhook would send to
 // make one review cost the most (the amplification shapes of issue 16). Shared by the attack
-// suite, the fuzz test and bench/webhook-attack.ts.
+// suite, the fuzz test and bench/webhook-attack.ts; and a flood of connections that never speak.
+import { connect as netConnect, type Socket } from 'node:net';
 import { issuedCertificate } from './fixtures.js';
 import { review } from './helpers.js';
 
@@ -131,4 +132,19 @@ export function attackShapes(tag: string, scale = 1, only?: readonly string[]): 
     ),
   );
   return shapes;
+}
+
+/** `n` bare TCP connections to the server at `url` that never send a byte (a refused one resolves too). */
+export function silentConnections(url: string, n: number): Promise<Socket[]> {
+  const u = new URL(url);
+  return Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Socket>((resolve) => {
+          const s = netConnect(Number(u.port), u.hostname, () => resolve(s));
+          s.on('error', () => resolve(s));
+        }),
+    ),
+  );
 }

@@ -6,13 +6,13 @@
 // all of it: the process never dies, nothing is answered 5xx, every reply is at most 64 KiB and
 // echoes the uid when the body carries one, and its resident memory never doubles.
 import { execFile } from 'node:child_process';
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { Agent } from 'node:https';
 import { connect as tlsConnect, createSecureContext, type TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_REPLY_BYTES } from '../../webhook/src/admission/limits.js';
-import { attackShapes } from './attack-shapes.js';
+import { attackShapes, silentConnections } from './attack-shapes.js';
 import { issuedCertificate } from './fixtures.js';
 import {
   genClientCert,
@@ -222,18 +222,8 @@ describe('slow clients are cut at the header and request timeouts', () => {
 
 describe('connection floods', () => {
   it('3,000 bare TCP connections that never speak hold no slot: reviews go on, the connections are closed after 3 s', async () => {
-    const u = new URL(w.url);
     const t = performance.now();
-    const socks = await Promise.all(
-      Array.from(
-        { length: 3000 },
-        () =>
-          new Promise<Socket>((resolve) => {
-            const s = netConnect(Number(u.port), u.hostname, () => resolve(s));
-            s.on('error', () => resolve(s));
-          }),
-      ),
-    );
+    const socks = await silentConnections(w.url, 3000);
     const closed = Promise.all(
       socks.map((s) => (s.destroyed ? Promise.resolve() : new Promise<void>((r) => s.once('close', () => r())))),
     );
